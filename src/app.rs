@@ -1,0 +1,111 @@
+//! Assembling one Propusk node: stores, keys and the HTTP router, bound to its own listener
+//! (tests pass port 0 and run many apps at once, so nothing here is global).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::keys::{KeyError, Keyring, MasterKey};
+use crate::store::{self, StoreError, Stores};
+
+/// What every handler may reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub stores: Stores,
+    pub keyring: Arc<Keyring>,
+    pub master: Arc<MasterKey>,
+    pub clock: SharedClock,
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the {engine} database: {source}")]
+    Database { engine: &'static str, source: StoreError },
+    #[error("cannot reach the hot-state store: {0}")]
+    HotStore(StoreError),
+    #[error("cannot load keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A node ready to serve.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Builds a node on the wall clock.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds a node: opens and migrates the database, connects the hot-state store, loads (or
+    /// on first start creates) the keys, and binds the listener.
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let engine = config.database.engine();
+        let db = store::connect_database(&config).await.map_err(|source| StartError::Database { engine, source })?;
+        let hot = store::connect_hot(&config, clock.clone()).await.map_err(StartError::HotStore)?;
+        let keys_dir = config.keys_dir.clone();
+        let keyring = tokio::task::spawn_blocking(move || Keyring::load_or_create(&keys_dir))
+            .await
+            .map_err(|_| StartError::Keys(KeyError::Generation))??;
+        let master = MasterKey::load_or_create(&config)?;
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let state = AppState {
+            config: Arc::new(config),
+            stores: Stores { db, hot },
+            keyring: Arc::new(keyring),
+            master: Arc::new(master),
+            clock,
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| self.state.config.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish and closes the
+    /// database pool.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = crate::http::router(self.state.clone());
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        self.state.stores.db.close().await;
+        result
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

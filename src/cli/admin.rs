@@ -1,0 +1,196 @@
+//! `propusk admin …`: the first accounts, users and applications, before any API token exists.
+
+use std::io::Read as _;
+
+use clap::Subcommand;
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::Failure;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::identity::admin::{self, NewAccount, NewApplication, NewUser};
+use crate::{store, telemetry};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum AdminCommand {
+    /// B2B customer accounts.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// OAuth/OIDC applications.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ClientCommand {
+    /// Create a B2B account.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Unique short name (a-z, 0-9, -); made from the name when omitted.
+        #[arg(long)]
+        slug: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// admin, operator (staff) or client_admin, client_user (need --client), or a custom role.
+        #[arg(long)]
+        role: String,
+        /// The user's B2B account (uuid or slug); omit for staff.
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// E.164, e.g. +4915112345678.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (10-72 bytes; one trailing newline is dropped).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum AppCommand {
+    /// Register an application; a confidential one's secret is shown once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed post-logout redirect URI (repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// authorization_code, refresh_token, client_credentials or password (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// Allowed scope (repeatable); defaults to openid profile email phone (+ offline_access).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A public client (browser or native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Skip the consent page and allow admin API use.
+        #[arg(long)]
+        first_party: bool,
+        /// May call /introspect about any token.
+        #[arg(long)]
+        introspect: bool,
+        /// Service role of client_credentials tokens.
+        #[arg(long)]
+        role: Option<String>,
+        /// Owning B2B account (uuid or slug).
+        #[arg(long)]
+        account: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Failure> {
+    telemetry::init(config.log_format, "warn");
+    // Parse what needs no database first, so bad input fails fast.
+    let password = match &command {
+        AdminCommand::User { command: UserCommand::Create { password_stdin: true, .. } } => Some(read_password()?),
+        AdminCommand::User { command: UserCommand::Create { password_stdin: false, .. } } => {
+            return Err(Failure("a password is required: pipe it in and pass --password-stdin".into()));
+        }
+        _ => None,
+    };
+    let db = store::connect_database(&config).await?;
+    let clock = SystemClock;
+    let result = match command {
+        AdminCommand::Client { command: ClientCommand::Create { name, slug, json } } => {
+            admin::create_account(db.as_ref(), &clock, NewAccount { name, slug }).await.map(|a| {
+                let object = json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
+                print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
+            })
+        }
+        AdminCommand::User { command: UserCommand::Create { username, role, client, email, phone, name, json, .. } } => {
+            let input = NewUser {
+                username,
+                password: password.unwrap_or_else(|| SecretString::from(String::new())),
+                role,
+                client,
+                email,
+                phone,
+                name,
+            };
+            admin::create_user(db.as_ref(), &clock, config.bcrypt_cost, input).await.map(|u| {
+                let mut object = serde_json::to_value(u.view()).unwrap_or_default();
+                object["id"] = json!(u.id);
+                print(json, &object, &format!("created user {} ({}, role {})", u.id, u.username, u.role));
+            })
+        }
+        AdminCommand::App { command: AppCommand::Create { name, redirect_uris, post_logout_redirect_uris, grants, scopes, public, first_party, introspect, role, account, json } } => {
+            let input = NewApplication { name, redirect_uris, post_logout_redirect_uris, grants, scopes, public, first_party, introspect, role, account };
+            admin::create_application(db.as_ref(), &clock, input).await.map(|(app, secret)| {
+                let mut object = json!({
+                    "client_id": app.client_id,
+                    "name": app.name,
+                    "public": app.is_public(),
+                    "grant_types": app.grant_types,
+                    "scope": app.scopes.to_string(),
+                    "redirect_uris": app.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+                });
+                if let Some(secret) = &secret {
+                    object["client_secret"] = json!(secret.expose());
+                }
+                let text = match &secret {
+                    Some(s) => format!("created application {}\nclient_secret (shown once): {}", app.client_id, s.expose()),
+                    None => format!("created public application {}", app.client_id),
+                };
+                print(json, &object, &text);
+            })
+        }
+    };
+    db.close().await;
+    result.map_err(Failure::from)
+}
+
+fn print(json: bool, object: &serde_json::Value, text: &str) {
+    if json {
+        println!("{object}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// Reads the password from stdin, dropping one trailing newline.
+fn read_password() -> Result<SecretString, Failure> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| Failure(format!("cannot read the password from standard input: {e}")))?;
+    let trimmed = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    Ok(SecretString::from(trimmed.to_owned()))
+}

@@ -1,0 +1,26 @@
+//! Error responses: one JSON shape, `{"error", "error_description"}`, everywhere.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A JSON error response.
+pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (status, Json(json!({ "error": error, "error_description": description }))).into_response()
+}
+
+/// Unknown paths.
+pub async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// A panic inside a handler: logged with an opaque id, answered without internals.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let id = uuid::Uuid::new_v4();
+    tracing::error!(error.id = %id, "a handler panicked");
+    let mut response =
+        json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &format!("internal error (reference {id})"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

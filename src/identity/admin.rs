@@ -1,0 +1,280 @@
+//! Administrative services: creating B2B accounts, users and applications. The CLI calls them
+//! now; the admin API will call the same functions. Input arrives raw, is parsed here once,
+//! and every check runs before the single write, so a refusal writes nothing.
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::InvalidValue;
+use super::account::{Account, AccountId, AccountStatus, Slug, display_name};
+use super::application::{Application, ClientId, ClientSecret, GrantType, SigningAlg};
+use super::password::Password;
+use super::role::{RoleName, RoleScope};
+use super::user::{Email, Phone, User, UserId, UserStatus, Username};
+use crate::clock::Clock;
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::scope::Scope;
+use crate::store::{Database, StoreError};
+
+/// Why an administrative change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("password hashing failed")]
+    Hashing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn field(field: &'static str) -> impl Fn(InvalidValue) -> AdminError {
+    move |e| AdminError::Invalid { field, message: e.0 }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AdminError {
+    AdminError::Invalid { field, message: message.into() }
+}
+
+/// A new B2B account as typed.
+#[derive(Debug, Default)]
+pub struct NewAccount {
+    pub name: String,
+    pub slug: Option<String>,
+}
+
+/// Creates a B2B account; the slug defaults to one made from the name.
+pub async fn create_account(db: &dyn Database, clock: &dyn Clock, input: NewAccount) -> Result<Account, AdminError> {
+    let name = display_name(&input.name).map_err(field("name"))?;
+    let slug = match input.slug.as_deref() {
+        Some(s) => Slug::parse(s).map_err(field("slug"))?,
+        None => Slug::from_name(&name).map_err(field("name"))?,
+    };
+    let now = clock.now();
+    let account =
+        Account { id: AccountId::generate(), name, slug, status: AccountStatus::Active, created_at: now, updated_at: now };
+    db.insert_account(&account).await.map_err(|e| match e {
+        StoreError::Conflict { .. } => AdminError::Conflict(format!("slug {:?} is already taken", account.slug.as_str())),
+        other => other.into(),
+    })?;
+    Ok(account)
+}
+
+/// Finds a B2B account by uuid or slug.
+pub async fn find_account(db: &dyn Database, id_or_slug: &str) -> Result<Account, AdminError> {
+    let found = match AccountId::parse(id_or_slug) {
+        Ok(id) => db.find_account(id).await?,
+        Err(_) => match Slug::parse(id_or_slug) {
+            Ok(slug) => db.find_account_by_slug(&slug).await?,
+            Err(_) => None,
+        },
+    };
+    found.ok_or_else(|| AdminError::NotFound(format!("no B2B account {id_or_slug:?}")))
+}
+
+/// A new user as typed.
+#[derive(Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub password: SecretString,
+    pub role: String,
+    /// The B2B account's uuid or slug; `None` for staff.
+    pub client: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Creates a user with a bcrypt password hash; the role must exist and fit the account.
+pub async fn create_user(
+    db: &dyn Database,
+    clock: &dyn Clock,
+    bcrypt_cost: u32,
+    input: NewUser,
+) -> Result<User, AdminError> {
+    let username = Username::parse(&input.username).map_err(field("username"))?;
+    let password = Password::new_password(input.password.expose_secret()).map_err(field("password"))?;
+    let email = input.email.as_deref().map(Email::parse).transpose().map_err(field("email"))?;
+    let phone = input.phone.as_deref().map(Phone::parse).transpose().map_err(field("phone"))?;
+    let name = input.name.as_deref().map(display_name).transpose().map_err(field("name"))?;
+    let role_name = RoleName::parse(&input.role).map_err(field("role"))?;
+    let role = db.find_role(&role_name).await?.ok_or_else(|| invalid("role", format!("no role {:?}", input.role)))?;
+    let client_id = match (role.scope, input.client.as_deref()) {
+        (RoleScope::Staff, None) => None,
+        (RoleScope::Staff, Some(_)) => {
+            return Err(invalid("client", format!("{role_name} is a staff role: staff users belong to no B2B account")));
+        }
+        (RoleScope::Account, None) => {
+            return Err(invalid("client", format!("{role_name} is an account role: name the user's B2B account")));
+        }
+        (RoleScope::Account, Some(c)) => {
+            let account = find_account(db, c).await?;
+            if account.status != AccountStatus::Active {
+                return Err(invalid("client", format!("B2B account {} is {}", account.slug, account.status)));
+            }
+            Some(account.id)
+        }
+    };
+    if let Some(existing) = db.find_user_by_login(username.as_str()).await? {
+        return Err(AdminError::Conflict(format!("username {:?} is already taken", existing.username.as_str())));
+    }
+    let password_hash = password.hash(bcrypt_cost).await.map_err(|_| AdminError::Hashing)?;
+    let now = clock.now();
+    let user = User {
+        id: UserId::generate(),
+        username,
+        password_hash: Some(password_hash),
+        email,
+        phone,
+        role: role_name,
+        permissions: Vec::new(),
+        status: UserStatus::Active,
+        client_id,
+        name,
+        email_verified: false,
+        phone_verified: false,
+        not_before: None,
+        created_at: now,
+        updated_at: now,
+    };
+    db.insert_user(&user).await.map_err(|e| match e {
+        StoreError::Conflict { constraint } if constraint == "users_email_key" => {
+            AdminError::Conflict("email is already used by another user".into())
+        }
+        StoreError::Conflict { .. } => AdminError::Conflict(format!("username {:?} is already taken", user.username.as_str())),
+        other => other.into(),
+    })?;
+    Ok(user)
+}
+
+/// A new application as typed.
+#[derive(Debug, Default)]
+pub struct NewApplication {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grants: Vec<String>,
+    pub scopes: Vec<String>,
+    pub public: bool,
+    pub first_party: bool,
+    pub introspect: bool,
+    pub role: Option<String>,
+    /// The owning B2B account's uuid or slug.
+    pub account: Option<String>,
+}
+
+/// The standard OpenID Connect scopes an application gets when none are named.
+const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "phone"];
+
+/// Registers an application. Returns it with its secret, shown this once (confidential only).
+pub async fn create_application(
+    db: &dyn Database,
+    clock: &dyn Clock,
+    input: NewApplication,
+) -> Result<(Application, Option<ClientSecret>), AdminError> {
+    let name = display_name(&input.name).map_err(field("name"))?;
+    let redirect_uris = parse_uris(&input.redirect_uris, "redirect_uri")?;
+    let post_logout_redirect_uris = parse_uris(&input.post_logout_redirect_uris, "post_logout_redirect_uri")?;
+    let mut grant_types = Vec::new();
+    for g in &input.grants {
+        let grant = GrantType::parse(g).map_err(field("grant"))?;
+        if !grant_types.contains(&grant) {
+            grant_types.push(grant);
+        }
+    }
+    if grant_types.is_empty() {
+        grant_types = match (redirect_uris.is_empty(), input.role.is_some()) {
+            (false, _) => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            (true, true) => vec![GrantType::ClientCredentials],
+            (true, false) => return Err(invalid("grant", "give a --grant, a --redirect-uri or a service --role")),
+        };
+    }
+    let has = |g| grant_types.contains(&g);
+    if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        return Err(invalid("redirect_uri", "the authorization_code grant needs at least one redirect URI"));
+    }
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) && !has(GrantType::Password) {
+        return Err(invalid("grant", "refresh_token needs authorization_code or password beside it"));
+    }
+    if input.public {
+        if has(GrantType::ClientCredentials) || has(GrantType::Password) {
+            return Err(invalid("grant", "public applications cannot use client_credentials or password: they hold no secret"));
+        }
+        if input.introspect {
+            return Err(invalid("introspect", "only confidential applications may introspect tokens"));
+        }
+    }
+    let scopes = if input.scopes.is_empty() {
+        let mut defaults: Vec<&str> = if has(GrantType::AuthorizationCode) || has(GrantType::Password) {
+            DEFAULT_SCOPES.to_vec()
+        } else {
+            Vec::new()
+        };
+        if has(GrantType::RefreshToken) {
+            defaults.push("offline_access");
+        }
+        Scope::from_tokens(defaults).map_err(field("scope"))?
+    } else {
+        Scope::from_tokens(input.scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()))
+            .map_err(field("scope"))?
+    };
+    let account_id = match input.account.as_deref() {
+        Some(a) => Some(find_account(db, a).await?.id),
+        None => None,
+    };
+    let service_role = match input.role.as_deref() {
+        None => None,
+        Some(r) => {
+            if !has(GrantType::ClientCredentials) {
+                return Err(invalid("role", "a service role needs the client_credentials grant"));
+            }
+            let name = RoleName::parse(r).map_err(field("role"))?;
+            let role = db.find_role(&name).await?.ok_or_else(|| invalid("role", format!("no role {r:?}")))?;
+            match (role.scope, account_id) {
+                (RoleScope::Account, None) => {
+                    return Err(invalid("account", format!("{name} is an account role: name the owning --account")));
+                }
+                (RoleScope::Staff, Some(_)) => {
+                    return Err(invalid("account", format!("{name} is a staff role: it cannot belong to a B2B account")));
+                }
+                _ => Some(name),
+            }
+        }
+    };
+    let secret = (!input.public).then(ClientSecret::generate);
+    let now = clock.now();
+    let app = Application {
+        client_id: ClientId::generate(),
+        name,
+        secret_hash: secret.as_ref().map(ClientSecret::hash),
+        redirect_uris,
+        post_logout_redirect_uris,
+        grant_types,
+        scopes,
+        first_party: input.first_party,
+        may_introspect: input.introspect,
+        service_role,
+        account_id,
+        id_token_alg: SigningAlg::Rs256,
+        access_token_ttl: None,
+        refresh_token_ttl: None,
+        enabled: true,
+        created_at: now,
+        updated_at: now,
+    };
+    db.insert_application(&app).await?;
+    Ok((app, secret))
+}
+
+fn parse_uris(uris: &[String], name: &'static str) -> Result<Vec<RedirectUri>, AdminError> {
+    let mut out: Vec<RedirectUri> = Vec::new();
+    for uri in uris {
+        let parsed = RedirectUri::parse(uri).map_err(field(name))?;
+        if !out.contains(&parsed) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,179 @@
+//! OAuth/OIDC applications (the OAuth "clients"): who may ask for tokens, how, and for what.
+//! Confidential applications hold a 256-bit secret kept only as its SHA-256 (a password hash
+//! would cost a bcrypt per token request for no gain on a random secret).
+
+use std::fmt;
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+use time::{Duration, OffsetDateTime};
+
+use super::account::AccountId;
+use super::role::RoleName;
+use super::{InvalidValue, name_enum, string_newtype};
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::scope::Scope;
+
+string_newtype!(
+    /// An application's OAuth `client_id`.
+    ClientId
+);
+
+impl ClientId {
+    /// 1–128 printable ASCII characters without spaces (RFC 6749 §2.2 leaves the form open;
+    /// Propusk generates 22-character random ones).
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        let ok = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidValue::new("must be 1-128 printable characters without spaces"))
+        }
+    }
+
+    /// A new random id: 128 bits, base64url.
+    pub fn generate() -> Self {
+        Self(random_token::<16>())
+    }
+}
+
+name_enum!(
+    /// The grants an application may use at `/token`.
+    GrantType {
+        AuthorizationCode = "authorization_code",
+        RefreshToken = "refresh_token",
+        ClientCredentials = "client_credentials",
+        Password = "password",
+    }
+);
+
+name_enum!(
+    /// The algorithm of an application's ID tokens.
+    SigningAlg { Rs256 = "RS256", Es256 = "ES256" }
+);
+
+/// A client secret as handed out once. Prints `[redacted]`; compares in constant time.
+pub struct ClientSecret(SecretString);
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret([redacted])")
+    }
+}
+
+impl ClientSecret {
+    /// A new random secret: 256 bits, base64url (43 characters).
+    pub fn generate() -> Self {
+        Self(SecretString::from(random_token::<32>()))
+    }
+
+    /// Wraps a secret presented by a client.
+    pub fn presented(s: &str) -> Self {
+        Self(SecretString::from(s.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// SHA-256 of the secret: what is stored.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash(sha256(self.0.expose_secret().as_bytes()))
+    }
+}
+
+/// The stored SHA-256 of a client secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash(pub [u8; 32]);
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash([redacted])")
+    }
+}
+
+impl SecretHash {
+    /// Constant-time check of a presented secret.
+    pub fn matches(&self, presented: &ClientSecret) -> bool {
+        self.0.ct_eq(&presented.hash().0).into()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+}
+
+/// An application as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub client_id: ClientId,
+    pub name: String,
+    /// `None` for public applications (browser and native apps, which use PKCE).
+    pub secret_hash: Option<SecretHash>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    /// The scopes the application may ask for.
+    pub scopes: Scope,
+    /// First-party applications skip the consent page and may call the admin API.
+    pub first_party: bool,
+    /// May call `/introspect` about any token.
+    pub may_introspect: bool,
+    /// The role of `client_credentials` tokens.
+    pub service_role: Option<RoleName>,
+    /// The B2B account that owns the application (its `clientId` claim for service tokens).
+    pub account_id: Option<AccountId>,
+    pub id_token_alg: SigningAlg,
+    /// Overrides of the server's token lifetimes.
+    pub access_token_ttl: Option<Duration>,
+    pub refresh_token_ttl: Option<Duration>,
+    pub enabled: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Application {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// `N` random bytes, base64url without padding.
+pub(crate) fn random_token<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    crate::keys::random::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_256_bits_and_match_only_themselves() {
+        let secret = ClientSecret::generate();
+        assert_eq!(secret.expose().len(), 43);
+        let hash = secret.hash();
+        assert!(hash.matches(&ClientSecret::presented(secret.expose())));
+        assert!(!hash.matches(&ClientSecret::presented("guess")));
+        assert_eq!(format!("{secret:?}"), "ClientSecret([redacted])");
+    }
+
+    #[test]
+    fn client_ids_are_random() {
+        assert_ne!(ClientId::generate(), ClientId::generate());
+        assert_eq!(ClientId::generate().as_str().len(), 22);
+    }
+}

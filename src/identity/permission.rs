@@ -1,0 +1,124 @@
+//! CRUD permissions: `resource:action`, action one of `create`, `read`, `update`, `delete` or
+//! `*` for all four. Resources are open-ended (other services name theirs); `*:*` is everything.
+
+use std::fmt;
+
+use super::InvalidValue;
+
+/// One permission, or a wildcard covering several.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Permission {
+    resource: String,
+    action: Action,
+}
+
+/// The CRUD action of a permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Create,
+    Read,
+    Update,
+    Delete,
+    All,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Read => "read",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::All => "*",
+        }
+    }
+}
+
+impl Permission {
+    /// Parses `parcels:read`, `users:*`, `*:*`. Resources are 1–64 characters of `a-z`, `0-9`,
+    /// `_`, `-`, `.`, starting with a letter, or `*`.
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        let invalid = || {
+            InvalidValue::new(format!(
+                "{s:?} is not a permission: expected resource:action with action create, read, update, delete or *"
+            ))
+        };
+        let (resource, action) = s.trim().split_once(':').ok_or_else(invalid)?;
+        let resource_ok = resource == "*"
+            || ((1..=64).contains(&resource.len())
+                && resource.as_bytes()[0].is_ascii_lowercase()
+                && resource.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b)));
+        let action = match action {
+            "create" => Action::Create,
+            "read" => Action::Read,
+            "update" => Action::Update,
+            "delete" => Action::Delete,
+            "*" => Action::All,
+            _ => return Err(invalid()),
+        };
+        if !resource_ok {
+            return Err(invalid());
+        }
+        Ok(Self { resource: resource.to_owned(), action })
+    }
+
+    /// True when holding `self` allows `wanted` (wildcards cover what they name).
+    pub fn covers(&self, wanted: &Permission) -> bool {
+        (self.resource == "*" || self.resource == wanted.resource)
+            && (self.action == Action::All || self.action == wanted.action)
+    }
+
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    pub fn action(&self) -> Action {
+        self.action
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.resource, self.action.as_str())
+    }
+}
+
+impl serde::Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Parses a list, naming the first bad entry.
+pub fn parse_all<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<Permission>, InvalidValue> {
+    let mut out: Vec<Permission> = items.into_iter().map(Permission::parse).collect::<Result<_, _>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Permission {
+        Permission::parse(s).unwrap()
+    }
+
+    #[test]
+    fn wildcards_cover_what_they_name() {
+        assert!(p("parcels:*").covers(&p("parcels:read")));
+        assert!(p("*:*").covers(&p("users:delete")));
+        assert!(!p("parcels:read").covers(&p("parcels:update")));
+        assert!(!p("parcels:*").covers(&p("users:read")));
+        assert!(!p("parcels:read").covers(&p("parcels:*")));
+    }
+
+    #[test]
+    fn malformed_permissions_are_refused() {
+        for bad in ["parcels", "parcels:write", ":read", "Parcels:read", "parcels:read:x", "1x:read"] {
+            assert!(Permission::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(p("users:*").to_string(), "users:*");
+    }
+}

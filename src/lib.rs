@@ -1,0 +1,13 @@
+//! Propusk: an OAuth 2.0 / OpenID Connect authorization server and the user, role and
+//! permission service of a B2B parcel-tracking platform.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod identity;
+pub mod keys;
+pub mod oauth;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,116 @@
+//! Storage behind traits, one per aggregate, each with a production and an embedded
+//! implementation that pass one shared contract suite (`tests/store/`):
+//! relational data in PostgreSQL or SQLite, hot state in Redis or in process.
+
+pub mod hot;
+pub mod memory;
+pub mod postgres;
+pub mod redis;
+mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret as _;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, DatabaseConfig};
+use crate::identity::account::{Account, AccountId, Slug};
+use crate::identity::application::{Application, ClientId};
+use crate::identity::role::{Role, RoleName};
+use crate::identity::user::{User, UserId};
+
+pub use hot::{Counter, HotStore, Taken};
+
+/// What went wrong in a store, free of driver types.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or reference rule refused the write; `constraint` names it
+    /// (`users_username_key`, `users_email_key`, `clients_slug_key`, `foreign_key` …).
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    /// Stored data that does not parse (a bug or a manual edit).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub(crate) fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+}
+
+/// B2B customer accounts (table `clients`).
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
+    async fn find_account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    async fn find_account_by_slug(&self, slug: &Slug) -> Result<Option<Account>, StoreError>;
+}
+
+/// Users.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user whose username or email (case-insensitive) is `login`, deleted users excluded.
+    async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+}
+
+/// Roles and their permission sets.
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    async fn find_role(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
+    async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
+}
+
+/// OAuth applications.
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    async fn insert_application(&self, app: &Application) -> Result<(), StoreError>;
+    async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError>;
+}
+
+/// The relational store as a whole: every repository plus health and lifecycle.
+#[async_trait]
+pub trait Database: AccountStore + UserStore + RoleStore + ApplicationStore {
+    /// `postgres` or `sqlite`.
+    fn engine(&self) -> &'static str;
+    /// Round-trips a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes the pool, waiting for connections to be returned.
+    async fn close(&self);
+}
+
+/// Every store one node uses.
+#[derive(Clone)]
+pub struct Stores {
+    pub db: Arc<dyn Database>,
+    pub hot: Arc<dyn HotStore>,
+}
+
+/// Connects to the configured relational store, creating the PostgreSQL database or SQLite
+/// file when missing, and applies pending migrations.
+pub async fn connect_database(config: &Config) -> Result<Arc<dyn Database>, StoreError> {
+    Ok(match &config.database {
+        DatabaseConfig::Postgres(url) => {
+            Arc::new(postgres::PgStore::connect(url.expose_secret(), config.database_max_connections).await?)
+        }
+        DatabaseConfig::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
+    })
+}
+
+/// Connects the configured hot-state store: Redis, or the in-process one.
+pub async fn connect_hot(config: &Config, clock: SharedClock) -> Result<Arc<dyn HotStore>, StoreError> {
+    Ok(match &config.redis {
+        Some(redis) => Arc::new(
+            redis::RedisStore::connect(redis.url.expose_secret(), &config.redis_prefix, redis.pool_size, clock).await?,
+        ),
+        None => Arc::new(memory::MemoryStore::new(clock)),
+    })
+}

@@ -1,0 +1,79 @@
+//! The hot-state store: short-lived values (refresh tokens, codes, sessions, the blacklist,
+//! rate-limit counters, lockouts, OTP challenges). Expiry is decided by comparing a stored
+//! expiry time with the injected clock; backend TTLs only reclaim space.
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+
+use super::StoreError;
+
+/// What [`HotStore::take`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// Absent or expired.
+    Missing,
+    /// The first take: the value is now marked used (and kept until it expires).
+    First(Vec<u8>),
+    /// Taken before: a replay.
+    Again(Vec<u8>),
+}
+
+/// A counter's state after an increment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub count: u64,
+    /// When the counter's window ends and it starts again from zero.
+    pub resets_at: OffsetDateTime,
+}
+
+/// Key-value state with expiry. Keys are `{kind}:{id}` (see [`key`]); implementations add
+/// their prefix. A key holds one kind of thing: a value, a counter or a set.
+#[async_trait]
+pub trait HotStore: Send + Sync {
+    /// `redis` or `memory`.
+    fn name(&self) -> &'static str;
+
+    /// Stores `value` until `expires_at`, replacing what was there (and any used mark).
+    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Stores `value` only when the key is absent or expired; true when stored.
+    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// The value, unless absent or expired.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Removes the key; true when something unexpired was there.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Atomically takes a single-use value: the first caller gets [`Taken::First`], every later
+    /// one [`Taken::Again`], until the value expires.
+    async fn take(&self, key: &str) -> Result<Taken, StoreError>;
+
+    /// Atomically adds one to a fixed-window counter. The window opens at the first increment
+    /// (or the first after the previous window ended) and lasts `window`.
+    async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError>;
+
+    /// Adds `member` to a set, to stay until `expires_at` (each member has its own expiry).
+    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Removes `member`; true when it was there, unexpired.
+    async fn set_remove(&self, key: &str, member: &str) -> Result<bool, StoreError>;
+
+    /// True when `member` is in the set, unexpired.
+    async fn set_contains(&self, key: &str, member: &str) -> Result<bool, StoreError>;
+
+    /// The unexpired members, sorted.
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Checks that the backend answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The key of an item: `{kind}:{id}`, e.g. `key("code", hash)`.
+pub fn key(kind: &str, id: &str) -> String {
+    format!("{kind}:{id}")
+}
+
+/// How long a backend keeps an entry after its logical expiry before reclaiming it, so a
+/// clock that runs slightly behind the backend's never loses live data.
+pub(crate) const RECLAIM_SLACK_MS: i64 = 60_000;

@@ -1,0 +1,166 @@
+//! The in-process hot-state store of the embedded default: the same semantics as Redis for one
+//! node. Expired entries are swept every few thousand writes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+
+use super::StoreError;
+use super::hot::{Counter, HotStore, Taken};
+use crate::clock::SharedClock;
+
+const SWEEP_EVERY: u64 = 4_096;
+
+#[derive(Debug)]
+enum Entry {
+    Value { value: Vec<u8>, expires_at: OffsetDateTime, used: bool },
+    Counter { count: u64, resets_at: OffsetDateTime },
+    Set(BTreeMap<String, OffsetDateTime>),
+}
+
+impl Entry {
+    fn is_live(&self, now: OffsetDateTime) -> bool {
+        match self {
+            Entry::Value { expires_at, .. } => *expires_at > now,
+            Entry::Counter { resets_at, .. } => *resets_at > now,
+            Entry::Set(members) => members.values().any(|e| *e > now),
+        }
+    }
+}
+
+/// Hot state in a mutex-guarded map.
+#[derive(Debug)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<String, Entry>>,
+    writes: AtomicU64,
+    clock: SharedClock,
+}
+
+fn wrong_type(key: &str) -> StoreError {
+    StoreError::Corrupt(format!("key {key} holds another kind of entry"))
+}
+
+impl MemoryStore {
+    pub fn new(clock: SharedClock) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), writes: AtomicU64::new(0), clock }
+    }
+
+    /// Runs `f` on the map, sweeping expired entries now and then.
+    fn with<T>(&self, write: bool, f: impl FnOnce(&mut HashMap<String, Entry>, OffsetDateTime) -> T) -> T {
+        let now = self.clock.now();
+        // A poisoned lock only means another thread panicked mid-call; the map is still whole.
+        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if write && self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            map.retain(|_, e| e.is_live(now));
+        }
+        f(&mut map, now)
+    }
+
+    /// The live value entry under `key`, if any.
+    fn live_value<'a>(map: &'a mut HashMap<String, Entry>, key: &str, now: OffsetDateTime) -> Result<Option<(&'a mut Vec<u8>, &'a mut bool)>, StoreError> {
+        match map.get_mut(key) {
+            None => Ok(None),
+            Some(Entry::Value { value, expires_at, used }) => Ok((*expires_at > now).then_some((value, used))),
+            Some(_) => Err(wrong_type(key)),
+        }
+    }
+}
+
+#[async_trait]
+impl HotStore for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.with(true, |map, _| {
+            map.insert(key.to_owned(), Entry::Value { value: value.to_vec(), expires_at, used: false });
+        });
+        Ok(())
+    }
+
+    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError> {
+        self.with(true, |map, now| {
+            if Self::live_value(map, key, now)?.is_some() {
+                return Ok(false);
+            }
+            map.insert(key.to_owned(), Entry::Value { value: value.to_vec(), expires_at, used: false });
+            Ok(true)
+        })
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(false, |map, now| Ok(Self::live_value(map, key, now)?.map(|(v, _)| v.clone())))
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.with(true, |map, now| Ok(map.remove(key).is_some_and(|e| e.is_live(now))))
+    }
+
+    async fn take(&self, key: &str) -> Result<Taken, StoreError> {
+        self.with(true, |map, now| {
+            Ok(match Self::live_value(map, key, now)? {
+                None => Taken::Missing,
+                Some((value, used)) if *used => Taken::Again(value.clone()),
+                Some((value, used)) => {
+                    *used = true;
+                    Taken::First(value.clone())
+                }
+            })
+        })
+    }
+
+    async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError> {
+        self.with(true, |map, now| {
+            let entry = map.entry(key.to_owned()).or_insert(Entry::Counter { count: 0, resets_at: now });
+            let Entry::Counter { count, resets_at } = entry else { return Err(wrong_type(key)) };
+            if *resets_at <= now {
+                *count = 0;
+                *resets_at = now + window;
+            }
+            *count += 1;
+            Ok(Counter { count: *count, resets_at: *resets_at })
+        })
+    }
+
+    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.with(true, |map, now| {
+            let entry = map.entry(key.to_owned()).or_insert_with(|| Entry::Set(BTreeMap::new()));
+            let Entry::Set(members) = entry else { return Err(wrong_type(key)) };
+            members.retain(|_, e| *e > now);
+            members.insert(member.to_owned(), expires_at);
+            Ok(())
+        })
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> Result<bool, StoreError> {
+        self.with(true, |map, now| match map.get_mut(key) {
+            None => Ok(false),
+            Some(Entry::Set(members)) => Ok(members.remove(member).is_some_and(|e| e > now)),
+            Some(_) => Err(wrong_type(key)),
+        })
+    }
+
+    async fn set_contains(&self, key: &str, member: &str) -> Result<bool, StoreError> {
+        self.with(false, |map, now| match map.get(key) {
+            None => Ok(false),
+            Some(Entry::Set(members)) => Ok(members.get(member).is_some_and(|e| *e > now)),
+            Some(_) => Err(wrong_type(key)),
+        })
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        self.with(false, |map, now| match map.get(key) {
+            None => Ok(Vec::new()),
+            Some(Entry::Set(members)) => Ok(members.iter().filter(|(_, e)| **e > now).map(|(m, _)| m.clone()).collect()),
+            Some(_) => Err(wrong_type(key)),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

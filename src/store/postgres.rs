@@ -1,0 +1,104 @@
+//! The PostgreSQL relational store (production). The database named in the URL is created
+//! when missing; migrations run under sqlx's advisory lock, so concurrent starts are safe.
+
+use std::str::FromStr as _;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use super::{Database, StoreError};
+use crate::identity::account::{Account, AccountId, Slug};
+use crate::identity::application::{Application, ClientId};
+use crate::identity::role::{Role, RoleName};
+use crate::identity::user::{User, UserId};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Relational data in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects (creating the database when missing) and migrates.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(Self::error)?.application_name("propusk");
+        create_database_if_missing(&options).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(Self::error)?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::unavailable)?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations to an existing pool (tests build template databases so).
+    pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+        MIGRATOR.run(pool).await.map_err(StoreError::unavailable)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn error(e: sqlx::Error) -> StoreError {
+        if let Some(db) = e.as_database_error() {
+            match db.code().as_deref() {
+                Some("23505") => {
+                    return StoreError::Conflict { constraint: db.constraint().unwrap_or("unique").to_owned() };
+                }
+                Some("23503") => return StoreError::Conflict { constraint: "foreign_key".into() },
+                _ => {}
+            }
+        }
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
+            other => StoreError::unavailable(other),
+        }
+    }
+}
+
+/// Creates the database of `options` from the `postgres` maintenance database when missing.
+async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), StoreError> {
+    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
+    let mut admin = options.clone().database("postgres").connect().await.map_err(PgStore::error)?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .map_err(PgStore::error)?;
+    if !exists {
+        // Identifiers cannot be bound as parameters: quote it, doubling any quote inside.
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        match sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}"))).execute(&mut admin).await {
+            Ok(_) => tracing::info!(database = %name, "created the PostgreSQL database"),
+            // Another node created it first.
+            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P04") => {}
+            Err(e) => return Err(PgStore::error(e)),
+        }
+    }
+    admin.close().await.map_err(PgStore::error)
+}
+
+super::sql::sql_repositories!(PgStore);
+
+#[async_trait]
+impl Database for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(Self::error)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

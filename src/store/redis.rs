@@ -1,0 +1,266 @@
+//! The Redis hot-state store: several multiplexed connections that reconnect by themselves
+//! after Redis restarts; every key under `{prefix}:`. Values and counters are hashes carrying
+//! their expiry (`e`, unix millis), sets are sorted sets scored by each member's expiry. Every
+//! read-modify-write is one Lua script, so it is atomic across nodes.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, Script};
+use time::{Duration, OffsetDateTime};
+
+use super::StoreError;
+use super::hot::{Counter, HotStore, RECLAIM_SLACK_MS, Taken};
+use crate::clock::{SharedClock, from_unix_millis, unix_millis};
+
+const PUT_NEW: &str = r"
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'e', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1";
+
+const TAKE: &str = r"
+local r = redis.call('HMGET', KEYS[1], 'v', 'e', 'u')
+if not r[1] or not r[2] or tonumber(r[2]) <= tonumber(ARGV[1]) then return {0, false} end
+if r[3] then return {2, r[1]} end
+redis.call('HSET', KEYS[1], 'u', '1')
+return {1, r[1]}";
+
+const DELETE: &str = r"
+local t = redis.call('TYPE', KEYS[1])['ok']
+local live = 0
+if t == 'hash' then
+  local e = redis.call('HGET', KEYS[1], 'e')
+  if e and tonumber(e) > tonumber(ARGV[1]) then live = 1 end
+elseif t == 'zset' then
+  if redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') > 0 then live = 1 end
+end
+redis.call('DEL', KEYS[1])
+return live";
+
+const INCR: &str = r"
+local now = tonumber(ARGV[1])
+local r = redis.call('HMGET', KEYS[1], 'n', 'e')
+if not r[2] or tonumber(r[2]) <= now then
+  local e = now + tonumber(ARGV[2])
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'n', 1, 'e', e)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {1, e}
+end
+return {redis.call('HINCRBY', KEYS[1], 'n', 1), tonumber(r[2])}";
+
+const SET_ADD: &str = r"
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local ttl = math.floor(tonumber(top[2]) - now + tonumber(ARGV[4]))
+if ttl < 1 then ttl = 1 end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1";
+
+const SET_REMOVE: &str = r"
+local s = redis.call('ZSCORE', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[1], ARGV[2])
+if s and tonumber(s) > tonumber(ARGV[1]) then return 1 end
+return 0";
+
+/// Hot state in Redis.
+pub struct RedisStore {
+    pool: Vec<ConnectionManager>,
+    next: AtomicUsize,
+    prefix: String,
+    clock: SharedClock,
+    put_new: Script,
+    take: Script,
+    delete: Script,
+    incr: Script,
+    set_add: Script,
+    set_remove: Script,
+}
+
+fn error(e: RedisError) -> StoreError {
+    if e.code() == Some("WRONGTYPE") {
+        StoreError::Corrupt("a key holds another kind of entry".into())
+    } else {
+        StoreError::unavailable(e)
+    }
+}
+
+/// Milliseconds a backend should keep an entry expiring at `expires_ms`.
+fn reclaim_after(now_ms: i64, expires_ms: i64) -> i64 {
+    (expires_ms - now_ms).max(1) + RECLAIM_SLACK_MS
+}
+
+impl RedisStore {
+    /// Opens `pool_size` connections to `url`; fails when Redis cannot be reached now.
+    pub async fn connect(url: &str, prefix: &str, pool_size: usize, clock: SharedClock) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(error)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
+            .set_response_timeout(Some(std::time::Duration::from_secs(2)))
+            .set_number_of_retries(3)
+            .set_max_delay(std::time::Duration::from_secs(2));
+        let mut pool = Vec::with_capacity(pool_size);
+        for _ in 0..pool_size.max(1) {
+            pool.push(ConnectionManager::new_with_config(client.clone(), config.clone()).await.map_err(error)?);
+        }
+        Ok(Self {
+            pool,
+            next: AtomicUsize::new(0),
+            prefix: prefix.to_owned(),
+            clock,
+            put_new: Script::new(PUT_NEW),
+            take: Script::new(TAKE),
+            delete: Script::new(DELETE),
+            incr: Script::new(INCR),
+            set_add: Script::new(SET_ADD),
+            set_remove: Script::new(SET_REMOVE),
+        })
+    }
+
+    fn con(&self) -> ConnectionManager {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
+        self.pool[i].clone()
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.prefix)
+    }
+
+    fn now_ms(&self) -> i64 {
+        unix_millis(self.clock.now())
+    }
+}
+
+#[async_trait]
+impl HotStore for RedisStore {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        let (key, exp) = (self.key(key), unix_millis(expires_at));
+        redis::pipe()
+            .atomic()
+            .del(&key)
+            .hset_multiple(&key, &[("v", value), ("e", exp.to_string().as_bytes())])
+            .pexpire(&key, reclaim_after(self.now_ms(), exp))
+            .exec_async(&mut self.con())
+            .await
+            .map_err(error)
+    }
+
+    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError> {
+        let (now, exp) = (self.now_ms(), unix_millis(expires_at));
+        let stored: i64 = self
+            .put_new
+            .key(self.key(key))
+            .arg(now)
+            .arg(value)
+            .arg(exp)
+            .arg(reclaim_after(now, exp))
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        Ok(stored == 1)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (value, exp): (Option<Vec<u8>>, Option<i64>) = redis::cmd("HMGET")
+            .arg(self.key(key))
+            .arg("v")
+            .arg("e")
+            .query_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        Ok(value.filter(|_| exp.is_some_and(|e| e > self.now_ms())))
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let live: i64 =
+            self.delete.key(self.key(key)).arg(self.now_ms()).invoke_async(&mut self.con()).await.map_err(error)?;
+        Ok(live == 1)
+    }
+
+    async fn take(&self, key: &str) -> Result<Taken, StoreError> {
+        let (state, value): (i64, Option<Vec<u8>>) =
+            self.take.key(self.key(key)).arg(self.now_ms()).invoke_async(&mut self.con()).await.map_err(error)?;
+        Ok(match (state, value) {
+            (1, Some(v)) => Taken::First(v),
+            (2, Some(v)) => Taken::Again(v),
+            _ => Taken::Missing,
+        })
+    }
+
+    async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError> {
+        let window_ms = i64::try_from(window.whole_milliseconds()).unwrap_or(i64::MAX / 4).max(1);
+        let (count, resets_ms): (u64, i64) = self
+            .incr
+            .key(self.key(key))
+            .arg(self.now_ms())
+            .arg(window_ms)
+            .arg(window_ms + RECLAIM_SLACK_MS)
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        Ok(Counter { count, resets_at: from_unix_millis(resets_ms) })
+    }
+
+    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        let _: i64 = self
+            .set_add
+            .key(self.key(key))
+            .arg(self.now_ms())
+            .arg(unix_millis(expires_at))
+            .arg(member)
+            .arg(RECLAIM_SLACK_MS)
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> Result<bool, StoreError> {
+        let live: i64 = self
+            .set_remove
+            .key(self.key(key))
+            .arg(self.now_ms())
+            .arg(member)
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        Ok(live == 1)
+    }
+
+    async fn set_contains(&self, key: &str, member: &str) -> Result<bool, StoreError> {
+        let score: Option<f64> = redis::cmd("ZSCORE")
+            .arg(self.key(key))
+            .arg(member)
+            .query_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        // Scores are whole milliseconds well inside f64's exact range.
+        Ok(score.is_some_and(|s| s as i64 > self.now_ms()))
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let mut members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.key(key))
+            .arg(format!("({}", self.now_ms()))
+            .arg("+inf")
+            .query_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        members.sort();
+        Ok(members)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        redis::cmd("PING").query_async::<String>(&mut self.con()).await.map(drop).map_err(error)
+    }
+}

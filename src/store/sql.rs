@@ -1,0 +1,360 @@
+//! What the PostgreSQL and SQLite repositories share: row types, their conversion into domain
+//! types, and the queries themselves, written once in SQL both engines accept (`$n`
+//! placeholders, uuids bound as `Uuid`, JSON as `Json`) and instantiated per engine by
+//! [`sql_repositories!`]. The contract suite runs every query against both.
+
+use sqlx::types::Json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::identity::InvalidValue;
+use crate::identity::account::{Account, AccountId, AccountStatus, Slug};
+use crate::identity::application::{Application, ClientId, GrantType, SecretHash, SigningAlg};
+use crate::identity::permission::{self, Permission};
+use crate::identity::role::{Role, RoleName, RoleScope};
+use crate::identity::user::{Email, Phone, User, UserId, UserStatus, Username};
+use crate::oauth::redirect_uri::RedirectUri;
+use crate::oauth::scope::Scope;
+
+fn corrupt(what: &str) -> impl Fn(InvalidValue) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+pub(super) fn to_strings<T: ToString>(items: &[T]) -> Json<Vec<String>> {
+    Json(items.iter().map(ToString::to_string).collect())
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AccountRow {
+    id: Uuid,
+    name: String,
+    slug: String,
+    status: String,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        Ok(Account {
+            id: AccountId::from_uuid(r.id),
+            name: r.name,
+            slug: Slug::parse(&r.slug).map_err(corrupt("clients.slug"))?,
+            status: AccountStatus::parse(&r.status).map_err(corrupt("clients.status"))?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    id: Uuid,
+    username: String,
+    password_hash: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    role: String,
+    permissions: Json<Vec<String>>,
+    status: String,
+    client_id: Option<Uuid>,
+    name: Option<String>,
+    email_verified: bool,
+    phone_verified: bool,
+    not_before: Option<OffsetDateTime>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: UserId::from_uuid(r.id),
+            username: Username::parse(&r.username).map_err(corrupt("users.username"))?,
+            password_hash: r.password_hash,
+            email: r.email.as_deref().map(Email::parse).transpose().map_err(corrupt("users.email"))?,
+            phone: r.phone.as_deref().map(Phone::parse).transpose().map_err(corrupt("users.phone"))?,
+            role: RoleName::parse(&r.role).map_err(corrupt("users.role"))?,
+            permissions: parse_permissions(&r.permissions.0, "users.permissions")?,
+            status: UserStatus::parse(&r.status).map_err(corrupt("users.status"))?,
+            client_id: r.client_id.map(AccountId::from_uuid),
+            name: r.name,
+            email_verified: r.email_verified,
+            phone_verified: r.phone_verified,
+            not_before: r.not_before,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn parse_permissions(list: &[String], what: &str) -> Result<Vec<Permission>, StoreError> {
+    permission::parse_all(list.iter().map(String::as_str)).map_err(corrupt(what))
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RoleRow {
+    name: String,
+    description: String,
+    scope: String,
+    permissions: Json<Vec<String>>,
+    builtin: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<RoleRow> for Role {
+    type Error = StoreError;
+    fn try_from(r: RoleRow) -> Result<Self, StoreError> {
+        Ok(Role {
+            name: RoleName::parse(&r.name).map_err(corrupt("roles.name"))?,
+            description: r.description,
+            scope: RoleScope::parse(&r.scope).map_err(corrupt("roles.scope"))?,
+            permissions: parse_permissions(&r.permissions.0, "roles.permissions")?,
+            builtin: r.builtin,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ApplicationRow {
+    client_id: String,
+    name: String,
+    secret_hash: Option<Vec<u8>>,
+    redirect_uris: Json<Vec<String>>,
+    post_logout_redirect_uris: Json<Vec<String>>,
+    grant_types: Json<Vec<String>>,
+    scopes: Json<Vec<String>>,
+    first_party: bool,
+    may_introspect: bool,
+    service_role: Option<String>,
+    account_id: Option<Uuid>,
+    id_token_alg: String,
+    access_token_ttl_secs: Option<i32>,
+    refresh_token_ttl_secs: Option<i32>,
+    enabled: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+fn uris(list: &[String], what: &str) -> Result<Vec<RedirectUri>, StoreError> {
+    list.iter().map(|u| RedirectUri::parse(u)).collect::<Result<_, _>>().map_err(corrupt(what))
+}
+
+impl TryFrom<ApplicationRow> for Application {
+    type Error = StoreError;
+    fn try_from(r: ApplicationRow) -> Result<Self, StoreError> {
+        let secret_hash = match r.secret_hash {
+            Some(bytes) => Some(
+                SecretHash::from_bytes(&bytes)
+                    .ok_or_else(|| StoreError::Corrupt("applications.secret_hash: not 32 bytes".into()))?,
+            ),
+            None => None,
+        };
+        Ok(Application {
+            client_id: ClientId::parse(&r.client_id).map_err(corrupt("applications.client_id"))?,
+            name: r.name,
+            secret_hash,
+            redirect_uris: uris(&r.redirect_uris.0, "applications.redirect_uris")?,
+            post_logout_redirect_uris: uris(&r.post_logout_redirect_uris.0, "applications.post_logout_redirect_uris")?,
+            grant_types: r
+                .grant_types
+                .0
+                .iter()
+                .map(|g| GrantType::parse(g))
+                .collect::<Result<_, _>>()
+                .map_err(corrupt("applications.grant_types"))?,
+            scopes: Scope::from_tokens(r.scopes.0.iter().map(String::as_str)).map_err(corrupt("applications.scopes"))?,
+            first_party: r.first_party,
+            may_introspect: r.may_introspect,
+            service_role: r.service_role.as_deref().map(RoleName::parse).transpose().map_err(corrupt("applications.service_role"))?,
+            account_id: r.account_id.map(AccountId::from_uuid),
+            id_token_alg: SigningAlg::parse(&r.id_token_alg).map_err(corrupt("applications.id_token_alg"))?,
+            access_token_ttl: r.access_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
+            refresh_token_ttl: r.refresh_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
+            enabled: r.enabled,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Seconds of an optional lifetime, as the `*_ttl_secs` columns hold them.
+pub(super) fn ttl_secs(d: Option<Duration>) -> Option<i32> {
+    d.map(|d| i32::try_from(d.whole_seconds()).unwrap_or(i32::MAX))
+}
+
+/// The users columns in a fixed order; spliced into SQL text (a constant, never input).
+pub(super) const USER_COLUMNS: &str = "id, username, password_hash, email, phone, role, permissions, status, \
+    client_id, name, email_verified, phone_verified, not_before, created_at, updated_at";
+
+/// Implements the repository traits for a store type with a `pool` field and an
+/// `fn error(sqlx::Error) -> StoreError`; the SQL is the same for both engines.
+macro_rules! sql_repositories {
+    ($store:ty) => {
+        use $crate::store::sql::{AccountRow, ApplicationRow, RoleRow, USER_COLUMNS, UserRow, to_strings, ttl_secs};
+
+        #[async_trait::async_trait]
+        impl $crate::store::AccountStore for $store {
+            async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO clients (id, name, slug, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(a.id.as_uuid())
+                .bind(&a.name)
+                .bind(a.slug.as_str())
+                .bind(a.status.as_str())
+                .bind(a.created_at)
+                .bind(a.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                Ok(())
+            }
+
+            async fn find_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+                sqlx::query_as::<_, AccountRow>("SELECT * FROM clients WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .map(Account::try_from)
+                    .transpose()
+            }
+
+            async fn find_account_by_slug(&self, slug: &Slug) -> Result<Option<Account>, StoreError> {
+                sqlx::query_as::<_, AccountRow>("SELECT * FROM clients WHERE slug = $1")
+                    .bind(slug.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .map(Account::try_from)
+                    .transpose()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::UserStore for $store {
+            async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                )))
+                .bind(u.id.as_uuid())
+                .bind(u.username.as_str())
+                .bind(u.password_hash.as_deref())
+                .bind(u.email.as_ref().map(|e| e.as_str()))
+                .bind(u.phone.as_ref().map(|p| p.as_str()))
+                .bind(u.role.as_str())
+                .bind(to_strings(&u.permissions))
+                .bind(u.status.as_str())
+                .bind(u.client_id.map(|c| c.as_uuid()))
+                .bind(u.name.as_deref())
+                .bind(u.email_verified)
+                .bind(u.phone_verified)
+                .bind(u.not_before)
+                .bind(u.created_at)
+                .bind(u.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                Ok(())
+            }
+
+            async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+                sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .map(User::try_from)
+                    .transpose()
+            }
+
+            async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+                // Usernames cannot contain '@' and emails must, so at most one row matches.
+                sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users \
+                     WHERE (username = lower($1) OR lower(email) = lower($1)) AND status <> 'deleted'"
+                )))
+                .bind(login.trim())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .map(User::try_from)
+                .transpose()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::RoleStore for $store {
+            async fn find_role(&self, name: &RoleName) -> Result<Option<Role>, StoreError> {
+                sqlx::query_as::<_, RoleRow>("SELECT * FROM roles WHERE name = $1")
+                    .bind(name.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .map(Role::try_from)
+                    .transpose()
+            }
+
+            async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
+                sqlx::query_as::<_, RoleRow>("SELECT * FROM roles ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .into_iter()
+                    .map(Role::try_from)
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::ApplicationStore for $store {
+            async fn insert_application(&self, a: &Application) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO applications (client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+                     grant_types, scopes, first_party, may_introspect, service_role, account_id, id_token_alg, \
+                     access_token_ttl_secs, refresh_token_ttl_secs, enabled, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                )
+                .bind(a.client_id.as_str())
+                .bind(&a.name)
+                .bind(a.secret_hash.as_ref().map(|h| h.0.to_vec()))
+                .bind(to_strings(&a.redirect_uris))
+                .bind(to_strings(&a.post_logout_redirect_uris))
+                .bind(to_strings(&a.grant_types))
+                .bind(sqlx::types::Json(a.scopes.iter().collect::<Vec<_>>()))
+                .bind(a.first_party)
+                .bind(a.may_introspect)
+                .bind(a.service_role.as_ref().map(|r| r.as_str()))
+                .bind(a.account_id.map(|c| c.as_uuid()))
+                .bind(a.id_token_alg.as_str())
+                .bind(ttl_secs(a.access_token_ttl))
+                .bind(ttl_secs(a.refresh_token_ttl))
+                .bind(a.enabled)
+                .bind(a.created_at)
+                .bind(a.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                Ok(())
+            }
+
+            async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>("SELECT * FROM applications WHERE client_id = $1")
+                    .bind(client_id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .map(Application::try_from)
+                    .transpose()
+            }
+        }
+    };
+}
+pub(super) use sql_repositories;
