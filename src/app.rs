@@ -26,13 +26,19 @@ pub struct AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot open the {engine} database: {source}")]
-    Database { engine: &'static str, source: StoreError },
+    Database {
+        engine: &'static str,
+        source: StoreError,
+    },
     #[error("cannot reach the hot-state store: {0}")]
     HotStore(StoreError),
     #[error("cannot load keys: {0}")]
     Keys(#[from] KeyError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A node ready to serve.
@@ -51,15 +57,24 @@ impl App {
     /// on first start creates) the keys, and binds the listener.
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let engine = config.database.engine();
-        let db = store::connect_database(&config).await.map_err(|source| StartError::Database { engine, source })?;
-        let hot = store::connect_hot(&config, clock.clone()).await.map_err(StartError::HotStore)?;
+        let db = store::connect_database(&config)
+            .await
+            .map_err(|source| StartError::Database { engine, source })?;
+        let hot = store::connect_hot(&config, clock.clone())
+            .await
+            .map_err(StartError::HotStore)?;
         let keys_dir = config.keys_dir.clone();
         let keyring = tokio::task::spawn_blocking(move || Keyring::load_or_create(&keys_dir))
             .await
             .map_err(|_| StartError::Keys(KeyError::Generation))??;
         let master = MasterKey::load_or_create(&config)?;
         let listener =
-            TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let state = AppState {
             config: Arc::new(config),
             stores: Stores { db, hot },
@@ -72,7 +87,9 @@ impl App {
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| self.state.config.listen)
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.config.listen)
     }
 
     pub fn state(&self) -> &AppState {
@@ -81,10 +98,15 @@ impl App {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish and closes the
     /// database pool.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        let result = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
         self.state.stores.db.close().await;
         result
     }

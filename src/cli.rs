@@ -46,7 +46,10 @@ fn settings_help() -> String {
          working directory (PROPUSK_CONFIG names another file); the environment wins.\n\n",
     );
     for (key, default, what) in SETTINGS {
-        out.push_str(&format!("  PROPUSK_{key:<26} {what}\n  {:<34} default: {default}\n", ""));
+        out.push_str(&format!(
+            "  PROPUSK_{key:<26} {what}\n  {:<34} default: {default}\n",
+            ""
+        ));
     }
     out
 }
@@ -63,7 +66,10 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 /// Runs a parsed command line; the exit code is 0 on success, 1 on any failure.
 pub fn run(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("propusk: cannot start the async runtime: {e}");

@@ -36,7 +36,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: OffsetDateTime) -> Self {
-        Self { micros: Arc::new(AtomicI64::new(to_micros(start))) }
+        Self {
+            micros: Arc::new(AtomicI64::new(to_micros(start))),
+        }
     }
 
     /// A clock standing at the current wall-clock time.

@@ -19,25 +19,89 @@ pub use value::{IpNet, LogFormat};
 /// `propusk serve --help` and the README print this table.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LISTEN", "127.0.0.1:8080", "address and port to listen on"),
-    ("ISSUER", "http://127.0.0.1:8080", "public base URL; https in production (enables __Host- cookies)"),
-    ("DATABASE_URL", "sqlite://data/propusk.db", "postgres://user@host:5432/db (created if missing) or sqlite://path"),
-    ("DATABASE_MAX_CONNECTIONS", "16", "relational connection pool size (1-1000)"),
-    ("REDIS_URL", "(in-process store)", "redis://host:6379/0 for shared hot state; unset: in-process, one node only"),
+    (
+        "ISSUER",
+        "http://127.0.0.1:8080",
+        "public base URL; https in production (enables __Host- cookies)",
+    ),
+    (
+        "DATABASE_URL",
+        "sqlite://data/propusk.db",
+        "postgres://user@host:5432/db (created if missing) or sqlite://path",
+    ),
+    (
+        "DATABASE_MAX_CONNECTIONS",
+        "16",
+        "relational connection pool size (1-1000)",
+    ),
+    (
+        "REDIS_URL",
+        "(in-process store)",
+        "redis://host:6379/0 for shared hot state; unset: in-process, one node only",
+    ),
     ("REDIS_PREFIX", "propusk", "prefix of every Redis key"),
-    ("REDIS_POOL_SIZE", "4", "multiplexed Redis connections (1-64)"),
-    ("KAFKA_BROKERS", "(none: outbox only)", "comma-separated host:port list"),
-    ("KAFKA_TOPIC_PREFIX", "(empty)", "prefix of every Kafka topic name"),
-    ("KEYS_DIR", "keys", "signing keys (PEM) and master.key; generated on first start"),
-    ("MASTER_KEY", "(KEYS_DIR/master.key)", "base64 of at least 32 random bytes; feeds every derived secret"),
-    ("ACCESS_TOKEN_AUDIENCE", "propusk", "default `aud` of access tokens"),
-    ("ACCESS_TOKEN_TTL", "10m", "access token lifetime (30s-24h; units s, m, h, d)"),
-    ("BCRYPT_COST", "10", "bcrypt work factor for passwords (4-31)"),
-    ("TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs whose X-Forwarded-For is believed"),
-    ("SMTP_URL", "(none)", "smtp://user:pass@host:port or smtps://… for mail"),
+    (
+        "REDIS_POOL_SIZE",
+        "4",
+        "multiplexed Redis connections (1-64)",
+    ),
+    (
+        "KAFKA_BROKERS",
+        "(none: outbox only)",
+        "comma-separated host:port list",
+    ),
+    (
+        "KAFKA_TOPIC_PREFIX",
+        "(empty)",
+        "prefix of every Kafka topic name",
+    ),
+    (
+        "KEYS_DIR",
+        "keys",
+        "signing keys (PEM) and master.key; generated on first start",
+    ),
+    (
+        "MASTER_KEY",
+        "(KEYS_DIR/master.key)",
+        "base64 of at least 32 random bytes; feeds every derived secret",
+    ),
+    (
+        "ACCESS_TOKEN_AUDIENCE",
+        "propusk",
+        "default `aud` of access tokens",
+    ),
+    (
+        "ACCESS_TOKEN_TTL",
+        "10m",
+        "access token lifetime (30s-24h; units s, m, h, d)",
+    ),
+    (
+        "BCRYPT_COST",
+        "10",
+        "bcrypt work factor for passwords (4-31)",
+    ),
+    (
+        "TRUSTED_PROXIES",
+        "(none)",
+        "comma-separated IPs or CIDRs whose X-Forwarded-For is believed",
+    ),
+    (
+        "SMTP_URL",
+        "(none)",
+        "smtp://user:pass@host:port or smtps://… for mail",
+    ),
     ("SMTP_FROM", "(none)", "sender address of mail"),
-    ("SMS_WEBHOOK_URL", "(none: log codes)", "HTTP endpoint that sends SMS"),
+    (
+        "SMS_WEBHOOK_URL",
+        "(none: log codes)",
+        "HTTP endpoint that sends SMS",
+    ),
     ("LOG_FORMAT", "text", "text or json"),
-    ("LOG_LEVEL", "info", "tracing filter, e.g. info or propusk=debug,sqlx=warn"),
+    (
+        "LOG_LEVEL",
+        "info",
+        "tracing filter, e.g. info or propusk=debug,sqlx=warn",
+    ),
 ];
 
 /// Where the relational data lives.
@@ -105,8 +169,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines: Vec<String> =
-            self.problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect();
+        let lines: Vec<String> = self
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect();
         write!(f, "invalid configuration: {}", lines.join("; "))
     }
 }
@@ -137,67 +204,129 @@ impl Config {
             value::read_toml(path, text, &mut raw, &mut problems);
         }
         for (name, value) in env {
-            if let Some(key) = name.strip_prefix("PROPUSK_") {
-                if SETTINGS.iter().any(|(k, _, _)| *k == key) {
-                    raw.insert(key.to_owned(), value.clone());
-                }
+            if let Some(key) = name.strip_prefix("PROPUSK_")
+                && SETTINGS.iter().any(|(k, _, _)| *k == key)
+            {
+                raw.insert(key.to_owned(), value.clone());
             }
         }
         let mut p = value::Parser::new(raw, problems);
         let config = Config {
-            listen: p.parse("LISTEN", "127.0.0.1:8080", "host:port, e.g. 0.0.0.0:8080", |s| {
-                s.parse::<SocketAddr>().ok()
-            }),
-            issuer: p.parse("ISSUER", "http://127.0.0.1:8080", "an http(s) URL without query or fragment", value::issuer),
-            database: p.parse("DATABASE_URL", "sqlite://data/propusk.db", "postgres://… or sqlite://path", value::database),
-            database_max_connections: p.parse("DATABASE_MAX_CONNECTIONS", "16", "an integer from 1 to 1000", |s| {
-                s.parse::<u32>().ok().filter(|n| (1..=1000).contains(n))
-            }),
-            redis: p.optional("REDIS_URL", "redis://host:port[/db] or rediss://…", |s| {
-                Url::parse(s)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"))
-                    .map(|_| SecretString::from(s.to_owned()))
-            })
-            .map(|url| RedisConfig { url, pool_size: 4 }),
-            redis_prefix: p.parse("REDIS_PREFIX", "propusk", "1-64 characters of a-z A-Z 0-9 . _ - :", |s| {
-                value::token(s, 64, ".-_:")
-            }),
-            kafka_brokers: p.parse("KAFKA_BROKERS", "", "comma-separated host:port pairs", value::brokers),
-            kafka_topic_prefix: p.parse("KAFKA_TOPIC_PREFIX", "", "up to 100 characters of a-z A-Z 0-9 . _ -", |s| {
-                if s.is_empty() { Some(String::new()) } else { value::token(s, 100, ".-_") }
-            }),
+            listen: p.parse(
+                "LISTEN",
+                "127.0.0.1:8080",
+                "host:port, e.g. 0.0.0.0:8080",
+                |s| s.parse::<SocketAddr>().ok(),
+            ),
+            issuer: p.parse(
+                "ISSUER",
+                "http://127.0.0.1:8080",
+                "an http(s) URL without query or fragment",
+                value::issuer,
+            ),
+            database: p.parse(
+                "DATABASE_URL",
+                "sqlite://data/propusk.db",
+                "postgres://… or sqlite://path",
+                value::database,
+            ),
+            database_max_connections: p.parse(
+                "DATABASE_MAX_CONNECTIONS",
+                "16",
+                "an integer from 1 to 1000",
+                |s| s.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)),
+            ),
+            redis: p
+                .optional("REDIS_URL", "redis://host:port[/db] or rediss://…", |s| {
+                    Url::parse(s)
+                        .ok()
+                        .filter(|u| {
+                            matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix")
+                        })
+                        .map(|_| SecretString::from(s.to_owned()))
+                })
+                .map(|url| RedisConfig { url, pool_size: 4 }),
+            redis_prefix: p.parse(
+                "REDIS_PREFIX",
+                "propusk",
+                "1-64 characters of a-z A-Z 0-9 . _ - :",
+                |s| value::token(s, 64, ".-_:"),
+            ),
+            kafka_brokers: p.parse(
+                "KAFKA_BROKERS",
+                "",
+                "comma-separated host:port pairs",
+                value::brokers,
+            ),
+            kafka_topic_prefix: p.parse(
+                "KAFKA_TOPIC_PREFIX",
+                "",
+                "up to 100 characters of a-z A-Z 0-9 . _ -",
+                |s| {
+                    if s.is_empty() {
+                        Some(String::new())
+                    } else {
+                        value::token(s, 100, ".-_")
+                    }
+                },
+            ),
             keys_dir: p.parse("KEYS_DIR", "keys", "a directory path", |s| {
                 (!s.is_empty()).then(|| PathBuf::from(s))
             }),
-            master_key: p.optional("MASTER_KEY", "base64 of at least 32 bytes", value::master_key),
-            access_token_audience: p.parse("ACCESS_TOKEN_AUDIENCE", "propusk", "a non-empty string without spaces", |s| {
-                (!s.is_empty() && !s.contains(char::is_whitespace)).then(|| s.to_owned())
-            }),
-            access_token_ttl: p.parse("ACCESS_TOKEN_TTL", "10m", "a duration from 30s to 24h, e.g. 10m", |s| {
-                value::duration(s).filter(|d| *d >= Duration::seconds(30) && *d <= Duration::hours(24))
-            }),
+            master_key: p.optional(
+                "MASTER_KEY",
+                "base64 of at least 32 bytes",
+                value::master_key,
+            ),
+            access_token_audience: p.parse(
+                "ACCESS_TOKEN_AUDIENCE",
+                "propusk",
+                "a non-empty string without spaces",
+                |s| (!s.is_empty() && !s.contains(char::is_whitespace)).then(|| s.to_owned()),
+            ),
+            access_token_ttl: p.parse(
+                "ACCESS_TOKEN_TTL",
+                "10m",
+                "a duration from 30s to 24h, e.g. 10m",
+                |s| {
+                    value::duration(s)
+                        .filter(|d| *d >= Duration::seconds(30) && *d <= Duration::hours(24))
+                },
+            ),
             bcrypt_cost: p.parse("BCRYPT_COST", "10", "an integer from 4 to 31", |s| {
                 s.parse::<u32>().ok().filter(|n| (4..=31).contains(n))
             }),
-            trusted_proxies: p.parse("TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs, e.g. 10.0.0.0/8", |s| {
-                value::list(s).map(|x| x.parse::<IpNet>().ok()).collect()
-            }),
-            smtp_url: p.optional("SMTP_URL", "smtp://[user:pass@]host[:port] or smtps://…", |s| {
+            trusted_proxies: p.parse(
+                "TRUSTED_PROXIES",
+                "",
+                "comma-separated IPs or CIDRs, e.g. 10.0.0.0/8",
+                |s| value::list(s).map(|x| x.parse::<IpNet>().ok()).collect(),
+            ),
+            smtp_url: p.optional(
+                "SMTP_URL",
+                "smtp://[user:pass@]host[:port] or smtps://…",
+                |s| {
+                    Url::parse(s)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some())
+                        .map(|_| SecretString::from(s.to_owned()))
+                },
+            ),
+            smtp_from: p.optional(
+                "SMTP_FROM",
+                "an email address, optionally `Name <addr>`",
+                |s| (s.contains('@') && !s.contains(['\r', '\n'])).then(|| s.to_owned()),
+            ),
+            sms_webhook_url: p.optional("SMS_WEBHOOK_URL", "an http(s) URL", |s| {
                 Url::parse(s)
                     .ok()
-                    .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some())
-                    .map(|_| SecretString::from(s.to_owned()))
-            }),
-            smtp_from: p.optional("SMTP_FROM", "an email address, optionally `Name <addr>`", |s| {
-                (s.contains('@') && !s.contains(['\r', '\n'])).then(|| s.to_owned())
-            }),
-            sms_webhook_url: p.optional("SMS_WEBHOOK_URL", "an http(s) URL", |s| {
-                Url::parse(s).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
             }),
             log_format: p.parse("LOG_FORMAT", "text", "text or json", |s| s.parse().ok()),
             log_level: p.parse("LOG_LEVEL", "info", "a tracing filter, e.g. info", |s| {
-                tracing_subscriber::EnvFilter::try_new(s).ok().map(|_| s.to_owned())
+                tracing_subscriber::EnvFilter::try_new(s)
+                    .ok()
+                    .map(|_| s.to_owned())
             }),
         };
         let pool = p.parse("REDIS_POOL_SIZE", "4", "an integer from 1 to 64", |s| {
@@ -208,7 +337,10 @@ impl Config {
             return Err(ConfigError { problems });
         }
         Ok(Config {
-            redis: config.redis.map(|r| RedisConfig { pool_size: pool, ..r }),
+            redis: config.redis.map(|r| RedisConfig {
+                pool_size: pool,
+                ..r
+            }),
             ..config
         })
     }
@@ -221,7 +353,10 @@ impl Config {
             "PROPUSK_DATABASE_URL".into(),
             format!("sqlite://{}", dir.join("propusk.db").display()),
         );
-        env.insert("PROPUSK_KEYS_DIR".into(), dir.join("keys").display().to_string());
+        env.insert(
+            "PROPUSK_KEYS_DIR".into(),
+            dir.join("keys").display().to_string(),
+        );
         env.insert("PROPUSK_BCRYPT_COST".into(), "4".into());
         match Self::from_sources(&env, None) {
             Ok(config) => config,

@@ -13,7 +13,10 @@ pub use master::{MasterKey, Purpose};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
     #[error("key generation failed")]
@@ -22,11 +25,17 @@ pub enum KeyError {
 
 impl KeyError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.display().to_string(), source }
+        Self::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 
     pub(crate) fn invalid(path: &std::path::Path, message: impl Into<String>) -> Self {
-        Self::Invalid { path: path.display().to_string(), message: message.into() }
+        Self::Invalid {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -55,7 +64,9 @@ pub(crate) fn write_private(path: &std::path::Path, data: &[u8]) -> Result<(), K
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| KeyError::io(&tmp, e))?;
-    file.write_all(data).and_then(|()| file.sync_all()).map_err(|e| KeyError::io(&tmp, e))?;
+    file.write_all(data)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| KeyError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| KeyError::io(path, e))
 }
 
@@ -65,5 +76,9 @@ pub(crate) fn ensure_dir(dir: &std::path::Path) -> Result<(), KeyError> {
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| KeyError::io(dir, e))
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| KeyError::io(dir, e))
 }

@@ -73,7 +73,10 @@ pub trait RoleStore: Send + Sync {
 #[async_trait]
 pub trait ApplicationStore: Send + Sync {
     async fn insert_application(&self, app: &Application) -> Result<(), StoreError>;
-    async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError>;
+    async fn find_application(
+        &self,
+        client_id: &ClientId,
+    ) -> Result<Option<Application>, StoreError>;
 }
 
 /// The relational store as a whole: every repository plus health and lifecycle.
@@ -98,18 +101,28 @@ pub struct Stores {
 /// file when missing, and applies pending migrations.
 pub async fn connect_database(config: &Config) -> Result<Arc<dyn Database>, StoreError> {
     Ok(match &config.database {
-        DatabaseConfig::Postgres(url) => {
-            Arc::new(postgres::PgStore::connect(url.expose_secret(), config.database_max_connections).await?)
-        }
+        DatabaseConfig::Postgres(url) => Arc::new(
+            postgres::PgStore::connect(url.expose_secret(), config.database_max_connections)
+                .await?,
+        ),
         DatabaseConfig::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
     })
 }
 
 /// Connects the configured hot-state store: Redis, or the in-process one.
-pub async fn connect_hot(config: &Config, clock: SharedClock) -> Result<Arc<dyn HotStore>, StoreError> {
+pub async fn connect_hot(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Arc<dyn HotStore>, StoreError> {
     Ok(match &config.redis {
         Some(redis) => Arc::new(
-            redis::RedisStore::connect(redis.url.expose_secret(), &config.redis_prefix, redis.pool_size, clock).await?,
+            redis::RedisStore::connect(
+                redis.url.expose_secret(),
+                &config.redis_prefix,
+                redis.pool_size,
+                clock,
+            )
+            .await?,
         ),
         None => Arc::new(memory::MemoryStore::new(clock)),
     })

@@ -119,22 +119,55 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
     telemetry::init(config.log_format, "warn");
     // Parse what needs no database first, so bad input fails fast.
     let password = match &command {
-        AdminCommand::User { command: UserCommand::Create { password_stdin: true, .. } } => Some(read_password()?),
-        AdminCommand::User { command: UserCommand::Create { password_stdin: false, .. } } => {
-            return Err(Failure("a password is required: pipe it in and pass --password-stdin".into()));
+        AdminCommand::User {
+            command:
+                UserCommand::Create {
+                    password_stdin: true,
+                    ..
+                },
+        } => Some(read_password()?),
+        AdminCommand::User {
+            command:
+                UserCommand::Create {
+                    password_stdin: false,
+                    ..
+                },
+        } => {
+            return Err(Failure(
+                "a password is required: pipe it in and pass --password-stdin".into(),
+            ));
         }
         _ => None,
     };
     let db = store::connect_database(&config).await?;
     let clock = SystemClock;
     let result = match command {
-        AdminCommand::Client { command: ClientCommand::Create { name, slug, json } } => {
-            admin::create_account(db.as_ref(), &clock, NewAccount { name, slug }).await.map(|a| {
-                let object = json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
-                print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
-            })
-        }
-        AdminCommand::User { command: UserCommand::Create { username, role, client, email, phone, name, json, .. } } => {
+        AdminCommand::Client {
+            command: ClientCommand::Create { name, slug, json },
+        } => admin::create_account(db.as_ref(), &clock, NewAccount { name, slug })
+            .await
+            .map(|a| {
+                let object =
+                    json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
+                print(
+                    json,
+                    &object,
+                    &format!("created B2B account {} ({})", a.id, a.slug),
+                );
+            }),
+        AdminCommand::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    role,
+                    client,
+                    email,
+                    phone,
+                    name,
+                    json,
+                    ..
+                },
+        } => {
             let input = NewUser {
                 username,
                 password: password.unwrap_or_else(|| SecretString::from(String::new())),
@@ -144,14 +177,46 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 phone,
                 name,
             };
-            admin::create_user(db.as_ref(), &clock, config.bcrypt_cost, input).await.map(|u| {
-                let mut object = serde_json::to_value(u.view()).unwrap_or_default();
-                object["id"] = json!(u.id);
-                print(json, &object, &format!("created user {} ({}, role {})", u.id, u.username, u.role));
-            })
+            admin::create_user(db.as_ref(), &clock, config.bcrypt_cost, input)
+                .await
+                .map(|u| {
+                    let mut object = serde_json::to_value(u.view()).unwrap_or_default();
+                    object["id"] = json!(u.id);
+                    print(
+                        json,
+                        &object,
+                        &format!("created user {} ({}, role {})", u.id, u.username, u.role),
+                    );
+                })
         }
-        AdminCommand::App { command: AppCommand::Create { name, redirect_uris, post_logout_redirect_uris, grants, scopes, public, first_party, introspect, role, account, json } } => {
-            let input = NewApplication { name, redirect_uris, post_logout_redirect_uris, grants, scopes, public, first_party, introspect, role, account };
+        AdminCommand::App {
+            command:
+                AppCommand::Create {
+                    name,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    grants,
+                    scopes,
+                    public,
+                    first_party,
+                    introspect,
+                    role,
+                    account,
+                    json,
+                },
+        } => {
+            let input = NewApplication {
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                grants,
+                scopes,
+                public,
+                first_party,
+                introspect,
+                role,
+                account,
+            };
             admin::create_application(db.as_ref(), &clock, input).await.map(|(app, secret)| {
                 let mut object = json!({
                     "client_id": app.client_id,
@@ -191,6 +256,9 @@ fn read_password() -> Result<SecretString, Failure> {
         .take(4096)
         .read_to_string(&mut text)
         .map_err(|e| Failure(format!("cannot read the password from standard input: {e}")))?;
-    let trimmed = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    let trimmed = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
     Ok(SecretString::from(trimmed.to_owned()))
 }

@@ -6,7 +6,10 @@ use secrecy::ExposeSecret;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 fn keys_of(e: ConfigError) -> Vec<String> {
@@ -18,7 +21,9 @@ fn no_configuration_gives_the_embedded_default() {
     let config = Config::from_sources(&BTreeMap::new(), None).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(config.issuer_str(), "http://127.0.0.1:8080");
-    assert!(matches!(config.database, DatabaseConfig::Sqlite(ref p) if p == Path::new("data/propusk.db")));
+    assert!(
+        matches!(config.database, DatabaseConfig::Sqlite(ref p) if p == Path::new("data/propusk.db"))
+    );
     assert!(config.redis.is_none());
     assert_eq!(config.access_token_ttl, Duration::minutes(10));
     assert_eq!(config.bcrypt_cost, 10);
@@ -30,7 +35,10 @@ fn no_configuration_gives_the_embedded_default() {
 fn environment_values_are_typed() {
     let config = Config::from_sources(
         &env(&[
-            ("PROPUSK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/propusk"),
+            (
+                "PROPUSK_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/propusk",
+            ),
             ("PROPUSK_REDIS_URL", "redis://127.0.0.1:6379"),
             ("PROPUSK_ACCESS_TOKEN_TTL", "90s"),
             ("PROPUSK_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
@@ -42,7 +50,7 @@ fn environment_values_are_typed() {
     .unwrap();
     assert!(matches!(config.database, DatabaseConfig::Postgres(ref u)
         if u.expose_secret() == "postgres://postgres@127.0.0.1:5432/propusk"));
-    assert_eq!(config.redis.unwrap().pool_size, 4);
+    assert_eq!(config.redis.as_ref().unwrap().pool_size, 4);
     assert_eq!(config.access_token_ttl, Duration::seconds(90));
     assert!(config.trusted_proxies[0].contains("10.1.2.3".parse().unwrap()));
     assert!(!config.trusted_proxies[1].contains("192.168.1.8".parse().unwrap()));
@@ -77,12 +85,16 @@ fn every_bad_value_is_named_with_its_expected_form() {
         ]
     );
     let text = err.to_string();
-    assert!(text.contains("PROPUSK_BCRYPT_COST: expected an integer from 4 to 31, got \"99\""), "{text}");
+    assert!(
+        text.contains("PROPUSK_BCRYPT_COST: expected an integer from 4 to 31, got \"99\""),
+        "{text}"
+    );
 }
 
 #[test]
 fn secrets_are_not_echoed_in_errors() {
-    let err = Config::from_sources(&env(&[("PROPUSK_MASTER_KEY", "short-secret")]), None).unwrap_err();
+    let err =
+        Config::from_sources(&env(&[("PROPUSK_MASTER_KEY", "short-secret")]), None).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("PROPUSK_MASTER_KEY"));
     assert!(!text.contains("short-secret"), "{text}");
@@ -90,7 +102,8 @@ fn secrets_are_not_echoed_in_errors() {
 
 #[test]
 fn the_file_is_read_and_the_environment_wins() {
-    let file = "listen = \"0.0.0.0:9000\"\nPROPUSK_BCRYPT_COST = 12\ntrusted_proxies = [\"10.0.0.1\"]\n";
+    let file =
+        "listen = \"0.0.0.0:9000\"\nPROPUSK_BCRYPT_COST = 12\ntrusted_proxies = [\"10.0.0.1\"]\n";
     let config = Config::from_sources(
         &env(&[("PROPUSK_LISTEN", "127.0.0.1:9001")]),
         Some((Path::new("propusk.toml"), file)),
@@ -103,9 +116,14 @@ fn the_file_is_read_and_the_environment_wins() {
 
 #[test]
 fn unknown_file_keys_and_bad_toml_are_refused() {
-    let err = Config::from_sources(&BTreeMap::new(), Some((Path::new("p.toml"), "lisen = \"x\""))).unwrap_err();
+    let err = Config::from_sources(
+        &BTreeMap::new(),
+        Some((Path::new("p.toml"), "lisen = \"x\"")),
+    )
+    .unwrap_err();
     assert_eq!(keys_of(err), ["p.toml lisen"]);
-    let err = Config::from_sources(&BTreeMap::new(), Some((Path::new("p.toml"), "listen = "))).unwrap_err();
+    let err = Config::from_sources(&BTreeMap::new(), Some((Path::new("p.toml"), "listen = ")))
+        .unwrap_err();
     assert_eq!(keys_of(err), ["p.toml"]);
 }
 
@@ -120,8 +138,15 @@ fn durations_take_units() {
 
 #[test]
 fn sqlite_urls_take_both_spellings() {
-    for url in ["sqlite://x/y.db", "sqlite:x/y.db", "sqlite://x/y.db?mode=rwc"] {
+    for url in [
+        "sqlite://x/y.db",
+        "sqlite:x/y.db",
+        "sqlite://x/y.db?mode=rwc",
+    ] {
         let config = Config::from_sources(&env(&[("PROPUSK_DATABASE_URL", url)]), None).unwrap();
-        assert!(matches!(config.database, DatabaseConfig::Sqlite(ref p) if p == Path::new("x/y.db")), "{url}");
+        assert!(
+            matches!(config.database, DatabaseConfig::Sqlite(ref p) if p == Path::new("x/y.db")),
+            "{url}"
+        );
     }
 }

@@ -52,7 +52,11 @@ impl Parser {
         expected: &str,
         f: impl Fn(&str) -> Option<T>,
     ) -> Option<T> {
-        let value = self.raw.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+        let value = self
+            .raw
+            .get(key)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())?;
         let parsed = f(&value);
         if parsed.is_none() {
             self.reject(key, expected, &value);
@@ -62,7 +66,10 @@ impl Parser {
 
     fn reject(&mut self, key: &str, expected: &str, value: &str) {
         // Secrets and URLs with credentials are not echoed back.
-        let shown = if matches!(key, "MASTER_KEY" | "DATABASE_URL" | "REDIS_URL" | "SMTP_URL") {
+        let shown = if matches!(
+            key,
+            "MASTER_KEY" | "DATABASE_URL" | "REDIS_URL" | "SMTP_URL"
+        ) {
             "[redacted]".to_owned()
         } else {
             format!("{value:?}")
@@ -109,7 +116,11 @@ pub(super) fn read_toml(
         }
         match scalar(&value).or_else(|| {
             let items = value.as_array()?;
-            items.iter().map(scalar).collect::<Option<Vec<_>>>().map(|v| v.join(","))
+            items
+                .iter()
+                .map(scalar)
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.join(","))
         }) {
             Some(text) => {
                 raw.insert(key, text);
@@ -153,7 +164,9 @@ pub(super) fn database(s: &str) -> Option<DatabaseConfig> {
         return (url.host().is_some() && !name.is_empty() && !name.contains('/'))
             .then(|| DatabaseConfig::Postgres(SecretString::from(s.to_owned())));
     }
-    let path = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:"))?;
+    let path = s
+        .strip_prefix("sqlite://")
+        .or_else(|| s.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or(path);
     (!path.is_empty() && path != ":memory:").then(|| DatabaseConfig::Sqlite(PathBuf::from(path)))
 }
@@ -175,7 +188,8 @@ pub(super) fn master_key(s: &str) -> Option<SecretString> {
 pub(super) fn token(s: &str, max: usize, extra: &str) -> Option<String> {
     let ok = !s.is_empty()
         && s.len() <= max
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
     ok.then(|| s.to_owned())
 }
 
@@ -230,17 +244,21 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             (IpAddr::V6(_), IpAddr::V4(v4)) => self.contains(IpAddr::V6(v4.to_ipv6_mapped())),
-            (IpAddr::V4(_), IpAddr::V6(v6)) => {
-                v6.to_ipv4_mapped().is_some_and(|v4| self.contains(IpAddr::V4(v4)))
-            }
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6
+                .to_ipv4_mapped()
+                .is_some_and(|v4| self.contains(IpAddr::V4(v4))),
         }
     }
 }
@@ -249,7 +267,10 @@ impl FromStr for IpNet {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
         let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| ())?, Some(p.parse::<u8>().map_err(|_| ())?)),
+            Some((a, p)) => (
+                a.parse::<IpAddr>().map_err(|_| ())?,
+                Some(p.parse::<u8>().map_err(|_| ())?),
+            ),
             None => (s.parse::<IpAddr>().map_err(|_| ())?, None),
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };

@@ -7,7 +7,11 @@ use serde_json::json;
 
 /// A JSON error response.
 pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({ "error": error, "error_description": description }))).into_response()
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// Unknown paths.
@@ -19,8 +23,13 @@ pub async fn not_found() -> Response {
 pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let id = uuid::Uuid::new_v4();
     tracing::error!(error.id = %id, "a handler panicked");
-    let mut response =
-        json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &format!("internal error (reference {id})"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        &format!("internal error (reference {id})"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

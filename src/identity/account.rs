@@ -19,7 +19,8 @@ impl Slug {
     /// 2–63 characters of `a-z`, `0-9` and inner hyphens.
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         let ok = (2..=63).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-');
         if ok {
@@ -43,8 +44,9 @@ impl Slug {
         }
         let slug = slug.trim_end_matches('-');
         let cut = slug.char_indices().nth(63).map_or(slug.len(), |(i, _)| i);
-        Self::parse(slug[..cut].trim_end_matches('-'))
-            .map_err(|_| InvalidValue::new("cannot make a slug from this name: give one with --slug"))
+        Self::parse(slug[..cut].trim_end_matches('-')).map_err(|_| {
+            InvalidValue::new("cannot make a slug from this name: give one with --slug")
+        })
     }
 }
 
@@ -70,7 +72,9 @@ pub struct Account {
 pub fn display_name(s: &str) -> Result<String, InvalidValue> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
-        return Err(InvalidValue::new("must be 1-200 characters without control characters"));
+        return Err(InvalidValue::new(
+            "must be 1-200 characters without control characters",
+        ));
     }
     Ok(s.to_owned())
 }
@@ -81,7 +85,10 @@ mod tests {
 
     #[test]
     fn slugs_come_from_names() {
-        assert_eq!(Slug::from_name("ACME Logistics, Ltd.").unwrap().as_str(), "acme-logistics-ltd");
+        assert_eq!(
+            Slug::from_name("ACME Logistics, Ltd.").unwrap().as_str(),
+            "acme-logistics-ltd"
+        );
         assert!(Slug::from_name("!!!").is_err());
         assert!(Slug::parse("-x").is_err());
         assert!(Slug::parse("Acme").is_err());

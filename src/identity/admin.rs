@@ -19,7 +19,10 @@ use crate::store::{Database, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -31,11 +34,17 @@ pub enum AdminError {
 }
 
 fn field(field: &'static str) -> impl Fn(InvalidValue) -> AdminError {
-    move |e| AdminError::Invalid { field, message: e.0 }
+    move |e| AdminError::Invalid {
+        field,
+        message: e.0,
+    }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> AdminError {
-    AdminError::Invalid { field, message: message.into() }
+    AdminError::Invalid {
+        field,
+        message: message.into(),
+    }
 }
 
 /// A new B2B account as typed.
@@ -46,17 +55,29 @@ pub struct NewAccount {
 }
 
 /// Creates a B2B account; the slug defaults to one made from the name.
-pub async fn create_account(db: &dyn Database, clock: &dyn Clock, input: NewAccount) -> Result<Account, AdminError> {
+pub async fn create_account(
+    db: &dyn Database,
+    clock: &dyn Clock,
+    input: NewAccount,
+) -> Result<Account, AdminError> {
     let name = display_name(&input.name).map_err(field("name"))?;
     let slug = match input.slug.as_deref() {
         Some(s) => Slug::parse(s).map_err(field("slug"))?,
         None => Slug::from_name(&name).map_err(field("name"))?,
     };
     let now = clock.now();
-    let account =
-        Account { id: AccountId::generate(), name, slug, status: AccountStatus::Active, created_at: now, updated_at: now };
+    let account = Account {
+        id: AccountId::generate(),
+        name,
+        slug,
+        status: AccountStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
     db.insert_account(&account).await.map_err(|e| match e {
-        StoreError::Conflict { .. } => AdminError::Conflict(format!("slug {:?} is already taken", account.slug.as_str())),
+        StoreError::Conflict { .. } => {
+            AdminError::Conflict(format!("slug {:?} is already taken", account.slug.as_str()))
+        }
         other => other.into(),
     })?;
     Ok(account)
@@ -95,32 +116,66 @@ pub async fn create_user(
     input: NewUser,
 ) -> Result<User, AdminError> {
     let username = Username::parse(&input.username).map_err(field("username"))?;
-    let password = Password::new_password(input.password.expose_secret()).map_err(field("password"))?;
-    let email = input.email.as_deref().map(Email::parse).transpose().map_err(field("email"))?;
-    let phone = input.phone.as_deref().map(Phone::parse).transpose().map_err(field("phone"))?;
-    let name = input.name.as_deref().map(display_name).transpose().map_err(field("name"))?;
+    let password =
+        Password::new_password(input.password.expose_secret()).map_err(field("password"))?;
+    let email = input
+        .email
+        .as_deref()
+        .map(Email::parse)
+        .transpose()
+        .map_err(field("email"))?;
+    let phone = input
+        .phone
+        .as_deref()
+        .map(Phone::parse)
+        .transpose()
+        .map_err(field("phone"))?;
+    let name = input
+        .name
+        .as_deref()
+        .map(display_name)
+        .transpose()
+        .map_err(field("name"))?;
     let role_name = RoleName::parse(&input.role).map_err(field("role"))?;
-    let role = db.find_role(&role_name).await?.ok_or_else(|| invalid("role", format!("no role {:?}", input.role)))?;
+    let role = db
+        .find_role(&role_name)
+        .await?
+        .ok_or_else(|| invalid("role", format!("no role {:?}", input.role)))?;
     let client_id = match (role.scope, input.client.as_deref()) {
         (RoleScope::Staff, None) => None,
         (RoleScope::Staff, Some(_)) => {
-            return Err(invalid("client", format!("{role_name} is a staff role: staff users belong to no B2B account")));
+            return Err(invalid(
+                "client",
+                format!("{role_name} is a staff role: staff users belong to no B2B account"),
+            ));
         }
         (RoleScope::Account, None) => {
-            return Err(invalid("client", format!("{role_name} is an account role: name the user's B2B account")));
+            return Err(invalid(
+                "client",
+                format!("{role_name} is an account role: name the user's B2B account"),
+            ));
         }
         (RoleScope::Account, Some(c)) => {
             let account = find_account(db, c).await?;
             if account.status != AccountStatus::Active {
-                return Err(invalid("client", format!("B2B account {} is {}", account.slug, account.status)));
+                return Err(invalid(
+                    "client",
+                    format!("B2B account {} is {}", account.slug, account.status),
+                ));
             }
             Some(account.id)
         }
     };
     if let Some(existing) = db.find_user_by_login(username.as_str()).await? {
-        return Err(AdminError::Conflict(format!("username {:?} is already taken", existing.username.as_str())));
+        return Err(AdminError::Conflict(format!(
+            "username {:?} is already taken",
+            existing.username.as_str()
+        )));
     }
-    let password_hash = password.hash(bcrypt_cost).await.map_err(|_| AdminError::Hashing)?;
+    let password_hash = password
+        .hash(bcrypt_cost)
+        .await
+        .map_err(|_| AdminError::Hashing)?;
     let now = clock.now();
     let user = User {
         id: UserId::generate(),
@@ -143,7 +198,10 @@ pub async fn create_user(
         StoreError::Conflict { constraint } if constraint == "users_email_key" => {
             AdminError::Conflict("email is already used by another user".into())
         }
-        StoreError::Conflict { .. } => AdminError::Conflict(format!("username {:?} is already taken", user.username.as_str())),
+        StoreError::Conflict { .. } => AdminError::Conflict(format!(
+            "username {:?} is already taken",
+            user.username.as_str()
+        )),
         other => other.into(),
     })?;
     Ok(user)
@@ -176,7 +234,8 @@ pub async fn create_application(
 ) -> Result<(Application, Option<ClientSecret>), AdminError> {
     let name = display_name(&input.name).map_err(field("name"))?;
     let redirect_uris = parse_uris(&input.redirect_uris, "redirect_uri")?;
-    let post_logout_redirect_uris = parse_uris(&input.post_logout_redirect_uris, "post_logout_redirect_uri")?;
+    let post_logout_redirect_uris =
+        parse_uris(&input.post_logout_redirect_uris, "post_logout_redirect_uri")?;
     let mut grant_types = Vec::new();
     for g in &input.grants {
         let grant = GrantType::parse(g).map_err(field("grant"))?;
@@ -188,37 +247,64 @@ pub async fn create_application(
         grant_types = match (redirect_uris.is_empty(), input.role.is_some()) {
             (false, _) => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             (true, true) => vec![GrantType::ClientCredentials],
-            (true, false) => return Err(invalid("grant", "give a --grant, a --redirect-uri or a service --role")),
+            (true, false) => {
+                return Err(invalid(
+                    "grant",
+                    "give a --grant, a --redirect-uri or a service --role",
+                ));
+            }
         };
     }
     let has = |g| grant_types.contains(&g);
     if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err(invalid("redirect_uri", "the authorization_code grant needs at least one redirect URI"));
+        return Err(invalid(
+            "redirect_uri",
+            "the authorization_code grant needs at least one redirect URI",
+        ));
     }
-    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) && !has(GrantType::Password) {
-        return Err(invalid("grant", "refresh_token needs authorization_code or password beside it"));
+    if has(GrantType::RefreshToken)
+        && !has(GrantType::AuthorizationCode)
+        && !has(GrantType::Password)
+    {
+        return Err(invalid(
+            "grant",
+            "refresh_token needs authorization_code or password beside it",
+        ));
     }
     if input.public {
         if has(GrantType::ClientCredentials) || has(GrantType::Password) {
-            return Err(invalid("grant", "public applications cannot use client_credentials or password: they hold no secret"));
+            return Err(invalid(
+                "grant",
+                "public applications cannot use client_credentials or password: they hold no secret",
+            ));
         }
         if input.introspect {
-            return Err(invalid("introspect", "only confidential applications may introspect tokens"));
+            return Err(invalid(
+                "introspect",
+                "only confidential applications may introspect tokens",
+            ));
         }
     }
     let scopes = if input.scopes.is_empty() {
-        let mut defaults: Vec<&str> = if has(GrantType::AuthorizationCode) || has(GrantType::Password) {
-            DEFAULT_SCOPES.to_vec()
-        } else {
-            Vec::new()
-        };
+        let mut defaults: Vec<&str> =
+            if has(GrantType::AuthorizationCode) || has(GrantType::Password) {
+                DEFAULT_SCOPES.to_vec()
+            } else {
+                Vec::new()
+            };
         if has(GrantType::RefreshToken) {
             defaults.push("offline_access");
         }
         Scope::from_tokens(defaults).map_err(field("scope"))?
     } else {
-        Scope::from_tokens(input.scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()))
-            .map_err(field("scope"))?
+        Scope::from_tokens(
+            input
+                .scopes
+                .iter()
+                .flat_map(|s| s.split(' '))
+                .filter(|s| !s.is_empty()),
+        )
+        .map_err(field("scope"))?
     };
     let account_id = match input.account.as_deref() {
         Some(a) => Some(find_account(db, a).await?.id),
@@ -228,16 +314,28 @@ pub async fn create_application(
         None => None,
         Some(r) => {
             if !has(GrantType::ClientCredentials) {
-                return Err(invalid("role", "a service role needs the client_credentials grant"));
+                return Err(invalid(
+                    "role",
+                    "a service role needs the client_credentials grant",
+                ));
             }
             let name = RoleName::parse(r).map_err(field("role"))?;
-            let role = db.find_role(&name).await?.ok_or_else(|| invalid("role", format!("no role {r:?}")))?;
+            let role = db
+                .find_role(&name)
+                .await?
+                .ok_or_else(|| invalid("role", format!("no role {r:?}")))?;
             match (role.scope, account_id) {
                 (RoleScope::Account, None) => {
-                    return Err(invalid("account", format!("{name} is an account role: name the owning --account")));
+                    return Err(invalid(
+                        "account",
+                        format!("{name} is an account role: name the owning --account"),
+                    ));
                 }
                 (RoleScope::Staff, Some(_)) => {
-                    return Err(invalid("account", format!("{name} is a staff role: it cannot belong to a B2B account")));
+                    return Err(invalid(
+                        "account",
+                        format!("{name} is a staff role: it cannot belong to a B2B account"),
+                    ));
                 }
                 _ => Some(name),
             }

@@ -47,7 +47,9 @@ impl Permission {
         let resource_ok = resource == "*"
             || ((1..=64).contains(&resource.len())
                 && resource.as_bytes()[0].is_ascii_lowercase()
-                && resource.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b)));
+                && resource
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b)));
         let action = match action {
             "create" => Action::Create,
             "read" => Action::Read,
@@ -59,7 +61,10 @@ impl Permission {
         if !resource_ok {
             return Err(invalid());
         }
-        Ok(Self { resource: resource.to_owned(), action })
+        Ok(Self {
+            resource: resource.to_owned(),
+            action,
+        })
     }
 
     /// True when holding `self` allows `wanted` (wildcards cover what they name).
@@ -90,8 +95,13 @@ impl serde::Serialize for Permission {
 }
 
 /// Parses a list, naming the first bad entry.
-pub fn parse_all<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<Permission>, InvalidValue> {
-    let mut out: Vec<Permission> = items.into_iter().map(Permission::parse).collect::<Result<_, _>>()?;
+pub fn parse_all<'a>(
+    items: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Permission>, InvalidValue> {
+    let mut out: Vec<Permission> = items
+        .into_iter()
+        .map(Permission::parse)
+        .collect::<Result<_, _>>()?;
     out.sort();
     out.dedup();
     Ok(out)
@@ -116,7 +126,14 @@ mod tests {
 
     #[test]
     fn malformed_permissions_are_refused() {
-        for bad in ["parcels", "parcels:write", ":read", "Parcels:read", "parcels:read:x", "1x:read"] {
+        for bad in [
+            "parcels",
+            "parcels:write",
+            ":read",
+            "Parcels:read",
+            "parcels:read:x",
+            "1x:read",
+        ] {
             assert!(Permission::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(p("users:*").to_string(), "users:*");

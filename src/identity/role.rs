@@ -17,11 +17,14 @@ impl RoleName {
         let s = s.trim();
         let ok = (2..=64).contains(&s.len())
             && s.as_bytes()[0].is_ascii_lowercase()
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidValue::new("must be 2-64 characters of a-z, 0-9, '_' and '-', starting with a letter"))
+            Err(InvalidValue::new(
+                "must be 2-64 characters of a-z, 0-9, '_' and '-', starting with a letter",
+            ))
         }
     }
 

@@ -23,7 +23,8 @@ impl Username {
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         let s = s.trim().to_ascii_lowercase();
         let ok = (3..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b))
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b))
             && s.as_bytes()[0].is_ascii_alphanumeric();
         if ok {
             Ok(Self(s))
@@ -53,7 +54,9 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_ascii_graphic() && !"\"(),:;<>@[\\]".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !"\"(),:;<>@[\\]".contains(c));
         let domain = domain.to_ascii_lowercase();
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
@@ -94,7 +97,9 @@ impl Phone {
         if ok {
             Ok(Self(compact))
         } else {
-            Err(InvalidValue::new("must be an E.164 phone number like +4915112345678"))
+            Err(InvalidValue::new(
+                "must be an E.164 phone number like +4915112345678",
+            ))
         }
     }
 }
@@ -176,25 +181,56 @@ mod tests {
 
     #[test]
     fn usernames_fold_case_and_refuse_odd_characters() {
-        assert_eq!(Username::parse(" Alice.Smith ").unwrap().as_str(), "alice.smith");
-        for bad in ["ab", "-alice", "alice smith", "alice@example.com", "алиса", &"a".repeat(65)] {
+        assert_eq!(
+            Username::parse(" Alice.Smith ").unwrap().as_str(),
+            "alice.smith"
+        );
+        for bad in [
+            "ab",
+            "-alice",
+            "alice smith",
+            "alice@example.com",
+            "алиса",
+            &"a".repeat(65),
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn emails_are_checked_and_domains_lower_cased() {
-        assert_eq!(Email::parse("Ann.Lee@Example.COM").unwrap().as_str(), "Ann.Lee@example.com");
+        assert_eq!(
+            Email::parse("Ann.Lee@Example.COM").unwrap().as_str(),
+            "Ann.Lee@example.com"
+        );
         assert_eq!(Email::parse("a@b.co").unwrap().domain(), "b.co");
-        for bad in ["", "a", "a@b", "a@@b.com", "a b@c.com", "a@-b.com", ".a@b.com", "a@b..com"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@-b.com",
+            ".a@b.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones_must_be_e164() {
-        assert_eq!(Phone::parse("+49 151 1234-5678").unwrap().as_str(), "+4915112345678");
-        for bad in ["4915112345678", "+0151123456", "+12", "+1234567890123456", "+49abc45678"] {
+        assert_eq!(
+            Phone::parse("+49 151 1234-5678").unwrap().as_str(),
+            "+4915112345678"
+        );
+        for bad in [
+            "4915112345678",
+            "+0151123456",
+            "+12",
+            "+1234567890123456",
+            "+49abc45678",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }

@@ -29,7 +29,10 @@ enum Material {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("alg", &self.alg).field("kid", &self.jwk.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.jwk.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,27 +46,46 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         match &self.material {
-            Material::Ec(key) => key.sign(&rng, message).map(|s| s.as_ref().to_vec()).map_err(|_| KeyError::Generation),
+            Material::Ec(key) => key
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| KeyError::Generation),
             Material::Rsa(key) => {
                 let mut sig = vec![0; key.public_modulus_len()];
-                key.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig).map_err(|_| KeyError::Generation)?;
+                key.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig)
+                    .map_err(|_| KeyError::Generation)?;
                 Ok(sig)
             }
         }
     }
 
-    fn from_pkcs8(alg: SigningAlg, der: &[u8], created: i64, path: &Path) -> Result<Self, KeyError> {
-        let bad = |e: aws_lc_rs::error::KeyRejected| KeyError::invalid(path, format!("not a usable {alg} key: {e}"));
+    fn from_pkcs8(
+        alg: SigningAlg,
+        der: &[u8],
+        created: i64,
+        path: &Path,
+    ) -> Result<Self, KeyError> {
+        let bad = |e: aws_lc_rs::error::KeyRejected| {
+            KeyError::invalid(path, format!("not a usable {alg} key: {e}"))
+        };
         let (material, jwk) = match alg {
             SigningAlg::Es256 => {
-                let key = signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?;
-                let jwk = Jwk::ec_p256(key.public_key().as_ref()).ok_or_else(|| KeyError::invalid(path, "not a P-256 key"))?;
+                let key = signature::EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    der,
+                )
+                .map_err(bad)?;
+                let jwk = Jwk::ec_p256(key.public_key().as_ref())
+                    .ok_or_else(|| KeyError::invalid(path, "not a P-256 key"))?;
                 (Material::Ec(key), jwk)
             }
             SigningAlg::Rs256 => {
                 let key = signature::RsaKeyPair::from_pkcs8(der).map_err(bad)?;
                 if key.public_modulus_len() < 256 {
-                    return Err(KeyError::invalid(path, "RSA keys must have at least 2048 bits"));
+                    return Err(KeyError::invalid(
+                        path,
+                        "RSA keys must have at least 2048 bits",
+                    ));
                 }
                 let public = key.public_key();
                 let jwk = Jwk::rsa(
@@ -73,16 +95,23 @@ impl SigningKey {
                 (Material::Rsa(key), jwk)
             }
         };
-        Ok(Self { alg, jwk, created, material })
+        Ok(Self {
+            alg,
+            jwk,
+            created,
+            material,
+        })
     }
 }
 
 /// Generates a new PKCS#8 private key.
 fn generate(alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
     match alg {
-        SigningAlg::Es256 => signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
-            .and_then(|k| k.to_pkcs8v1())
-            .map(|d| d.as_ref().to_vec()),
+        SigningAlg::Es256 => {
+            signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                .and_then(|k| k.to_pkcs8v1())
+                .map(|d| d.as_ref().to_vec())
+        }
         SigningAlg::Rs256 => aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
             .and_then(|k| k.as_der())
             .map(|d| d.as_ref().to_vec()),
@@ -116,7 +145,11 @@ impl Keyring {
         ensure_dir(dir)?;
         let files = list(dir)?;
         let now = crate::clock::unix_millis(time::OffsetDateTime::now_utc());
-        let newest = files.iter().map(|(_, created, _)| *created).max().unwrap_or(0);
+        let newest = files
+            .iter()
+            .map(|(_, created, _)| *created)
+            .max()
+            .unwrap_or(0);
         let created = now.max(newest + 1);
         let mut kids = Vec::new();
         for alg in SigningAlg::ALL {
@@ -134,7 +167,12 @@ impl Keyring {
             let mut mine: Vec<_> = files.iter().filter(|(a, _, _)| a == alg).collect();
             mine.sort_by_key(|(_, created, _)| std::cmp::Reverse(*created));
             for (_, created, path) in mine.into_iter().take(2) {
-                keys.push(SigningKey::from_pkcs8(*alg, &read_der(path)?, *created, path)?);
+                keys.push(SigningKey::from_pkcs8(
+                    *alg,
+                    &read_der(path)?,
+                    *created,
+                    path,
+                )?);
             }
         }
         Ok(Self { keys })
@@ -156,8 +194,15 @@ impl Keyring {
     }
 }
 
-fn write_new(dir: &Path, alg: SigningAlg, created: i64) -> Result<(SigningAlg, i64, PathBuf), KeyError> {
-    let path = dir.join(format!("{}-{created}.pem", alg.as_str().to_ascii_lowercase()));
+fn write_new(
+    dir: &Path,
+    alg: SigningAlg,
+    created: i64,
+) -> Result<(SigningAlg, i64, PathBuf), KeyError> {
+    let path = dir.join(format!(
+        "{}-{created}.pem",
+        alg.as_str().to_ascii_lowercase()
+    ));
     write_private(&path, pem::encode(&generate(alg)?).as_bytes())?;
     Ok((alg, created, path))
 }
@@ -172,16 +217,24 @@ fn list(dir: &Path) -> Result<Vec<(SigningAlg, i64, PathBuf)>, KeyError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| KeyError::io(dir, e))? {
         let path = entry.map_err(|e| KeyError::io(dir, e))?.path();
-        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".pem")) else {
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".pem"))
+        else {
             continue;
         };
-        let Some((alg, created)) = stem.split_once('-') else { continue };
+        let Some((alg, created)) = stem.split_once('-') else {
+            continue;
+        };
         let alg = match alg {
             "es256" => SigningAlg::Es256,
             "rs256" => SigningAlg::Rs256,
             _ => continue,
         };
-        let created = created.parse().map_err(|_| KeyError::invalid(&path, "expected {alg}-{unix millis}.pem"))?;
+        let created = created
+            .parse()
+            .map_err(|_| KeyError::invalid(&path, "expected {alg}-{unix millis}.pem"))?;
         out.push((alg, created, path));
     }
     Ok(out)

@@ -49,8 +49,12 @@ impl MasterKey {
     /// From the configuration, else from `KEYS_DIR/master.key`, generated when missing.
     pub fn load_or_create(config: &Config) -> Result<Self, KeyError> {
         if let Some(secret) = &config.master_key {
-            let bytes = decode(secret.expose_secret())
-                .ok_or_else(|| KeyError::invalid(Path::new("PROPUSK_MASTER_KEY"), "expected base64 of at least 32 bytes"))?;
+            let bytes = decode(secret.expose_secret()).ok_or_else(|| {
+                KeyError::invalid(
+                    Path::new("PROPUSK_MASTER_KEY"),
+                    "expected base64 of at least 32 bytes",
+                )
+            })?;
             return Ok(Self::from_bytes(&bytes));
         }
         let dir = &config.keys_dir;
@@ -58,8 +62,9 @@ impl MasterKey {
         let path = dir.join("master.key");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let bytes = decode(text.trim())
-                    .ok_or_else(|| KeyError::invalid(&path, "expected base64 of at least 32 bytes"))?;
+                let bytes = decode(text.trim()).ok_or_else(|| {
+                    KeyError::invalid(&path, "expected base64 of at least 32 bytes")
+                })?;
                 Ok(Self::from_bytes(&bytes))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -94,7 +99,10 @@ impl MasterKey {
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let standard = base64::engine::general_purpose::STANDARD;
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let bytes = standard.decode(text).or_else(|_| url.decode(text.trim_end_matches('='))).ok()?;
+    let bytes = standard
+        .decode(text)
+        .or_else(|_| url.decode(text.trim_end_matches('=')))
+        .ok()?;
     (bytes.len() >= 32).then_some(bytes)
 }
 
@@ -108,6 +116,9 @@ mod tests {
         let b = MasterKey::from_bytes(&[7; 32]);
         assert_eq!(a.derive(Purpose::Csrf), b.derive(Purpose::Csrf));
         assert_ne!(a.derive(Purpose::Csrf), a.derive(Purpose::CookieSigning));
-        assert_ne!(a.derive(Purpose::Csrf), MasterKey::from_bytes(&[8; 32]).derive(Purpose::Csrf));
+        assert_ne!(
+            a.derive(Purpose::Csrf),
+            MasterKey::from_bytes(&[8; 32]).derive(Purpose::Csrf)
+        );
     }
 }

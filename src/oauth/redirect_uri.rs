@@ -22,7 +22,9 @@ impl RedirectUri {
             return Err(InvalidValue::new(format!("{s:?} must not have a fragment")));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(InvalidValue::new(format!("{s:?} must not carry credentials")));
+            return Err(InvalidValue::new(format!(
+                "{s:?} must not carry credentials"
+            )));
         }
         let ok = match url.scheme() {
             "https" => url.host().is_some(),
@@ -58,10 +60,21 @@ mod tests {
 
     #[test]
     fn registration_refuses_unsafe_uris() {
-        for ok in ["https://app.example.com/cb", "http://127.0.0.1/cb", "http://localhost:3000/cb", "com.example.app:/cb"] {
+        for ok in [
+            "https://app.example.com/cb",
+            "http://127.0.0.1/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/cb",
+        ] {
             assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://app.example.com/cb", "https://a.example/cb#x", "/cb", "javascript:alert(1)", "https://u:p@a.example/"] {
+        for bad in [
+            "http://app.example.com/cb",
+            "https://a.example/cb#x",
+            "/cb",
+            "javascript:alert(1)",
+            "https://u:p@a.example/",
+        ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
     }

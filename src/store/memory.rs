@@ -10,14 +10,21 @@ use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
 use super::hot::{Counter, HotStore, Taken};
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, from_unix_millis, unix_millis};
 
 const SWEEP_EVERY: u64 = 4_096;
 
 #[derive(Debug)]
 enum Entry {
-    Value { value: Vec<u8>, expires_at: OffsetDateTime, used: bool },
-    Counter { count: u64, resets_at: OffsetDateTime },
+    Value {
+        value: Vec<u8>,
+        expires_at: OffsetDateTime,
+        used: bool,
+    },
+    Counter {
+        count: u64,
+        resets_at: OffsetDateTime,
+    },
     Set(BTreeMap<String, OffsetDateTime>),
 }
 
@@ -45,14 +52,25 @@ fn wrong_type(key: &str) -> StoreError {
 
 impl MemoryStore {
     pub fn new(clock: SharedClock) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), writes: AtomicU64::new(0), clock }
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            writes: AtomicU64::new(0),
+            clock,
+        }
     }
 
     /// Runs `f` on the map, sweeping expired entries now and then.
-    fn with<T>(&self, write: bool, f: impl FnOnce(&mut HashMap<String, Entry>, OffsetDateTime) -> T) -> T {
+    fn with<T>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&mut HashMap<String, Entry>, OffsetDateTime) -> T,
+    ) -> T {
         let now = self.clock.now();
         // A poisoned lock only means another thread panicked mid-call; the map is still whole.
-        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if write && self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             map.retain(|_, e| e.is_live(now));
         }
@@ -60,10 +78,18 @@ impl MemoryStore {
     }
 
     /// The live value entry under `key`, if any.
-    fn live_value<'a>(map: &'a mut HashMap<String, Entry>, key: &str, now: OffsetDateTime) -> Result<Option<(&'a mut Vec<u8>, &'a mut bool)>, StoreError> {
+    fn live_value<'a>(
+        map: &'a mut HashMap<String, Entry>,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(&'a mut Vec<u8>, &'a mut bool)>, StoreError> {
         match map.get_mut(key) {
             None => Ok(None),
-            Some(Entry::Value { value, expires_at, used }) => Ok((*expires_at > now).then_some((value, used))),
+            Some(Entry::Value {
+                value,
+                expires_at,
+                used,
+            }) => Ok((*expires_at > now).then_some((value, used))),
             Some(_) => Err(wrong_type(key)),
         }
     }
@@ -75,29 +101,57 @@ impl HotStore for MemoryStore {
         "memory"
     }
 
-    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         self.with(true, |map, _| {
-            map.insert(key.to_owned(), Entry::Value { value: value.to_vec(), expires_at, used: false });
+            map.insert(
+                key.to_owned(),
+                Entry::Value {
+                    value: value.to_vec(),
+                    expires_at,
+                    used: false,
+                },
+            );
         });
         Ok(())
     }
 
-    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn put_new(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         self.with(true, |map, now| {
             if Self::live_value(map, key, now)?.is_some() {
                 return Ok(false);
             }
-            map.insert(key.to_owned(), Entry::Value { value: value.to_vec(), expires_at, used: false });
+            map.insert(
+                key.to_owned(),
+                Entry::Value {
+                    value: value.to_vec(),
+                    expires_at,
+                    used: false,
+                },
+            );
             Ok(true)
         })
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with(false, |map, now| Ok(Self::live_value(map, key, now)?.map(|(v, _)| v.clone())))
+        self.with(false, |map, now| {
+            Ok(Self::live_value(map, key, now)?.map(|(v, _)| v.clone()))
+        })
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        self.with(true, |map, now| Ok(map.remove(key).is_some_and(|e| e.is_live(now))))
+        self.with(true, |map, now| {
+            Ok(map.remove(key).is_some_and(|e| e.is_live(now)))
+        })
     }
 
     async fn take(&self, key: &str) -> Result<Taken, StoreError> {
@@ -115,21 +169,39 @@ impl HotStore for MemoryStore {
 
     async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError> {
         self.with(true, |map, now| {
-            let entry = map.entry(key.to_owned()).or_insert(Entry::Counter { count: 0, resets_at: now });
-            let Entry::Counter { count, resets_at } = entry else { return Err(wrong_type(key)) };
+            let entry = map.entry(key.to_owned()).or_insert(Entry::Counter {
+                count: 0,
+                resets_at: now,
+            });
+            let Entry::Counter { count, resets_at } = entry else {
+                return Err(wrong_type(key));
+            };
             if *resets_at <= now {
+                // Millisecond precision, as Redis keeps it, so both stores answer alike.
                 *count = 0;
-                *resets_at = now + window;
+                *resets_at = from_unix_millis(unix_millis(now + window));
             }
             *count += 1;
-            Ok(Counter { count: *count, resets_at: *resets_at })
+            Ok(Counter {
+                count: *count,
+                resets_at: *resets_at,
+            })
         })
     }
 
-    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         self.with(true, |map, now| {
-            let entry = map.entry(key.to_owned()).or_insert_with(|| Entry::Set(BTreeMap::new()));
-            let Entry::Set(members) = entry else { return Err(wrong_type(key)) };
+            let entry = map
+                .entry(key.to_owned())
+                .or_insert_with(|| Entry::Set(BTreeMap::new()));
+            let Entry::Set(members) = entry else {
+                return Err(wrong_type(key));
+            };
             members.retain(|_, e| *e > now);
             members.insert(member.to_owned(), expires_at);
             Ok(())
@@ -155,7 +227,11 @@ impl HotStore for MemoryStore {
     async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
         self.with(false, |map, now| match map.get(key) {
             None => Ok(Vec::new()),
-            Some(Entry::Set(members)) => Ok(members.iter().filter(|(_, e)| **e > now).map(|(m, _)| m.clone()).collect()),
+            Some(Entry::Set(members)) => Ok(members
+                .iter()
+                .filter(|(_, e)| **e > now)
+                .map(|(m, _)| m.clone())
+                .collect()),
             Some(_) => Err(wrong_type(key)),
         })
     }

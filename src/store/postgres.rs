@@ -24,7 +24,9 @@ pub struct PgStore {
 impl PgStore {
     /// Connects (creating the database when missing) and migrates.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(Self::error)?.application_name("propusk");
+        let options = PgConnectOptions::from_str(url)
+            .map_err(Self::error)?
+            .application_name("propusk");
         create_database_if_missing(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -50,15 +52,23 @@ impl PgStore {
         if let Some(db) = e.as_database_error() {
             match db.code().as_deref() {
                 Some("23505") => {
-                    return StoreError::Conflict { constraint: db.constraint().unwrap_or("unique").to_owned() };
+                    return StoreError::Conflict {
+                        constraint: db.constraint().unwrap_or("unique").to_owned(),
+                    };
                 }
-                Some("23503") => return StoreError::Conflict { constraint: "foreign_key".into() },
+                Some("23503") => {
+                    return StoreError::Conflict {
+                        constraint: "foreign_key".into(),
+                    };
+                }
                 _ => {}
             }
         }
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                StoreError::Corrupt(e.to_string())
+            }
             other => StoreError::unavailable(other),
         }
     }
@@ -66,17 +76,28 @@ impl PgStore {
 
 /// Creates the database of `options` from the `postgres` maintenance database when missing.
 async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), StoreError> {
-    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
-    let mut admin = options.clone().database("postgres").connect().await.map_err(PgStore::error)?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
         .await
         .map_err(PgStore::error)?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .map_err(PgStore::error)?;
     if !exists {
         // Identifiers cannot be bound as parameters: quote it, doubling any quote inside.
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}"))).execute(&mut admin).await {
+        match sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
+            .execute(&mut admin)
+            .await
+        {
             Ok(_) => tracing::info!(database = %name, "created the PostgreSQL database"),
             // Another node created it first.
             Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P04") => {}
@@ -95,7 +116,11 @@ impl Database for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(Self::error)
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(Self::error)
     }
 
     async fn close(&self) {

@@ -98,7 +98,12 @@ fn reclaim_after(now_ms: i64, expires_ms: i64) -> i64 {
 
 impl RedisStore {
     /// Opens `pool_size` connections to `url`; fails when Redis cannot be reached now.
-    pub async fn connect(url: &str, prefix: &str, pool_size: usize, clock: SharedClock) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        pool_size: usize,
+        clock: SharedClock,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(error)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
@@ -107,7 +112,11 @@ impl RedisStore {
             .set_max_delay(std::time::Duration::from_secs(2));
         let mut pool = Vec::with_capacity(pool_size);
         for _ in 0..pool_size.max(1) {
-            pool.push(ConnectionManager::new_with_config(client.clone(), config.clone()).await.map_err(error)?);
+            pool.push(
+                ConnectionManager::new_with_config(client.clone(), config.clone())
+                    .await
+                    .map_err(error)?,
+            );
         }
         Ok(Self {
             pool,
@@ -143,7 +152,12 @@ impl HotStore for RedisStore {
         "redis"
     }
 
-    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let (key, exp) = (self.key(key), unix_millis(expires_at));
         redis::pipe()
             .atomic()
@@ -155,7 +169,12 @@ impl HotStore for RedisStore {
             .map_err(error)
     }
 
-    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn put_new(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let (now, exp) = (self.now_ms(), unix_millis(expires_at));
         let stored: i64 = self
             .put_new
@@ -182,14 +201,24 @@ impl HotStore for RedisStore {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let live: i64 =
-            self.delete.key(self.key(key)).arg(self.now_ms()).invoke_async(&mut self.con()).await.map_err(error)?;
+        let live: i64 = self
+            .delete
+            .key(self.key(key))
+            .arg(self.now_ms())
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)?;
         Ok(live == 1)
     }
 
     async fn take(&self, key: &str) -> Result<Taken, StoreError> {
-        let (state, value): (i64, Option<Vec<u8>>) =
-            self.take.key(self.key(key)).arg(self.now_ms()).invoke_async(&mut self.con()).await.map_err(error)?;
+        let (state, value): (i64, Option<Vec<u8>>) = self
+            .take
+            .key(self.key(key))
+            .arg(self.now_ms())
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)?;
         Ok(match (state, value) {
             (1, Some(v)) => Taken::First(v),
             (2, Some(v)) => Taken::Again(v),
@@ -198,7 +227,9 @@ impl HotStore for RedisStore {
     }
 
     async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError> {
-        let window_ms = i64::try_from(window.whole_milliseconds()).unwrap_or(i64::MAX / 4).max(1);
+        let window_ms = i64::try_from(window.whole_milliseconds())
+            .unwrap_or(i64::MAX / 4)
+            .max(1);
         let (count, resets_ms): (u64, i64) = self
             .incr
             .key(self.key(key))
@@ -208,10 +239,18 @@ impl HotStore for RedisStore {
             .invoke_async(&mut self.con())
             .await
             .map_err(error)?;
-        Ok(Counter { count, resets_at: from_unix_millis(resets_ms) })
+        Ok(Counter {
+            count,
+            resets_at: from_unix_millis(resets_ms),
+        })
     }
 
-    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let _: i64 = self
             .set_add
             .key(self.key(key))
@@ -261,6 +300,10 @@ impl HotStore for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        redis::cmd("PING").query_async::<String>(&mut self.con()).await.map(drop).map_err(error)
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.con())
+            .await
+            .map(drop)
+            .map_err(error)
     }
 }

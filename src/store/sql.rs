@@ -75,8 +75,18 @@ impl TryFrom<UserRow> for User {
             id: UserId::from_uuid(r.id),
             username: Username::parse(&r.username).map_err(corrupt("users.username"))?,
             password_hash: r.password_hash,
-            email: r.email.as_deref().map(Email::parse).transpose().map_err(corrupt("users.email"))?,
-            phone: r.phone.as_deref().map(Phone::parse).transpose().map_err(corrupt("users.phone"))?,
+            email: r
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(corrupt("users.email"))?,
+            phone: r
+                .phone
+                .as_deref()
+                .map(Phone::parse)
+                .transpose()
+                .map_err(corrupt("users.phone"))?,
             role: RoleName::parse(&r.role).map_err(corrupt("users.role"))?,
             permissions: parse_permissions(&r.permissions.0, "users.permissions")?,
             status: UserStatus::parse(&r.status).map_err(corrupt("users.status"))?,
@@ -143,17 +153,19 @@ pub(super) struct ApplicationRow {
 }
 
 fn uris(list: &[String], what: &str) -> Result<Vec<RedirectUri>, StoreError> {
-    list.iter().map(|u| RedirectUri::parse(u)).collect::<Result<_, _>>().map_err(corrupt(what))
+    list.iter()
+        .map(|u| RedirectUri::parse(u))
+        .collect::<Result<_, _>>()
+        .map_err(corrupt(what))
 }
 
 impl TryFrom<ApplicationRow> for Application {
     type Error = StoreError;
     fn try_from(r: ApplicationRow) -> Result<Self, StoreError> {
         let secret_hash = match r.secret_hash {
-            Some(bytes) => Some(
-                SecretHash::from_bytes(&bytes)
-                    .ok_or_else(|| StoreError::Corrupt("applications.secret_hash: not 32 bytes".into()))?,
-            ),
+            Some(bytes) => Some(SecretHash::from_bytes(&bytes).ok_or_else(|| {
+                StoreError::Corrupt("applications.secret_hash: not 32 bytes".into())
+            })?),
             None => None,
         };
         Ok(Application {
@@ -161,7 +173,10 @@ impl TryFrom<ApplicationRow> for Application {
             name: r.name,
             secret_hash,
             redirect_uris: uris(&r.redirect_uris.0, "applications.redirect_uris")?,
-            post_logout_redirect_uris: uris(&r.post_logout_redirect_uris.0, "applications.post_logout_redirect_uris")?,
+            post_logout_redirect_uris: uris(
+                &r.post_logout_redirect_uris.0,
+                "applications.post_logout_redirect_uris",
+            )?,
             grant_types: r
                 .grant_types
                 .0
@@ -169,14 +184,25 @@ impl TryFrom<ApplicationRow> for Application {
                 .map(|g| GrantType::parse(g))
                 .collect::<Result<_, _>>()
                 .map_err(corrupt("applications.grant_types"))?,
-            scopes: Scope::from_tokens(r.scopes.0.iter().map(String::as_str)).map_err(corrupt("applications.scopes"))?,
+            scopes: Scope::from_tokens(r.scopes.0.iter().map(String::as_str))
+                .map_err(corrupt("applications.scopes"))?,
             first_party: r.first_party,
             may_introspect: r.may_introspect,
-            service_role: r.service_role.as_deref().map(RoleName::parse).transpose().map_err(corrupt("applications.service_role"))?,
+            service_role: r
+                .service_role
+                .as_deref()
+                .map(RoleName::parse)
+                .transpose()
+                .map_err(corrupt("applications.service_role"))?,
             account_id: r.account_id.map(AccountId::from_uuid),
-            id_token_alg: SigningAlg::parse(&r.id_token_alg).map_err(corrupt("applications.id_token_alg"))?,
-            access_token_ttl: r.access_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
-            refresh_token_ttl: r.refresh_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
+            id_token_alg: SigningAlg::parse(&r.id_token_alg)
+                .map_err(corrupt("applications.id_token_alg"))?,
+            access_token_ttl: r
+                .access_token_ttl_secs
+                .map(|s| Duration::seconds(i64::from(s))),
+            refresh_token_ttl: r
+                .refresh_token_ttl_secs
+                .map(|s| Duration::seconds(i64::from(s))),
             enabled: r.enabled,
             created_at: r.created_at,
             updated_at: r.updated_at,

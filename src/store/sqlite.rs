@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::{Database, StoreError};
 use crate::identity::account::{Account, AccountId, Slug};
@@ -32,7 +34,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(Self::error)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(Self::error)?;
         MIGRATOR.run(&pool).await.map_err(StoreError::unavailable)?;
         Ok(Self { pool })
     }
@@ -41,15 +47,21 @@ impl SqliteStore {
         if let Some(db) = e.as_database_error() {
             let message = db.message();
             if let Some(what) = message.strip_prefix("UNIQUE constraint failed: ") {
-                return StoreError::Conflict { constraint: constraint_name(what) };
+                return StoreError::Conflict {
+                    constraint: constraint_name(what),
+                };
             }
             if message.starts_with("FOREIGN KEY constraint failed") {
-                return StoreError::Conflict { constraint: "foreign_key".into() };
+                return StoreError::Conflict {
+                    constraint: "foreign_key".into(),
+                };
             }
         }
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                StoreError::Corrupt(e.to_string())
+            }
             other => StoreError::unavailable(other),
         }
     }
@@ -59,10 +71,19 @@ impl SqliteStore {
 /// refused a write; PostgreSQL names the constraint. This maps SQLite's words onto the
 /// PostgreSQL names, so callers see one vocabulary.
 fn constraint_name(what: &str) -> String {
-    if let Some(index) = what.strip_prefix("index '").and_then(|s| s.strip_suffix('\'')) {
+    if let Some(index) = what
+        .strip_prefix("index '")
+        .and_then(|s| s.strip_suffix('\''))
+    {
         return index.to_owned();
     }
-    let (table, column) = what.split(',').next().unwrap_or(what).trim().split_once('.').unwrap_or((what, ""));
+    let (table, column) = what
+        .split(',')
+        .next()
+        .unwrap_or(what)
+        .trim()
+        .split_once('.')
+        .unwrap_or((what, ""));
     match (table, column) {
         (_, "id") | ("applications", "client_id") => format!("{table}_pkey"),
         _ => format!("{table}_{column}_key"),
@@ -78,7 +99,11 @@ impl Database for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(Self::error)
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(Self::error)
     }
 
     async fn close(&self) {

@@ -1,0 +1,9 @@
+//! End-to-end tests of the HTTP server: the real app on port 0, on the embedded default and
+//! on real PostgreSQL + Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/support.rs"]
+mod support;
+
+mod health;
+mod startup;

@@ -1,0 +1,293 @@
+//! What every relational store must do, whatever the engine.
+
+use propusk::clock::Clock as _;
+use propusk::identity::account::{Account, AccountId, AccountStatus, Slug};
+use propusk::identity::application::{Application, ClientId, ClientSecret, GrantType, SigningAlg};
+use propusk::identity::permission::Permission;
+use propusk::identity::role::{RoleName, RoleScope};
+use propusk::identity::user::{Email, Phone, User, UserId, UserStatus, Username};
+use propusk::oauth::redirect_uri::RedirectUri;
+use propusk::oauth::scope::Scope;
+use propusk::store::StoreError;
+use time::Duration;
+
+use crate::DbFixture;
+
+fn account(f: &DbFixture, slug: &str) -> Account {
+    let now = f.clock.now();
+    Account {
+        id: AccountId::generate(),
+        name: format!("{slug} Ltd"),
+        slug: Slug::parse(slug).unwrap(),
+        status: AccountStatus::Active,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn user(f: &DbFixture, username: &str, role: &str, client_id: Option<AccountId>) -> User {
+    let now = f.clock.now();
+    User {
+        id: UserId::generate(),
+        username: Username::parse(username).unwrap(),
+        password_hash: Some("$2b$04$abcdefghijklmnopqrstuu5Yb5hQ0p1R9kHqK4I1mFz8U8n0Jm2iW".into()),
+        email: None,
+        phone: None,
+        role: RoleName::parse(role).unwrap(),
+        permissions: Vec::new(),
+        status: UserStatus::Active,
+        client_id,
+        name: None,
+        email_verified: false,
+        phone_verified: false,
+        not_before: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn application(f: &DbFixture) -> Application {
+    let now = f.clock.now();
+    Application {
+        client_id: ClientId::generate(),
+        name: "Tracking web".into(),
+        secret_hash: Some(ClientSecret::generate().hash()),
+        redirect_uris: vec![RedirectUri::parse("https://app.example.com/cb").unwrap()],
+        post_logout_redirect_uris: vec![RedirectUri::parse("https://app.example.com/bye").unwrap()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: Scope::parse("openid profile offline_access").unwrap(),
+        first_party: true,
+        may_introspect: false,
+        service_role: None,
+        account_id: None,
+        id_token_alg: SigningAlg::Rs256,
+        access_token_ttl: None,
+        refresh_token_ttl: None,
+        enabled: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn conflict(result: Result<(), StoreError>) -> String {
+    match result {
+        Err(StoreError::Conflict { constraint }) => constraint,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+pub async fn builtin_roles_exist_with_their_scopes(f: DbFixture) {
+    let roles = f.db.list_roles().await.unwrap();
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["admin", "client_admin", "client_user", "operator"]);
+    let admin =
+        f.db.find_role(&RoleName::parse("admin").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(admin.scope, RoleScope::Staff);
+    assert!(
+        admin
+            .permissions
+            .iter()
+            .any(|p| p.covers(&Permission::parse("anything:delete").unwrap()))
+    );
+    let client_user =
+        f.db.find_role(&RoleName::parse("client_user").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(client_user.scope, RoleScope::Account);
+    let perms: Vec<String> = client_user
+        .permissions
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(perms, ["parcels:create", "parcels:read"]);
+    assert!(
+        f.db.find_role(&RoleName::parse("nobody").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn accounts_round_trip(f: DbFixture) {
+    let a = account(&f, "acme");
+    f.db.insert_account(&a).await.unwrap();
+    assert_eq!(f.db.find_account(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(f.db.find_account_by_slug(&a.slug).await.unwrap(), Some(a));
+    assert_eq!(
+        f.db.find_account(AccountId::generate()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        f.db.find_account_by_slug(&Slug::parse("nope").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn account_slugs_are_unique(f: DbFixture) {
+    f.db.insert_account(&account(&f, "acme")).await.unwrap();
+    assert_eq!(
+        conflict(f.db.insert_account(&account(&f, "acme")).await),
+        "clients_slug_key"
+    );
+}
+
+pub async fn users_round_trip(f: DbFixture) {
+    let a = account(&f, "acme");
+    f.db.insert_account(&a).await.unwrap();
+    let mut u = user(&f, "ann", "client_admin", Some(a.id));
+    u.email = Some(Email::parse("Ann@Acme.example").unwrap());
+    u.phone = Some(Phone::parse("+4915112345678").unwrap());
+    u.name = Some("Ann Lee".into());
+    u.permissions = vec![
+        Permission::parse("invoices:read").unwrap(),
+        Permission::parse("labels:*").unwrap(),
+    ];
+    u.email_verified = true;
+    u.not_before = Some(f.clock.now() + Duration::seconds(5));
+    f.db.insert_user(&u).await.unwrap();
+    assert_eq!(f.db.find_user(u.id).await.unwrap(), Some(u.clone()));
+    let staff = user(&f, "olga", "operator", None);
+    f.db.insert_user(&staff).await.unwrap();
+    assert_eq!(f.db.find_user(staff.id).await.unwrap(), Some(staff));
+    assert_eq!(f.db.find_user(UserId::generate()).await.unwrap(), None);
+}
+
+pub async fn users_are_found_by_username_or_email_ignoring_case(f: DbFixture) {
+    let mut u = user(&f, "ann.lee", "admin", None);
+    u.email = Some(Email::parse("Ann.Lee@example.com").unwrap());
+    f.db.insert_user(&u).await.unwrap();
+    for login in [
+        "ann.lee",
+        "ANN.LEE",
+        "Ann.Lee@example.com",
+        "ann.lee@EXAMPLE.com",
+        " ann.lee ",
+    ] {
+        let found = f.db.find_user_by_login(login).await.unwrap();
+        assert_eq!(found.map(|x| x.id), Some(u.id), "{login}");
+    }
+    assert!(f.db.find_user_by_login("ann").await.unwrap().is_none());
+    assert!(f.db.find_user_by_login("").await.unwrap().is_none());
+}
+
+pub async fn deleted_users_cannot_be_found_by_login(f: DbFixture) {
+    let mut u = user(&f, "gone", "admin", None);
+    u.status = UserStatus::Deleted;
+    f.db.insert_user(&u).await.unwrap();
+    assert!(f.db.find_user_by_login("gone").await.unwrap().is_none());
+    assert_eq!(
+        f.db.find_user(u.id).await.unwrap().map(|x| x.status),
+        Some(UserStatus::Deleted)
+    );
+}
+
+pub async fn usernames_and_emails_are_unique(f: DbFixture) {
+    let mut first = user(&f, "ann", "admin", None);
+    first.email = Some(Email::parse("ann@example.com").unwrap());
+    f.db.insert_user(&first).await.unwrap();
+    assert_eq!(
+        conflict(f.db.insert_user(&user(&f, "ann", "operator", None)).await),
+        "users_username_key"
+    );
+    let mut other = user(&f, "bob", "admin", None);
+    other.email = Some(Email::parse("ANN@example.com").unwrap());
+    assert_eq!(conflict(f.db.insert_user(&other).await), "users_email_key");
+    let mut same_id = user(&f, "carl", "admin", None);
+    same_id.id = first.id;
+    assert_eq!(conflict(f.db.insert_user(&same_id).await), "users_pkey");
+    assert!(
+        f.db.find_user_by_login("bob").await.unwrap().is_none(),
+        "a refused write leaves nothing"
+    );
+}
+
+pub async fn references_must_exist(f: DbFixture) {
+    assert_eq!(
+        conflict(
+            f.db.insert_user(&user(&f, "ann", "no_such_role", None))
+                .await
+        ),
+        "foreign_key"
+    );
+    assert_eq!(
+        conflict(
+            f.db.insert_user(&user(&f, "bob", "client_user", Some(AccountId::generate())))
+                .await
+        ),
+        "foreign_key"
+    );
+    let mut app = application(&f);
+    app.account_id = Some(AccountId::generate());
+    assert_eq!(conflict(f.db.insert_application(&app).await), "foreign_key");
+}
+
+pub async fn applications_round_trip(f: DbFixture) {
+    let a = account(&f, "acme");
+    f.db.insert_account(&a).await.unwrap();
+    let app = application(&f);
+    f.db.insert_application(&app).await.unwrap();
+    assert_eq!(
+        f.db.find_application(&app.client_id).await.unwrap(),
+        Some(app)
+    );
+    let service = Application {
+        client_id: ClientId::generate(),
+        secret_hash: Some(ClientSecret::generate().hash()),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: Scope::parse("parcels").unwrap(),
+        first_party: false,
+        may_introspect: true,
+        service_role: Some(RoleName::parse("client_user").unwrap()),
+        account_id: Some(a.id),
+        id_token_alg: SigningAlg::Es256,
+        access_token_ttl: Some(Duration::minutes(5)),
+        refresh_token_ttl: Some(Duration::days(1)),
+        ..application(&f)
+    };
+    f.db.insert_application(&service).await.unwrap();
+    assert_eq!(
+        f.db.find_application(&service.client_id).await.unwrap(),
+        Some(service)
+    );
+    let public = Application {
+        client_id: ClientId::generate(),
+        secret_hash: None,
+        ..application(&f)
+    };
+    f.db.insert_application(&public).await.unwrap();
+    assert!(
+        f.db.find_application(&public.client_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_public()
+    );
+    assert_eq!(
+        f.db.find_application(&ClientId::parse("unknown").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn application_ids_are_unique(f: DbFixture) {
+    let app = application(&f);
+    f.db.insert_application(&app).await.unwrap();
+    assert_eq!(
+        conflict(f.db.insert_application(&app).await),
+        "applications_pkey"
+    );
+}
+
+pub async fn the_database_answers_pings(f: DbFixture) {
+    f.db.ping().await.unwrap();
+    assert!(["postgres", "sqlite"].contains(&f.db.engine()));
+}

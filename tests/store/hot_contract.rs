@@ -1,0 +1,253 @@
+//! What every hot-state store must do: Redis across nodes, the in-process store in one.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use propusk::clock::{Clock as _, unix_millis};
+use propusk::store::hot::Taken;
+use time::Duration;
+
+use crate::HotFixture;
+
+pub async fn values_expire_by_the_clock(f: HotFixture) {
+    let exp = f.clock.now() + Duration::seconds(60);
+    f.hot.put("code:a", b"v1", exp).await.unwrap();
+    assert_eq!(
+        f.hot.get("code:a").await.unwrap().as_deref(),
+        Some(&b"v1"[..])
+    );
+    f.clock.advance(Duration::seconds(59));
+    assert!(f.hot.get("code:a").await.unwrap().is_some());
+    f.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        f.hot.get("code:a").await.unwrap(),
+        None,
+        "expired at the stored time, not by TTL"
+    );
+    assert_eq!(f.hot.get("code:missing").await.unwrap(), None);
+}
+
+pub async fn put_replaces_the_value_and_its_used_mark(f: HotFixture) {
+    let exp = f.clock.now() + Duration::seconds(60);
+    f.hot.put("k:1", b"old", exp).await.unwrap();
+    assert_eq!(
+        f.hot.take("k:1").await.unwrap(),
+        Taken::First(b"old".to_vec())
+    );
+    f.hot.put("k:1", b"new", exp).await.unwrap();
+    assert_eq!(
+        f.hot.take("k:1").await.unwrap(),
+        Taken::First(b"new".to_vec())
+    );
+}
+
+pub async fn put_new_stores_only_when_absent_or_expired(f: HotFixture) {
+    let exp = f.clock.now() + Duration::seconds(10);
+    assert!(f.hot.put_new("lock:x", b"a", exp).await.unwrap());
+    assert!(!f.hot.put_new("lock:x", b"b", exp).await.unwrap());
+    assert_eq!(
+        f.hot.get("lock:x").await.unwrap().as_deref(),
+        Some(&b"a"[..])
+    );
+    f.clock.advance(Duration::seconds(10));
+    assert!(
+        f.hot
+            .put_new("lock:x", b"c", f.clock.now() + Duration::seconds(10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.hot.get("lock:x").await.unwrap().as_deref(),
+        Some(&b"c"[..])
+    );
+}
+
+pub async fn take_is_single_use_until_expiry(f: HotFixture) {
+    f.hot
+        .put("code:c", b"grant", f.clock.now() + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.hot.take("code:c").await.unwrap(),
+        Taken::First(b"grant".to_vec())
+    );
+    assert_eq!(
+        f.hot.take("code:c").await.unwrap(),
+        Taken::Again(b"grant".to_vec())
+    );
+    assert_eq!(
+        f.hot.get("code:c").await.unwrap().as_deref(),
+        Some(&b"grant"[..]),
+        "kept until expiry"
+    );
+    f.clock.advance(Duration::seconds(60));
+    assert_eq!(f.hot.take("code:c").await.unwrap(), Taken::Missing);
+    assert_eq!(f.hot.take("code:never").await.unwrap(), Taken::Missing);
+}
+
+pub async fn take_is_atomic_under_concurrency(f: HotFixture) {
+    f.hot
+        .put("code:race", b"x", f.clock.now() + Duration::seconds(60))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let hot = Arc::clone(&f.hot);
+            tokio::spawn(async move { hot.take("code:race").await.unwrap() })
+        })
+        .collect();
+    let mut first = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Taken::First(_) => first += 1,
+            Taken::Again(_) => {}
+            Taken::Missing => panic!("the value was there"),
+        }
+    }
+    assert_eq!(first, 1, "exactly one taker wins");
+}
+
+pub async fn delete_reports_whether_something_live_was_there(f: HotFixture) {
+    f.hot
+        .put("s:1", b"x", f.clock.now() + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert!(f.hot.delete("s:1").await.unwrap());
+    assert!(!f.hot.delete("s:1").await.unwrap());
+    assert_eq!(f.hot.get("s:1").await.unwrap(), None);
+    f.hot
+        .put("s:2", b"x", f.clock.now() + Duration::seconds(5))
+        .await
+        .unwrap();
+    f.clock.advance(Duration::seconds(6));
+    assert!(
+        !f.hot.delete("s:2").await.unwrap(),
+        "expired counts as absent"
+    );
+    f.hot
+        .set_add("set:1", "m", f.clock.now() + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert!(f.hot.delete("set:1").await.unwrap());
+    assert!(f.hot.set_members("set:1").await.unwrap().is_empty());
+}
+
+pub async fn counters_count_within_their_window_and_restart_after_it(f: HotFixture) {
+    let start = unix_millis(f.clock.now());
+    for n in 1..=3 {
+        let c = f.hot.incr("rate:ip", Duration::seconds(60)).await.unwrap();
+        assert_eq!(c.count, n);
+        assert_eq!(
+            unix_millis(c.resets_at),
+            start + 60_000,
+            "millisecond precision"
+        );
+        f.clock.advance(Duration::seconds(10));
+    }
+    f.clock.advance(Duration::seconds(30));
+    let c = f.hot.incr("rate:ip", Duration::seconds(60)).await.unwrap();
+    assert_eq!(c.count, 1, "a new window");
+    assert_eq!(
+        unix_millis(c.resets_at),
+        unix_millis(f.clock.now()) + 60_000
+    );
+}
+
+pub async fn counters_are_atomic_under_concurrency(f: HotFixture) {
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let hot = Arc::clone(&f.hot);
+            tokio::spawn(async move {
+                hot.incr("rate:burst", Duration::seconds(60))
+                    .await
+                    .unwrap()
+                    .count
+            })
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    for task in tasks {
+        seen.insert(task.await.unwrap());
+    }
+    assert_eq!(
+        seen,
+        (1..=50).collect::<BTreeSet<u64>>(),
+        "every increment counted once"
+    );
+}
+
+pub async fn set_members_expire_one_by_one(f: HotFixture) {
+    let now = f.clock.now();
+    f.hot
+        .set_add("sessions:u1", "s1", now + Duration::seconds(10))
+        .await
+        .unwrap();
+    f.hot
+        .set_add("sessions:u1", "s2", now + Duration::seconds(20))
+        .await
+        .unwrap();
+    f.hot
+        .set_add("sessions:u1", "s0", now + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.hot.set_members("sessions:u1").await.unwrap(),
+        ["s0", "s1", "s2"]
+    );
+    f.clock.advance(Duration::seconds(10));
+    assert_eq!(
+        f.hot.set_members("sessions:u1").await.unwrap(),
+        ["s0", "s2"]
+    );
+    f.clock.advance(Duration::seconds(10));
+    assert_eq!(f.hot.set_members("sessions:u1").await.unwrap(), ["s0"]);
+    f.hot
+        .set_add("sessions:u1", "s1", f.clock.now() + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.hot.set_members("sessions:u1").await.unwrap(),
+        ["s0", "s1"],
+        "re-added with a new expiry"
+    );
+    assert!(
+        f.hot
+            .set_members("sessions:nobody")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn set_remove_and_contains(f: HotFixture) {
+    let exp = f.clock.now() + Duration::seconds(10);
+    f.hot.set_add("fam:1", "a", exp).await.unwrap();
+    f.hot.set_add("fam:1", "b", exp).await.unwrap();
+    assert!(f.hot.set_contains("fam:1", "a").await.unwrap());
+    assert!(f.hot.set_remove("fam:1", "a").await.unwrap());
+    assert!(!f.hot.set_remove("fam:1", "a").await.unwrap());
+    assert!(!f.hot.set_contains("fam:1", "a").await.unwrap());
+    assert!(!f.hot.set_contains("fam:none", "a").await.unwrap());
+    f.clock.advance(Duration::seconds(10));
+    assert!(
+        !f.hot.set_contains("fam:1", "b").await.unwrap(),
+        "expired members are gone"
+    );
+}
+
+pub async fn a_key_holds_one_kind_of_entry(f: HotFixture) {
+    f.hot
+        .set_add("mixed:1", "m", f.clock.now() + Duration::seconds(10))
+        .await
+        .unwrap();
+    assert!(
+        f.hot.get("mixed:1").await.is_err(),
+        "reading a set as a value is an error, not garbage"
+    );
+    assert!(f.hot.incr("mixed:1", Duration::seconds(1)).await.is_err());
+}
+
+pub async fn the_store_answers_pings(f: HotFixture) {
+    f.hot.ping().await.unwrap();
+    assert!(["redis", "memory"].contains(&f.hot.name()));
+}

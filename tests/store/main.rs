@@ -1,0 +1,151 @@
+//! The store contract suites: every behaviour in `contract.rs`, run against each
+//! implementation — PostgreSQL and SQLite for the relational store, Redis and the in-process
+//! store for hot state.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/support.rs"]
+mod support;
+
+mod contract;
+mod hot_contract;
+mod redis_only;
+
+use std::sync::Arc;
+
+use propusk::clock::ManualClock;
+use propusk::store::Database;
+use propusk::store::hot::HotStore;
+
+/// A relational store and whatever must outlive the test (a temporary directory).
+pub struct DbFixture {
+    pub db: Arc<dyn Database>,
+    pub clock: ManualClock,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn postgres() -> DbFixture {
+    let url = support::fresh_database().await;
+    let db = propusk::store::postgres::PgStore::connect(&url, 4)
+        .await
+        .unwrap();
+    DbFixture {
+        db: Arc::new(db),
+        clock: ManualClock::starting_now(),
+        _dir: None,
+    }
+}
+
+pub async fn sqlite() -> DbFixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = propusk::store::sqlite::SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .unwrap();
+    DbFixture {
+        db: Arc::new(db),
+        clock: ManualClock::starting_now(),
+        _dir: Some(dir),
+    }
+}
+
+/// A hot-state store on a clock the test moves.
+pub struct HotFixture {
+    pub hot: Arc<dyn HotStore>,
+    pub clock: ManualClock,
+}
+
+pub async fn redis() -> HotFixture {
+    let clock = ManualClock::starting_now();
+    let store = propusk::store::redis::RedisStore::connect(
+        &support::redis_url(),
+        &support::unique_prefix(),
+        2,
+        Arc::new(clock.clone()),
+    )
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "Redis must be running at {} (start it with scripts/test): {e}",
+            support::redis_url()
+        )
+    });
+    HotFixture {
+        hot: Arc::new(store),
+        clock,
+    }
+}
+
+pub async fn memory() -> HotFixture {
+    let clock = ManualClock::starting_now();
+    HotFixture {
+        hot: Arc::new(propusk::store::memory::MemoryStore::new(Arc::new(
+            clock.clone(),
+        ))),
+        clock,
+    }
+}
+
+/// Runs each named contract function against one implementation.
+macro_rules! suite {
+    ($module:ident, $contract:ident, $make:path, [$($test:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    crate::$contract::$test($make().await).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! relational_suite {
+    ($module:ident, $make:path) => {
+        suite!(
+            $module,
+            contract,
+            $make,
+            [
+                builtin_roles_exist_with_their_scopes,
+                accounts_round_trip,
+                account_slugs_are_unique,
+                users_round_trip,
+                users_are_found_by_username_or_email_ignoring_case,
+                deleted_users_cannot_be_found_by_login,
+                usernames_and_emails_are_unique,
+                references_must_exist,
+                applications_round_trip,
+                application_ids_are_unique,
+                the_database_answers_pings,
+            ]
+        );
+    };
+}
+
+macro_rules! hot_suite {
+    ($module:ident, $make:path) => {
+        suite!(
+            $module,
+            hot_contract,
+            $make,
+            [
+                values_expire_by_the_clock,
+                put_replaces_the_value_and_its_used_mark,
+                put_new_stores_only_when_absent_or_expired,
+                take_is_single_use_until_expiry,
+                take_is_atomic_under_concurrency,
+                delete_reports_whether_something_live_was_there,
+                counters_count_within_their_window_and_restart_after_it,
+                counters_are_atomic_under_concurrency,
+                set_members_expire_one_by_one,
+                set_remove_and_contains,
+                a_key_holds_one_kind_of_entry,
+                the_store_answers_pings,
+            ]
+        );
+    };
+}
+
+relational_suite!(postgres_store, crate::postgres);
+relational_suite!(sqlite_store, crate::sqlite);
+hot_suite!(redis_store, crate::redis);
+hot_suite!(memory_store, crate::memory);

@@ -1,0 +1,256 @@
+//! Test harness shared by the test binaries: real PostgreSQL (a fresh database per test,
+//! cloned from a migrated template), real Redis (a unique key prefix per test), a TCP proxy that
+//! can cut a connection mid-test, and `TestApp`, the real server on port 0.
+//!
+//! Components are required: when PostgreSQL or Redis is unreachable the tests fail loudly.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use propusk::app::App;
+use propusk::clock::ManualClock;
+use propusk::config::{Config, DatabaseConfig, RedisConfig};
+use secrecy::SecretString;
+use sqlx::{Connection as _, Executor as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// The PostgreSQL server tests use (no database in the URL).
+pub fn pg_server() -> String {
+    std::env::var("PROPUSK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// The Redis server tests use.
+pub fn redis_url() -> String {
+    std::env::var("PROPUSK_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("propusk-test-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A hash of the PostgreSQL migrations, naming the template database built from them.
+fn migrations_hash() -> u64 {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        for byte in file
+            .file_name()
+            .unwrap()
+            .as_encoded_bytes()
+            .iter()
+            .chain(&std::fs::read(&file).unwrap())
+        {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// A new, migrated PostgreSQL database of its own; returns its URL. Databases are named
+/// `propusk_t_*`; `scripts/test` drops them after the run.
+pub async fn fresh_database() -> String {
+    let server = pg_server();
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL must be running at {server} (start it with scripts/test): {e}")
+        });
+    let hash = migrations_hash();
+    let template = format!("propusk_tpl_{hash:016x}");
+    let lock = i64::from_ne_bytes(hash.to_ne_bytes());
+    // One process at a time builds the template and clones it (PostgreSQL refuses to copy a
+    // database that another session is copying or connected to).
+    admin
+        .execute(sqlx::query("SELECT pg_advisory_lock($1)").bind(lock))
+        .await
+        .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    if !exists {
+        let building = format!("{template}_building");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {building}"
+            )))
+            .await
+            .unwrap();
+        let store = propusk::store::postgres::PgStore::connect(&format!("{server}/{building}"), 2)
+            .await
+            .unwrap();
+        propusk::store::Database::close(&store).await;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "ALTER DATABASE {building} RENAME TO {template}"
+            )))
+            .await
+            .unwrap();
+    }
+    let name = format!("propusk_t_{}", uuid::Uuid::new_v4().simple());
+    let created = admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {template}"
+        )))
+        .await;
+    admin
+        .execute(sqlx::query("SELECT pg_advisory_unlock($1)").bind(lock))
+        .await
+        .unwrap();
+    created.unwrap();
+    admin.close().await.unwrap();
+    format!("{server}/{name}")
+}
+
+/// A TCP proxy in front of a real component; `cut` drops every connection and refuses new ones
+/// until `restore`.
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    up: Arc<watch::Sender<bool>>,
+}
+
+impl TcpProxy {
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(watch::Sender::new(true));
+        let sender = up.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*sender.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let mut down = sender.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up }
+    }
+
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+/// The address of a `redis://host:port` URL.
+pub fn redis_addr() -> SocketAddr {
+    let url = url::Url::parse(&redis_url()).unwrap();
+    let host = url.host_str().unwrap();
+    format!("{host}:{}", url.port().unwrap_or(6379))
+        .parse()
+        .unwrap()
+}
+
+/// Where a test app keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file and in-process hot state: the embedded default.
+    Embedded,
+    /// Real PostgreSQL and Redis.
+    PostgresRedis,
+}
+
+/// The real server, on port 0, with a clock the test moves.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns after letting the test adjust the configuration.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::embedded_in(dir.path());
+        if backend == Backend::PostgresRedis {
+            config.database = DatabaseConfig::Postgres(SecretString::from(fresh_database().await));
+            config.redis = Some(RedisConfig {
+                url: SecretString::from(redis_url()),
+                pool_size: 2,
+            });
+            config.redis_prefix = unique_prefix();
+        }
+        adjust(&mut config);
+        let clock = ManualClock::starting_now();
+        let app = App::build_with_clock(config.clone(), Arc::new(clock.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("the test app must start ({backend:?}): {e}"));
+        let addr = app.local_addr();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run(async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            clock,
+            config,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
