@@ -5,11 +5,13 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use tokio::net::TcpListener;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::keys::{KeyError, Keyring, MasterKey};
+use crate::oauth::provider::Provider;
 use crate::store::{self, StoreError, Stores};
 
 /// What every handler may reach; cheap to clone.
@@ -19,7 +21,14 @@ pub struct AppState {
     pub stores: Stores,
     pub keyring: Arc<Keyring>,
     pub master: Arc<MasterKey>,
+    pub provider: Arc<Provider>,
     pub clock: SharedClock,
+}
+
+impl FromRef<AppState> for Arc<Provider> {
+    fn from_ref(state: &AppState) -> Self {
+        state.provider.clone()
+    }
 }
 
 /// Why a node could not start.
@@ -75,11 +84,20 @@ impl App {
                     addr: config.listen,
                     source,
                 })?;
+        let stores = Stores { db, hot };
+        let keyring = Arc::new(keyring);
+        let provider = Arc::new(Provider::new(
+            &config,
+            &stores,
+            keyring.clone(),
+            clock.clone(),
+        ));
         let state = AppState {
             config: Arc::new(config),
-            stores: Stores { db, hot },
-            keyring: Arc::new(keyring),
+            stores,
+            keyring,
             master: Arc::new(master),
+            provider,
             clock,
         };
         Ok(Self { listener, state })

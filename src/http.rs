@@ -1,13 +1,19 @@
 //! The HTTP edge (axum): routes, middleware and the mapping of domain results to responses.
 
+pub mod discovery;
 pub mod error;
+pub mod extract;
 pub mod health;
+pub mod introspect;
+pub mod jwks;
+pub mod revoke;
+pub mod token;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -27,6 +33,18 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::discovery),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::discovery),
+        )
+        .route("/jwks", get(jwks::jwks))
+        .route("/token", post(token::token))
+        .route("/introspect", post(introspect::introspect))
+        .route("/revoke", post(revoke::revoke))
         .fallback(error::not_found)
         .layer(
             ServiceBuilder::new()

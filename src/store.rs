@@ -2,6 +2,7 @@
 //! implementation that pass one shared contract suite (`tests/store/`):
 //! relational data in PostgreSQL or SQLite, hot state in Redis or in process.
 
+pub mod cache;
 pub mod hot;
 pub mod memory;
 pub mod postgres;

@@ -33,3 +33,31 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
+
+/// Protocol errors as RFC 6749 §5.2 wants them: JSON, never cached, and a `WWW-Authenticate`
+/// challenge with 401.
+impl IntoResponse for crate::oauth::error::OAuthError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut response = json_error(status, self.code.as_str(), &self.description);
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.code == crate::oauth::error::ErrorCode::InvalidClient {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"propusk\""),
+            );
+        }
+        response
+    }
+}
+
+/// Marks a successful protocol response as not cacheable (RFC 6749 §5.1).
+pub fn no_store(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -59,6 +59,27 @@ impl SigningKey {
         }
     }
 
+    /// Checks a JWS signature made by this key.
+    pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        match &self.material {
+            Material::Ec(key) => signature::UnparsedPublicKey::new(
+                &signature::ECDSA_P256_SHA256_FIXED,
+                key.public_key().as_ref(),
+            )
+            .verify(message, sig)
+            .is_ok(),
+            Material::Rsa(key) => {
+                let public = key.public_key();
+                signature::RsaPublicKeyComponents {
+                    n: public.modulus().big_endian_without_leading_zero(),
+                    e: public.exponent().big_endian_without_leading_zero(),
+                }
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
+                .is_ok()
+            }
+        }
+    }
+
     fn from_pkcs8(
         alg: SigningAlg,
         der: &[u8],

@@ -52,6 +52,9 @@ pub trait HotStore: Send + Sync {
     /// The value, unless absent or expired.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// The values of several keys in one round trip, in order; `None` where absent or expired.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+
     /// Removes the key; true when something unexpired was there.
     async fn delete(&self, key: &str) -> Result<bool, StoreError>;
 

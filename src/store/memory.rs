@@ -148,6 +148,14 @@ impl HotStore for MemoryStore {
         })
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.with(false, |map, now| {
+            keys.iter()
+                .map(|key| Ok(Self::live_value(map, key, now)?.map(|(v, _)| v.clone())))
+                .collect()
+        })
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         self.with(true, |map, now| {
             Ok(map.remove(key).is_some_and(|e| e.is_live(now)))

@@ -27,14 +27,22 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(Self::error)?
             .application_name("propusk");
-        create_database_if_missing(&options).await?;
-        let pool = PgPoolOptions::new()
+        let pool_options = PgPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .map_err(Self::error)?;
+            .acquire_timeout(std::time::Duration::from_secs(5));
+        // Connect first and create the database only when it is missing: a normal start opens
+        // one connection (with TLS, each costs a handshake), not two.
+        let pool = match pool_options.clone().connect_with(options.clone()).await {
+            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("3D000") => {
+                create_database(&options).await?;
+                pool_options
+                    .connect_with(options)
+                    .await
+                    .map_err(Self::error)?
+            }
+            other => other.map_err(Self::error)?,
+        };
         MIGRATOR.run(&pool).await.map_err(StoreError::unavailable)?;
         Ok(Self { pool })
     }
@@ -74,8 +82,8 @@ impl PgStore {
     }
 }
 
-/// Creates the database of `options` from the `postgres` maintenance database when missing.
-async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), StoreError> {
+/// Creates the database of `options` from the `postgres` maintenance database.
+async fn create_database(options: &PgConnectOptions) -> Result<(), StoreError> {
     let Some(name) = options.get_database().map(str::to_owned) else {
         return Ok(());
     };
@@ -85,24 +93,16 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), St
         .connect()
         .await
         .map_err(PgStore::error)?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
-            .fetch_one(&mut admin)
-            .await
-            .map_err(PgStore::error)?;
-    if !exists {
-        // Identifiers cannot be bound as parameters: quote it, doubling any quote inside.
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
-            .execute(&mut admin)
-            .await
-        {
-            Ok(_) => tracing::info!(database = %name, "created the PostgreSQL database"),
-            // Another node created it first.
-            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P04") => {}
-            Err(e) => return Err(PgStore::error(e)),
-        }
+    // Identifiers cannot be bound as parameters: quote it, doubling any quote inside.
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    match sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
+        .execute(&mut admin)
+        .await
+    {
+        Ok(_) => tracing::info!(database = %name, "created the PostgreSQL database"),
+        // Another node created it first.
+        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P04") => {}
+        Err(e) => return Err(PgStore::error(e)),
     }
     admin.close().await.map_err(PgStore::error)
 }

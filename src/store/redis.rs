@@ -200,6 +200,23 @@ impl HotStore for RedisStore {
         Ok(value.filter(|_| exp.is_some_and(|e| e > self.now_ms())))
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("HMGET").arg(self.key(key)).arg("v").arg("e");
+        }
+        let rows: Vec<(Option<Vec<u8>>, Option<i64>)> =
+            pipe.query_async(&mut self.con()).await.map_err(error)?;
+        let now = self.now_ms();
+        Ok(rows
+            .into_iter()
+            .map(|(value, exp)| value.filter(|_| exp.is_some_and(|e| e > now)))
+            .collect())
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         let live: i64 = self
             .delete

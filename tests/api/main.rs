@@ -5,5 +5,8 @@
 #[path = "../support/support.rs"]
 mod support;
 
+mod discovery;
 mod health;
+mod introspect;
 mod startup;
+mod token;

@@ -251,3 +251,20 @@ pub async fn the_store_answers_pings(f: HotFixture) {
     f.hot.ping().await.unwrap();
     assert!(["redis", "memory"].contains(&f.hot.name()));
 }
+
+pub async fn get_many_reads_several_keys_at_once(f: HotFixture) {
+    let now = f.clock.now();
+    f.hot
+        .put("deny:a", b"1", now + Duration::seconds(10))
+        .await
+        .unwrap();
+    f.hot
+        .put("deny:b", b"2", now + Duration::seconds(1))
+        .await
+        .unwrap();
+    f.clock.advance(Duration::seconds(1));
+    let keys = ["deny:a", "deny:b", "deny:c"].map(String::from);
+    let values = f.hot.get_many(&keys).await.unwrap();
+    assert_eq!(values, [Some(b"1".to_vec()), None, None]);
+    assert!(f.hot.get_many(&[]).await.unwrap().is_empty());
+}

@@ -129,6 +129,7 @@ macro_rules! hot_suite {
             $make,
             [
                 values_expire_by_the_clock,
+                get_many_reads_several_keys_at_once,
                 put_replaces_the_value_and_its_used_mark,
                 put_new_stores_only_when_absent_or_expired,
                 take_is_single_use_until_expiry,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use propusk::app::App;
 use propusk::clock::ManualClock;
 use propusk::config::{Config, DatabaseConfig, RedisConfig};
+use propusk::identity::admin::NewApplication;
 use secrecy::SecretString;
 use sqlx::{Connection as _, Executor as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -169,6 +170,13 @@ pub fn redis_addr() -> SocketAddr {
         .unwrap()
 }
 
+/// An application registered for a test, with its one-time secret.
+#[derive(Debug, Clone)]
+pub struct RegisteredApp {
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
 /// Where a test app keeps its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -185,6 +193,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: ManualClock,
     pub config: Config,
+    pub state: propusk::app::AppState,
     pub dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -213,6 +222,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("the test app must start ({backend:?}): {e}"));
         let addr = app.local_addr();
+        let state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run(async move {
@@ -230,6 +240,7 @@ impl TestApp {
                 .unwrap(),
             clock,
             config,
+            state,
             dir,
             shutdown: Some(tx),
             task: Some(task),
@@ -238,6 +249,58 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Registers an application as `propusk admin app create` would; returns it and its secret.
+    pub async fn register(&self, input: NewApplication) -> RegisteredApp {
+        let (app, secret) = propusk::identity::admin::create_application(
+            self.state.stores.db.as_ref(),
+            &self.clock,
+            input,
+        )
+        .await
+        .unwrap();
+        RegisteredApp {
+            client_id: app.client_id.to_string(),
+            secret: secret.map(|s| s.expose().to_owned()),
+        }
+    }
+
+    /// A confidential `client_credentials` application with a service role.
+    pub async fn service_app(&self, role: &str, introspect: bool) -> RegisteredApp {
+        self.register(NewApplication {
+            name: format!("{role} service"),
+            grants: vec!["client_credentials".into()],
+            scopes: vec!["parcels".into(), "labels".into()],
+            role: Some(role.into()),
+            introspect,
+            ..NewApplication::default()
+        })
+        .await
+    }
+
+    /// POSTs a form, authenticating with HTTP Basic when `auth` is given.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        auth: Option<&RegisteredApp>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).form(form);
+        if let Some(app) = auth {
+            request = request.basic_auth(&app.client_id, app.secret.as_deref());
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A `client_credentials` access token for `app`.
+    pub async fn client_token(&self, app: &RegisteredApp) -> String {
+        let response = self
+            .post_form("/token", Some(app), &[("grant_type", "client_credentials")])
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -1,0 +1,36 @@
+//! `POST /token` (RFC 6749 §3.2): authenticate the client, convert the form once, hand over to
+//! the grant.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::error::no_store;
+use super::extract::{OAuthForm, authorization};
+use crate::oauth::client_auth::{self, Accept, Presented};
+use crate::oauth::error::OAuthError;
+use crate::oauth::grant::client_credentials;
+use crate::oauth::provider::Provider;
+use crate::oauth::request::{RawTokenRequest, TokenRequest};
+
+pub async fn token(
+    State(provider): State<Arc<Provider>>,
+    headers: HeaderMap,
+    OAuthForm(raw): OAuthForm<RawTokenRequest>,
+) -> Result<Response, OAuthError> {
+    let presented = Presented::from_request(
+        authorization(&headers),
+        raw.client_id.as_deref(),
+        raw.client_secret.as_deref(),
+    )?;
+    let app = client_auth::authenticate(&provider.clients, presented, Accept::Any).await?;
+    let response = match TokenRequest::try_from(&raw)? {
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials::grant(&provider, &app, scope).await?
+        }
+    };
+    Ok(no_store(Json(response)))
+}

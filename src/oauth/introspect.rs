@@ -1,0 +1,91 @@
+//! Token introspection (RFC 7662). Callers are authenticated confidential applications; one with
+//! the may-introspect flag learns about any token, others only about their own. Anything the
+//! caller may not know about, and anything expired, revoked, blacklisted or issued before the
+//! user's not-before time, is simply `{"active": false}` (§2.2).
+
+use serde::Serialize;
+
+use super::error::OAuthError;
+use super::provider::Provider;
+use super::revocation;
+use super::token::{self, AccessClaims};
+use crate::identity::application::Application;
+
+/// The introspection response.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub token: Option<ActiveToken>,
+}
+
+/// What an active token's introspection shows.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ActiveToken {
+    pub sub: String,
+    pub client_id: String,
+    pub scope: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+    pub jti: String,
+    pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(rename = "clientId", skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    pub permissions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl Introspection {
+    pub fn inactive() -> Self {
+        Self {
+            active: false,
+            token: None,
+        }
+    }
+
+    fn active(c: AccessClaims) -> Self {
+        Self {
+            active: true,
+            token: Some(ActiveToken {
+                sub: c.sub,
+                client_id: c.client_id,
+                scope: c.scope,
+                exp: c.exp,
+                iat: c.iat,
+                iss: c.iss,
+                aud: c.aud,
+                jti: c.jti,
+                token_type: "Bearer",
+                role: c.role,
+                account_id: c.account_id,
+                permissions: c.permissions,
+                sid: c.sid,
+            }),
+        }
+    }
+}
+
+/// Introspects `token` for `caller`.
+#[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]
+pub async fn introspect(
+    provider: &Provider,
+    caller: &Application,
+    token: &str,
+) -> Result<Introspection, OAuthError> {
+    let now = provider.clock.now();
+    let Ok(claims) = token::validate(&provider.keyring, &provider.issuer, token, now) else {
+        return Ok(Introspection::inactive());
+    };
+    if !caller.may_introspect && claims.client_id != caller.client_id.as_str() {
+        return Ok(Introspection::inactive());
+    }
+    if revocation::is_revoked(provider.hot.as_ref(), &claims).await? {
+        return Ok(Introspection::inactive());
+    }
+    Ok(Introspection::active(claims))
+}

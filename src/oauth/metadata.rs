@@ -1,0 +1,29 @@
+//! Authorization server metadata: OpenID Connect Discovery 1.0 and RFC 8414. Lists exactly what
+//! this server supports; endpoints appear here as they are built.
+
+use serde_json::{Value, json};
+
+use super::provider::Provider;
+
+/// The discovery document.
+pub fn document(provider: &Provider) -> Value {
+    let p = provider;
+    json!({
+        "issuer": p.issuer,
+        "jwks_uri": p.endpoint("/jwks"),
+        "token_endpoint": p.endpoint("/token"),
+        "introspection_endpoint": p.endpoint("/introspect"),
+        "revocation_endpoint": p.endpoint("/revoke"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": ["openid", "profile", "email", "phone", "offline_access"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+    })
+}

@@ -1,0 +1,49 @@
+//! The provider: what every protocol operation needs (issuer, keys, lifetimes, stores, clock),
+//! gathered once at start-up.
+
+use std::sync::Arc;
+
+use time::Duration;
+
+use super::clients::ClientRegistry;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::keys::Keyring;
+use crate::store::{HotStore, Stores};
+
+/// Protocol context shared by every endpoint.
+pub struct Provider {
+    /// The issuer identifier: the configured URL without a trailing slash.
+    pub issuer: String,
+    /// The default `aud` of access tokens.
+    pub audience: String,
+    pub access_token_ttl: Duration,
+    pub keyring: Arc<Keyring>,
+    pub clients: ClientRegistry,
+    pub hot: Arc<dyn HotStore>,
+    pub clock: SharedClock,
+}
+
+impl Provider {
+    pub fn new(
+        config: &Config,
+        stores: &Stores,
+        keyring: Arc<Keyring>,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            issuer: config.issuer_str().to_owned(),
+            audience: config.access_token_audience.clone(),
+            access_token_ttl: config.access_token_ttl,
+            keyring,
+            clients: ClientRegistry::new(stores.db.clone()),
+            hot: stores.hot.clone(),
+            clock,
+        }
+    }
+
+    /// An absolute URL of one of our endpoints.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}

@@ -1,0 +1,60 @@
+//! Token endpoint requests (RFC 6749 §4.1.3, §4.4.2, §6): the raw form, converted once into a
+//! typed request per grant, or the RFC error naming what is wrong.
+
+use serde::Deserialize;
+
+use super::error::{ErrorCode, OAuthError};
+use super::scope::Scope;
+
+/// `/token` parameters as they arrive. Repeated parameters are refused by the form decoder
+/// (RFC 6749 §3.2: "MUST NOT be included more than once"); unknown ones are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// A token request, typed per grant.
+#[derive(Debug)]
+pub enum TokenRequest {
+    ClientCredentials { scope: Option<Scope> },
+}
+
+/// Parses an optional `scope` parameter; present but empty counts as absent.
+pub fn parse_scope(scope: Option<&str>) -> Result<Option<Scope>, OAuthError> {
+    match scope {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => Scope::parse(s)
+            .map(Some)
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.0)),
+    }
+}
+
+impl TryFrom<&RawTokenRequest> for TokenRequest {
+    type Error = OAuthError;
+
+    fn try_from(raw: &RawTokenRequest) -> Result<Self, OAuthError> {
+        match raw.grant_type.as_deref() {
+            None | Some("") => Err(OAuthError::invalid_request("grant_type is required")),
+            Some("client_credentials") => Ok(Self::ClientCredentials {
+                scope: parse_scope(raw.scope.as_deref())?,
+            }),
+            Some(other) => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!(
+                    "grant_type {:?} is not supported",
+                    other.chars().take(64).collect::<String>()
+                ),
+            )),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Revocation state that `/introspect`, `/userinfo` and `/authz/check` consult on every request
+//! (DESIGN.md, Revocation scopes), all in the hot-state store and read in one round trip:
+//! - `deny:jti:{jti}` — one access token, until it would have expired;
+//! - `deny:sid:{sid}` — every token of a browser session, after logout;
+//! - `nbf:user:{sub}` — tokens issued to the user before this time (unix seconds) are inactive
+//!   (block, role or permission change, sign-out everywhere).
+
+use time::{Duration, OffsetDateTime};
+
+use super::token::AccessClaims;
+use crate::store::{HotStore, StoreError};
+
+/// How long a session or user entry must outlive the longest-lived access token (24 h max).
+pub const HORIZON: Duration = Duration::hours(25);
+
+fn jti_key(jti: &str) -> String {
+    format!("deny:jti:{jti}")
+}
+
+fn sid_key(sid: &str) -> String {
+    format!("deny:sid:{sid}")
+}
+
+fn user_key(sub: &str) -> String {
+    format!("nbf:user:{sub}")
+}
+
+/// True when the token was revoked by any of the three means.
+pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<bool, StoreError> {
+    let mut keys = vec![jti_key(&claims.jti), user_key(&claims.sub)];
+    if let Some(sid) = &claims.sid {
+        keys.push(sid_key(sid));
+    }
+    let values = hot.get_many(&keys).await?;
+    let jti_denied = values[0].is_some();
+    let before_user_nbf = values[1]
+        .as_deref()
+        .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
+        .is_some_and(|nbf| claims.iat < nbf);
+    let sid_denied = values.get(2).is_some_and(Option::is_some);
+    Ok(jti_denied || before_user_nbf || sid_denied)
+}
+
+/// Blacklists one access token until it expires.
+pub async fn deny_token(hot: &dyn HotStore, claims: &AccessClaims) -> Result<(), StoreError> {
+    hot.put(&jti_key(&claims.jti), b"1", claims.expires_at())
+        .await
+}
+
+/// Blacklists every access token of a browser session.
+pub async fn deny_session(
+    hot: &dyn HotStore,
+    sid: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    hot.put(&sid_key(sid), b"1", now + HORIZON).await
+}
+
+/// Makes every token issued to `sub` before `now` inactive. Second precision: a token issued
+/// in the same second as the change stays valid, so a change never rejects the token that
+/// the same request is about to issue.
+pub async fn set_not_before(
+    hot: &dyn HotStore,
+    sub: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    hot.put(
+        &user_key(sub),
+        now.unix_timestamp().to_string().as_bytes(),
+        now + HORIZON,
+    )
+    .await
+}

@@ -1,0 +1,71 @@
+//! A small in-process cache with a time to live, keeping hot paths (client authentication,
+//! role lookups) free of SQL. Misses are cached briefly too, so a flood of unknown client ids
+//! cannot turn into a flood of queries. Freshness is measured on the monotonic clock: a stale
+//! entry costs at most `ttl` of delay in seeing an admin change made on another node.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// When an entry was stored, and the value (`None`: a cached miss).
+type Entry<V> = (Instant, Option<Arc<V>>);
+
+/// Cached lookups of `V` by `K`.
+#[derive(Debug)]
+pub struct TtlCache<K, V> {
+    entries: RwLock<HashMap<K, Entry<V>>>,
+    ttl: Duration,
+    miss_ttl: Duration,
+    capacity: usize,
+}
+
+impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
+    pub fn new(ttl: Duration, miss_ttl: Duration, capacity: usize) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            ttl,
+            miss_ttl,
+            capacity,
+        }
+    }
+
+    /// The cached answer for `key`, if fresh: `Some(None)` is a cached miss.
+    pub fn get(&self, key: &K) -> Option<Option<Arc<V>>> {
+        let map = self
+            .entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, value) = map.get(key)?;
+        let ttl = if value.is_some() {
+            self.ttl
+        } else {
+            self.miss_ttl
+        };
+        (at.elapsed() < ttl).then(|| value.clone())
+    }
+
+    /// Records the answer for `key`.
+    pub fn insert(&self, key: K, value: Option<Arc<V>>) {
+        let mut map = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= self.capacity {
+            let ttl = self.ttl;
+            map.retain(|_, (at, _)| at.elapsed() < ttl);
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+        }
+        map.insert(key, (Instant::now(), value));
+    }
+
+    /// Forgets `key` (after a change made on this node).
+    pub fn invalidate(&self, key: &K) {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+    }
+}

@@ -1,0 +1,61 @@
+//! Discovery (OIDC Discovery 1.0, RFC 8414) and JWKS.
+
+use serde_json::Value;
+
+use crate::support::{Backend, TestApp};
+
+#[tokio::test]
+async fn both_discovery_documents_describe_this_issuer() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let issuer = app.config.issuer_str().to_owned();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let doc: Value = response.json().await.unwrap();
+        assert_eq!(doc["issuer"], issuer.as_str());
+        assert_eq!(doc["jwks_uri"], format!("{issuer}/jwks"));
+        assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
+        assert_eq!(
+            doc["introspection_endpoint"],
+            format!("{issuer}/introspect")
+        );
+        assert_eq!(doc["revocation_endpoint"], format!("{issuer}/revoke"));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        let auth: Vec<&str> = doc["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(auth, ["client_secret_basic", "client_secret_post", "none"]);
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn jwks_publishes_the_public_halves_only() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let jwks: Value = app.get("/jwks").await.json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].as_str().unwrap().len() >= 43);
+        assert!(
+            key.get("d").is_none() && key.get("p").is_none(),
+            "no private parameters: {key}"
+        );
+    }
+    let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    assert_eq!(algs, ["RS256", "ES256"]);
+    assert_eq!(keys[1]["crv"], "P-256");
+    assert_eq!(keys[0]["e"], "AQAB");
+    app.stop().await;
+}
