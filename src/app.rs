@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::keys::{KeyError, Keyring, MasterKey};
+use crate::identity::login::DummyHash;
+use crate::keys::{KeyError, Keyring, MasterKey, Purpose};
 use crate::oauth::provider::Provider;
 use crate::store::{self, StoreError, Stores};
 
@@ -22,6 +23,9 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub master: Arc<MasterKey>,
     pub provider: Arc<Provider>,
+    /// Signs CSRF tokens of the HTML forms.
+    pub csrf_key: [u8; 32],
+    pub dummy_hash: Arc<DummyHash>,
     pub clock: SharedClock,
 }
 
@@ -65,6 +69,16 @@ impl App {
     /// Builds a node: opens and migrates the database, connects the hot-state store, loads (or
     /// on first start creates) the keys, and binds the listener.
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        Self::build_on(None, config, clock).await
+    }
+
+    /// Builds a node on an already bound listener (tests bind first, to know the port their
+    /// issuer URL names), or binds `config.listen` when given none.
+    pub async fn build_on(
+        listener: Option<TcpListener>,
+        config: Config,
+        clock: SharedClock,
+    ) -> Result<Self, StartError> {
         let engine = config.database.engine();
         let db = store::connect_database(&config)
             .await
@@ -77,27 +91,32 @@ impl App {
             .await
             .map_err(|_| StartError::Keys(KeyError::Generation))??;
         let master = MasterKey::load_or_create(&config)?;
-        let listener =
-            TcpListener::bind(config.listen)
+        let listener = match listener {
+            Some(listener) => listener,
+            None => TcpListener::bind(config.listen)
                 .await
                 .map_err(|source| StartError::Bind {
                     addr: config.listen,
                     source,
-                })?;
+                })?,
+        };
         let stores = Stores { db, hot };
         let keyring = Arc::new(keyring);
         let provider = Arc::new(Provider::new(
             &config,
             &stores,
             keyring.clone(),
+            &master,
             clock.clone(),
         ));
         let state = AppState {
             config: Arc::new(config),
             stores,
             keyring,
+            csrf_key: master.derive(Purpose::Csrf),
             master: Arc::new(master),
             provider,
+            dummy_hash: Arc::new(DummyHash::default()),
             clock,
         };
         Ok(Self { listener, state })

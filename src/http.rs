@@ -1,13 +1,19 @@
 //! The HTTP edge (axum): routes, middleware and the mapping of domain results to responses.
 
+pub mod authorize;
+pub mod browser;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod introspect;
 pub mod jwks;
+pub mod login;
+pub mod logout;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use std::time::Duration;
 
@@ -42,6 +48,18 @@ pub fn router(state: AppState) -> Router {
             get(discovery::discovery),
         )
         .route("/jwks", get(jwks::jwks))
+        .route(
+            "/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route("/login", get(login::show).post(login::submit))
+        .route("/consent", get(consent::show).post(consent::submit))
+        .route("/logout", get(logout::logout_get).post(logout::logout_post))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/static/propusk.css", get(browser::stylesheet))
         .route("/token", post(token::token))
         .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(revoke::revoke))

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod application;
+pub mod login;
 pub mod password;
 pub mod permission;
 pub mod role;
@@ -48,7 +49,7 @@ pub(crate) use string_newtype;
 macro_rules! uuid_newtype {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(uuid::Uuid);
 

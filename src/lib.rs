@@ -9,5 +9,6 @@ pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod oauth;
+pub mod security;
 pub mod store;
 pub mod telemetry;

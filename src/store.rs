@@ -21,6 +21,8 @@ use crate::identity::account::{Account, AccountId, Slug};
 use crate::identity::application::{Application, ClientId};
 use crate::identity::role::{Role, RoleName};
 use crate::identity::user::{User, UserId};
+use crate::oauth::scope::Scope;
+use time::OffsetDateTime;
 
 pub use hot::{Counter, HotStore, Taken};
 
@@ -80,9 +82,28 @@ pub trait ApplicationStore: Send + Sync {
     ) -> Result<Option<Application>, StoreError>;
 }
 
+/// Consent users gave to applications that are not first-party.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scopes `user` allowed `client` to have, if any.
+    async fn find_consent(
+        &self,
+        user: UserId,
+        client: &ClientId,
+    ) -> Result<Option<Scope>, StoreError>;
+    /// Records (or widens/replaces) the consent.
+    async fn save_consent(
+        &self,
+        user: UserId,
+        client: &ClientId,
+        scope: &Scope,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
 /// The relational store as a whole: every repository plus health and lifecycle.
 #[async_trait]
-pub trait Database: AccountStore + UserStore + RoleStore + ApplicationStore {
+pub trait Database: AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore {
     /// `postgres` or `sqlite`.
     fn engine(&self) -> &'static str;
     /// Round-trips a trivial query.

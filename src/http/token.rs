@@ -12,7 +12,7 @@ use super::error::no_store;
 use super::extract::{OAuthForm, authorization};
 use crate::oauth::client_auth::{self, Accept, Presented};
 use crate::oauth::error::OAuthError;
-use crate::oauth::grant::client_credentials;
+use crate::oauth::grant::{authorization_code, client_credentials, refresh_token};
 use crate::oauth::provider::Provider;
 use crate::oauth::request::{RawTokenRequest, TokenRequest};
 
@@ -28,6 +28,24 @@ pub async fn token(
     )?;
     let app = client_auth::authenticate(&provider.clients, presented, Accept::Any).await?;
     let response = match TokenRequest::try_from(&raw)? {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code::grant(
+                &provider,
+                &app,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await?
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh_token::grant(&provider, &app, &refresh_token, scope).await?,
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::grant(&provider, &app, scope).await?
         }

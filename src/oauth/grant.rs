@@ -1,6 +1,8 @@
 //! The grants of the token endpoint, one file each, and the response they share.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
 use serde::Serialize;
 

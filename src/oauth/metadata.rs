@@ -10,11 +10,23 @@ pub fn document(provider: &Provider) -> Value {
     let p = provider;
     json!({
         "issuer": p.issuer,
+        "authorization_endpoint": p.endpoint("/authorize"),
         "jwks_uri": p.endpoint("/jwks"),
+        "userinfo_endpoint": p.endpoint("/userinfo"),
+        "end_session_endpoint": p.endpoint("/logout"),
         "token_endpoint": p.endpoint("/token"),
         "introspection_endpoint": p.endpoint("/introspect"),
         "revocation_endpoint": p.endpoint("/revoke"),
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash",
+            "name", "preferred_username", "updated_at", "email", "email_verified",
+            "phone_number", "phone_number_verified", "role", "clientId"
+        ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],

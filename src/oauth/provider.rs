@@ -8,8 +8,8 @@ use time::Duration;
 use super::clients::ClientRegistry;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::keys::Keyring;
-use crate::store::{HotStore, Stores};
+use crate::keys::{Keyring, MasterKey, Purpose};
+use crate::store::{Database, HotStore, Stores};
 
 /// Protocol context shared by every endpoint.
 pub struct Provider {
@@ -19,7 +19,10 @@ pub struct Provider {
     pub audience: String,
     pub access_token_ttl: Duration,
     pub keyring: Arc<Keyring>,
+    /// Derives refresh-token successors (DESIGN.md, Tokens).
+    pub refresh_key: [u8; 32],
     pub clients: ClientRegistry,
+    pub db: Arc<dyn Database>,
     pub hot: Arc<dyn HotStore>,
     pub clock: SharedClock,
 }
@@ -29,6 +32,7 @@ impl Provider {
         config: &Config,
         stores: &Stores,
         keyring: Arc<Keyring>,
+        master: &MasterKey,
         clock: SharedClock,
     ) -> Self {
         Self {
@@ -36,7 +40,9 @@ impl Provider {
             audience: config.access_token_audience.clone(),
             access_token_ttl: config.access_token_ttl,
             keyring,
+            refresh_key: master.derive(Purpose::RefreshSuccessor),
             clients: ClientRegistry::new(stores.db.clone()),
+            db: stores.db.clone(),
             hot: stores.hot.clone(),
             clock,
         }

@@ -25,7 +25,25 @@ pub struct RawTokenRequest {
 /// A token request, typed per grant.
 #[derive(Debug)]
 pub enum TokenRequest {
-    ClientCredentials { scope: Option<Scope> },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<Scope>,
+    },
+    ClientCredentials {
+        scope: Option<Scope>,
+    },
+}
+
+fn required(value: Option<&String>, name: &'static str) -> Result<String, OAuthError> {
+    value
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
 }
 
 /// Parses an optional `scope` parameter; present but empty counts as absent.
@@ -45,6 +63,15 @@ impl TryFrom<&RawTokenRequest> for TokenRequest {
     fn try_from(raw: &RawTokenRequest) -> Result<Self, OAuthError> {
         match raw.grant_type.as_deref() {
             None | Some("") => Err(OAuthError::invalid_request("grant_type is required")),
+            Some("authorization_code") => Ok(Self::AuthorizationCode {
+                code: required(raw.code.as_ref(), "code")?,
+                redirect_uri: raw.redirect_uri.clone(),
+                code_verifier: raw.code_verifier.clone(),
+            }),
+            Some("refresh_token") => Ok(Self::RefreshToken {
+                refresh_token: required(raw.refresh_token.as_ref(), "refresh_token")?,
+                scope: parse_scope(raw.scope.as_deref())?,
+            }),
             Some("client_credentials") => Ok(Self::ClientCredentials {
                 scope: parse_scope(raw.scope.as_deref())?,
             }),

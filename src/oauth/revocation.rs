@@ -41,10 +41,31 @@ pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<boo
     Ok(jti_denied || before_user_nbf || sid_denied)
 }
 
+/// True when the session was ended (logout): its cookie and tokens are dead.
+pub async fn session_denied(hot: &dyn HotStore, sid: &str) -> Result<bool, StoreError> {
+    Ok(hot.get(&sid_key(sid)).await?.is_some())
+}
+
+/// The user's not-before time (unix seconds), if one is set.
+pub async fn user_not_before(hot: &dyn HotStore, sub: &str) -> Result<Option<i64>, StoreError> {
+    Ok(hot
+        .get(&user_key(sub))
+        .await?
+        .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
+}
+
 /// Blacklists one access token until it expires.
 pub async fn deny_token(hot: &dyn HotStore, claims: &AccessClaims) -> Result<(), StoreError> {
-    hot.put(&jti_key(&claims.jti), b"1", claims.expires_at())
-        .await
+    deny_jti(hot, &claims.jti, claims.expires_at()).await
+}
+
+/// Blacklists the access token `jti`, which expires at `exp`.
+pub async fn deny_jti(
+    hot: &dyn HotStore,
+    jti: &str,
+    exp: OffsetDateTime,
+) -> Result<(), StoreError> {
+    hot.put(&jti_key(jti), b"1", exp).await
 }
 
 /// Blacklists every access token of a browser session.

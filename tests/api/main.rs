@@ -8,5 +8,6 @@ mod support;
 mod discovery;
 mod health;
 mod introspect;
+mod oidc;
 mod startup;
 mod token;

@@ -216,9 +216,14 @@ impl TestApp {
             });
             config.redis_prefix = unique_prefix();
         }
+        // Bind first, so the issuer can name the real port.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.listen = addr;
+        config.issuer = url::Url::parse(&format!("http://{addr}")).unwrap();
         adjust(&mut config);
         let clock = ManualClock::starting_now();
-        let app = App::build_with_clock(config.clone(), Arc::new(clock.clone()))
+        let app = App::build_on(Some(listener), config.clone(), Arc::new(clock.clone()))
             .await
             .unwrap_or_else(|e| panic!("the test app must start ({backend:?}): {e}"));
         let addr = app.local_addr();
@@ -315,5 +320,190 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
+    }
+}
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Creates a user as `propusk admin user create` would; returns its id.
+    pub async fn user(&self, username: &str, role: &str, client: Option<&str>) -> String {
+        let input = propusk::identity::admin::NewUser {
+            username: username.into(),
+            password: SecretString::from(PASSWORD.to_owned()),
+            role: role.into(),
+            client: client.map(str::to_owned),
+            email: Some(format!("{username}@example.com")),
+            phone: None,
+            name: Some(format!("{username} tester")),
+        };
+        let user = propusk::identity::admin::create_user(
+            self.state.stores.db.as_ref(),
+            &self.clock,
+            4,
+            input,
+        )
+        .await
+        .unwrap();
+        user.id.to_string()
+    }
+
+    /// A confidential web application using the code flow; `first_party` skips consent.
+    pub async fn web_app(&self, first_party: bool) -> RegisteredApp {
+        self.register(NewApplication {
+            name: "Tracking web".into(),
+            redirect_uris: vec!["https://client.example.com/cb".into()],
+            post_logout_redirect_uris: vec!["https://client.example.com/bye".into()],
+            first_party,
+            ..NewApplication::default()
+        })
+        .await
+    }
+}
+
+/// A browser: follows nothing by itself, keeps cookies.
+pub struct Browser {
+    client: reqwest::Client,
+    jar: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: Default::default(),
+        }
+    }
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.jar
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&self, response: &reqwest::Response) {
+        let mut jar = self.jar.lock().unwrap();
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attrs.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.jar.lock().unwrap().contains_key(name)
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(url)
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .client
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+}
+
+/// The `Location` of a redirect, made absolute against `base`.
+pub fn location(response: &reqwest::Response, base: &str) -> String {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    let to = response.headers()["location"].to_str().unwrap();
+    if to.starts_with('/') {
+        format!("{base}{to}")
+    } else {
+        to.to_owned()
+    }
+}
+
+/// The value of the hidden form field `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl TestApp {
+    /// Drives a browser from an authorization URL through login (and consent, when asked) to the
+    /// client's callback; returns the callback URL.
+    pub async fn sign_in(&self, browser: &Browser, authorize_url: &str, username: &str) -> String {
+        let mut response = browser.get(authorize_url).await;
+        let mut to = location(&response, &self.base);
+        if to.starts_with(&self.url("/login")) {
+            let page = browser.get(&to).await.text().await.unwrap();
+            response = browser
+                .post(
+                    &self.url("/login"),
+                    &[
+                        ("csrf", &hidden(&page, "csrf")),
+                        ("req", &hidden(&page, "req")),
+                        ("login", username),
+                        ("password", PASSWORD),
+                    ],
+                )
+                .await;
+            to = location(&response, &self.base);
+        }
+        if to.starts_with(&self.url("/consent")) {
+            let page = browser.get(&to).await.text().await.unwrap();
+            response = browser
+                .post(
+                    &self.url("/consent"),
+                    &[
+                        ("csrf", &hidden(&page, "csrf")),
+                        ("req", &hidden(&page, "req")),
+                        ("decision", "allow"),
+                    ],
+                )
+                .await;
+            to = location(&response, &self.base);
+        }
+        to
     }
 }

@@ -1,0 +1,121 @@
+//! `GET`/`POST /authorize` (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1). Errors that cannot be
+//! trusted to a redirect (unknown client, unregistered redirect URI, malformed request) get an
+//! error page; everything else goes back to the client, with `iss` (RFC 9207).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, RawForm, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::browser::{error_page, redirect, session};
+use crate::app::AppState;
+use crate::oauth::authorize::{
+    self, AuthorizeError, Next, RawAuthorizationRequest, error_redirect,
+};
+use crate::oauth::error::OAuthError;
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<RawAuthorizationRequest>, QueryRejection>,
+) -> Response {
+    match query {
+        Ok(Query(raw)) => authorize(&state, &headers, raw).await,
+        Err(_) => error_page(
+            StatusCode::BAD_REQUEST,
+            "The authorization request is malformed (a parameter may be repeated).",
+        ),
+    }
+}
+
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    match serde_urlencoded::from_bytes::<RawAuthorizationRequest>(&body) {
+        Ok(raw) => authorize(&state, &headers, raw).await,
+        Err(_) => error_page(
+            StatusCode::BAD_REQUEST,
+            "The authorization request is malformed (a parameter may be repeated).",
+        ),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(client.id = raw.client_id.as_deref().unwrap_or("-")))]
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: RawAuthorizationRequest,
+) -> Response {
+    let provider = &state.provider;
+    let (request, app) = match authorize::validate(provider, &raw).await {
+        Ok(ok) => ok,
+        Err(AuthorizeError::Fatal(message)) => {
+            return error_page(StatusCode::BAD_REQUEST, &message);
+        }
+        Err(AuthorizeError::Redirect(url)) => return redirect(&url, &[]),
+    };
+    let fail = |e: OAuthError| {
+        redirect(
+            &error_redirect(
+                provider,
+                &request.redirect_uri,
+                &e,
+                request.state.as_deref(),
+            ),
+            &[],
+        )
+    };
+    let session = match session(state, headers).await {
+        Ok(s) => s.map(|(_, s)| s),
+        Err(e) => return fail(e.into()),
+    };
+    let consented = match (&session, app.first_party) {
+        (Some(s), false) => match state
+            .stores
+            .db
+            .find_consent(s.user_id, &app.client_id)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return fail(e.into()),
+        },
+        _ => None,
+    };
+    let now = state.clock.now();
+    match authorize::next_step(
+        &request,
+        &app,
+        session.as_ref(),
+        consented.as_ref(),
+        false,
+        now,
+    ) {
+        Err(code) => fail(OAuthError::new(
+            code,
+            "the user must interact with the authorization server",
+        )),
+        Ok(Next::Issue) => {
+            // next_step issues only for a signed-in browser.
+            let Some(session) = session.as_ref() else {
+                return fail(OAuthError::server_error());
+            };
+            match authorize::approve(provider, &request, session).await {
+                Ok(url) => redirect(&url, &[]),
+                Err(e) => fail(e),
+            }
+        }
+        Ok(step) => match authorize::park(provider, &request).await {
+            Ok(id) => {
+                let page = if step == Next::Login {
+                    "/login"
+                } else {
+                    "/consent"
+                };
+                redirect(&format!("{page}?req={id}"), &[])
+            }
+            Err(e) => fail(e),
+        },
+    }
+}

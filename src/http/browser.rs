@@ -1,0 +1,146 @@
+//! What the HTML pages share: cookies, CSRF tokens, the browser session, security headers.
+
+use askama::Template;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use time::Duration;
+
+use crate::app::AppState;
+use crate::security::csrf;
+use crate::security::session::{self, Session};
+
+/// The value of cookie `name`, if the browser sent it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name && !v.is_empty() && v.len() <= 128).then(|| v.to_owned())
+        })
+}
+
+/// The browser's session, with its cookie value, if it has a live one.
+pub async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Session)>, crate::store::StoreError> {
+    let name = session::cookie_name(state.config.is_https());
+    let Some(value) = cookie(headers, name) else {
+        return Ok(None);
+    };
+    let found = session::load(state.stores.hot.as_ref(), &value, state.clock.now()).await?;
+    Ok(found.map(|s| (value, s)))
+}
+
+/// A CSRF token for a form, and the cookie to set when the browser has none yet.
+pub fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    let https = state.config.is_https();
+    let name = session::csrf_cookie_name(https);
+    match cookie(headers, name) {
+        Some(value) => (csrf::token_for(&state.csrf_key, &value), None),
+        None => {
+            let value = crate::identity::application::random_token::<16>();
+            let set = session::set_cookie(name, &value, https, Duration::days(1));
+            (csrf::token_for(&state.csrf_key, &value), Some(set))
+        }
+    }
+}
+
+/// True when the form's CSRF token matches the browser's CSRF cookie.
+pub fn csrf_ok(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> bool {
+    let name = session::csrf_cookie_name(state.config.is_https());
+    csrf::verify(&state.csrf_key, cookie(headers, name).as_deref(), token)
+}
+
+/// Headers every HTML page carries: no framing, no inline script or style, no referrer, no caching.
+fn harden(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Renders a page with `status`, setting `cookies`.
+pub fn page(status: StatusCode, template: &impl Template, cookies: &[String]) -> Response {
+    let mut response = match template.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    };
+    add_cookies(&mut response, cookies);
+    harden(&mut response);
+    response
+}
+
+/// A 303 redirect (after a form POST the browser must GET the target), setting `cookies`.
+pub fn redirect(to: &str, cookies: &[String]) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    add_cookies(&mut response, cookies);
+    harden(&mut response);
+    response
+}
+
+fn add_cookies(response: &mut Response, cookies: &[String]) {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// A page with a title and one message.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub error: bool,
+}
+
+/// An error page (for when a redirect to the client is not safe).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        &MessagePage {
+            title: "Something went wrong",
+            message,
+            error: true,
+        },
+        &[],
+    )
+}
+
+/// The stylesheet of the pages.
+pub async fn stylesheet() -> Response {
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../static/propusk.css"),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}

@@ -1,0 +1,128 @@
+//! `/consent`: a signed-in user allows or denies an application that is not first-party. An
+//! allowed set of scopes is remembered per user and application; `offline_access` always asks.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::browser::{csrf_ok, csrf_token, error_page, page, redirect, session};
+use crate::app::AppState;
+use crate::oauth::authorize::{self, AuthorizationRequest, error_redirect};
+use crate::oauth::error::{ErrorCode, OAuthError};
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    csrf: &'a str,
+    req: &'a str,
+    app_name: &'a str,
+    scopes: Vec<&'static str>,
+}
+
+/// What each scope lets the application do, in words.
+fn describe(request: &AuthorizationRequest) -> Vec<&'static str> {
+    request
+        .scope()
+        .iter()
+        .map(|s| match s {
+            "openid" => "know who you are",
+            "profile" => "see your name and username",
+            "email" => "see your email address",
+            "phone" => "see your phone number",
+            "offline_access" => "stay signed in and act for you while you are away",
+            _ => "access your data on this platform",
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentQuery {
+    req: Option<String>,
+}
+
+const EXPIRED: &str = "This request has expired. Go back to the application and start again.";
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ConsentQuery>,
+) -> Response {
+    let req = q.req.unwrap_or_default();
+    let Ok(Some((request, app))) = authorize::parked(&state.provider, &req).await else {
+        return error_page(StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    if !matches!(session(&state, &headers).await, Ok(Some(_))) {
+        return redirect(&format!("/login?req={req}"), &[]);
+    }
+    let (csrf, set) = csrf_token(&state, &headers);
+    let consent = ConsentPage {
+        csrf: &csrf,
+        req: &req,
+        app_name: &app.name,
+        scopes: describe(&request),
+    };
+    page(StatusCode::OK, &consent, set.as_slice())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    csrf: Option<String>,
+    req: Option<String>,
+    decision: Option<String>,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form has expired. Reload the page and try again.",
+        );
+    }
+    let provider = &state.provider;
+    let req = form.req.unwrap_or_default();
+    let Ok(Some((request, app))) = authorize::parked(provider, &req).await else {
+        return error_page(StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let Ok(Some((_, session))) = session(&state, &headers).await else {
+        return redirect(&format!("/login?req={req}"), &[]);
+    };
+    let fail = |e: OAuthError| {
+        redirect(
+            &error_redirect(
+                provider,
+                &request.redirect_uri,
+                &e,
+                request.state.as_deref(),
+            ),
+            &[],
+        )
+    };
+    let _ = authorize::unpark(provider, &req).await;
+    if form.decision.as_deref() != Some("allow") {
+        tracing::info!(target: "audit", action = "consent", outcome = "denied", client.id = %app.client_id, "consent denied");
+        return fail(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the user denied the request",
+        ));
+    }
+    let scope = request.scope();
+    if let Err(e) = state
+        .stores
+        .db
+        .save_consent(session.user_id, &app.client_id, &scope, state.clock.now())
+        .await
+    {
+        return fail(e.into());
+    }
+    match authorize::approve(provider, &request, &session).await {
+        Ok(url) => redirect(&url, &[]),
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,101 @@
+//! `GET`/`POST /userinfo` (OpenID Connect Core §5.3): claims about the token's user, by scope and
+//! the `claims` request parameter. Bearer access tokens only (`typ: at+jwt`), RFC 6750 errors.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::error::{json_error, no_store};
+use super::extract::authorization;
+use crate::app::AppState;
+use crate::identity::user::{UserId, UserStatus};
+use crate::oauth::id_token::{Target, user_claims};
+use crate::oauth::scope::Scope;
+use crate::oauth::{revocation, token};
+
+/// An RFC 6750 §3 error with its `WWW-Authenticate` challenge.
+pub fn bearer_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut response = json_error(status, error, description);
+    let challenge = if error.is_empty() {
+        "Bearer realm=\"propusk\"".to_owned()
+    } else {
+        format!("Bearer realm=\"propusk\", error=\"{error}\", error_description=\"{description}\"")
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// The bearer token of the `Authorization` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = authorization(headers)?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = bearer(&headers) else {
+        return bearer_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request",
+            "a bearer access token is required",
+        );
+    };
+    let provider = &state.provider;
+    let invalid = || {
+        bearer_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid, expired or revoked",
+        )
+    };
+    let Ok(claims) = token::validate(
+        &provider.keyring,
+        &provider.issuer,
+        token,
+        state.clock.now(),
+    ) else {
+        return invalid();
+    };
+    match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
+        Ok(false) => {}
+        Ok(true) => return invalid(),
+        Err(_) => {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again shortly",
+            );
+        }
+    }
+    let scope = Scope::parse(&claims.scope).unwrap_or_default();
+    if !scope.contains("openid") {
+        return bearer_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token lacks the openid scope",
+        );
+    }
+    let Ok(user_id) = UserId::parse(&claims.sub) else {
+        return invalid();
+    };
+    let user = match state.stores.db.find_user(user_id).await {
+        Ok(Some(user)) if user.status == UserStatus::Active => user,
+        Ok(_) => return invalid(),
+        Err(_) => {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again shortly",
+            );
+        }
+    };
+    let mut body = user_claims(&user, &scope, None, Target::UserInfo);
+    body.insert("sub".into(), serde_json::Value::String(claims.sub));
+    no_store(Json(body).into_response())
+}

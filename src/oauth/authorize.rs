@@ -1,0 +1,479 @@
+//! The authorization endpoint's rules (RFC 6749 §4.1.1–4.1.2, OpenID Connect Core §3.1.2,
+//! RFC 7636, RFC 9207, RFC 9700 §2.1): validating a request, deciding whether the user must log
+//! in or consent, and building the redirect back to the client.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::error::{ErrorCode, OAuthError};
+use super::pkce::CodeChallenge;
+use super::provider::Provider;
+use super::scope::Scope;
+use crate::identity::application::{Application, ClientId, GrantType};
+use crate::security::session::Session;
+
+/// `/authorize` parameters as they arrive (query or form).
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAuthorizationRequest {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub claims: Option<String>,
+    pub response_mode: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+/// A validated authorization request, kept while the user signs in and consents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    /// The redirect URI the response goes to.
+    pub redirect_uri: String,
+    /// Whether the request named it (then the token request must repeat it, RFC 6749 §4.1.3).
+    pub redirect_uri_given: bool,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<CodeChallenge>,
+    pub prompt_login: bool,
+    pub prompt_consent: bool,
+    pub prompt_none: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// The `sub` of a valid `id_token_hint`: the user the client expects.
+    pub expected_sub: Option<String>,
+    /// The `claims` request parameter (OpenID Connect Core §5.5).
+    pub claims: Option<serde_json::Value>,
+}
+
+impl AuthorizationRequest {
+    pub fn scope(&self) -> Scope {
+        Scope::parse(&self.scope).unwrap_or_default()
+    }
+}
+
+/// Why an authorization request failed.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: show an error page, never redirect.
+    Fatal(String),
+    /// Tell the client, at its redirect URI.
+    Redirect(String),
+}
+
+const MAX_PARAM: usize = 2048;
+
+/// Validates a request: first client and redirect URI (failures are fatal), then the rest
+/// (failures redirect with the RFC code).
+pub async fn validate(
+    provider: &Provider,
+    raw: &RawAuthorizationRequest,
+) -> Result<(AuthorizationRequest, std::sync::Arc<Application>), AuthorizeError> {
+    let client_id = raw
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| fatal("client_id is missing"))?;
+    let client_id = ClientId::parse(client_id).map_err(|_| fatal("client_id is malformed"))?;
+    let app = provider
+        .clients
+        .application(&client_id)
+        .await
+        .map_err(|_| fatal("the server is temporarily unavailable"))?
+        .ok_or_else(|| fatal("unknown client"))?;
+    let redirect_uri = match raw.redirect_uri.as_deref() {
+        Some(given) => match_redirect_uri(&app, given)
+            .ok_or_else(|| fatal("redirect_uri is not registered for this client"))?,
+        None if app.redirect_uris.len() == 1 && !requests_openid(raw) => {
+            app.redirect_uris[0].to_string()
+        }
+        None => return Err(fatal("redirect_uri is missing")),
+    };
+    let state = raw.state.clone().filter(|s| !s.is_empty());
+    let fail = |code: ErrorCode, description: &'static str| {
+        AuthorizeError::Redirect(error_redirect(
+            provider,
+            &redirect_uri,
+            &OAuthError::new(code, description),
+            state.as_deref(),
+        ))
+    };
+    if state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
+        return Err(fail(ErrorCode::InvalidRequest, "state is too long"));
+    }
+    if raw.request.is_some() || raw.request_uri.is_some() {
+        let (code, description) = if raw.request.is_some() {
+            ("request_not_supported", "request objects are not supported")
+        } else {
+            ("request_uri_not_supported", "request_uri is not supported")
+        };
+        return Err(AuthorizeError::Redirect(error_url(
+            provider,
+            &redirect_uri,
+            code,
+            description,
+            state.as_deref(),
+        )));
+    }
+    match raw.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => return Err(fail(ErrorCode::InvalidRequest, "response_type is missing")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if !app.allows_grant(GrantType::AuthorizationCode) {
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        ));
+    }
+    if raw.response_mode.as_deref().is_some_and(|m| m != "query") {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
+    }
+    let scope = match raw.scope.as_deref().map(str::trim) {
+        None | Some("") => return Err(fail(ErrorCode::InvalidScope, "scope is required")),
+        Some(s) => {
+            Scope::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "scope is malformed"))?
+        }
+    };
+    if !app.scopes.contains_all(&scope) {
+        return Err(fail(
+            ErrorCode::InvalidScope,
+            "a requested scope is not allowed for this client",
+        ));
+    }
+    let code_challenge = match (
+        raw.code_challenge.as_deref(),
+        raw.code_challenge_method.as_deref(),
+    ) {
+        (None, None) if app.is_public() => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "public clients must use PKCE (code_challenge with S256)",
+            ));
+        }
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method is required and must be S256",
+            ));
+        }
+        (Some(_), Some(m)) if m != "S256" => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "only the S256 code_challenge_method is supported",
+            ));
+        }
+        (Some(c), Some(_)) => Some(
+            CodeChallenge::parse(c)
+                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "code_challenge is malformed"))?,
+        ),
+    };
+    let prompts: Vec<&str> = raw
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if prompts
+        .iter()
+        .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "prompt has an unknown value",
+        ));
+    }
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age = match raw.max_age.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            fail(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            )
+        })?),
+    };
+    let claims = match raw.claims.as_deref() {
+        None | Some("") => None,
+        Some(s) => {
+            let value: serde_json::Value = serde_json::from_str(s)
+                .map_err(|_| fail(ErrorCode::InvalidRequest, "claims must be a JSON object"))?;
+            if !value.is_object() || s.len() > MAX_PARAM {
+                return Err(fail(
+                    ErrorCode::InvalidRequest,
+                    "claims must be a JSON object",
+                ));
+            }
+            Some(value)
+        }
+    };
+    let nonce = raw.nonce.clone().filter(|n| !n.is_empty());
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM)
+        || raw.login_hint.as_ref().is_some_and(|h| h.len() > 256)
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "nonce or login_hint is too long",
+        ));
+    }
+    let expected_sub = match raw.id_token_hint.as_deref() {
+        None | Some("") => None,
+        Some(hint) => Some(
+            super::id_token::hint_subject(provider, hint, &app.client_id).ok_or_else(|| {
+                fail(
+                    ErrorCode::InvalidRequest,
+                    "id_token_hint is not an ID token this server issued to this client",
+                )
+            })?,
+        ),
+    };
+    let request = AuthorizationRequest {
+        client_id: app.client_id.to_string(),
+        redirect_uri,
+        redirect_uri_given: raw.redirect_uri.is_some(),
+        scope: scope.to_string(),
+        state,
+        nonce,
+        code_challenge,
+        prompt_login: prompts.contains(&"login"),
+        prompt_consent: prompts.contains(&"consent"),
+        prompt_none,
+        max_age,
+        login_hint: raw.login_hint.clone().filter(|h| !h.is_empty()),
+        expected_sub,
+        claims,
+    };
+    Ok((request, app))
+}
+
+fn fatal(message: &str) -> AuthorizeError {
+    AuthorizeError::Fatal(message.to_owned())
+}
+
+fn requests_openid(raw: &RawAuthorizationRequest) -> bool {
+    raw.scope
+        .as_deref()
+        .is_some_and(|s| s.split(' ').any(|t| t == "openid"))
+}
+
+/// The registered redirect URI `given` matches: exactly, or for public native apps a loopback
+/// IP literal on any port (RFC 8252 §7.3).
+fn match_redirect_uri(app: &Application, given: &str) -> Option<String> {
+    if app.redirect_uris.iter().any(|r| r.as_str() == given) {
+        return Some(given.to_owned());
+    }
+    if !app.is_public() {
+        return None;
+    }
+    let mut url = Url::parse(given).ok()?;
+    if url.scheme() != "http" || !matches!(url.host_str(), Some("127.0.0.1" | "[::1]")) {
+        return None;
+    }
+    url.set_port(None).ok()?;
+    app.redirect_uris
+        .iter()
+        .any(|r| r.as_url() == &url)
+        .then(|| given.to_owned())
+}
+
+/// `redirect_uri` with `params` and `iss` (RFC 9207) appended to its query.
+pub fn redirect(provider: &Provider, redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return redirect_uri.to_owned();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
+        query.append_pair("iss", &provider.issuer);
+    }
+    url.to_string()
+}
+
+/// An error response at the client's redirect URI (RFC 6749 §4.1.2.1).
+pub fn error_redirect(
+    provider: &Provider,
+    redirect_uri: &str,
+    error: &OAuthError,
+    state: Option<&str>,
+) -> String {
+    error_url(
+        provider,
+        redirect_uri,
+        error.code.as_str(),
+        &error.description,
+        state,
+    )
+}
+
+fn error_url(
+    provider: &Provider,
+    redirect_uri: &str,
+    code: &str,
+    description: &str,
+    state: Option<&str>,
+) -> String {
+    let mut params = vec![("error", code), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    redirect(provider, redirect_uri, &params)
+}
+
+/// What the user must do before the client gets its code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Login,
+    Consent,
+    /// Ready: issue the code.
+    Issue,
+}
+
+/// Decides the next step for `request` given the browser's session (if any) and whether the
+/// user has just authenticated (then `prompt=login` is satisfied) or consented.
+pub fn next_step(
+    request: &AuthorizationRequest,
+    app: &Application,
+    session: Option<&Session>,
+    consented: Option<&Scope>,
+    just_authenticated: bool,
+    now: OffsetDateTime,
+) -> Result<Next, ErrorCode> {
+    let needs_login = match session {
+        None => true,
+        Some(s) => {
+            (request.prompt_login && !just_authenticated)
+                || request
+                    .max_age
+                    .is_some_and(|max| now.unix_timestamp() - s.auth_time > max)
+                || request
+                    .expected_sub
+                    .as_ref()
+                    .is_some_and(|sub| *sub != s.user_id.to_string())
+        }
+    };
+    if needs_login {
+        return if request.prompt_none {
+            Err(ErrorCode::LoginRequired)
+        } else {
+            Ok(Next::Login)
+        };
+    }
+    let scope = request.scope();
+    let needs_consent = !app.first_party
+        && (request.prompt_consent
+            || scope.contains("offline_access")
+            || !consented.is_some_and(|c| c.contains_all(&scope)));
+    if needs_consent {
+        return if request.prompt_none {
+            Err(ErrorCode::ConsentRequired)
+        } else {
+            Ok(Next::Consent)
+        };
+    }
+    Ok(Next::Issue)
+}
+
+/// How long a user has to sign in and consent.
+pub const PENDING_LIFETIME: time::Duration = time::Duration::minutes(10);
+
+fn pending_key(id: &str) -> String {
+    format!("authreq:{id}")
+}
+
+/// Parks a request while the user signs in or consents; returns its id for the forms.
+pub async fn park(
+    provider: &Provider,
+    request: &AuthorizationRequest,
+) -> Result<String, OAuthError> {
+    let id = crate::identity::application::random_token::<16>();
+    let value = serde_json::to_vec(request).map_err(|_| OAuthError::server_error())?;
+    provider
+        .hot
+        .put(
+            &pending_key(&id),
+            &value,
+            provider.clock.now() + PENDING_LIFETIME,
+        )
+        .await?;
+    Ok(id)
+}
+
+/// A parked request and its application, if still there.
+pub async fn parked(
+    provider: &Provider,
+    id: &str,
+) -> Result<Option<(AuthorizationRequest, std::sync::Arc<Application>)>, OAuthError> {
+    if id.len() > 64 {
+        return Ok(None);
+    }
+    let Some(bytes) = provider.hot.get(&pending_key(id)).await? else {
+        return Ok(None);
+    };
+    let Ok(request) = serde_json::from_slice::<AuthorizationRequest>(&bytes) else {
+        return Ok(None);
+    };
+    let Ok(client_id) = ClientId::parse(&request.client_id) else {
+        return Ok(None);
+    };
+    Ok(provider
+        .clients
+        .application(&client_id)
+        .await?
+        .map(|app| (request, app)))
+}
+
+/// Forgets a parked request once answered.
+pub async fn unpark(provider: &Provider, id: &str) -> Result<(), OAuthError> {
+    provider.hot.delete(&pending_key(id)).await?;
+    Ok(())
+}
+
+/// Issues the code and builds the success redirect (RFC 6749 §4.1.2, RFC 9207).
+pub async fn approve(
+    provider: &Provider,
+    request: &AuthorizationRequest,
+    session: &Session,
+) -> Result<String, OAuthError> {
+    let code = super::code::issue(provider, request, session).await?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = &request.state {
+        params.push(("state", state));
+    }
+    Ok(redirect(provider, &request.redirect_uri, &params))
+}

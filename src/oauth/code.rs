@@ -1,0 +1,141 @@
+//! Authorization codes (RFC 6749 §4.1.2, §10.5): opaque 256-bit, 60 seconds, single use, stored
+//! as SHA-256 with everything the token request must match. Redeeming marks a code used (kept
+//! until expiry), so a replay is recognised and revokes what the first redemption issued.
+
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use super::authorize::AuthorizationRequest;
+use super::error::OAuthError;
+use super::pkce::CodeChallenge;
+use super::provider::Provider;
+use crate::identity::application::random_token;
+use crate::identity::user::UserId;
+use crate::security::digest;
+use crate::security::session::Session;
+use crate::store::{StoreError, Taken};
+
+pub const LIFETIME: Duration = Duration::seconds(60);
+
+/// What a code stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_given: bool,
+    pub user_id: UserId,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<CodeChallenge>,
+    pub sid: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub claims: Option<serde_json::Value>,
+}
+
+/// What the first redemption of a code issued, so a replay can revoke it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Issued {
+    pub jti: String,
+    pub exp: i64,
+    pub family: Option<String>,
+    pub family_created: Option<i64>,
+}
+
+fn key(code: &str) -> String {
+    format!("code:{}", digest(code))
+}
+
+fn issued_key(code: &str) -> String {
+    format!("code-issued:{}", digest(code))
+}
+
+fn corrupt(e: serde_json::Error) -> OAuthError {
+    OAuthError::from(StoreError::Corrupt(e.to_string()))
+}
+
+/// Issues a code for `request`, approved by the user of `session`.
+pub async fn issue(
+    provider: &Provider,
+    request: &AuthorizationRequest,
+    session: &Session,
+) -> Result<String, OAuthError> {
+    let grant = CodeGrant {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri_given: request.redirect_uri_given,
+        user_id: session.user_id,
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        sid: session.sid.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        claims: request.claims.clone(),
+    };
+    let code = random_token::<32>();
+    let value = serde_json::to_vec(&grant).map_err(corrupt)?;
+    provider
+        .hot
+        .put(&key(&code), &value, provider.clock.now() + LIFETIME)
+        .await?;
+    Ok(code)
+}
+
+/// What redeeming a code found.
+pub enum Redeemed {
+    Fresh(Box<CodeGrant>),
+    /// Used before: whatever it issued has been revoked.
+    Replayed,
+    Unknown,
+}
+
+/// Redeems a code once; a second redemption revokes the tokens of the first.
+pub async fn redeem(provider: &Provider, code: &str) -> Result<Redeemed, OAuthError> {
+    if code.len() > 256 {
+        return Ok(Redeemed::Unknown);
+    }
+    match provider.hot.take(&key(code)).await? {
+        Taken::Missing => Ok(Redeemed::Unknown),
+        Taken::First(bytes) => Ok(Redeemed::Fresh(
+            serde_json::from_slice(&bytes).map_err(corrupt)?,
+        )),
+        Taken::Again(_) => {
+            if let Some(bytes) = provider.hot.get(&issued_key(code)).await? {
+                let issued: Issued = serde_json::from_slice(&bytes).map_err(corrupt)?;
+                revoke(provider, &issued).await?;
+                tracing::warn!(
+                    "authorization code replayed; the tokens issued from it are revoked"
+                );
+            }
+            Ok(Redeemed::Replayed)
+        }
+    }
+}
+
+async fn revoke(provider: &Provider, issued: &Issued) -> Result<(), StoreError> {
+    let hot = provider.hot.as_ref();
+    let exp = time::OffsetDateTime::from_unix_timestamp(issued.exp)
+        .unwrap_or_else(|_| provider.clock.now());
+    super::revocation::deny_jti(hot, &issued.jti, exp).await?;
+    if let (Some(family), Some(created)) = (&issued.family, issued.family_created) {
+        let until = time::OffsetDateTime::from_unix_timestamp(created).unwrap_or(exp)
+            + super::refresh::ABSOLUTE;
+        super::refresh::revoke_family_id(hot, family, until).await?;
+    }
+    Ok(())
+}
+
+/// Records what a code's redemption issued, for as long as a replay would be recognised.
+pub async fn record_issued(
+    provider: &Provider,
+    code: &str,
+    issued: &Issued,
+) -> Result<(), OAuthError> {
+    let value = serde_json::to_vec(issued).map_err(corrupt)?;
+    provider
+        .hot
+        .put(&issued_key(code), &value, provider.clock.now() + LIFETIME)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The authorization code grant's token request (RFC 6749 §4.1.3, RFC 7636 §4.5, OpenID Connect
+//! Core §3.1.3): the code must be fresh, issued to this client for this redirect URI, and match
+//! its PKCE challenge. Then: an access token, an ID token for `openid`, and a refresh token when
+//! the client may have one (first-party, or `offline_access` granted).
+
+use super::TokenResponse;
+use crate::identity::application::{Application, GrantType};
+use crate::identity::user::UserStatus;
+use crate::oauth::code::{self, Issued, Redeemed};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::id_token::{self, IdClaims, Target};
+use crate::oauth::provider::Provider;
+use crate::oauth::refresh;
+use crate::oauth::revocation;
+use crate::oauth::subject::Subject;
+
+#[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
+pub async fn grant(
+    provider: &Provider,
+    app: &Application,
+    code: &str,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    if !app.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization_code grant",
+        ));
+    }
+    let grant = match code::redeem(provider, code).await? {
+        Redeemed::Fresh(grant) => grant,
+        Redeemed::Replayed => {
+            return Err(OAuthError::invalid_grant(
+                "the code was already used; its tokens are revoked",
+            ));
+        }
+        Redeemed::Unknown => {
+            return Err(OAuthError::invalid_grant("the code is invalid or expired"));
+        }
+    };
+    if grant.client_id != app.client_id.as_str() {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    match redirect_uri {
+        Some(uri) if uri != grant.redirect_uri => {
+            return Err(OAuthError::invalid_grant("redirect_uri does not match"));
+        }
+        None if grant.redirect_uri_given => {
+            return Err(OAuthError::invalid_grant("redirect_uri is required"));
+        }
+        _ => {}
+    }
+    match (&grant.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if challenge.verify(v) => {}
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent but no code_challenge was",
+            ));
+        }
+        (None, None) => {}
+    }
+    if revocation::session_denied(provider.hot.as_ref(), &grant.sid).await? {
+        return Err(OAuthError::invalid_grant("the session has ended"));
+    }
+    let user = provider
+        .db
+        .find_user(grant.user_id)
+        .await?
+        .filter(|u| u.status == UserStatus::Active)
+        .ok_or_else(|| OAuthError::invalid_grant("the user may not sign in"))?;
+    let subject = Subject::of(
+        provider,
+        &user,
+        Some(grant.sid.clone()),
+        grant.auth_time,
+        grant.amr.clone(),
+    )
+    .await?;
+    let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
+    let (access_token, claims) = subject.access_token(provider, app, &scope)?;
+
+    let wants_refresh = app.allows_grant(GrantType::RefreshToken)
+        && (app.first_party || scope.contains("offline_access"));
+    let (refresh_token, family) = if wants_refresh {
+        let (token, record) = refresh::start_family(
+            provider,
+            app.client_id.as_str(),
+            &grant.scope,
+            subject.clone(),
+        )
+        .await?;
+        (Some(token), Some(record))
+    } else {
+        (None, None)
+    };
+    let id_token = if scope.contains("openid") {
+        let now = provider.clock.now();
+        let claims = IdClaims {
+            iss: provider.issuer.clone(),
+            sub: subject.sub.clone(),
+            aud: app.client_id.to_string(),
+            exp: (now + provider.access_token_ttl).unix_timestamp(),
+            iat: now.unix_timestamp(),
+            auth_time: Some(grant.auth_time),
+            nonce: grant.nonce.clone(),
+            amr: grant.amr.clone(),
+            sid: Some(grant.sid.clone()),
+            at_hash: Some(id_token::at_hash(&access_token)),
+            user: id_token::user_claims(&user, &scope, grant.claims.as_ref(), Target::IdToken),
+        };
+        Some(id_token::mint(provider, app, &claims).map_err(|_| OAuthError::server_error())?)
+    } else {
+        None
+    };
+    let issued = Issued {
+        jti: claims.jti.clone(),
+        exp: claims.exp,
+        family: family.as_ref().map(|f| f.family.clone()),
+        family_created: family.as_ref().map(|f| f.family_created),
+    };
+    code::record_issued(provider, code, &issued).await?;
+    tracing::info!(user.id = %subject.sub, "tokens issued for an authorization code");
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: claims.exp - claims.iat,
+        scope: claims.scope,
+        refresh_token,
+        id_token,
+    })
+}

@@ -1,0 +1,47 @@
+//! The refresh token grant (RFC 6749 §6): rotation with reuse detection (see
+//! [`crate::oauth::refresh`]). The new refresh token keeps the original scope; the access token
+//! may ask for less (never more).
+
+use super::TokenResponse;
+use crate::identity::application::{Application, GrantType};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::provider::Provider;
+use crate::oauth::refresh;
+use crate::oauth::scope::Scope;
+
+#[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
+pub async fn grant(
+    provider: &Provider,
+    app: &Application,
+    refresh_token: &str,
+    requested: Option<Scope>,
+) -> Result<TokenResponse, OAuthError> {
+    if !app.allows_grant(GrantType::RefreshToken) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the refresh_token grant",
+        ));
+    }
+    let (record, successor) =
+        refresh::rotate(provider, refresh_token, app.client_id.as_str()).await?;
+    let granted = Scope::parse(&record.scope).unwrap_or_default();
+    let scope = match requested {
+        Some(scope) if !granted.contains_all(&scope) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "a refresh cannot widen the granted scope",
+            ));
+        }
+        Some(scope) => scope,
+        None => granted,
+    };
+    let (access_token, claims) = record.subject.access_token(provider, app, &scope)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: claims.exp - claims.iat,
+        scope: claims.scope,
+        refresh_token: Some(successor),
+        id_token: None,
+    })
+}

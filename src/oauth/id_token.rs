@@ -1,0 +1,139 @@
+//! ID tokens (OpenID Connect Core §2, §3.1.3.6–7) and the user claims they and `/userinfo` carry
+//! (§5.1, §5.4 scope claims, §5.5 the `claims` request parameter).
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::jwt;
+use super::provider::Provider;
+use super::scope::Scope;
+use crate::identity::application::{Application, ClientId, sha256};
+use crate::identity::user::User;
+
+/// The registered claims of an ID token; user claims are flattened in.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    #[serde(flatten)]
+    pub user: Map<String, Value>,
+}
+
+/// `at_hash`: base64url of the left half of SHA-256 of the access token (both RS256 and ES256
+/// use SHA-256).
+pub fn at_hash(access_token: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sha256(access_token.as_bytes())[..16])
+}
+
+/// Signs an ID token with the application's algorithm (RS256 unless it asked for ES256).
+pub fn mint(
+    provider: &Provider,
+    app: &Application,
+    claims: &IdClaims,
+) -> Result<String, jwt::JwtError> {
+    let key = provider
+        .keyring
+        .active(app.id_token_alg)
+        .ok_or(jwt::JwtError::UnknownKey)?;
+    jwt::sign(key, "JWT", claims)
+}
+
+/// The subject of an `id_token_hint` we issued to `client` (expired ones are accepted, as RP-
+/// Initiated Logout §2 allows); `None` if it is not ours.
+pub fn hint_subject(provider: &Provider, hint: &str, client: &ClientId) -> Option<String> {
+    hint_claims(provider, hint)
+        .filter(|c| c.aud == client.as_str())
+        .map(|c| c.sub)
+}
+
+/// The claims of an `id_token_hint` we issued, to any client; expiry not checked.
+pub fn hint_claims(provider: &Provider, hint: &str) -> Option<IdClaims> {
+    let claims: IdClaims = jwt::verify(&provider.keyring, hint, None).ok()?;
+    (claims.iss == provider.issuer).then_some(claims)
+}
+
+/// Where claims are going: they may be requested for one and not the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    IdToken,
+    UserInfo,
+}
+
+/// The user claims for `scope`, plus any named in the `claims` request parameter for `target`.
+pub fn user_claims(
+    user: &User,
+    scope: &Scope,
+    requested: Option<&Value>,
+    target: Target,
+) -> Map<String, Value> {
+    let all = all_claims(user);
+    let mut names: Vec<&str> = Vec::new();
+    if scope.contains("profile") {
+        names.extend(["name", "preferred_username", "updated_at"]);
+    }
+    if scope.contains("email") {
+        names.extend(["email", "email_verified"]);
+    }
+    if scope.contains("phone") {
+        names.extend(["phone_number", "phone_number_verified"]);
+    }
+    names.extend(["role", "clientId"]);
+    let member = match target {
+        Target::IdToken => "id_token",
+        Target::UserInfo => "userinfo",
+    };
+    let asked: Vec<String> = requested
+        .and_then(|r| r.get(member))
+        .and_then(Value::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut out = Map::new();
+    for (name, value) in all {
+        if (names.contains(&name) || asked.iter().any(|a| a == name)) && !value.is_null() {
+            out.insert(name.to_owned(), value);
+        }
+    }
+    out
+}
+
+fn all_claims(user: &User) -> Vec<(&'static str, Value)> {
+    vec![
+        ("name", json!(user.name)),
+        ("preferred_username", json!(user.username)),
+        ("updated_at", json!(user.updated_at.unix_timestamp())),
+        ("email", json!(user.email)),
+        (
+            "email_verified",
+            if user.email.is_some() {
+                json!(user.email_verified)
+            } else {
+                Value::Null
+            },
+        ),
+        ("phone_number", json!(user.phone)),
+        (
+            "phone_number_verified",
+            if user.phone.is_some() {
+                json!(user.phone_verified)
+            } else {
+                Value::Null
+            },
+        ),
+        ("role", json!(user.role)),
+        ("clientId", json!(user.client_id)),
+    ]
+}

@@ -1,0 +1,230 @@
+//! Refresh tokens (DESIGN.md, Tokens; RFC 9700 §4.14.2): opaque 256-bit values stored only as
+//! SHA-256 with their family. Each use rotates: the successor is HMAC(refresh key, presented), so
+//! a replay by the same client within the 10-second grace window gets the same successor
+//! without anything stored for it; any later reuse revokes the whole family. Lifetimes: 14 days
+//! idle, 30 days from the family's start. A family dies with its session's logout, and with the
+//! user's not-before time (block, role change, sign-out everywhere).
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::error::OAuthError;
+use super::provider::Provider;
+use super::revocation;
+use super::subject::Subject;
+use crate::identity::application::random_token;
+use crate::security::{digest, mac};
+use crate::store::{HotStore, StoreError, Taken};
+
+pub const IDLE: Duration = Duration::days(14);
+pub const ABSOLUTE: Duration = Duration::days(30);
+pub const GRACE: Duration = Duration::seconds(10);
+
+/// What a refresh token stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    pub family: String,
+    pub client_id: String,
+    /// The scope granted; every successor keeps it.
+    pub scope: String,
+    pub subject: Subject,
+    /// When the family began (unix seconds).
+    pub family_created: i64,
+    /// When this token was issued (unix seconds).
+    pub issued_at: i64,
+}
+
+impl RefreshRecord {
+    fn expires_at(&self) -> OffsetDateTime {
+        let at =
+            |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        (at(self.issued_at) + IDLE).min(at(self.family_created) + ABSOLUTE)
+    }
+
+    fn family_expires_at(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.family_created)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            + ABSOLUTE
+    }
+}
+
+fn key(token: &str) -> String {
+    format!("rt:{}", digest(token))
+}
+
+fn family_key(family: &str) -> String {
+    format!("deny:family:{family}")
+}
+
+fn session_families(sid: &str) -> String {
+    format!("sid-families:{sid}")
+}
+
+fn corrupt(e: serde_json::Error) -> OAuthError {
+    OAuthError::from(StoreError::Corrupt(e.to_string()))
+}
+
+async fn store(hot: &dyn HotStore, token: &str, record: &RefreshRecord) -> Result<(), OAuthError> {
+    let value = serde_json::to_vec(record).map_err(corrupt)?;
+    hot.put(&key(token), &value, record.expires_at()).await?;
+    Ok(())
+}
+
+/// Starts a new family for `subject`; returns the first token and its record.
+pub async fn start_family(
+    provider: &Provider,
+    client_id: &str,
+    scope: &str,
+    subject: Subject,
+) -> Result<(String, RefreshRecord), OAuthError> {
+    let now = provider.clock.now().unix_timestamp();
+    let record = RefreshRecord {
+        family: random_token::<16>(),
+        client_id: client_id.to_owned(),
+        scope: scope.to_owned(),
+        subject,
+        family_created: now,
+        issued_at: now,
+    };
+    let token = random_token::<32>();
+    store(provider.hot.as_ref(), &token, &record).await?;
+    if let Some(sid) = &record.subject.sid {
+        provider
+            .hot
+            .set_add(
+                &session_families(sid),
+                &record.family,
+                record.family_expires_at(),
+            )
+            .await?;
+    }
+    Ok((token, record))
+}
+
+/// The successor of `token`: derived, so a replay within the grace window finds it again.
+fn successor(provider: &Provider, token: &str) -> String {
+    mac(&provider.refresh_key, token.as_bytes())
+}
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
+/// Uses a refresh token presented by `client_id`: returns the record and the successor token.
+pub async fn rotate(
+    provider: &Provider,
+    token: &str,
+    client_id: &str,
+) -> Result<(RefreshRecord, String), OAuthError> {
+    if token.len() > 256 {
+        return Err(invalid());
+    }
+    let hot = provider.hot.as_ref();
+    let now = provider.clock.now();
+    let (record, first): (RefreshRecord, bool) = match hot.take(&key(token)).await? {
+        Taken::Missing => return Err(invalid()),
+        Taken::First(bytes) => (serde_json::from_slice(&bytes).map_err(corrupt)?, true),
+        Taken::Again(bytes) => (serde_json::from_slice(&bytes).map_err(corrupt)?, false),
+    };
+    if record.client_id != client_id {
+        // Someone else holds this client's token: assume theft.
+        revoke_family(hot, &record).await?;
+        tracing::warn!(refresh.family = %record.family, "refresh token presented by another client; family revoked");
+        return Err(invalid());
+    }
+    if is_family_revoked(hot, &record).await? {
+        return Err(invalid());
+    }
+    let next = successor(provider, token);
+    if first {
+        let successor_record = RefreshRecord {
+            issued_at: now.unix_timestamp(),
+            ..record.clone()
+        };
+        store(hot, &next, &successor_record).await?;
+        return Ok((successor_record, next));
+    }
+    // A replay: harmless inside the grace window (a retried request), theft after it.
+    let within_grace = match hot.get(&key(&next)).await? {
+        Some(bytes) => {
+            let successor_record: RefreshRecord =
+                serde_json::from_slice(&bytes).map_err(corrupt)?;
+            now.unix_timestamp() - successor_record.issued_at <= GRACE.whole_seconds()
+        }
+        None => false,
+    };
+    if within_grace {
+        return Ok((
+            RefreshRecord {
+                issued_at: record.issued_at,
+                ..record
+            },
+            next,
+        ));
+    }
+    revoke_family(hot, &record).await?;
+    tracing::warn!(refresh.family = %record.family, "refresh token reused after rotation; family revoked");
+    Err(invalid())
+}
+
+async fn is_family_revoked(hot: &dyn HotStore, record: &RefreshRecord) -> Result<bool, StoreError> {
+    if hot.get(&family_key(&record.family)).await?.is_some() {
+        return Ok(true);
+    }
+    if let Some(sid) = &record.subject.sid
+        && revocation::session_denied(hot, sid).await?
+    {
+        return Ok(true);
+    }
+    let nbf = revocation::user_not_before(hot, &record.subject.sub).await?;
+    Ok(nbf.is_some_and(|nbf| record.family_created < nbf))
+}
+
+/// Revokes the family `record` belongs to.
+pub async fn revoke_family(hot: &dyn HotStore, record: &RefreshRecord) -> Result<(), StoreError> {
+    hot.put(
+        &family_key(&record.family),
+        b"1",
+        record.family_expires_at(),
+    )
+    .await
+}
+
+/// Revokes a family by id, until `until`.
+pub async fn revoke_family_id(
+    hot: &dyn HotStore,
+    family: &str,
+    until: OffsetDateTime,
+) -> Result<(), StoreError> {
+    hot.put(&family_key(family), b"1", until).await
+}
+
+/// Revokes every family started in the session `sid`.
+pub async fn revoke_session_families(
+    hot: &dyn HotStore,
+    sid: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for family in hot.set_members(&session_families(sid)).await? {
+        revoke_family_id(hot, &family, now + ABSOLUTE).await?;
+    }
+    Ok(())
+}
+
+/// The record of a live refresh token, without using it (introspection, revocation). A token
+/// already rotated is not live: its derived successor exists.
+pub async fn peek(provider: &Provider, token: &str) -> Result<Option<RefreshRecord>, StoreError> {
+    if token.len() > 256 {
+        return Ok(None);
+    }
+    let hot = provider.hot.as_ref();
+    let keys = [key(token), key(&successor(provider, token))];
+    let values = hot.get_many(&keys).await?;
+    let (Some(bytes), None) = (&values[0], &values[1]) else {
+        return Ok(None);
+    };
+    let Ok(record) = serde_json::from_slice::<RefreshRecord>(bytes) else {
+        return Ok(None);
+    };
+    Ok((!is_family_revoked(hot, &record).await?).then_some(record))
+}

@@ -1,0 +1,159 @@
+//! The whole OpenID Connect code flow, driven by the `openidconnect` crate as a real relying
+//! party: discovery, authorize with PKCE, login, consent, callback, code exchange, ID token
+//! validation through JWKS, userinfo, refresh, logout.
+
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreUserInfoClaims};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
+};
+use serde_json::json;
+
+use crate::support::{Backend, Browser, TestApp, query_param};
+
+#[tokio::test]
+async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        let user_id = app.user("ann", "operator", None).await;
+        let rp = app.web_app(false).await;
+        let gateway = app.service_app("admin", true).await;
+
+        let http = openidconnect::reqwest::Client::builder()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let issuer = IssuerUrl::new(app.base.clone()).unwrap();
+        let metadata = ProviderMetadataWithLogout::discover_async(issuer.clone(), &http)
+            .await
+            .unwrap();
+        let end_session = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+            .unwrap();
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(rp.client_id.clone()),
+            Some(ClientSecret::new(rp.secret.clone().unwrap())),
+        )
+        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (auth_url, state, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("offline_access".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+
+        let browser = Browser::default();
+        let callback = app.sign_in(&browser, auth_url.as_str(), "ann").await;
+        assert!(
+            callback.starts_with("https://client.example.com/cb?"),
+            "{callback}"
+        );
+        assert_eq!(
+            query_param(&callback, "state").as_deref(),
+            Some(state.secret().as_str())
+        );
+        assert_eq!(
+            query_param(&callback, "iss").as_deref(),
+            Some(app.base.as_str()),
+            "RFC 9207"
+        );
+        let code = query_param(&callback, "code").unwrap();
+
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap_or_else(|e| panic!("code exchange ({backend:?}): {e:?}"));
+        let id_token = tokens.id_token().unwrap();
+        let verifier = client.id_token_verifier();
+        let claims = id_token.claims(&verifier, &nonce).unwrap();
+        assert_eq!(claims.subject().as_str(), user_id);
+        assert_eq!(claims.email().unwrap().as_str(), "ann@example.com");
+        assert_eq!(claims.preferred_username().unwrap().as_str(), "ann");
+        let expected_hash = AccessTokenHash::from_token(
+            tokens.access_token(),
+            id_token.signing_alg().unwrap(),
+            id_token.signing_key(&verifier).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims.access_token_hash(), Some(&expected_hash));
+
+        let info: CoreUserInfoClaims = client
+            .user_info(tokens.access_token().clone(), None)
+            .unwrap()
+            .request_async(&http)
+            .await
+            .unwrap();
+        assert_eq!(info.subject().as_str(), user_id);
+        assert_eq!(info.email().unwrap().as_str(), "ann@example.com");
+
+        // Refresh: a new pair; the new refresh token keeps the scope.
+        let refresh = tokens.refresh_token().unwrap().clone();
+        let refreshed = client
+            .exchange_refresh_token(&refresh)
+            .unwrap()
+            .request_async(&http)
+            .await
+            .unwrap();
+        let successor = refreshed.refresh_token().unwrap().clone();
+        assert_ne!(successor.secret(), refresh.secret());
+        let again = client
+            .exchange_refresh_token(&successor)
+            .unwrap()
+            .request_async(&http)
+            .await
+            .unwrap();
+        let latest = again.refresh_token().unwrap().clone();
+
+        // Introspection sees the access token until the user signs out.
+        let access = again.access_token().secret().clone();
+        let active = app
+            .post_form("/introspect", Some(&gateway), &[("token", &access)])
+            .await;
+        let body: serde_json::Value = active.json().await.unwrap();
+        assert_eq!(body["active"], true);
+        assert_eq!(body["sub"], user_id.as_str());
+        assert_eq!(body["role"], "operator");
+
+        let logout_url = LogoutRequest::from(end_session)
+            .set_id_token_hint(id_token)
+            .set_post_logout_redirect_uri(
+                PostLogoutRedirectUrl::new("https://client.example.com/bye".into()).unwrap(),
+            )
+            .set_state(CsrfToken::new("bye-state".into()))
+            .http_get_url();
+        let response = browser.get(logout_url.as_str()).await;
+        let to = crate::support::location(&response, &app.base);
+        assert!(to.starts_with("https://client.example.com/bye?"), "{to}");
+        assert_eq!(query_param(&to, "state").as_deref(), Some("bye-state"));
+
+        let inactive = app
+            .post_form("/introspect", Some(&gateway), &[("token", &access)])
+            .await;
+        assert_eq!(
+            inactive.json::<serde_json::Value>().await.unwrap(),
+            json!({ "active": false }),
+            "inactive at once ({backend:?})"
+        );
+        let dead = client
+            .exchange_refresh_token(&latest)
+            .unwrap()
+            .request_async(&http)
+            .await;
+        assert!(dead.is_err(), "the session's refresh family is revoked");
+        app.stop().await;
+    }
+}
