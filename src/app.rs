@@ -10,7 +10,6 @@ use tokio::net::TcpListener;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::identity::login::DummyHash;
 use crate::keys::{KeyError, Keyring, MasterKey, Purpose};
 use crate::oauth::provider::Provider;
 use crate::store::{self, StoreError, Stores};
@@ -25,7 +24,6 @@ pub struct AppState {
     pub provider: Arc<Provider>,
     /// Signs CSRF tokens of the HTML forms.
     pub csrf_key: [u8; 32],
-    pub dummy_hash: Arc<DummyHash>,
     pub clock: SharedClock,
 }
 
@@ -39,19 +37,13 @@ impl FromRef<AppState> for Arc<Provider> {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot open the {engine} database: {source}")]
-    Database {
-        engine: &'static str,
-        source: StoreError,
-    },
+    Database { engine: &'static str, source: StoreError },
     #[error("cannot reach the hot-state store: {0}")]
     HotStore(StoreError),
     #[error("cannot load keys: {0}")]
     Keys(#[from] KeyError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 /// A node ready to serve.
@@ -102,13 +94,7 @@ impl App {
         };
         let stores = Stores { db, hot };
         let keyring = Arc::new(keyring);
-        let provider = Arc::new(Provider::new(
-            &config,
-            &stores,
-            keyring.clone(),
-            &master,
-            clock.clone(),
-        ));
+        let provider = Arc::new(Provider::new(&config, &stores, keyring.clone(), &master, clock.clone()));
         let state = AppState {
             config: Arc::new(config),
             stores,
@@ -116,7 +102,6 @@ impl App {
             csrf_key: master.derive(Purpose::Csrf),
             master: Arc::new(master),
             provider,
-            dummy_hash: Arc::new(DummyHash::default()),
             clock,
         };
         Ok(Self { listener, state })
@@ -124,9 +109,7 @@ impl App {
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| self.state.config.listen)
+        self.listener.local_addr().unwrap_or_else(|_| self.state.config.listen)
     }
 
     pub fn state(&self) -> &AppState {
@@ -135,10 +118,7 @@ impl App {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish and closes the
     /// database pool.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)

@@ -66,10 +66,7 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 /// Runs a parsed command line; the exit code is 0 on success, 1 on any failure.
 pub fn run(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("propusk: cannot start the async runtime: {e}");

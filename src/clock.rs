@@ -68,8 +68,7 @@ fn to_micros(t: OffsetDateTime) -> i64 {
 }
 
 fn from_micros(micros: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Milliseconds since the Unix epoch: how the hot-state stores record expiry.
@@ -79,8 +78,7 @@ pub fn unix_millis(t: OffsetDateTime) -> i64 {
 
 /// The inverse of [`unix_millis`].
 pub fn from_unix_millis(millis: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]

@@ -40,21 +40,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "redis://host:6379/0 for shared hot state; unset: in-process, one node only",
     ),
     ("REDIS_PREFIX", "propusk", "prefix of every Redis key"),
-    (
-        "REDIS_POOL_SIZE",
-        "4",
-        "multiplexed Redis connections (1-64)",
-    ),
-    (
-        "KAFKA_BROKERS",
-        "(none: outbox only)",
-        "comma-separated host:port list",
-    ),
-    (
-        "KAFKA_TOPIC_PREFIX",
-        "(empty)",
-        "prefix of every Kafka topic name",
-    ),
+    ("REDIS_POOL_SIZE", "4", "multiplexed Redis connections (1-64)"),
+    ("KAFKA_BROKERS", "(none: outbox only)", "comma-separated host:port list"),
+    ("KAFKA_TOPIC_PREFIX", "(empty)", "prefix of every Kafka topic name"),
     (
         "KEYS_DIR",
         "keys",
@@ -65,37 +53,21 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "(KEYS_DIR/master.key)",
         "base64 of at least 32 random bytes; feeds every derived secret",
     ),
-    (
-        "ACCESS_TOKEN_AUDIENCE",
-        "propusk",
-        "default `aud` of access tokens",
-    ),
+    ("ACCESS_TOKEN_AUDIENCE", "propusk", "default `aud` of access tokens"),
     (
         "ACCESS_TOKEN_TTL",
         "10m",
         "access token lifetime (30s-24h; units s, m, h, d)",
     ),
-    (
-        "BCRYPT_COST",
-        "10",
-        "bcrypt work factor for passwords (4-31)",
-    ),
+    ("BCRYPT_COST", "10", "bcrypt work factor for passwords (4-31)"),
     (
         "TRUSTED_PROXIES",
         "(none)",
         "comma-separated IPs or CIDRs whose X-Forwarded-For is believed",
     ),
-    (
-        "SMTP_URL",
-        "(none)",
-        "smtp://user:pass@host:port or smtps://… for mail",
-    ),
+    ("SMTP_URL", "(none)", "smtp://user:pass@host:port or smtps://… for mail"),
     ("SMTP_FROM", "(none)", "sender address of mail"),
-    (
-        "SMS_WEBHOOK_URL",
-        "(none: log codes)",
-        "HTTP endpoint that sends SMS",
-    ),
+    ("SMS_WEBHOOK_URL", "(none: log codes)", "HTTP endpoint that sends SMS"),
     ("LOG_FORMAT", "text", "text or json"),
     (
         "LOG_LEVEL",
@@ -194,10 +166,7 @@ impl Config {
 
     /// Builds a configuration from environment variables and an optional TOML file's text;
     /// the environment wins.
-    pub fn from_sources(
-        env: &BTreeMap<String, String>,
-        file: Option<(&Path, &str)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_sources(env: &BTreeMap<String, String>, file: Option<(&Path, &str)>) -> Result<Self, ConfigError> {
         let mut raw = BTreeMap::new();
         let mut problems = Vec::new();
         if let Some((path, text)) = file {
@@ -212,12 +181,9 @@ impl Config {
         }
         let mut p = value::Parser::new(raw, problems);
         let config = Config {
-            listen: p.parse(
-                "LISTEN",
-                "127.0.0.1:8080",
-                "host:port, e.g. 0.0.0.0:8080",
-                |s| s.parse::<SocketAddr>().ok(),
-            ),
+            listen: p.parse("LISTEN", "127.0.0.1:8080", "host:port, e.g. 0.0.0.0:8080", |s| {
+                s.parse::<SocketAddr>().ok()
+            }),
             issuer: p.parse(
                 "ISSUER",
                 "http://127.0.0.1:8080",
@@ -230,19 +196,14 @@ impl Config {
                 "postgres://… or sqlite://path",
                 value::database,
             ),
-            database_max_connections: p.parse(
-                "DATABASE_MAX_CONNECTIONS",
-                "16",
-                "an integer from 1 to 1000",
-                |s| s.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)),
-            ),
+            database_max_connections: p.parse("DATABASE_MAX_CONNECTIONS", "16", "an integer from 1 to 1000", |s| {
+                s.parse::<u32>().ok().filter(|n| (1..=1000).contains(n))
+            }),
             redis: p
                 .optional("REDIS_URL", "redis://host:port[/db] or rediss://…", |s| {
                     Url::parse(s)
                         .ok()
-                        .filter(|u| {
-                            matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix")
-                        })
+                        .filter(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"))
                         .map(|_| SecretString::from(s.to_owned()))
                 })
                 .map(|url| RedisConfig { url, pool_size: 4 }),
@@ -252,12 +213,7 @@ impl Config {
                 "1-64 characters of a-z A-Z 0-9 . _ - :",
                 |s| value::token(s, 64, ".-_:"),
             ),
-            kafka_brokers: p.parse(
-                "KAFKA_BROKERS",
-                "",
-                "comma-separated host:port pairs",
-                value::brokers,
-            ),
+            kafka_brokers: p.parse("KAFKA_BROKERS", "", "comma-separated host:port pairs", value::brokers),
             kafka_topic_prefix: p.parse(
                 "KAFKA_TOPIC_PREFIX",
                 "",
@@ -273,26 +229,16 @@ impl Config {
             keys_dir: p.parse("KEYS_DIR", "keys", "a directory path", |s| {
                 (!s.is_empty()).then(|| PathBuf::from(s))
             }),
-            master_key: p.optional(
-                "MASTER_KEY",
-                "base64 of at least 32 bytes",
-                value::master_key,
-            ),
+            master_key: p.optional("MASTER_KEY", "base64 of at least 32 bytes", value::master_key),
             access_token_audience: p.parse(
                 "ACCESS_TOKEN_AUDIENCE",
                 "propusk",
                 "a non-empty string without spaces",
                 |s| (!s.is_empty() && !s.contains(char::is_whitespace)).then(|| s.to_owned()),
             ),
-            access_token_ttl: p.parse(
-                "ACCESS_TOKEN_TTL",
-                "10m",
-                "a duration from 30s to 24h, e.g. 10m",
-                |s| {
-                    value::duration(s)
-                        .filter(|d| *d >= Duration::seconds(30) && *d <= Duration::hours(24))
-                },
-            ),
+            access_token_ttl: p.parse("ACCESS_TOKEN_TTL", "10m", "a duration from 30s to 24h, e.g. 10m", |s| {
+                value::duration(s).filter(|d| *d >= Duration::seconds(30) && *d <= Duration::hours(24))
+            }),
             bcrypt_cost: p.parse("BCRYPT_COST", "10", "an integer from 4 to 31", |s| {
                 s.parse::<u32>().ok().filter(|n| (4..=31).contains(n))
             }),
@@ -302,31 +248,21 @@ impl Config {
                 "comma-separated IPs or CIDRs, e.g. 10.0.0.0/8",
                 |s| value::list(s).map(|x| x.parse::<IpNet>().ok()).collect(),
             ),
-            smtp_url: p.optional(
-                "SMTP_URL",
-                "smtp://[user:pass@]host[:port] or smtps://…",
-                |s| {
-                    Url::parse(s)
-                        .ok()
-                        .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some())
-                        .map(|_| SecretString::from(s.to_owned()))
-                },
-            ),
-            smtp_from: p.optional(
-                "SMTP_FROM",
-                "an email address, optionally `Name <addr>`",
-                |s| (s.contains('@') && !s.contains(['\r', '\n'])).then(|| s.to_owned()),
-            ),
-            sms_webhook_url: p.optional("SMS_WEBHOOK_URL", "an http(s) URL", |s| {
+            smtp_url: p.optional("SMTP_URL", "smtp://[user:pass@]host[:port] or smtps://…", |s| {
                 Url::parse(s)
                     .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some())
+                    .map(|_| SecretString::from(s.to_owned()))
+            }),
+            smtp_from: p.optional("SMTP_FROM", "an email address, optionally `Name <addr>`", |s| {
+                (s.contains('@') && !s.contains(['\r', '\n'])).then(|| s.to_owned())
+            }),
+            sms_webhook_url: p.optional("SMS_WEBHOOK_URL", "an http(s) URL", |s| {
+                Url::parse(s).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
             }),
             log_format: p.parse("LOG_FORMAT", "text", "text or json", |s| s.parse().ok()),
             log_level: p.parse("LOG_LEVEL", "info", "a tracing filter, e.g. info", |s| {
-                tracing_subscriber::EnvFilter::try_new(s)
-                    .ok()
-                    .map(|_| s.to_owned())
+                tracing_subscriber::EnvFilter::try_new(s).ok().map(|_| s.to_owned())
             }),
         };
         let pool = p.parse("REDIS_POOL_SIZE", "4", "an integer from 1 to 64", |s| {
@@ -337,10 +273,7 @@ impl Config {
             return Err(ConfigError { problems });
         }
         Ok(Config {
-            redis: config.redis.map(|r| RedisConfig {
-                pool_size: pool,
-                ..r
-            }),
+            redis: config.redis.map(|r| RedisConfig { pool_size: pool, ..r }),
             ..config
         })
     }
@@ -353,10 +286,7 @@ impl Config {
             "PROPUSK_DATABASE_URL".into(),
             format!("sqlite://{}", dir.join("propusk.db").display()),
         );
-        env.insert(
-            "PROPUSK_KEYS_DIR".into(),
-            dir.join("keys").display().to_string(),
-        );
+        env.insert("PROPUSK_KEYS_DIR".into(), dir.join("keys").display().to_string());
         env.insert("PROPUSK_BCRYPT_COST".into(), "4".into());
         match Self::from_sources(&env, None) {
             Ok(config) => config,

@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod browser;
 pub mod consent;
+pub mod cors;
 pub mod discovery;
 pub mod error;
 pub mod extract;
@@ -39,14 +40,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::discovery),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::discovery),
-        )
+        .route("/.well-known/openid-configuration", get(discovery::discovery))
+        .route("/.well-known/oauth-authorization-server", get(discovery::discovery))
         .route("/jwks", get(jwks::jwks))
         .route(
             "/authorize",
@@ -57,12 +52,14 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route(
             "/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .options(cors::preflight),
         )
         .route("/static/propusk.css", get(browser::stylesheet))
-        .route("/token", post(token::token))
+        .route("/token", post(token::token).options(cors::preflight))
         .route("/introspect", post(introspect::introspect))
-        .route("/revoke", post(revoke::revoke))
+        .route("/revoke", post(revoke::revoke).options(cors::preflight))
         .fallback(error::not_found)
         .layer(
             ServiceBuilder::new()

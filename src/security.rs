@@ -22,6 +22,5 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
 /// base64url(SHA-256(data)): how opaque tokens (sessions, codes, refresh tokens) are keyed, so a
 /// leaked store holds nothing a browser or client could present.
 pub(crate) fn digest(data: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(crate::identity::application::sha256(data.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::identity::application::sha256(data.as_bytes()))
 }

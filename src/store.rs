@@ -76,21 +76,14 @@ pub trait RoleStore: Send + Sync {
 #[async_trait]
 pub trait ApplicationStore: Send + Sync {
     async fn insert_application(&self, app: &Application) -> Result<(), StoreError>;
-    async fn find_application(
-        &self,
-        client_id: &ClientId,
-    ) -> Result<Option<Application>, StoreError>;
+    async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError>;
 }
 
 /// Consent users gave to applications that are not first-party.
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
     /// The scopes `user` allowed `client` to have, if any.
-    async fn find_consent(
-        &self,
-        user: UserId,
-        client: &ClientId,
-    ) -> Result<Option<Scope>, StoreError>;
+    async fn find_consent(&self, user: UserId, client: &ClientId) -> Result<Option<Scope>, StoreError>;
     /// Records (or widens/replaces) the consent.
     async fn save_consent(
         &self,
@@ -123,28 +116,18 @@ pub struct Stores {
 /// file when missing, and applies pending migrations.
 pub async fn connect_database(config: &Config) -> Result<Arc<dyn Database>, StoreError> {
     Ok(match &config.database {
-        DatabaseConfig::Postgres(url) => Arc::new(
-            postgres::PgStore::connect(url.expose_secret(), config.database_max_connections)
-                .await?,
-        ),
+        DatabaseConfig::Postgres(url) => {
+            Arc::new(postgres::PgStore::connect(url.expose_secret(), config.database_max_connections).await?)
+        }
         DatabaseConfig::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
     })
 }
 
 /// Connects the configured hot-state store: Redis, or the in-process one.
-pub async fn connect_hot(
-    config: &Config,
-    clock: SharedClock,
-) -> Result<Arc<dyn HotStore>, StoreError> {
+pub async fn connect_hot(config: &Config, clock: SharedClock) -> Result<Arc<dyn HotStore>, StoreError> {
     Ok(match &config.redis {
         Some(redis) => Arc::new(
-            redis::RedisStore::connect(
-                redis.url.expose_secret(),
-                &config.redis_prefix,
-                redis.pool_size,
-                clock,
-            )
-            .await?,
+            redis::RedisStore::connect(redis.url.expose_secret(), &config.redis_prefix, redis.pool_size, clock).await?,
         ),
         None => Arc::new(memory::MemoryStore::new(clock)),
     })

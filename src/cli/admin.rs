@@ -120,18 +120,14 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
     // Parse what needs no database first, so bad input fails fast.
     let password = match &command {
         AdminCommand::User {
-            command:
-                UserCommand::Create {
-                    password_stdin: true,
-                    ..
-                },
+            command: UserCommand::Create {
+                password_stdin: true, ..
+            },
         } => Some(read_password()?),
         AdminCommand::User {
-            command:
-                UserCommand::Create {
-                    password_stdin: false,
-                    ..
-                },
+            command: UserCommand::Create {
+                password_stdin: false, ..
+            },
         } => {
             return Err(Failure(
                 "a password is required: pipe it in and pass --password-stdin".into(),
@@ -147,13 +143,8 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
         } => admin::create_account(db.as_ref(), &clock, NewAccount { name, slug })
             .await
             .map(|a| {
-                let object =
-                    json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
-                print(
-                    json,
-                    &object,
-                    &format!("created B2B account {} ({})", a.id, a.slug),
-                );
+                let object = json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
+                print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
             }),
         AdminCommand::User {
             command:
@@ -217,24 +208,30 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 role,
                 account,
             };
-            admin::create_application(db.as_ref(), &clock, input).await.map(|(app, secret)| {
-                let mut object = json!({
-                    "client_id": app.client_id,
-                    "name": app.name,
-                    "public": app.is_public(),
-                    "grant_types": app.grant_types,
-                    "scope": app.scopes.to_string(),
-                    "redirect_uris": app.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-                });
-                if let Some(secret) = &secret {
-                    object["client_secret"] = json!(secret.expose());
-                }
-                let text = match &secret {
-                    Some(s) => format!("created application {}\nclient_secret (shown once): {}", app.client_id, s.expose()),
-                    None => format!("created public application {}", app.client_id),
-                };
-                print(json, &object, &text);
-            })
+            admin::create_application(db.as_ref(), &clock, input)
+                .await
+                .map(|(app, secret)| {
+                    let mut object = json!({
+                        "client_id": app.client_id,
+                        "name": app.name,
+                        "public": app.is_public(),
+                        "grant_types": app.grant_types,
+                        "scope": app.scopes.to_string(),
+                        "redirect_uris": app.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+                    });
+                    if let Some(secret) = &secret {
+                        object["client_secret"] = json!(secret.expose());
+                    }
+                    let text = match &secret {
+                        Some(s) => format!(
+                            "created application {}\nclient_secret (shown once): {}",
+                            app.client_id,
+                            s.expose()
+                        ),
+                        None => format!("created public application {}", app.client_id),
+                    };
+                    print(json, &object, &text);
+                })
         }
     };
     db.close().await;

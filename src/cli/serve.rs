@@ -11,11 +11,7 @@ pub(super) async fn serve(config: Config) -> Result<(), Failure> {
     let started = Instant::now();
     telemetry::init(config.log_format, &config.log_level);
     let engine = config.database.engine();
-    let hot = if config.redis.is_some() {
-        "redis"
-    } else {
-        "memory"
-    };
+    let hot = if config.redis.is_some() { "redis" } else { "memory" };
     if !config.is_https() {
         tracing::warn!(issuer = %config.issuer_str(), "the issuer is not https: fine for development only");
     }

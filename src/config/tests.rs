@@ -6,10 +6,7 @@ use secrecy::ExposeSecret;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 fn keys_of(e: ConfigError) -> Vec<String> {
@@ -21,9 +18,7 @@ fn no_configuration_gives_the_embedded_default() {
     let config = Config::from_sources(&BTreeMap::new(), None).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(config.issuer_str(), "http://127.0.0.1:8080");
-    assert!(
-        matches!(config.database, DatabaseConfig::Sqlite(ref p) if p == Path::new("data/propusk.db"))
-    );
+    assert!(matches!(config.database, DatabaseConfig::Sqlite(ref p) if p == Path::new("data/propusk.db")));
     assert!(config.redis.is_none());
     assert_eq!(config.access_token_ttl, Duration::minutes(10));
     assert_eq!(config.bcrypt_cost, 10);
@@ -35,10 +30,7 @@ fn no_configuration_gives_the_embedded_default() {
 fn environment_values_are_typed() {
     let config = Config::from_sources(
         &env(&[
-            (
-                "PROPUSK_DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/propusk",
-            ),
+            ("PROPUSK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/propusk"),
             ("PROPUSK_REDIS_URL", "redis://127.0.0.1:6379"),
             ("PROPUSK_ACCESS_TOKEN_TTL", "90s"),
             ("PROPUSK_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
@@ -93,8 +85,7 @@ fn every_bad_value_is_named_with_its_expected_form() {
 
 #[test]
 fn secrets_are_not_echoed_in_errors() {
-    let err =
-        Config::from_sources(&env(&[("PROPUSK_MASTER_KEY", "short-secret")]), None).unwrap_err();
+    let err = Config::from_sources(&env(&[("PROPUSK_MASTER_KEY", "short-secret")]), None).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("PROPUSK_MASTER_KEY"));
     assert!(!text.contains("short-secret"), "{text}");
@@ -102,8 +93,7 @@ fn secrets_are_not_echoed_in_errors() {
 
 #[test]
 fn the_file_is_read_and_the_environment_wins() {
-    let file =
-        "listen = \"0.0.0.0:9000\"\nPROPUSK_BCRYPT_COST = 12\ntrusted_proxies = [\"10.0.0.1\"]\n";
+    let file = "listen = \"0.0.0.0:9000\"\nPROPUSK_BCRYPT_COST = 12\ntrusted_proxies = [\"10.0.0.1\"]\n";
     let config = Config::from_sources(
         &env(&[("PROPUSK_LISTEN", "127.0.0.1:9001")]),
         Some((Path::new("propusk.toml"), file)),
@@ -116,14 +106,9 @@ fn the_file_is_read_and_the_environment_wins() {
 
 #[test]
 fn unknown_file_keys_and_bad_toml_are_refused() {
-    let err = Config::from_sources(
-        &BTreeMap::new(),
-        Some((Path::new("p.toml"), "lisen = \"x\"")),
-    )
-    .unwrap_err();
+    let err = Config::from_sources(&BTreeMap::new(), Some((Path::new("p.toml"), "lisen = \"x\""))).unwrap_err();
     assert_eq!(keys_of(err), ["p.toml lisen"]);
-    let err = Config::from_sources(&BTreeMap::new(), Some((Path::new("p.toml"), "listen = ")))
-        .unwrap_err();
+    let err = Config::from_sources(&BTreeMap::new(), Some((Path::new("p.toml"), "listen = "))).unwrap_err();
     assert_eq!(keys_of(err), ["p.toml"]);
 }
 
@@ -138,11 +123,7 @@ fn durations_take_units() {
 
 #[test]
 fn sqlite_urls_take_both_spellings() {
-    for url in [
-        "sqlite://x/y.db",
-        "sqlite:x/y.db",
-        "sqlite://x/y.db?mode=rwc",
-    ] {
+    for url in ["sqlite://x/y.db", "sqlite:x/y.db", "sqlite://x/y.db?mode=rwc"] {
         let config = Config::from_sources(&env(&[("PROPUSK_DATABASE_URL", url)]), None).unwrap();
         assert!(
             matches!(config.database, DatabaseConfig::Sqlite(ref p) if p == Path::new("x/y.db")),

@@ -25,13 +25,7 @@ impl Parser {
 
     /// Parses a setting that has a default. On failure records a problem and returns the
     /// parsed default, so that every bad key is reported in one go.
-    pub(super) fn parse<T>(
-        &mut self,
-        key: &str,
-        default: &str,
-        expected: &str,
-        f: impl Fn(&str) -> Option<T>,
-    ) -> T {
+    pub(super) fn parse<T>(&mut self, key: &str, default: &str, expected: &str, f: impl Fn(&str) -> Option<T>) -> T {
         let value = self.raw.get(key).map(|v| v.trim().to_owned());
         if let Some(v) = &value {
             if let Some(parsed) = f(v) {
@@ -46,12 +40,7 @@ impl Parser {
     }
 
     /// Parses a setting that may be absent (or empty).
-    pub(super) fn optional<T>(
-        &mut self,
-        key: &str,
-        expected: &str,
-        f: impl Fn(&str) -> Option<T>,
-    ) -> Option<T> {
+    pub(super) fn optional<T>(&mut self, key: &str, expected: &str, f: impl Fn(&str) -> Option<T>) -> Option<T> {
         let value = self
             .raw
             .get(key)
@@ -66,10 +55,7 @@ impl Parser {
 
     fn reject(&mut self, key: &str, expected: &str, value: &str) {
         // Secrets and URLs with credentials are not echoed back.
-        let shown = if matches!(
-            key,
-            "MASTER_KEY" | "DATABASE_URL" | "REDIS_URL" | "SMTP_URL"
-        ) {
+        let shown = if matches!(key, "MASTER_KEY" | "DATABASE_URL" | "REDIS_URL" | "SMTP_URL") {
             "[redacted]".to_owned()
         } else {
             format!("{value:?}")
@@ -87,12 +73,7 @@ impl Parser {
 
 /// Reads `propusk.toml`: keys as in the environment, with or without the `PROPUSK_` prefix,
 /// in any case (`listen = "0.0.0.0:8080"`). Unknown keys are errors, so typos do not pass.
-pub(super) fn read_toml(
-    path: &Path,
-    text: &str,
-    raw: &mut BTreeMap<String, String>,
-    problems: &mut Vec<Problem>,
-) {
+pub(super) fn read_toml(path: &Path, text: &str, raw: &mut BTreeMap<String, String>, problems: &mut Vec<Problem>) {
     let table: toml::Table = match toml::from_str(text) {
         Ok(table) => table,
         Err(e) => {
@@ -164,9 +145,7 @@ pub(super) fn database(s: &str) -> Option<DatabaseConfig> {
         return (url.host().is_some() && !name.is_empty() && !name.contains('/'))
             .then(|| DatabaseConfig::Postgres(SecretString::from(s.to_owned())));
     }
-    let path = s
-        .strip_prefix("sqlite://")
-        .or_else(|| s.strip_prefix("sqlite:"))?;
+    let path = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or(path);
     (!path.is_empty() && path != ":memory:").then(|| DatabaseConfig::Sqlite(PathBuf::from(path)))
 }
@@ -186,10 +165,7 @@ pub(super) fn master_key(s: &str) -> Option<SecretString> {
 
 /// `s` when it is 1..=`max` characters of ASCII alphanumerics and `extra`.
 pub(super) fn token(s: &str, max: usize, extra: &str) -> Option<String> {
-    let ok = !s.is_empty()
-        && s.len() <= max
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
+    let ok = !s.is_empty() && s.len() <= max && s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
     ok.then(|| s.to_owned())
 }
 
@@ -244,21 +220,15 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             (IpAddr::V6(_), IpAddr::V4(v4)) => self.contains(IpAddr::V6(v4.to_ipv6_mapped())),
-            (IpAddr::V4(_), IpAddr::V6(v6)) => v6
-                .to_ipv4_mapped()
-                .is_some_and(|v4| self.contains(IpAddr::V4(v4))),
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().is_some_and(|v4| self.contains(IpAddr::V4(v4))),
         }
     }
 }

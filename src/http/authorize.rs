@@ -9,9 +9,7 @@ use axum::response::Response;
 
 use super::browser::{error_page, redirect, session};
 use crate::app::AppState;
-use crate::oauth::authorize::{
-    self, AuthorizeError, Next, RawAuthorizationRequest, error_redirect,
-};
+use crate::oauth::authorize::{self, AuthorizeError, Next, RawAuthorizationRequest, error_redirect};
 use crate::oauth::error::OAuthError;
 
 pub async fn authorize_get(
@@ -28,11 +26,7 @@ pub async fn authorize_get(
     }
 }
 
-pub async fn authorize_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
+pub async fn authorize_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
     match serde_urlencoded::from_bytes::<RawAuthorizationRequest>(&body) {
         Ok(raw) => authorize(&state, &headers, raw).await,
         Err(_) => error_page(
@@ -43,11 +37,7 @@ pub async fn authorize_post(
 }
 
 #[tracing::instrument(skip_all, fields(client.id = raw.client_id.as_deref().unwrap_or("-")))]
-async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    raw: RawAuthorizationRequest,
-) -> Response {
+async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationRequest) -> Response {
     let provider = &state.provider;
     let (request, app) = match authorize::validate(provider, &raw).await {
         Ok(ok) => ok,
@@ -58,12 +48,7 @@ async fn authorize(
     };
     let fail = |e: OAuthError| {
         redirect(
-            &error_redirect(
-                provider,
-                &request.redirect_uri,
-                &e,
-                request.state.as_deref(),
-            ),
+            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
             &[],
         )
     };
@@ -72,26 +57,14 @@ async fn authorize(
         Err(e) => return fail(e.into()),
     };
     let consented = match (&session, app.first_party) {
-        (Some(s), false) => match state
-            .stores
-            .db
-            .find_consent(s.user_id, &app.client_id)
-            .await
-        {
+        (Some(s), false) => match state.stores.db.find_consent(s.user_id, &app.client_id).await {
             Ok(c) => c,
             Err(e) => return fail(e.into()),
         },
         _ => None,
     };
     let now = state.clock.now();
-    match authorize::next_step(
-        &request,
-        &app,
-        session.as_ref(),
-        consented.as_ref(),
-        false,
-        now,
-    ) {
+    match authorize::next_step(&request, &app, session.as_ref(), consented.as_ref(), false, now) {
         Err(code) => fail(OAuthError::new(
             code,
             "the user must interact with the authorization server",
@@ -108,11 +81,7 @@ async fn authorize(
         }
         Ok(step) => match authorize::park(provider, &request).await {
             Ok(id) => {
-                let page = if step == Next::Login {
-                    "/login"
-                } else {
-                    "/consent"
-                };
+                let page = if step == Next::Login { "/login" } else { "/consent" };
                 redirect(&format!("{page}?req={id}"), &[])
             }
             Err(e) => fail(e),

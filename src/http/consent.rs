@@ -45,11 +45,7 @@ pub struct ConsentQuery {
 
 const EXPIRED: &str = "This request has expired. Go back to the application and start again.";
 
-pub async fn show(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<ConsentQuery>,
-) -> Response {
+pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ConsentQuery>) -> Response {
     let req = q.req.unwrap_or_default();
     let Ok(Some((request, app))) = authorize::parked(&state.provider, &req).await else {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
@@ -74,11 +70,7 @@ pub struct ConsentForm {
     decision: Option<String>,
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<ConsentForm>,
-) -> Response {
+pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ConsentForm>) -> Response {
     if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
         return error_page(
             StatusCode::FORBIDDEN,
@@ -95,22 +87,14 @@ pub async fn submit(
     };
     let fail = |e: OAuthError| {
         redirect(
-            &error_redirect(
-                provider,
-                &request.redirect_uri,
-                &e,
-                request.state.as_deref(),
-            ),
+            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
             &[],
         )
     };
     let _ = authorize::unpark(provider, &req).await;
     if form.decision.as_deref() != Some("allow") {
         tracing::info!(target: "audit", action = "consent", outcome = "denied", client.id = %app.client_id, "consent denied");
-        return fail(OAuthError::new(
-            ErrorCode::AccessDenied,
-            "the user denied the request",
-        ));
+        return fail(OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"));
     }
     let scope = request.scope();
     if let Err(e) = state

@@ -13,9 +13,8 @@ use crate::oauth::provider::Provider;
 
 pub async fn discovery(State(provider): State<Arc<Provider>>) -> Response {
     let mut response = Json(metadata::document(&provider)).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     response
 }

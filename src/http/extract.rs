@@ -20,18 +20,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OAuthForm<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
         if !form {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            OAuthError::invalid_request("the body is too large or could not be read")
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| OAuthError::invalid_request("the body is too large or could not be read"))?;
         serde_urlencoded::from_bytes(&bytes)
             .map(OAuthForm)
             .map_err(|e| OAuthError::invalid_request(format!("malformed form body: {e}")))
@@ -40,7 +37,5 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OAuthForm<T> {
 
 /// The `Authorization` header as text, if any.
 pub fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
 }

@@ -43,11 +43,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         checks.insert(name.to_owned(), Value::String(status));
     }
     if down.is_empty() {
-        (
-            StatusCode::OK,
-            Json(json!({ "status": "ready", "checks": checks })),
-        )
-            .into_response()
+        (StatusCode::OK, Json(json!({ "status": "ready", "checks": checks }))).into_response()
     } else {
         let body = json!({ "status": "unavailable", "down": down, "checks": checks });
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()

@@ -15,7 +15,8 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::introspect::introspect as run;
 use crate::oauth::provider::Provider;
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a token and a client secret.
+#[derive(Deserialize)]
 pub struct IntrospectionForm {
     token: Option<String>,
     #[expect(
@@ -37,8 +38,7 @@ pub async fn introspect(
         form.client_id.as_deref(),
         form.client_secret.as_deref(),
     )?;
-    let caller =
-        client_auth::authenticate(&provider.clients, presented, Accept::ConfidentialOnly).await?;
+    let caller = client_auth::authenticate(&provider.clients, presented, Accept::ConfidentialOnly).await?;
     let token = form
         .token
         .filter(|t| !t.is_empty())

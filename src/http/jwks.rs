@@ -13,9 +13,8 @@ use crate::oauth::provider::Provider;
 pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
     let keys: Vec<_> = provider.keyring.published().collect();
     let mut response = Json(json!({ "keys": keys })).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     response
 }

@@ -31,11 +31,7 @@ pub struct LoginQuery {
     req: Option<String>,
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LoginQuery>,
-) -> Response {
+pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
     let parked = match q.req.as_deref() {
         Some(id) => match authorize::parked(&state.provider, id).await {
             Ok(Some(found)) => Some(found),
@@ -69,7 +65,8 @@ pub async fn show(
     page(StatusCode::OK, &login_page, set.as_slice())
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds the password.
+#[derive(Deserialize)]
 pub struct LoginForm {
     csrf: Option<String>,
     req: Option<String>,
@@ -77,11 +74,7 @@ pub struct LoginForm {
     password: Option<String>,
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
+pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
     if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
         return error_page(
             StatusCode::FORBIDDEN,
@@ -112,7 +105,7 @@ pub async fn submit(
     let db = state.stores.db.as_ref();
     let user = match login::verify(
         db,
-        &state.dummy_hash,
+        &state.provider.dummy_hash,
         state.config.bcrypt_cost,
         &login,
         &password,
@@ -144,16 +137,15 @@ pub async fn submit(
     if let Ok(Some((old_cookie, old))) = session(&state, &headers).await {
         let _ = browser_session::end(hot, &old_cookie, &old).await;
     }
-    let (cookie, new_session) =
-        match browser_session::start(hot, user.id, vec!["pwd".into()], now).await {
-            Ok(started) => started,
-            Err(_) => {
-                return error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Sign-in is unavailable right now. Try again shortly.",
-                );
-            }
-        };
+    let (cookie, new_session) = match browser_session::start(hot, user.id, vec!["pwd".into()], now).await {
+        Ok(started) => started,
+        Err(_) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable right now. Try again shortly.",
+            );
+        }
+    };
     tracing::info!(target: "audit", action = "login", outcome = "success", user.id = %user.id, "login succeeded");
     let https = state.config.is_https();
     let set = [browser_session::set_cookie(
@@ -173,12 +165,7 @@ pub async fn submit(
     let req_id = form.req.unwrap_or_default();
     let fail = |e: OAuthError| {
         redirect(
-            &error_redirect(
-                provider,
-                &request.redirect_uri,
-                &e,
-                request.state.as_deref(),
-            ),
+            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
             &set,
         )
     };
@@ -190,14 +177,7 @@ pub async fn submit(
             Err(e) => return fail(e.into()),
         }
     };
-    match authorize::next_step(
-        &request,
-        &app,
-        Some(&new_session),
-        consented.as_ref(),
-        true,
-        now,
-    ) {
+    match authorize::next_step(&request, &app, Some(&new_session), consented.as_ref(), true, now) {
         Ok(Next::Consent) => redirect(&format!("/consent?req={req_id}"), &set),
         Ok(Next::Issue) => {
             let _ = authorize::unpark(provider, &req_id).await;

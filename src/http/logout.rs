@@ -17,7 +17,8 @@ use crate::identity::application::{Application, ClientId};
 use crate::oauth::{authorize, id_token, refresh, revocation};
 use crate::security::session as browser_session;
 
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds an ID token.
+#[derive(Default, Deserialize)]
 pub struct LogoutParams {
     id_token_hint: Option<String>,
     client_id: Option<String>,
@@ -50,23 +51,14 @@ pub async fn logout_get(
     }
 }
 
-pub async fn logout_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
+pub async fn logout_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
     match serde_urlencoded::from_bytes::<LogoutParams>(&body) {
         Ok(params) => logout(&state, &headers, params, true).await,
         Err(_) => error_page(StatusCode::BAD_REQUEST, "The logout request is malformed."),
     }
 }
 
-async fn logout(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: LogoutParams,
-    posted: bool,
-) -> Response {
+async fn logout(state: &AppState, headers: &HeaderMap, params: LogoutParams, posted: bool) -> Response {
     let _ = (&params.logout_hint, &params.ui_locales);
     let provider = &state.provider;
     let hint = params
@@ -76,15 +68,9 @@ async fn logout(
     if params.id_token_hint.is_some() && hint.is_none() {
         return error_page(StatusCode::BAD_REQUEST, "The id_token_hint is not valid.");
     }
-    let client_id = match (
-        hint.as_ref().map(|h| h.aud.as_str()),
-        params.client_id.as_deref(),
-    ) {
+    let client_id = match (hint.as_ref().map(|h| h.aud.as_str()), params.client_id.as_deref()) {
         (Some(a), Some(b)) if a != b => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "client_id does not match the id_token_hint.",
-            );
+            return error_page(StatusCode::BAD_REQUEST, "client_id does not match the id_token_hint.");
         }
         (Some(a), _) | (None, Some(a)) => Some(a.to_owned()),
         (None, None) => None,
@@ -94,10 +80,7 @@ async fn logout(
             Ok(Some(app)) => Some(app),
             Ok(None) => return error_page(StatusCode::BAD_REQUEST, "Unknown client."),
             Err(_) => {
-                return error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Sign-out is unavailable right now.",
-                );
+                return error_page(StatusCode::SERVICE_UNAVAILABLE, "Sign-out is unavailable right now.");
             }
         },
         Some(Err(_)) => return error_page(StatusCode::BAD_REQUEST, "Unknown client."),
@@ -105,12 +88,7 @@ async fn logout(
     };
     let post_logout = match (params.post_logout_redirect_uri.as_deref(), &app) {
         (None, _) => None,
-        (Some(uri), Some(app))
-            if app
-                .post_logout_redirect_uris
-                .iter()
-                .any(|r| r.as_str() == uri) =>
-        {
+        (Some(uri), Some(app)) if app.post_logout_redirect_uris.iter().any(|r| r.as_str() == uri) => {
             Some(uri.to_owned())
         }
         (Some(_), _) => {
@@ -122,14 +100,11 @@ async fn logout(
     };
     let current = session(state, headers).await.ok().flatten();
     let hint_matches = match (&hint, &current) {
-        (Some(h), Some((_, s))) => {
-            h.sid.as_deref() == Some(s.sid.as_str()) || h.sub == s.user_id.to_string()
-        }
+        (Some(h), Some((_, s))) => h.sid.as_deref() == Some(s.sid.as_str()) || h.sub == s.user_id.to_string(),
         _ => false,
     };
-    let confirmed = posted
-        && params.confirm.as_deref() == Some("yes")
-        && csrf_ok(state, headers, params.csrf.as_deref());
+    let confirmed =
+        posted && params.confirm.as_deref() == Some("yes") && csrf_ok(state, headers, params.csrf.as_deref());
     if current.is_some() && !hint_matches && !confirmed {
         let (csrf, set) = csrf_token(state, headers);
         let confirm = LogoutPage {
@@ -168,11 +143,7 @@ async fn logout(
     }
     match post_logout {
         Some(uri) => {
-            let params: Vec<(&str, &str)> = params
-                .state
-                .as_deref()
-                .map(|s| vec![("state", s)])
-                .unwrap_or_default();
+            let params: Vec<(&str, &str)> = params.state.as_deref().map(|s| vec![("state", s)]).unwrap_or_default();
             redirect(&authorize::redirect(provider, &uri, &params), &cookies)
         }
         None => page(

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret as _;
 
+use super::cors;
 use super::error::no_store;
 use super::extract::{OAuthForm, authorization};
+use crate::identity::application::Application;
 use crate::oauth::client_auth::{self, Accept, Presented};
 use crate::oauth::error::OAuthError;
-use crate::oauth::grant::{authorization_code, client_credentials, refresh_token};
+use crate::oauth::grant::{TokenResponse, authorization_code, client_credentials, password, refresh_token};
 use crate::oauth::provider::Provider;
 use crate::oauth::request::{RawTokenRequest, TokenRequest};
 
@@ -27,28 +30,29 @@ pub async fn token(
         raw.client_secret.as_deref(),
     )?;
     let app = client_auth::authenticate(&provider.clients, presented, Accept::Any).await?;
-    let response = match TokenRequest::try_from(&raw)? {
+    let mut response = match grant(&provider, &app, &raw).await {
+        Ok(tokens) => no_store(Json(tokens)),
+        Err(e) => e.into_response(),
+    };
+    cors::allow(&app, &headers, &mut response);
+    Ok(response)
+}
+
+async fn grant(provider: &Provider, app: &Application, raw: &RawTokenRequest) -> Result<TokenResponse, OAuthError> {
+    match TokenRequest::try_from(raw)? {
         TokenRequest::AuthorizationCode {
             code,
             redirect_uri,
             code_verifier,
-        } => {
-            authorization_code::grant(
-                &provider,
-                &app,
-                &code,
-                redirect_uri.as_deref(),
-                code_verifier.as_deref(),
-            )
-            .await?
+        } => authorization_code::grant(provider, app, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await,
+        TokenRequest::RefreshToken { refresh_token, scope } => {
+            refresh_token::grant(provider, app, &refresh_token, scope).await
         }
-        TokenRequest::RefreshToken {
-            refresh_token,
+        TokenRequest::Password {
+            username,
+            password,
             scope,
-        } => refresh_token::grant(&provider, &app, &refresh_token, scope).await?,
-        TokenRequest::ClientCredentials { scope } => {
-            client_credentials::grant(&provider, &app, scope).await?
-        }
-    };
-    Ok(no_store(Json(response)))
+        } => password::grant(provider, app, &username, password.expose_secret(), scope).await,
+        TokenRequest::ClientCredentials { scope } => client_credentials::grant(provider, app, scope).await,
+    }
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::{json_error, no_store};
 use super::extract::authorization;
 use crate::app::AppState;
+use crate::identity::application::ClientId;
 use crate::identity::user::{UserId, UserStatus};
 use crate::oauth::id_token::{Target, user_claims};
 use crate::oauth::scope::Scope;
@@ -54,12 +55,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
             "the access token is invalid, expired or revoked",
         )
     };
-    let Ok(claims) = token::validate(
-        &provider.keyring,
-        &provider.issuer,
-        token,
-        state.clock.now(),
-    ) else {
+    let Ok(claims) = token::validate(&provider.keyring, &provider.issuer, token, state.clock.now()) else {
         return invalid();
     };
     match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
@@ -97,5 +93,11 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     };
     let mut body = user_claims(&user, &scope, None, Target::UserInfo);
     body.insert("sub".into(), serde_json::Value::String(claims.sub));
-    no_store(Json(body).into_response())
+    let mut response = no_store(Json(body).into_response());
+    if let Ok(client_id) = ClientId::parse(&claims.client_id)
+        && let Ok(Some(app)) = provider.clients.application(&client_id).await
+    {
+        super::cors::allow(&app, &headers, &mut response);
+    }
+    response
 }

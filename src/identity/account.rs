@@ -44,9 +44,8 @@ impl Slug {
         }
         let slug = slug.trim_end_matches('-');
         let cut = slug.char_indices().nth(63).map_or(slug.len(), |(i, _)| i);
-        Self::parse(slug[..cut].trim_end_matches('-')).map_err(|_| {
-            InvalidValue::new("cannot make a slug from this name: give one with --slug")
-        })
+        Self::parse(slug[..cut].trim_end_matches('-'))
+            .map_err(|_| InvalidValue::new("cannot make a slug from this name: give one with --slug"))
     }
 }
 
@@ -72,9 +71,7 @@ pub struct Account {
 pub fn display_name(s: &str) -> Result<String, InvalidValue> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
-        return Err(InvalidValue::new(
-            "must be 1-200 characters without control characters",
-        ));
+        return Err(InvalidValue::new("must be 1-200 characters without control characters"));
     }
     Ok(s.to_owned())
 }

@@ -19,10 +19,7 @@ use crate::store::{Database, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -34,10 +31,7 @@ pub enum AdminError {
 }
 
 fn field(field: &'static str) -> impl Fn(InvalidValue) -> AdminError {
-    move |e| AdminError::Invalid {
-        field,
-        message: e.0,
-    }
+    move |e| AdminError::Invalid { field, message: e.0 }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> AdminError {
@@ -55,11 +49,7 @@ pub struct NewAccount {
 }
 
 /// Creates a B2B account; the slug defaults to one made from the name.
-pub async fn create_account(
-    db: &dyn Database,
-    clock: &dyn Clock,
-    input: NewAccount,
-) -> Result<Account, AdminError> {
+pub async fn create_account(db: &dyn Database, clock: &dyn Clock, input: NewAccount) -> Result<Account, AdminError> {
     let name = display_name(&input.name).map_err(field("name"))?;
     let slug = match input.slug.as_deref() {
         Some(s) => Slug::parse(s).map_err(field("slug"))?,
@@ -116,8 +106,7 @@ pub async fn create_user(
     input: NewUser,
 ) -> Result<User, AdminError> {
     let username = Username::parse(&input.username).map_err(field("username"))?;
-    let password =
-        Password::new_password(input.password.expose_secret()).map_err(field("password"))?;
+    let password = Password::new_password(input.password.expose_secret()).map_err(field("password"))?;
     let email = input
         .email
         .as_deref()
@@ -172,10 +161,7 @@ pub async fn create_user(
             existing.username.as_str()
         )));
     }
-    let password_hash = password
-        .hash(bcrypt_cost)
-        .await
-        .map_err(|_| AdminError::Hashing)?;
+    let password_hash = password.hash(bcrypt_cost).await.map_err(|_| AdminError::Hashing)?;
     let now = clock.now();
     let user = User {
         id: UserId::generate(),
@@ -198,10 +184,9 @@ pub async fn create_user(
         StoreError::Conflict { constraint } if constraint == "users_email_key" => {
             AdminError::Conflict("email is already used by another user".into())
         }
-        StoreError::Conflict { .. } => AdminError::Conflict(format!(
-            "username {:?} is already taken",
-            user.username.as_str()
-        )),
+        StoreError::Conflict { .. } => {
+            AdminError::Conflict(format!("username {:?} is already taken", user.username.as_str()))
+        }
         other => other.into(),
     })?;
     Ok(user)
@@ -234,8 +219,7 @@ pub async fn create_application(
 ) -> Result<(Application, Option<ClientSecret>), AdminError> {
     let name = display_name(&input.name).map_err(field("name"))?;
     let redirect_uris = parse_uris(&input.redirect_uris, "redirect_uri")?;
-    let post_logout_redirect_uris =
-        parse_uris(&input.post_logout_redirect_uris, "post_logout_redirect_uri")?;
+    let post_logout_redirect_uris = parse_uris(&input.post_logout_redirect_uris, "post_logout_redirect_uri")?;
     let mut grant_types = Vec::new();
     for g in &input.grants {
         let grant = GrantType::parse(g).map_err(field("grant"))?;
@@ -248,10 +232,7 @@ pub async fn create_application(
             (false, _) => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             (true, true) => vec![GrantType::ClientCredentials],
             (true, false) => {
-                return Err(invalid(
-                    "grant",
-                    "give a --grant, a --redirect-uri or a service --role",
-                ));
+                return Err(invalid("grant", "give a --grant, a --redirect-uri or a service --role"));
             }
         };
     }
@@ -262,10 +243,7 @@ pub async fn create_application(
             "the authorization_code grant needs at least one redirect URI",
         ));
     }
-    if has(GrantType::RefreshToken)
-        && !has(GrantType::AuthorizationCode)
-        && !has(GrantType::Password)
-    {
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) && !has(GrantType::Password) {
         return Err(invalid(
             "grant",
             "refresh_token needs authorization_code or password beside it",
@@ -286,25 +264,18 @@ pub async fn create_application(
         }
     }
     let scopes = if input.scopes.is_empty() {
-        let mut defaults: Vec<&str> =
-            if has(GrantType::AuthorizationCode) || has(GrantType::Password) {
-                DEFAULT_SCOPES.to_vec()
-            } else {
-                Vec::new()
-            };
+        let mut defaults: Vec<&str> = if has(GrantType::AuthorizationCode) || has(GrantType::Password) {
+            DEFAULT_SCOPES.to_vec()
+        } else {
+            Vec::new()
+        };
         if has(GrantType::RefreshToken) {
             defaults.push("offline_access");
         }
         Scope::from_tokens(defaults).map_err(field("scope"))?
     } else {
-        Scope::from_tokens(
-            input
-                .scopes
-                .iter()
-                .flat_map(|s| s.split(' '))
-                .filter(|s| !s.is_empty()),
-        )
-        .map_err(field("scope"))?
+        Scope::from_tokens(input.scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()))
+            .map_err(field("scope"))?
     };
     let account_id = match input.account.as_deref() {
         Some(a) => Some(find_account(db, a).await?.id),
@@ -314,10 +285,7 @@ pub async fn create_application(
         None => None,
         Some(r) => {
             if !has(GrantType::ClientCredentials) {
-                return Err(invalid(
-                    "role",
-                    "a service role needs the client_credentials grant",
-                ));
+                return Err(invalid("role", "a service role needs the client_credentials grant"));
             }
             let name = RoleName::parse(r).map_err(field("role"))?;
             let role = db

@@ -28,9 +28,7 @@ impl ClientId {
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidValue::new(
-                "must be 1-128 printable characters without spaces",
-            ))
+            Err(InvalidValue::new("must be 1-128 printable characters without spaces"))
         }
     }
 

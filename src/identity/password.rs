@@ -39,14 +39,10 @@ impl Password {
             )));
         }
         if s.chars().count() < MIN_CHARS {
-            return Err(InvalidValue::new(format!(
-                "must be at least {MIN_CHARS} characters"
-            )));
+            return Err(InvalidValue::new(format!("must be at least {MIN_CHARS} characters")));
         }
         if s.trim().is_empty() || s.chars().any(|c| c.is_control()) {
-            return Err(InvalidValue::new(
-                "must not be blank or contain control characters",
-            ));
+            return Err(InvalidValue::new("must not be blank or contain control characters"));
         }
         Ok(Self(SecretString::from(s.to_owned())))
     }
@@ -61,11 +57,9 @@ impl Password {
 
     /// Checks against a stored bcrypt hash on the blocking pool. A malformed hash is a mismatch.
     pub async fn verify(self, hash: String) -> Result<bool, PasswordError> {
-        tokio::task::spawn_blocking(move || {
-            bcrypt::verify(self.0.expose_secret(), &hash).unwrap_or(false)
-        })
-        .await
-        .map_err(|_| PasswordError)
+        tokio::task::spawn_blocking(move || bcrypt::verify(self.0.expose_secret(), &hash).unwrap_or(false))
+            .await
+            .map_err(|_| PasswordError)
     }
 }
 
@@ -84,18 +78,12 @@ mod tests {
         assert!(Password::new_password(&"é".repeat(37)).is_err(), "74 bytes");
         assert!(Password::new_password(&"a".repeat(72)).is_ok());
         assert!(Password::new_password("          ").is_err());
-        assert!(
-            format!("{:?}", Password::new_password("correct horse").unwrap()).contains("redacted")
-        );
+        assert!(format!("{:?}", Password::new_password("correct horse").unwrap()).contains("redacted"));
     }
 
     #[tokio::test]
     async fn hashes_verify() {
-        let hash = Password::new_password("correct horse")
-            .unwrap()
-            .hash(4)
-            .await
-            .unwrap();
+        let hash = Password::new_password("correct horse").unwrap().hash(4).await.unwrap();
         assert!(
             Password::presented("correct horse")
                 .unwrap()
@@ -103,13 +91,7 @@ mod tests {
                 .await
                 .unwrap()
         );
-        assert!(
-            !Password::presented("wrong horse!")
-                .unwrap()
-                .verify(hash)
-                .await
-                .unwrap()
-        );
+        assert!(!Password::presented("wrong horse!").unwrap().verify(hash).await.unwrap());
         assert!(
             !Password::presented("x")
                 .unwrap()

@@ -95,13 +95,8 @@ impl serde::Serialize for Permission {
 }
 
 /// Parses a list, naming the first bad entry.
-pub fn parse_all<'a>(
-    items: impl IntoIterator<Item = &'a str>,
-) -> Result<Vec<Permission>, InvalidValue> {
-    let mut out: Vec<Permission> = items
-        .into_iter()
-        .map(Permission::parse)
-        .collect::<Result<_, _>>()?;
+pub fn parse_all<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<Permission>, InvalidValue> {
+    let mut out: Vec<Permission> = items.into_iter().map(Permission::parse).collect::<Result<_, _>>()?;
     out.sort();
     out.dedup();
     Ok(out)

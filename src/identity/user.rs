@@ -91,15 +91,12 @@ impl Phone {
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         let compact: String = s.chars().filter(|c| !" -()".contains(*c)).collect();
         let digits = compact.strip_prefix('+').unwrap_or("");
-        let ok = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
+        let ok =
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
         if ok {
             Ok(Self(compact))
         } else {
-            Err(InvalidValue::new(
-                "must be an E.164 phone number like +4915112345678",
-            ))
+            Err(InvalidValue::new("must be an E.164 phone number like +4915112345678"))
         }
     }
 }
@@ -181,10 +178,7 @@ mod tests {
 
     #[test]
     fn usernames_fold_case_and_refuse_odd_characters() {
-        assert_eq!(
-            Username::parse(" Alice.Smith ").unwrap().as_str(),
-            "alice.smith"
-        );
+        assert_eq!(Username::parse(" Alice.Smith ").unwrap().as_str(), "alice.smith");
         for bad in [
             "ab",
             "-alice",
@@ -220,10 +214,7 @@ mod tests {
 
     #[test]
     fn phones_must_be_e164() {
-        assert_eq!(
-            Phone::parse("+49 151 1234-5678").unwrap().as_str(),
-            "+4915112345678"
-        );
+        assert_eq!(Phone::parse("+49 151 1234-5678").unwrap().as_str(), "+4915112345678");
         for bad in [
             "4915112345678",
             "+0151123456",

@@ -36,9 +36,7 @@ impl Jwk {
         }
         let (x, y) = xy.split_at(32);
         let (x, y) = (b64(x), b64(y));
-        let kid = thumbprint(&format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#
-        ));
+        let kid = thumbprint(&format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#));
         Some(Self {
             kty: "EC",
             use_: "sig",
@@ -85,9 +83,7 @@ mod tests {
     #[test]
     fn rsa_thumbprint_matches_rfc7638() {
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(n)
-            .unwrap();
+        let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).unwrap();
         let jwk = Jwk::rsa(&modulus, &[1, 0, 1]);
         assert_eq!(jwk.kid, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
         assert_eq!(jwk.e.as_deref(), Some("AQAB"));

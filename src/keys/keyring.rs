@@ -62,12 +62,11 @@ impl SigningKey {
     /// Checks a JWS signature made by this key.
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
         match &self.material {
-            Material::Ec(key) => signature::UnparsedPublicKey::new(
-                &signature::ECDSA_P256_SHA256_FIXED,
-                key.public_key().as_ref(),
-            )
-            .verify(message, sig)
-            .is_ok(),
+            Material::Ec(key) => {
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, key.public_key().as_ref())
+                    .verify(message, sig)
+                    .is_ok()
+            }
             Material::Rsa(key) => {
                 let public = key.public_key();
                 signature::RsaPublicKeyComponents {
@@ -80,22 +79,12 @@ impl SigningKey {
         }
     }
 
-    fn from_pkcs8(
-        alg: SigningAlg,
-        der: &[u8],
-        created: i64,
-        path: &Path,
-    ) -> Result<Self, KeyError> {
-        let bad = |e: aws_lc_rs::error::KeyRejected| {
-            KeyError::invalid(path, format!("not a usable {alg} key: {e}"))
-        };
+    fn from_pkcs8(alg: SigningAlg, der: &[u8], created: i64, path: &Path) -> Result<Self, KeyError> {
+        let bad = |e: aws_lc_rs::error::KeyRejected| KeyError::invalid(path, format!("not a usable {alg} key: {e}"));
         let (material, jwk) = match alg {
             SigningAlg::Es256 => {
-                let key = signature::EcdsaKeyPair::from_pkcs8(
-                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    der,
-                )
-                .map_err(bad)?;
+                let key = signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(bad)?;
                 let jwk = Jwk::ec_p256(key.public_key().as_ref())
                     .ok_or_else(|| KeyError::invalid(path, "not a P-256 key"))?;
                 (Material::Ec(key), jwk)
@@ -103,10 +92,7 @@ impl SigningKey {
             SigningAlg::Rs256 => {
                 let key = signature::RsaKeyPair::from_pkcs8(der).map_err(bad)?;
                 if key.public_modulus_len() < 256 {
-                    return Err(KeyError::invalid(
-                        path,
-                        "RSA keys must have at least 2048 bits",
-                    ));
+                    return Err(KeyError::invalid(path, "RSA keys must have at least 2048 bits"));
                 }
                 let public = key.public_key();
                 let jwk = Jwk::rsa(
@@ -128,11 +114,9 @@ impl SigningKey {
 /// Generates a new PKCS#8 private key.
 fn generate(alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
     match alg {
-        SigningAlg::Es256 => {
-            signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
-                .and_then(|k| k.to_pkcs8v1())
-                .map(|d| d.as_ref().to_vec())
-        }
+        SigningAlg::Es256 => signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+            .and_then(|k| k.to_pkcs8v1())
+            .map(|d| d.as_ref().to_vec()),
         SigningAlg::Rs256 => aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
             .and_then(|k| k.as_der())
             .map(|d| d.as_ref().to_vec()),
@@ -166,11 +150,7 @@ impl Keyring {
         ensure_dir(dir)?;
         let files = list(dir)?;
         let now = crate::clock::unix_millis(time::OffsetDateTime::now_utc());
-        let newest = files
-            .iter()
-            .map(|(_, created, _)| *created)
-            .max()
-            .unwrap_or(0);
+        let newest = files.iter().map(|(_, created, _)| *created).max().unwrap_or(0);
         let created = now.max(newest + 1);
         let mut kids = Vec::new();
         for alg in SigningAlg::ALL {
@@ -188,12 +168,7 @@ impl Keyring {
             let mut mine: Vec<_> = files.iter().filter(|(a, _, _)| a == alg).collect();
             mine.sort_by_key(|(_, created, _)| std::cmp::Reverse(*created));
             for (_, created, path) in mine.into_iter().take(2) {
-                keys.push(SigningKey::from_pkcs8(
-                    *alg,
-                    &read_der(path)?,
-                    *created,
-                    path,
-                )?);
+                keys.push(SigningKey::from_pkcs8(*alg, &read_der(path)?, *created, path)?);
             }
         }
         Ok(Self { keys })
@@ -215,15 +190,8 @@ impl Keyring {
     }
 }
 
-fn write_new(
-    dir: &Path,
-    alg: SigningAlg,
-    created: i64,
-) -> Result<(SigningAlg, i64, PathBuf), KeyError> {
-    let path = dir.join(format!(
-        "{}-{created}.pem",
-        alg.as_str().to_ascii_lowercase()
-    ));
+fn write_new(dir: &Path, alg: SigningAlg, created: i64) -> Result<(SigningAlg, i64, PathBuf), KeyError> {
+    let path = dir.join(format!("{}-{created}.pem", alg.as_str().to_ascii_lowercase()));
     write_private(&path, pem::encode(&generate(alg)?).as_bytes())?;
     Ok((alg, created, path))
 }

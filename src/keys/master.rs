@@ -50,10 +50,7 @@ impl MasterKey {
     pub fn load_or_create(config: &Config) -> Result<Self, KeyError> {
         if let Some(secret) = &config.master_key {
             let bytes = decode(secret.expose_secret()).ok_or_else(|| {
-                KeyError::invalid(
-                    Path::new("PROPUSK_MASTER_KEY"),
-                    "expected base64 of at least 32 bytes",
-                )
+                KeyError::invalid(Path::new("PROPUSK_MASTER_KEY"), "expected base64 of at least 32 bytes")
             })?;
             return Ok(Self::from_bytes(&bytes));
         }
@@ -62,9 +59,8 @@ impl MasterKey {
         let path = dir.join("master.key");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let bytes = decode(text.trim()).ok_or_else(|| {
-                    KeyError::invalid(&path, "expected base64 of at least 32 bytes")
-                })?;
+                let bytes = decode(text.trim())
+                    .ok_or_else(|| KeyError::invalid(&path, "expected base64 of at least 32 bytes"))?;
                 Ok(Self::from_bytes(&bytes))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

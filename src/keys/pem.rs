@@ -33,8 +33,6 @@ mod tests {
         let pem = super::encode(&der);
         assert!(pem.lines().all(|l| l.len() <= 64));
         assert_eq!(super::decode(&pem).unwrap(), der);
-        assert!(
-            super::decode("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----").is_none()
-        );
+        assert!(super::decode("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----").is_none());
     }
 }

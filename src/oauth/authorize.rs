@@ -13,8 +13,8 @@ use super::scope::Scope;
 use crate::identity::application::{Application, ClientId, GrantType};
 use crate::security::session::Session;
 
-/// `/authorize` parameters as they arrive (query or form).
-#[derive(Debug, Default, Deserialize)]
+/// `/authorize` parameters as they arrive (query or form). No `Debug`: `id_token_hint`.
+#[derive(Default, Deserialize)]
 pub struct RawAuthorizationRequest {
     pub response_type: Option<String>,
     pub client_id: Option<String>,
@@ -94,11 +94,10 @@ pub async fn validate(
         .map_err(|_| fatal("the server is temporarily unavailable"))?
         .ok_or_else(|| fatal("unknown client"))?;
     let redirect_uri = match raw.redirect_uri.as_deref() {
-        Some(given) => match_redirect_uri(&app, given)
-            .ok_or_else(|| fatal("redirect_uri is not registered for this client"))?,
-        None if app.redirect_uris.len() == 1 && !requests_openid(raw) => {
-            app.redirect_uris[0].to_string()
+        Some(given) => {
+            match_redirect_uri(&app, given).ok_or_else(|| fatal("redirect_uri is not registered for this client"))?
         }
+        None if app.redirect_uris.len() == 1 && !requests_openid(raw) => app.redirect_uris[0].to_string(),
         None => return Err(fatal("redirect_uri is missing")),
     };
     let state = raw.state.clone().filter(|s| !s.is_empty());
@@ -144,16 +143,11 @@ pub async fn validate(
         ));
     }
     if raw.response_mode.as_deref().is_some_and(|m| m != "query") {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "only response_mode=query is supported",
-        ));
+        return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
     }
     let scope = match raw.scope.as_deref().map(str::trim) {
         None | Some("") => return Err(fail(ErrorCode::InvalidScope, "scope is required")),
-        Some(s) => {
-            Scope::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "scope is malformed"))?
-        }
+        Some(s) => Scope::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "scope is malformed"))?,
     };
     if !app.scopes.contains_all(&scope) {
         return Err(fail(
@@ -161,10 +155,7 @@ pub async fn validate(
             "a requested scope is not allowed for this client",
         ));
     }
-    let code_challenge = match (
-        raw.code_challenge.as_deref(),
-        raw.code_challenge_method.as_deref(),
-    ) {
+    let code_challenge = match (raw.code_challenge.as_deref(), raw.code_challenge_method.as_deref()) {
         (None, None) if app.is_public() => {
             return Err(fail(
                 ErrorCode::InvalidRequest,
@@ -191,8 +182,7 @@ pub async fn validate(
             ));
         }
         (Some(c), Some(_)) => Some(
-            CodeChallenge::parse(c)
-                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "code_challenge is malformed"))?,
+            CodeChallenge::parse(c).ok_or_else(|| fail(ErrorCode::InvalidRequest, "code_challenge is malformed"))?,
         ),
     };
     let prompts: Vec<&str> = raw
@@ -206,10 +196,7 @@ pub async fn validate(
         .iter()
         .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
     {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "prompt has an unknown value",
-        ));
+        return Err(fail(ErrorCode::InvalidRequest, "prompt has an unknown value"));
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
@@ -220,35 +207,27 @@ pub async fn validate(
     }
     let max_age = match raw.max_age.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            fail(
-                ErrorCode::InvalidRequest,
-                "max_age must be a non-negative integer",
-            )
-        })?),
+        Some(s) => Some(
+            s.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?,
+        ),
     };
     let claims = match raw.claims.as_deref() {
         None | Some("") => None,
         Some(s) => {
-            let value: serde_json::Value = serde_json::from_str(s)
-                .map_err(|_| fail(ErrorCode::InvalidRequest, "claims must be a JSON object"))?;
+            let value: serde_json::Value =
+                serde_json::from_str(s).map_err(|_| fail(ErrorCode::InvalidRequest, "claims must be a JSON object"))?;
             if !value.is_object() || s.len() > MAX_PARAM {
-                return Err(fail(
-                    ErrorCode::InvalidRequest,
-                    "claims must be a JSON object",
-                ));
+                return Err(fail(ErrorCode::InvalidRequest, "claims must be a JSON object"));
             }
             Some(value)
         }
     };
     let nonce = raw.nonce.clone().filter(|n| !n.is_empty());
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM)
-        || raw.login_hint.as_ref().is_some_and(|h| h.len() > 256)
-    {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "nonce or login_hint is too long",
-        ));
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) || raw.login_hint.as_ref().is_some_and(|h| h.len() > 256) {
+        return Err(fail(ErrorCode::InvalidRequest, "nonce or login_hint is too long"));
     }
     let expected_sub = match raw.id_token_hint.as_deref() {
         None | Some("") => None,
@@ -326,28 +305,11 @@ pub fn redirect(provider: &Provider, redirect_uri: &str, params: &[(&str, &str)]
 }
 
 /// An error response at the client's redirect URI (RFC 6749 §4.1.2.1).
-pub fn error_redirect(
-    provider: &Provider,
-    redirect_uri: &str,
-    error: &OAuthError,
-    state: Option<&str>,
-) -> String {
-    error_url(
-        provider,
-        redirect_uri,
-        error.code.as_str(),
-        &error.description,
-        state,
-    )
+pub fn error_redirect(provider: &Provider, redirect_uri: &str, error: &OAuthError, state: Option<&str>) -> String {
+    error_url(provider, redirect_uri, error.code.as_str(), &error.description, state)
 }
 
-fn error_url(
-    provider: &Provider,
-    redirect_uri: &str,
-    code: &str,
-    description: &str,
-    state: Option<&str>,
-) -> String {
+fn error_url(provider: &Provider, redirect_uri: &str, code: &str, description: &str, state: Option<&str>) -> String {
     let mut params = vec![("error", code), ("error_description", description)];
     if let Some(state) = state {
         params.push(("state", state));
@@ -417,19 +379,12 @@ fn pending_key(id: &str) -> String {
 }
 
 /// Parks a request while the user signs in or consents; returns its id for the forms.
-pub async fn park(
-    provider: &Provider,
-    request: &AuthorizationRequest,
-) -> Result<String, OAuthError> {
+pub async fn park(provider: &Provider, request: &AuthorizationRequest) -> Result<String, OAuthError> {
     let id = crate::identity::application::random_token::<16>();
     let value = serde_json::to_vec(request).map_err(|_| OAuthError::server_error())?;
     provider
         .hot
-        .put(
-            &pending_key(&id),
-            &value,
-            provider.clock.now() + PENDING_LIFETIME,
-        )
+        .put(&pending_key(&id), &value, provider.clock.now() + PENDING_LIFETIME)
         .await?;
     Ok(id)
 }

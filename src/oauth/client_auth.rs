@@ -63,9 +63,7 @@ impl Presented {
             },
             (Some(id), None) => Self::IdOnly { id: id.to_owned() },
             (None, Some(_)) => {
-                return Err(OAuthError::invalid_request(
-                    "client_secret without client_id",
-                ));
+                return Err(OAuthError::invalid_request("client_secret without client_id"));
             }
             (None, None) => Self::Nothing,
         })
@@ -74,9 +72,7 @@ impl Presented {
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`.
 fn decode_basic(value: &str) -> Option<(String, String)> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (id, secret) = text.split_once(':')?;
     let decode = |s: &str| {
@@ -141,17 +137,12 @@ mod tests {
         let (id, secret) = decode_basic(&header).unwrap();
         assert_eq!((id.as_str(), secret.as_str()), ("my app", "s:cret x"));
         assert!(decode_basic("!!!").is_none());
-        assert!(
-            decode_basic(&base64::engine::general_purpose::STANDARD.encode("nocolon")).is_none()
-        );
+        assert!(decode_basic(&base64::engine::general_purpose::STANDARD.encode("nocolon")).is_none());
     }
 
     #[test]
     fn two_methods_at_once_are_refused() {
-        let header = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("a:b")
-        );
+        let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("a:b"));
         let e = Presented::from_request(Some(&header), None, Some("b")).unwrap_err();
         assert_eq!(e.code, super::super::error::ErrorCode::InvalidRequest);
         assert!(Presented::from_request(Some(&header), Some("other"), None).is_err());

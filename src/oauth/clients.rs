@@ -31,10 +31,7 @@ impl ClientRegistry {
     }
 
     /// The application with this client_id, if registered and enabled.
-    pub async fn application(
-        &self,
-        client_id: &ClientId,
-    ) -> Result<Option<Arc<Application>>, StoreError> {
+    pub async fn application(&self, client_id: &ClientId) -> Result<Option<Arc<Application>>, StoreError> {
         if let Some(cached) = self.apps.get(client_id) {
             return Ok(cached);
         }

@@ -97,16 +97,12 @@ pub async fn redeem(provider: &Provider, code: &str) -> Result<Redeemed, OAuthEr
     }
     match provider.hot.take(&key(code)).await? {
         Taken::Missing => Ok(Redeemed::Unknown),
-        Taken::First(bytes) => Ok(Redeemed::Fresh(
-            serde_json::from_slice(&bytes).map_err(corrupt)?,
-        )),
+        Taken::First(bytes) => Ok(Redeemed::Fresh(serde_json::from_slice(&bytes).map_err(corrupt)?)),
         Taken::Again(_) => {
             if let Some(bytes) = provider.hot.get(&issued_key(code)).await? {
                 let issued: Issued = serde_json::from_slice(&bytes).map_err(corrupt)?;
                 revoke(provider, &issued).await?;
-                tracing::warn!(
-                    "authorization code replayed; the tokens issued from it are revoked"
-                );
+                tracing::warn!("authorization code replayed; the tokens issued from it are revoked");
             }
             Ok(Redeemed::Replayed)
         }
@@ -115,23 +111,17 @@ pub async fn redeem(provider: &Provider, code: &str) -> Result<Redeemed, OAuthEr
 
 async fn revoke(provider: &Provider, issued: &Issued) -> Result<(), StoreError> {
     let hot = provider.hot.as_ref();
-    let exp = time::OffsetDateTime::from_unix_timestamp(issued.exp)
-        .unwrap_or_else(|_| provider.clock.now());
+    let exp = time::OffsetDateTime::from_unix_timestamp(issued.exp).unwrap_or_else(|_| provider.clock.now());
     super::revocation::deny_jti(hot, &issued.jti, exp).await?;
     if let (Some(family), Some(created)) = (&issued.family, issued.family_created) {
-        let until = time::OffsetDateTime::from_unix_timestamp(created).unwrap_or(exp)
-            + super::refresh::ABSOLUTE;
+        let until = time::OffsetDateTime::from_unix_timestamp(created).unwrap_or(exp) + super::refresh::ABSOLUTE;
         super::refresh::revoke_family_id(hot, family, until).await?;
     }
     Ok(())
 }
 
 /// Records what a code's redemption issued, for as long as a replay would be recognised.
-pub async fn record_issued(
-    provider: &Provider,
-    code: &str,
-    issued: &Issued,
-) -> Result<(), OAuthError> {
+pub async fn record_issued(provider: &Provider, code: &str, issued: &Issued) -> Result<(), OAuthError> {
     let value = serde_json::to_vec(issued).map_err(corrupt)?;
     provider
         .hot

@@ -87,10 +87,7 @@ impl OAuthError {
     }
 
     pub fn server_error() -> Self {
-        Self::new(
-            ErrorCode::ServerError,
-            "the server could not complete the request",
-        )
+        Self::new(ErrorCode::ServerError, "the server could not complete the request")
     }
 
     pub fn unavailable() -> Self {

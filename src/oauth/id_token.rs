@@ -40,11 +40,7 @@ pub fn at_hash(access_token: &str) -> String {
 }
 
 /// Signs an ID token with the application's algorithm (RS256 unless it asked for ES256).
-pub fn mint(
-    provider: &Provider,
-    app: &Application,
-    claims: &IdClaims,
-) -> Result<String, jwt::JwtError> {
+pub fn mint(provider: &Provider, app: &Application, claims: &IdClaims) -> Result<String, jwt::JwtError> {
     let key = provider
         .keyring
         .active(app.id_token_alg)
@@ -74,12 +70,7 @@ pub enum Target {
 }
 
 /// The user claims for `scope`, plus any named in the `claims` request parameter for `target`.
-pub fn user_claims(
-    user: &User,
-    scope: &Scope,
-    requested: Option<&Value>,
-    target: Target,
-) -> Map<String, Value> {
+pub fn user_claims(user: &User, scope: &Scope, requested: Option<&Value>, target: Target) -> Map<String, Value> {
     let all = all_claims(user);
     let mut names: Vec<&str> = Vec::new();
     if scope.contains("profile") {

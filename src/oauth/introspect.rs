@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::error::OAuthError;
 use super::provider::Provider;
-use super::revocation;
 use super::token::{self, AccessClaims};
+use super::{refresh, revocation};
 use crate::identity::application::Application;
 
 /// The introspection response.
@@ -72,14 +72,10 @@ impl Introspection {
 
 /// Introspects `token` for `caller`.
 #[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]
-pub async fn introspect(
-    provider: &Provider,
-    caller: &Application,
-    token: &str,
-) -> Result<Introspection, OAuthError> {
+pub async fn introspect(provider: &Provider, caller: &Application, token: &str) -> Result<Introspection, OAuthError> {
     let now = provider.clock.now();
     let Ok(claims) = token::validate(&provider.keyring, &provider.issuer, token, now) else {
-        return Ok(Introspection::inactive());
+        return introspect_refresh(provider, caller, token).await;
     };
     if !caller.may_introspect && claims.client_id != caller.client_id.as_str() {
         return Ok(Introspection::inactive());
@@ -88,4 +84,38 @@ pub async fn introspect(
         return Ok(Introspection::inactive());
     }
     Ok(Introspection::active(claims))
+}
+
+/// A refresh token: active while it is the live member of a live family.
+async fn introspect_refresh(
+    provider: &Provider,
+    caller: &Application,
+    token: &str,
+) -> Result<Introspection, OAuthError> {
+    let Some(record) = refresh::peek(provider, token).await? else {
+        return Ok(Introspection::inactive());
+    };
+    if !caller.may_introspect && record.client_id != caller.client_id.as_str() {
+        return Ok(Introspection::inactive());
+    }
+    let exp = record.expires_at().unix_timestamp();
+    let subject = record.subject;
+    Ok(Introspection {
+        active: true,
+        token: Some(ActiveToken {
+            sub: subject.sub,
+            client_id: record.client_id,
+            scope: record.scope,
+            exp,
+            iat: record.issued_at,
+            iss: provider.issuer.clone(),
+            aud: provider.issuer.clone(),
+            jti: record.family,
+            token_type: "refresh_token",
+            role: Some(subject.role),
+            account_id: subject.account_id,
+            permissions: subject.permissions,
+            sid: subject.sid,
+        }),
+    })
 }

@@ -57,11 +57,7 @@ pub fn sign<C: Serialize>(key: &SigningKey, typ: &str, claims: &C) -> Result<Str
 
 /// Verifies a compact JWS against the keyring and, when `typ` is given, its header type;
 /// returns the decoded claims. Expiry and other claim rules are the caller's.
-pub fn verify<C: DeserializeOwned>(
-    keyring: &Keyring,
-    token: &str,
-    typ: Option<&str>,
-) -> Result<C, JwtError> {
+pub fn verify<C: DeserializeOwned>(keyring: &Keyring, token: &str, typ: Option<&str>) -> Result<C, JwtError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(JwtError::Malformed);
     }
@@ -71,9 +67,8 @@ pub fn verify<C: DeserializeOwned>(
     else {
         return Err(JwtError::Malformed);
     };
-    let header: Header =
-        serde_json::from_slice(&B64.decode(header_b64).map_err(|_| JwtError::Malformed)?)
-            .map_err(|_| JwtError::Malformed)?;
+    let header: Header = serde_json::from_slice(&B64.decode(header_b64).map_err(|_| JwtError::Malformed)?)
+        .map_err(|_| JwtError::Malformed)?;
     let key = keyring.find(&header.kid).ok_or(JwtError::UnknownKey)?;
     if header.alg != key.alg.as_str() {
         return Err(JwtError::BadSignature);
@@ -91,8 +86,7 @@ pub fn verify<C: DeserializeOwned>(
             return Err(JwtError::WrongType);
         }
     }
-    serde_json::from_slice(&B64.decode(payload_b64).map_err(|_| JwtError::Malformed)?)
-        .map_err(|_| JwtError::Malformed)
+    serde_json::from_slice(&B64.decode(payload_b64).map_err(|_| JwtError::Malformed)?).map_err(|_| JwtError::Malformed)
 }
 
 /// The claims of a token without checking anything: only for hints whose signature is checked
@@ -124,10 +118,7 @@ mod tests {
         let claims = Claims { sub: "u1".into() };
         for alg in SigningAlg::ALL {
             let token = sign(ring.active(*alg).unwrap(), "at+jwt", &claims).unwrap();
-            assert_eq!(
-                verify::<Claims>(&ring, &token, Some("at+jwt")).unwrap(),
-                claims
-            );
+            assert_eq!(verify::<Claims>(&ring, &token, Some("at+jwt")).unwrap(), claims);
         }
         let old = sign(ring.active(SigningAlg::Es256).unwrap(), "at+jwt", &claims).unwrap();
         Keyring::rotate(dir.path()).unwrap();
@@ -155,10 +146,7 @@ mod tests {
 
         let forged_payload = B64.encode(br#"{"sub":"admin"}"#);
         let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-        assert_eq!(
-            verify::<Claims>(&ring, &tampered, None),
-            Err(JwtError::BadSignature)
-        );
+        assert_eq!(verify::<Claims>(&ring, &tampered, None), Err(JwtError::BadSignature));
 
         let id_token = sign(es, "JWT", &Claims { sub: "u1".into() }).unwrap();
         assert_eq!(
@@ -166,21 +154,11 @@ mod tests {
             Err(JwtError::WrongType)
         );
 
-        let swapped = B64.encode(format!(
-            r#"{{"alg":"RS256","kid":"{}","typ":"at+jwt"}}"#,
-            es.kid()
-        ));
+        let swapped = B64.encode(format!(r#"{{"alg":"RS256","kid":"{}","typ":"at+jwt"}}"#, es.kid()));
         let swapped = format!("{swapped}.{}.{}", parts[1], parts[2]);
-        assert_eq!(
-            verify::<Claims>(&ring, &swapped, None),
-            Err(JwtError::BadSignature)
-        );
+        assert_eq!(verify::<Claims>(&ring, &swapped, None), Err(JwtError::BadSignature));
 
-        let none = format!(
-            "{}.{}.",
-            B64.encode(r#"{"alg":"none","kid":"x"}"#),
-            parts[1]
-        );
+        let none = format!("{}.{}.", B64.encode(r#"{"alg":"none","kid":"x"}"#), parts[1]);
         assert!(verify::<Claims>(&ring, &none, None).is_err());
         for bad in ["", "a", "a.b", "a.b.c.d", &"x".repeat(MAX_TOKEN_BYTES + 1)] {
             assert!(verify::<Claims>(&ring, bad, None).is_err(), "{bad:.10}");

@@ -17,7 +17,7 @@ pub fn document(provider: &Provider) -> Value {
         "token_endpoint": p.endpoint("/token"),
         "introspection_endpoint": p.endpoint("/introspect"),
         "revocation_endpoint": p.endpoint("/revoke"),
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": true,
         "request_parameter_supported": false,

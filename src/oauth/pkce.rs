@@ -11,9 +11,7 @@ pub struct CodeChallenge(String);
 
 impl CodeChallenge {
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = s.len() == 43
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(s.to_owned()))
     }
 
@@ -25,8 +23,7 @@ impl CodeChallenge {
                 .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
         valid
             && same(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(sha256(verifier.as_bytes())),
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes())),
                 &self.0,
             )
     }
@@ -39,8 +36,7 @@ mod tests {
     /// RFC 7636 Appendix B.
     #[test]
     fn the_rfc_example_verifies() {
-        let challenge =
-            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").unwrap();
+        let challenge = CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").unwrap();
         assert!(challenge.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
         assert!(!challenge.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj"));
         assert!(!challenge.verify("short"));

@@ -8,6 +8,7 @@ use time::Duration;
 use super::clients::ClientRegistry;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::identity::login::DummyHash;
 use crate::keys::{Keyring, MasterKey, Purpose};
 use crate::store::{Database, HotStore, Stores};
 
@@ -23,6 +24,9 @@ pub struct Provider {
     pub refresh_key: [u8; 32],
     pub clients: ClientRegistry,
     pub db: Arc<dyn Database>,
+    /// bcrypt work factor, and the dummy hash that unknown users are checked against.
+    pub bcrypt_cost: u32,
+    pub dummy_hash: DummyHash,
     pub hot: Arc<dyn HotStore>,
     pub clock: SharedClock,
 }
@@ -43,6 +47,8 @@ impl Provider {
             refresh_key: master.derive(Purpose::RefreshSuccessor),
             clients: ClientRegistry::new(stores.db.clone()),
             db: stores.db.clone(),
+            bcrypt_cost: config.bcrypt_cost,
+            dummy_hash: DummyHash::default(),
             hot: stores.hot.clone(),
             clock,
         }

@@ -16,15 +16,12 @@ impl RedirectUri {
     /// Accepts `https://…`, `http://` on a loopback host (`127.0.0.1`, `[::1]`, `localhost`),
     /// and private-use schemes with a dot (`com.example.app:/cb`, RFC 8252 §7.1).
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-        let url = Url::parse(s.trim())
-            .map_err(|_| InvalidValue::new(format!("{s:?} is not an absolute URI")))?;
+        let url = Url::parse(s.trim()).map_err(|_| InvalidValue::new(format!("{s:?} is not an absolute URI")))?;
         if url.fragment().is_some() {
             return Err(InvalidValue::new(format!("{s:?} must not have a fragment")));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(InvalidValue::new(format!(
-                "{s:?} must not carry credentials"
-            )));
+            return Err(InvalidValue::new(format!("{s:?} must not carry credentials")));
         }
         let ok = match url.scheme() {
             "https" => url.host().is_some(),

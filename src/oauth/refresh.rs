@@ -35,16 +35,13 @@ pub struct RefreshRecord {
 }
 
 impl RefreshRecord {
-    fn expires_at(&self) -> OffsetDateTime {
-        let at =
-            |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    pub fn expires_at(&self) -> OffsetDateTime {
+        let at = |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         (at(self.issued_at) + IDLE).min(at(self.family_created) + ABSOLUTE)
     }
 
     fn family_expires_at(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.family_created)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-            + ABSOLUTE
+        OffsetDateTime::from_unix_timestamp(self.family_created).unwrap_or(OffsetDateTime::UNIX_EPOCH) + ABSOLUTE
     }
 }
 
@@ -91,11 +88,7 @@ pub async fn start_family(
     if let Some(sid) = &record.subject.sid {
         provider
             .hot
-            .set_add(
-                &session_families(sid),
-                &record.family,
-                record.family_expires_at(),
-            )
+            .set_add(&session_families(sid), &record.family, record.family_expires_at())
             .await?;
     }
     Ok((token, record))
@@ -111,11 +104,7 @@ fn invalid() -> OAuthError {
 }
 
 /// Uses a refresh token presented by `client_id`: returns the record and the successor token.
-pub async fn rotate(
-    provider: &Provider,
-    token: &str,
-    client_id: &str,
-) -> Result<(RefreshRecord, String), OAuthError> {
+pub async fn rotate(provider: &Provider, token: &str, client_id: &str) -> Result<(RefreshRecord, String), OAuthError> {
     if token.len() > 256 {
         return Err(invalid());
     }
@@ -147,8 +136,7 @@ pub async fn rotate(
     // A replay: harmless inside the grace window (a retried request), theft after it.
     let within_grace = match hot.get(&key(&next)).await? {
         Some(bytes) => {
-            let successor_record: RefreshRecord =
-                serde_json::from_slice(&bytes).map_err(corrupt)?;
+            let successor_record: RefreshRecord = serde_json::from_slice(&bytes).map_err(corrupt)?;
             now.unix_timestamp() - successor_record.issued_at <= GRACE.whole_seconds()
         }
         None => false,
@@ -182,29 +170,17 @@ async fn is_family_revoked(hot: &dyn HotStore, record: &RefreshRecord) -> Result
 
 /// Revokes the family `record` belongs to.
 pub async fn revoke_family(hot: &dyn HotStore, record: &RefreshRecord) -> Result<(), StoreError> {
-    hot.put(
-        &family_key(&record.family),
-        b"1",
-        record.family_expires_at(),
-    )
-    .await
+    hot.put(&family_key(&record.family), b"1", record.family_expires_at())
+        .await
 }
 
 /// Revokes a family by id, until `until`.
-pub async fn revoke_family_id(
-    hot: &dyn HotStore,
-    family: &str,
-    until: OffsetDateTime,
-) -> Result<(), StoreError> {
+pub async fn revoke_family_id(hot: &dyn HotStore, family: &str, until: OffsetDateTime) -> Result<(), StoreError> {
     hot.put(&family_key(family), b"1", until).await
 }
 
 /// Revokes every family started in the session `sid`.
-pub async fn revoke_session_families(
-    hot: &dyn HotStore,
-    sid: &str,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
+pub async fn revoke_session_families(hot: &dyn HotStore, sid: &str, now: OffsetDateTime) -> Result<(), StoreError> {
     for family in hot.set_members(&session_families(sid)).await? {
         revoke_family_id(hot, &family, now + ABSOLUTE).await?;
     }

@@ -8,7 +8,8 @@ use super::scope::Scope;
 
 /// `/token` parameters as they arrive. Repeated parameters are refused by the form decoder
 /// (RFC 6749 §3.2: "MUST NOT be included more than once"); unknown ones are ignored.
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds secrets (codes, passwords, client secrets) that must never be logged.
+#[derive(Default, Deserialize)]
 pub struct RawTokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -22,8 +23,7 @@ pub struct RawTokenRequest {
     pub client_secret: Option<String>,
 }
 
-/// A token request, typed per grant.
-#[derive(Debug)]
+/// A token request, typed per grant. No `Debug`: it holds codes and passwords.
 pub enum TokenRequest {
     AuthorizationCode {
         code: String,
@@ -35,6 +35,11 @@ pub enum TokenRequest {
         scope: Option<Scope>,
     },
     ClientCredentials {
+        scope: Option<Scope>,
+    },
+    Password {
+        username: String,
+        password: secrecy::SecretString,
         scope: Option<Scope>,
     },
 }
@@ -70,6 +75,11 @@ impl TryFrom<&RawTokenRequest> for TokenRequest {
             }),
             Some("refresh_token") => Ok(Self::RefreshToken {
                 refresh_token: required(raw.refresh_token.as_ref(), "refresh_token")?,
+                scope: parse_scope(raw.scope.as_deref())?,
+            }),
+            Some("password") => Ok(Self::Password {
+                username: required(raw.username.as_ref(), "username")?,
+                password: required(raw.password.as_ref(), "password")?.into(),
                 scope: parse_scope(raw.scope.as_deref())?,
             }),
             Some("client_credentials") => Ok(Self::ClientCredentials {

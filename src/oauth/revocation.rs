@@ -60,31 +60,19 @@ pub async fn deny_token(hot: &dyn HotStore, claims: &AccessClaims) -> Result<(),
 }
 
 /// Blacklists the access token `jti`, which expires at `exp`.
-pub async fn deny_jti(
-    hot: &dyn HotStore,
-    jti: &str,
-    exp: OffsetDateTime,
-) -> Result<(), StoreError> {
+pub async fn deny_jti(hot: &dyn HotStore, jti: &str, exp: OffsetDateTime) -> Result<(), StoreError> {
     hot.put(&jti_key(jti), b"1", exp).await
 }
 
 /// Blacklists every access token of a browser session.
-pub async fn deny_session(
-    hot: &dyn HotStore,
-    sid: &str,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
+pub async fn deny_session(hot: &dyn HotStore, sid: &str, now: OffsetDateTime) -> Result<(), StoreError> {
     hot.put(&sid_key(sid), b"1", now + HORIZON).await
 }
 
 /// Makes every token issued to `sub` before `now` inactive. Second precision: a token issued
 /// in the same second as the change stays valid, so a change never rejects the token that
 /// the same request is about to issue.
-pub async fn set_not_before(
-    hot: &dyn HotStore,
-    sub: &str,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
+pub async fn set_not_before(hot: &dyn HotStore, sub: &str, now: OffsetDateTime) -> Result<(), StoreError> {
     hot.put(
         &user_key(sub),
         now.unix_timestamp().to_string().as_bytes(),

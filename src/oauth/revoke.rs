@@ -4,8 +4,8 @@
 
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
-use super::revocation;
 use super::token;
+use super::{refresh, revocation};
 use crate::identity::application::Application;
 
 /// The `token_type_hint` values we understand (RFC 7009 §2.1); others are refused.
@@ -21,14 +21,10 @@ pub fn check_hint(hint: Option<&str>) -> Result<(), OAuthError> {
 
 /// Revokes `token` on behalf of `caller`.
 #[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]
-pub async fn revoke(
-    provider: &Provider,
-    caller: &Application,
-    token: &str,
-) -> Result<(), OAuthError> {
+pub async fn revoke(provider: &Provider, caller: &Application, token: &str) -> Result<(), OAuthError> {
     let now = provider.clock.now();
     let Ok(claims) = token::validate(&provider.keyring, &provider.issuer, token, now) else {
-        return Ok(());
+        return revoke_refresh(provider, caller, token).await;
     };
     if claims.client_id != caller.client_id.as_str() {
         return Err(OAuthError::new(
@@ -38,5 +34,21 @@ pub async fn revoke(
     }
     revocation::deny_token(provider.hot.as_ref(), &claims).await?;
     tracing::info!(token.jti = %claims.jti, "access token revoked");
+    Ok(())
+}
+
+/// A refresh token takes its whole family with it.
+async fn revoke_refresh(provider: &Provider, caller: &Application, token: &str) -> Result<(), OAuthError> {
+    let Some(record) = refresh::peek(provider, token).await? else {
+        return Ok(());
+    };
+    if record.client_id != caller.client_id.as_str() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the token was not issued to this client",
+        ));
+    }
+    refresh::revoke_family(provider.hot.as_ref(), &record).await?;
+    tracing::info!(target: "audit", action = "refresh_family_revoked", refresh.family = %record.family, "refresh token family revoked");
     Ok(())
 }

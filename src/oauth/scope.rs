@@ -17,9 +17,7 @@ impl Scope {
     }
 
     /// Builds a set from separate tokens, each checked.
-    pub fn from_tokens<'a>(
-        tokens: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Self, InvalidValue> {
+    pub fn from_tokens<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Result<Self, InvalidValue> {
         let mut set = BTreeSet::new();
         for token in tokens {
             let ok = !token.is_empty()
@@ -28,9 +26,7 @@ impl Scope {
                     .bytes()
                     .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
             if !ok {
-                return Err(InvalidValue::new(format!(
-                    "{token:?} is not a valid scope token"
-                )));
+                return Err(InvalidValue::new(format!("{token:?} is not a valid scope token")));
             }
             set.insert(token.to_owned());
         }

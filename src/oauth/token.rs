@@ -59,9 +59,7 @@ pub fn new_jti() -> String {
 
 /// Signs access-token claims with the active ES256 key.
 pub fn mint(keyring: &Keyring, claims: &AccessClaims) -> Result<String, JwtError> {
-    let key = keyring
-        .active(SigningAlg::Es256)
-        .ok_or(JwtError::UnknownKey)?;
+    let key = keyring.active(SigningAlg::Es256).ok_or(JwtError::UnknownKey)?;
     jwt::sign(key, ACCESS_TOKEN_TYP, claims)
 }
 
@@ -78,14 +76,8 @@ pub enum TokenError {
 
 /// Verifies an access token's signature, `typ`, issuer and expiry at `now`. ID tokens and
 /// tokens of other issuers are refused.
-pub fn validate(
-    keyring: &Keyring,
-    issuer: &str,
-    token: &str,
-    now: OffsetDateTime,
-) -> Result<AccessClaims, TokenError> {
-    let claims: AccessClaims =
-        jwt::verify(keyring, token, Some(ACCESS_TOKEN_TYP)).map_err(|_| TokenError::Invalid)?;
+pub fn validate(keyring: &Keyring, issuer: &str, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
+    let claims: AccessClaims = jwt::verify(keyring, token, Some(ACCESS_TOKEN_TYP)).map_err(|_| TokenError::Invalid)?;
     if claims.iss != issuer {
         return Err(TokenError::Invalid);
     }

@@ -15,19 +15,11 @@ pub const ABSOLUTE: Duration = Duration::days(7);
 
 /// Cookie names: `__Host-` prefixed over https (RFC 6265bis §4.1.3.2), plain for http development.
 pub fn cookie_name(https: bool) -> &'static str {
-    if https {
-        "__Host-propusk"
-    } else {
-        "propusk_session"
-    }
+    if https { "__Host-propusk" } else { "propusk_session" }
 }
 
 pub fn csrf_cookie_name(https: bool) -> &'static str {
-    if https {
-        "__Host-propusk-csrf"
-    } else {
-        "propusk_csrf"
-    }
+    if https { "__Host-propusk-csrf" } else { "propusk_csrf" }
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure over https.
@@ -55,8 +47,7 @@ pub struct Session {
 
 impl Session {
     fn expires_at(&self, now: OffsetDateTime) -> OffsetDateTime {
-        let absolute =
-            OffsetDateTime::from_unix_timestamp(self.created_at).unwrap_or(now) + ABSOLUTE;
+        let absolute = OffsetDateTime::from_unix_timestamp(self.created_at).unwrap_or(now) + ABSOLUTE;
         (now + IDLE).min(absolute)
     }
 }
@@ -90,22 +81,13 @@ pub async fn start(
     Ok((cookie, session))
 }
 
-async fn save(
-    hot: &dyn HotStore,
-    cookie: &str,
-    session: &Session,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
+async fn save(hot: &dyn HotStore, cookie: &str, session: &Session, now: OffsetDateTime) -> Result<(), StoreError> {
     let value = serde_json::to_vec(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     hot.put(&key(cookie), &value, session.expires_at(now)).await
 }
 
 /// The session of this cookie, if live; using it extends the idle lifetime.
-pub async fn load(
-    hot: &dyn HotStore,
-    cookie: &str,
-    now: OffsetDateTime,
-) -> Result<Option<Session>, StoreError> {
+pub async fn load(hot: &dyn HotStore, cookie: &str, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
     let Some(bytes) = hot.get(&key(cookie)).await? else {
         return Ok(None);
     };
@@ -122,7 +104,6 @@ pub async fn load(
 /// Ends the session of this cookie (the caller revokes its tokens).
 pub async fn end(hot: &dyn HotStore, cookie: &str, session: &Session) -> Result<(), StoreError> {
     hot.delete(&key(cookie)).await?;
-    hot.set_remove(&user_sessions(session.user_id), &session.sid)
-        .await?;
+    hot.set_remove(&user_sessions(session.user_id), &session.sid).await?;
     Ok(())
 }

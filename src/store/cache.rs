@@ -32,25 +32,15 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
 
     /// The cached answer for `key`, if fresh: `Some(None)` is a cached miss.
     pub fn get(&self, key: &K) -> Option<Option<Arc<V>>> {
-        let map = self
-            .entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (at, value) = map.get(key)?;
-        let ttl = if value.is_some() {
-            self.ttl
-        } else {
-            self.miss_ttl
-        };
+        let ttl = if value.is_some() { self.ttl } else { self.miss_ttl };
         (at.elapsed() < ttl).then(|| value.clone())
     }
 
     /// Records the answer for `key`.
     pub fn insert(&self, key: K, value: Option<Arc<V>>) {
-        let mut map = self
-            .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= self.capacity {
             let ttl = self.ttl;
             map.retain(|_, (at, _)| at.elapsed() < ttl);

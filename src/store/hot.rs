@@ -34,20 +34,10 @@ pub trait HotStore: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Stores `value` until `expires_at`, replacing what was there (and any used mark).
-    async fn put(
-        &self,
-        key: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError>;
 
     /// Stores `value` only when the key is absent or expired; true when stored.
-    async fn put_new(
-        &self,
-        key: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
+    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError>;
 
     /// The value, unless absent or expired.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
@@ -67,12 +57,7 @@ pub trait HotStore: Send + Sync {
     async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError>;
 
     /// Adds `member` to a set, to stay until `expires_at` (each member has its own expiry).
-    async fn set_add(
-        &self,
-        key: &str,
-        member: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;
 
     /// Removes `member`; true when it was there, unexpired.
     async fn set_remove(&self, key: &str, member: &str) -> Result<bool, StoreError>;

@@ -60,17 +60,10 @@ impl MemoryStore {
     }
 
     /// Runs `f` on the map, sweeping expired entries now and then.
-    fn with<T>(
-        &self,
-        write: bool,
-        f: impl FnOnce(&mut HashMap<String, Entry>, OffsetDateTime) -> T,
-    ) -> T {
+    fn with<T>(&self, write: bool, f: impl FnOnce(&mut HashMap<String, Entry>, OffsetDateTime) -> T) -> T {
         let now = self.clock.now();
         // A poisoned lock only means another thread panicked mid-call; the map is still whole.
-        let mut map = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if write && self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             map.retain(|_, e| e.is_live(now));
         }
@@ -101,12 +94,7 @@ impl HotStore for MemoryStore {
         "memory"
     }
 
-    async fn put(
-        &self,
-        key: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError> {
         self.with(true, |map, _| {
             map.insert(
                 key.to_owned(),
@@ -120,12 +108,7 @@ impl HotStore for MemoryStore {
         Ok(())
     }
 
-    async fn put_new(
-        &self,
-        key: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError> {
         self.with(true, |map, now| {
             if Self::live_value(map, key, now)?.is_some() {
                 return Ok(false);
@@ -157,9 +140,7 @@ impl HotStore for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        self.with(true, |map, now| {
-            Ok(map.remove(key).is_some_and(|e| e.is_live(now)))
-        })
+        self.with(true, |map, now| Ok(map.remove(key).is_some_and(|e| e.is_live(now))))
     }
 
     async fn take(&self, key: &str) -> Result<Taken, StoreError> {
@@ -197,16 +178,9 @@ impl HotStore for MemoryStore {
         })
     }
 
-    async fn set_add(
-        &self,
-        key: &str,
-        member: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
         self.with(true, |map, now| {
-            let entry = map
-                .entry(key.to_owned())
-                .or_insert_with(|| Entry::Set(BTreeMap::new()));
+            let entry = map.entry(key.to_owned()).or_insert_with(|| Entry::Set(BTreeMap::new()));
             let Entry::Set(members) = entry else {
                 return Err(wrong_type(key));
             };

@@ -36,10 +36,7 @@ impl PgStore {
         let pool = match pool_options.clone().connect_with(options.clone()).await {
             Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("3D000") => {
                 create_database(&options).await?;
-                pool_options
-                    .connect_with(options)
-                    .await
-                    .map_err(Self::error)?
+                pool_options.connect_with(options).await.map_err(Self::error)?
             }
             other => other.map_err(Self::error)?,
         };
@@ -74,9 +71,7 @@ impl PgStore {
         }
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-                StoreError::Corrupt(e.to_string())
-            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
             other => StoreError::unavailable(other),
         }
     }

@@ -98,12 +98,7 @@ fn reclaim_after(now_ms: i64, expires_ms: i64) -> i64 {
 
 impl RedisStore {
     /// Opens `pool_size` connections to `url`; fails when Redis cannot be reached now.
-    pub async fn connect(
-        url: &str,
-        prefix: &str,
-        pool_size: usize,
-        clock: SharedClock,
-    ) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, prefix: &str, pool_size: usize, clock: SharedClock) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(error)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
@@ -152,12 +147,7 @@ impl HotStore for RedisStore {
         "redis"
     }
 
-    async fn put(
-        &self,
-        key: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError> {
         let (key, exp) = (self.key(key), unix_millis(expires_at));
         redis::pipe()
             .atomic()
@@ -169,12 +159,7 @@ impl HotStore for RedisStore {
             .map_err(error)
     }
 
-    async fn put_new(
-        &self,
-        key: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError> {
         let (now, exp) = (self.now_ms(), unix_millis(expires_at));
         let stored: i64 = self
             .put_new
@@ -208,8 +193,7 @@ impl HotStore for RedisStore {
         for key in keys {
             pipe.cmd("HMGET").arg(self.key(key)).arg("v").arg("e");
         }
-        let rows: Vec<(Option<Vec<u8>>, Option<i64>)> =
-            pipe.query_async(&mut self.con()).await.map_err(error)?;
+        let rows: Vec<(Option<Vec<u8>>, Option<i64>)> = pipe.query_async(&mut self.con()).await.map_err(error)?;
         let now = self.now_ms();
         Ok(rows
             .into_iter()
@@ -262,12 +246,7 @@ impl HotStore for RedisStore {
         })
     }
 
-    async fn set_add(
-        &self,
-        key: &str,
-        member: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
         let _: i64 = self
             .set_add
             .key(self.key(key))

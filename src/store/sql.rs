@@ -163,9 +163,10 @@ impl TryFrom<ApplicationRow> for Application {
     type Error = StoreError;
     fn try_from(r: ApplicationRow) -> Result<Self, StoreError> {
         let secret_hash = match r.secret_hash {
-            Some(bytes) => Some(SecretHash::from_bytes(&bytes).ok_or_else(|| {
-                StoreError::Corrupt("applications.secret_hash: not 32 bytes".into())
-            })?),
+            Some(bytes) => Some(
+                SecretHash::from_bytes(&bytes)
+                    .ok_or_else(|| StoreError::Corrupt("applications.secret_hash: not 32 bytes".into()))?,
+            ),
             None => None,
         };
         Ok(Application {
@@ -173,10 +174,7 @@ impl TryFrom<ApplicationRow> for Application {
             name: r.name,
             secret_hash,
             redirect_uris: uris(&r.redirect_uris.0, "applications.redirect_uris")?,
-            post_logout_redirect_uris: uris(
-                &r.post_logout_redirect_uris.0,
-                "applications.post_logout_redirect_uris",
-            )?,
+            post_logout_redirect_uris: uris(&r.post_logout_redirect_uris.0, "applications.post_logout_redirect_uris")?,
             grant_types: r
                 .grant_types
                 .0
@@ -195,14 +193,9 @@ impl TryFrom<ApplicationRow> for Application {
                 .transpose()
                 .map_err(corrupt("applications.service_role"))?,
             account_id: r.account_id.map(AccountId::from_uuid),
-            id_token_alg: SigningAlg::parse(&r.id_token_alg)
-                .map_err(corrupt("applications.id_token_alg"))?,
-            access_token_ttl: r
-                .access_token_ttl_secs
-                .map(|s| Duration::seconds(i64::from(s))),
-            refresh_token_ttl: r
-                .refresh_token_ttl_secs
-                .map(|s| Duration::seconds(i64::from(s))),
+            id_token_alg: SigningAlg::parse(&r.id_token_alg).map_err(corrupt("applications.id_token_alg"))?,
+            access_token_ttl: r.access_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
+            refresh_token_ttl: r.refresh_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
             enabled: r.enabled,
             created_at: r.created_at,
             updated_at: r.updated_at,

@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{Database, StoreError};
 use crate::identity::account::{Account, AccountId, Slug};
@@ -59,9 +57,7 @@ impl SqliteStore {
         }
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-                StoreError::Corrupt(e.to_string())
-            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
             other => StoreError::unavailable(other),
         }
     }
@@ -71,10 +67,7 @@ impl SqliteStore {
 /// refused a write; PostgreSQL names the constraint. This maps SQLite's words onto the
 /// PostgreSQL names, so callers see one vocabulary.
 fn constraint_name(what: &str) -> String {
-    if let Some(index) = what
-        .strip_prefix("index '")
-        .and_then(|s| s.strip_suffix('\''))
-    {
+    if let Some(index) = what.strip_prefix("index '").and_then(|s| s.strip_suffix('\'')) {
         return index.to_owned();
     }
     let (table, column) = what

@@ -18,15 +18,9 @@ async fn both_discovery_documents_describe_this_issuer() {
         assert_eq!(doc["issuer"], issuer.as_str());
         assert_eq!(doc["jwks_uri"], format!("{issuer}/jwks"));
         assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
-        assert_eq!(
-            doc["introspection_endpoint"],
-            format!("{issuer}/introspect")
-        );
+        assert_eq!(doc["introspection_endpoint"], format!("{issuer}/introspect"));
         assert_eq!(doc["revocation_endpoint"], format!("{issuer}/revoke"));
-        assert_eq!(
-            doc["code_challenge_methods_supported"],
-            serde_json::json!(["S256"])
-        );
+        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         let auth: Vec<&str> = doc["token_endpoint_auth_methods_supported"]
             .as_array()

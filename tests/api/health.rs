@@ -23,10 +23,7 @@ async fn liveness_answers_on_the_embedded_default() {
 async fn readiness_names_the_stores_it_checked() {
     for (backend, checks) in [
         (Backend::Embedded, json!({ "sqlite": "ok", "memory": "ok" })),
-        (
-            Backend::PostgresRedis,
-            json!({ "postgres": "ok", "redis": "ok" }),
-        ),
+        (Backend::PostgresRedis, json!({ "postgres": "ok", "redis": "ok" })),
     ] {
         let app = TestApp::spawn(backend).await;
         let response = app.get("/readyz").await;
@@ -59,11 +56,7 @@ async fn readiness_is_503_naming_redis_while_redis_is_cut_off() {
     let body = json_of(response).await;
     assert_eq!(body["down"], json!(["redis"]));
     assert_eq!(body["checks"]["postgres"], "ok");
-    assert_eq!(
-        app.get("/healthz").await.status(),
-        200,
-        "alive though not ready"
-    );
+    assert_eq!(app.get("/healthz").await.status(), 200, "alive though not ready");
 
     proxy.restore();
     let mut status = 0;
@@ -82,10 +75,7 @@ async fn readiness_is_503_naming_redis_while_redis_is_cut_off() {
 async fn every_response_carries_a_request_id_and_keeps_the_gateways() {
     let app = TestApp::spawn(Backend::Embedded).await;
     let response = app.get("/healthz").await;
-    let id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 36, "a uuid: {id}");
     let response = app
         .client

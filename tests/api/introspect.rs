@@ -6,9 +6,7 @@ use time::Duration;
 use crate::support::{Backend, TestApp};
 
 async fn introspect(app: &TestApp, caller: &crate::support::RegisteredApp, token: &str) -> Value {
-    let response = app
-        .post_form("/introspect", Some(caller), &[("token", token)])
-        .await;
+    let response = app.post_form("/introspect", Some(caller), &[("token", token)]).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     response.json().await.unwrap()
@@ -29,12 +27,7 @@ async fn an_active_token_shows_its_claims_to_the_gateway() {
         assert_eq!(body["role"], "operator");
         assert_eq!(body["scope"], "labels parcels");
         assert!(body["exp"].as_i64().unwrap() > body["iat"].as_i64().unwrap());
-        assert!(
-            body["permissions"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("parcels:*"))
-        );
+        assert!(body["permissions"].as_array().unwrap().contains(&json!("parcels:*")));
         app.stop().await;
     }
 }
@@ -46,10 +39,7 @@ async fn clients_without_the_flag_see_only_their_own_tokens() {
     let b = app.service_app("operator", false).await;
     let token_a = app.client_token(&a).await;
     assert_eq!(introspect(&app, &a, &token_a).await["active"], true);
-    assert_eq!(
-        introspect(&app, &b, &token_a).await,
-        json!({ "active": false })
-    );
+    assert_eq!(introspect(&app, &b, &token_a).await, json!({ "active": false }));
     app.stop().await;
 }
 
@@ -59,12 +49,7 @@ async fn expired_garbage_and_revoked_tokens_are_inactive() {
         let app = TestApp::spawn(backend).await;
         let gateway = app.service_app("admin", true).await;
         let service = app.service_app("operator", false).await;
-        for garbage in [
-            "x",
-            "a.b.c",
-            "eyJhbGciOiJub25lIn0.e30.",
-            &"a".repeat(10_000),
-        ] {
+        for garbage in ["x", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", &"a".repeat(10_000)] {
             assert_eq!(
                 introspect(&app, &gateway, garbage).await,
                 json!({ "active": false }),
@@ -117,13 +102,9 @@ async fn introspection_needs_an_authenticated_confidential_client() {
             ..Default::default()
         })
         .await;
-    let response = app
-        .post_form("/introspect", Some(&public), &[("token", &token)])
-        .await;
+    let response = app.post_form("/introspect", Some(&public), &[("token", &token)]).await;
     assert_eq!(response.status(), 401);
-    let response = app
-        .post_form("/introspect", None, &[("token", &token)])
-        .await;
+    let response = app.post_form("/introspect", None, &[("token", &token)]).await;
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
@@ -140,9 +121,7 @@ async fn revocation_is_limited_to_the_clients_own_tokens() {
     let b = app.service_app("operator", false).await;
     let token_a = app.client_token(&a).await;
 
-    let response = app
-        .post_form("/revoke", Some(&b), &[("token", &token_a)])
-        .await;
+    let response = app.post_form("/revoke", Some(&b), &[("token", &token_a)]).await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unauthorized_client");
@@ -165,11 +144,7 @@ async fn revocation_is_limited_to_the_clients_own_tokens() {
         assert_eq!(response.status(), status, "{case}");
     }
     let response = app
-        .post_form(
-            "/revoke",
-            Some(&a),
-            &[("token", "x"), ("token_type_hint", "id_token")],
-        )
+        .post_form("/revoke", Some(&a), &[("token", "x"), ("token_type_hint", "id_token")])
         .await;
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unsupported_token_type");

@@ -5,6 +5,8 @@
 #[path = "../support/support.rs"]
 mod support;
 
+mod authorize;
+mod code_exchange;
 mod discovery;
 mod health;
 mod introspect;

@@ -4,9 +4,9 @@
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreUserInfoClaims};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, LogoutRequest, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
+    TokenResponse,
 };
 use serde_json::json;
 
@@ -28,11 +28,7 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
         let metadata = ProviderMetadataWithLogout::discover_async(issuer.clone(), &http)
             .await
             .unwrap();
-        let end_session = metadata
-            .additional_metadata()
-            .end_session_endpoint
-            .clone()
-            .unwrap();
+        let end_session = metadata.additional_metadata().end_session_endpoint.clone().unwrap();
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(rp.client_id.clone()),
@@ -55,10 +51,7 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
 
         let browser = Browser::default();
         let callback = app.sign_in(&browser, auth_url.as_str(), "ann").await;
-        assert!(
-            callback.starts_with("https://client.example.com/cb?"),
-            "{callback}"
-        );
+        assert!(callback.starts_with("https://client.example.com/cb?"), "{callback}");
         assert_eq!(
             query_param(&callback, "state").as_deref(),
             Some(state.secret().as_str())
@@ -130,9 +123,7 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
 
         let logout_url = LogoutRequest::from(end_session)
             .set_id_token_hint(id_token)
-            .set_post_logout_redirect_uri(
-                PostLogoutRedirectUrl::new("https://client.example.com/bye".into()).unwrap(),
-            )
+            .set_post_logout_redirect_uri(PostLogoutRedirectUrl::new("https://client.example.com/bye".into()).unwrap())
             .set_state(CsrfToken::new("bye-state".into()))
             .http_get_url();
         let response = browser.get(logout_url.as_str()).await;

@@ -38,17 +38,11 @@ async fn keys_are_made_on_first_start_private_and_reused_after() {
     names.sort();
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(
-        names[0].starts_with("es256-")
-            && names[1] == "master.key"
-            && names[2].starts_with("rs256-"),
+        names[0].starts_with("es256-") && names[1] == "master.key" && names[2].starts_with("rs256-"),
         "{names:?}"
     );
     for name in &names {
-        let mode = std::fs::metadata(keys_dir.join(name))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = std::fs::metadata(keys_dir.join(name)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name}");
     }
     let mode = std::fs::metadata(&keys_dir).unwrap().permissions().mode() & 0o777;
@@ -57,12 +51,7 @@ async fn keys_are_made_on_first_start_private_and_reused_after() {
     app.stop().await;
 
     let again = propusk::app::App::build(config).await.unwrap();
-    let kids: Vec<&str> = again
-        .state()
-        .keyring
-        .published()
-        .map(|k| k.kid.as_str())
-        .collect();
+    let kids: Vec<&str> = again.state().keyring.published().map(|k| k.kid.as_str()).collect();
     assert_eq!(kids.len(), 2, "one ES256 and one RS256 key: {kids:?}");
     assert_eq!(
         std::fs::read_dir(&keys_dir).unwrap().count(),

@@ -20,12 +20,7 @@ fn claims_of(token: &str) -> Value {
 
 fn header_of(token: &str) -> Value {
     let header = token.split('.').next().unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap(),
-    )
-    .unwrap()
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
 }
 
 #[tokio::test]
@@ -64,24 +59,15 @@ async fn the_oauth2_crate_gets_a_service_token() {
         assert_eq!(claims["aud"], "propusk");
         assert_eq!(claims["role"], "operator");
         assert_eq!(claims["scope"], "parcels");
-        assert!(
-            claims.get("clientId").is_none(),
-            "a staff service has no B2B account"
-        );
+        assert!(claims.get("clientId").is_none(), "a staff service has no B2B account");
         let permissions: Vec<&str> = claims["permissions"]
             .as_array()
             .unwrap()
             .iter()
             .map(|p| p.as_str().unwrap())
             .collect();
-        assert_eq!(
-            permissions,
-            ["audit:read", "clients:read", "parcels:*", "users:read"]
-        );
-        assert_eq!(
-            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-            600
-        );
+        assert_eq!(permissions, ["audit:read", "clients:read", "parcels:*", "users:read"]);
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
         app.stop().await;
     }
 }
@@ -133,13 +119,7 @@ async fn a_tenant_service_token_carries_its_account_and_all_allowed_scopes_by_de
 }
 
 /// A refusal: name, form, whether to authenticate as the service app, status, error.
-type Case = (
-    &'static str,
-    Vec<(&'static str, String)>,
-    Auth,
-    u16,
-    &'static str,
-);
+type Case = (&'static str, Vec<(&'static str, String)>, Auth, u16, &'static str);
 
 #[derive(Clone, Copy)]
 enum Auth {
@@ -160,31 +140,15 @@ fn refusals(service: &RegisteredApp) -> Vec<Case> {
             401,
             "invalid_client",
         ),
-        (
-            "wrong secret",
-            vec![cc()],
-            Auth::WrongSecret,
-            401,
-            "invalid_client",
-        ),
+        ("wrong secret", vec![cc()], Auth::WrongSecret, 401, "invalid_client"),
         (
             "unknown client",
-            vec![
-                cc(),
-                ("client_id", "nobody".into()),
-                ("client_secret", "x".into()),
-            ],
+            vec![cc(), ("client_id", "nobody".into()), ("client_secret", "x".into())],
             Auth::None,
             401,
             "invalid_client",
         ),
-        (
-            "public client",
-            vec![cc()],
-            Auth::Public,
-            401,
-            "invalid_client",
-        ),
+        ("public client", vec![cc()], Auth::Public, 401, "invalid_client"),
         (
             "client without the grant",
             vec![cc()],
@@ -192,13 +156,7 @@ fn refusals(service: &RegisteredApp) -> Vec<Case> {
             400,
             "unauthorized_client",
         ),
-        (
-            "missing grant_type",
-            vec![],
-            Auth::Service,
-            400,
-            "invalid_request",
-        ),
+        ("missing grant_type", vec![], Auth::Service, 400, "invalid_request"),
         (
             "unsupported grant_type",
             vec![("grant_type", "implicit".into())],
@@ -263,9 +221,7 @@ async fn refusals_carry_the_rfc_error_and_issue_nothing() {
                 Auth::Service => request.basic_auth(&service.client_id, service.secret.as_deref()),
                 Auth::WrongSecret => request.basic_auth(&service.client_id, Some("wrong")),
                 Auth::Public => request.basic_auth(&public.client_id, None::<&str>),
-                Auth::CodeApp => {
-                    request.basic_auth(&code_app.client_id, code_app.secret.as_deref())
-                }
+                Auth::CodeApp => request.basic_auth(&code_app.client_id, code_app.secret.as_deref()),
                 Auth::None => request,
             };
             let body = serde_urlencoded::to_string(&form).unwrap();
@@ -296,10 +252,7 @@ async fn refusals_carry_the_rfc_error_and_issue_nothing() {
 async fn malformed_and_oversized_bodies_are_invalid_requests() {
     let app = TestApp::spawn(Backend::Embedded).await;
     let service = app.service_app("operator", false).await;
-    let big = format!(
-        "grant_type=client_credentials&junk={}",
-        "x".repeat(1024 * 1024)
-    );
+    let big = format!("grant_type=client_credentials&junk={}", "x".repeat(1024 * 1024));
     // Undecodable percent sequences are kept literally by the form decoder, so that grant_type
     // is merely unknown.
     let cases: Vec<(&str, &str, String, &str)> = vec![
@@ -321,12 +274,7 @@ async fn malformed_and_oversized_bodies_are_invalid_requests() {
             "grant_type=%ZZ&%".into(),
             "unsupported_grant_type",
         ),
-        (
-            "1 MB body",
-            "application/x-www-form-urlencoded",
-            big,
-            "invalid_request",
-        ),
+        ("1 MB body", "application/x-www-form-urlencoded", big, "invalid_request"),
     ];
     for (case, content_type, body, error) in cases {
         let mut request = app

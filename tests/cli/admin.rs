@@ -23,11 +23,7 @@ impl Target {
 
     /// A database name that does not exist yet: the CLI must create it.
     fn postgres() -> Self {
-        let url = format!(
-            "{}/propusk_t_{}",
-            support::pg_server(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let url = format!("{}/propusk_t_{}", support::pg_server(), uuid::Uuid::new_v4().simple());
         Self::Postgres(tempfile::tempdir().unwrap(), url)
     }
 
@@ -40,9 +36,7 @@ impl Target {
     fn run(&self, args: &[&str], stdin: &str) -> std::process::Output {
         match self {
             Self::Sqlite(d) => propusk(d.path(), &[], args, stdin),
-            Self::Postgres(d, url) => {
-                propusk(d.path(), &[("PROPUSK_DATABASE_URL", url)], args, stdin)
-            }
+            Self::Postgres(d, url) => propusk(d.path(), &[("PROPUSK_DATABASE_URL", url)], args, stdin),
         }
     }
 
@@ -64,23 +58,19 @@ impl Target {
                 let url = format!("sqlite://{}", d.path().join("data/propusk.db").display());
                 let mut con = sqlx::SqliteConnection::connect(&url).await.unwrap();
                 for (i, t) in tables.iter().enumerate() {
-                    out[i] = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                        "SELECT count(*) FROM {t}"
-                    )))
-                    .fetch_one(&mut con)
-                    .await
-                    .unwrap();
+                    out[i] = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+                        .fetch_one(&mut con)
+                        .await
+                        .unwrap();
                 }
             }
             Self::Postgres(_, url) => {
                 let mut con = sqlx::PgConnection::connect(url).await.unwrap();
                 for (i, t) in tables.iter().enumerate() {
-                    out[i] = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                        "SELECT count(*) FROM {t}"
-                    )))
-                    .fetch_one(&mut con)
-                    .await
-                    .unwrap();
+                    out[i] = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+                        .fetch_one(&mut con)
+                        .await
+                        .unwrap();
                 }
             }
         }
@@ -89,17 +79,7 @@ impl Target {
 }
 
 async fn creates_accounts_users_and_applications(target: Target) {
-    let account = target.json(
-        &[
-            "admin",
-            "client",
-            "create",
-            "--name",
-            "ACME Logistics",
-            "--json",
-        ],
-        "",
-    );
+    let account = target.json(&["admin", "client", "create", "--name", "ACME Logistics", "--json"], "");
     assert_eq!(account["slug"], "acme-logistics");
     let account_id = account["id"].as_str().unwrap().to_owned();
     uuid::Uuid::parse_str(&account_id).unwrap();
@@ -185,11 +165,7 @@ async fn creates_accounts_users_and_applications(target: Target) {
         web["grant_types"],
         serde_json::json!(["authorization_code", "refresh_token"])
     );
-    assert_eq!(
-        web["client_secret"].as_str().unwrap().len(),
-        43,
-        "256 bits, base64url"
-    );
+    assert_eq!(web["client_secret"].as_str().unwrap().len(), 43, "256 bits, base64url");
     let spa = target.json(
         &[
             "admin",
@@ -221,10 +197,7 @@ async fn creates_accounts_users_and_applications(target: Target) {
         ],
         "",
     );
-    assert_eq!(
-        service["grant_types"],
-        serde_json::json!(["client_credentials"])
-    );
+    assert_eq!(service["grant_types"], serde_json::json!(["client_credentials"]));
     let tenant_service = target.json(
         &[
             "admin",
@@ -273,10 +246,7 @@ async fn secrets_are_stored_only_as_sha256() {
         "",
     );
     let secret = app["client_secret"].as_str().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        target.dir().join("data/propusk.db").display()
-    );
+    let url = format!("sqlite://{}", target.dir().join("data/propusk.db").display());
     let mut con = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let stored: Vec<u8> = sqlx::query_scalar("SELECT secret_hash FROM applications")
         .fetch_one(&mut con)
@@ -369,15 +339,7 @@ const REFUSALS: &[(&str, &[&str], &str, &str)] = &[
     ),
     (
         "no password",
-        &[
-            "admin",
-            "user",
-            "create",
-            "--username",
-            "eve",
-            "--role",
-            "admin",
-        ],
+        &["admin", "user", "create", "--username", "eve", "--role", "admin"],
         "",
         "a password is required",
     ),
@@ -485,15 +447,7 @@ const REFUSALS: &[(&str, &[&str], &str, &str)] = &[
     ),
     (
         "bad slug",
-        &[
-            "admin",
-            "client",
-            "create",
-            "--name",
-            "X",
-            "--slug",
-            "Not A Slug",
-        ],
+        &["admin", "client", "create", "--name", "X", "--slug", "Not A Slug"],
         "",
         "slug: must be 2-63 characters",
     ),
@@ -533,23 +487,13 @@ const REFUSALS: &[(&str, &[&str], &str, &str)] = &[
     ),
     (
         "code grant without redirect",
-        &[
-            "admin",
-            "app",
-            "create",
-            "--name",
-            "W",
-            "--grant",
-            "authorization_code",
-        ],
+        &["admin", "app", "create", "--name", "W", "--grant", "authorization_code"],
         "",
         "needs at least one redirect URI",
     ),
     (
         "unknown grant",
-        &[
-            "admin", "app", "create", "--name", "W", "--grant", "implicit",
-        ],
+        &["admin", "app", "create", "--name", "W", "--grant", "implicit"],
         "",
         "grant: must be one of",
     ),
@@ -602,15 +546,7 @@ const REFUSALS: &[(&str, &[&str], &str, &str)] = &[
     ),
     (
         "account role without account",
-        &[
-            "admin",
-            "app",
-            "create",
-            "--name",
-            "W",
-            "--role",
-            "client_user",
-        ],
+        &["admin", "app", "create", "--name", "W", "--role", "client_user"],
         "",
         "account: client_user is an account role",
     ),
@@ -655,10 +591,7 @@ const REFUSALS: &[(&str, &[&str], &str, &str)] = &[
 ];
 
 async fn refuses_bad_input_and_writes_nothing(target: Target) {
-    target.json(
-        &["admin", "client", "create", "--name", "Acme", "--json"],
-        "",
-    );
+    target.json(&["admin", "client", "create", "--name", "Acme", "--json"], "");
     target.json(
         &[
             "admin",

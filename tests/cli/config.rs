@@ -14,11 +14,7 @@ fn a_bad_value_stops_start_up_naming_the_key_and_the_expected_form() {
             "abc",
             "PROPUSK_BCRYPT_COST: expected an integer from 4 to 31, got \"abc\"",
         ),
-        (
-            "PROPUSK_LISTEN",
-            "localhost",
-            "PROPUSK_LISTEN: expected host:port",
-        ),
+        ("PROPUSK_LISTEN", "localhost", "PROPUSK_LISTEN: expected host:port"),
         (
             "PROPUSK_DATABASE_URL",
             "mysql://x/y",
@@ -34,11 +30,7 @@ fn a_bad_value_stops_start_up_naming_the_key_and_the_expected_form() {
             "yaml",
             "PROPUSK_LOG_FORMAT: expected text or json",
         ),
-        (
-            "PROPUSK_REDIS_URL",
-            "http://x",
-            "PROPUSK_REDIS_URL: expected redis://",
-        ),
+        ("PROPUSK_REDIS_URL", "http://x", "PROPUSK_REDIS_URL: expected redis://"),
     ];
     for (key, value, message) in cases {
         for args in [
@@ -48,11 +40,7 @@ fn a_bad_value_stops_start_up_naming_the_key_and_the_expected_form() {
         ] {
             let output = propusk(dir.path(), &[(key, value)], args, "");
             assert_eq!(output.status.code(), Some(1), "{key}={value} {args:?}");
-            assert!(
-                stderr(&output).contains(message),
-                "{key}={value}: {}",
-                stderr(&output)
-            );
+            assert!(stderr(&output).contains(message), "{key}={value}: {}", stderr(&output));
         }
     }
     assert!(!dir.path().join("data").exists(), "nothing was created");
@@ -73,12 +61,7 @@ fn a_bad_config_file_is_named() {
         "{}",
         stderr(&output)
     );
-    let output = propusk(
-        dir.path(),
-        &[("PROPUSK_CONFIG", "missing.toml")],
-        &["migrate"],
-        "",
-    );
+    let output = propusk(dir.path(), &[("PROPUSK_CONFIG", "missing.toml")], &["migrate"], "");
     assert!(
         stderr(&output).contains("PROPUSK_CONFIG: cannot read missing.toml"),
         "{}",

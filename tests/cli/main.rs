@@ -31,12 +31,7 @@ pub fn propusk(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> 
         command.env(key, value);
     }
     let mut child = command.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 

@@ -98,11 +98,7 @@ pub async fn builtin_roles_exist_with_their_scopes(f: DbFixture) {
             .unwrap()
             .unwrap();
     assert_eq!(client_user.scope, RoleScope::Account);
-    let perms: Vec<String> = client_user
-        .permissions
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let perms: Vec<String> = client_user.permissions.iter().map(ToString::to_string).collect();
     assert_eq!(perms, ["parcels:create", "parcels:read"]);
     assert!(
         f.db.find_role(&RoleName::parse("nobody").unwrap())
@@ -117,14 +113,9 @@ pub async fn accounts_round_trip(f: DbFixture) {
     f.db.insert_account(&a).await.unwrap();
     assert_eq!(f.db.find_account(a.id).await.unwrap(), Some(a.clone()));
     assert_eq!(f.db.find_account_by_slug(&a.slug).await.unwrap(), Some(a));
+    assert_eq!(f.db.find_account(AccountId::generate()).await.unwrap(), None);
     assert_eq!(
-        f.db.find_account(AccountId::generate()).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        f.db.find_account_by_slug(&Slug::parse("nope").unwrap())
-            .await
-            .unwrap(),
+        f.db.find_account_by_slug(&Slug::parse("nope").unwrap()).await.unwrap(),
         None
     );
 }
@@ -209,10 +200,7 @@ pub async fn usernames_and_emails_are_unique(f: DbFixture) {
 
 pub async fn references_must_exist(f: DbFixture) {
     assert_eq!(
-        conflict(
-            f.db.insert_user(&user(&f, "ann", "no_such_role", None))
-                .await
-        ),
+        conflict(f.db.insert_user(&user(&f, "ann", "no_such_role", None)).await),
         "foreign_key"
     );
     assert_eq!(
@@ -232,10 +220,7 @@ pub async fn applications_round_trip(f: DbFixture) {
     f.db.insert_account(&a).await.unwrap();
     let app = application(&f);
     f.db.insert_application(&app).await.unwrap();
-    assert_eq!(
-        f.db.find_application(&app.client_id).await.unwrap(),
-        Some(app)
-    );
+    assert_eq!(f.db.find_application(&app.client_id).await.unwrap(), Some(app));
     let service = Application {
         client_id: ClientId::generate(),
         secret_hash: Some(ClientSecret::generate().hash()),
@@ -253,10 +238,7 @@ pub async fn applications_round_trip(f: DbFixture) {
         ..application(&f)
     };
     f.db.insert_application(&service).await.unwrap();
-    assert_eq!(
-        f.db.find_application(&service.client_id).await.unwrap(),
-        Some(service)
-    );
+    assert_eq!(f.db.find_application(&service.client_id).await.unwrap(), Some(service));
     let public = Application {
         client_id: ClientId::generate(),
         secret_hash: None,
@@ -281,10 +263,7 @@ pub async fn applications_round_trip(f: DbFixture) {
 pub async fn application_ids_are_unique(f: DbFixture) {
     let app = application(&f);
     f.db.insert_application(&app).await.unwrap();
-    assert_eq!(
-        conflict(f.db.insert_application(&app).await),
-        "applications_pkey"
-    );
+    assert_eq!(conflict(f.db.insert_application(&app).await), "applications_pkey");
 }
 
 pub async fn the_database_answers_pings(f: DbFixture) {

@@ -12,10 +12,7 @@ use crate::HotFixture;
 pub async fn values_expire_by_the_clock(f: HotFixture) {
     let exp = f.clock.now() + Duration::seconds(60);
     f.hot.put("code:a", b"v1", exp).await.unwrap();
-    assert_eq!(
-        f.hot.get("code:a").await.unwrap().as_deref(),
-        Some(&b"v1"[..])
-    );
+    assert_eq!(f.hot.get("code:a").await.unwrap().as_deref(), Some(&b"v1"[..]));
     f.clock.advance(Duration::seconds(59));
     assert!(f.hot.get("code:a").await.unwrap().is_some());
     f.clock.advance(Duration::seconds(1));
@@ -30,25 +27,16 @@ pub async fn values_expire_by_the_clock(f: HotFixture) {
 pub async fn put_replaces_the_value_and_its_used_mark(f: HotFixture) {
     let exp = f.clock.now() + Duration::seconds(60);
     f.hot.put("k:1", b"old", exp).await.unwrap();
-    assert_eq!(
-        f.hot.take("k:1").await.unwrap(),
-        Taken::First(b"old".to_vec())
-    );
+    assert_eq!(f.hot.take("k:1").await.unwrap(), Taken::First(b"old".to_vec()));
     f.hot.put("k:1", b"new", exp).await.unwrap();
-    assert_eq!(
-        f.hot.take("k:1").await.unwrap(),
-        Taken::First(b"new".to_vec())
-    );
+    assert_eq!(f.hot.take("k:1").await.unwrap(), Taken::First(b"new".to_vec()));
 }
 
 pub async fn put_new_stores_only_when_absent_or_expired(f: HotFixture) {
     let exp = f.clock.now() + Duration::seconds(10);
     assert!(f.hot.put_new("lock:x", b"a", exp).await.unwrap());
     assert!(!f.hot.put_new("lock:x", b"b", exp).await.unwrap());
-    assert_eq!(
-        f.hot.get("lock:x").await.unwrap().as_deref(),
-        Some(&b"a"[..])
-    );
+    assert_eq!(f.hot.get("lock:x").await.unwrap().as_deref(), Some(&b"a"[..]));
     f.clock.advance(Duration::seconds(10));
     assert!(
         f.hot
@@ -56,10 +44,7 @@ pub async fn put_new_stores_only_when_absent_or_expired(f: HotFixture) {
             .await
             .unwrap()
     );
-    assert_eq!(
-        f.hot.get("lock:x").await.unwrap().as_deref(),
-        Some(&b"c"[..])
-    );
+    assert_eq!(f.hot.get("lock:x").await.unwrap().as_deref(), Some(&b"c"[..]));
 }
 
 pub async fn take_is_single_use_until_expiry(f: HotFixture) {
@@ -67,14 +52,8 @@ pub async fn take_is_single_use_until_expiry(f: HotFixture) {
         .put("code:c", b"grant", f.clock.now() + Duration::seconds(60))
         .await
         .unwrap();
-    assert_eq!(
-        f.hot.take("code:c").await.unwrap(),
-        Taken::First(b"grant".to_vec())
-    );
-    assert_eq!(
-        f.hot.take("code:c").await.unwrap(),
-        Taken::Again(b"grant".to_vec())
-    );
+    assert_eq!(f.hot.take("code:c").await.unwrap(), Taken::First(b"grant".to_vec()));
+    assert_eq!(f.hot.take("code:c").await.unwrap(), Taken::Again(b"grant".to_vec()));
     assert_eq!(
         f.hot.get("code:c").await.unwrap().as_deref(),
         Some(&b"grant"[..]),
@@ -120,10 +99,7 @@ pub async fn delete_reports_whether_something_live_was_there(f: HotFixture) {
         .await
         .unwrap();
     f.clock.advance(Duration::seconds(6));
-    assert!(
-        !f.hot.delete("s:2").await.unwrap(),
-        "expired counts as absent"
-    );
+    assert!(!f.hot.delete("s:2").await.unwrap(), "expired counts as absent");
     f.hot
         .set_add("set:1", "m", f.clock.now() + Duration::seconds(5))
         .await
@@ -137,32 +113,20 @@ pub async fn counters_count_within_their_window_and_restart_after_it(f: HotFixtu
     for n in 1..=3 {
         let c = f.hot.incr("rate:ip", Duration::seconds(60)).await.unwrap();
         assert_eq!(c.count, n);
-        assert_eq!(
-            unix_millis(c.resets_at),
-            start + 60_000,
-            "millisecond precision"
-        );
+        assert_eq!(unix_millis(c.resets_at), start + 60_000, "millisecond precision");
         f.clock.advance(Duration::seconds(10));
     }
     f.clock.advance(Duration::seconds(30));
     let c = f.hot.incr("rate:ip", Duration::seconds(60)).await.unwrap();
     assert_eq!(c.count, 1, "a new window");
-    assert_eq!(
-        unix_millis(c.resets_at),
-        unix_millis(f.clock.now()) + 60_000
-    );
+    assert_eq!(unix_millis(c.resets_at), unix_millis(f.clock.now()) + 60_000);
 }
 
 pub async fn counters_are_atomic_under_concurrency(f: HotFixture) {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let hot = Arc::clone(&f.hot);
-            tokio::spawn(async move {
-                hot.incr("rate:burst", Duration::seconds(60))
-                    .await
-                    .unwrap()
-                    .count
-            })
+            tokio::spawn(async move { hot.incr("rate:burst", Duration::seconds(60)).await.unwrap().count })
         })
         .collect();
     let mut seen = BTreeSet::new();
@@ -190,15 +154,9 @@ pub async fn set_members_expire_one_by_one(f: HotFixture) {
         .set_add("sessions:u1", "s0", now + Duration::seconds(30))
         .await
         .unwrap();
-    assert_eq!(
-        f.hot.set_members("sessions:u1").await.unwrap(),
-        ["s0", "s1", "s2"]
-    );
+    assert_eq!(f.hot.set_members("sessions:u1").await.unwrap(), ["s0", "s1", "s2"]);
     f.clock.advance(Duration::seconds(10));
-    assert_eq!(
-        f.hot.set_members("sessions:u1").await.unwrap(),
-        ["s0", "s2"]
-    );
+    assert_eq!(f.hot.set_members("sessions:u1").await.unwrap(), ["s0", "s2"]);
     f.clock.advance(Duration::seconds(10));
     assert_eq!(f.hot.set_members("sessions:u1").await.unwrap(), ["s0"]);
     f.hot
@@ -210,13 +168,7 @@ pub async fn set_members_expire_one_by_one(f: HotFixture) {
         ["s0", "s1"],
         "re-added with a new expiry"
     );
-    assert!(
-        f.hot
-            .set_members("sessions:nobody")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(f.hot.set_members("sessions:nobody").await.unwrap().is_empty());
 }
 
 pub async fn set_remove_and_contains(f: HotFixture) {
@@ -254,14 +206,8 @@ pub async fn the_store_answers_pings(f: HotFixture) {
 
 pub async fn get_many_reads_several_keys_at_once(f: HotFixture) {
     let now = f.clock.now();
-    f.hot
-        .put("deny:a", b"1", now + Duration::seconds(10))
-        .await
-        .unwrap();
-    f.hot
-        .put("deny:b", b"2", now + Duration::seconds(1))
-        .await
-        .unwrap();
+    f.hot.put("deny:a", b"1", now + Duration::seconds(10)).await.unwrap();
+    f.hot.put("deny:b", b"2", now + Duration::seconds(1)).await.unwrap();
     f.clock.advance(Duration::seconds(1));
     let keys = ["deny:a", "deny:b", "deny:c"].map(String::from);
     let values = f.hot.get_many(&keys).await.unwrap();

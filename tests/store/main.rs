@@ -25,9 +25,7 @@ pub struct DbFixture {
 
 pub async fn postgres() -> DbFixture {
     let url = support::fresh_database().await;
-    let db = propusk::store::postgres::PgStore::connect(&url, 4)
-        .await
-        .unwrap();
+    let db = propusk::store::postgres::PgStore::connect(&url, 4).await.unwrap();
     DbFixture {
         db: Arc::new(db),
         clock: ManualClock::starting_now(),
@@ -77,9 +75,7 @@ pub async fn redis() -> HotFixture {
 pub async fn memory() -> HotFixture {
     let clock = ManualClock::starting_now();
     HotFixture {
-        hot: Arc::new(propusk::store::memory::MemoryStore::new(Arc::new(
-            clock.clone(),
-        ))),
+        hot: Arc::new(propusk::store::memory::MemoryStore::new(Arc::new(clock.clone()))),
         clock,
     }
 }

@@ -20,8 +20,7 @@ use tokio::sync::watch;
 
 /// The PostgreSQL server tests use (no database in the URL).
 pub fn pg_server() -> String {
-    std::env::var("PROPUSK_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("PROPUSK_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 /// The Redis server tests use.
@@ -37,10 +36,7 @@ pub fn unique_prefix() -> String {
 /// A hash of the PostgreSQL migrations, naming the template database built from them.
 fn migrations_hash() -> u64 {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for file in files {
@@ -63,9 +59,7 @@ pub async fn fresh_database() -> String {
     let server = pg_server();
     let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
         .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL must be running at {server} (start it with scripts/test): {e}")
-        });
+        .unwrap_or_else(|e| panic!("PostgreSQL must be running at {server} (start it with scripts/test): {e}"));
     let hash = migrations_hash();
     let template = format!("propusk_tpl_{hash:016x}");
     let lock = i64::from_ne_bytes(hash.to_ne_bytes());
@@ -75,18 +69,15 @@ pub async fn fresh_database() -> String {
         .execute(sqlx::query("SELECT pg_advisory_lock($1)").bind(lock))
         .await
         .unwrap();
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&template)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&template)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
     if !exists {
         let building = format!("{template}_building");
         admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {building}"
-            )))
+            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}")))
             .await
             .unwrap();
         let store = propusk::store::postgres::PgStore::connect(&format!("{server}/{building}"), 2)
@@ -165,9 +156,7 @@ impl TcpProxy {
 pub fn redis_addr() -> SocketAddr {
     let url = url::Url::parse(&redis_url()).unwrap();
     let host = url.host_str().unwrap();
-    format!("{host}:{}", url.port().unwrap_or(6379))
-        .parse()
-        .unwrap()
+    format!("{host}:{}", url.port().unwrap_or(6379)).parse().unwrap()
 }
 
 /// An application registered for a test, with its one-time secret.
@@ -258,13 +247,10 @@ impl TestApp {
 
     /// Registers an application as `propusk admin app create` would; returns it and its secret.
     pub async fn register(&self, input: NewApplication) -> RegisteredApp {
-        let (app, secret) = propusk::identity::admin::create_application(
-            self.state.stores.db.as_ref(),
-            &self.clock,
-            input,
-        )
-        .await
-        .unwrap();
+        let (app, secret) =
+            propusk::identity::admin::create_application(self.state.stores.db.as_ref(), &self.clock, input)
+                .await
+                .unwrap();
         RegisteredApp {
             client_id: app.client_id.to_string(),
             secret: secret.map(|s| s.expose().to_owned()),
@@ -338,14 +324,9 @@ impl TestApp {
             phone: None,
             name: Some(format!("{username} tester")),
         };
-        let user = propusk::identity::admin::create_user(
-            self.state.stores.db.as_ref(),
-            &self.clock,
-            4,
-            input,
-        )
-        .await
-        .unwrap();
+        let user = propusk::identity::admin::create_user(self.state.stores.db.as_ref(), &self.clock, 4, input)
+            .await
+            .unwrap();
         user.id.to_string()
     }
 
@@ -505,5 +486,67 @@ impl TestApp {
             to = location(&response, &self.base);
         }
         to
+    }
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    use base64::Engine as _;
+    let verifier = format!("v{}", uuid::Uuid::new_v4().simple()).repeat(2);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    (
+        verifier,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref()),
+    )
+}
+
+impl TestApp {
+    /// `/authorize?…` for `client` with `params` (the caller gives everything else).
+    pub fn authorize_url(&self, client: &RegisteredApp, params: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
+        url.query_pairs_mut().append_pair("client_id", &client.client_id);
+        for (k, v) in params {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        url.to_string()
+    }
+
+    /// Signs `username` in for `client` (code flow with PKCE, scope `scope`) and redeems the
+    /// code; returns the token response.
+    pub async fn code_tokens(
+        &self,
+        browser: &Browser,
+        client: &RegisteredApp,
+        username: &str,
+        scope: &str,
+    ) -> serde_json::Value {
+        let (verifier, challenge) = pkce();
+        let url = self.authorize_url(
+            client,
+            &[
+                ("response_type", "code"),
+                ("redirect_uri", "https://client.example.com/cb"),
+                ("scope", scope),
+                ("state", "s1"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        );
+        let callback = self.sign_in(browser, &url, username).await;
+        let code = query_param(&callback, "code").unwrap_or_else(|| panic!("no code in {callback}"));
+        let response = self
+            .post_form(
+                "/token",
+                Some(client),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", "https://client.example.com/cb"),
+                    ("code_verifier", &verifier),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 }

@@ -40,9 +40,7 @@ pub async fn grant(
         }
     };
     if grant.client_id != app.client_id.as_str() {
-        return Err(OAuthError::invalid_grant(
-            "the code was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }
     match redirect_uri {
         Some(uri) if uri != grant.redirect_uri => {
@@ -88,16 +86,11 @@ pub async fn grant(
     let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
     let (access_token, claims) = subject.access_token(provider, app, &scope)?;
 
-    let wants_refresh = app.allows_grant(GrantType::RefreshToken)
-        && (app.first_party || scope.contains("offline_access"));
+    let wants_refresh =
+        app.allows_grant(GrantType::RefreshToken) && (app.first_party || scope.contains("offline_access"));
     let (refresh_token, family) = if wants_refresh {
-        let (token, record) = refresh::start_family(
-            provider,
-            app.client_id.as_str(),
-            &grant.scope,
-            subject.clone(),
-        )
-        .await?;
+        let (token, record) =
+            refresh::start_family(provider, app.client_id.as_str(), &grant.scope, subject.clone()).await?;
         (Some(token), Some(record))
     } else {
         (None, None)

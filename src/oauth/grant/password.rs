@@ -1,0 +1,95 @@
+//! The resource owner password credentials grant (RFC 6749 §4.3), for applications that enable
+//! it (legacy and first-party tools; RFC 9700 §2.4 advises against it otherwise). The same
+//! password check as the login page: one answer for unknown users and wrong passwords.
+
+use super::TokenResponse;
+use crate::identity::application::{Application, GrantType};
+use crate::identity::login::{self, LoginError};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::id_token::{self, IdClaims, Target};
+use crate::oauth::provider::Provider;
+use crate::oauth::refresh;
+use crate::oauth::scope::Scope;
+use crate::oauth::subject::Subject;
+
+#[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
+pub async fn grant(
+    provider: &Provider,
+    app: &Application,
+    username: &str,
+    password: &str,
+    requested: Option<Scope>,
+) -> Result<TokenResponse, OAuthError> {
+    if app.is_public() || !app.allows_grant(GrantType::Password) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the password grant",
+        ));
+    }
+    let scope = match requested {
+        Some(scope) if !app.scopes.contains_all(&scope) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "a requested scope is not allowed for this client",
+            ));
+        }
+        Some(scope) => scope,
+        None => app.scopes.clone(),
+    };
+    let user = match login::verify(
+        provider.db.as_ref(),
+        &provider.dummy_hash,
+        provider.bcrypt_cost,
+        username,
+        password,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(LoginError::InvalidCredentials) => {
+            tracing::info!(target: "audit", action = "login", outcome = "failure", grant = "password", "login failed");
+            return Err(OAuthError::invalid_grant("invalid username or password"));
+        }
+        Err(LoginError::Store(e)) => return Err(e.into()),
+    };
+    tracing::info!(target: "audit", action = "login", outcome = "success", grant = "password", user.id = %user.id, "login succeeded");
+    let now = provider.clock.now();
+    let subject = Subject::of(provider, &user, None, now.unix_timestamp(), vec!["pwd".into()]).await?;
+    let (access_token, claims) = subject.access_token(provider, app, &scope)?;
+    let refresh_token =
+        if app.allows_grant(GrantType::RefreshToken) && (app.first_party || scope.contains("offline_access")) {
+            Some(
+                refresh::start_family(provider, app.client_id.as_str(), &scope.to_string(), subject.clone())
+                    .await?
+                    .0,
+            )
+        } else {
+            None
+        };
+    let id_token = if scope.contains("openid") {
+        let id = IdClaims {
+            iss: provider.issuer.clone(),
+            sub: subject.sub.clone(),
+            aud: app.client_id.to_string(),
+            exp: claims.exp,
+            iat: claims.iat,
+            auth_time: Some(subject.auth_time),
+            nonce: None,
+            amr: subject.amr.clone(),
+            sid: None,
+            at_hash: Some(id_token::at_hash(&access_token)),
+            user: id_token::user_claims(&user, &scope, None, Target::IdToken),
+        };
+        Some(id_token::mint(provider, app, &id).map_err(|_| OAuthError::server_error())?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: claims.exp - claims.iat,
+        scope: claims.scope,
+        refresh_token,
+        id_token,
+    })
+}
