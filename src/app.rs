@@ -71,17 +71,18 @@ impl App {
         config: Config,
         clock: SharedClock,
     ) -> Result<Self, StartError> {
+        // The three are independent; the database (a TLS handshake, the migration check) is the
+        // slowest, so start-up takes about as long as it alone.
         let engine = config.database.engine();
-        let db = store::connect_database(&config)
-            .await
-            .map_err(|source| StartError::Database { engine, source })?;
-        let hot = store::connect_hot(&config, clock.clone())
-            .await
-            .map_err(StartError::HotStore)?;
         let keys_dir = config.keys_dir.clone();
-        let keyring = tokio::task::spawn_blocking(move || Keyring::load_or_create(&keys_dir))
-            .await
-            .map_err(|_| StartError::Keys(KeyError::Generation))??;
+        let (db, hot, keyring) = tokio::join!(
+            store::connect_database(&config),
+            store::connect_hot(&config, clock.clone()),
+            tokio::task::spawn_blocking(move || Keyring::load_or_create(&keys_dir)),
+        );
+        let db = db.map_err(|source| StartError::Database { engine, source })?;
+        let hot = hot.map_err(StartError::HotStore)?;
+        let keyring = keyring.map_err(|_| StartError::Keys(KeyError::Generation))??;
         let master = MasterKey::load_or_create(&config)?;
         let listener = match listener {
             Some(listener) => listener,

@@ -12,8 +12,8 @@ use crate::app::AppState;
 use crate::identity::application::ClientId;
 use crate::identity::user::{UserId, UserStatus};
 use crate::oauth::id_token::{Target, user_claims};
+use crate::oauth::revocation;
 use crate::oauth::scope::Scope;
-use crate::oauth::{revocation, token};
 
 /// An RFC 6750 §3 error with its `WWW-Authenticate` challenge.
 pub fn bearer_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -55,7 +55,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
             "the access token is invalid, expired or revoked",
         )
     };
-    let Ok(claims) = token::validate(&provider.keyring, &provider.issuer, token, state.clock.now()) else {
+    let Ok(claims) = provider.access_claims(token) else {
         return invalid();
     };
     match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
@@ -92,7 +92,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         }
     };
     let mut body = user_claims(&user, &scope, None, Target::UserInfo);
-    body.insert("sub".into(), serde_json::Value::String(claims.sub));
+    body.insert("sub".into(), serde_json::Value::String(claims.sub.clone()));
     let mut response = no_store(Json(body).into_response());
     if let Ok(client_id) = ClientId::parse(&claims.client_id)
         && let Ok(Some(app)) = provider.clients.application(&client_id).await

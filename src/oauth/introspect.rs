@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::error::OAuthError;
 use super::provider::Provider;
-use super::token::{self, AccessClaims};
+use super::token::AccessClaims;
 use super::{refresh, revocation};
 use crate::identity::application::Application;
 
@@ -73,8 +73,7 @@ impl Introspection {
 /// Introspects `token` for `caller`.
 #[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]
 pub async fn introspect(provider: &Provider, caller: &Application, token: &str) -> Result<Introspection, OAuthError> {
-    let now = provider.clock.now();
-    let Ok(claims) = token::validate(&provider.keyring, &provider.issuer, token, now) else {
+    let Ok(claims) = provider.access_claims(token) else {
         return introspect_refresh(provider, caller, token).await;
     };
     if !caller.may_introspect && claims.client_id != caller.client_id.as_str() {
@@ -83,7 +82,7 @@ pub async fn introspect(provider: &Provider, caller: &Application, token: &str) 
     if revocation::is_revoked(provider.hot.as_ref(), &claims).await? {
         return Ok(Introspection::inactive());
     }
-    Ok(Introspection::active(claims))
+    Ok(Introspection::active(AccessClaims::clone(&claims)))
 }
 
 /// A refresh token: active while it is the live member of a live family.

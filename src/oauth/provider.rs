@@ -6,11 +6,18 @@ use std::sync::Arc;
 use time::Duration;
 
 use super::clients::ClientRegistry;
+use super::jwt;
+use super::token::{self, AccessClaims, TokenError};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::identity::login::DummyHash;
 use crate::keys::{Keyring, MasterKey, Purpose};
+use crate::store::cache::TtlCache;
 use crate::store::{Database, HotStore, Stores};
+
+/// How long a verified signature is remembered (tokens expire sooner or are re-verified).
+const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+const VERIFIED_CAPACITY: usize = 20_000;
 
 /// Protocol context shared by every endpoint.
 pub struct Provider {
@@ -27,6 +34,10 @@ pub struct Provider {
     /// bcrypt work factor, and the dummy hash that unknown users are checked against.
     pub bcrypt_cost: u32,
     pub dummy_hash: DummyHash,
+    /// Access tokens whose signature was verified, by their text: a gateway introspects the
+    /// same token many times, and an ECDSA verification costs more than the rest of the request.
+    /// Claims are still checked (expiry) and revocation still read on every use.
+    verified: TtlCache<String, AccessClaims>,
     pub hot: Arc<dyn HotStore>,
     pub clock: SharedClock,
 }
@@ -49,9 +60,28 @@ impl Provider {
             db: stores.db.clone(),
             bcrypt_cost: config.bcrypt_cost,
             dummy_hash: DummyHash::default(),
+            verified: TtlCache::new(VERIFIED_TTL, std::time::Duration::ZERO, VERIFIED_CAPACITY),
             hot: stores.hot.clone(),
             clock,
         }
+    }
+
+    /// The claims of a valid access token: signature (cached), type, issuer, expiry. Revocation
+    /// is the caller's to check ([`super::revocation::is_revoked`]).
+    pub fn access_claims(&self, token: &str) -> Result<Arc<AccessClaims>, TokenError> {
+        let now = self.clock.now();
+        let claims = match self.verified.get(token).flatten() {
+            Some(claims) => claims,
+            None => {
+                let claims: AccessClaims = jwt::verify(&self.keyring, token, Some(token::ACCESS_TOKEN_TYP))
+                    .map_err(|_| TokenError::Invalid)?;
+                let claims = Arc::new(claims);
+                self.verified.insert(token.to_owned(), Some(claims.clone()));
+                claims
+            }
+        };
+        token::check(&claims, &self.issuer, now)?;
+        Ok(claims)
     }
 
     /// An absolute URL of one of our endpoints.

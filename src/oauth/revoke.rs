@@ -4,7 +4,6 @@
 
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
-use super::token;
 use super::{refresh, revocation};
 use crate::identity::application::Application;
 
@@ -22,8 +21,7 @@ pub fn check_hint(hint: Option<&str>) -> Result<(), OAuthError> {
 /// Revokes `token` on behalf of `caller`.
 #[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]
 pub async fn revoke(provider: &Provider, caller: &Application, token: &str) -> Result<(), OAuthError> {
-    let now = provider.clock.now();
-    let Ok(claims) = token::validate(&provider.keyring, &provider.issuer, token, now) else {
+    let Ok(claims) = provider.access_claims(token) else {
         return revoke_refresh(provider, caller, token).await;
     };
     if claims.client_id != caller.client_id.as_str() {

@@ -31,7 +31,11 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     }
 
     /// The cached answer for `key`, if fresh: `Some(None)` is a cached miss.
-    pub fn get(&self, key: &K) -> Option<Option<Arc<V>>> {
+    pub fn get<Q>(&self, key: &Q) -> Option<Option<Arc<V>>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let map = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (at, value) = map.get(key)?;
         let ttl = if value.is_some() { self.ttl } else { self.miss_ttl };
