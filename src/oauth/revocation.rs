@@ -17,11 +17,11 @@ fn jti_key(jti: &str) -> String {
     format!("deny:jti:{jti}")
 }
 
-fn sid_key(sid: &str) -> String {
+pub(crate) fn sid_key(sid: &str) -> String {
     format!("deny:sid:{sid}")
 }
 
-fn user_key(sub: &str) -> String {
+pub(crate) fn user_key(sub: &str) -> String {
     format!("nbf:user:{sub}")
 }
 
@@ -33,10 +33,7 @@ pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<boo
     }
     let values = hot.get_many(&keys).await?;
     let jti_denied = values[0].is_some();
-    let before_user_nbf = values[1]
-        .as_deref()
-        .and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
-        .is_some_and(|nbf| claims.iat < nbf);
+    let before_user_nbf = parse_not_before(values[1].as_deref()).is_some_and(|nbf| claims.iat < nbf);
     let sid_denied = values.get(2).is_some_and(Option::is_some);
     Ok(jti_denied || before_user_nbf || sid_denied)
 }
@@ -46,12 +43,9 @@ pub async fn session_denied(hot: &dyn HotStore, sid: &str) -> Result<bool, Store
     Ok(hot.get(&sid_key(sid)).await?.is_some())
 }
 
-/// The user's not-before time (unix seconds), if one is set.
-pub async fn user_not_before(hot: &dyn HotStore, sub: &str) -> Result<Option<i64>, StoreError> {
-    Ok(hot
-        .get(&user_key(sub))
-        .await?
-        .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
+/// A not-before time as stored (unix seconds).
+pub(crate) fn parse_not_before(value: Option<&[u8]>) -> Option<i64> {
+    std::str::from_utf8(value?).ok()?.parse().ok()
 }
 
 /// Blacklists one access token until it expires.

@@ -432,3 +432,52 @@ async fn browser_apps_may_read_token_responses_from_their_own_origin_only() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_user_not_before_time_kills_earlier_access_and_refresh_tokens() {
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        let user = app.user("ann", "operator", None).await;
+        let rp = app.web_app(true).await;
+        let gateway = app.service_app("admin", true).await;
+        let tokens = app
+            .code_tokens(&Browser::default(), &rp, "ann", "openid offline_access")
+            .await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let refresh_token = tokens["refresh_token"].as_str().unwrap();
+
+        // What blocking a user or changing their role does (users/admin work calls this).
+        app.clock.advance(Duration::seconds(1));
+        propusk::oauth::revocation::set_not_before(
+            app.state.stores.hot.as_ref(),
+            &user,
+            propusk::clock::Clock::now(&app.clock),
+        )
+        .await
+        .unwrap();
+        let body: Value = app
+            .post_form("/introspect", Some(&gateway), &[("token", access)])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body, json!({ "active": false }), "{backend:?}");
+        let (status, _) = refresh(&app, &rp, refresh_token, None).await;
+        assert_eq!(status, 400, "the refresh family started before the not-before time");
+
+        // Tokens issued afterwards work.
+        let fresh = app.code_tokens(&Browser::default(), &rp, "ann", "openid").await;
+        let body: Value = app
+            .post_form(
+                "/introspect",
+                Some(&gateway),
+                &[("token", fresh["access_token"].as_str().unwrap())],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["active"], true);
+        app.stop().await;
+    }
+}
