@@ -5,7 +5,12 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
+use std::sync::Arc;
+
+use crate::identity::application::Application;
+use crate::oauth::client_auth::{self, Accept, Presented};
 use crate::oauth::error::OAuthError;
+use crate::oauth::provider::Provider;
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2). Another content type, a body
 /// over the size limit, a malformed body or a repeated parameter is `invalid_request`.
@@ -38,4 +43,54 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OAuthForm<T> {
 /// The `Authorization` header as text, if any.
 pub fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+}
+
+/// Authenticates the calling client from the `Authorization` header or the body's
+/// `client_id` / `client_secret` (RFC 6749 §2.3.1).
+pub async fn client(
+    provider: &Provider,
+    headers: &HeaderMap,
+    body_id: Option<&str>,
+    body_secret: Option<&str>,
+    accept: Accept,
+) -> Result<Arc<Application>, OAuthError> {
+    let presented = Presented::from_request(authorization(headers), body_id, body_secret)?;
+    client_auth::authenticate(&provider.clients, presented, accept).await
+}
+
+/// The body of `/introspect` (RFC 7662 §2.1) and `/revoke` (RFC 7009 §2.1).
+/// No `Debug`: it holds a token and a client secret.
+#[derive(serde::Deserialize)]
+pub struct TokenForm {
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+impl TokenForm {
+    /// The `token` parameter, which both endpoints require.
+    pub fn token(&self) -> Result<&str, OAuthError> {
+        self.token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))
+    }
+
+    /// Authenticates the calling client.
+    pub async fn client(
+        &self,
+        provider: &Provider,
+        headers: &HeaderMap,
+        accept: Accept,
+    ) -> Result<Arc<Application>, OAuthError> {
+        client(
+            provider,
+            headers,
+            self.client_id.as_deref(),
+            self.client_secret.as_deref(),
+            accept,
+        )
+        .await
+    }
 }

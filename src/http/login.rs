@@ -26,29 +26,36 @@ pub struct LoginPage<'a> {
     error: Option<&'a str>,
 }
 
+type Parked = (
+    authorize::AuthorizationRequest,
+    std::sync::Arc<crate::identity::application::Application>,
+);
+
+/// The parked authorization request a sign-in continues, or the page explaining it is gone.
+async fn parked_request(
+    provider: &crate::oauth::provider::Provider,
+    id: Option<&str>,
+) -> Result<Option<Parked>, Response> {
+    let Some(id) = id else { return Ok(None) };
+    match authorize::parked(provider, id).await {
+        Ok(Some(found)) => Ok(Some(found)),
+        Ok(None) => Err(error_page(StatusCode::BAD_REQUEST, EXPIRED)),
+        Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
+    }
+}
+
+const EXPIRED: &str = "This sign-in request has expired. Go back to the application and start again.";
+const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again shortly.";
+
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     req: Option<String>,
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
-    let parked = match q.req.as_deref() {
-        Some(id) => match authorize::parked(&state.provider, id).await {
-            Ok(Some(found)) => Some(found),
-            Ok(None) => {
-                return error_page(
-                    StatusCode::BAD_REQUEST,
-                    "This sign-in request has expired. Go back to the application and start again.",
-                );
-            }
-            Err(_) => {
-                return error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Sign-in is unavailable right now. Try again shortly.",
-                );
-            }
-        },
-        None => None,
+    let parked = match parked_request(&state.provider, q.req.as_deref()).await {
+        Ok(parked) => parked,
+        Err(page) => return page,
     };
     let (csrf, set) = csrf_token(&state, &headers);
     let hint = parked
@@ -82,23 +89,9 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
         );
     }
     let provider = &state.provider;
-    let parked = match form.req.as_deref() {
-        Some(id) => match authorize::parked(provider, id).await {
-            Ok(Some(found)) => Some(found),
-            Ok(None) => {
-                return error_page(
-                    StatusCode::BAD_REQUEST,
-                    "This sign-in request has expired. Go back to the application and start again.",
-                );
-            }
-            Err(_) => {
-                return error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Sign-in is unavailable right now. Try again shortly.",
-                );
-            }
-        },
-        None => None,
+    let parked = match parked_request(provider, form.req.as_deref()).await {
+        Ok(parked) => parked,
+        Err(page) => return page,
     };
     let login = form.login.unwrap_or_default();
     let password = form.password.unwrap_or_default();
@@ -126,10 +119,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
             return page(StatusCode::UNAUTHORIZED, &again, set.as_slice());
         }
         Err(LoginError::Store(_)) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable right now. Try again shortly.",
-            );
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     };
     let now = state.clock.now();
@@ -140,10 +130,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
     let (cookie, new_session) = match browser_session::start(hot, user.id, vec!["pwd".into()], now).await {
         Ok(started) => started,
         Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable right now. Try again shortly.",
-            );
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     };
     tracing::info!(target: "audit", action = "login", outcome = "success", user.id = %user.id, "login succeeded");

@@ -11,9 +11,9 @@ use secrecy::ExposeSecret as _;
 
 use super::cors;
 use super::error::no_store;
-use super::extract::{OAuthForm, authorization};
+use super::extract::{OAuthForm, client};
 use crate::identity::application::Application;
-use crate::oauth::client_auth::{self, Accept, Presented};
+use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant::{TokenResponse, authorization_code, client_credentials, password, refresh_token};
 use crate::oauth::provider::Provider;
@@ -24,12 +24,14 @@ pub async fn token(
     headers: HeaderMap,
     OAuthForm(raw): OAuthForm<RawTokenRequest>,
 ) -> Result<Response, OAuthError> {
-    let presented = Presented::from_request(
-        authorization(&headers),
+    let app = client(
+        &provider,
+        &headers,
         raw.client_id.as_deref(),
         raw.client_secret.as_deref(),
-    )?;
-    let app = client_auth::authenticate(&provider.clients, presented, Accept::Any).await?;
+        Accept::Any,
+    )
+    .await?;
     let mut response = match grant(&provider, &app, &raw).await {
         Ok(tokens) => no_store(Json(tokens)),
         Err(e) => e.into_response(),

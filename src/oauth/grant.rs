@@ -7,6 +7,9 @@ pub mod refresh_token;
 
 use serde::Serialize;
 
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::scope::Scope;
+
 /// A successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
@@ -19,4 +22,42 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl TokenResponse {
+    pub fn new(
+        access_token: String,
+        claims: &crate::oauth::token::AccessClaims,
+        refresh_token: Option<String>,
+        id_token: Option<String>,
+    ) -> Self {
+        Self {
+            access_token,
+            token_type: "Bearer",
+            expires_in: claims.exp - claims.iat,
+            scope: claims.scope.clone(),
+            refresh_token,
+            id_token,
+        }
+    }
+}
+
+/// The scope of a grant: what was requested, which must lie within `allowed`; by default all
+/// of `allowed`.
+pub fn within(requested: Option<Scope>, allowed: &Scope) -> Result<Scope, OAuthError> {
+    match requested {
+        Some(scope) if !allowed.contains_all(&scope) => Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "a requested scope is beyond what was allowed",
+        )),
+        Some(scope) => Ok(scope),
+        None => Ok(allowed.clone()),
+    }
+}
+
+/// A refresh token goes to applications with the refresh_token grant that are first-party or
+/// were granted `offline_access` (DESIGN.md, Tokens).
+pub fn wants_refresh(app: &crate::identity::application::Application, scope: &Scope) -> bool {
+    app.allows_grant(crate::identity::application::GrantType::RefreshToken)
+        && (app.first_party || scope.contains("offline_access"))
 }

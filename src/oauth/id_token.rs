@@ -5,9 +5,11 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::error::OAuthError;
 use super::jwt;
 use super::provider::Provider;
 use super::scope::Scope;
+use super::subject::Subject;
 use crate::identity::application::{Application, ClientId, sha256};
 use crate::identity::user::User;
 
@@ -46,6 +48,49 @@ pub fn mint(provider: &Provider, app: &Application, claims: &IdClaims) -> Result
         .active(app.id_token_alg)
         .ok_or(jwt::JwtError::UnknownKey)?;
     jwt::sign(key, "JWT", claims)
+}
+
+/// What the authorization request asked of the ID token.
+#[derive(Debug, Default)]
+pub struct Asked<'a> {
+    pub nonce: Option<String>,
+    /// The `claims` request parameter.
+    pub claims: Option<&'a Value>,
+}
+
+/// The ID token that accompanies `access_token` for `user` when `scope` has `openid` (OpenID
+/// Connect Core §3.1.3.3): signed with the application's algorithm, bound to the access token
+/// by `at_hash`, carrying the scope's user claims and those the `claims` parameter asked for.
+pub fn issue(
+    provider: &Provider,
+    app: &Application,
+    user: &User,
+    subject: &Subject,
+    scope: &Scope,
+    access_token: &str,
+    asked: Asked<'_>,
+) -> Result<Option<String>, OAuthError> {
+    if !scope.contains("openid") {
+        return Ok(None);
+    }
+    let now = provider.clock.now();
+    let claims = IdClaims {
+        iss: provider.issuer.clone(),
+        sub: subject.sub.clone(),
+        aud: app.client_id.to_string(),
+        exp: (now + provider.access_token_ttl).unix_timestamp(),
+        iat: now.unix_timestamp(),
+        auth_time: subject.auth_time,
+        nonce: asked.nonce,
+        amr: subject.amr.clone(),
+        sid: subject.sid.clone(),
+        at_hash: Some(at_hash(access_token)),
+        user: user_claims(user, scope, asked.claims, Target::IdToken),
+    };
+    mint(provider, app, &claims).map(Some).map_err(|e| {
+        tracing::error!(error = %e, "signing an ID token failed");
+        OAuthError::server_error()
+    })
 }
 
 /// The subject of an `id_token_hint` we issued to `client` (expired ones are accepted, as RP-

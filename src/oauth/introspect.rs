@@ -111,7 +111,7 @@ async fn introspect_refresh(
             aud: provider.issuer.clone(),
             jti: record.family,
             token_type: "refresh_token",
-            role: Some(subject.role),
+            role: subject.role,
             account_id: subject.account_id,
             permissions: subject.permissions,
             sid: subject.sid,

@@ -3,11 +3,10 @@
 
 use std::str::FromStr as _;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use super::{Database, StoreError};
+use super::StoreError;
 use crate::identity::account::{Account, AccountId, Slug};
 use crate::identity::application::{Application, ClientId};
 use crate::identity::role::{Role, RoleName};
@@ -69,11 +68,7 @@ impl PgStore {
                 _ => {}
             }
         }
-        match e {
-            sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
-            other => StoreError::unavailable(other),
-        }
+        super::sql::driver_error(e)
     }
 }
 
@@ -102,23 +97,4 @@ async fn create_database(options: &PgConnectOptions) -> Result<(), StoreError> {
     admin.close().await.map_err(PgStore::error)
 }
 
-super::sql::sql_repositories!(PgStore);
-
-#[async_trait]
-impl Database for PgStore {
-    fn engine(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(Self::error)
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
+super::sql::sql_repositories!(PgStore, "postgres");

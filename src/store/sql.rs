@@ -203,6 +203,15 @@ impl TryFrom<ApplicationRow> for Application {
     }
 }
 
+/// What is left of a driver error once each engine has recognised its constraint violations.
+pub(super) fn driver_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
+        other => StoreError::unavailable(other),
+    }
+}
+
 /// Seconds of an optional lifetime, as the `*_ttl_secs` columns hold them.
 pub(super) fn ttl_secs(d: Option<Duration>) -> Option<i32> {
     d.map(|d| i32::try_from(d.whole_seconds()).unwrap_or(i32::MAX))
@@ -215,7 +224,22 @@ pub(super) const USER_COLUMNS: &str = "id, username, password_hash, email, phone
 /// Implements the repository traits for a store type with a `pool` field and an
 /// `fn error(sqlx::Error) -> StoreError`; the SQL is the same for both engines.
 macro_rules! sql_repositories {
-    ($store:ty) => {
+    ($store:ty, $engine:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Database for $store {
+            fn engine(&self) -> &'static str {
+                $engine
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(Self::error)
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+
         use $crate::store::sql::{AccountRow, ApplicationRow, RoleRow, USER_COLUMNS, UserRow, to_strings, ttl_secs};
 
         #[async_trait::async_trait]

@@ -2,10 +2,9 @@
 
 use std::path::Path;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{Database, StoreError};
+use super::StoreError;
 use crate::identity::account::{Account, AccountId, Slug};
 use crate::identity::application::{Application, ClientId};
 use crate::identity::role::{Role, RoleName};
@@ -55,11 +54,7 @@ impl SqliteStore {
                 };
             }
         }
-        match e {
-            sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
-            other => StoreError::unavailable(other),
-        }
+        super::sql::driver_error(e)
     }
 }
 
@@ -83,23 +78,4 @@ fn constraint_name(what: &str) -> String {
     }
 }
 
-super::sql::sql_repositories!(SqliteStore);
-
-#[async_trait]
-impl Database for SqliteStore {
-    fn engine(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(Self::error)
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
+super::sql::sql_repositories!(SqliteStore, "sqlite");

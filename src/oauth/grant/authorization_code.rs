@@ -8,7 +8,7 @@ use crate::identity::application::{Application, GrantType};
 use crate::identity::user::UserStatus;
 use crate::oauth::code::{self, Issued, Redeemed};
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::id_token::{self, IdClaims, Target};
+use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::revocation;
@@ -86,34 +86,25 @@ pub async fn grant(
     let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
     let (access_token, claims) = subject.access_token(provider, app, &scope)?;
 
-    let wants_refresh =
-        app.allows_grant(GrantType::RefreshToken) && (app.first_party || scope.contains("offline_access"));
-    let (refresh_token, family) = if wants_refresh {
+    let (refresh_token, family) = if super::wants_refresh(app, &scope) {
         let (token, record) =
             refresh::start_family(provider, app.client_id.as_str(), &grant.scope, subject.clone()).await?;
         (Some(token), Some(record))
     } else {
         (None, None)
     };
-    let id_token = if scope.contains("openid") {
-        let now = provider.clock.now();
-        let claims = IdClaims {
-            iss: provider.issuer.clone(),
-            sub: subject.sub.clone(),
-            aud: app.client_id.to_string(),
-            exp: (now + provider.access_token_ttl).unix_timestamp(),
-            iat: now.unix_timestamp(),
-            auth_time: Some(grant.auth_time),
+    let id_token = id_token::issue(
+        provider,
+        app,
+        &user,
+        &subject,
+        &scope,
+        &access_token,
+        id_token::Asked {
             nonce: grant.nonce.clone(),
-            amr: grant.amr.clone(),
-            sid: Some(grant.sid.clone()),
-            at_hash: Some(id_token::at_hash(&access_token)),
-            user: id_token::user_claims(&user, &scope, grant.claims.as_ref(), Target::IdToken),
-        };
-        Some(id_token::mint(provider, app, &claims).map_err(|_| OAuthError::server_error())?)
-    } else {
-        None
-    };
+            claims: grant.claims.as_ref(),
+        },
+    )?;
     let issued = Issued {
         jti: claims.jti.clone(),
         exp: claims.exp,
@@ -122,12 +113,5 @@ pub async fn grant(
     };
     code::record_issued(provider, code, &issued).await?;
     tracing::info!(user.id = %subject.sub, "tokens issued for an authorization code");
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: claims.exp - claims.iat,
-        scope: claims.scope,
-        refresh_token,
-        id_token,
-    })
+    Ok(TokenResponse::new(access_token, &claims, refresh_token, id_token))
 }

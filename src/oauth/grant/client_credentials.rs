@@ -7,7 +7,7 @@ use crate::identity::application::{Application, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
-use crate::oauth::token::{self, AccessClaims};
+use crate::oauth::subject::Subject;
 
 /// Issues an access token to `app`, for `requested` scopes (default: all the app may have).
 #[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
@@ -22,57 +22,8 @@ pub async fn grant(
             "this client may not use the client_credentials grant",
         ));
     }
-    let scope = match requested {
-        Some(scope) if !app.scopes.contains_all(&scope) => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                "a requested scope is not allowed for this client",
-            ));
-        }
-        Some(scope) => scope,
-        None => app.scopes.clone(),
-    };
-    let (role, permissions) = match &app.service_role {
-        Some(name) => {
-            let role = provider.clients.role(name).await?.ok_or_else(|| {
-                tracing::error!(role = %name, "the service role of an application does not exist");
-                OAuthError::server_error()
-            })?;
-            (
-                Some(name.to_string()),
-                role.permissions.iter().map(ToString::to_string).collect(),
-            )
-        }
-        None => (None, Vec::new()),
-    };
-    let now = provider.clock.now();
-    let ttl = app.access_token_ttl.unwrap_or(provider.access_token_ttl);
-    let claims = AccessClaims {
-        iss: provider.issuer.clone(),
-        sub: app.client_id.to_string(),
-        aud: provider.audience.clone(),
-        exp: (now + ttl).unix_timestamp(),
-        iat: now.unix_timestamp(),
-        jti: token::new_jti(),
-        client_id: app.client_id.to_string(),
-        scope: scope.to_string(),
-        sid: None,
-        role,
-        account_id: app.account_id.map(|a| a.to_string()),
-        permissions,
-        auth_time: None,
-        amr: None,
-    };
-    let access_token = token::mint(&provider.keyring, &claims).map_err(|e| {
-        tracing::error!(error = %e, "signing an access token failed");
-        OAuthError::server_error()
-    })?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ttl.whole_seconds(),
-        scope: claims.scope,
-        refresh_token: None,
-        id_token: None,
-    })
+    let scope = super::within(requested, &app.scopes)?;
+    let subject = Subject::of_application(provider, app).await?;
+    let (access_token, claims) = subject.access_token(provider, app, &scope)?;
+    Ok(TokenResponse::new(access_token, &claims, None, None))
 }

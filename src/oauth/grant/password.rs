@@ -6,7 +6,7 @@ use super::TokenResponse;
 use crate::identity::application::{Application, GrantType};
 use crate::identity::login::{self, LoginError};
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::id_token::{self, IdClaims, Target};
+use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::scope::Scope;
@@ -26,16 +26,7 @@ pub async fn grant(
             "this client may not use the password grant",
         ));
     }
-    let scope = match requested {
-        Some(scope) if !app.scopes.contains_all(&scope) => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                "a requested scope is not allowed for this client",
-            ));
-        }
-        Some(scope) => scope,
-        None => app.scopes.clone(),
-    };
+    let scope = super::within(requested, &app.scopes)?;
     let user = match login::verify(
         provider.db.as_ref(),
         &provider.dummy_hash,
@@ -56,40 +47,24 @@ pub async fn grant(
     let now = provider.clock.now();
     let subject = Subject::of(provider, &user, None, now.unix_timestamp(), vec!["pwd".into()]).await?;
     let (access_token, claims) = subject.access_token(provider, app, &scope)?;
-    let refresh_token =
-        if app.allows_grant(GrantType::RefreshToken) && (app.first_party || scope.contains("offline_access")) {
-            Some(
-                refresh::start_family(provider, app.client_id.as_str(), &scope.to_string(), subject.clone())
-                    .await?
-                    .0,
-            )
-        } else {
-            None
-        };
-    let id_token = if scope.contains("openid") {
-        let id = IdClaims {
-            iss: provider.issuer.clone(),
-            sub: subject.sub.clone(),
-            aud: app.client_id.to_string(),
-            exp: claims.exp,
-            iat: claims.iat,
-            auth_time: Some(subject.auth_time),
-            nonce: None,
-            amr: subject.amr.clone(),
-            sid: None,
-            at_hash: Some(id_token::at_hash(&access_token)),
-            user: id_token::user_claims(&user, &scope, None, Target::IdToken),
-        };
-        Some(id_token::mint(provider, app, &id).map_err(|_| OAuthError::server_error())?)
+    let refresh_token = if super::wants_refresh(app, &scope) {
+        let scope_text = scope.to_string();
+        Some(
+            refresh::start_family(provider, app.client_id.as_str(), &scope_text, subject.clone())
+                .await?
+                .0,
+        )
     } else {
         None
     };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: claims.exp - claims.iat,
-        scope: claims.scope,
-        refresh_token,
-        id_token,
-    })
+    let id_token = id_token::issue(
+        provider,
+        app,
+        &user,
+        &subject,
+        &scope,
+        &access_token,
+        Default::default(),
+    )?;
+    Ok(TokenResponse::new(access_token, &claims, refresh_token, id_token))
 }

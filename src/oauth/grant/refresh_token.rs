@@ -24,23 +24,7 @@ pub async fn grant(
     }
     let (record, successor) = refresh::rotate(provider, refresh_token, app.client_id.as_str()).await?;
     let granted = Scope::parse(&record.scope).unwrap_or_default();
-    let scope = match requested {
-        Some(scope) if !granted.contains_all(&scope) => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                "a refresh cannot widen the granted scope",
-            ));
-        }
-        Some(scope) => scope,
-        None => granted,
-    };
+    let scope = super::within(requested, &granted)?;
     let (access_token, claims) = record.subject.access_token(provider, app, &scope)?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: claims.exp - claims.iat,
-        scope: claims.scope,
-        refresh_token: Some(successor),
-        id_token: None,
-    })
+    Ok(TokenResponse::new(access_token, &claims, Some(successor), None))
 }
