@@ -11,7 +11,7 @@ use super::extract::authorization;
 use crate::app::AppState;
 use crate::identity::application::ClientId;
 use crate::identity::user::{UserId, UserStatus};
-use crate::oauth::id_token::{Target, user_claims};
+use crate::oauth::id_token::{Target, user_claims, userinfo_request};
 use crate::oauth::revocation;
 use crate::oauth::scope::Scope;
 
@@ -91,7 +91,8 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
             );
         }
     };
-    let mut body = user_claims(&user, &scope, None, Target::UserInfo);
+    let requested = userinfo_request(provider, &claims.jti).await.ok().flatten();
+    let mut body = user_claims(&user, &scope, requested.as_ref(), Target::UserInfo);
     body.insert("sub".into(), serde_json::Value::String(claims.sub.clone()));
     let mut response = no_store(Json(body).into_response());
     if let Ok(client_id) = ClientId::parse(&claims.client_id)

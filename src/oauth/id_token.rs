@@ -173,3 +173,34 @@ fn all_claims(user: &User) -> Vec<(&'static str, Value)> {
         ("clientId", json!(user.client_id)),
     ]
 }
+
+fn userinfo_request_key(jti: &str) -> String {
+    format!("userinfo-claims:{jti}")
+}
+
+/// Remembers, for the life of one access token, the `claims` request parameter's `userinfo`
+/// member, so `/userinfo` answers what the authorization request asked for.
+pub async fn remember_userinfo_request(
+    provider: &Provider,
+    access: &crate::oauth::token::AccessClaims,
+    requested: Option<&Value>,
+) -> Result<(), OAuthError> {
+    let Some(userinfo) = requested.and_then(|r| r.get("userinfo")).filter(|u| u.is_object()) else {
+        return Ok(());
+    };
+    let value = serde_json::to_vec(&json!({ "userinfo": userinfo })).map_err(|_| OAuthError::server_error())?;
+    provider
+        .hot
+        .put(&userinfo_request_key(&access.jti), &value, access.expires_at())
+        .await?;
+    Ok(())
+}
+
+/// The `claims` request remembered for an access token, if any.
+pub async fn userinfo_request(provider: &Provider, jti: &str) -> Result<Option<Value>, crate::store::StoreError> {
+    Ok(provider
+        .hot
+        .get(&userinfo_request_key(jti))
+        .await?
+        .and_then(|v| serde_json::from_slice(&v).ok()))
+}

@@ -10,6 +10,7 @@ mod code_exchange;
 mod discovery;
 mod health;
 mod introspect;
+mod logout;
 mod oidc;
 mod startup;
 mod token;

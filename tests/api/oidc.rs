@@ -148,3 +148,66 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_claims_parameter_adds_claims_to_the_id_token_and_userinfo() {
+    use base64::Engine as _;
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let browser = Browser::default();
+    let (verifier, challenge) = crate::support::pkce();
+    let claims = r#"{"id_token":{"name":null},"userinfo":{"email":{"essential":true}}}"#;
+    let url = app.authorize_url(
+        &rp,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", "https://client.example.com/cb"),
+            ("scope", "openid"),
+            ("claims", claims),
+            ("nonce", "n-1"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let callback = app.sign_in(&browser, &url, "ann").await;
+    let code = query_param(&callback, "code").unwrap();
+    let tokens: serde_json::Value = app
+        .post_form(
+            "/token",
+            Some(&rp),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://client.example.com/cb"),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let id: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(id["name"], "ann tester");
+    assert_eq!(id["nonce"], "n-1");
+    assert!(id.get("email").is_none(), "asked for userinfo only");
+    let info: serde_json::Value = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["email"], "ann@example.com");
+    assert!(info.get("name").is_none(), "asked for the ID token only");
+    app.stop().await;
+}

@@ -93,6 +93,7 @@ pub async fn grant(
     } else {
         (None, None)
     };
+    id_token::remember_userinfo_request(provider, &claims, grant.claims.as_ref()).await?;
     let id_token = id_token::issue(
         provider,
         app,
