@@ -7,7 +7,7 @@ use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::browser::{error_page, redirect, session};
+use super::browser::{browser_binding, error_page, redirect, session};
 use crate::app::AppState;
 use crate::oauth::authorize::{self, AuthorizeError, Next, RawAuthorizationRequest, error_redirect};
 use crate::oauth::error::OAuthError;
@@ -79,12 +79,15 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
                 Err(e) => fail(e),
             }
         }
-        Ok(step) => match authorize::park(provider, &request).await {
-            Ok(id) => {
-                let page = if step == Next::Login { "/login" } else { "/consent" };
-                redirect(&format!("{page}?req={id}"), &[])
+        Ok(step) => {
+            let (browser, set) = browser_binding(state, headers);
+            match authorize::park(provider, &request, &browser).await {
+                Ok(id) => {
+                    let page = if step == Next::Login { "/login" } else { "/consent" };
+                    redirect(&format!("{page}?req={id}"), set.as_slice())
+                }
+                Err(e) => fail(e),
             }
-            Err(e) => fail(e),
-        },
+        }
     }
 }

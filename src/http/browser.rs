@@ -37,16 +37,28 @@ pub async fn session(
 
 /// A CSRF token for a form, and the cookie to set when the browser has none yet.
 pub fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    let (value, set) = browser_binding(state, headers);
+    (csrf::token_for(&state.csrf_key, &value), set)
+}
+
+/// The browser's CSRF cookie value, which also binds parked authorization requests to it; a new
+/// one (with the cookie to set) when the browser has none yet.
+pub fn browser_binding(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
     let https = state.config.is_https();
     let name = session::csrf_cookie_name(https);
     match cookie(headers, name) {
-        Some(value) => (csrf::token_for(&state.csrf_key, &value), None),
+        Some(value) => (value, None),
         None => {
             let value = crate::identity::application::random_token::<16>();
             let set = session::set_cookie(name, &value, https, Duration::days(1));
-            (csrf::token_for(&state.csrf_key, &value), Some(set))
+            (value, Some(set))
         }
     }
+}
+
+/// The browser's binding cookie, if it has one.
+pub fn browser_cookie(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookie(headers, session::csrf_cookie_name(state.config.is_https()))
 }
 
 /// True when the form's CSRF token matches the browser's CSRF cookie.

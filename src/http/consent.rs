@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{csrf_ok, csrf_token, error_page, page, redirect, session};
+use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
 use crate::app::AppState;
 use crate::oauth::authorize::{self, AuthorizationRequest, error_redirect};
 use crate::oauth::error::{ErrorCode, OAuthError};
@@ -47,7 +47,9 @@ const EXPIRED: &str = "This request has expired. Go back to the application and 
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ConsentQuery>) -> Response {
     let req = q.req.unwrap_or_default();
-    let Ok(Some((request, app))) = authorize::parked(&state.provider, &req).await else {
+    let Ok(Some((request, app))) =
+        authorize::parked(&state.provider, &req, browser_cookie(&state, &headers).as_deref()).await
+    else {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
     };
     if !matches!(session(&state, &headers).await, Ok(Some(_))) {
@@ -79,7 +81,8 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
     }
     let provider = &state.provider;
     let req = form.req.unwrap_or_default();
-    let Ok(Some((request, app))) = authorize::parked(provider, &req).await else {
+    let Ok(Some((request, app))) = authorize::parked(provider, &req, browser_cookie(&state, &headers).as_deref()).await
+    else {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
     };
     let Ok(Some((_, session))) = session(&state, &headers).await else {

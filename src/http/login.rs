@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{MessagePage, csrf_ok, csrf_token, error_page, page, redirect, session};
+use super::browser::{MessagePage, browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
 use crate::app::AppState;
 use crate::identity::login::{self, LoginError};
 use crate::oauth::authorize::{self, Next, error_redirect};
@@ -35,9 +35,10 @@ type Parked = (
 async fn parked_request(
     provider: &crate::oauth::provider::Provider,
     id: Option<&str>,
+    browser: Option<&str>,
 ) -> Result<Option<Parked>, Response> {
     let Some(id) = id else { return Ok(None) };
-    match authorize::parked(provider, id).await {
+    match authorize::parked(provider, id, browser).await {
         Ok(Some(found)) => Ok(Some(found)),
         Ok(None) => Err(error_page(StatusCode::BAD_REQUEST, EXPIRED)),
         Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
@@ -53,7 +54,13 @@ pub struct LoginQuery {
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
-    let parked = match parked_request(&state.provider, q.req.as_deref()).await {
+    let parked = match parked_request(
+        &state.provider,
+        q.req.as_deref(),
+        browser_cookie(&state, &headers).as_deref(),
+    )
+    .await
+    {
         Ok(parked) => parked,
         Err(page) => return page,
     };
@@ -89,7 +96,13 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
         );
     }
     let provider = &state.provider;
-    let parked = match parked_request(provider, form.req.as_deref()).await {
+    let parked = match parked_request(
+        provider,
+        form.req.as_deref(),
+        browser_cookie(&state, &headers).as_deref(),
+    )
+    .await
+    {
         Ok(parked) => parked,
         Err(page) => return page,
     };

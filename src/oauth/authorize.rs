@@ -378,10 +378,25 @@ fn pending_key(id: &str) -> String {
     format!("authreq:{id}")
 }
 
+/// A request waiting for the user, bound to the browser that made it.
+#[derive(Serialize, Deserialize)]
+struct Parked {
+    request: AuthorizationRequest,
+    /// SHA-256 of a cookie of the browser that started the flow: the login and consent forms
+    /// of a parked request work only in that browser, so nobody can hand a victim a half-done
+    /// request to finish.
+    browser: String,
+}
+
 /// Parks a request while the user signs in or consents; returns its id for the forms.
-pub async fn park(provider: &Provider, request: &AuthorizationRequest) -> Result<String, OAuthError> {
+/// `browser` is a value only that browser holds (a cookie).
+pub async fn park(provider: &Provider, request: &AuthorizationRequest, browser: &str) -> Result<String, OAuthError> {
     let id = crate::identity::application::random_token::<16>();
-    let value = serde_json::to_vec(request).map_err(|_| OAuthError::server_error())?;
+    let parked = Parked {
+        request: request.clone(),
+        browser: crate::security::digest(browser),
+    };
+    let value = serde_json::to_vec(&parked).map_err(|_| OAuthError::server_error())?;
     provider
         .hot
         .put(&pending_key(&id), &value, provider.clock.now() + PENDING_LIFETIME)
@@ -389,28 +404,33 @@ pub async fn park(provider: &Provider, request: &AuthorizationRequest) -> Result
     Ok(id)
 }
 
-/// A parked request and its application, if still there.
+/// A parked request and its application, if still there and parked by this `browser`.
 pub async fn parked(
     provider: &Provider,
     id: &str,
+    browser: Option<&str>,
 ) -> Result<Option<(AuthorizationRequest, std::sync::Arc<Application>)>, OAuthError> {
+    let Some(browser) = browser else { return Ok(None) };
     if id.len() > 64 {
         return Ok(None);
     }
     let Some(bytes) = provider.hot.get(&pending_key(id)).await? else {
         return Ok(None);
     };
-    let Ok(request) = serde_json::from_slice::<AuthorizationRequest>(&bytes) else {
+    let Ok(parked) = serde_json::from_slice::<Parked>(&bytes) else {
         return Ok(None);
     };
-    let Ok(client_id) = ClientId::parse(&request.client_id) else {
+    if !crate::security::same(&parked.browser, &crate::security::digest(browser)) {
+        return Ok(None);
+    }
+    let Ok(client_id) = ClientId::parse(&parked.request.client_id) else {
         return Ok(None);
     };
     Ok(provider
         .clients
         .application(&client_id)
         .await?
-        .map(|app| (request, app)))
+        .map(|app| (parked.request, app)))
 }
 
 /// Forgets a parked request once answered.

@@ -395,3 +395,29 @@ async fn a_native_app_loopback_redirect_matches_any_port() {
     assert_eq!(app.client.get(other_path).send().await.unwrap().status(), 400);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_parked_request_can_be_finished_only_in_the_browser_that_started_it() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(false).await;
+    let attacker = Browser::default();
+    let url = app.authorize_url(
+        &rp,
+        &[("response_type", "code"), ("redirect_uri", CB), ("scope", "openid")],
+    );
+    let login = location(&attacker.get(&url).await, &app.base);
+    assert!(login.starts_with(&app.url("/login?req=")));
+
+    // The victim opens the attacker's half-done request in their own browser.
+    let victim = Browser::default();
+    let page = victim.get(&login).await;
+    assert_eq!(page.status(), 400, "another browser cannot continue it");
+    let consent = login.replace("/login?", "/consent?");
+    assert_eq!(victim.get(&consent).await.status(), 400);
+
+    // The browser that started it can.
+    let callback = app.sign_in(&attacker, &url, "ann").await;
+    assert!(query_param(&callback, "code").is_some());
+    app.stop().await;
+}
