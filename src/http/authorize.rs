@@ -64,7 +64,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
         _ => None,
     };
     let now = state.clock.now();
-    match authorize::next_step(&request, &app, session.as_ref(), consented.as_ref(), false, now) {
+    match authorize::next_step(&request, &app, session.as_ref(), consented.as_ref(), now) {
         Err(code) => fail(OAuthError::new(
             code,
             "the user must interact with the authorization server",

@@ -10,8 +10,10 @@ use serde::Deserialize;
 
 use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
 use crate::app::AppState;
-use crate::oauth::authorize::{self, AuthorizationRequest, error_redirect};
+use crate::identity::application::Application;
+use crate::oauth::authorize::{self, AuthorizationRequest, Next, error_redirect};
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::security::session::Session;
 
 #[derive(Template)]
 #[template(path = "consent.html")]
@@ -38,6 +40,15 @@ fn describe(request: &AuthorizationRequest) -> Vec<&'static str> {
         .collect()
 }
 
+/// True when the request still wants a (fresh) login — `prompt=login`, `max_age`, or an
+/// `id_token_hint` for another user — so consent must not short-cut it.
+fn needs_login(state: &AppState, request: &AuthorizationRequest, app: &Application, session: &Session) -> bool {
+    matches!(
+        authorize::next_step(request, app, Some(session), None, state.clock.now()),
+        Ok(Next::Login) | Err(ErrorCode::LoginRequired)
+    )
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ConsentQuery {
     req: Option<String>,
@@ -52,7 +63,10 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
     else {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
     };
-    if !matches!(session(&state, &headers).await, Ok(Some(_))) {
+    let Ok(Some((_, session))) = session(&state, &headers).await else {
+        return redirect(&format!("/login?req={req}"), &[]);
+    };
+    if needs_login(&state, &request, &app, &session) {
         return redirect(&format!("/login?req={req}"), &[]);
     }
     let (csrf, set) = csrf_token(&state, &headers);
@@ -88,6 +102,9 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
     let Ok(Some((_, session))) = session(&state, &headers).await else {
         return redirect(&format!("/login?req={req}"), &[]);
     };
+    if needs_login(&state, &request, &app, &session) {
+        return redirect(&format!("/login?req={req}"), &[]);
+    }
     let fail = |e: OAuthError| {
         redirect(
             &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),

@@ -63,6 +63,8 @@ pub async fn client(
 #[derive(serde::Deserialize)]
 pub struct TokenForm {
     pub token: Option<String>,
+    /// Accepted and not needed (RFC 7009 §2.1, RFC 7662 §2.1): every kind of token is
+    /// recognised by its form.
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,

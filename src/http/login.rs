@@ -154,7 +154,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
         https,
         browser_session::ABSOLUTE,
     )];
-    let Some((request, app)) = parked else {
+    let Some((mut request, app)) = parked else {
         let done = MessagePage {
             title: "Signed in",
             message: "You are signed in.",
@@ -163,6 +163,15 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
         return page(StatusCode::OK, &done, &set);
     };
     let req_id = form.req.unwrap_or_default();
+    // This sign-in satisfies prompt=login for the request, now and at the consent step.
+    let browser = browser_cookie(&state, &headers).unwrap_or_default();
+    if let Err(e) = authorize::mark_login_done(provider, &req_id, &request, &browser).await {
+        return redirect(
+            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
+            &set,
+        );
+    }
+    request.login_done = true;
     let fail = |e: OAuthError| {
         redirect(
             &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
@@ -177,7 +186,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
             Err(e) => return fail(e.into()),
         }
     };
-    match authorize::next_step(&request, &app, Some(&new_session), consented.as_ref(), true, now) {
+    match authorize::next_step(&request, &app, Some(&new_session), consented.as_ref(), now) {
         Ok(Next::Consent) => redirect(&format!("/consent?req={req_id}"), &set),
         Ok(Next::Issue) => {
             let _ = authorize::unpark(provider, &req_id).await;

@@ -30,6 +30,24 @@ pub struct LogoutParams {
     confirm: Option<String>,
 }
 
+impl LogoutParams {
+    /// The RP-Initiated Logout parameters, to pass on in a URL.
+    fn as_query(&self) -> Vec<(&'static str, &str)> {
+        let fields = [
+            ("id_token_hint", &self.id_token_hint),
+            ("client_id", &self.client_id),
+            ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
+            ("state", &self.state),
+            ("logout_hint", &self.logout_hint),
+            ("ui_locales", &self.ui_locales),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
@@ -59,7 +77,6 @@ pub async fn logout_post(State(state): State<AppState>, headers: HeaderMap, RawF
 }
 
 async fn logout(state: &AppState, headers: &HeaderMap, params: LogoutParams, posted: bool) -> Response {
-    let _ = (&params.logout_hint, &params.ui_locales);
     let provider = &state.provider;
     let hint = params
         .id_token_hint
@@ -99,8 +116,20 @@ async fn logout(state: &AppState, headers: &HeaderMap, params: LogoutParams, pos
         }
     };
     let current = session(state, headers).await.ok().flatten();
+    if posted && current.is_none() && params.confirm.is_none() {
+        // A cross-site form POST from the application carries no SameSite=Lax cookie: send the
+        // browser back as a top-level GET, which does, so the session really ends.
+        return redirect(
+            &format!(
+                "/logout?{}",
+                serde_urlencoded::to_string(params.as_query()).unwrap_or_default()
+            ),
+            &[],
+        );
+    }
+    // Only an ID token of this very session signs out without asking (RP-Initiated Logout §2).
     let hint_matches = match (&hint, &current) {
-        (Some(h), Some((_, s))) => h.sid.as_deref() == Some(s.sid.as_str()) || h.sub == s.user_id.to_string(),
+        (Some(h), Some((_, s))) => h.sid.as_deref() == Some(s.sid.as_str()),
         _ => false,
     };
     let confirmed =

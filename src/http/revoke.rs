@@ -13,7 +13,7 @@ use crate::identity::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
-use crate::oauth::revoke::{check_hint, revoke as run};
+use crate::oauth::revoke::revoke as run;
 
 pub async fn revoke(
     State(provider): State<Arc<Provider>>,
@@ -31,6 +31,5 @@ pub async fn revoke(
 
 async fn revoke_token(provider: &Provider, caller: &Application, form: &TokenForm) -> Result<(), OAuthError> {
     let token = form.token()?;
-    check_hint(form.token_type_hint.as_deref())?;
     run(provider, caller, token).await
 }

@@ -11,18 +11,14 @@ use super::extract::authorization;
 use crate::app::AppState;
 use crate::identity::application::ClientId;
 use crate::identity::user::{UserId, UserStatus};
-use crate::oauth::id_token::{Target, user_claims, userinfo_request};
+use crate::oauth::id_token::{Target, user_claims};
 use crate::oauth::revocation;
 use crate::oauth::scope::Scope;
 
 /// An RFC 6750 §3 error with its `WWW-Authenticate` challenge.
 pub fn bearer_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = json_error(status, error, description);
-    let challenge = if error.is_empty() {
-        "Bearer realm=\"propusk\"".to_owned()
-    } else {
-        format!("Bearer realm=\"propusk\", error=\"{error}\", error_description=\"{description}\"")
-    };
+    let challenge = format!("Bearer realm=\"propusk\", error=\"{error}\", error_description=\"{description}\"");
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -41,11 +37,13 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else {
-        return bearer_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request",
-            "a bearer access token is required",
+        // RFC 6750 §3.1: no credentials, no error code — just the challenge.
+        let mut response = StatusCode::UNAUTHORIZED.into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"propusk\""),
         );
+        return response;
     };
     let provider = &state.provider;
     let invalid = || {
@@ -91,8 +89,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
             );
         }
     };
-    let requested = userinfo_request(provider, &claims.jti).await.ok().flatten();
-    let mut body = user_claims(&user, &scope, requested.as_ref(), Target::UserInfo);
+    let mut body = user_claims(&user, &scope, None, Target::UserInfo);
     body.insert("sub".into(), serde_json::Value::String(claims.sub.clone()));
     let mut response = no_store(Json(body).into_response());
     if let Ok(client_id) = ClientId::parse(&claims.client_id)

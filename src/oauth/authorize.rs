@@ -56,6 +56,8 @@ pub struct AuthorizationRequest {
     pub expected_sub: Option<String>,
     /// The `claims` request parameter (OpenID Connect Core §5.5).
     pub claims: Option<serde_json::Value>,
+    /// Set once the user has signed in for this very request, which satisfies `prompt=login`.
+    pub login_done: bool,
 }
 
 impl AuthorizationRequest {
@@ -255,6 +257,7 @@ pub async fn validate(
         login_hint: raw.login_hint.clone().filter(|h| !h.is_empty()),
         expected_sub,
         claims,
+        login_done: false,
     };
     Ok((request, app))
 }
@@ -326,20 +329,19 @@ pub enum Next {
     Issue,
 }
 
-/// Decides the next step for `request` given the browser's session (if any) and whether the
-/// user has just authenticated (then `prompt=login` is satisfied) or consented.
+/// Decides the next step for `request` given the browser's session (if any) and the consent
+/// on record. `prompt=login` is satisfied once the user signed in for this request.
 pub fn next_step(
     request: &AuthorizationRequest,
     app: &Application,
     session: Option<&Session>,
     consented: Option<&Scope>,
-    just_authenticated: bool,
     now: OffsetDateTime,
 ) -> Result<Next, ErrorCode> {
     let needs_login = match session {
         None => true,
         Some(s) => {
-            (request.prompt_login && !just_authenticated)
+            (request.prompt_login && !request.login_done)
                 || request
                     .max_age
                     .is_some_and(|max| now.unix_timestamp() - s.auth_time > max)
@@ -431,6 +433,28 @@ pub async fn parked(
         .application(&client_id)
         .await?
         .map(|app| (parked.request, app)))
+}
+
+/// Records that the user signed in for the parked request `id` (same browser binding).
+pub async fn mark_login_done(
+    provider: &Provider,
+    id: &str,
+    request: &AuthorizationRequest,
+    browser: &str,
+) -> Result<(), OAuthError> {
+    let parked = Parked {
+        request: AuthorizationRequest {
+            login_done: true,
+            ..request.clone()
+        },
+        browser: crate::security::digest(browser),
+    };
+    let value = serde_json::to_vec(&parked).map_err(|_| OAuthError::server_error())?;
+    provider
+        .hot
+        .put(&pending_key(id), &value, provider.clock.now() + PENDING_LIFETIME)
+        .await?;
+    Ok(())
 }
 
 /// Forgets a parked request once answered.

@@ -103,7 +103,7 @@ pub fn hint_subject(provider: &Provider, hint: &str, client: &ClientId) -> Optio
 
 /// The claims of an `id_token_hint` we issued, to any client; expiry not checked.
 pub fn hint_claims(provider: &Provider, hint: &str) -> Option<IdClaims> {
-    let claims: IdClaims = jwt::verify(&provider.keyring, hint, None).ok()?;
+    let claims: IdClaims = jwt::verify(&provider.keyring, hint, Some("JWT")).ok()?;
     (claims.iss == provider.issuer).then_some(claims)
 }
 
@@ -114,20 +114,21 @@ pub enum Target {
     UserInfo,
 }
 
-/// The user claims for `scope`, plus any named in the `claims` request parameter for `target`.
+/// The scope that releases a user claim; `None` for claims every token carries.
+fn scope_of(claim: &str) -> Option<&'static str> {
+    match claim {
+        "name" | "preferred_username" | "updated_at" => Some("profile"),
+        "email" | "email_verified" => Some("email"),
+        "phone_number" | "phone_number_verified" => Some("phone"),
+        _ => None,
+    }
+}
+
+/// The user claims for `target`. `/userinfo` gets every claim the granted `scope` releases
+/// (OpenID Connect Core §5.4); the ID token gets `role` and `clientId`, plus the claims the
+/// `claims` request parameter asks of it (§5.5) — but only those the granted scope releases,
+/// so the parameter never reveals more than the user consented to.
 pub fn user_claims(user: &User, scope: &Scope, requested: Option<&Value>, target: Target) -> Map<String, Value> {
-    let all = all_claims(user);
-    let mut names: Vec<&str> = Vec::new();
-    if scope.contains("profile") {
-        names.extend(["name", "preferred_username", "updated_at"]);
-    }
-    if scope.contains("email") {
-        names.extend(["email", "email_verified"]);
-    }
-    if scope.contains("phone") {
-        names.extend(["phone_number", "phone_number_verified"]);
-    }
-    names.extend(["role", "clientId"]);
     let member = match target {
         Target::IdToken => "id_token",
         Target::UserInfo => "userinfo",
@@ -138,8 +139,13 @@ pub fn user_claims(user: &User, scope: &Scope, requested: Option<&Value>, target
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     let mut out = Map::new();
-    for (name, value) in all {
-        if (names.contains(&name) || asked.iter().any(|a| a == name)) && !value.is_null() {
+    for (name, value) in all_claims(user) {
+        let released = scope_of(name).is_none_or(|s| scope.contains(s));
+        let wanted = match target {
+            Target::UserInfo => true,
+            Target::IdToken => scope_of(name).is_none() || asked.iter().any(|a| a == name),
+        };
+        if released && wanted && !value.is_null() {
             out.insert(name.to_owned(), value);
         }
     }
@@ -172,35 +178,4 @@ fn all_claims(user: &User) -> Vec<(&'static str, Value)> {
         ("role", json!(user.role)),
         ("clientId", json!(user.client_id)),
     ]
-}
-
-fn userinfo_request_key(jti: &str) -> String {
-    format!("userinfo-claims:{jti}")
-}
-
-/// Remembers, for the life of one access token, the `claims` request parameter's `userinfo`
-/// member, so `/userinfo` answers what the authorization request asked for.
-pub async fn remember_userinfo_request(
-    provider: &Provider,
-    access: &crate::oauth::token::AccessClaims,
-    requested: Option<&Value>,
-) -> Result<(), OAuthError> {
-    let Some(userinfo) = requested.and_then(|r| r.get("userinfo")).filter(|u| u.is_object()) else {
-        return Ok(());
-    };
-    let value = serde_json::to_vec(&json!({ "userinfo": userinfo })).map_err(|_| OAuthError::server_error())?;
-    provider
-        .hot
-        .put(&userinfo_request_key(&access.jti), &value, access.expires_at())
-        .await?;
-    Ok(())
-}
-
-/// The `claims` request remembered for an access token, if any.
-pub async fn userinfo_request(provider: &Provider, jti: &str) -> Result<Option<Value>, crate::store::StoreError> {
-    Ok(provider
-        .hot
-        .get(&userinfo_request_key(jti))
-        .await?
-        .and_then(|v| serde_json::from_slice(&v).ok()))
 }

@@ -133,22 +133,25 @@ pub async fn rotate(provider: &Provider, token: &str, client_id: &str) -> Result
         store(hot, &next, &successor_record).await?;
         return Ok((successor_record, next));
     }
-    // A replay: harmless inside the grace window (a retried request), theft after it.
-    let within_grace = match hot.get(&key(&next)).await? {
+    // A replay. Harmless inside the grace window (a retried request); and when no successor
+    // exists, none was ever handed out (the store failed after the first take), so the retry
+    // gets it now. Theft otherwise.
+    let replay_ok = match hot.get(&key(&next)).await? {
         Some(bytes) => {
             let successor_record: RefreshRecord = serde_json::from_slice(&bytes).map_err(corrupt)?;
             now.unix_timestamp() - successor_record.issued_at <= GRACE.whole_seconds()
         }
-        None => false,
+        None => {
+            let successor_record = RefreshRecord {
+                issued_at: now.unix_timestamp(),
+                ..record.clone()
+            };
+            store(hot, &next, &successor_record).await?;
+            return Ok((successor_record, next));
+        }
     };
-    if within_grace {
-        return Ok((
-            RefreshRecord {
-                issued_at: record.issued_at,
-                ..record
-            },
-            next,
-        ));
+    if replay_ok {
+        return Ok((record, next));
     }
     revoke_family(hot, &record).await?;
     tracing::warn!(refresh.family = %record.family, "refresh token reused after rotation; family revoked");

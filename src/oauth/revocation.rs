@@ -10,8 +10,9 @@ use time::{Duration, OffsetDateTime};
 use super::token::AccessClaims;
 use crate::store::{HotStore, StoreError};
 
-/// How long a session or user entry must outlive the longest-lived access token (24 h max).
-pub const HORIZON: Duration = Duration::hours(25);
+/// How long a session or user entry must live: as long as anything it covers — a refresh
+/// family lives at most 30 days, sessions 7, access tokens 24 hours.
+pub const HORIZON: Duration = Duration::days(31);
 
 fn jti_key(jti: &str) -> String {
     format!("deny:jti:{jti}")
@@ -38,9 +39,11 @@ pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<boo
     Ok(jti_denied || before_user_nbf || sid_denied)
 }
 
-/// True when the session was ended (logout): its cookie and tokens are dead.
-pub async fn session_denied(hot: &dyn HotStore, sid: &str) -> Result<bool, StoreError> {
-    Ok(hot.get(&sid_key(sid)).await?.is_some())
+/// True when a session is dead: ended by logout, or begun (`auth_time`) before the user's
+/// not-before time (block, role change, sign-out everywhere). One round trip.
+pub async fn session_revoked(hot: &dyn HotStore, sid: &str, sub: &str, auth_time: i64) -> Result<bool, StoreError> {
+    let values = hot.get_many(&[sid_key(sid), user_key(sub)]).await?;
+    Ok(values[0].is_some() || parse_not_before(values[1].as_deref()).is_some_and(|nbf| auth_time < nbf))
 }
 
 /// A not-before time as stored (unix seconds).

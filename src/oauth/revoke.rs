@@ -1,4 +1,5 @@
-//! Token revocation (RFC 7009). An access token goes on the blacklist until it would have
+//! Token revocation (RFC 7009). `token_type_hint` is ignored (§2.1 allows it; §2.2 says an
+//! invalid one must not change the answer): every kind of token is recognised by its form. An access token goes on the blacklist until it would have
 //! expired. Only the client a token was issued to may revoke it; unknown, malformed and
 //! expired tokens get a plain success (§2.2: the client cannot act on the difference).
 
@@ -6,17 +7,6 @@ use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
 use super::{refresh, revocation};
 use crate::identity::application::Application;
-
-/// The `token_type_hint` values we understand (RFC 7009 §2.1); others are refused.
-pub fn check_hint(hint: Option<&str>) -> Result<(), OAuthError> {
-    match hint {
-        None | Some("" | "access_token" | "refresh_token") => Ok(()),
-        Some(_) => Err(OAuthError::new(
-            ErrorCode::UnsupportedTokenType,
-            "token_type_hint must be access_token or refresh_token",
-        )),
-    }
-}
 
 /// Revokes `token` on behalf of `caller`.
 #[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]

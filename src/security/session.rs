@@ -94,7 +94,8 @@ pub async fn load(hot: &dyn HotStore, cookie: &str, now: OffsetDateTime) -> Resu
     let Ok(session) = serde_json::from_slice::<Session>(&bytes) else {
         return Ok(None);
     };
-    if crate::oauth::revocation::session_denied(hot, &session.sid).await? {
+    let sub = session.user_id.to_string();
+    if crate::oauth::revocation::session_revoked(hot, &session.sid, &sub, session.auth_time).await? {
         return Ok(None);
     }
     save(hot, cookie, &session, now).await?;

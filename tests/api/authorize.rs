@@ -421,3 +421,60 @@ async fn a_parked_request_can_be_finished_only_in_the_browser_that_started_it() 
     assert!(query_param(&callback, "code").is_some());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn consent_cannot_short_cut_a_required_login() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(false).await;
+    let browser = Browser::default();
+    let base = [
+        ("response_type", "code"),
+        ("redirect_uri", CB),
+        ("scope", "openid"),
+        ("state", "x"),
+    ];
+    app.sign_in(&browser, &app.authorize_url(&rp, &base), "ann").await;
+
+    let mut again = base.to_vec();
+    again.push(("prompt", "login"));
+    app.clock.advance(Duration::seconds(5));
+    let login = location(&browser.get(&app.authorize_url(&rp, &again)).await, &app.base);
+    assert!(login.starts_with(&app.url("/login?req=")), "{login}");
+    let consent = login.replace("/login?", "/consent?");
+    let response = browser.get(&consent).await;
+    assert!(
+        location(&response, &app.base).starts_with(&app.url("/login?req=")),
+        "consent page refuses to skip the login"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_browser_sessions_too() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let user = app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let browser = Browser::default();
+    let url = app.authorize_url(
+        &rp,
+        &[("response_type", "code"), ("redirect_uri", CB), ("scope", "openid")],
+    );
+    app.sign_in(&browser, &url, "ann").await;
+    assert!(
+        query_param(&location(&browser.get(&url).await, &app.base), "code").is_some(),
+        "SSO while the session lives"
+    );
+
+    app.clock.advance(Duration::seconds(1));
+    let now = propusk::clock::Clock::now(&app.clock);
+    propusk::oauth::revocation::set_not_before(app.state.stores.hot.as_ref(), &user, now)
+        .await
+        .unwrap();
+    let to = location(&browser.get(&url).await, &app.base);
+    assert!(
+        to.starts_with(&app.url("/login")),
+        "the session began before the not-before time: {to}"
+    );
+    app.stop().await;
+}

@@ -131,3 +131,32 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
     task.abort();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_cross_site_logout_post_becomes_a_top_level_get_that_carries_the_session() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let browser = Browser::default();
+    let tokens = app.code_tokens(&browser, &rp, "ann", "openid").await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    // The application's form POST arrives without cookies (SameSite=Lax).
+    let response = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", "https://client.example.com/bye"),
+            ("state", "s"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let to = location(&response, &app.base);
+    assert!(to.starts_with(&app.url("/logout?id_token_hint=")), "{to}");
+    let done = browser.get(&to).await;
+    let bye = location(&done, &app.base);
+    assert!(bye.starts_with("https://client.example.com/bye"), "{bye}");
+    assert!(!browser.has_cookie("propusk_session"));
+    app.stop().await;
+}

@@ -74,8 +74,10 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
         let verifier = client.id_token_verifier();
         let claims = id_token.claims(&verifier, &nonce).unwrap();
         assert_eq!(claims.subject().as_str(), user_id);
-        assert_eq!(claims.email().unwrap().as_str(), "ann@example.com");
-        assert_eq!(claims.preferred_username().unwrap().as_str(), "ann");
+        assert!(
+            claims.email().is_none(),
+            "scope claims go to userinfo (OpenID Connect Core §5.4)"
+        );
         let expected_hash = AccessTokenHash::from_token(
             tokens.access_token(),
             id_token.signing_alg().unwrap(),
@@ -150,20 +152,20 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
 }
 
 #[tokio::test]
-async fn the_claims_parameter_adds_claims_to_the_id_token_and_userinfo() {
+async fn the_claims_parameter_adds_claims_to_the_id_token_within_the_granted_scope() {
     use base64::Engine as _;
     let app = TestApp::spawn(Backend::PostgresRedis).await;
     app.user("ann", "operator", None).await;
     let rp = app.web_app(true).await;
     let browser = Browser::default();
     let (verifier, challenge) = crate::support::pkce();
-    let claims = r#"{"id_token":{"name":null},"userinfo":{"email":{"essential":true}}}"#;
+    let claims = r#"{"id_token":{"name":null,"phone_number":null},"userinfo":{"email":{"essential":true}}}"#;
     let url = app.authorize_url(
         &rp,
         &[
             ("response_type", "code"),
             ("redirect_uri", "https://client.example.com/cb"),
-            ("scope", "openid"),
+            ("scope", "openid profile email"),
             ("claims", claims),
             ("nonce", "n-1"),
             ("code_challenge", &challenge),
@@ -194,9 +196,14 @@ async fn the_claims_parameter_adds_claims_to_the_id_token_and_userinfo() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(id["name"], "ann tester");
+    assert_eq!(
+        id["name"], "ann tester",
+        "asked for in the ID token, within the granted scope"
+    );
     assert_eq!(id["nonce"], "n-1");
-    assert!(id.get("email").is_none(), "asked for userinfo only");
+    assert_eq!(id["role"], "operator");
+    assert!(id.get("email").is_none(), "not asked for in the ID token");
+    assert!(id.get("phone_number").is_none(), "the phone scope was not granted");
     let info: serde_json::Value = app
         .client
         .get(app.url("/userinfo"))
@@ -208,6 +215,10 @@ async fn the_claims_parameter_adds_claims_to_the_id_token_and_userinfo() {
         .await
         .unwrap();
     assert_eq!(info["email"], "ann@example.com");
-    assert!(info.get("name").is_none(), "asked for the ID token only");
+    assert_eq!(
+        info["name"], "ann tester",
+        "userinfo carries every claim the scope releases"
+    );
+    assert!(info.get("phone_number").is_none());
     app.stop().await;
 }

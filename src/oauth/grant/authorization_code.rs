@@ -66,7 +66,8 @@ pub async fn grant(
         }
         (None, None) => {}
     }
-    if revocation::session_denied(provider.hot.as_ref(), &grant.sid).await? {
+    let sub = grant.user_id.to_string();
+    if revocation::session_revoked(provider.hot.as_ref(), &grant.sid, &sub, grant.auth_time).await? {
         return Err(OAuthError::invalid_grant("the session has ended"));
     }
     let user = provider
@@ -93,7 +94,6 @@ pub async fn grant(
     } else {
         (None, None)
     };
-    id_token::remember_userinfo_request(provider, &claims, grant.claims.as_ref()).await?;
     let id_token = id_token::issue(
         provider,
         app,
