@@ -50,6 +50,10 @@ fn issued_key(code: &str) -> String {
     format!("code-issued:{}", digest(code))
 }
 
+fn replayed_key(code: &str) -> String {
+    format!("code-replayed:{}", digest(code))
+}
+
 fn corrupt(e: serde_json::Error) -> OAuthError {
     OAuthError::from(StoreError::Corrupt(e.to_string()))
 }
@@ -99,11 +103,20 @@ pub async fn redeem(provider: &Provider, code: &str) -> Result<Redeemed, OAuthEr
         Taken::Missing => Ok(Redeemed::Unknown),
         Taken::First(bytes) => Ok(Redeemed::Fresh(serde_json::from_slice(&bytes).map_err(corrupt)?)),
         Taken::Again(_) => {
-            if let Some(bytes) = provider.hot.get(&issued_key(code)).await? {
-                let issued: Issued = serde_json::from_slice(&bytes).map_err(corrupt)?;
-                revoke(provider, &issued).await?;
-                tracing::warn!("authorization code replayed; the tokens issued from it are revoked");
+            match provider.hot.get(&issued_key(code)).await? {
+                Some(bytes) => {
+                    let issued: Issued = serde_json::from_slice(&bytes).map_err(corrupt)?;
+                    revoke(provider, &issued).await?;
+                }
+                // The first redemption is still minting: leave a mark it will see.
+                None => {
+                    provider
+                        .hot
+                        .put(&replayed_key(code), b"1", provider.clock.now() + LIFETIME)
+                        .await?;
+                }
             }
+            tracing::warn!("authorization code replayed; the tokens issued from it are revoked");
             Ok(Redeemed::Replayed)
         }
     }

@@ -49,9 +49,7 @@ fn key(token: &str) -> String {
     format!("rt:{}", digest(token))
 }
 
-fn family_key(family: &str) -> String {
-    format!("deny:family:{family}")
-}
+use super::revocation::family_key;
 
 fn session_families(sid: &str) -> String {
     format!("sid-families:{sid}")

@@ -3,7 +3,8 @@
 //! - `deny:jti:{jti}` — one access token, until it would have expired;
 //! - `deny:sid:{sid}` — every token of a browser session, after logout;
 //! - `nbf:user:{sub}` — tokens issued to the user before this time (unix seconds) are inactive
-//!   (block, role or permission change, sign-out everywhere).
+//!   (block, role or permission change, sign-out everywhere);
+//! - `deny:family:{family}` — a revoked refresh-token family and the access tokens it produced.
 
 use time::{Duration, OffsetDateTime};
 
@@ -18,6 +19,10 @@ fn jti_key(jti: &str) -> String {
     format!("deny:jti:{jti}")
 }
 
+pub(crate) fn family_key(family: &str) -> String {
+    format!("deny:family:{family}")
+}
+
 pub(crate) fn sid_key(sid: &str) -> String {
     format!("deny:sid:{sid}")
 }
@@ -29,14 +34,13 @@ pub(crate) fn user_key(sub: &str) -> String {
 /// True when the token was revoked by any of the three means.
 pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<bool, StoreError> {
     let mut keys = vec![jti_key(&claims.jti), user_key(&claims.sub)];
-    if let Some(sid) = &claims.sid {
-        keys.push(sid_key(sid));
-    }
+    keys.extend(claims.sid.as_deref().map(sid_key));
+    keys.extend(claims.family.as_deref().map(family_key));
     let values = hot.get_many(&keys).await?;
-    let jti_denied = values[0].is_some();
     let before_user_nbf = parse_not_before(values[1].as_deref()).is_some_and(|nbf| claims.iat < nbf);
-    let sid_denied = values.get(2).is_some_and(Option::is_some);
-    Ok(jti_denied || before_user_nbf || sid_denied)
+    // Every other key is a blacklist entry: present means revoked.
+    let denied = values.iter().enumerate().any(|(i, v)| i != 1 && v.is_some());
+    Ok(denied || before_user_nbf)
 }
 
 /// True when a session is dead: ended by logout, or begun (`auth_time`) before the user's

@@ -66,12 +66,14 @@ impl Subject {
         })
     }
 
-    /// Mints an access token for this subject, issued to `app`, for `scope`.
+    /// Mints an access token for this subject, issued to `app`, for `scope`; `family` names the
+    /// refresh-token family it descends from, so revoking the family revokes it too.
     pub fn access_token(
         &self,
         provider: &Provider,
         app: &Application,
         scope: &Scope,
+        family: Option<&str>,
     ) -> Result<(String, AccessClaims), OAuthError> {
         let now = provider.clock.now();
         let ttl = app.access_token_ttl.unwrap_or(provider.access_token_ttl);
@@ -90,6 +92,7 @@ impl Subject {
             permissions: self.permissions.clone(),
             auth_time: self.auth_time,
             amr: (!self.amr.is_empty()).then(|| self.amr.clone()),
+            family: family.map(str::to_owned),
         };
         let jwt = token::mint(&provider.keyring, &claims).map_err(|e| {
             tracing::error!(error = %e, "signing an access token failed");

@@ -40,6 +40,10 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// The refresh-token family this token descends from (private claim), so that revoking the
+    /// family (RFC 7009 §2.1, reuse detection) revokes the access tokens it produced.
+    #[serde(rename = "fam", default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 impl AccessClaims {

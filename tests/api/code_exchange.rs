@@ -285,6 +285,7 @@ async fn revoking_a_refresh_token_revokes_its_family_for_its_own_client_only() {
     app.user("ann", "operator", None).await;
     let rp = app.web_app(true).await;
     let other = app.web_app(true).await;
+    let gateway = app.service_app("admin", true).await;
     let tokens = app
         .code_tokens(&Browser::default(), &rp, "ann", "openid offline_access")
         .await;
@@ -301,6 +302,18 @@ async fn revoking_a_refresh_token_revokes_its_family_for_its_own_client_only() {
     assert_eq!(response.status(), 200);
     let (status, _) = refresh(&app, &rp, token, None).await;
     assert_eq!(status, 400);
+    let access = tokens["access_token"].as_str().unwrap();
+    let body: Value = app
+        .post_form("/introspect", Some(&gateway), &[("token", access)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        json!({ "active": false }),
+        "the family's access tokens go with it (RFC 7009 §2.1)"
+    );
     app.stop().await;
 }
 

@@ -85,8 +85,6 @@ pub async fn grant(
     )
     .await?;
     let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
-    let (access_token, claims) = subject.access_token(provider, app, &scope)?;
-
     let (refresh_token, family) = if super::wants_refresh(app, &scope) {
         let (token, record) =
             refresh::start_family(provider, app.client_id.as_str(), &grant.scope, subject.clone()).await?;
@@ -94,6 +92,8 @@ pub async fn grant(
     } else {
         (None, None)
     };
+    let (access_token, claims) =
+        subject.access_token(provider, app, &scope, family.as_ref().map(|f| f.family.as_str()))?;
     let id_token = id_token::issue(
         provider,
         app,

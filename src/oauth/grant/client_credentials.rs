@@ -24,6 +24,6 @@ pub async fn grant(
     }
     let scope = super::within(requested, &app.scopes)?;
     let subject = Subject::of_application(provider, app).await?;
-    let (access_token, claims) = subject.access_token(provider, app, &scope)?;
+    let (access_token, claims) = subject.access_token(provider, app, &scope, None)?;
     Ok(TokenResponse::new(access_token, &claims, None, None))
 }

@@ -46,17 +46,15 @@ pub async fn grant(
     tracing::info!(target: "audit", action = "login", outcome = "success", grant = "password", user.id = %user.id, "login succeeded");
     let now = provider.clock.now();
     let subject = Subject::of(provider, &user, None, now.unix_timestamp(), vec!["pwd".into()]).await?;
-    let (access_token, claims) = subject.access_token(provider, app, &scope)?;
-    let refresh_token = if super::wants_refresh(app, &scope) {
+    let family = if super::wants_refresh(app, &scope) {
         let scope_text = scope.to_string();
-        Some(
-            refresh::start_family(provider, app.client_id.as_str(), &scope_text, subject.clone())
-                .await?
-                .0,
-        )
+        Some(refresh::start_family(provider, app.client_id.as_str(), &scope_text, subject.clone()).await?)
     } else {
         None
     };
+    let (access_token, claims) =
+        subject.access_token(provider, app, &scope, family.as_ref().map(|(_, f)| f.family.as_str()))?;
+    let refresh_token = family.map(|(token, _)| token);
     let id_token = id_token::issue(
         provider,
         app,

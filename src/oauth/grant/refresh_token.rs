@@ -25,6 +25,8 @@ pub async fn grant(
     let (record, successor) = refresh::rotate(provider, refresh_token, app.client_id.as_str()).await?;
     let granted = Scope::parse(&record.scope).unwrap_or_default();
     let scope = super::within(requested, &granted)?;
-    let (access_token, claims) = record.subject.access_token(provider, app, &scope)?;
+    let (access_token, claims) = record
+        .subject
+        .access_token(provider, app, &scope, Some(&record.family))?;
     Ok(TokenResponse::new(access_token, &claims, Some(successor), None))
 }
