@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::identity::application::SigningAlg;
 use crate::keys::{KeyError, Keyring, MasterKey, Purpose};
 use crate::oauth::provider::Provider;
 use crate::store::{self, StoreError, Stores};
@@ -19,7 +20,6 @@ use crate::store::{self, StoreError, Stores};
 pub struct AppState {
     pub config: Arc<Config>,
     pub stores: Stores,
-    pub keyring: Arc<Keyring>,
     pub master: Arc<MasterKey>,
     pub provider: Arc<Provider>,
     /// Signs CSRF tokens of the HTML forms.
@@ -94,12 +94,16 @@ impl App {
                 })?,
         };
         let stores = Stores { db, hot };
-        let keyring = Arc::new(keyring);
-        let provider = Arc::new(Provider::new(&config, &stores, keyring.clone(), &master, clock.clone()));
+        let provider = Arc::new(Provider::new(
+            &config,
+            &stores,
+            Arc::new(keyring),
+            &master,
+            clock.clone(),
+        ));
         let state = AppState {
             config: Arc::new(config),
             stores,
-            keyring,
             csrf_key: master.derive(Purpose::Csrf),
             master: Arc::new(master),
             provider,
@@ -120,13 +124,53 @@ impl App {
     /// Serves until `shutdown` completes, then lets in-flight requests finish and closes the
     /// database pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let reload = tokio::spawn(reload_keys(self.state.clone()));
         let router = crate::http::router(self.state.clone());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
+        reload.abort();
         self.state.stores.db.close().await;
         result
+    }
+}
+
+/// How often a node looks for keys another node added with `propusk keys rotate`.
+const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reloads the keyring from the shared keys directory when its files change, so a rotation
+/// reaches every node without a restart (new keys are published at once and sign only after
+/// [`crate::keys::keyring::ACTIVATION_DELAY`], by when every node and JWKS cache knows them).
+async fn reload_keys(state: AppState) {
+    let mut ticker = tokio::time::interval(KEY_RELOAD_INTERVAL);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        reload_keyring(&state).await;
+    }
+}
+
+/// Reloads the keyring once; true when it changed.
+pub async fn reload_keyring(state: &AppState) -> bool {
+    let dir = state.config.keys_dir.clone();
+    match tokio::task::spawn_blocking(move || Keyring::load(&dir)).await {
+        Ok(Ok(keyring)) => {
+            let current = state.provider.keyring();
+            let kids = |k: &Keyring| k.published().map(|j| j.kid.clone()).collect::<Vec<_>>();
+            let complete = SigningAlg::ALL.iter().all(|alg| keyring.active(*alg).is_some());
+            if complete && kids(&keyring) != kids(&current) {
+                tracing::info!(kids = ?kids(&keyring), "signing keys reloaded");
+                state.provider.replace_keyring(keyring);
+                return true;
+            }
+            false
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot reload signing keys; keeping the current ones");
+            false
+        }
+        Err(_) => false,
     }
 }
 

@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::oauth::provider::Provider;
 
 pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
-    let keys: Vec<_> = provider.keyring.published().collect();
+    let keyring = provider.keyring();
+    let keys: Vec<_> = keyring.published().collect();
     let mut response = Json(json!({ "keys": keys })).into_response();
     response
         .headers_mut()

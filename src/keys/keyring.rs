@@ -1,7 +1,9 @@
 //! The signing keyring: one ES256 (access tokens) and one RSA-2048 (ID tokens, RS256) key are
 //! active; the key each replaced stays published in JWKS so tokens it signed still verify.
-//! Keys live in `KEYS_DIR` as `{alg}-{unix millis}.pem` (PKCS#8, mode 0600): the newest file
-//! per algorithm is active, the one before it is published, older ones move to `retired/`.
+//! Keys live in `KEYS_DIR` as `{alg}-{unix millis}.pem` (PKCS#8, mode 0600). The two newest per
+//! algorithm are published; older ones move to `retired/`. A new key signs only once it is
+//! [`ACTIVATION_DELAY`] old — by then every node has reloaded the directory and every JWKS cache
+//! has expired — so a rotation never produces a token some verifier cannot check.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -124,6 +126,10 @@ fn generate(alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
     .map_err(|_| KeyError::Generation)
 }
 
+/// How long a new key is only published before it signs: longer than a node's reload interval
+/// (30 s) plus the `/jwks` cache lifetime (5 min).
+pub const ACTIVATION_DELAY: time::Duration = time::Duration::minutes(10);
+
 /// Every signing key in use: per algorithm, newest first (the active one), then the previous.
 #[derive(Debug)]
 pub struct Keyring {
@@ -131,6 +137,11 @@ pub struct Keyring {
 }
 
 impl Keyring {
+    /// Loads the keys in `dir` as they are (a running node's periodic reload).
+    pub fn load(dir: &Path) -> Result<Self, KeyError> {
+        Self::from_files(list(dir)?)
+    }
+
     /// Loads the keys in `dir`, generating a first key per algorithm when there is none.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         ensure_dir(dir)?;
@@ -174,9 +185,17 @@ impl Keyring {
         Ok(Self { keys })
     }
 
-    /// The key that signs new tokens of `alg`.
+    /// The key that signs new tokens of `alg` now.
     pub fn active(&self, alg: SigningAlg) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.alg == alg)
+        self.active_at(alg, time::OffsetDateTime::now_utc())
+    }
+
+    /// The key that signs at `now`: the newest one at least [`ACTIVATION_DELAY`] old, else the
+    /// oldest published (a first start, or two rotations within the delay).
+    pub fn active_at(&self, alg: SigningAlg, now: time::OffsetDateTime) -> Option<&SigningKey> {
+        let cutoff = crate::clock::unix_millis(now - ACTIVATION_DELAY);
+        let mine = || self.keys.iter().filter(|k| k.alg == alg);
+        mine().find(|k| k.created <= cutoff).or_else(|| mine().next_back())
     }
 
     /// The key with this `kid`, active or previous.

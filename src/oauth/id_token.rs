@@ -43,10 +43,8 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// Signs an ID token with the application's algorithm (RS256 unless it asked for ES256).
 pub fn mint(provider: &Provider, app: &Application, claims: &IdClaims) -> Result<String, jwt::JwtError> {
-    let key = provider
-        .keyring
-        .active(app.id_token_alg)
-        .ok_or(jwt::JwtError::UnknownKey)?;
+    let keyring = provider.keyring();
+    let key = keyring.active(app.id_token_alg).ok_or(jwt::JwtError::UnknownKey)?;
     jwt::sign(key, "JWT", claims)
 }
 
@@ -103,7 +101,7 @@ pub fn hint_subject(provider: &Provider, hint: &str, client: &ClientId) -> Optio
 
 /// The claims of an `id_token_hint` we issued, to any client; expiry not checked.
 pub fn hint_claims(provider: &Provider, hint: &str) -> Option<IdClaims> {
-    let claims: IdClaims = jwt::verify(&provider.keyring, hint, Some("JWT")).ok()?;
+    let claims: IdClaims = jwt::verify(&provider.keyring(), hint, Some("JWT")).ok()?;
     (claims.iss == provider.issuer).then_some(claims)
 }
 

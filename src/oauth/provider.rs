@@ -26,7 +26,8 @@ pub struct Provider {
     /// The default `aud` of access tokens.
     pub audience: String,
     pub access_token_ttl: Duration,
-    pub keyring: Arc<Keyring>,
+    /// Replaced when the keys directory changes (see [`crate::app::App::run`]).
+    keyring: std::sync::RwLock<Arc<Keyring>>,
     /// Derives refresh-token successors (DESIGN.md, Tokens).
     pub refresh_key: [u8; 32],
     pub clients: ClientRegistry,
@@ -54,7 +55,7 @@ impl Provider {
             issuer: config.issuer_str().to_owned(),
             audience: config.access_token_audience.clone(),
             access_token_ttl: config.access_token_ttl,
-            keyring,
+            keyring: std::sync::RwLock::new(keyring),
             refresh_key: master.derive(Purpose::RefreshSuccessor),
             clients: ClientRegistry::new(stores.db.clone()),
             db: stores.db.clone(),
@@ -73,7 +74,7 @@ impl Provider {
         let claims = match self.verified.get(token).flatten() {
             Some(claims) => claims,
             None => {
-                let claims: AccessClaims = jwt::verify(&self.keyring, token, Some(token::ACCESS_TOKEN_TYP))
+                let claims: AccessClaims = jwt::verify(&self.keyring(), token, Some(token::ACCESS_TOKEN_TYP))
                     .map_err(|_| TokenError::Invalid)?;
                 let claims = Arc::new(claims);
                 self.verified.insert(token.to_owned(), Some(claims.clone()));
@@ -82,6 +83,19 @@ impl Provider {
         };
         token::check(&claims, &self.issuer, now)?;
         Ok(claims)
+    }
+
+    /// The signing keys in use now.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts using `keyring` (after `propusk keys rotate` on any node).
+    pub fn replace_keyring(&self, keyring: Keyring) {
+        *self.keyring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keyring);
     }
 
     /// An absolute URL of one of our endpoints.

@@ -94,7 +94,7 @@ impl Subject {
             amr: (!self.amr.is_empty()).then(|| self.amr.clone()),
             family: family.map(str::to_owned),
         };
-        let jwt = token::mint(&provider.keyring, &claims).map_err(|e| {
+        let jwt = token::mint(&provider.keyring(), &claims).map_err(|e| {
             tracing::error!(error = %e, "signing an access token failed");
             OAuthError::server_error()
         })?;

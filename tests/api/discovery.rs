@@ -53,3 +53,21 @@ async fn jwks_publishes_the_public_halves_only() {
     assert_eq!(keys[0]["e"], "AQAB");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_rotation_on_another_node_is_published_here_without_a_restart() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let before: Value = app.get("/jwks").await.json().await.unwrap();
+    propusk::keys::Keyring::rotate(&app.config.keys_dir).unwrap();
+    assert!(propusk::app::reload_keyring(&app.state).await);
+    let after: Value = app.get("/jwks").await.json().await.unwrap();
+    assert_eq!(after["keys"].as_array().unwrap().len(), 4, "new and previous keys");
+    for key in before["keys"].as_array().unwrap() {
+        assert!(
+            after["keys"].as_array().unwrap().contains(key),
+            "the previous keys stay published"
+        );
+    }
+    assert!(!propusk::app::reload_keyring(&app.state).await, "nothing changed since");
+    app.stop().await;
+}

@@ -51,7 +51,8 @@ async fn keys_are_made_on_first_start_private_and_reused_after() {
     app.stop().await;
 
     let again = propusk::app::App::build(config).await.unwrap();
-    let kids: Vec<&str> = again.state().keyring.published().map(|k| k.kid.as_str()).collect();
+    let keyring = again.state().provider.keyring();
+    let kids: Vec<&str> = keyring.published().map(|k| k.kid.as_str()).collect();
     assert_eq!(kids.len(), 2, "one ES256 and one RS256 key: {kids:?}");
     assert_eq!(
         std::fs::read_dir(&keys_dir).unwrap().count(),

@@ -34,14 +34,19 @@ fn rotation_keeps_the_previous_key_published_and_retires_older_ones() {
     for kid in second.iter().chain(&original) {
         assert!(published.contains(kid), "{kid} published");
     }
-    let active: Vec<&str> = SigningAlg::ALL
-        .iter()
-        .map(|alg| ring.active(*alg).unwrap().kid())
-        .collect();
+    let signing = |ring: &Keyring, at: time::OffsetDateTime| -> Vec<String> {
+        SigningAlg::ALL
+            .iter()
+            .map(|alg| ring.active_at(*alg, at).unwrap().kid().to_owned())
+            .collect()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(signing(&ring, now), original, "new keys are only published at first");
+    let later = now + propusk::keys::keyring::ACTIVATION_DELAY + time::Duration::seconds(1);
     assert_eq!(
-        active,
-        second.iter().map(String::as_str).collect::<Vec<_>>(),
-        "the new keys sign"
+        signing(&ring, later),
+        second,
+        "and sign once every node and cache knows them"
     );
 
     let third = rotate(dir.path());
