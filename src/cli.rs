@@ -2,6 +2,7 @@
 //! `admin` commands, which call the same services as the HTTP API.
 
 mod admin;
+mod audit;
 mod keys;
 mod serve;
 
@@ -31,6 +32,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+    },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Create B2B accounts, users and applications.
     Admin {
@@ -86,6 +92,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Command::Serve => serve::serve(config).await,
                 Command::Migrate => serve::migrate(config).await,
                 Command::Keys { command } => keys::run(command, &config),
+                Command::Audit { command } => audit::run(command, config).await,
                 Command::Admin { command } => admin::run(command, config).await,
             }
         }),

@@ -2,6 +2,7 @@
 //! permission service of a B2B parcel-tracking platform.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

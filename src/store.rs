@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::ExposeSecret as _;
 
+use crate::audit::{AuditRecord, StoredAudit};
 use crate::clock::SharedClock;
 use crate::config::{Config, DatabaseConfig};
 use crate::identity::account::{Account, AccountId, Slug};
@@ -94,9 +95,22 @@ pub trait ConsentStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Seals an audit row: given its id and the previous row's HMAC, returns its HMAC.
+pub type AuditSeal<'a> = dyn Fn(i64, &[u8]) -> Vec<u8> + Send + Sync + 'a;
+
+/// The append-only audit trail.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends `record` as the next row, one writer at a time: reads the last row's id and HMAC,
+    /// asks `seal` for the new HMAC and inserts, in one transaction. Returns the new id.
+    async fn append_audit(&self, record: &AuditRecord, seal: &AuditSeal<'_>) -> Result<i64, StoreError>;
+    /// Up to `limit` rows with ids above `after`, in id order.
+    async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<StoredAudit>, StoreError>;
+}
+
 /// The relational store as a whole: every repository plus health and lifecycle.
 #[async_trait]
-pub trait Database: AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore {
+pub trait Database: AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore + AuditStore {
     /// `postgres` or `sqlite`.
     fn engine(&self) -> &'static str;
     /// Round-trips a trivial query.

@@ -3,13 +3,17 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
+use super::extract::request_context;
 use crate::app::AppState;
+use crate::audit::AuditRecord;
 use crate::identity::application::Application;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, error_redirect};
 use crate::oauth::error::{ErrorCode, OAuthError};
@@ -86,7 +90,12 @@ pub struct ConsentForm {
     decision: Option<String>,
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ConsentForm>) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ConsentForm>,
+) -> Response {
     if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
         return error_page(
             StatusCode::FORBIDDEN,
@@ -113,7 +122,14 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
     };
     let _ = authorize::unpark(provider, &req).await;
     if form.decision.as_deref() != Some("allow") {
-        tracing::info!(target: "audit", action = "consent", outcome = "denied", client.id = %app.client_id, "consent denied");
+        let ctx = request_context(peer, &headers);
+        let record = AuditRecord::consent_denied(
+            state.clock.now(),
+            &session.user_id.to_string(),
+            app.client_id.as_str(),
+            &ctx,
+        );
+        provider.audit.record_or_log(record).await;
         return fail(OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"));
     }
     let scope = request.scope();

@@ -96,3 +96,15 @@ impl TokenForm {
         .await
     }
 }
+
+/// Where a request came from, for the audit trail. The peer address is used as is until trusted
+/// proxies are honoured (account-protection work).
+pub fn request_context(peer: std::net::SocketAddr, headers: &HeaderMap) -> crate::audit::RequestContext {
+    crate::audit::RequestContext {
+        ip: Some(peer.ip().to_string()),
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}

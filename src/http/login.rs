@@ -4,13 +4,17 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{MessagePage, browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
+use super::extract::request_context;
 use crate::app::AppState;
+use crate::audit::AuditRecord;
 use crate::identity::login::{self, LoginError};
 use crate::oauth::authorize::{self, Next, error_redirect};
 use crate::oauth::error::OAuthError;
@@ -88,7 +92,13 @@ pub struct LoginForm {
     password: Option<String>,
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let ctx = request_context(peer, &headers);
     if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
         return error_page(
             StatusCode::FORBIDDEN,
@@ -120,7 +130,8 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
     {
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) => {
-            tracing::info!(target: "audit", action = "login", outcome = "failure", "login failed");
+            let record = AuditRecord::login_failed(state.clock.now(), &login, "login_page", &ctx);
+            provider.audit.record_or_log(record).await;
             let (csrf, set) = csrf_token(&state, &headers);
             let again = LoginPage {
                 csrf: &csrf,
@@ -146,7 +157,8 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     };
-    tracing::info!(target: "audit", action = "login", outcome = "success", user.id = %user.id, "login succeeded");
+    let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "login_page", &ctx);
+    provider.audit.record_or_log(record).await;
     let https = state.config.is_https();
     let set = [browser_session::set_cookie(
         browser_session::cookie_name(https),

@@ -6,13 +6,17 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, RawForm, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{MessagePage, csrf_ok, csrf_token, error_page, page, redirect, session};
+use super::extract::request_context;
 use crate::app::AppState;
+use crate::audit::{AuditRecord, RequestContext};
 use crate::identity::application::{Application, ClientId};
 use crate::oauth::{authorize, id_token, refresh, revocation};
 use crate::security::session as browser_session;
@@ -60,23 +64,35 @@ pub struct LogoutPage<'a> {
 
 pub async fn logout_get(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<LogoutParams>, QueryRejection>,
 ) -> Response {
     match query {
-        Ok(Query(params)) => logout(&state, &headers, params, false).await,
+        Ok(Query(params)) => logout(&state, &request_context(peer, &headers), &headers, params, false).await,
         Err(_) => error_page(StatusCode::BAD_REQUEST, "The logout request is malformed."),
     }
 }
 
-pub async fn logout_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+pub async fn logout_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
     match serde_urlencoded::from_bytes::<LogoutParams>(&body) {
-        Ok(params) => logout(&state, &headers, params, true).await,
+        Ok(params) => logout(&state, &request_context(peer, &headers), &headers, params, true).await,
         Err(_) => error_page(StatusCode::BAD_REQUEST, "The logout request is malformed."),
     }
 }
 
-async fn logout(state: &AppState, headers: &HeaderMap, params: LogoutParams, posted: bool) -> Response {
+async fn logout(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    params: LogoutParams,
+    posted: bool,
+) -> Response {
     let provider = &state.provider;
     let hint = params
         .id_token_hint
@@ -162,7 +178,8 @@ async fn logout(state: &AppState, headers: &HeaderMap, params: LogoutParams, pos
                 "Sign-out is unavailable right now. Try again shortly.",
             );
         }
-        tracing::info!(target: "audit", action = "logout", outcome = "success", user.id = %s.user_id, "signed out");
+        let record = AuditRecord::logout(now, &s.user_id.to_string(), &s.sid, ctx);
+        provider.audit.record_or_log(record).await;
         cookies.push(browser_session::set_cookie(
             browser_session::cookie_name(https),
             "",

@@ -4,14 +4,17 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret as _;
 
 use super::cors;
 use super::error::no_store;
-use super::extract::{OAuthForm, client};
+use super::extract::{OAuthForm, client, request_context};
+use crate::audit::RequestContext;
 use crate::identity::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
@@ -21,6 +24,7 @@ use crate::oauth::request::{RawTokenRequest, TokenRequest};
 
 pub async fn token(
     State(provider): State<Arc<Provider>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     OAuthForm(raw): OAuthForm<RawTokenRequest>,
 ) -> Result<Response, OAuthError> {
@@ -32,7 +36,8 @@ pub async fn token(
         Accept::Any,
     )
     .await?;
-    let mut response = match grant(&provider, &app, &raw).await {
+    let ctx = request_context(peer, &headers);
+    let mut response = match grant(&provider, &app, &raw, &ctx).await {
         Ok(tokens) => no_store(Json(tokens)),
         Err(e) => e.into_response(),
     };
@@ -40,7 +45,12 @@ pub async fn token(
     Ok(response)
 }
 
-async fn grant(provider: &Provider, app: &Application, raw: &RawTokenRequest) -> Result<TokenResponse, OAuthError> {
+async fn grant(
+    provider: &Provider,
+    app: &Application,
+    raw: &RawTokenRequest,
+    ctx: &RequestContext,
+) -> Result<TokenResponse, OAuthError> {
     match TokenRequest::try_from(raw)? {
         TokenRequest::AuthorizationCode {
             code,
@@ -54,7 +64,7 @@ async fn grant(provider: &Provider, app: &Application, raw: &RawTokenRequest) ->
             username,
             password,
             scope,
-        } => password::grant(provider, app, &username, password.expose_secret(), scope).await,
+        } => password::grant(provider, app, &username, password.expose_secret(), scope, ctx).await,
         TokenRequest::ClientCredentials { scope } => client_credentials::grant(provider, app, scope).await,
     }
 }

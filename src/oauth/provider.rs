@@ -8,6 +8,7 @@ use time::Duration;
 use super::clients::ClientRegistry;
 use super::jwt;
 use super::token::{self, AccessClaims, TokenError};
+use crate::audit::Auditor;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::identity::login::DummyHash;
@@ -35,6 +36,8 @@ pub struct Provider {
     /// bcrypt work factor, and the dummy hash that unknown users are checked against.
     pub bcrypt_cost: u32,
     pub dummy_hash: DummyHash,
+    /// The audit trail (logins, logouts, revocations).
+    pub audit: Auditor,
     /// Access tokens whose signature was verified, by their text: a gateway introspects the
     /// same token many times, and an ECDSA verification costs more than the rest of the request.
     /// Claims are still checked (expiry) and revocation still read on every use.
@@ -61,6 +64,7 @@ impl Provider {
             db: stores.db.clone(),
             bcrypt_cost: config.bcrypt_cost,
             dummy_hash: DummyHash::default(),
+            audit: Auditor::new(stores.db.clone(), &master.derive(Purpose::AuditChain)),
             verified: TtlCache::new(VERIFIED_TTL, std::time::Duration::ZERO, VERIFIED_CAPACITY),
             hot: stores.hot.clone(),
             clock,

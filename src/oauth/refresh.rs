@@ -12,6 +12,7 @@ use super::error::OAuthError;
 use super::provider::Provider;
 use super::revocation;
 use super::subject::Subject;
+use crate::audit::AuditRecord;
 use crate::identity::application::random_token;
 use crate::security::{digest, mac};
 use crate::store::{HotStore, StoreError, Taken};
@@ -117,6 +118,9 @@ pub async fn rotate(provider: &Provider, token: &str, client_id: &str) -> Result
         // Someone else holds this client's token: assume theft.
         revoke_family(hot, &record).await?;
         tracing::warn!(refresh.family = %record.family, "refresh token presented by another client; family revoked");
+        let audit =
+            AuditRecord::refresh_family_revoked(now, &record.subject.sub, client_id, "presented by another client");
+        provider.audit.record_or_log(audit).await;
         return Err(invalid());
     }
     if is_family_revoked(hot, &record).await? {
@@ -153,6 +157,8 @@ pub async fn rotate(provider: &Provider, token: &str, client_id: &str) -> Result
     }
     revoke_family(hot, &record).await?;
     tracing::warn!(refresh.family = %record.family, "refresh token reused after rotation; family revoked");
+    let audit = AuditRecord::refresh_family_revoked(now, &record.subject.sub, client_id, "reused after rotation");
+    provider.audit.record_or_log(audit).await;
     Err(invalid())
 }
 

@@ -6,6 +6,7 @@
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
 use super::{refresh, revocation};
+use crate::audit::AuditRecord;
 use crate::identity::application::Application;
 
 /// Revokes `token` on behalf of `caller`.
@@ -37,6 +38,12 @@ async fn revoke_refresh(provider: &Provider, caller: &Application, token: &str) 
         ));
     }
     refresh::revoke_family(provider.hot.as_ref(), &record).await?;
-    tracing::info!(target: "audit", action = "refresh_family_revoked", refresh.family = %record.family, "refresh token family revoked");
+    let audit = AuditRecord::refresh_family_revoked(
+        provider.clock.now(),
+        &record.subject.sub,
+        &record.client_id,
+        "revoked by its client",
+    );
+    provider.audit.record_or_log(audit).await;
     Ok(())
 }

@@ -97,4 +97,5 @@ async fn create_database(options: &PgConnectOptions) -> Result<(), StoreError> {
     admin.close().await.map_err(PgStore::error)
 }
 
-super::sql::sql_repositories!(PgStore, "postgres");
+// Audit rows are appended one at a time: LOCK TABLE audit_logs IN EXCLUSIVE MODE.
+super::sql::sql_repositories!(PgStore, "postgres", begin_audit: "BEGIN", lock_audit: "LOCK TABLE audit_logs IN EXCLUSIVE MODE");

@@ -8,6 +8,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::audit::{ActorType, AuditRecord, Outcome, StoredAudit};
 use crate::identity::InvalidValue;
 use crate::identity::account::{Account, AccountId, AccountStatus, Slug};
 use crate::identity::application::{Application, ClientId, GrantType, SecretHash, SigningAlg};
@@ -203,6 +204,53 @@ impl TryFrom<ApplicationRow> for Application {
     }
 }
 
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditRow {
+    id: i64,
+    occurred_at: OffsetDateTime,
+    actor_type: String,
+    actor_id: Option<String>,
+    client_id: Option<Uuid>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    action: String,
+    target_type: Option<String>,
+    target_id: Option<String>,
+    outcome: String,
+    details: Json<serde_json::Value>,
+    prev_hmac: Vec<u8>,
+    hmac: Vec<u8>,
+}
+
+impl TryFrom<AuditRow> for StoredAudit {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        let bad = |what: &str| StoreError::Corrupt(format!("audit_logs.{what} of row {}", r.id));
+        Ok(StoredAudit {
+            id: r.id,
+            record: AuditRecord {
+                occurred_at: r.occurred_at,
+                actor_type: ActorType::parse(&r.actor_type).ok_or_else(|| bad("actor_type"))?,
+                actor_id: r.actor_id,
+                client_id: r.client_id.map(AccountId::from_uuid),
+                ip: r.ip,
+                user_agent: r.user_agent,
+                action: r.action,
+                target_type: r.target_type,
+                target_id: r.target_id,
+                outcome: Outcome::parse(&r.outcome).ok_or_else(|| bad("outcome"))?,
+                details: r.details.0,
+            },
+            prev_hmac: r.prev_hmac,
+            hmac: r.hmac,
+        })
+    }
+}
+
+pub(super) const AUDIT_INSERT: &str = "INSERT INTO audit_logs (id, occurred_at, actor_type, actor_id, client_id, ip, \
+    user_agent, action, target_type, target_id, outcome, details, prev_hmac, hmac) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
 /// What is left of a driver error once each engine has recognised its constraint violations.
 pub(super) fn driver_error(e: sqlx::Error) -> StoreError {
     match e {
@@ -224,7 +272,63 @@ pub(super) const USER_COLUMNS: &str = "id, username, password_hash, email, phone
 /// Implements the repository traits for a store type with a `pool` field and an
 /// `fn error(sqlx::Error) -> StoreError`; the SQL is the same for both engines.
 macro_rules! sql_repositories {
-    ($store:ty, $engine:literal) => {
+    ($store:ty, $engine:literal, begin_audit: $begin:literal, lock_audit: $lock:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::store::AuditStore for $store {
+            async fn append_audit(
+                &self,
+                r: &$crate::audit::AuditRecord,
+                seal: &$crate::store::AuditSeal<'_>,
+            ) -> Result<i64, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
+                sqlx::query($lock).execute(&mut *tx).await.map_err(Self::error)?;
+                let last: Option<(i64, Vec<u8>)> =
+                    sqlx::query_as("SELECT id, hmac FROM audit_logs ORDER BY id DESC LIMIT 1")
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(Self::error)?;
+                let (id, prev) = match last {
+                    Some((id, hmac)) => (id + 1, hmac),
+                    None => (1, $crate::audit::GENESIS.to_vec()),
+                };
+                let hmac = seal(id, &prev);
+                sqlx::query($crate::store::sql::AUDIT_INSERT)
+                    .bind(id)
+                    .bind(r.occurred_at)
+                    .bind(r.actor_type.as_str())
+                    .bind(r.actor_id.as_deref())
+                    .bind(r.client_id.map(|c| c.as_uuid()))
+                    .bind(r.ip.as_deref())
+                    .bind(r.user_agent.as_deref())
+                    .bind(&r.action)
+                    .bind(r.target_type.as_deref())
+                    .bind(r.target_id.as_deref())
+                    .bind(r.outcome.as_str())
+                    .bind(sqlx::types::Json(&r.details))
+                    .bind(prev)
+                    .bind(hmac)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Self::error)?;
+                tx.commit().await.map_err(Self::error)?;
+                Ok(id)
+            }
+
+            async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<$crate::audit::StoredAudit>, StoreError> {
+                sqlx::query_as::<_, $crate::store::sql::AuditRow>(
+                    "SELECT * FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .into_iter()
+                .map($crate::audit::StoredAudit::try_from)
+                .collect()
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Database for $store {
             fn engine(&self) -> &'static str {

@@ -78,4 +78,5 @@ fn constraint_name(what: &str) -> String {
     }
 }
 
-super::sql::sql_repositories!(SqliteStore, "sqlite");
+// Audit rows are appended one at a time: BEGIN IMMEDIATE takes the write lock.
+super::sql::sql_repositories!(SqliteStore, "sqlite", begin_audit: "BEGIN IMMEDIATE", lock_audit: "SELECT 1");

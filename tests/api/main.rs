@@ -5,6 +5,7 @@
 #[path = "../support/support.rs"]
 mod support;
 
+mod audit;
 mod authorize;
 mod code_exchange;
 mod discovery;

@@ -270,3 +270,46 @@ pub async fn the_database_answers_pings(f: DbFixture) {
     f.db.ping().await.unwrap();
     assert!(["postgres", "sqlite"].contains(&f.db.engine()));
 }
+
+pub async fn audit_rows_are_appended_one_at_a_time_in_a_chain(f: DbFixture) {
+    use propusk::audit::{AuditRecord, Auditor, RequestContext};
+    let auditor = std::sync::Arc::new(Auditor::new(f.db.clone(), &[9; 32]));
+    let at = f.clock.now();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let auditor = auditor.clone();
+            tokio::spawn(async move {
+                let ctx = RequestContext {
+                    ip: Some("10.0.0.1".into()),
+                    user_agent: Some("test".into()),
+                };
+                auditor
+                    .record(AuditRecord::login_failed(at, &format!("user{i}"), "login_page", &ctx))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids.sort();
+    assert_eq!(
+        ids,
+        (1..=16).collect::<Vec<i64>>(),
+        "consecutive ids, no two writers on one slot"
+    );
+    let check = auditor.verify().await.unwrap();
+    assert_eq!((check.rows, check.broken_at), (16, None));
+    let page = f.db.audit_page(0, 100).await.unwrap();
+    assert_eq!(page.len(), 16);
+    assert_eq!(page[0].record.ip.as_deref(), Some("10.0.0.1"));
+    assert_eq!(page[0].record.details["via"], "login_page");
+    let other_key = Auditor::new(f.db.clone(), &[8; 32]).verify().await.unwrap();
+    assert_eq!(
+        other_key.broken_at.as_deref(),
+        Some("row 1 was altered"),
+        "the chain needs the key"
+    );
+}

@@ -112,6 +112,7 @@ macro_rules! relational_suite {
                 applications_round_trip,
                 application_ids_are_unique,
                 the_database_answers_pings,
+                audit_rows_are_appended_one_at_a_time_in_a_chain,
             ]
         );
     };

@@ -3,6 +3,7 @@
 //! password check as the login page: one answer for unknown users and wrong passwords.
 
 use super::TokenResponse;
+use crate::audit::{AuditRecord, RequestContext};
 use crate::identity::application::{Application, GrantType};
 use crate::identity::login::{self, LoginError};
 use crate::oauth::error::{ErrorCode, OAuthError};
@@ -19,6 +20,7 @@ pub async fn grant(
     username: &str,
     password: &str,
     requested: Option<Scope>,
+    ctx: &RequestContext,
 ) -> Result<TokenResponse, OAuthError> {
     if app.is_public() || !app.allows_grant(GrantType::Password) {
         return Err(OAuthError::new(
@@ -38,13 +40,15 @@ pub async fn grant(
     {
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) => {
-            tracing::info!(target: "audit", action = "login", outcome = "failure", grant = "password", "login failed");
+            let record = AuditRecord::login_failed(provider.clock.now(), username, "password_grant", ctx);
+            provider.audit.record_or_log(record).await;
             return Err(OAuthError::invalid_grant("invalid username or password"));
         }
         Err(LoginError::Store(e)) => return Err(e.into()),
     };
-    tracing::info!(target: "audit", action = "login", outcome = "success", grant = "password", user.id = %user.id, "login succeeded");
     let now = provider.clock.now();
+    let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "password_grant", ctx);
+    provider.audit.record_or_log(record).await;
     let subject = Subject::of(provider, &user, None, now.unix_timestamp(), vec!["pwd".into()]).await?;
     let family = if super::wants_refresh(app, &scope) {
         let scope_text = scope.to_string();
