@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::Form;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -53,6 +54,27 @@ fn needs_login(state: &AppState, request: &AuthorizationRequest, app: &Applicati
     )
 }
 
+/// The parked request `req` of this browser, its application and the signed-in session; or the
+/// page to show instead (expired request, or a login still needed).
+async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &str,
+) -> Result<(AuthorizationRequest, Arc<Application>, Session), Response> {
+    let browser = browser_cookie(state, headers);
+    let Ok(Some((request, app))) = authorize::parked(&state.provider, req, browser.as_deref()).await else {
+        return Err(error_page(StatusCode::BAD_REQUEST, EXPIRED));
+    };
+    let login = || redirect(&format!("/login?req={req}"), &[]);
+    let Ok(Some((_, session))) = session(state, headers).await else {
+        return Err(login());
+    };
+    if needs_login(state, &request, &app, &session) {
+        return Err(login());
+    }
+    Ok((request, app, session))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ConsentQuery {
     req: Option<String>,
@@ -62,17 +84,10 @@ const EXPIRED: &str = "This request has expired. Go back to the application and 
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ConsentQuery>) -> Response {
     let req = q.req.unwrap_or_default();
-    let Ok(Some((request, app))) =
-        authorize::parked(&state.provider, &req, browser_cookie(&state, &headers).as_deref()).await
-    else {
-        return error_page(StatusCode::BAD_REQUEST, EXPIRED);
+    let (request, app, _) = match pending(&state, &headers, &req).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let Ok(Some((_, session))) = session(&state, &headers).await else {
-        return redirect(&format!("/login?req={req}"), &[]);
-    };
-    if needs_login(&state, &request, &app, &session) {
-        return redirect(&format!("/login?req={req}"), &[]);
-    }
     let (csrf, set) = csrf_token(&state, &headers);
     let consent = ConsentPage {
         csrf: &csrf,
@@ -104,16 +119,10 @@ pub async fn submit(
     }
     let provider = &state.provider;
     let req = form.req.unwrap_or_default();
-    let Ok(Some((request, app))) = authorize::parked(provider, &req, browser_cookie(&state, &headers).as_deref()).await
-    else {
-        return error_page(StatusCode::BAD_REQUEST, EXPIRED);
+    let (request, app, session) = match pending(&state, &headers, &req).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let Ok(Some((_, session))) = session(&state, &headers).await else {
-        return redirect(&format!("/login?req={req}"), &[]);
-    };
-    if needs_login(&state, &request, &app, &session) {
-        return redirect(&format!("/login?req={req}"), &[]);
-    }
     let fail = |e: OAuthError| {
         redirect(
             &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
