@@ -21,13 +21,16 @@ pub const GENESIS: [u8; 32] = [0; 32];
 pub struct Auditor {
     db: Arc<dyn Database>,
     key: hmac::Key,
+    /// The CloudEvents `source` of the records' events (the issuer).
+    source: String,
 }
 
 impl Auditor {
-    pub fn new(db: Arc<dyn Database>, key: &[u8; 32]) -> Self {
+    pub fn new(db: Arc<dyn Database>, key: &[u8; 32], source: &str) -> Self {
         Self {
             db,
             key: hmac::Key::new(hmac::HMAC_SHA256, key),
+            source: source.to_owned(),
         }
     }
 
@@ -42,7 +45,12 @@ impl Auditor {
     /// Appends `record`; returns its id. Callers await it: an action is not done until it is
     /// on the record.
     pub async fn record(&self, record: AuditRecord) -> Result<i64, StoreError> {
-        let seal = |id: i64, prev: &[u8]| self.seal(id, prev, &record);
+        let seal = |id: i64, prev: &[u8]| {
+            (
+                self.seal(id, prev, &record),
+                crate::events::event::audit(&self.source, id, &record),
+            )
+        };
         let id = self.db.append_audit(&record, &seal).await?;
         let actor = record.actor_id.as_deref().unwrap_or("-");
         tracing::info!(target: "audit", record = id, action = %record.action, outcome = record.outcome.as_str(), actor = actor, "audited");

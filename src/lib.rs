@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod events;
 pub mod http;
 pub mod identity;
 pub mod keys;

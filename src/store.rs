@@ -18,6 +18,7 @@ use secrecy::ExposeSecret as _;
 use crate::audit::{AuditRecord, StoredAudit};
 use crate::clock::SharedClock;
 use crate::config::{Config, DatabaseConfig};
+use crate::events::{OutboxEvent, OutboxRow};
 use crate::identity::account::{Account, AccountId, Slug};
 use crate::identity::application::{Application, ClientId};
 use crate::identity::role::{Role, RoleName};
@@ -60,7 +61,8 @@ pub trait AccountStore: Send + Sync {
 /// Users.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Inserts the user and appends `events` to the outbox, in one transaction.
+    async fn insert_user(&self, user: &User, events: &[OutboxEvent]) -> Result<(), StoreError>;
     async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// The user whose username or email (case-insensitive) is `login`, deleted users excluded.
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
@@ -96,7 +98,9 @@ pub trait ConsentStore: Send + Sync {
 }
 
 /// Seals an audit row: given its id and the previous row's HMAC, returns its HMAC.
-pub type AuditSeal<'a> = dyn Fn(i64, &[u8]) -> Vec<u8> + Send + Sync + 'a;
+/// The sealed row: its HMAC, and the event announcing it (appended to the outbox in the same
+/// transaction).
+pub type AuditSeal<'a> = dyn Fn(i64, &[u8]) -> (Vec<u8>, OutboxEvent) + Send + Sync + 'a;
 
 /// The append-only audit trail.
 #[async_trait]
@@ -108,9 +112,20 @@ pub trait AuditStore: Send + Sync {
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<StoredAudit>, StoreError>;
 }
 
+/// The transactional outbox: events wait here until the relay has them acknowledged.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Up to `limit` unsent events, oldest first.
+    async fn outbox_unsent(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Marks events sent (after the broker acknowledged them).
+    async fn outbox_mark_sent(&self, ids: &[i64], at: OffsetDateTime) -> Result<(), StoreError>;
+}
+
 /// The relational store as a whole: every repository plus health and lifecycle.
 #[async_trait]
-pub trait Database: AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore + AuditStore {
+pub trait Database:
+    AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore + AuditStore + OutboxStore
+{
     /// `postgres` or `sqlite`.
     fn engine(&self) -> &'static str;
     /// Round-trips a trivial query.

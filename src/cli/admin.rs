@@ -168,7 +168,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 phone,
                 name,
             };
-            admin::create_user(db.as_ref(), &clock, config.bcrypt_cost, input)
+            admin::create_user(db.as_ref(), &clock, config.bcrypt_cost, config.issuer_str(), input)
                 .await
                 .map(|u| {
                     let mut object = serde_json::to_value(u.view()).unwrap_or_default();

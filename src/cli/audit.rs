@@ -24,7 +24,7 @@ pub(super) async fn run(command: AuditCommand, config: Config) -> Result<(), Fai
     let AuditCommand::Verify { json } = command;
     let master = MasterKey::load_or_create(&config)?;
     let db = store::connect_database(&config).await?;
-    let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain));
+    let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
     let result = auditor.verify().await;
     db.close().await;
     let verification = result?;

@@ -11,6 +11,7 @@ use super::password::Password;
 use super::role::{RoleName, RoleScope};
 use super::user::{Email, Phone, User, UserId, UserStatus, Username};
 use crate::clock::Clock;
+use crate::events::UserEvent;
 use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::scope::Scope;
 use crate::store::{Database, StoreError};
@@ -103,6 +104,7 @@ pub async fn create_user(
     db: &dyn Database,
     clock: &dyn Clock,
     bcrypt_cost: u32,
+    source: &str,
     input: NewUser,
 ) -> Result<User, AdminError> {
     let username = Username::parse(&input.username).map_err(field("username"))?;
@@ -180,15 +182,17 @@ pub async fn create_user(
         created_at: now,
         updated_at: now,
     };
-    db.insert_user(&user).await.map_err(|e| match e {
-        StoreError::Conflict { constraint } if constraint == "users_email_key" => {
-            AdminError::Conflict("email is already used by another user".into())
-        }
-        StoreError::Conflict { .. } => {
-            AdminError::Conflict(format!("username {:?} is already taken", user.username.as_str()))
-        }
-        other => other.into(),
-    })?;
+    db.insert_user(&user, &[UserEvent::created(source, &user)])
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { constraint } if constraint == "users_email_key" => {
+                AdminError::Conflict("email is already used by another user".into())
+            }
+            StoreError::Conflict { .. } => {
+                AdminError::Conflict(format!("username {:?} is already taken", user.username.as_str()))
+            }
+            other => other.into(),
+        })?;
     Ok(user)
 }
 

@@ -64,7 +64,11 @@ impl Provider {
             db: stores.db.clone(),
             bcrypt_cost: config.bcrypt_cost,
             dummy_hash: DummyHash::default(),
-            audit: Auditor::new(stores.db.clone(), &master.derive(Purpose::AuditChain)),
+            audit: Auditor::new(
+                stores.db.clone(),
+                &master.derive(Purpose::AuditChain),
+                config.issuer_str(),
+            ),
             verified: TtlCache::new(VERIFIED_TTL, std::time::Duration::ZERO, VERIFIED_CAPACITY),
             hot: stores.hot.clone(),
             clock,

@@ -247,6 +247,27 @@ impl TryFrom<AuditRow> for StoredAudit {
     }
 }
 
+pub(super) const OUTBOX_INSERT: &str = "INSERT INTO outbox (topic, key, payload, created_at) VALUES ($1, $2, $3, $4)";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct OutboxDbRow {
+    id: i64,
+    topic: String,
+    key: String,
+    payload: Json<serde_json::Value>,
+}
+
+impl From<OutboxDbRow> for crate::events::OutboxRow {
+    fn from(r: OutboxDbRow) -> Self {
+        Self {
+            id: r.id,
+            topic: r.topic,
+            key: r.key,
+            payload: r.payload.0,
+        }
+    }
+}
+
 pub(super) const AUDIT_INSERT: &str = "INSERT INTO audit_logs (id, occurred_at, actor_type, actor_id, client_id, ip, \
     user_agent, action, target_type, target_id, outcome, details, prev_hmac, hmac) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
@@ -291,7 +312,7 @@ macro_rules! sql_repositories {
                     Some((id, hmac)) => (id + 1, hmac),
                     None => (1, $crate::audit::GENESIS.to_vec()),
                 };
-                let hmac = seal(id, &prev);
+                let (hmac, event) = seal(id, &prev);
                 sqlx::query($crate::store::sql::AUDIT_INSERT)
                     .bind(id)
                     .bind(r.occurred_at)
@@ -307,6 +328,14 @@ macro_rules! sql_repositories {
                     .bind(sqlx::types::Json(&r.details))
                     .bind(prev)
                     .bind(hmac)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Self::error)?;
+                sqlx::query($crate::store::sql::OUTBOX_INSERT)
+                    .bind(event.topic)
+                    .bind(&event.key)
+                    .bind(sqlx::types::Json(&event.payload))
+                    .bind(time::OffsetDateTime::now_utc())
                     .execute(&mut *tx)
                     .await
                     .map_err(Self::error)?;
@@ -326,6 +355,34 @@ macro_rules! sql_repositories {
                 .into_iter()
                 .map($crate::audit::StoredAudit::try_from)
                 .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::OutboxStore for $store {
+            async fn outbox_unsent(&self, limit: i64) -> Result<Vec<$crate::events::OutboxRow>, StoreError> {
+                let rows = sqlx::query_as::<_, $crate::store::sql::OutboxDbRow>(
+                    "SELECT id, topic, key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn outbox_mark_sent(&self, ids: &[i64], at: time::OffsetDateTime) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                for id in ids {
+                    sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
+                        .bind(at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::error)?;
+                }
+                tx.commit().await.map_err(Self::error)?;
+                Ok(())
             }
         }
 
@@ -387,7 +444,8 @@ macro_rules! sql_repositories {
 
         #[async_trait::async_trait]
         impl $crate::store::UserStore for $store {
-            async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
+            async fn insert_user(&self, u: &User, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
                 )))
@@ -406,9 +464,20 @@ macro_rules! sql_repositories {
                 .bind(u.not_before)
                 .bind(u.created_at)
                 .bind(u.updated_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
+                for event in events {
+                    sqlx::query($crate::store::sql::OUTBOX_INSERT)
+                        .bind(event.topic)
+                        .bind(&event.key)
+                        .bind(sqlx::types::Json(&event.payload))
+                        .bind(time::OffsetDateTime::now_utc())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::error)?;
+                }
+                tx.commit().await.map_err(Self::error)?;
                 Ok(())
             }
 

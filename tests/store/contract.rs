@@ -141,10 +141,10 @@ pub async fn users_round_trip(f: DbFixture) {
     ];
     u.email_verified = true;
     u.not_before = Some(f.clock.now() + Duration::seconds(5));
-    f.db.insert_user(&u).await.unwrap();
+    f.db.insert_user(&u, &[]).await.unwrap();
     assert_eq!(f.db.find_user(u.id).await.unwrap(), Some(u.clone()));
     let staff = user(&f, "olga", "operator", None);
-    f.db.insert_user(&staff).await.unwrap();
+    f.db.insert_user(&staff, &[]).await.unwrap();
     assert_eq!(f.db.find_user(staff.id).await.unwrap(), Some(staff));
     assert_eq!(f.db.find_user(UserId::generate()).await.unwrap(), None);
 }
@@ -152,7 +152,7 @@ pub async fn users_round_trip(f: DbFixture) {
 pub async fn users_are_found_by_username_or_email_ignoring_case(f: DbFixture) {
     let mut u = user(&f, "ann.lee", "admin", None);
     u.email = Some(Email::parse("Ann.Lee@example.com").unwrap());
-    f.db.insert_user(&u).await.unwrap();
+    f.db.insert_user(&u, &[]).await.unwrap();
     for login in [
         "ann.lee",
         "ANN.LEE",
@@ -170,7 +170,7 @@ pub async fn users_are_found_by_username_or_email_ignoring_case(f: DbFixture) {
 pub async fn deleted_users_cannot_be_found_by_login(f: DbFixture) {
     let mut u = user(&f, "gone", "admin", None);
     u.status = UserStatus::Deleted;
-    f.db.insert_user(&u).await.unwrap();
+    f.db.insert_user(&u, &[]).await.unwrap();
     assert!(f.db.find_user_by_login("gone").await.unwrap().is_none());
     assert_eq!(
         f.db.find_user(u.id).await.unwrap().map(|x| x.status),
@@ -181,17 +181,17 @@ pub async fn deleted_users_cannot_be_found_by_login(f: DbFixture) {
 pub async fn usernames_and_emails_are_unique(f: DbFixture) {
     let mut first = user(&f, "ann", "admin", None);
     first.email = Some(Email::parse("ann@example.com").unwrap());
-    f.db.insert_user(&first).await.unwrap();
+    f.db.insert_user(&first, &[]).await.unwrap();
     assert_eq!(
-        conflict(f.db.insert_user(&user(&f, "ann", "operator", None)).await),
+        conflict(f.db.insert_user(&user(&f, "ann", "operator", None), &[]).await),
         "users_username_key"
     );
     let mut other = user(&f, "bob", "admin", None);
     other.email = Some(Email::parse("ANN@example.com").unwrap());
-    assert_eq!(conflict(f.db.insert_user(&other).await), "users_email_key");
+    assert_eq!(conflict(f.db.insert_user(&other, &[]).await), "users_email_key");
     let mut same_id = user(&f, "carl", "admin", None);
     same_id.id = first.id;
-    assert_eq!(conflict(f.db.insert_user(&same_id).await), "users_pkey");
+    assert_eq!(conflict(f.db.insert_user(&same_id, &[]).await), "users_pkey");
     assert!(
         f.db.find_user_by_login("bob").await.unwrap().is_none(),
         "a refused write leaves nothing"
@@ -200,12 +200,12 @@ pub async fn usernames_and_emails_are_unique(f: DbFixture) {
 
 pub async fn references_must_exist(f: DbFixture) {
     assert_eq!(
-        conflict(f.db.insert_user(&user(&f, "ann", "no_such_role", None)).await),
+        conflict(f.db.insert_user(&user(&f, "ann", "no_such_role", None), &[]).await),
         "foreign_key"
     );
     assert_eq!(
         conflict(
-            f.db.insert_user(&user(&f, "bob", "client_user", Some(AccountId::generate())))
+            f.db.insert_user(&user(&f, "bob", "client_user", Some(AccountId::generate())), &[])
                 .await
         ),
         "foreign_key"
@@ -273,7 +273,7 @@ pub async fn the_database_answers_pings(f: DbFixture) {
 
 pub async fn audit_rows_are_appended_one_at_a_time_in_a_chain(f: DbFixture) {
     use propusk::audit::{AuditRecord, Auditor, RequestContext};
-    let auditor = std::sync::Arc::new(Auditor::new(f.db.clone(), &[9; 32]));
+    let auditor = std::sync::Arc::new(Auditor::new(f.db.clone(), &[9; 32], "https://auth.example.com"));
     let at = f.clock.now();
     let tasks: Vec<_> = (0..16)
         .map(|i| {
@@ -306,10 +306,69 @@ pub async fn audit_rows_are_appended_one_at_a_time_in_a_chain(f: DbFixture) {
     assert_eq!(page.len(), 16);
     assert_eq!(page[0].record.ip.as_deref(), Some("10.0.0.1"));
     assert_eq!(page[0].record.details["via"], "login_page");
-    let other_key = Auditor::new(f.db.clone(), &[8; 32]).verify().await.unwrap();
+    let events = f.db.outbox_unsent(100).await.unwrap();
+    assert_eq!(
+        events.len(),
+        16,
+        "each record also went to the outbox, in the same transaction"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.topic == "propusk.audit" && e.payload["type"] == "audit.login")
+    );
+    let other_key = Auditor::new(f.db.clone(), &[8; 32], "https://auth.example.com")
+        .verify()
+        .await
+        .unwrap();
     assert_eq!(
         other_key.broken_at.as_deref(),
         Some("row 1 was altered"),
         "the chain needs the key"
     );
+}
+
+pub async fn a_user_and_its_event_are_written_in_one_transaction(f: DbFixture) {
+    use propusk::events::UserEvent;
+    let ann = user(&f, "ann", "operator", None);
+    let event = UserEvent::created("https://auth.example.com", &ann);
+    f.db.insert_user(&ann, std::slice::from_ref(&event)).await.unwrap();
+    let rows = f.db.outbox_unsent(10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].topic.as_str(), rows[0].key.as_str()),
+        ("propusk.user-events", ann.id.to_string().as_str())
+    );
+    assert_eq!(rows[0].payload, event.payload, "the CloudEvent round-trips");
+    assert_eq!(rows[0].payload["type"], "user.created");
+    assert_eq!(rows[0].payload["specversion"], "1.0");
+    assert_eq!(rows[0].payload["data"]["username"], "ann");
+
+    // A refused write leaves no event behind.
+    let again = user(&f, "ann", "admin", None);
+    let refused =
+        f.db.insert_user(&again, &[UserEvent::created("https://auth.example.com", &again)])
+            .await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })));
+    assert_eq!(f.db.outbox_unsent(10).await.unwrap().len(), 1);
+}
+
+pub async fn outbox_rows_leave_the_queue_in_order_once_marked_sent(f: DbFixture) {
+    use propusk::events::UserEvent;
+    for name in ["ann", "bob", "cat"] {
+        let u = user(&f, name, "operator", None);
+        f.db.insert_user(&u, &[UserEvent::created("s", &u)]).await.unwrap();
+    }
+    let rows = f.db.outbox_unsent(10).await.unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r.payload["data"]["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ann", "bob", "cat"]);
+    f.db.outbox_mark_sent(&[rows[0].id, rows[1].id], f.clock.now())
+        .await
+        .unwrap();
+    let left = f.db.outbox_unsent(10).await.unwrap();
+    assert_eq!(left.iter().map(|r| r.id).collect::<Vec<_>>(), [rows[2].id]);
+    assert_eq!(f.db.outbox_unsent(0).await.unwrap().len(), 0);
 }

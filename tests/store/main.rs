@@ -113,6 +113,8 @@ macro_rules! relational_suite {
                 application_ids_are_unique,
                 the_database_answers_pings,
                 audit_rows_are_appended_one_at_a_time_in_a_chain,
+                a_user_and_its_event_are_written_in_one_transaction,
+                outbox_rows_leave_the_queue_in_order_once_marked_sent,
             ]
         );
     };

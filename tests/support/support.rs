@@ -324,9 +324,10 @@ impl TestApp {
             phone: None,
             name: Some(format!("{username} tester")),
         };
-        let user = propusk::identity::admin::create_user(self.state.stores.db.as_ref(), &self.clock, 4, input)
-            .await
-            .unwrap();
+        let user =
+            propusk::identity::admin::create_user(self.state.stores.db.as_ref(), &self.clock, 4, &self.base, input)
+                .await
+                .unwrap();
         user.id.to_string()
     }
 

@@ -1,0 +1,114 @@
+//! The CloudEvents 1.0 envelope and the named constructors of Propusk's events.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::audit::AuditRecord;
+use crate::identity::user::User;
+
+/// An event on its way to the outbox: the topic (without the configured prefix), the partition
+/// key, and the CloudEvent itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub topic: &'static str,
+    pub key: String,
+    pub payload: Value,
+}
+
+/// An outbox row waiting for the relay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub topic: String,
+    pub key: String,
+    pub payload: Value,
+}
+
+/// A CloudEvents 1.0 structured-mode event. `id` is a UUIDv7, unique per event, so consumers
+/// de-duplicate at-least-once deliveries by it.
+pub fn cloud_event(kind: &str, source: &str, subject: &str, time: OffsetDateTime, data: Value) -> Value {
+    json!({
+        "specversion": "1.0",
+        "id": uuid::Uuid::now_v7().to_string(),
+        "source": source,
+        "type": kind,
+        "subject": subject,
+        "time": time.format(&Rfc3339).unwrap_or_default(),
+        "datacontenttype": "application/json",
+        "data": data,
+    })
+}
+
+/// User lifecycle events on `propusk.user-events`, keyed by user id so each user's events stay
+/// in order.
+pub struct UserEvent;
+
+impl UserEvent {
+    fn event(kind: &str, source: &str, user: &User, at: OffsetDateTime, extra: Value) -> OutboxEvent {
+        let mut data = serde_json::to_value(user.view()).unwrap_or_else(|_| json!({}));
+        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
+            data.extend(extra);
+        }
+        OutboxEvent {
+            topic: super::USER_EVENTS,
+            key: user.id.to_string(),
+            payload: cloud_event(kind, source, &user.id.to_string(), at, data),
+        }
+    }
+
+    /// `user.created`.
+    pub fn created(source: &str, user: &User) -> OutboxEvent {
+        Self::event("user.created", source, user, user.created_at, json!({}))
+    }
+
+    /// `user.roleChanged`, with `old_role` and `new_role`.
+    pub fn role_changed(source: &str, user: &User, old_role: &str, at: OffsetDateTime) -> OutboxEvent {
+        Self::event(
+            "user.roleChanged",
+            source,
+            user,
+            at,
+            json!({ "old_role": old_role, "new_role": user.role }),
+        )
+    }
+
+    /// `user.blocked`.
+    pub fn blocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
+        Self::event("user.blocked", source, user, at, json!({}))
+    }
+}
+
+/// Every audit record, on `propusk.audit` for BI and monitoring.
+pub fn audit(source: &str, id: i64, record: &AuditRecord) -> OutboxEvent {
+    let key = record
+        .target_id
+        .clone()
+        .or_else(|| record.actor_id.clone())
+        .unwrap_or_else(|| record.action.clone());
+    let data = json!({
+        "id": id,
+        "occurred_at": record.occurred_at.format(&Rfc3339).unwrap_or_default(),
+        "actor_type": record.actor_type.as_str(),
+        "actor_id": record.actor_id,
+        "client_id": record.client_id,
+        "ip": record.ip,
+        "user_agent": record.user_agent,
+        "action": record.action,
+        "target_type": record.target_type,
+        "target_id": record.target_id,
+        "outcome": record.outcome.as_str(),
+        "details": record.details,
+    });
+    OutboxEvent {
+        topic: super::AUDIT,
+        key: key.clone(),
+        payload: cloud_event(
+            &format!("audit.{}", record.action),
+            source,
+            &key,
+            record.occurred_at,
+            data,
+        ),
+    }
+}
