@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::events::relay::Relay;
 use crate::identity::application::SigningAlg;
 use crate::keys::{KeyError, Keyring, MasterKey, Purpose};
 use crate::oauth::provider::Provider;
@@ -121,16 +122,40 @@ impl App {
         &self.state
     }
 
+    /// Starts forwarding the outbox when brokers are configured.
+    fn start_relay(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let config = &self.state.config;
+        if config.kafka_brokers.is_empty() {
+            tracing::info!("no Kafka brokers configured: events wait in the outbox");
+            return None;
+        }
+        match Relay::new(
+            self.state.stores.db.clone(),
+            &config.kafka_brokers,
+            &config.kafka_topic_prefix,
+        ) {
+            Ok(relay) => Some(tokio::spawn(relay.run())),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the Kafka producer; events wait in the outbox");
+                None
+            }
+        }
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish and closes the
     /// database pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let reload = tokio::spawn(reload_keys(self.state.clone()));
+        let relay = self.start_relay();
         let router = crate::http::router(self.state.clone());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         reload.abort();
+        if let Some(relay) = relay {
+            relay.abort();
+        }
         self.state.stores.db.close().await;
         result
     }

@@ -3,6 +3,7 @@
 //! Kafka by a relay when brokers are configured (until then the outbox keeps them).
 
 pub mod event;
+pub mod relay;
 
 pub use event::{OutboxEvent, OutboxRow, UserEvent};
 

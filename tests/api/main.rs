@@ -9,6 +9,7 @@ mod audit;
 mod authorize;
 mod code_exchange;
 mod discovery;
+mod events;
 mod health;
 mod introspect;
 mod logout;

@@ -1,0 +1,138 @@
+//! The outbox relay: forwards outbox rows to Kafka in id order and marks them sent only after
+//! the broker acknowledged them (acks=all, idempotent producer). While the broker is away it
+//! retries with backoff; nothing is lost, and a row is at worst delivered twice (consumers
+//! de-duplicate by the CloudEvent `id`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+use crate::store::Database;
+
+const BATCH: i64 = 500;
+const IDLE: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const PARTITIONS: i32 = 4;
+
+/// Forwards the outbox to the brokers until the task is dropped.
+pub struct Relay {
+    db: Arc<dyn Database>,
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+    prefix: String,
+}
+
+impl Relay {
+    /// A relay for `brokers`; topics are named `{prefix}{topic}`.
+    pub fn new(db: Arc<dyn Database>, brokers: &[String], prefix: &str) -> Result<Self, rdkafka::error::KafkaError> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", brokers.join(","))
+            .set("client.id", "propusk")
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "10000")
+            .set("socket.timeout.ms", "5000")
+            .set("reconnect.backoff.max.ms", "2000");
+        Ok(Self {
+            db,
+            producer: config.create()?,
+            admin: config.create()?,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Creates Propusk's topics when missing (ignoring "already exists").
+    async fn ensure_topics(&self) -> bool {
+        let names = [self.topic(super::USER_EVENTS), self.topic(super::AUDIT)];
+        let topics: Vec<NewTopic<'_>> = names
+            .iter()
+            .map(|n| NewTopic::new(n, PARTITIONS, TopicReplication::Fixed(1)))
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
+        match self.admin.create_topics(&topics, &options).await {
+            Ok(results) => results.iter().all(|r| match r {
+                Ok(_) => true,
+                Err((_, code)) => *code == rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot create the Kafka topics yet");
+                false
+            }
+        }
+    }
+
+    /// Runs forever: one batch at a time, in id order.
+    pub async fn run(self) {
+        let mut topics_ready = false;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if !topics_ready {
+                topics_ready = self.ensure_topics().await;
+            }
+            match self.forward_batch().await {
+                Ok(0) => {
+                    backoff = Duration::from_millis(100);
+                    tokio::time::sleep(IDLE).await;
+                }
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay: broker or database unavailable");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Sends one batch; marks sent the acknowledged prefix of it. Returns how many were sent.
+    async fn forward_batch(&self) -> Result<usize, String> {
+        let rows = self.db.outbox_unsent(BATCH).await.map_err(|e| e.to_string())?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let payloads: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (self.topic(&r.topic), r.payload.to_string()))
+            .collect();
+        let deliveries: Vec<_> = rows
+            .iter()
+            .zip(&payloads)
+            .map(|(row, (topic, payload))| {
+                let record = FutureRecord::to(topic).key(&row.key).payload(payload);
+                self.producer.send(record, Timeout::After(Duration::from_secs(10)))
+            })
+            .collect();
+        let mut sent = Vec::new();
+        let mut failure = None;
+        for (row, delivery) in rows.iter().zip(deliveries) {
+            match delivery.await {
+                Ok(_) if failure.is_none() => sent.push(row.id),
+                Ok(_) => {}
+                Err((e, _)) => {
+                    failure.get_or_insert(e.to_string());
+                }
+            }
+        }
+        if !sent.is_empty() {
+            self.db
+                .outbox_mark_sent(&sent, time::OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(sent.len()),
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Events reach a real Kafka-protocol broker (tansu) through the outbox, as CloudEvents, and an
+//! outage between Propusk and the broker delays them without losing any.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Backend, Broker, TcpProxy, TestApp, consume, free_port, kafka_brokers};
+
+fn prefix() -> String {
+    format!("t{}.", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_and_its_login_reach_kafka_as_cloud_events() {
+    let brokers = kafka_brokers();
+    let topics = prefix();
+    let (b, t) = (brokers.clone(), topics.clone());
+    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
+        c.kafka_brokers = vec![b];
+        c.kafka_topic_prefix = t;
+    })
+    .await;
+    let id = app.user("ann", "operator", None).await;
+    let wanted = id.clone();
+    let events = consume(
+        &brokers,
+        &format!("{topics}propusk.user-events"),
+        Duration::from_secs(30),
+        move |seen| seen.iter().any(|(k, _)| *k == wanted),
+    )
+    .await;
+    let (key, event) = events.iter().find(|(k, _)| *k == id).expect("user.created arrives");
+    assert_eq!(key, &id, "keyed by user id");
+    assert_eq!(event["specversion"], "1.0");
+    assert_eq!(event["type"], "user.created");
+    assert_eq!(event["subject"], id.as_str());
+    assert_eq!(event["source"], app.base.as_str());
+    assert_eq!(event["data"]["username"], "ann");
+    assert_eq!(event["data"]["role"], "operator");
+    assert!(event["data"].get("password_hash").is_none());
+    uuid::Uuid::parse_str(event["id"].as_str().unwrap()).unwrap();
+
+    // A failed login is an audit record, and every audit record goes to propusk.audit.
+    let rp = app.web_app(true).await;
+    let legacy = app
+        .register(propusk::identity::admin::NewApplication {
+            name: "legacy".into(),
+            grants: vec!["password".into()],
+            ..Default::default()
+        })
+        .await;
+    let _ = rp;
+    let response = app
+        .post_form(
+            "/token",
+            Some(&legacy),
+            &[
+                ("grant_type", "password"),
+                ("username", "ann"),
+                ("password", "nope-nope-nope"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let audit = consume(
+        &brokers,
+        &format!("{topics}propusk.audit"),
+        Duration::from_secs(30),
+        |seen| seen.iter().any(|(_, e)| e["type"] == "audit.login"),
+    )
+    .await;
+    let (_, login) = audit
+        .iter()
+        .find(|(_, e)| e["type"] == "audit.login")
+        .expect("the audit record arrives");
+    assert_eq!(login["data"]["outcome"], "failure");
+    assert_eq!(login["data"]["details"]["via"], "password_grant");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_outage_delays_events_and_loses_none() {
+    // A private broker that advertises the proxy, so every connection goes through it.
+    let broker_port = free_port();
+    let proxy = TcpProxy::start(format!("127.0.0.1:{broker_port}").parse().unwrap()).await;
+    let _broker = Broker::start(broker_port, proxy.addr.port());
+    let brokers = proxy.addr.to_string();
+    let topics = prefix();
+    let (b, t) = (brokers.clone(), topics.clone());
+    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
+        c.kafka_brokers = vec![b];
+        c.kafka_topic_prefix = t;
+    })
+    .await;
+    let topic = format!("{topics}propusk.user-events");
+    let first = app.user("before", "operator", None).await;
+    let wanted = first.clone();
+    let seen = consume(&brokers, &topic, Duration::from_secs(30), move |s| {
+        s.iter().any(|(k, _)| *k == wanted)
+    })
+    .await;
+    assert!(
+        seen.iter().any(|(k, _)| *k == first),
+        "delivered while the broker is up"
+    );
+
+    proxy.cut();
+    let mut during = Vec::new();
+    for name in ["cut-a", "cut-b", "cut-c"] {
+        during.push(app.user(name, "operator", None).await);
+    }
+    assert!(
+        !app.state.stores.db.outbox_unsent(100).await.unwrap().is_empty(),
+        "the API answers; events wait"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    proxy.restore();
+    let expected: BTreeSet<String> = during.iter().cloned().chain([first.clone()]).collect();
+    let want = expected.clone();
+    let seen = consume(&brokers, &topic, Duration::from_secs(60), move |s| {
+        let keys: BTreeSet<String> = s.iter().map(|(k, _)| k.clone()).collect();
+        want.is_subset(&keys)
+    })
+    .await;
+    let by_id: BTreeMap<String, &Value> = seen
+        .iter()
+        .map(|(_, e)| (e["id"].as_str().unwrap().to_owned(), e))
+        .collect();
+    let keys: BTreeSet<String> = by_id
+        .values()
+        .map(|e| e["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys, expected,
+        "every event arrived; de-duplicated by id the set is exact"
+    );
+    assert_eq!(by_id.len(), expected.len(), "one user.created per user");
+    app.stop().await;
+}
