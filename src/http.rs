@@ -1,6 +1,7 @@
 //! The HTTP edge (axum): routes, middleware and the mapping of domain results to responses.
 
 pub mod authorize;
+pub mod authz;
 pub mod browser;
 pub mod consent;
 pub mod cors;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/propusk.css", get(browser::stylesheet))
         .route("/token", post(token::token).options(cors::preflight))
         .route("/introspect", post(introspect::introspect))
+        .route("/authz/check", post(authz::check))
         .route("/revoke", post(revoke::revoke).options(cors::preflight))
         .fallback(error::not_found)
         .layer(

@@ -7,6 +7,7 @@ mod support;
 
 mod audit;
 mod authorize;
+mod authz;
 mod code_exchange;
 mod discovery;
 mod events;

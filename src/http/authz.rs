@@ -1,0 +1,84 @@
+//! `POST /authz/check` (DESIGN.md): `{"permission": "parcels:read", "client_id": "<account uuid>"}`
+//! with the bearer token → `200 {"allowed", "reason"}`; 401 for a missing, invalid, expired or
+//! revoked token, so the gateway sees a logout or a block on the next request.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::error::{json_error, no_store};
+use super::userinfo::{bearer, bearer_error};
+use crate::app::AppState;
+use crate::authz;
+use crate::identity::account::AccountId;
+use crate::identity::permission::Permission;
+use crate::oauth::revocation;
+
+#[derive(Debug, Deserialize)]
+pub struct CheckRequest {
+    permission: String,
+    client_id: Option<String>,
+}
+
+pub async fn check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CheckRequest>, JsonRejection>,
+) -> Response {
+    let invalid = || {
+        bearer_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid, expired or revoked",
+        )
+    };
+    let Some(token) = bearer(&headers) else {
+        return invalid();
+    };
+    let provider = &state.provider;
+    let Ok(claims) = provider.access_claims(token) else {
+        return invalid();
+    };
+    match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
+        Ok(false) => {}
+        Ok(true) => return invalid(),
+        Err(_) => {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again shortly",
+            );
+        }
+    }
+    let Ok(Json(request)) = body else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "expected a JSON body with permission and client_id",
+        );
+    };
+    let Ok(permission) = Permission::parse(&request.permission) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "permission must look like resource:action",
+        );
+    };
+    let target = match request.client_id.as_deref() {
+        None | Some("") => None,
+        Some(id) => match AccountId::parse(id) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "client_id must be a B2B account uuid",
+                );
+            }
+        },
+    };
+    no_store(Json(authz::decide(&claims, &permission, target)).into_response())
+}

@@ -1,0 +1,86 @@
+//! `POST /authz/check`: the gateway's question, answered from the token's role, permissions and
+//! B2B account, and refused at once after a revocation.
+
+use propusk::identity::admin::{NewAccount, create_account};
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::support::{Backend, Browser, TestApp};
+
+async fn check(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/authz/check"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_client_sees_only_its_own_parcels_and_an_operator_sees_all() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let db = app.state.stores.db.as_ref();
+    let acme = create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Acme".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    let globex = create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Globex".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    app.user("ann", "client_user", Some("acme")).await;
+    app.user("olga", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let ann = app.code_tokens(&Browser::default(), &rp, "ann", "openid").await;
+    let olga = app.code_tokens(&Browser::default(), &rp, "olga", "openid").await;
+    let ann = ann["access_token"].as_str().unwrap();
+    let olga = olga["access_token"].as_str().unwrap();
+    let (acme, globex) = (acme.id.to_string(), globex.id.to_string());
+
+    let cases = [
+        ("client, own account", ann, "parcels:read", Some(&acme), true),
+        ("client, no account named", ann, "parcels:create", None, true),
+        ("client, another account", ann, "parcels:read", Some(&globex), false),
+        ("client, beyond its role", ann, "parcels:delete", Some(&acme), false),
+        ("operator, any account", olga, "parcels:delete", Some(&globex), true),
+        ("operator, beyond its role", olga, "users:update", Some(&acme), false),
+    ];
+    for (case, token, permission, account, allowed) in cases {
+        let (status, body) = check(&app, token, json!({ "permission": permission, "client_id": account })).await;
+        assert_eq!(status, 200, "{case}");
+        assert_eq!(body["allowed"], allowed, "{case}: {body}");
+        assert!(!body["reason"].as_str().unwrap().is_empty());
+    }
+
+    let (status, body) = check(&app, ann, json!({ "permission": "parcels" })).await;
+    assert_eq!((status, body["error"].clone()), (400, json!("invalid_request")));
+    let (status, _) = check(&app, "not-a-token", json!({ "permission": "parcels:read" })).await;
+    assert_eq!(status, 401);
+
+    // Blocking or a role change sets the not-before time: the next check is refused.
+    app.clock.advance(Duration::seconds(1));
+    let claims = app.state.provider.access_claims(ann).unwrap();
+    let now = propusk::clock::Clock::now(&app.clock);
+    propusk::oauth::revocation::set_not_before(app.state.stores.hot.as_ref(), &claims.sub, now)
+        .await
+        .unwrap();
+    let (status, _) = check(&app, ann, json!({ "permission": "parcels:read" })).await;
+    assert_eq!(status, 401, "refused on the next request");
+    app.stop().await;
+}
