@@ -183,6 +183,25 @@ impl AuditRecord {
             .with("client_id", json!(client))
     }
 
+    /// A change made from the command line (`propusk admin …`), by the operator of the host.
+    pub fn cli_change(
+        at: OffsetDateTime,
+        action: &str,
+        target_type: &str,
+        target_id: &str,
+        account: Option<AccountId>,
+        details: Value,
+    ) -> Self {
+        let mut record = Self::new(at, action, Outcome::Success, &RequestContext::default());
+        record.actor_type = ActorType::System;
+        record.actor_id = Some("cli".into());
+        record.client_id = account;
+        record.target_type = Some(target_type.to_owned());
+        record.target_id = Some(target_id.to_owned());
+        record.details = details;
+        record
+    }
+
     /// What the HMAC covers: every field and the row id, as JSON with sorted keys.
     pub fn canonical(&self, id: i64) -> Vec<u8> {
         let value = json!({

@@ -7,9 +7,11 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::Failure;
+use crate::audit::{AuditRecord, Auditor};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::identity::admin::{self, NewAccount, NewApplication, NewUser};
+use crate::keys::{MasterKey, Purpose};
 use crate::{store, telemetry};
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +147,14 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
             .map(|a| {
                 let object = json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
                 print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
+                AuditRecord::cli_change(
+                    a.created_at,
+                    "client.created",
+                    "client",
+                    &a.id.to_string(),
+                    Some(a.id),
+                    object,
+                )
             }),
         AdminCommand::User {
             command:
@@ -178,6 +188,14 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                         &object,
                         &format!("created user {} ({}, role {})", u.id, u.username, u.role),
                     );
+                    AuditRecord::cli_change(
+                        u.created_at,
+                        "user.created",
+                        "user",
+                        &u.id.to_string(),
+                        u.client_id,
+                        object,
+                    )
                 })
         }
         AdminCommand::App {
@@ -219,6 +237,14 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                         "scope": app.scopes.to_string(),
                         "redirect_uris": app.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
                     });
+                    let record = AuditRecord::cli_change(
+                        app.created_at,
+                        "application.created",
+                        "application",
+                        app.client_id.as_str(),
+                        app.account_id,
+                        object.clone(),
+                    );
                     if let Some(secret) = &secret {
                         object["client_secret"] = json!(secret.expose());
                     }
@@ -231,11 +257,22 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                         None => format!("created public application {}", app.client_id),
                     };
                     print(json, &object, &text);
+                    record
                 })
         }
     };
+    let audited = match result {
+        Ok(record) => match MasterKey::load_or_create(&config) {
+            Ok(master) => {
+                let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
+                auditor.record(record).await.map(drop).map_err(Failure::from)
+            }
+            Err(e) => Err(Failure::from(e)),
+        },
+        Err(e) => Err(Failure::from(e)),
+    };
     db.close().await;
-    result.map_err(Failure::from)
+    audited
 }
 
 fn print(json: bool, object: &serde_json::Value, text: &str) {
