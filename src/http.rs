@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .route("/.well-known/openid-configuration", get(discovery::discovery))
         .route("/.well-known/oauth-authorization-server", get(discovery::discovery))
         .route("/jwks", get(jwks::jwks))
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/authz/check", post(authz::check))
         .route("/revoke", post(revoke::revoke).options(cors::preflight))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_response))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -82,4 +84,15 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Counts every response by status class.
+async fn count_response(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    state.provider.metrics.response(response.status().as_u16());
+    response
 }

@@ -117,6 +117,8 @@ pub trait AuditStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Up to `limit` unsent events, oldest first.
     async fn outbox_unsent(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
+    /// How many events wait.
+    async fn outbox_backlog(&self) -> Result<i64, StoreError>;
     /// Marks events sent (after the broker acknowledged them).
     async fn outbox_mark_sent(&self, ids: &[i64], at: OffsetDateTime) -> Result<(), StoreError>;
 }

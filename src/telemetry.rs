@@ -1,5 +1,8 @@
 //! Logging and request tracing: a `tracing` subscriber (text or JSON), and one span per HTTP
 //! request carrying its request id. Query strings are never logged: they carry codes and tokens.
+//! Prometheus counters live in [`metrics`].
+
+pub mod metrics;
 
 use axum::http::{Request, Response};
 use tower_http::request_id::RequestId;

@@ -49,3 +49,10 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     }
 }
+
+/// `/metrics`: Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let backlog = state.stores.db.outbox_backlog().await.ok();
+    let body = state.provider.metrics.render(backlog);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

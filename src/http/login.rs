@@ -131,6 +131,7 @@ pub async fn submit(
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) => {
             let record = AuditRecord::login_failed(state.clock.now(), &login, "login_page", &ctx);
+            provider.metrics.login(false);
             provider.audit.record_or_log(record).await;
             let (csrf, set) = csrf_token(&state, &headers);
             let again = LoginPage {
@@ -158,6 +159,7 @@ pub async fn submit(
         }
     };
     let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "login_page", &ctx);
+    provider.metrics.login(true);
     provider.audit.record_or_log(record).await;
     let https = state.config.is_https();
     let set = [browser_session::set_cookie(

@@ -38,7 +38,12 @@ pub async fn token(
     .await?;
     let ctx = request_context(peer, &headers);
     let mut response = match grant(&provider, &app, &raw, &ctx).await {
-        Ok(tokens) => no_store(Json(tokens)),
+        Ok(tokens) => {
+            provider
+                .metrics
+                .token_issued(raw.grant_type.as_deref().unwrap_or_default());
+            no_store(Json(tokens))
+        }
         Err(e) => e.into_response(),
     };
     cors::allow(&app, &headers, &mut response);

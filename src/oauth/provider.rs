@@ -38,6 +38,7 @@ pub struct Provider {
     pub dummy_hash: DummyHash,
     /// The audit trail (logins, logouts, revocations).
     pub audit: Auditor,
+    pub metrics: crate::telemetry::metrics::Metrics,
     /// Access tokens whose signature was verified, by their text: a gateway introspects the
     /// same token many times, and an ECDSA verification costs more than the rest of the request.
     /// Claims are still checked (expiry) and revocation still read on every use.
@@ -64,6 +65,7 @@ impl Provider {
             db: stores.db.clone(),
             bcrypt_cost: config.bcrypt_cost,
             dummy_hash: DummyHash::default(),
+            metrics: Default::default(),
             audit: Auditor::new(
                 stores.db.clone(),
                 &master.derive(Purpose::AuditChain),

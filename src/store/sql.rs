@@ -371,6 +371,13 @@ macro_rules! sql_repositories {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+                sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(Self::error)
+            }
+
             async fn outbox_mark_sent(&self, ids: &[i64], at: time::OffsetDateTime) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 for id in ids {

@@ -99,3 +99,27 @@ async fn unknown_paths_get_a_json_404() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_responses_tokens_and_the_outbox() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let service = app.service_app("operator", false).await;
+    app.client_token(&service).await;
+    app.get("/nowhere").await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("propusk_tokens_issued_total{grant=\"client_credentials\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("propusk_http_responses_total{class=\"4xx\"} 1"), "{text}");
+    assert!(text.contains("propusk_outbox_backlog "), "{text}");
+    app.stop().await;
+}

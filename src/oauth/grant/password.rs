@@ -41,6 +41,7 @@ pub async fn grant(
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) => {
             let record = AuditRecord::login_failed(provider.clock.now(), username, "password_grant", ctx);
+            provider.metrics.login(false);
             provider.audit.record_or_log(record).await;
             return Err(OAuthError::invalid_grant("invalid username or password"));
         }
@@ -48,6 +49,7 @@ pub async fn grant(
     };
     let now = provider.clock.now();
     let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "password_grant", ctx);
+    provider.metrics.login(true);
     provider.audit.record_or_log(record).await;
     let subject = Subject::of(provider, &user, None, now.unix_timestamp(), vec!["pwd".into()]).await?;
     let family = if super::wants_refresh(app, &scope) {

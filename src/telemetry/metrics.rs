@@ -1,0 +1,86 @@
+//! Prometheus metrics in the text exposition format, kept in atomics (no registry crate needed
+//! for a handful of counters).
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The grants whose issued tokens are counted.
+pub const GRANTS: [&str; 4] = ["authorization_code", "refresh_token", "client_credentials", "password"];
+
+/// Counters of one node.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    responses: [AtomicU64; 5],
+    tokens: [AtomicU64; 4],
+    logins_ok: AtomicU64,
+    logins_failed: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts a response by status class (1xx … 5xx).
+    pub fn response(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts tokens issued by `grant` (one of [`GRANTS`]).
+    pub fn token_issued(&self, grant: &str) {
+        if let Some(i) = GRANTS.iter().position(|g| *g == grant) {
+            self.tokens[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a password login attempt.
+    pub fn login(&self, ok: bool) {
+        let counter = if ok { &self.logins_ok } else { &self.logins_failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text, with `outbox_backlog` (unsent events) when known.
+    pub fn render(&self, outbox_backlog: Option<i64>) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP propusk_http_responses_total HTTP responses by status class."
+        );
+        let _ = writeln!(out, "# TYPE propusk_http_responses_total counter");
+        for (i, counter) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "propusk_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# HELP propusk_tokens_issued_total Token responses by grant.");
+        let _ = writeln!(out, "# TYPE propusk_tokens_issued_total counter");
+        for (grant, counter) in GRANTS.iter().zip(&self.tokens) {
+            let _ = writeln!(
+                out,
+                "propusk_tokens_issued_total{{grant=\"{grant}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# HELP propusk_logins_total Password logins by outcome.");
+        let _ = writeln!(out, "# TYPE propusk_logins_total counter");
+        let _ = writeln!(
+            out,
+            "propusk_logins_total{{outcome=\"success\"}} {}",
+            self.logins_ok.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "propusk_logins_total{{outcome=\"failure\"}} {}",
+            self.logins_failed.load(Ordering::Relaxed)
+        );
+        if let Some(backlog) = outbox_backlog {
+            let _ = writeln!(
+                out,
+                "# HELP propusk_outbox_backlog Events waiting in the outbox for the broker."
+            );
+            let _ = writeln!(out, "# TYPE propusk_outbox_backlog gauge");
+            let _ = writeln!(out, "propusk_outbox_backlog {backlog}");
+        }
+        out
+    }
+}
