@@ -1,5 +1,6 @@
 //! The HTTP edge (axum): routes, middleware and the mapping of domain results to responses.
 
+pub mod admin;
 pub mod authorize;
 pub mod authz;
 pub mod browser;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/introspect", post(introspect::introspect))
         .route("/authz/check", post(authz::check))
         .route("/revoke", post(revoke::revoke).options(cors::preflight))
+        .merge(admin::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_response))
         .layer(

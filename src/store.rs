@@ -64,6 +64,9 @@ pub trait UserStore: Send + Sync {
     /// Inserts the user and appends `events` to the outbox, in one transaction.
     async fn insert_user(&self, user: &User, events: &[OutboxEvent]) -> Result<(), StoreError>;
     async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Saves every mutable field of `user` and appends `events`, in one transaction;
+    /// `NotFound` when the user does not exist.
+    async fn update_user(&self, user: &User, events: &[OutboxEvent]) -> Result<(), StoreError>;
     /// The user whose username or email (case-insensitive) is `login`, deleted users excluded.
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
 }

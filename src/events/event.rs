@@ -73,6 +73,11 @@ impl UserEvent {
         )
     }
 
+    /// `user.unblocked`.
+    pub fn unblocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
+        Self::event("user.unblocked", source, user, at, json!({}))
+    }
+
     /// `user.blocked`.
     pub fn blocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
         Self::event("user.blocked", source, user, at, json!({}))

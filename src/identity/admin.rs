@@ -16,9 +16,14 @@ use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::scope::Scope;
 use crate::store::{Database, StoreError};
 
+pub mod principal;
+pub mod users;
+
 /// Why an administrative change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
     #[error("{0}")]

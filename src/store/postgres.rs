@@ -98,4 +98,4 @@ async fn create_database(options: &PgConnectOptions) -> Result<(), StoreError> {
 }
 
 // Audit rows are appended one at a time: LOCK TABLE audit_logs IN EXCLUSIVE MODE.
-super::sql::sql_repositories!(PgStore, "postgres", begin_audit: "BEGIN", lock_audit: "LOCK TABLE audit_logs IN EXCLUSIVE MODE");
+super::sql::sql_repositories!(PgStore, sqlx::Postgres, "postgres", begin_audit: "BEGIN", lock_audit: "LOCK TABLE audit_logs IN EXCLUSIVE MODE");

@@ -293,7 +293,27 @@ pub(super) const USER_COLUMNS: &str = "id, username, password_hash, email, phone
 /// Implements the repository traits for a store type with a `pool` field and an
 /// `fn error(sqlx::Error) -> StoreError`; the SQL is the same for both engines.
 macro_rules! sql_repositories {
-    ($store:ty, $engine:literal, begin_audit: $begin:literal, lock_audit: $lock:literal) => {
+    ($store:ty, $db:ty, $engine:literal, begin_audit: $begin:literal, lock_audit: $lock:literal) => {
+        impl $store {
+            /// Appends `events` to the outbox inside the caller's transaction.
+            async fn append_events(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                events: &[$crate::events::OutboxEvent],
+            ) -> Result<(), StoreError> {
+                for event in events {
+                    sqlx::query($crate::store::sql::OUTBOX_INSERT)
+                        .bind(event.topic)
+                        .bind(&event.key)
+                        .bind(sqlx::types::Json(&event.payload))
+                        .bind(time::OffsetDateTime::now_utc())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(Self::error)?;
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::AuditStore for $store {
             async fn append_audit(
@@ -331,14 +351,7 @@ macro_rules! sql_repositories {
                     .execute(&mut *tx)
                     .await
                     .map_err(Self::error)?;
-                sqlx::query($crate::store::sql::OUTBOX_INSERT)
-                    .bind(event.topic)
-                    .bind(&event.key)
-                    .bind(sqlx::types::Json(&event.payload))
-                    .bind(time::OffsetDateTime::now_utc())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(Self::error)?;
+                Self::append_events(&mut tx, std::slice::from_ref(&event)).await?;
                 tx.commit().await.map_err(Self::error)?;
                 Ok(id)
             }
@@ -474,16 +487,39 @@ macro_rules! sql_repositories {
                 .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
-                for event in events {
-                    sqlx::query($crate::store::sql::OUTBOX_INSERT)
-                        .bind(event.topic)
-                        .bind(&event.key)
-                        .bind(sqlx::types::Json(&event.payload))
-                        .bind(time::OffsetDateTime::now_utc())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(Self::error)?;
+                Self::append_events(&mut tx, events).await?;
+                tx.commit().await.map_err(Self::error)?;
+                Ok(())
+            }
+
+            async fn update_user(&self, u: &User, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                let done = sqlx::query(
+                    "UPDATE users SET username = $2, password_hash = $3, email = $4, phone = $5, role = $6, \
+                     permissions = $7, status = $8, client_id = $9, name = $10, email_verified = $11, \
+                     phone_verified = $12, not_before = $13, updated_at = $14 WHERE id = $1",
+                )
+                .bind(u.id.as_uuid())
+                .bind(u.username.as_str())
+                .bind(u.password_hash.as_deref())
+                .bind(u.email.as_ref().map(|e| e.as_str()))
+                .bind(u.phone.as_ref().map(|p| p.as_str()))
+                .bind(u.role.as_str())
+                .bind(to_strings(&u.permissions))
+                .bind(u.status.as_str())
+                .bind(u.client_id.map(|c| c.as_uuid()))
+                .bind(u.name.as_deref())
+                .bind(u.email_verified)
+                .bind(u.phone_verified)
+                .bind(u.not_before)
+                .bind(u.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(Self::error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
                 }
+                Self::append_events(&mut tx, events).await?;
                 tx.commit().await.map_err(Self::error)?;
                 Ok(())
             }

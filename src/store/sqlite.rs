@@ -79,4 +79,4 @@ fn constraint_name(what: &str) -> String {
 }
 
 // Audit rows are appended one at a time: BEGIN IMMEDIATE takes the write lock.
-super::sql::sql_repositories!(SqliteStore, "sqlite", begin_audit: "BEGIN IMMEDIATE", lock_audit: "SELECT 1");
+super::sql::sql_repositories!(SqliteStore, sqlx::Sqlite, "sqlite", begin_audit: "BEGIN IMMEDIATE", lock_audit: "SELECT 1");

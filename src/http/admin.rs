@@ -1,0 +1,107 @@
+//! The admin API, `/admin/v1` (DESIGN.md): JSON, bearer access tokens of first-party
+//! applications or of `client_credentials` applications with a service role; each route checks
+//! its permission through [`crate::identity::admin::principal::Principal`].
+
+pub mod users;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+
+use super::error::json_error;
+use super::userinfo::{bearer, bearer_error};
+use crate::app::AppState;
+use crate::identity::admin::AdminError;
+use crate::identity::admin::principal::Principal;
+use crate::identity::application::ClientId;
+use crate::oauth::revocation;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/users/{id}", get(users::read))
+        .route("/admin/v1/users/{id}/block", post(users::block))
+        .route("/admin/v1/users/{id}/unblock", post(users::unblock))
+        .route("/admin/v1/users/{id}/role", put(users::change_role))
+}
+
+/// The authenticated caller of an admin route.
+pub struct Admin(pub Principal);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let invalid = || {
+            bearer_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is invalid, expired or revoked",
+            )
+        };
+        let token = bearer(&parts.headers).ok_or_else(invalid)?;
+        let provider = &state.provider;
+        let claims = provider.access_claims(token).map_err(|_| invalid())?;
+        match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
+            Ok(false) => {}
+            Ok(true) => return Err(invalid()),
+            Err(_) => {
+                return Err(json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "try again shortly",
+                ));
+            }
+        }
+        let app = match ClientId::parse(&claims.client_id) {
+            Ok(id) => provider.clients.application(&id).await.ok().flatten(),
+            Err(_) => None,
+        };
+        let service = claims.sub == claims.client_id;
+        let trusted = app.is_some_and(|a| {
+            if service {
+                a.service_role.is_some()
+            } else {
+                a.first_party
+            }
+        });
+        if !trusted {
+            return Err(json_error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the admin API takes tokens of first-party applications or of services with a role",
+            ));
+        }
+        Ok(Admin(Principal::from_claims(&claims)))
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        match self {
+            AdminError::Invalid { field, message } => json_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("{field}: {message}"),
+            ),
+            AdminError::Forbidden(reason) => json_error(StatusCode::FORBIDDEN, "forbidden", &reason),
+            AdminError::NotFound(what) => json_error(StatusCode::NOT_FOUND, "not_found", &what),
+            AdminError::Conflict(what) => json_error(StatusCode::CONFLICT, "conflict", &what),
+            AdminError::Hashing => json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "password hashing failed",
+            ),
+            AdminError::Store(e) => {
+                tracing::warn!(error = %e, "admin API: store error");
+                json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "a store is unavailable; try again shortly",
+                )
+            }
+        }
+    }
+}

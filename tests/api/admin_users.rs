@@ -1,0 +1,261 @@
+//! The admin API on users: who may block, unblock and change roles of whom (delegated
+//! administration), and that a change takes effect on the very next request.
+
+use propusk::identity::admin::{NewAccount, create_account};
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::support::{Backend, Browser, RegisteredApp, TestApp};
+
+/// A case: its name, the caller's token, the request, and the status expected.
+type Case<'a> = (&'a str, &'a str, reqwest::Method, String, Option<Value>, u16);
+
+async fn token(app: &TestApp, rp: &RegisteredApp, user: &str) -> String {
+    let tokens = app.code_tokens(&Browser::default(), rp, user, "openid").await;
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn delegated_administration_boundaries_and_instant_effect() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let db = app.state.stores.db.as_ref();
+    create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Acme".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Globex".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    let root = app.user("root", "admin", None).await;
+    let olga = app.user("olga", "operator", None).await;
+    let boss = app.user("boss", "client_admin", Some("acme")).await;
+    let ann = app.user("ann", "client_user", Some("acme")).await;
+    let gus = app.user("gus", "client_user", Some("globex")).await;
+    let rp = app.web_app(true).await;
+    let gateway = app.service_app("admin", true).await;
+    let (t_root, t_olga, t_boss, t_ann) = (
+        token(&app, &rp, "root").await,
+        token(&app, &rp, "olga").await,
+        token(&app, &rp, "boss").await,
+        token(&app, &rp, "ann").await,
+    );
+    app.clock.advance(Duration::seconds(1));
+
+    use reqwest::Method;
+    let block = |id: &str| format!("/admin/v1/users/{id}/block");
+    let role = |id: &str| format!("/admin/v1/users/{id}/role");
+    let refused: Vec<Case> = vec![
+        (
+            "operator cannot block (users:read only)",
+            &t_olga,
+            Method::POST,
+            block(&ann),
+            None,
+            403,
+        ),
+        (
+            "client admin cannot block another account's user",
+            &t_boss,
+            Method::POST,
+            block(&gus),
+            None,
+            403,
+        ),
+        (
+            "client admin cannot block staff",
+            &t_boss,
+            Method::POST,
+            block(&olga),
+            None,
+            403,
+        ),
+        (
+            "client user cannot block anyone",
+            &t_ann,
+            Method::POST,
+            block(&gus),
+            None,
+            403,
+        ),
+        (
+            "client admin cannot raise itself",
+            &t_boss,
+            Method::PUT,
+            role(&boss),
+            Some(json!({"role": "client_admin"})),
+            403,
+        ),
+        (
+            "client admin cannot grant a staff role",
+            &t_boss,
+            Method::PUT,
+            role(&ann),
+            Some(json!({"role": "operator"})),
+            403,
+        ),
+        (
+            "no staff role for an account user",
+            &t_root,
+            Method::PUT,
+            role(&ann),
+            Some(json!({"role": "operator"})),
+            403,
+        ),
+        (
+            "unknown role",
+            &t_root,
+            Method::PUT,
+            role(&ann),
+            Some(json!({"role": "nobody"})),
+            400,
+        ),
+        (
+            "unknown user",
+            &t_root,
+            Method::POST,
+            block("0196b4f2-0000-7000-8000-000000000000"),
+            None,
+            404,
+        ),
+        ("malformed id", &t_root, Method::POST, block("x"), None, 404),
+        (
+            "client admin cannot read another account's user",
+            &t_boss,
+            Method::GET,
+            format!("/admin/v1/users/{gus}"),
+            None,
+            404,
+        ),
+    ];
+    for (case, token, method, path, body, status) in refused {
+        let (got, answer) = call(&app, token, method, &path, body).await;
+        assert_eq!(got, status, "{case}: {answer}");
+        assert!(
+            answer["error"].is_string() && answer["error_description"].is_string(),
+            "{case}: {answer}"
+        );
+    }
+    let (status, _) = call(&app, "garbage", Method::GET, &format!("/admin/v1/users/{ann}"), None).await;
+    assert_eq!(status, 401);
+    let service_token = app.client_token(&app.service_app("operator", false).await).await;
+    let (status, user) = call(
+        &app,
+        &service_token,
+        Method::GET,
+        &format!("/admin/v1/users/{ann}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, user["username"].clone()),
+        (200, json!("ann")),
+        "a service with a role may read"
+    );
+
+    // The account's admin blocks its own user: the user's token dies at once.
+    let before: Value = app
+        .post_form("/introspect", Some(&gateway), &[("token", &t_ann)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["active"], true);
+    let (status, blocked) = call(&app, &t_boss, Method::POST, &block(&ann), None).await;
+    assert_eq!((status, blocked["status"].clone()), (200, json!("blocked")));
+    let after: Value = app
+        .post_form("/introspect", Some(&gateway), &[("token", &t_ann)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after, json!({ "active": false }), "inactive on the next request");
+    let check = app
+        .client
+        .post(app.url("/authz/check"))
+        .bearer_auth(&t_ann)
+        .json(&json!({"permission": "parcels:read"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(check.status(), 401);
+
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::POST,
+        &format!("/admin/v1/users/{ann}/unblock"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, changed) = call(
+        &app,
+        &t_boss,
+        Method::PUT,
+        &role(&ann),
+        Some(json!({"role": "client_admin"})),
+    )
+    .await;
+    assert_eq!(
+        (status, changed["role"].clone()),
+        (200, json!("client_admin")),
+        "an account admin may grant what it holds"
+    );
+    let (status, _) = call(&app, &t_root, Method::PUT, &role(&olga), Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, 200);
+
+    // Events, in order per user, and the audit trail with the refusals.
+    let events = db.outbox_unsent(1000).await.unwrap();
+    let ann_events: Vec<&str> = events
+        .iter()
+        .filter(|e| e.key == ann && e.topic == "propusk.user-events")
+        .map(|e| e.payload["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ann_events,
+        ["user.created", "user.blocked", "user.unblocked", "user.roleChanged"]
+    );
+    let role_change = events
+        .iter()
+        .find(|e| e.key == ann && e.payload["type"] == "user.roleChanged")
+        .unwrap();
+    assert_eq!(
+        (
+            role_change.payload["data"]["old_role"].clone(),
+            role_change.payload["data"]["new_role"].clone()
+        ),
+        (json!("client_user"), json!("client_admin"))
+    );
+    let audit = db.audit_page(0, 1000).await.unwrap();
+    let denied = audit
+        .iter()
+        .filter(|r| r.record.outcome == propusk::audit::Outcome::Denied)
+        .count();
+    assert_eq!(denied, 7, "every refused change is on the record");
+    assert_eq!(app.state.provider.audit.verify().await.unwrap().broken_at, None);
+    let _ = (root, gus);
+    app.stop().await;
+}
