@@ -183,8 +183,8 @@ impl AuditRecord {
             .with("client_id", json!(client))
     }
 
-    /// A change made from the command line (`propusk admin …`), by the operator of the host.
-    pub fn cli_change(
+    /// An administrative change to `target`; the actor defaults to the host operator (`cli`).
+    pub fn change(
         at: OffsetDateTime,
         action: &str,
         target_type: &str,

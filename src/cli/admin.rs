@@ -147,7 +147,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
             .map(|a| {
                 let object = json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
                 print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
-                AuditRecord::cli_change(
+                AuditRecord::change(
                     a.created_at,
                     "client.created",
                     "client",
@@ -188,7 +188,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                         &object,
                         &format!("created user {} ({}, role {})", u.id, u.username, u.role),
                     );
-                    AuditRecord::cli_change(
+                    AuditRecord::change(
                         u.created_at,
                         "user.created",
                         "user",
@@ -237,7 +237,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                         "scope": app.scopes.to_string(),
                         "redirect_uris": app.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
                     });
-                    let record = AuditRecord::cli_change(
+                    let record = AuditRecord::change(
                         app.created_at,
                         "application.created",
                         "application",

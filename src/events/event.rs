@@ -73,6 +73,27 @@ impl UserEvent {
         )
     }
 
+    /// `user.sessionsRevoked` (sign out everywhere).
+    pub fn sessions_revoked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
+        Self::event("user.sessionsRevoked", source, user, at, json!({}))
+    }
+
+    /// `user.permissionsChanged`, with the extra grants before.
+    pub fn permissions_changed(
+        source: &str,
+        user: &User,
+        before: &[crate::identity::permission::Permission],
+        at: OffsetDateTime,
+    ) -> OutboxEvent {
+        Self::event(
+            "user.permissionsChanged",
+            source,
+            user,
+            at,
+            json!({ "old_permissions": before }),
+        )
+    }
+
     /// `user.unblocked`.
     pub fn unblocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
         Self::event("user.unblocked", source, user, at, json!({}))

@@ -21,7 +21,13 @@ use crate::oauth::revocation;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/admin/v1/users", post(users::create))
         .route("/admin/v1/users/{id}", get(users::read))
+        .route("/admin/v1/users/{id}/logout", post(users::sign_out_everywhere))
+        .route(
+            "/admin/v1/users/{id}/permissions/{permission}",
+            put(users::grant_permission).delete(users::revoke_permission),
+        )
         .route("/admin/v1/users/{id}/block", post(users::block))
         .route("/admin/v1/users/{id}/unblock", post(users::unblock))
         .route("/admin/v1/users/{id}/role", put(users::change_role))

@@ -259,3 +259,131 @@ async fn delegated_administration_boundaries_and_instant_effect() {
     let _ = (root, gus);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn create_users_grant_permissions_and_sign_out_everywhere() {
+    use reqwest::Method;
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let db = app.state.stores.db.as_ref();
+    let acme = create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Acme".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Globex".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    app.user("root", "admin", None).await;
+    app.user("boss", "client_admin", Some("acme")).await;
+    let rp = app.web_app(true).await;
+    let gateway = app.service_app("admin", true).await;
+    let (t_root, t_boss) = (token(&app, &rp, "root").await, token(&app, &rp, "boss").await);
+
+    let new = |name: &str, role: &str, client: Option<&str>| json!({ "username": name, "password": "correct horse battery", "role": role, "client_id": client });
+    let (status, ann) = call(
+        &app,
+        &t_boss,
+        Method::POST,
+        "/admin/v1/users",
+        Some(new("ann", "client_user", None)),
+    )
+    .await;
+    assert_eq!(status, 201, "{ann}");
+    assert_eq!(
+        ann["client_id"],
+        acme.id.to_string(),
+        "an account admin creates in its own account"
+    );
+    let ann_id = ann["id"].as_str().unwrap().to_owned();
+    for (case, token, body, status) in [
+        (
+            "another account",
+            &t_boss,
+            new("eve", "client_user", Some("globex")),
+            403,
+        ),
+        ("a staff user", &t_boss, new("eve", "operator", None), 403),
+        ("a duplicate", &t_root, new("ann", "operator", None), 409),
+        ("a bad username", &t_root, new("a b", "operator", None), 400),
+        (
+            "a role that needs an account",
+            &t_root,
+            new("eve", "client_user", None),
+            403,
+        ),
+    ] {
+        let (got, body) = call(&app, token, Method::POST, "/admin/v1/users", Some(body)).await;
+        assert_eq!(got, status, "{case}: {body}");
+    }
+
+    // Extra grants: an account admin grants only what it holds.
+    let grant = |p: &str| format!("/admin/v1/users/{ann_id}/permissions/{p}");
+    let (status, user) = call(&app, &t_boss, Method::PUT, &grant("parcels:delete"), None).await;
+    assert_eq!((status, user["permissions"].clone()), (200, json!(["parcels:delete"])));
+    let (status, _) = call(&app, &t_boss, Method::PUT, &grant("invoices:read"), None).await;
+    assert_eq!(status, 403, "not held by the account admin");
+    let (status, _) = call(&app, &t_root, Method::PUT, &grant("invoices:read"), None).await;
+    assert_eq!(status, 200, "staff may");
+    let (status, user) = call(&app, &t_root, Method::DELETE, &grant("parcels:delete"), None).await;
+    assert_eq!((status, user["permissions"].clone()), (200, json!(["invoices:read"])));
+    let (status, _) = call(&app, &t_root, Method::PUT, &grant("nonsense"), None).await;
+    assert_eq!(status, 400);
+
+    // A permission change reaches new tokens; signing out everywhere kills the old ones.
+    app.clock.advance(Duration::seconds(1));
+    let t_ann = token(&app, &rp, "ann").await;
+    let claims = app.state.provider.access_claims(&t_ann).unwrap();
+    assert!(
+        claims.permissions.contains(&"invoices:read".to_owned()),
+        "{:?}",
+        claims.permissions
+    );
+    app.clock.advance(Duration::seconds(1));
+    let (status, _) = call(
+        &app,
+        &t_boss,
+        Method::POST,
+        &format!("/admin/v1/users/{ann_id}/logout"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: Value = app
+        .post_form("/introspect", Some(&gateway), &[("token", &t_ann)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!({ "active": false }));
+    let types: Vec<String> = db
+        .outbox_unsent(1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.key == ann_id && e.topic == "propusk.user-events")
+        .map(|e| e.payload["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "user.created",
+            "user.permissionsChanged",
+            "user.permissionsChanged",
+            "user.permissionsChanged",
+            "user.sessionsRevoked"
+        ]
+    );
+    app.stop().await;
+}

@@ -5,15 +5,16 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::Admin;
 use crate::app::AppState;
 use crate::http::extract::request_context;
-use crate::identity::admin::AdminError;
 use crate::identity::admin::users::UserAdmin;
+use crate::identity::admin::{AdminError, NewUser};
 
 fn admin<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> UserAdmin<'a> {
     UserAdmin {
@@ -84,4 +85,87 @@ pub async fn change_role(
         .into_response();
     };
     respond(admin(&state, peer, &headers).change_role(&who, &id, &body.role).await)
+}
+
+/// `POST /admin/v1/users`. No `Debug`: it holds the password.
+#[derive(Deserialize)]
+pub struct CreateBody {
+    username: String,
+    password: String,
+    role: String,
+    /// The B2B account (uuid or slug); account admins default to their own.
+    client_id: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    name: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return AdminError::Invalid {
+            field: "body",
+            message: "expected JSON with username, password and role".into(),
+        }
+        .into_response();
+    };
+    let input = NewUser {
+        username: body.username,
+        password: SecretString::from(body.password),
+        role: body.role,
+        client: body.client_id,
+        email: body.email,
+        phone: body.phone,
+        name: body.name,
+    };
+    match admin(&state, peer, &headers)
+        .create(&who, input, state.config.bcrypt_cost)
+        .await
+    {
+        Ok(user) => (StatusCode::CREATED, Json(user.view())).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Response {
+    respond(admin(&state, peer, &headers).sign_out_everywhere(&who, &id).await)
+}
+
+pub async fn grant_permission(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path((id, permission)): Path<(String, String)>,
+) -> Response {
+    respond(
+        admin(&state, peer, &headers)
+            .set_permission(&who, &id, &permission, true)
+            .await,
+    )
+}
+
+pub async fn revoke_permission(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path((id, permission)): Path<(String, String)>,
+) -> Response {
+    respond(
+        admin(&state, peer, &headers)
+            .set_permission(&who, &id, &permission, false)
+            .await,
+    )
 }

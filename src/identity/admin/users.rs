@@ -3,11 +3,12 @@
 //! session and refresh family dies on the next request — then save the change with its event in
 //! one transaction, and put it on the audit trail. Refusals are audited too.
 
-use super::AdminError;
 use super::principal::{Denied, Principal};
+use super::{AdminError, NewUser, create_user, find_account};
 use crate::audit::{AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
+use crate::identity::permission::Permission;
 use crate::identity::role::RoleName;
 use crate::identity::user::{User, UserId, UserStatus};
 use crate::oauth::revocation;
@@ -26,14 +27,20 @@ pub struct UserAdmin<'a> {
 
 impl UserAdmin<'_> {
     async fn record(&self, who: &Principal, action: &str, user: &User, outcome: Outcome, details: serde_json::Value) {
-        let mut record = AuditRecord::cli_change(
-            self.clock.now(),
-            action,
-            "user",
-            &user.id.to_string(),
-            user.client_id,
-            details,
-        );
+        self.record_on(who, action, &user.id.to_string(), user.client_id, outcome, details)
+            .await;
+    }
+
+    async fn record_on(
+        &self,
+        who: &Principal,
+        action: &str,
+        target: &str,
+        account: Option<crate::identity::account::AccountId>,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) {
+        let mut record = AuditRecord::change(self.clock.now(), action, "user", target, account, details);
         record.actor_type = who.actor_type;
         record.actor_id = Some(who.actor_id.clone());
         record.outcome = outcome;
@@ -141,6 +148,121 @@ impl UserAdmin<'_> {
         let details = serde_json::json!({ "old_role": old, "new_role": user.role });
         self.record(who, "user.role_change", &user, Outcome::Success, details)
             .await;
+        Ok(user)
+    }
+}
+
+impl UserAdmin<'_> {
+    /// Creates a user in the principal's reach: an account's admins create users of their own
+    /// account (the default), with roles they could grant.
+    pub async fn create(&self, who: &Principal, mut input: NewUser, bcrypt_cost: u32) -> Result<User, AdminError> {
+        if input.client.is_none() {
+            input.client = who.account.map(|a| a.to_string());
+        }
+        let account = match input.client.as_deref() {
+            Some(c) => Some(find_account(self.db, c).await?.id),
+            None => None,
+        };
+        let role_name = RoleName::parse(&input.role).map_err(|e| AdminError::Invalid {
+            field: "role",
+            message: e.0,
+        })?;
+        let role = self
+            .db
+            .find_role(&role_name)
+            .await?
+            .ok_or_else(|| AdminError::Invalid {
+                field: "role",
+                message: format!("no role {:?}", input.role),
+            })?;
+        if let Err(denied) = who
+            .check("users:create", account)
+            .and_then(|()| who.check_grant(&role, account))
+        {
+            let details = serde_json::json!({ "username": input.username, "role": input.role, "reason": denied.0 });
+            self.record_on(who, "user.create", "-", account, Outcome::Denied, details)
+                .await;
+            return Err(AdminError::Forbidden(denied.0));
+        }
+        let user = create_user(self.db, self.clock, bcrypt_cost, self.source, input).await?;
+        self.record(
+            who,
+            "user.create",
+            &user,
+            Outcome::Success,
+            serde_json::json!({ "role": user.role }),
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// Signs the user out everywhere: every token and session issued before now dies.
+    pub async fn sign_out_everywhere(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
+        let user = self.find(id).await?;
+        if let Err(denied) = who.check_user("users:update", &user) {
+            return Err(self.refuse(who, "user.sessions_revoke", &user, denied).await);
+        }
+        let at = self.clock.now();
+        let user = self
+            .apply(user, |u| vec![UserEvent::sessions_revoked(self.source, u, at)])
+            .await?;
+        self.record(
+            who,
+            "user.sessions_revoke",
+            &user,
+            Outcome::Success,
+            serde_json::json!({}),
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// Grants (`grant`) or revokes one extra permission; an account's admins may grant only what
+    /// they hold.
+    pub async fn set_permission(
+        &self,
+        who: &Principal,
+        id: &str,
+        permission: &str,
+        grant: bool,
+    ) -> Result<User, AdminError> {
+        let mut user = self.find(id).await?;
+        let wanted = Permission::parse(permission).map_err(|e| AdminError::Invalid {
+            field: "permission",
+            message: e.0,
+        })?;
+        let action = if grant {
+            "user.permission_grant"
+        } else {
+            "user.permission_revoke"
+        };
+        let mut allowed = who.check_user("users:update", &user);
+        if grant && who.account.is_some() && !who.permissions.iter().any(|p| p.covers(&wanted)) {
+            allowed = allowed.and(Err(Denied(format!("you cannot grant {wanted}, which you do not hold"))));
+        }
+        if let Err(denied) = allowed {
+            return Err(self.refuse(who, action, &user, denied).await);
+        }
+        let before = user.permissions.clone();
+        user.permissions.retain(|p| *p != wanted);
+        if grant {
+            user.permissions.push(wanted.clone());
+            user.permissions.sort();
+        }
+        let at = self.clock.now();
+        let user = self
+            .apply(user, |u| {
+                vec![UserEvent::permissions_changed(self.source, u, &before, at)]
+            })
+            .await?;
+        self.record(
+            who,
+            action,
+            &user,
+            Outcome::Success,
+            serde_json::json!({ "permission": wanted.to_string() }),
+        )
+        .await;
         Ok(user)
     }
 }
