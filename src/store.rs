@@ -67,8 +67,22 @@ pub trait UserStore: Send + Sync {
     /// Saves every mutable field of `user` and appends `events`, in one transaction;
     /// `NotFound` when the user does not exist.
     async fn update_user(&self, user: &User, events: &[OutboxEvent]) -> Result<(), StoreError>;
+    /// Users matching `filter`, in id (creation) order, after the cursor, at most `limit`.
+    async fn list_users(&self, filter: &UserFilter, limit: i64) -> Result<Vec<User>, StoreError>;
     /// The user whose username or email (case-insensitive) is `login`, deleted users excluded.
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+}
+
+/// What to list: every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub account: Option<AccountId>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+    /// A substring of the username or email (case-insensitive).
+    pub query: Option<String>,
+    /// Only users created after this one (cursor pagination).
+    pub after: Option<UserId>,
 }
 
 /// Roles and their permission sets.

@@ -524,6 +524,31 @@ macro_rules! sql_repositories {
                 Ok(())
             }
 
+            async fn list_users(&self, f: &$crate::store::UserFilter, limit: i64) -> Result<Vec<User>, StoreError> {
+                // LIKE wildcards typed by the caller are matched literally.
+                let pattern = f.query.as_deref().map(|q| {
+                    format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+                });
+                sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE status <> 'deleted' \
+                     AND ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR role = $2) AND ($3 IS NULL OR status = $3) \
+                     AND ($4 IS NULL OR username LIKE $4 ESCAPE '\\' OR lower(email) LIKE $4 ESCAPE '\\') \
+                     AND ($5 IS NULL OR id > $5) ORDER BY id LIMIT $6"
+                )))
+                .bind(f.account.map(|a| a.as_uuid()))
+                .bind(f.role.as_deref())
+                .bind(f.status.as_deref())
+                .bind(pattern)
+                .bind(f.after.map(|a| a.as_uuid()))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .into_iter()
+                .map(User::try_from)
+                .collect()
+            }
+
             async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
                 sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
                     .bind(id.as_uuid())

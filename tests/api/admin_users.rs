@@ -387,3 +387,100 @@ async fn create_users_grant_permissions_and_sign_out_everywhere() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn listing_filters_pages_and_stays_inside_the_account() {
+    use reqwest::Method;
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        let db = app.state.stores.db.as_ref();
+        let acme = create_account(
+            db,
+            &app.clock,
+            NewAccount {
+                name: "Acme".into(),
+                slug: None,
+            },
+        )
+        .await
+        .unwrap();
+        let globex = create_account(
+            db,
+            &app.clock,
+            NewAccount {
+                name: "Globex".into(),
+                slug: None,
+            },
+        )
+        .await
+        .unwrap();
+        app.user("root", "admin", None).await;
+        app.user("boss", "client_admin", Some("acme")).await;
+        for name in ["ann", "amy", "al_x"] {
+            app.user(name, "client_user", Some("acme")).await;
+        }
+        app.user("gus", "client_user", Some("globex")).await;
+        let rp = app.web_app(true).await;
+        let (t_root, t_boss) = (token(&app, &rp, "root").await, token(&app, &rp, "boss").await);
+        let names = |v: &Value| -> Vec<String> {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned())
+                .collect()
+        };
+
+        let (status, all) = call(&app, &t_root, Method::GET, "/admin/v1/users", None).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            names(&all),
+            ["root", "boss", "ann", "amy", "al_x", "gus"],
+            "{backend:?}: creation order"
+        );
+        let (_, mine) = call(&app, &t_boss, Method::GET, "/admin/v1/users", None).await;
+        assert_eq!(
+            names(&mine),
+            ["boss", "ann", "amy", "al_x"],
+            "an account admin sees its own account"
+        );
+        let (status, _) = call(
+            &app,
+            &t_boss,
+            Method::GET,
+            &format!("/admin/v1/users?client_id={}", globex.id),
+            None,
+        )
+        .await;
+        assert_eq!(status, 403);
+
+        let (_, filtered) = call(
+            &app,
+            &t_root,
+            Method::GET,
+            &format!("/admin/v1/users?client_id={}&role=client_user", acme.id),
+            None,
+        )
+        .await;
+        assert_eq!(names(&filtered), ["ann", "amy", "al_x"]);
+        let (_, searched) = call(&app, &t_root, Method::GET, "/admin/v1/users?q=L_", None).await;
+        assert_eq!(names(&searched), ["al_x"], "the underscore is matched literally");
+
+        let (_, first) = call(&app, &t_root, Method::GET, "/admin/v1/users?limit=4", None).await;
+        assert_eq!(names(&first).len(), 4);
+        let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let (_, second) = call(
+            &app,
+            &t_root,
+            Method::GET,
+            &format!("/admin/v1/users?limit=4&cursor={cursor}"),
+            None,
+        )
+        .await;
+        assert_eq!(names(&second), ["al_x", "gus"]);
+        assert_eq!(second["next_cursor"], Value::Null);
+        let (status, _) = call(&app, &t_root, Method::GET, "/admin/v1/users?status=frozen", None).await;
+        assert_eq!(status, 400);
+        app.stop().await;
+    }
+}

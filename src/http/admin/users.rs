@@ -13,8 +13,11 @@ use serde::Deserialize;
 use super::Admin;
 use crate::app::AppState;
 use crate::http::extract::request_context;
+use crate::identity::account::AccountId;
 use crate::identity::admin::users::UserAdmin;
 use crate::identity::admin::{AdminError, NewUser};
+use crate::identity::user::{UserId, UserStatus};
+use crate::store::UserFilter;
 
 fn admin<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> UserAdmin<'a> {
     UserAdmin {
@@ -168,4 +171,71 @@ pub async fn revoke_permission(
             .set_permission(&who, &id, &permission, false)
             .await,
     )
+}
+
+/// `GET /admin/v1/users` query: filters and the cursor.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    client_id: Option<String>,
+    role: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = query else {
+        return AdminError::Invalid {
+            field: "query",
+            message: "malformed or repeated parameters".into(),
+        }
+        .into_response();
+    };
+    let invalid = |field: &'static str, message: &str| {
+        AdminError::Invalid {
+            field,
+            message: message.into(),
+        }
+        .into_response()
+    };
+    let account = match q.client_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => match AccountId::parse(c) {
+            Ok(id) => Some(id),
+            Err(_) => return invalid("client_id", "must be a B2B account uuid"),
+        },
+        None => None,
+    };
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => match UserId::parse(c) {
+            Ok(id) => Some(id),
+            Err(_) => return invalid("cursor", "is not a cursor this API returned"),
+        },
+        None => None,
+    };
+    if let Some(status) = q.status.as_deref()
+        && UserStatus::parse(status).is_err()
+    {
+        return invalid("status", "must be active, blocked or deleted");
+    }
+    let filter = UserFilter {
+        account,
+        role: q.role,
+        status: q.status,
+        query: q.q.filter(|s| !s.is_empty()),
+        after,
+    };
+    match admin(&state, peer, &headers).list(&who, filter, q.limit).await {
+        Ok((users, next)) => {
+            let items: Vec<_> = users.iter().map(|u| u.view()).collect();
+            Json(serde_json::json!({ "items": items, "next_cursor": next })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
 }

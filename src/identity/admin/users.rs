@@ -12,7 +12,7 @@ use crate::identity::permission::Permission;
 use crate::identity::role::RoleName;
 use crate::identity::user::{User, UserId, UserStatus};
 use crate::oauth::revocation;
-use crate::store::{Database, HotStore};
+use crate::store::{Database, HotStore, UserFilter};
 
 /// What user administration needs.
 pub struct UserAdmin<'a> {
@@ -264,6 +264,35 @@ impl UserAdmin<'_> {
         )
         .await;
         Ok(user)
+    }
+}
+
+/// The most users one page lists.
+pub const MAX_PAGE: i64 = 200;
+
+impl UserAdmin<'_> {
+    /// One page of users the principal may see; account admins see only their own account.
+    /// Returns the page and the cursor of the next one.
+    pub async fn list(
+        &self,
+        who: &Principal,
+        mut filter: UserFilter,
+        limit: Option<i64>,
+    ) -> Result<(Vec<User>, Option<String>), AdminError> {
+        if let Some(own) = who.account {
+            if filter.account.is_some_and(|a| a != own) {
+                return Err(AdminError::Forbidden("the account belongs to another customer".into()));
+            }
+            filter.account = Some(own);
+        }
+        who.check("users:read", filter.account.or(who.account))
+            .map_err(|d| AdminError::Forbidden(d.0))?;
+        let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        let users = self.db.list_users(&filter, limit).await?;
+        let next = (users.len() as i64 == limit)
+            .then(|| users.last().map(|u| u.id.to_string()))
+            .flatten();
+        Ok((users, next))
     }
 }
 
