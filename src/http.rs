@@ -1,5 +1,6 @@
 //! The HTTP edge (axum): routes, middleware and the mapping of domain results to responses.
 
+pub mod account;
 pub mod admin;
 pub mod authorize;
 pub mod authz;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/authz/check", post(authz::check))
         .route("/revoke", post(revoke::revoke).options(cors::preflight))
         .merge(admin::routes())
+        .merge(account::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_response))
         .layer(

@@ -2,6 +2,7 @@
 //! applications, with the typed values they are made of, and the admin services over them.
 
 pub mod account;
+pub mod account_self;
 pub mod admin;
 pub mod application;
 pub mod login;

@@ -94,6 +94,16 @@ impl UserEvent {
         )
     }
 
+    /// `user.updated`, naming the changed fields.
+    pub fn updated(source: &str, user: &User, changed: &[&str], at: OffsetDateTime) -> OutboxEvent {
+        Self::event("user.updated", source, user, at, json!({ "changed": changed }))
+    }
+
+    /// `user.passwordChanged`.
+    pub fn password_changed(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
+        Self::event("user.passwordChanged", source, user, at, json!({}))
+    }
+
     /// `user.unblocked`.
     pub fn unblocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
         Self::event("user.unblocked", source, user, at, json!({}))

@@ -108,3 +108,20 @@ pub async fn end(hot: &dyn HotStore, cookie: &str, session: &Session) -> Result<
     hot.set_remove(&user_sessions(session.user_id), &session.sid).await?;
     Ok(())
 }
+
+/// The ids (`sid`) of the user's live sessions.
+pub async fn list(hot: &dyn HotStore, user: UserId) -> Result<Vec<String>, StoreError> {
+    hot.set_members(&user_sessions(user)).await
+}
+
+/// Ends the user's session `sid` from elsewhere (self-service or admin): its cookie stops
+/// working, its tokens and refresh families are revoked. False when it was not the user's.
+pub async fn revoke(hot: &dyn HotStore, user: UserId, sid: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+    if !hot.set_contains(&user_sessions(user), sid).await? {
+        return Ok(false);
+    }
+    crate::oauth::revocation::deny_session(hot, sid, now).await?;
+    crate::oauth::refresh::revoke_session_families(hot, sid, now).await?;
+    hot.set_remove(&user_sessions(user), sid).await?;
+    Ok(true)
+}

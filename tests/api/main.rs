@@ -5,6 +5,7 @@
 #[path = "../support/support.rs"]
 mod support;
 
+mod account;
 mod admin_users;
 mod audit;
 mod authorize;

@@ -1,0 +1,160 @@
+//! Self-service (`/account/v1`): a signed-in user reads and edits their own profile, changes
+//! their password (the current one required; every other token and session ends), and lists and
+//! ends their own sessions.
+
+use serde_json::json;
+
+use super::account::display_name;
+use super::admin::AdminError;
+use super::password::Password;
+use super::user::{Email, Phone, User, UserId, UserStatus};
+use crate::audit::{ActorType, AuditRecord, Auditor, Outcome, RequestContext};
+use crate::clock::Clock;
+use crate::events::{OutboxEvent, UserEvent};
+use crate::identity::login::DummyHash;
+use crate::oauth::revocation;
+use crate::security::session;
+use crate::store::{Database, HotStore, StoreError};
+
+/// What self-service needs.
+pub struct SelfService<'a> {
+    pub db: &'a dyn Database,
+    pub hot: &'a dyn HotStore,
+    pub clock: &'a dyn Clock,
+    pub audit: &'a Auditor,
+    pub source: &'a str,
+    pub ctx: RequestContext,
+}
+
+/// Profile fields a user may change; `Some("")` clears email or phone.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ProfileChange {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+fn field(name: &'static str) -> impl Fn(super::InvalidValue) -> AdminError {
+    move |e| AdminError::Invalid {
+        field: name,
+        message: e.0,
+    }
+}
+
+impl SelfService<'_> {
+    /// The active user behind a token's `sub`.
+    pub async fn me(&self, sub: &str) -> Result<User, AdminError> {
+        let id = UserId::parse(sub).map_err(|_| AdminError::Forbidden("this token is not a user's".into()))?;
+        self.db
+            .find_user(id)
+            .await?
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or_else(|| AdminError::Forbidden("the account is not active".into()))
+    }
+
+    async fn record(&self, user: &User, action: &str, outcome: Outcome, details: serde_json::Value) {
+        let id = user.id.to_string();
+        let mut record = AuditRecord::change(self.clock.now(), action, "user", &id, user.client_id, details);
+        record.actor_type = ActorType::User;
+        record.actor_id = Some(id);
+        record.outcome = outcome;
+        record.ip = self.ctx.ip.clone();
+        record.user_agent = self.ctx.user_agent.clone();
+        self.audit.record_or_log(record).await;
+    }
+
+    async fn save(&self, user: &User, event: OutboxEvent) -> Result<(), AdminError> {
+        self.db.update_user(user, &[event]).await.map_err(|e| match e {
+            StoreError::Conflict { .. } => AdminError::Conflict("email is already used by another user".into()),
+            other => other.into(),
+        })
+    }
+
+    pub async fn update_profile(&self, sub: &str, change: ProfileChange) -> Result<User, AdminError> {
+        let mut user = self.me(sub).await?;
+        let mut changed = Vec::new();
+        if let Some(name) = change.name {
+            user.name = Some(display_name(&name).map_err(field("name"))?);
+            changed.push("name");
+        }
+        if let Some(email) = change.email {
+            let email = (!email.is_empty())
+                .then(|| Email::parse(&email))
+                .transpose()
+                .map_err(field("email"))?;
+            if email != user.email {
+                user.email = email;
+                user.email_verified = false;
+                changed.push("email");
+            }
+        }
+        if let Some(phone) = change.phone {
+            let phone = (!phone.is_empty())
+                .then(|| Phone::parse(&phone))
+                .transpose()
+                .map_err(field("phone"))?;
+            if phone != user.phone {
+                user.phone = phone;
+                user.phone_verified = false;
+                changed.push("phone");
+            }
+        }
+        user.updated_at = self.clock.now();
+        self.save(&user, UserEvent::updated(self.source, &user, &changed, user.updated_at))
+            .await?;
+        self.record(&user, "profile.update", Outcome::Success, json!({ "changed": changed }))
+            .await;
+        Ok(user)
+    }
+
+    /// Changes the password; every token and session issued before now ends.
+    pub async fn change_password(
+        &self,
+        sub: &str,
+        current: &str,
+        new: &str,
+        cost: u32,
+        dummy: &DummyHash,
+    ) -> Result<(), AdminError> {
+        let mut user = self.me(sub).await?;
+        let login = user.username.as_str().to_owned();
+        if super::login::verify(self.db, dummy, cost, &login, current)
+            .await
+            .is_err()
+        {
+            self.record(
+                &user,
+                "password.change",
+                Outcome::Failure,
+                json!({ "reason": "wrong current password" }),
+            )
+            .await;
+            return Err(AdminError::Forbidden("the current password is wrong".into()));
+        }
+        let password = Password::new_password(new).map_err(field("new_password"))?;
+        let now = self.clock.now();
+        user.password_hash = Some(password.hash(cost).await.map_err(|_| AdminError::Hashing)?);
+        revocation::set_not_before(self.hot, &user.id.to_string(), now).await?;
+        user.not_before = Some(now);
+        user.updated_at = now;
+        self.save(&user, UserEvent::password_changed(self.source, &user, now))
+            .await?;
+        self.record(&user, "password.change", Outcome::Success, json!({})).await;
+        Ok(())
+    }
+
+    pub async fn sessions(&self, sub: &str) -> Result<Vec<String>, AdminError> {
+        let user = self.me(sub).await?;
+        Ok(session::list(self.hot, user.id).await?)
+    }
+
+    pub async fn end_session(&self, sub: &str, sid: &str) -> Result<(), AdminError> {
+        let user = self.me(sub).await?;
+        if !session::revoke(self.hot, user.id, sid, self.clock.now()).await? {
+            return Err(AdminError::NotFound("no such session".into()));
+        }
+        self.record(&user, "session.revoke", Outcome::Success, json!({ "sid": sid }))
+            .await;
+        Ok(())
+    }
+}
