@@ -104,6 +104,11 @@ impl UserEvent {
         Self::event("user.passwordChanged", source, user, at, json!({}))
     }
 
+    /// `user.deleted`: `data` is the erased row.
+    pub fn deleted(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
+        Self::event("user.deleted", source, user, at, json!({}))
+    }
+
     /// `user.unblocked`.
     pub fn unblocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
         Self::event("user.unblocked", source, user, at, json!({}))

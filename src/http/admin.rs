@@ -22,7 +22,10 @@ use crate::oauth::revocation;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/v1/users", get(users::list).post(users::create))
-        .route("/admin/v1/users/{id}", get(users::read))
+        .route(
+            "/admin/v1/users/{id}",
+            get(users::read).patch(users::update).delete(users::delete),
+        )
         .route("/admin/v1/users/{id}/logout", post(users::sign_out_everywhere))
         .route(
             "/admin/v1/users/{id}/permissions/{permission}",

@@ -34,6 +34,41 @@ pub struct ProfileChange {
     pub phone: Option<String>,
 }
 
+impl ProfileChange {
+    /// Applies the change, checking each field; email or phone changes reset their
+    /// verification. Returns the names of the fields that changed.
+    pub fn apply(self, user: &mut User) -> Result<Vec<&'static str>, AdminError> {
+        let mut changed = Vec::new();
+        if let Some(name) = self.name {
+            user.name = Some(display_name(&name).map_err(field("name"))?);
+            changed.push("name");
+        }
+        if let Some(email) = self.email {
+            let email = (!email.is_empty())
+                .then(|| Email::parse(&email))
+                .transpose()
+                .map_err(field("email"))?;
+            if email != user.email {
+                user.email = email;
+                user.email_verified = false;
+                changed.push("email");
+            }
+        }
+        if let Some(phone) = self.phone {
+            let phone = (!phone.is_empty())
+                .then(|| Phone::parse(&phone))
+                .transpose()
+                .map_err(field("phone"))?;
+            if phone != user.phone {
+                user.phone = phone;
+                user.phone_verified = false;
+                changed.push("phone");
+            }
+        }
+        Ok(changed)
+    }
+}
+
 fn field(name: &'static str) -> impl Fn(super::InvalidValue) -> AdminError {
     move |e| AdminError::Invalid {
         field: name,
@@ -72,33 +107,7 @@ impl SelfService<'_> {
 
     pub async fn update_profile(&self, sub: &str, change: ProfileChange) -> Result<User, AdminError> {
         let mut user = self.me(sub).await?;
-        let mut changed = Vec::new();
-        if let Some(name) = change.name {
-            user.name = Some(display_name(&name).map_err(field("name"))?);
-            changed.push("name");
-        }
-        if let Some(email) = change.email {
-            let email = (!email.is_empty())
-                .then(|| Email::parse(&email))
-                .transpose()
-                .map_err(field("email"))?;
-            if email != user.email {
-                user.email = email;
-                user.email_verified = false;
-                changed.push("email");
-            }
-        }
-        if let Some(phone) = change.phone {
-            let phone = (!phone.is_empty())
-                .then(|| Phone::parse(&phone))
-                .transpose()
-                .map_err(field("phone"))?;
-            if phone != user.phone {
-                user.phone = phone;
-                user.phone_verified = false;
-                changed.push("phone");
-            }
-        }
+        let changed = change.apply(&mut user)?;
         user.updated_at = self.clock.now();
         self.save(&user, UserEvent::updated(self.source, &user, &changed, user.updated_at))
             .await?;

@@ -484,3 +484,75 @@ async fn listing_filters_pages_and_stays_inside_the_account() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn profile_updates_and_deletion_erase_personal_data() {
+    use reqwest::Method;
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let db = app.state.stores.db.as_ref();
+    create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Acme".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    app.user("boss", "client_admin", Some("acme")).await;
+    let ann = app.user("ann", "client_user", Some("acme")).await;
+    let olga = app.user("olga", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let t_boss = token(&app, &rp, "boss").await;
+
+    let (status, user) = call(
+        &app,
+        &t_boss,
+        Method::PATCH,
+        &format!("/admin/v1/users/{ann}"),
+        Some(json!({"name": "Ann Lee"})),
+    )
+    .await;
+    assert_eq!((status, user["name"].clone()), (200, json!("Ann Lee")));
+    let (status, _) = call(
+        &app,
+        &t_boss,
+        Method::PATCH,
+        &format!("/admin/v1/users/{olga}"),
+        Some(json!({"name": "X"})),
+    )
+    .await;
+    assert_eq!(status, 403, "staff are out of reach");
+
+    let (status, gone) = call(&app, &t_boss, Method::DELETE, &format!("/admin/v1/users/{ann}"), None).await;
+    assert_eq!((status, gone["status"].clone()), (200, json!("deleted")));
+    assert_eq!(gone["email"], Value::Null);
+    assert_eq!(gone["name"], Value::Null);
+    assert!(gone["username"].as_str().unwrap().starts_with("deleted-"));
+    let (status, _) = call(&app, &t_boss, Method::GET, &format!("/admin/v1/users/{ann}"), None).await;
+    assert_eq!(status, 404, "a deleted user is gone from the API");
+    let kept = db
+        .find_user(propusk::identity::user::UserId::parse(&ann).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kept.status,
+        propusk::identity::user::UserStatus::Deleted,
+        "the row stays for the audit trail"
+    );
+    let event = db
+        .outbox_unsent(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.payload["type"] == "user.deleted")
+        .unwrap();
+    assert_eq!(
+        event.payload["data"]["email"],
+        Value::Null,
+        "the event does not carry the erased data"
+    );
+    app.stop().await;
+}

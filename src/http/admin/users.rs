@@ -14,6 +14,7 @@ use super::Admin;
 use crate::app::AppState;
 use crate::http::extract::request_context;
 use crate::identity::account::AccountId;
+use crate::identity::account_self::ProfileChange;
 use crate::identity::admin::users::UserAdmin;
 use crate::identity::admin::{AdminError, NewUser};
 use crate::identity::user::{UserId, UserStatus};
@@ -238,4 +239,32 @@ pub async fn list(
         }
         Err(e) => e.into_response(),
     }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    body: Result<Json<ProfileChange>, JsonRejection>,
+) -> Response {
+    let Ok(Json(change)) = body else {
+        return AdminError::Invalid {
+            field: "body",
+            message: "expected JSON with name, email or phone".into(),
+        }
+        .into_response();
+    };
+    respond(admin(&state, peer, &headers).update_profile(&who, &id, change).await)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Response {
+    respond(admin(&state, peer, &headers).delete(&who, &id).await)
 }

@@ -8,9 +8,10 @@ use super::{AdminError, NewUser, create_user, find_account};
 use crate::audit::{AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
+use crate::identity::account_self::ProfileChange;
 use crate::identity::permission::Permission;
 use crate::identity::role::RoleName;
-use crate::identity::user::{User, UserId, UserStatus};
+use crate::identity::user::{User, UserId, UserStatus, Username};
 use crate::oauth::revocation;
 use crate::store::{Database, HotStore, UserFilter};
 
@@ -263,6 +264,64 @@ impl UserAdmin<'_> {
             serde_json::json!({ "permission": wanted.to_string() }),
         )
         .await;
+        Ok(user)
+    }
+}
+
+impl UserAdmin<'_> {
+    /// Updates profile fields of a user in reach (`users:update`).
+    pub async fn update_profile(&self, who: &Principal, id: &str, change: ProfileChange) -> Result<User, AdminError> {
+        let mut user = self.find(id).await?;
+        if let Err(denied) = who.check("users:update", user.client_id) {
+            return Err(self.refuse(who, "user.update", &user, denied).await);
+        }
+        let changed = change.apply(&mut user)?;
+        user.updated_at = self.clock.now();
+        let event = UserEvent::updated(self.source, &user, &changed, user.updated_at);
+        self.db.update_user(&user, &[event]).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict { .. } => {
+                AdminError::Conflict("email is already used by another user".into())
+            }
+            other => other.into(),
+        })?;
+        self.record(
+            who,
+            "user.update",
+            &user,
+            Outcome::Success,
+            serde_json::json!({ "changed": changed }),
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// Deletes a user: personal data is erased, the row stays (`deleted`) so audit records
+    /// still resolve, and every token and session ends.
+    pub async fn delete(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
+        let mut user = self.find(id).await?;
+        if let Err(denied) = who.check_user("users:delete", &user) {
+            return Err(self.refuse(who, "user.delete", &user, denied).await);
+        }
+        user.username =
+            Username::parse(&format!("deleted-{}", user.id.as_uuid().simple())).map_err(|e| AdminError::Invalid {
+                field: "username",
+                message: e.0,
+            })?;
+        user.password_hash = None;
+        user.email = None;
+        user.phone = None;
+        user.name = None;
+        user.email_verified = false;
+        user.phone_verified = false;
+        user.permissions.clear();
+        user.status = UserStatus::Deleted;
+        // The event carries the erased row: consumers learn the id, not the erased data.
+        let at = self.clock.now();
+        let user = self
+            .apply(user, |u| vec![UserEvent::deleted(self.source, u, at)])
+            .await?;
+        self.record(who, "user.delete", &user, Outcome::Success, serde_json::json!({}))
+            .await;
         Ok(user)
     }
 }
