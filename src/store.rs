@@ -73,6 +73,18 @@ pub trait UserStore: Send + Sync {
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
 }
 
+/// Which audit records to list: every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub account: Option<AccountId>,
+    pub action: Option<String>,
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: Option<String>,
+    /// Only records older than this id (cursor pagination, newest first).
+    pub before: Option<i64>,
+}
+
 /// What to list: every field optional.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
@@ -127,6 +139,8 @@ pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, record: &AuditRecord, seal: &AuditSeal<'_>) -> Result<i64, StoreError>;
     /// Up to `limit` rows with ids above `after`, in id order.
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<StoredAudit>, StoreError>;
+    /// Rows matching `filter`, newest first, below the cursor.
+    async fn audit_search(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<StoredAudit>, StoreError>;
 }
 
 /// The transactional outbox: events wait here until the relay has them acknowledged.

@@ -2,6 +2,7 @@
 //! applications or of `client_credentials` applications with a service role; each route checks
 //! its permission through [`crate::identity::admin::principal::Principal`].
 
+pub mod audit;
 pub mod users;
 
 use axum::Router;
@@ -22,6 +23,7 @@ use crate::oauth::revocation;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/v1/users", get(users::list).post(users::create))
+        .route("/admin/v1/audit", get(audit::list))
         .route(
             "/admin/v1/users/{id}",
             get(users::read).patch(users::update).delete(users::delete),

@@ -356,6 +356,31 @@ macro_rules! sql_repositories {
                 Ok(id)
             }
 
+            async fn audit_search(
+                &self,
+                f: &$crate::store::AuditFilter,
+                limit: i64,
+            ) -> Result<Vec<$crate::audit::StoredAudit>, StoreError> {
+                sqlx::query_as::<_, $crate::store::sql::AuditRow>(
+                    "SELECT * FROM audit_logs WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR action = $2) \
+                     AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR target_id = $4) \
+                     AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
+                )
+                .bind(f.account.map(|a| a.as_uuid()))
+                .bind(f.action.as_deref())
+                .bind(f.actor_id.as_deref())
+                .bind(f.target_id.as_deref())
+                .bind(f.outcome.as_deref())
+                .bind(f.before)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .into_iter()
+                .map($crate::audit::StoredAudit::try_from)
+                .collect()
+            }
+
             async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<$crate::audit::StoredAudit>, StoreError> {
                 sqlx::query_as::<_, $crate::store::sql::AuditRow>(
                     "SELECT * FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $2",

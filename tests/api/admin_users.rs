@@ -556,3 +556,78 @@ async fn profile_updates_and_deletion_erase_personal_data() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_audit_trail_is_readable_within_reach() {
+    use reqwest::Method;
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let db = app.state.stores.db.as_ref();
+    let acme = create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Acme".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    let globex = create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Globex".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    app.user("olga", "operator", None).await;
+    app.user("boss", "client_admin", Some("acme")).await;
+    app.user("gus", "client_user", Some("globex")).await;
+    let rp = app.web_app(true).await;
+    let (t_olga, t_boss) = (token(&app, &rp, "olga").await, token(&app, &rp, "boss").await);
+    token(&app, &rp, "gus").await;
+
+    let (status, all) = call(&app, &t_olga, Method::GET, "/admin/v1/audit?action=login", None).await;
+    assert_eq!(status, 200);
+    let users: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["actor_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(users.len(), 3, "staff see every login, newest first: {all}");
+    let (_, mine) = call(&app, &t_boss, Method::GET, "/admin/v1/audit", None).await;
+    let accounts: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["client_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        !accounts.is_empty() && accounts.iter().all(|a| *a == acme.id.to_string()),
+        "{mine}"
+    );
+    let (status, _) = call(
+        &app,
+        &t_boss,
+        Method::GET,
+        &format!("/admin/v1/audit?client_id={}", globex.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (_, page) = call(&app, &t_olga, Method::GET, "/admin/v1/audit?limit=1", None).await;
+    let cursor = page["next_cursor"].as_i64().unwrap();
+    let (_, next) = call(
+        &app,
+        &t_olga,
+        Method::GET,
+        &format!("/admin/v1/audit?limit=1&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert!(next["items"][0]["id"].as_i64().unwrap() < cursor);
+    app.stop().await;
+}

@@ -1,0 +1,101 @@
+//! `GET /admin/v1/audit`: audit records, newest first, with filters and a cursor. An account's
+//! admins see only their own account's records; staff with `audit:read` see all.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use super::Admin;
+use crate::app::AppState;
+use crate::audit::StoredAudit;
+use crate::identity::account::AccountId;
+use crate::identity::admin::AdminError;
+use crate::store::AuditFilter;
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    client_id: Option<String>,
+    action: Option<String>,
+    actor_id: Option<String>,
+    target_id: Option<String>,
+    outcome: Option<String>,
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+fn view(row: &StoredAudit) -> Value {
+    let r = &row.record;
+    json!({
+        "id": row.id,
+        "occurred_at": r.occurred_at.format(&Rfc3339).unwrap_or_default(),
+        "actor_type": r.actor_type.as_str(),
+        "actor_id": r.actor_id,
+        "client_id": r.client_id,
+        "ip": r.ip,
+        "user_agent": r.user_agent,
+        "action": r.action,
+        "target_type": r.target_type,
+        "target_id": r.target_id,
+        "outcome": r.outcome.as_str(),
+        "details": r.details,
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return AdminError::Invalid {
+            field: "query",
+            message: "malformed or repeated parameters".into(),
+        }
+        .into_response();
+    };
+    let mut account = match q.client_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => match AccountId::parse(c) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return AdminError::Invalid {
+                    field: "client_id",
+                    message: "must be a B2B account uuid".into(),
+                }
+                .into_response();
+            }
+        },
+        None => None,
+    };
+    if let Some(own) = who.account {
+        if account.is_some_and(|a| a != own) {
+            return AdminError::Forbidden("the account belongs to another customer".into()).into_response();
+        }
+        account = Some(own);
+    }
+    if let Err(denied) = who.check("audit:read", account.or(who.account)) {
+        return AdminError::Forbidden(denied.0).into_response();
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let filter = AuditFilter {
+        account,
+        action: q.action,
+        actor_id: q.actor_id,
+        target_id: q.target_id,
+        outcome: q.outcome,
+        before: q.cursor,
+    };
+    match state.stores.db.audit_search(&filter, limit).await {
+        Ok(rows) => {
+            let next = (rows.len() as i64 == limit)
+                .then(|| rows.last().map(|r| r.id))
+                .flatten();
+            let items: Vec<Value> = rows.iter().map(view).collect();
+            Json(json!({ "items": items, "next_cursor": next })).into_response()
+        }
+        Err(e) => AdminError::Store(e).into_response(),
+    }
+}
