@@ -56,6 +56,10 @@ pub trait AccountStore: Send + Sync {
     async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
     async fn find_account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
     async fn find_account_by_slug(&self, slug: &Slug) -> Result<Option<Account>, StoreError>;
+    /// Accounts in id (creation) order after `after`, at most `limit`.
+    async fn list_accounts(&self, after: Option<AccountId>, limit: i64) -> Result<Vec<Account>, StoreError>;
+    /// Saves name, slug and status; `NotFound` when absent.
+    async fn update_account(&self, account: &Account) -> Result<(), StoreError>;
 }
 
 /// Users.

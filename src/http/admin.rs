@@ -3,6 +3,7 @@
 //! its permission through [`crate::identity::admin::principal::Principal`].
 
 pub mod audit;
+pub mod clients;
 pub mod users;
 
 use axum::Router;
@@ -24,6 +25,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/v1/users", get(users::list).post(users::create))
         .route("/admin/v1/audit", get(audit::list))
+        .route("/admin/v1/clients", get(clients::list).post(clients::create))
+        .route(
+            "/admin/v1/clients/{id}",
+            get(clients::read).patch(clients::update).delete(clients::delete),
+        )
+        .route(
+            "/admin/v1/clients/{id}/admins/{user_id}",
+            put(clients::add_admin).delete(clients::remove_admin),
+        )
         .route(
             "/admin/v1/users/{id}",
             get(users::read).patch(users::update).delete(users::delete),

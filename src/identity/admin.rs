@@ -16,6 +16,7 @@ use crate::oauth::redirect_uri::RedirectUri;
 use crate::oauth::scope::Scope;
 use crate::store::{Database, StoreError};
 
+pub mod accounts;
 pub mod principal;
 pub mod users;
 

@@ -476,6 +476,34 @@ macro_rules! sql_repositories {
                     .transpose()
             }
 
+            async fn list_accounts(&self, after: Option<AccountId>, limit: i64) -> Result<Vec<Account>, StoreError> {
+                sqlx::query_as::<_, AccountRow>("SELECT * FROM clients WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2")
+                    .bind(after.map(|a| a.as_uuid()))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .into_iter()
+                    .map(Account::try_from)
+                    .collect()
+            }
+
+            async fn update_account(&self, a: &Account) -> Result<(), StoreError> {
+                let done = sqlx::query("UPDATE clients SET name = $2, slug = $3, status = $4, updated_at = $5 WHERE id = $1")
+                    .bind(a.id.as_uuid())
+                    .bind(&a.name)
+                    .bind(a.slug.as_str())
+                    .bind(a.status.as_str())
+                    .bind(a.updated_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(Self::error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn find_account_by_slug(&self, slug: &Slug) -> Result<Option<Account>, StoreError> {
                 sqlx::query_as::<_, AccountRow>("SELECT * FROM clients WHERE slug = $1")
                     .bind(slug.as_str())

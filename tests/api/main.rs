@@ -6,6 +6,7 @@
 mod support;
 
 mod account;
+mod admin_clients;
 mod admin_users;
 mod audit;
 mod authorize;

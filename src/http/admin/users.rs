@@ -20,7 +20,8 @@ use crate::identity::admin::{AdminError, NewUser};
 use crate::identity::user::{UserId, UserStatus};
 use crate::store::UserFilter;
 
-fn admin<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> UserAdmin<'a> {
+/// The administration services for one request.
+pub(super) fn admin<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> UserAdmin<'a> {
     UserAdmin {
         db: state.stores.db.as_ref(),
         hot: state.stores.hot.as_ref(),

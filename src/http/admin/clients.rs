@@ -1,0 +1,179 @@
+//! `/admin/v1/clients/…`: B2B accounts and their admins.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::Admin;
+use super::users::admin;
+use crate::app::AppState;
+use crate::identity::account::{Account, AccountId};
+use crate::identity::admin::accounts::AccountChange;
+use crate::identity::admin::{AdminError, NewAccount};
+
+fn respond(result: Result<Account, AdminError>) -> Response {
+    match result {
+        Ok(account) => Json(account).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn bad_body(what: &str) -> Response {
+    AdminError::Invalid {
+        field: "body",
+        message: format!("expected JSON with {what}"),
+    }
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return bad_body("cursor and limit");
+    };
+    let after = match q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(AccountId::parse)
+        .transpose()
+    {
+        Ok(after) => after,
+        Err(_) => {
+            return AdminError::Invalid {
+                field: "cursor",
+                message: "is not a cursor this API returned".into(),
+            }
+            .into_response();
+        }
+    };
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    match admin(&state, peer, &headers).accounts(&who, after, Some(limit)).await {
+        Ok(accounts) => {
+            let next = (accounts.len() as i64 == limit)
+                .then(|| accounts.last().map(|a| a.id.to_string()))
+                .flatten();
+            Json(serde_json::json!({ "items": accounts, "next_cursor": next })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    name: String,
+    slug: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return bad_body("name and an optional slug");
+    };
+    match admin(&state, peer, &headers)
+        .create_account(
+            &who,
+            NewAccount {
+                name: body.name,
+                slug: body.slug,
+            },
+        )
+        .await
+    {
+        Ok(account) => (StatusCode::CREATED, Json(account)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Response {
+    respond(admin(&state, peer, &headers).account(&who, &id).await)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    body: Result<Json<AccountChange>, JsonRejection>,
+) -> Response {
+    let Ok(Json(change)) = body else {
+        return bad_body("name or status");
+    };
+    respond(admin(&state, peer, &headers).update_account(&who, &id, change).await)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Response {
+    respond(admin(&state, peer, &headers).delete_account(&who, &id).await)
+}
+
+async fn set_admin(
+    state: AppState,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    who: Admin,
+    ids: (String, String),
+    admin_role: bool,
+) -> Response {
+    let (id, user_id) = ids;
+    match admin(&state, peer, &headers)
+        .set_account_admin(&who.0, &id, &user_id, admin_role)
+        .await
+    {
+        Ok(user) => Json(user.view()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn add_admin(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    who: Admin,
+    Path(ids): Path<(String, String)>,
+) -> Response {
+    set_admin(state, peer, headers, who, ids, true).await
+}
+
+pub async fn remove_admin(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    who: Admin,
+    Path(ids): Path<(String, String)>,
+) -> Response {
+    set_admin(state, peer, headers, who, ids, false).await
+}

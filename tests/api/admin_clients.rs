@@ -1,0 +1,157 @@
+//! `/admin/v1/clients`: B2B accounts and their admins.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, Browser, RegisteredApp, TestApp};
+
+async fn token(app: &TestApp, rp: &RegisteredApp, user: &str) -> String {
+    app.code_tokens(&Browser::default(), rp, user, "openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn call(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn staff_manage_accounts_and_account_admins_see_their_own() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("root", "admin", None).await;
+    app.user("olga", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let (t_root, t_olga) = (token(&app, &rp, "root").await, token(&app, &rp, "olga").await);
+
+    let (status, acme) = call(
+        &app,
+        &t_root,
+        Method::POST,
+        "/admin/v1/clients",
+        Some(json!({"name": "ACME Logistics"})),
+    )
+    .await;
+    assert_eq!((status, acme["slug"].clone()), (201, json!("acme-logistics")));
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::POST,
+        "/admin/v1/clients",
+        Some(json!({"name": "Again", "slug": "acme-logistics"})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, _) = call(
+        &app,
+        &t_olga,
+        Method::POST,
+        "/admin/v1/clients",
+        Some(json!({"name": "Nope"})),
+    )
+    .await;
+    assert_eq!(status, 403, "operators read accounts, they do not create them");
+    call(
+        &app,
+        &t_root,
+        Method::POST,
+        "/admin/v1/clients",
+        Some(json!({"name": "Globex"})),
+    )
+    .await;
+    let acme_id = acme["id"].as_str().unwrap().to_owned();
+
+    let boss = app.user("boss", "client_user", Some("acme-logistics")).await;
+    let ann = app.user("ann", "client_user", Some("acme-logistics")).await;
+    let gus = app.user("gus", "client_user", Some("globex")).await;
+    let (status, made) = call(
+        &app,
+        &t_root,
+        Method::PUT,
+        &format!("/admin/v1/clients/{acme_id}/admins/{boss}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, made["role"].clone()), (200, json!("client_admin")));
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::PUT,
+        &format!("/admin/v1/clients/{acme_id}/admins/{gus}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "gus belongs to another account");
+
+    let t_boss = token(&app, &rp, "boss").await;
+    let (_, seen) = call(&app, &t_boss, Method::GET, "/admin/v1/clients", None).await;
+    let slugs: Vec<&str> = seen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme-logistics"], "an account admin sees its own account only");
+    let (_, all) = call(&app, &t_olga, Method::GET, "/admin/v1/clients", None).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let (status, _) = call(
+        &app,
+        &t_boss,
+        Method::PATCH,
+        &format!("/admin/v1/clients/{acme_id}"),
+        Some(json!({"name": "Mine now"})),
+    )
+    .await;
+    assert_eq!(status, 403, "accounts are changed by staff");
+    let (status, made) = call(
+        &app,
+        &t_boss,
+        Method::PUT,
+        &format!("/admin/v1/clients/{acme_id}/admins/{ann}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, made["role"].clone()),
+        (200, json!("client_admin")),
+        "an account admin may appoint another"
+    );
+    let (status, back) = call(
+        &app,
+        &t_root,
+        Method::DELETE,
+        &format!("/admin/v1/clients/{acme_id}/admins/{ann}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, back["role"].clone()), (200, json!("client_user")));
+
+    let (status, renamed) = call(
+        &app,
+        &t_root,
+        Method::PATCH,
+        &format!("/admin/v1/clients/{acme_id}"),
+        Some(json!({"name": "ACME", "status": "suspended"})),
+    )
+    .await;
+    assert_eq!(
+        (status, renamed["name"].clone(), renamed["status"].clone()),
+        (200, json!("ACME"), json!("suspended"))
+    );
+    let (status, gone) = call(
+        &app,
+        &t_root,
+        Method::DELETE,
+        &format!("/admin/v1/clients/{acme_id}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, gone["status"].clone()), (200, json!("deleted")));
+    app.stop().await;
+}
