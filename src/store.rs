@@ -106,6 +106,11 @@ pub struct UserFilter {
 pub trait RoleStore: Send + Sync {
     async fn find_role(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
     async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
+    async fn insert_role(&self, role: &Role) -> Result<(), StoreError>;
+    /// Saves description and permissions; `NotFound` when absent.
+    async fn update_role(&self, role: &Role) -> Result<(), StoreError>;
+    /// `Conflict { constraint: "foreign_key" }` while users or applications hold it.
+    async fn delete_role(&self, name: &RoleName) -> Result<(), StoreError>;
 }
 
 /// OAuth applications.

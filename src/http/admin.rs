@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod roles;
 pub mod users;
 
 use axum::Router;
@@ -25,6 +26,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/v1/users", get(users::list).post(users::create))
         .route("/admin/v1/audit", get(audit::list))
+        .route("/admin/v1/roles", get(roles::list).post(roles::create))
+        .route(
+            "/admin/v1/roles/{name}",
+            get(roles::read).put(roles::update).delete(roles::delete),
+        )
         .route("/admin/v1/clients", get(clients::list).post(clients::create))
         .route(
             "/admin/v1/clients/{id}",

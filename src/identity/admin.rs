@@ -18,6 +18,7 @@ use crate::store::{Database, StoreError};
 
 pub mod accounts;
 pub mod principal;
+pub mod roles;
 pub mod users;
 
 /// Why an administrative change was refused.

@@ -639,6 +639,51 @@ macro_rules! sql_repositories {
                     .transpose()
             }
 
+            async fn insert_role(&self, r: &Role) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO roles (name, description, scope, permissions, builtin, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(r.name.as_str())
+                .bind(&r.description)
+                .bind(r.scope.as_str())
+                .bind(to_strings(&r.permissions))
+                .bind(r.builtin)
+                .bind(r.created_at)
+                .bind(r.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                Ok(())
+            }
+
+            async fn update_role(&self, r: &Role) -> Result<(), StoreError> {
+                let done = sqlx::query("UPDATE roles SET description = $2, permissions = $3, updated_at = $4 WHERE name = $1")
+                    .bind(r.name.as_str())
+                    .bind(&r.description)
+                    .bind(to_strings(&r.permissions))
+                    .bind(r.updated_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(Self::error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn delete_role(&self, name: &RoleName) -> Result<(), StoreError> {
+                let done = sqlx::query("DELETE FROM roles WHERE name = $1 AND builtin = false")
+                    .bind(name.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(Self::error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
                 sqlx::query_as::<_, RoleRow>("SELECT * FROM roles ORDER BY name")
                     .fetch_all(&self.pool)

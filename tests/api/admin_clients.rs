@@ -155,3 +155,95 @@ async fn staff_manage_accounts_and_account_admins_see_their_own() {
     assert_eq!((status, gone["status"].clone()), (200, json!("deleted")));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn custom_roles_can_be_defined_granted_and_retired() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("root", "admin", None).await;
+    app.user("olga", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let (t_root, t_olga) = (token(&app, &rp, "root").await, token(&app, &rp, "olga").await);
+
+    let dispatcher = json!({"name": "dispatcher", "description": "Routes parcels", "scope": "account", "permissions": ["parcels:read", "parcels:update"]});
+    let (status, role) = call(&app, &t_root, Method::POST, "/admin/v1/roles", Some(dispatcher.clone())).await;
+    assert_eq!(
+        (status, role["permissions"].clone()),
+        (201, json!(["parcels:read", "parcels:update"]))
+    );
+    for (case, token, body, status) in [
+        ("duplicate", &t_root, dispatcher.clone(), 409),
+        (
+            "no permission to create",
+            &t_olga,
+            json!({"name": "x1", "scope": "staff"}),
+            403,
+        ),
+        ("bad scope", &t_root, json!({"name": "x2", "scope": "global"}), 400),
+        (
+            "bad permission",
+            &t_root,
+            json!({"name": "x3", "scope": "staff", "permissions": ["parcels:write"]}),
+            400,
+        ),
+    ] {
+        let (got, body) = call(&app, token, Method::POST, "/admin/v1/roles", Some(body)).await;
+        assert_eq!(got, status, "{case}: {body}");
+    }
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::PUT,
+        "/admin/v1/roles/admin",
+        Some(json!({"permissions": []})),
+    )
+    .await;
+    assert_eq!(status, 409, "built-in roles do not change");
+    let (status, updated) = call(
+        &app,
+        &t_root,
+        Method::PUT,
+        "/admin/v1/roles/dispatcher",
+        Some(json!({"permissions": ["parcels:*"]})),
+    )
+    .await;
+    assert_eq!((status, updated["permissions"].clone()), (200, json!(["parcels:*"])));
+
+    // Held roles cannot be deleted; free ones can.
+    let acme = call(
+        &app,
+        &t_root,
+        Method::POST,
+        "/admin/v1/clients",
+        Some(json!({"name": "Acme"})),
+    )
+    .await
+    .1;
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::POST,
+        "/admin/v1/users",
+        Some(json!({"username": "dan", "password": "correct horse battery", "role": "dispatcher", "client_id": acme["id"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = call(&app, &t_root, Method::DELETE, "/admin/v1/roles/dispatcher", None).await;
+    assert_eq!(status, 409, "dan still holds it");
+    let (status, _) = call(&app, &t_root, Method::DELETE, "/admin/v1/roles/client_user", None).await;
+    assert_eq!(status, 409, "built-in");
+    call(
+        &app,
+        &t_root,
+        Method::POST,
+        "/admin/v1/roles",
+        Some(json!({"name": "temp", "scope": "staff"})),
+    )
+    .await;
+    let (status, _) = call(&app, &t_root, Method::DELETE, "/admin/v1/roles/temp", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&app, &t_root, Method::GET, "/admin/v1/roles/temp", None).await;
+    assert_eq!(status, 404);
+    let (_, all) = call(&app, &t_root, Method::GET, "/admin/v1/roles", None).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 5);
+    app.stop().await;
+}
