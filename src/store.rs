@@ -118,6 +118,12 @@ pub trait RoleStore: Send + Sync {
 pub trait ApplicationStore: Send + Sync {
     async fn insert_application(&self, app: &Application) -> Result<(), StoreError>;
     async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError>;
+    /// Applications in client_id order after `after`, at most `limit`.
+    async fn list_applications(&self, after: Option<&ClientId>, limit: i64) -> Result<Vec<Application>, StoreError>;
+    /// Saves every mutable field (secret included); `NotFound` when absent.
+    async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// Removes the application (its consents go with it); `NotFound` when absent.
+    async fn delete_application(&self, client_id: &ClientId) -> Result<(), StoreError>;
 }
 
 /// Consent users gave to applications that are not first-party.

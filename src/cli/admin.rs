@@ -229,14 +229,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
             admin::create_application(db.as_ref(), &clock, input)
                 .await
                 .map(|(app, secret)| {
-                    let mut object = json!({
-                        "client_id": app.client_id,
-                        "name": app.name,
-                        "public": app.is_public(),
-                        "grant_types": app.grant_types,
-                        "scope": app.scopes.to_string(),
-                        "redirect_uris": app.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-                    });
+                    let mut object = app.view();
                     let record = AuditRecord::change(
                         app.created_at,
                         "application.created",

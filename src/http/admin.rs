@@ -2,6 +2,7 @@
 //! applications or of `client_credentials` applications with a service role; each route checks
 //! its permission through [`crate::identity::admin::principal::Principal`].
 
+pub mod applications;
 pub mod audit;
 pub mod clients;
 pub mod roles;
@@ -26,6 +27,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/v1/users", get(users::list).post(users::create))
         .route("/admin/v1/audit", get(audit::list))
+        .route(
+            "/admin/v1/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/admin/v1/applications/{client_id}",
+            get(applications::read)
+                .patch(applications::update)
+                .delete(applications::delete),
+        )
+        .route(
+            "/admin/v1/applications/{client_id}/secret",
+            post(applications::rotate_secret),
+        )
         .route("/admin/v1/roles", get(roles::list).post(roles::create))
         .route(
             "/admin/v1/roles/{name}",

@@ -17,6 +17,7 @@ use crate::oauth::scope::Scope;
 use crate::store::{Database, StoreError};
 
 pub mod accounts;
+pub mod applications;
 pub mod principal;
 pub mod roles;
 pub mod users;
@@ -203,19 +204,23 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// A new application as typed.
-#[derive(Debug, Default)]
+/// A new application as typed (CLI flags, or the admin API's JSON body).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct NewApplication {
     pub name: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    #[serde(rename = "grant_types")]
     pub grants: Vec<String>,
     pub scopes: Vec<String>,
     pub public: bool,
     pub first_party: bool,
     pub introspect: bool,
+    #[serde(rename = "service_role")]
     pub role: Option<String>,
     /// The owning B2B account's uuid or slug.
+    #[serde(rename = "account_id")]
     pub account: Option<String>,
 }
 
@@ -345,7 +350,7 @@ pub async fn create_application(
     Ok((app, secret))
 }
 
-fn parse_uris(uris: &[String], name: &'static str) -> Result<Vec<RedirectUri>, AdminError> {
+pub(crate) fn parse_uris(uris: &[String], name: &'static str) -> Result<Vec<RedirectUri>, AdminError> {
     let mut out: Vec<RedirectUri> = Vec::new();
     for uri in uris {
         let parsed = RedirectUri::parse(uri).map_err(field(name))?;

@@ -134,6 +134,25 @@ pub struct Application {
 }
 
 impl Application {
+    /// The application as the admin API and CLI show it (never the secret hash).
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "client_id": self.client_id,
+            "name": self.name,
+            "public": self.is_public(),
+            "redirect_uris": self.redirect_uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>(),
+            "post_logout_redirect_uris": self.post_logout_redirect_uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>(),
+            "grant_types": self.grant_types,
+            "scope": self.scopes.to_string(),
+            "first_party": self.first_party,
+            "introspect": self.may_introspect,
+            "service_role": self.service_role,
+            "account_id": self.account_id,
+            "id_token_signed_response_alg": self.id_token_alg,
+            "enabled": self.enabled,
+        })
+    }
+
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
     }

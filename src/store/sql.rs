@@ -727,6 +727,64 @@ macro_rules! sql_repositories {
                 Ok(())
             }
 
+            async fn list_applications(&self, after: Option<&ClientId>, limit: i64) -> Result<Vec<Application>, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>(
+                    "SELECT * FROM applications WHERE ($1 IS NULL OR client_id > $1) ORDER BY client_id LIMIT $2",
+                )
+                .bind(after.map(|c| c.as_str()))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .into_iter()
+                .map(Application::try_from)
+                .collect()
+            }
+
+            async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
+                let done = sqlx::query(
+                    "UPDATE applications SET name = $2, secret_hash = $3, redirect_uris = $4, post_logout_redirect_uris = $5, \
+                     grant_types = $6, scopes = $7, first_party = $8, may_introspect = $9, service_role = $10, account_id = $11, \
+                     id_token_alg = $12, access_token_ttl_secs = $13, refresh_token_ttl_secs = $14, enabled = $15, \
+                     updated_at = $16 WHERE client_id = $1",
+                )
+                .bind(a.client_id.as_str())
+                .bind(&a.name)
+                .bind(a.secret_hash.as_ref().map(|h| h.0.to_vec()))
+                .bind(to_strings(&a.redirect_uris))
+                .bind(to_strings(&a.post_logout_redirect_uris))
+                .bind(to_strings(&a.grant_types))
+                .bind(sqlx::types::Json(a.scopes.iter().collect::<Vec<_>>()))
+                .bind(a.first_party)
+                .bind(a.may_introspect)
+                .bind(a.service_role.as_ref().map(|r| r.as_str()))
+                .bind(a.account_id.map(|c| c.as_uuid()))
+                .bind(a.id_token_alg.as_str())
+                .bind(ttl_secs(a.access_token_ttl))
+                .bind(ttl_secs(a.refresh_token_ttl))
+                .bind(a.enabled)
+                .bind(a.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn delete_application(&self, client_id: &ClientId) -> Result<(), StoreError> {
+                let done = sqlx::query("DELETE FROM applications WHERE client_id = $1")
+                    .bind(client_id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(Self::error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError> {
                 sqlx::query_as::<_, ApplicationRow>("SELECT * FROM applications WHERE client_id = $1")
                     .bind(client_id.as_str())

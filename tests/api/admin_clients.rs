@@ -247,3 +247,110 @@ async fn custom_roles_can_be_defined_granted_and_retired() {
     assert_eq!(all["items"].as_array().unwrap().len(), 5);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn applications_are_registered_changed_rotated_and_removed() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("root", "admin", None).await;
+    app.user("olga", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let (t_root, t_olga) = (token(&app, &rp, "root").await, token(&app, &rp, "olga").await);
+
+    let body = json!({"name": "Billing", "grant_types": ["client_credentials"], "service_role": "operator", "scopes": ["parcels"]});
+    let (status, _) = call(
+        &app,
+        &t_olga,
+        Method::POST,
+        "/admin/v1/applications",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, created) = call(&app, &t_root, Method::POST, "/admin/v1/applications", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let service = RegisteredApp {
+        client_id: id.clone(),
+        secret: Some(secret),
+    };
+    app.client_token(&service).await;
+
+    // A new secret works at once; the old one stops.
+    let (status, rotated) = call(
+        &app,
+        &t_root,
+        Method::POST,
+        &format!("/admin/v1/applications/{id}/secret"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let response = app
+        .post_form("/token", Some(&service), &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(response.status(), 401, "the old secret is refused");
+    let fresh = RegisteredApp {
+        client_id: id.clone(),
+        secret: Some(rotated["client_secret"].as_str().unwrap().to_owned()),
+    };
+    app.client_token(&fresh).await;
+
+    let (status, changed) = call(
+        &app,
+        &t_root,
+        Method::PATCH,
+        &format!("/admin/v1/applications/{id}"),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!((status, changed["enabled"].clone()), (200, json!(false)));
+    let response = app
+        .post_form("/token", Some(&fresh), &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(response.status(), 401, "a disabled application gets no tokens");
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::PATCH,
+        &format!("/admin/v1/applications/{id}"),
+        Some(json!({"redirect_uris": ["http://evil.example.com/cb"]})),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let (_, listed) = call(&app, &t_root, Method::GET, "/admin/v1/applications", None).await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["client_id"] == id.as_str())
+    );
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("secret_hash").is_none())
+    );
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::DELETE,
+        &format!("/admin/v1/applications/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = call(
+        &app,
+        &t_root,
+        Method::GET,
+        &format!("/admin/v1/applications/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}

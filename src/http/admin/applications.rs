@@ -1,0 +1,153 @@
+//! `/admin/v1/applications/…`: OAuth applications and their secrets.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Admin;
+use super::users::admin;
+use crate::app::AppState;
+use crate::identity::admin::applications::ApplicationChange;
+use crate::identity::admin::{AdminError, NewApplication};
+use crate::identity::application::ClientId;
+
+fn body_error(what: &str) -> Response {
+    AdminError::Invalid {
+        field: "body",
+        message: format!("expected JSON with {what}"),
+    }
+    .into_response()
+}
+
+/// Forgets the cached application on this node (other nodes within the cache lifetime, 30 s).
+fn forget(state: &AppState, id: &str) {
+    if let Ok(client_id) = ClientId::parse(id) {
+        state.provider.clients.forget_application(&client_id);
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return body_error("cursor and limit");
+    };
+    let limit = q.limit.unwrap_or(50);
+    match admin(&state, peer, &headers)
+        .applications(&who, q.cursor.as_deref().filter(|c| !c.is_empty()), limit)
+        .await
+    {
+        Ok(apps) => {
+            let next = (apps.len() as i64 == limit.clamp(1, 200))
+                .then(|| apps.last().map(|a| a.client_id.to_string()))
+                .flatten();
+            let items: Vec<_> = apps.iter().map(|a| a.view()).collect();
+            Json(json!({ "items": items, "next_cursor": next })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    body: Result<Json<NewApplication>, JsonRejection>,
+) -> Response {
+    let Ok(Json(input)) = body else {
+        return body_error("name, redirect_uris, grant_types …");
+    };
+    match admin(&state, peer, &headers).register(&who, input).await {
+        Ok((app, secret)) => {
+            let mut view = app.view();
+            if let Some(secret) = secret {
+                view["client_secret"] = json!(secret.expose());
+            }
+            (StatusCode::CREATED, Json(view)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Response {
+    match admin(&state, peer, &headers).application(&who, &id).await {
+        Ok(app) => Json(app.view()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    body: Result<Json<ApplicationChange>, JsonRejection>,
+) -> Response {
+    let Ok(Json(change)) = body else {
+        return body_error("the fields to change");
+    };
+    let result = admin(&state, peer, &headers)
+        .change_application(&who, &id, change)
+        .await;
+    forget(&state, &id);
+    match result {
+        Ok(app) => Json(app.view()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Response {
+    let result = admin(&state, peer, &headers).delete_application(&who, &id).await;
+    forget(&state, &id);
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Response {
+    let result = admin(&state, peer, &headers).rotate_secret(&who, &id).await;
+    forget(&state, &id);
+    match result {
+        Ok((app, secret)) => {
+            Json(json!({ "client_id": app.client_id, "client_secret": secret.expose() })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,182 @@
+//! Application administration (`/admin/v1/applications`), for staff with the `applications`
+//! permissions: register, change, delete, and rotate a confidential application's secret (the
+//! new one is shown once; the old one stops working at once on this node and within the
+//! client cache's lifetime on others).
+
+use super::principal::Principal;
+use super::users::UserAdmin;
+use super::{AdminError, NewApplication, create_application, parse_uris};
+use crate::audit::{AuditRecord, Outcome};
+use crate::identity::application::{Application, ClientId, ClientSecret};
+use crate::oauth::scope::Scope;
+
+/// Changes to an application; absent fields stay.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ApplicationChange {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub introspect: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+impl UserAdmin<'_> {
+    async fn record_app(&self, who: &Principal, action: &str, app: &str, outcome: Outcome, details: serde_json::Value) {
+        let mut record = AuditRecord::change(self.clock.now(), action, "application", app, None, details);
+        record.actor_type = who.actor_type;
+        record.actor_id = Some(who.actor_id.clone());
+        record.outcome = outcome;
+        record.ip = self.ctx.ip.clone();
+        record.user_agent = self.ctx.user_agent.clone();
+        self.audit.record_or_log(record).await;
+    }
+
+    async fn allowed(&self, who: &Principal, wanted: &str, action: &str, app: &str) -> Result<(), AdminError> {
+        if let Err(denied) = who.check(wanted, None) {
+            self.record_app(
+                who,
+                action,
+                app,
+                Outcome::Denied,
+                serde_json::json!({ "reason": denied.0 }),
+            )
+            .await;
+            return Err(AdminError::Forbidden(denied.0));
+        }
+        Ok(())
+    }
+
+    pub async fn applications(
+        &self,
+        who: &Principal,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Application>, AdminError> {
+        who.check("applications:read", None)
+            .map_err(|d| AdminError::Forbidden(d.0))?;
+        let after = after
+            .map(ClientId::parse)
+            .transpose()
+            .map_err(|e| AdminError::Invalid {
+                field: "cursor",
+                message: e.0,
+            })?;
+        Ok(self.db.list_applications(after.as_ref(), limit.clamp(1, 200)).await?)
+    }
+
+    pub async fn application(&self, who: &Principal, id: &str) -> Result<Application, AdminError> {
+        who.check("applications:read", None)
+            .map_err(|d| AdminError::Forbidden(d.0))?;
+        let missing = || AdminError::NotFound(format!("no application {:?}", id.chars().take(64).collect::<String>()));
+        let client_id = ClientId::parse(id).map_err(|_| missing())?;
+        self.db.find_application(&client_id).await?.ok_or_else(missing)
+    }
+
+    pub async fn register(
+        &self,
+        who: &Principal,
+        input: NewApplication,
+    ) -> Result<(Application, Option<ClientSecret>), AdminError> {
+        self.allowed(who, "applications:create", "application.create", &input.name)
+            .await?;
+        let (app, secret) = create_application(self.db, self.clock, input).await?;
+        self.record_app(
+            who,
+            "application.create",
+            app.client_id.as_str(),
+            Outcome::Success,
+            serde_json::json!({ "name": app.name }),
+        )
+        .await;
+        Ok((app, secret))
+    }
+
+    pub async fn change_application(
+        &self,
+        who: &Principal,
+        id: &str,
+        change: ApplicationChange,
+    ) -> Result<Application, AdminError> {
+        let mut app = self.application(who, id).await?;
+        self.allowed(who, "applications:update", "application.update", id)
+            .await?;
+        if let Some(name) = change.name {
+            app.name = crate::identity::account::display_name(&name).map_err(|e| AdminError::Invalid {
+                field: "name",
+                message: e.0,
+            })?;
+        }
+        if let Some(uris) = change.redirect_uris {
+            app.redirect_uris = parse_uris(&uris, "redirect_uris")?;
+        }
+        if let Some(uris) = change.post_logout_redirect_uris {
+            app.post_logout_redirect_uris = parse_uris(&uris, "post_logout_redirect_uris")?;
+        }
+        if let Some(scopes) = change.scopes {
+            app.scopes = Scope::from_tokens(scopes.iter().map(String::as_str)).map_err(|e| AdminError::Invalid {
+                field: "scopes",
+                message: e.0,
+            })?;
+        }
+        if let Some(introspect) = change.introspect {
+            if introspect && app.is_public() {
+                return Err(AdminError::Invalid {
+                    field: "introspect",
+                    message: "only confidential applications may introspect".into(),
+                });
+            }
+            app.may_introspect = introspect;
+        }
+        app.first_party = change.first_party.unwrap_or(app.first_party);
+        app.enabled = change.enabled.unwrap_or(app.enabled);
+        app.updated_at = self.clock.now();
+        self.db.update_application(&app).await?;
+        self.record_app(
+            who,
+            "application.update",
+            id,
+            Outcome::Success,
+            serde_json::json!({ "enabled": app.enabled }),
+        )
+        .await;
+        Ok(app)
+    }
+
+    pub async fn delete_application(&self, who: &Principal, id: &str) -> Result<(), AdminError> {
+        let app = self.application(who, id).await?;
+        self.allowed(who, "applications:delete", "application.delete", id)
+            .await?;
+        self.db.delete_application(&app.client_id).await?;
+        self.record_app(who, "application.delete", id, Outcome::Success, serde_json::json!({}))
+            .await;
+        Ok(())
+    }
+
+    /// A new secret for a confidential application, shown this once.
+    pub async fn rotate_secret(&self, who: &Principal, id: &str) -> Result<(Application, ClientSecret), AdminError> {
+        let mut app = self.application(who, id).await?;
+        self.allowed(who, "applications:update", "application.secret_rotate", id)
+            .await?;
+        if app.is_public() {
+            return Err(AdminError::Invalid {
+                field: "client_id",
+                message: "public applications have no secret".into(),
+            });
+        }
+        let secret = ClientSecret::generate();
+        app.secret_hash = Some(secret.hash());
+        app.updated_at = self.clock.now();
+        self.db.update_application(&app).await?;
+        self.record_app(
+            who,
+            "application.secret_rotate",
+            id,
+            Outcome::Success,
+            serde_json::json!({}),
+        )
+        .await;
+        Ok((app, secret))
+    }
+}
