@@ -8,7 +8,10 @@ pub mod clients;
 pub mod roles;
 pub mod users;
 
+use std::net::SocketAddr;
+
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -16,10 +19,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use super::error::json_error;
+use super::extract::request_context;
 use super::userinfo::{bearer, bearer_error};
 use crate::app::AppState;
+use crate::audit::RequestContext;
 use crate::identity::admin::AdminError;
 use crate::identity::admin::principal::Principal;
+use crate::identity::admin::users::UserAdmin;
 use crate::identity::application::ClientId;
 use crate::oauth::revocation;
 
@@ -67,6 +73,44 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/v1/users/{id}/block", post(users::block))
         .route("/admin/v1/users/{id}/unblock", post(users::unblock))
         .route("/admin/v1/users/{id}/role", put(users::change_role))
+}
+
+/// An admin request: the caller, where the request came from, and the services to act with.
+pub struct AdminRequest {
+    pub state: AppState,
+    pub who: Principal,
+    ctx: RequestContext,
+}
+
+impl FromRequestParts<AppState> for AdminRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Admin(who) = Admin::from_request_parts(parts, state).await?;
+        let ctx = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(peer)) => request_context(*peer, &parts.headers),
+            None => RequestContext::default(),
+        };
+        Ok(Self {
+            state: state.clone(),
+            who,
+            ctx,
+        })
+    }
+}
+
+impl AdminRequest {
+    /// The administration services, acting for this request.
+    pub fn admin(&self) -> UserAdmin<'_> {
+        UserAdmin {
+            db: self.state.stores.db.as_ref(),
+            hot: self.state.stores.hot.as_ref(),
+            clock: self.state.clock.as_ref(),
+            audit: &self.state.provider.audit,
+            source: &self.state.provider.issuer,
+            ctx: self.ctx.clone(),
+        }
+    }
 }
 
 /// The authenticated caller of an admin route.

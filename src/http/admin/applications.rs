@@ -1,17 +1,14 @@
 //! `/admin/v1/applications/…`: OAuth applications and their secrets.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Admin;
-use super::users::admin;
+use super::AdminRequest;
 use crate::app::AppState;
 use crate::identity::admin::applications::ApplicationChange;
 use crate::identity::admin::{AdminError, NewApplication};
@@ -38,19 +35,14 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    query: Result<Query<ListQuery>, QueryRejection>,
-) -> Response {
+pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
         return body_error("cursor and limit");
     };
     let limit = q.limit.unwrap_or(50);
-    match admin(&state, peer, &headers)
-        .applications(&who, q.cursor.as_deref().filter(|c| !c.is_empty()), limit)
+    match r
+        .admin()
+        .applications(&r.who, q.cursor.as_deref().filter(|c| !c.is_empty()), limit)
         .await
     {
         Ok(apps) => {
@@ -64,17 +56,11 @@ pub async fn list(
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    body: Result<Json<NewApplication>, JsonRejection>,
-) -> Response {
+pub async fn create(r: AdminRequest, body: Result<Json<NewApplication>, JsonRejection>) -> Response {
     let Ok(Json(input)) = body else {
         return body_error("name, redirect_uris, grant_types …");
     };
-    match admin(&state, peer, &headers).register(&who, input).await {
+    match r.admin().register(&r.who, input).await {
         Ok((app, secret)) => {
             let mut view = app.view();
             if let Some(secret) = secret {
@@ -86,64 +72,41 @@ pub async fn create(
     }
 }
 
-pub async fn read(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    match admin(&state, peer, &headers).application(&who, &id).await {
+pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
+    match r.admin().application(&r.who, &id).await {
         Ok(app) => Json(app.view()).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
+    r: AdminRequest,
     Path(id): Path<String>,
     body: Result<Json<ApplicationChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(change)) = body else {
         return body_error("the fields to change");
     };
-    let result = admin(&state, peer, &headers)
-        .change_application(&who, &id, change)
-        .await;
-    forget(&state, &id);
+    let result = r.admin().change_application(&r.who, &id, change).await;
+    forget(&r.state, &id);
     match result {
         Ok(app) => Json(app.view()).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    let result = admin(&state, peer, &headers).delete_application(&who, &id).await;
-    forget(&state, &id);
+pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
+    let result = r.admin().delete_application(&r.who, &id).await;
+    forget(&r.state, &id);
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn rotate_secret(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    let result = admin(&state, peer, &headers).rotate_secret(&who, &id).await;
-    forget(&state, &id);
+pub async fn rotate_secret(r: AdminRequest, Path(id): Path<String>) -> Response {
+    let result = r.admin().rotate_secret(&r.who, &id).await;
+    forget(&r.state, &id);
     match result {
         Ok((app, secret)) => {
             Json(json!({ "client_id": app.client_id, "client_secret": secret.expose() })).into_response()

@@ -1,17 +1,13 @@
 //! `/admin/v1/clients/…`: B2B accounts and their admins.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::Admin;
-use super::users::admin;
-use crate::app::AppState;
+use super::AdminRequest;
 use crate::identity::account::{Account, AccountId};
 use crate::identity::admin::accounts::AccountChange;
 use crate::identity::admin::{AdminError, NewAccount};
@@ -37,13 +33,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    query: Result<Query<ListQuery>, QueryRejection>,
-) -> Response {
+pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
         return bad_body("cursor and limit");
     };
@@ -64,7 +54,7 @@ pub async fn list(
         }
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    match admin(&state, peer, &headers).accounts(&who, after, Some(limit)).await {
+    match r.admin().accounts(&r.who, after, Some(limit)).await {
         Ok(accounts) => {
             let next = (accounts.len() as i64 == limit)
                 .then(|| accounts.last().map(|a| a.id.to_string()))
@@ -81,19 +71,14 @@ pub struct CreateBody {
     slug: Option<String>,
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    body: Result<Json<CreateBody>, JsonRejection>,
-) -> Response {
+pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejection>) -> Response {
     let Ok(Json(body)) = body else {
         return bad_body("name and an optional slug");
     };
-    match admin(&state, peer, &headers)
+    match r
+        .admin()
         .create_account(
-            &who,
+            &r.who,
             NewAccount {
                 name: body.name,
                 slug: body.slug,
@@ -106,74 +91,37 @@ pub async fn create(
     }
 }
 
-pub async fn read(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    respond(admin(&state, peer, &headers).account(&who, &id).await)
+pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().account(&r.who, &id).await)
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
+    r: AdminRequest,
     Path(id): Path<String>,
     body: Result<Json<AccountChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(change)) = body else {
         return bad_body("name or status");
     };
-    respond(admin(&state, peer, &headers).update_account(&who, &id, change).await)
+    respond(r.admin().update_account(&r.who, &id, change).await)
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    respond(admin(&state, peer, &headers).delete_account(&who, &id).await)
+pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().delete_account(&r.who, &id).await)
 }
 
-async fn set_admin(
-    state: AppState,
-    peer: SocketAddr,
-    headers: HeaderMap,
-    who: Admin,
-    ids: (String, String),
-    admin_role: bool,
-) -> Response {
+async fn set_admin(r: AdminRequest, ids: (String, String), admin_role: bool) -> Response {
     let (id, user_id) = ids;
-    match admin(&state, peer, &headers)
-        .set_account_admin(&who.0, &id, &user_id, admin_role)
-        .await
-    {
+    match r.admin().set_account_admin(&r.who, &id, &user_id, admin_role).await {
         Ok(user) => Json(user.view()).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn add_admin(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    who: Admin,
-    Path(ids): Path<(String, String)>,
-) -> Response {
-    set_admin(state, peer, headers, who, ids, true).await
+pub async fn add_admin(r: AdminRequest, Path(ids): Path<(String, String)>) -> Response {
+    set_admin(r, ids, true).await
 }
 
-pub async fn remove_admin(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    who: Admin,
-    Path(ids): Path<(String, String)>,
-) -> Response {
-    set_admin(state, peer, headers, who, ids, false).await
+pub async fn remove_admin(r: AdminRequest, Path(ids): Path<(String, String)>) -> Response {
+    set_admin(r, ids, false).await
 }

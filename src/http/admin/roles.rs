@@ -1,16 +1,12 @@
 //! `/admin/v1/roles/…`: roles and their permissions.
 
-use std::net::SocketAddr;
-
 use axum::Json;
+use axum::extract::Path;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::Admin;
-use super::users::admin;
-use crate::app::AppState;
+use super::AdminRequest;
 use crate::identity::admin::AdminError;
 use crate::identity::admin::roles::RoleInput;
 
@@ -22,68 +18,42 @@ fn body_error() -> Response {
     .into_response()
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-) -> Response {
-    match admin(&state, peer, &headers).roles(&who).await {
+pub async fn list(r: AdminRequest) -> Response {
+    match r.admin().roles(&r.who).await {
         Ok(roles) => Json(serde_json::json!({ "items": roles })).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    body: Result<Json<RoleInput>, JsonRejection>,
-) -> Response {
+pub async fn create(r: AdminRequest, body: Result<Json<RoleInput>, JsonRejection>) -> Response {
     let Ok(Json(input)) = body else { return body_error() };
-    match admin(&state, peer, &headers).create_role(&who, input).await {
+    match r.admin().create_role(&r.who, input).await {
         Ok(role) => (StatusCode::CREATED, Json(role)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn read(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(name): Path<String>,
-) -> Response {
-    match admin(&state, peer, &headers).role(&who, &name).await {
+pub async fn read(r: AdminRequest, Path(name): Path<String>) -> Response {
+    match r.admin().role(&r.who, &name).await {
         Ok(role) => Json(role).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
+    r: AdminRequest,
     Path(name): Path<String>,
     body: Result<Json<RoleInput>, JsonRejection>,
 ) -> Response {
     let Ok(Json(input)) = body else { return body_error() };
-    match admin(&state, peer, &headers).update_role(&who, &name, input).await {
+    match r.admin().update_role(&r.who, &name, input).await {
         Ok(role) => Json(role).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(name): Path<String>,
-) -> Response {
-    match admin(&state, peer, &headers).delete_role(&who, &name).await {
+pub async fn delete(r: AdminRequest, Path(name): Path<String>) -> Response {
+    match r.admin().delete_role(&r.who, &name).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }

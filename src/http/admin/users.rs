@@ -1,36 +1,19 @@
 //! `/admin/v1/users/…`: read, block, unblock, change role.
 
-use std::net::SocketAddr;
-
 use axum::Json;
+use axum::extract::Path;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::Admin;
-use crate::app::AppState;
-use crate::http::extract::request_context;
+use super::AdminRequest;
 use crate::identity::account::AccountId;
 use crate::identity::account_self::ProfileChange;
-use crate::identity::admin::users::UserAdmin;
 use crate::identity::admin::{AdminError, NewUser};
 use crate::identity::user::{UserId, UserStatus};
 use crate::store::UserFilter;
-
-/// The administration services for one request.
-pub(super) fn admin<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> UserAdmin<'a> {
-    UserAdmin {
-        db: state.stores.db.as_ref(),
-        hot: state.stores.hot.as_ref(),
-        clock: state.clock.as_ref(),
-        audit: &state.provider.audit,
-        source: &state.provider.issuer,
-        ctx: request_context(peer, headers),
-    }
-}
 
 fn respond(result: Result<crate::identity::user::User, AdminError>) -> Response {
     match result {
@@ -39,34 +22,16 @@ fn respond(result: Result<crate::identity::user::User, AdminError>) -> Response 
     }
 }
 
-pub async fn read(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    respond(admin(&state, peer, &headers).get(&who, &id).await)
+pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().get(&r.who, &id).await)
 }
 
-pub async fn block(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    respond(admin(&state, peer, &headers).block(&who, &id).await)
+pub async fn block(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().block(&r.who, &id).await)
 }
 
-pub async fn unblock(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    respond(admin(&state, peer, &headers).unblock(&who, &id).await)
+pub async fn unblock(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().unblock(&r.who, &id).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,10 +40,7 @@ pub struct RoleBody {
 }
 
 pub async fn change_role(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
+    r: AdminRequest,
     Path(id): Path<String>,
     body: Result<Json<RoleBody>, JsonRejection>,
 ) -> Response {
@@ -89,7 +51,7 @@ pub async fn change_role(
         }
         .into_response();
     };
-    respond(admin(&state, peer, &headers).change_role(&who, &id, &body.role).await)
+    respond(r.admin().change_role(&r.who, &id, &body.role).await)
 }
 
 /// `POST /admin/v1/users`. No `Debug`: it holds the password.
@@ -105,13 +67,7 @@ pub struct CreateBody {
     name: Option<String>,
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    body: Result<Json<CreateBody>, JsonRejection>,
-) -> Response {
+pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejection>) -> Response {
     let Ok(Json(body)) = body else {
         return AdminError::Invalid {
             field: "body",
@@ -128,51 +84,22 @@ pub async fn create(
         phone: body.phone,
         name: body.name,
     };
-    match admin(&state, peer, &headers)
-        .create(&who, input, state.config.bcrypt_cost)
-        .await
-    {
+    match r.admin().create(&r.who, input, r.state.config.bcrypt_cost).await {
         Ok(user) => (StatusCode::CREATED, Json(user.view())).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-pub async fn sign_out_everywhere(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    respond(admin(&state, peer, &headers).sign_out_everywhere(&who, &id).await)
+pub async fn sign_out_everywhere(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().sign_out_everywhere(&r.who, &id).await)
 }
 
-pub async fn grant_permission(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path((id, permission)): Path<(String, String)>,
-) -> Response {
-    respond(
-        admin(&state, peer, &headers)
-            .set_permission(&who, &id, &permission, true)
-            .await,
-    )
+pub async fn grant_permission(r: AdminRequest, Path((id, permission)): Path<(String, String)>) -> Response {
+    respond(r.admin().set_permission(&r.who, &id, &permission, true).await)
 }
 
-pub async fn revoke_permission(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path((id, permission)): Path<(String, String)>,
-) -> Response {
-    respond(
-        admin(&state, peer, &headers)
-            .set_permission(&who, &id, &permission, false)
-            .await,
-    )
+pub async fn revoke_permission(r: AdminRequest, Path((id, permission)): Path<(String, String)>) -> Response {
+    respond(r.admin().set_permission(&r.who, &id, &permission, false).await)
 }
 
 /// `GET /admin/v1/users` query: filters and the cursor.
@@ -187,10 +114,7 @@ pub struct ListQuery {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
+    r: AdminRequest,
     query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(axum::extract::Query(q)) = query else {
@@ -233,7 +157,7 @@ pub async fn list(
         query: q.q.filter(|s| !s.is_empty()),
         after,
     };
-    match admin(&state, peer, &headers).list(&who, filter, q.limit).await {
+    match r.admin().list(&r.who, filter, q.limit).await {
         Ok((users, next)) => {
             let items: Vec<_> = users.iter().map(|u| u.view()).collect();
             Json(serde_json::json!({ "items": items, "next_cursor": next })).into_response()
@@ -243,10 +167,7 @@ pub async fn list(
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
+    r: AdminRequest,
     Path(id): Path<String>,
     body: Result<Json<ProfileChange>, JsonRejection>,
 ) -> Response {
@@ -257,15 +178,9 @@ pub async fn update(
         }
         .into_response();
     };
-    respond(admin(&state, peer, &headers).update_profile(&who, &id, change).await)
+    respond(r.admin().update_profile(&r.who, &id, change).await)
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Admin(who): Admin,
-    Path(id): Path<String>,
-) -> Response {
-    respond(admin(&state, peer, &headers).delete(&who, &id).await)
+pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().delete(&r.who, &id).await)
 }

@@ -18,30 +18,6 @@ pub struct AccountChange {
 }
 
 impl UserAdmin<'_> {
-    async fn record_account(
-        &self,
-        who: &Principal,
-        action: &str,
-        account: &Account,
-        outcome: Outcome,
-        details: serde_json::Value,
-    ) {
-        let mut record = crate::audit::AuditRecord::change(
-            self.clock.now(),
-            action,
-            "client",
-            &account.id.to_string(),
-            Some(account.id),
-            details,
-        );
-        record.actor_type = who.actor_type;
-        record.actor_id = Some(who.actor_id.clone());
-        record.outcome = outcome;
-        record.ip = self.ctx.ip.clone();
-        record.user_agent = self.ctx.user_agent.clone();
-        self.audit.record_or_log(record).await;
-    }
-
     /// An account in reach — any with `clients:read`, and always one's own — others look absent.
     pub async fn account(&self, who: &Principal, id: &str) -> Result<Account, AdminError> {
         let account = find_account(self.db, id).await?;
@@ -77,10 +53,11 @@ impl UserAdmin<'_> {
         who.check("clients:create", None)
             .map_err(|d| AdminError::Forbidden(d.0))?;
         let account = create_account(self.db, self.clock, input).await?;
-        self.record_account(
+        self.record_change(
             who,
             "client.create",
-            &account,
+            ("client", &account.id.to_string()),
+            Some(account.id),
             Outcome::Success,
             serde_json::json!({ "slug": account.slug }),
         )
@@ -96,10 +73,11 @@ impl UserAdmin<'_> {
     ) -> Result<Account, AdminError> {
         let mut account = self.account(who, id).await?;
         if let Err(denied) = who.check("clients:update", None) {
-            self.record_account(
+            self.record_change(
                 who,
                 "client.update",
-                &account,
+                ("client", &account.id.to_string()),
+                Some(account.id),
                 Outcome::Denied,
                 serde_json::json!({ "reason": denied.0 }),
             )
@@ -120,10 +98,11 @@ impl UserAdmin<'_> {
         }
         account.updated_at = self.clock.now();
         self.db.update_account(&account).await?;
-        self.record_account(
+        self.record_change(
             who,
             "client.update",
-            &account,
+            ("client", &account.id.to_string()),
+            Some(account.id),
             Outcome::Success,
             serde_json::json!({ "status": account.status }),
         )
@@ -136,10 +115,11 @@ impl UserAdmin<'_> {
     pub async fn delete_account(&self, who: &Principal, id: &str) -> Result<Account, AdminError> {
         let mut account = self.account(who, id).await?;
         if let Err(denied) = who.check("clients:delete", None) {
-            self.record_account(
+            self.record_change(
                 who,
                 "client.delete",
-                &account,
+                ("client", &account.id.to_string()),
+                Some(account.id),
                 Outcome::Denied,
                 serde_json::json!({ "reason": denied.0 }),
             )
@@ -149,8 +129,15 @@ impl UserAdmin<'_> {
         account.status = AccountStatus::Deleted;
         account.updated_at = self.clock.now();
         self.db.update_account(&account).await?;
-        self.record_account(who, "client.delete", &account, Outcome::Success, serde_json::json!({}))
-            .await;
+        self.record_change(
+            who,
+            "client.delete",
+            ("client", &account.id.to_string()),
+            Some(account.id),
+            Outcome::Success,
+            serde_json::json!({}),
+        )
+        .await;
         Ok(account)
     }
 

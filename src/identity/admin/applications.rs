@@ -6,7 +6,7 @@
 use super::principal::Principal;
 use super::users::UserAdmin;
 use super::{AdminError, NewApplication, create_application, parse_uris};
-use crate::audit::{AuditRecord, Outcome};
+use crate::audit::Outcome;
 use crate::identity::application::{Application, ClientId, ClientSecret};
 use crate::oauth::scope::Scope;
 
@@ -23,22 +23,13 @@ pub struct ApplicationChange {
 }
 
 impl UserAdmin<'_> {
-    async fn record_app(&self, who: &Principal, action: &str, app: &str, outcome: Outcome, details: serde_json::Value) {
-        let mut record = AuditRecord::change(self.clock.now(), action, "application", app, None, details);
-        record.actor_type = who.actor_type;
-        record.actor_id = Some(who.actor_id.clone());
-        record.outcome = outcome;
-        record.ip = self.ctx.ip.clone();
-        record.user_agent = self.ctx.user_agent.clone();
-        self.audit.record_or_log(record).await;
-    }
-
     async fn allowed(&self, who: &Principal, wanted: &str, action: &str, app: &str) -> Result<(), AdminError> {
         if let Err(denied) = who.check(wanted, None) {
-            self.record_app(
+            self.record_change(
                 who,
                 action,
-                app,
+                ("application", app),
+                None,
                 Outcome::Denied,
                 serde_json::json!({ "reason": denied.0 }),
             )
@@ -82,10 +73,11 @@ impl UserAdmin<'_> {
         self.allowed(who, "applications:create", "application.create", &input.name)
             .await?;
         let (app, secret) = create_application(self.db, self.clock, input).await?;
-        self.record_app(
+        self.record_change(
             who,
             "application.create",
-            app.client_id.as_str(),
+            ("application", app.client_id.as_str()),
+            None,
             Outcome::Success,
             serde_json::json!({ "name": app.name }),
         )
@@ -133,10 +125,11 @@ impl UserAdmin<'_> {
         app.enabled = change.enabled.unwrap_or(app.enabled);
         app.updated_at = self.clock.now();
         self.db.update_application(&app).await?;
-        self.record_app(
+        self.record_change(
             who,
             "application.update",
-            id,
+            ("application", id),
+            None,
             Outcome::Success,
             serde_json::json!({ "enabled": app.enabled }),
         )
@@ -149,8 +142,15 @@ impl UserAdmin<'_> {
         self.allowed(who, "applications:delete", "application.delete", id)
             .await?;
         self.db.delete_application(&app.client_id).await?;
-        self.record_app(who, "application.delete", id, Outcome::Success, serde_json::json!({}))
-            .await;
+        self.record_change(
+            who,
+            "application.delete",
+            ("application", id),
+            None,
+            Outcome::Success,
+            serde_json::json!({}),
+        )
+        .await;
         Ok(())
     }
 
@@ -169,10 +169,11 @@ impl UserAdmin<'_> {
         app.secret_hash = Some(secret.hash());
         app.updated_at = self.clock.now();
         self.db.update_application(&app).await?;
-        self.record_app(
+        self.record_change(
             who,
             "application.secret_rotate",
-            id,
+            ("application", id),
+            None,
             Outcome::Success,
             serde_json::json!({}),
         )

@@ -6,7 +6,7 @@
 use super::AdminError;
 use super::principal::Principal;
 use super::users::UserAdmin;
-use crate::audit::{AuditRecord, Outcome};
+use crate::audit::Outcome;
 use crate::identity::permission;
 use crate::identity::role::{Role, RoleName, RoleScope};
 use crate::store::StoreError;
@@ -25,23 +25,6 @@ fn invalid(field: &'static str) -> impl Fn(crate::identity::InvalidValue) -> Adm
 }
 
 impl UserAdmin<'_> {
-    async fn record_role(
-        &self,
-        who: &Principal,
-        action: &str,
-        role: &str,
-        outcome: Outcome,
-        details: serde_json::Value,
-    ) {
-        let mut record = AuditRecord::change(self.clock.now(), action, "role", role, None, details);
-        record.actor_type = who.actor_type;
-        record.actor_id = Some(who.actor_id.clone());
-        record.outcome = outcome;
-        record.ip = self.ctx.ip.clone();
-        record.user_agent = self.ctx.user_agent.clone();
-        self.audit.record_or_log(record).await;
-    }
-
     /// Staff with `roles:read` see every role; an account's admins the account roles.
     pub async fn roles(&self, who: &Principal) -> Result<Vec<Role>, AdminError> {
         let all = self.db.list_roles().await?;
@@ -66,10 +49,11 @@ impl UserAdmin<'_> {
     pub async fn create_role(&self, who: &Principal, input: RoleInput) -> Result<Role, AdminError> {
         let name = RoleName::parse(input.name.as_deref().unwrap_or_default()).map_err(invalid("name"))?;
         if let Err(denied) = who.check("roles:create", None) {
-            self.record_role(
+            self.record_change(
                 who,
                 "role.create",
-                name.as_str(),
+                ("role", name.as_str()),
+                None,
                 Outcome::Denied,
                 serde_json::json!({ "reason": denied.0 }),
             )
@@ -93,10 +77,11 @@ impl UserAdmin<'_> {
             StoreError::Conflict { .. } => AdminError::Conflict(format!("role {} already exists", role.name)),
             other => other.into(),
         })?;
-        self.record_role(
+        self.record_change(
             who,
             "role.create",
-            role.name.as_str(),
+            ("role", role.name.as_str()),
+            None,
             Outcome::Success,
             serde_json::json!({ "permissions": role.permissions }),
         )
@@ -107,10 +92,11 @@ impl UserAdmin<'_> {
     pub async fn update_role(&self, who: &Principal, name: &str, input: RoleInput) -> Result<Role, AdminError> {
         let mut role = self.role(who, name).await?;
         if let Err(denied) = who.check("roles:update", None) {
-            self.record_role(
+            self.record_change(
                 who,
                 "role.update",
-                name,
+                ("role", name),
+                None,
                 Outcome::Denied,
                 serde_json::json!({ "reason": denied.0 }),
             )
@@ -132,10 +118,11 @@ impl UserAdmin<'_> {
         }
         role.updated_at = self.clock.now();
         self.db.update_role(&role).await?;
-        self.record_role(
+        self.record_change(
             who,
             "role.update",
-            name,
+            ("role", name),
+            None,
             Outcome::Success,
             serde_json::json!({ "permissions": role.permissions }),
         )
@@ -146,10 +133,11 @@ impl UserAdmin<'_> {
     pub async fn delete_role(&self, who: &Principal, name: &str) -> Result<(), AdminError> {
         let role = self.role(who, name).await?;
         if let Err(denied) = who.check("roles:delete", None) {
-            self.record_role(
+            self.record_change(
                 who,
                 "role.delete",
-                name,
+                ("role", name),
+                None,
                 Outcome::Denied,
                 serde_json::json!({ "reason": denied.0 }),
             )
@@ -168,8 +156,15 @@ impl UserAdmin<'_> {
             }
             other => other.into(),
         })?;
-        self.record_role(who, "role.delete", name, Outcome::Success, serde_json::json!({}))
-            .await;
+        self.record_change(
+            who,
+            "role.delete",
+            ("role", name),
+            None,
+            Outcome::Success,
+            serde_json::json!({}),
+        )
+        .await;
         Ok(())
     }
 }

@@ -28,20 +28,29 @@ pub struct UserAdmin<'a> {
 
 impl UserAdmin<'_> {
     async fn record(&self, who: &Principal, action: &str, user: &User, outcome: Outcome, details: serde_json::Value) {
-        self.record_on(who, action, &user.id.to_string(), user.client_id, outcome, details)
-            .await;
+        self.record_change(
+            who,
+            action,
+            ("user", &user.id.to_string()),
+            user.client_id,
+            outcome,
+            details,
+        )
+        .await;
     }
 
-    async fn record_on(
+    /// Puts an administrative action (done or refused) on the audit trail.
+    pub(super) async fn record_change(
         &self,
         who: &Principal,
         action: &str,
-        target: &str,
+        target: (&str, &str),
         account: Option<crate::identity::account::AccountId>,
         outcome: Outcome,
         details: serde_json::Value,
     ) {
-        let mut record = AuditRecord::change(self.clock.now(), action, "user", target, account, details);
+        let (target_type, target_id) = target;
+        let mut record = AuditRecord::change(self.clock.now(), action, target_type, target_id, account, details);
         record.actor_type = who.actor_type;
         record.actor_id = Some(who.actor_id.clone());
         record.outcome = outcome;
@@ -181,7 +190,7 @@ impl UserAdmin<'_> {
             .and_then(|()| who.check_grant(&role, account))
         {
             let details = serde_json::json!({ "username": input.username, "role": input.role, "reason": denied.0 });
-            self.record_on(who, "user.create", "-", account, Outcome::Denied, details)
+            self.record_change(who, "user.create", ("user", "-"), account, Outcome::Denied, details)
                 .await;
             return Err(AdminError::Forbidden(denied.0));
         }
