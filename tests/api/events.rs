@@ -140,3 +140,55 @@ async fn a_broker_outage_delays_events_and_loses_none() {
     assert_eq!(by_id.len(), expected.len(), "one user.created per user");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_role_change_and_block_arrive_in_order_for_the_user() {
+    let brokers = kafka_brokers();
+    let topics = prefix();
+    let (b, t) = (brokers.clone(), topics.clone());
+    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
+        c.kafka_brokers = vec![b];
+        c.kafka_topic_prefix = t;
+    })
+    .await;
+    app.user("root", "admin", None).await;
+    let ann = app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let root = app
+        .code_tokens(&crate::support::Browser::default(), &rp, "root", "openid")
+        .await;
+    let root = root["access_token"].as_str().unwrap();
+    let put = app
+        .client
+        .put(app.url(&format!("/admin/v1/users/{ann}/role")))
+        .bearer_auth(root)
+        .json(&serde_json::json!({"role": "admin"}));
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    let block = app
+        .client
+        .post(app.url(&format!("/admin/v1/users/{ann}/block")))
+        .bearer_auth(root);
+    assert_eq!(block.send().await.unwrap().status(), 200);
+
+    let wanted = ann.clone();
+    let seen = consume(
+        &brokers,
+        &format!("{topics}propusk.user-events"),
+        Duration::from_secs(30),
+        move |s| s.iter().filter(|(k, _)| *k == wanted).count() >= 3,
+    )
+    .await;
+    let mine: Vec<&Value> = seen.iter().filter(|(k, _)| *k == ann).map(|(_, e)| e).collect();
+    let kinds: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["user.created", "user.roleChanged", "user.blocked"],
+        "in order, one partition per user"
+    );
+    assert_eq!(
+        (mine[1]["data"]["old_role"].clone(), mine[1]["data"]["new_role"].clone()),
+        (serde_json::json!("operator"), serde_json::json!("admin"))
+    );
+    assert_eq!(mine[2]["data"]["status"], "blocked");
+    app.stop().await;
+}
