@@ -631,3 +631,75 @@ async fn the_audit_trail_is_readable_within_reach() {
     assert!(next["items"][0]["id"].as_i64().unwrap() < cursor);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_built_in_role_against_every_action_and_target() {
+    use reqwest::Method;
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let db = app.state.stores.db.as_ref();
+    create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Acme".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    create_account(
+        db,
+        &app.clock,
+        NewAccount {
+            name: "Globex".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    for (name, role, account) in [
+        ("root", "admin", None),
+        ("olga", "operator", None),
+        ("boss", "client_admin", Some("acme")),
+        ("carl", "client_user", Some("acme")),
+    ] {
+        app.user(name, role, account).await;
+    }
+    let own = app.user("ann", "client_user", Some("acme")).await;
+    let other = app.user("gus", "client_user", Some("globex")).await;
+    let staff = app.user("stan", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let mut tokens = std::collections::BTreeMap::new();
+    for actor in ["root", "olga", "boss", "carl"] {
+        tokens.insert(actor, token(&app, &rp, actor).await);
+    }
+    // (actor, [read, block, role] for each of own-account, other-account and staff targets)
+    let expected: [(&str, [[u16; 3]; 3]); 4] = [
+        ("root", [[200, 200, 200], [200, 200, 200], [200, 200, 403]]),
+        ("olga", [[200, 403, 403], [200, 403, 403], [200, 403, 403]]),
+        ("boss", [[200, 200, 200], [404, 403, 403], [404, 403, 403]]),
+        ("carl", [[404, 403, 403], [404, 403, 403], [404, 403, 403]]),
+    ];
+    for (actor, rows) in expected {
+        for ((target_name, target), statuses) in [("own account", &own), ("other account", &other), ("staff", &staff)]
+            .iter()
+            .zip(rows)
+        {
+            let requests = [
+                (Method::GET, format!("/admin/v1/users/{target}"), None),
+                (Method::POST, format!("/admin/v1/users/{target}/block"), None),
+                (
+                    Method::PUT,
+                    format!("/admin/v1/users/{target}/role"),
+                    Some(json!({"role": "client_user"})),
+                ),
+            ];
+            for ((method, path, body), status) in requests.into_iter().zip(statuses) {
+                let action = format!("{method} {}", path.rsplit('/').next().unwrap_or_default());
+                let (got, answer) = call(&app, &tokens[actor], method, &path, body).await;
+                assert_eq!(got, status, "{actor} × {action} × {target_name}: {answer}");
+            }
+        }
+    }
+    app.stop().await;
+}
