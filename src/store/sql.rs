@@ -295,6 +295,29 @@ pub(super) const USER_COLUMNS: &str = "id, username, password_hash, email, phone
 macro_rules! sql_repositories {
     ($store:ty, $db:ty, $engine:literal, begin_audit: $begin:literal, lock_audit: $lock:literal) => {
         impl $store {
+            /// Binds every users column of `u`, in [`USER_COLUMNS`] order, as `$1` … `$15`.
+            fn bind_user<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                u: &'q User,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(u.id.as_uuid())
+                    .bind(u.username.as_str())
+                    .bind(u.password_hash.as_deref())
+                    .bind(u.email.as_ref().map(|e| e.as_str()))
+                    .bind(u.phone.as_ref().map(|p| p.as_str()))
+                    .bind(u.role.as_str())
+                    .bind(to_strings(&u.permissions))
+                    .bind(u.status.as_str())
+                    .bind(u.client_id.map(|c| c.as_uuid()))
+                    .bind(u.name.as_deref())
+                    .bind(u.email_verified)
+                    .bind(u.phone_verified)
+                    .bind(u.not_before)
+                    .bind(u.created_at)
+                    .bind(u.updated_at)
+            }
+
             /// Appends `events` to the outbox inside the caller's transaction.
             async fn append_events(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -519,24 +542,9 @@ macro_rules! sql_repositories {
         impl $crate::store::UserStore for $store {
             async fn insert_user(&self, u: &User, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
+                Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-                )))
-                .bind(u.id.as_uuid())
-                .bind(u.username.as_str())
-                .bind(u.password_hash.as_deref())
-                .bind(u.email.as_ref().map(|e| e.as_str()))
-                .bind(u.phone.as_ref().map(|p| p.as_str()))
-                .bind(u.role.as_str())
-                .bind(to_strings(&u.permissions))
-                .bind(u.status.as_str())
-                .bind(u.client_id.map(|c| c.as_uuid()))
-                .bind(u.name.as_deref())
-                .bind(u.email_verified)
-                .bind(u.phone_verified)
-                .bind(u.not_before)
-                .bind(u.created_at)
-                .bind(u.updated_at)
+                ))), u)
                 .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
@@ -547,25 +555,12 @@ macro_rules! sql_repositories {
 
             async fn update_user(&self, u: &User, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
-                let done = sqlx::query(
-                    "UPDATE users SET username = $2, password_hash = $3, email = $4, phone = $5, role = $6, \
-                     permissions = $7, status = $8, client_id = $9, name = $10, email_verified = $11, \
-                     phone_verified = $12, not_before = $13, updated_at = $14 WHERE id = $1",
-                )
-                .bind(u.id.as_uuid())
-                .bind(u.username.as_str())
-                .bind(u.password_hash.as_deref())
-                .bind(u.email.as_ref().map(|e| e.as_str()))
-                .bind(u.phone.as_ref().map(|p| p.as_str()))
-                .bind(u.role.as_str())
-                .bind(to_strings(&u.permissions))
-                .bind(u.status.as_str())
-                .bind(u.client_id.map(|c| c.as_uuid()))
-                .bind(u.name.as_deref())
-                .bind(u.email_verified)
-                .bind(u.phone_verified)
-                .bind(u.not_before)
-                .bind(u.updated_at)
+                // Row-value SET with the same 15 parameters as the insert (created_at is rewritten
+                // with its own value), so both bind through `bind_user`.
+                let done = Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE users SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) WHERE id = $1",
+                    USER_COLUMNS.trim_start_matches("id, ")
+                ))), u)
                 .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
