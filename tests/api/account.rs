@@ -1,19 +1,9 @@
 //! Self-service `/account/v1`: profile, password, sessions.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::Duration;
 
 use crate::support::{Backend, Browser, PASSWORD, TestApp, location};
-
-async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn a_user_manages_their_profile_password_and_sessions() {
@@ -30,62 +20,59 @@ async fn a_user_manages_their_profile_password_and_sessions() {
         .to_owned();
     app.code_tokens(&phone, &rp, "ann", "openid").await;
 
-    let (status, me) = call(&app, &token, Method::GET, "/account/v1/profile", None).await;
+    let (status, me) = app.call(&token, Method::GET, "/account/v1/profile", None).await;
     assert_eq!((status, me["username"].clone()), (200, json!("ann")));
-    let (status, me) = call(
-        &app,
-        &token,
-        Method::PATCH,
-        "/account/v1/profile",
-        Some(json!({ "name": "Ann Lee", "phone": "+49 151 1234 5678" })),
-    )
-    .await;
+    let (status, me) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "name": "Ann Lee", "phone": "+49 151 1234 5678" })),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (me["name"].clone(), me["phone"].clone(), me["phone_verified"].clone()),
         (json!("Ann Lee"), json!("+4915112345678"), json!(false))
     );
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::PATCH,
-        "/account/v1/profile",
-        Some(json!({ "email": "bob@example.com" })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "email": "bob@example.com" })),
+        )
+        .await;
     assert_eq!(
         (status, body["error"].clone()),
         (409, json!("conflict")),
         "another user's email"
     );
-    let (status, _) = call(
-        &app,
-        &token,
-        Method::PATCH,
-        "/account/v1/profile",
-        Some(json!({ "email": "nope" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "email": "nope" })),
+        )
+        .await;
     assert_eq!(status, 400);
 
     // Two sessions; ending the phone's one leaves the laptop signed in.
-    let (_, sessions) = call(&app, &token, Method::GET, "/account/v1/sessions", None).await;
+    let (_, sessions) = app.call(&token, Method::GET, "/account/v1/sessions", None).await;
     let items = sessions["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 2);
     let other = items.iter().find(|s| s["current"] == false).unwrap()["sid"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, _) = call(
-        &app,
-        &token,
-        Method::DELETE,
-        &format!("/account/v1/sessions/{other}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(&token, Method::DELETE, &format!("/account/v1/sessions/{other}"), None)
+        .await;
     assert_eq!(status, 204);
-    let (status, _) = call(&app, &token, Method::DELETE, "/account/v1/sessions/not-mine", None).await;
+    let (status, _) = app
+        .call(&token, Method::DELETE, "/account/v1/sessions/not-mine", None)
+        .await;
     assert_eq!(status, 404);
     let url = app.authorize_url(
         &rp,
@@ -106,35 +93,35 @@ async fn a_user_manages_their_profile_password_and_sessions() {
 
     // Changing the password needs the current one, and ends every earlier token.
     let change = |current: &str, new: &str| json!({ "current_password": current, "new_password": new });
-    let (status, _) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/account/v1/password",
-        Some(change("wrong password", "a brand new passphrase")),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &token,
+            Method::POST,
+            "/account/v1/password",
+            Some(change("wrong password", "a brand new passphrase")),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/account/v1/password",
-        Some(change(PASSWORD, "short")),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &token,
+            Method::POST,
+            "/account/v1/password",
+            Some(change(PASSWORD, "short")),
+        )
+        .await;
     assert_eq!((status, body["error"].clone()), (400, json!("invalid_request")));
     app.clock.advance(Duration::seconds(1));
-    let (status, _) = call(
-        &app,
-        &token,
-        Method::POST,
-        "/account/v1/password",
-        Some(change(PASSWORD, "a brand new passphrase")),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &token,
+            Method::POST,
+            "/account/v1/password",
+            Some(change(PASSWORD, "a brand new passphrase")),
+        )
+        .await;
     assert_eq!(status, 204);
-    let (status, _) = call(&app, &token, Method::GET, "/account/v1/profile", None).await;
+    let (status, _) = app.call(&token, Method::GET, "/account/v1/profile", None).await;
     assert_eq!(status, 401, "the old token is dead");
     let types: Vec<String> = app
         .state

@@ -1,26 +1,9 @@
 //! `/admin/v1/clients`: B2B accounts and their admins.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Backend, Browser, RegisteredApp, TestApp};
-
-async fn token(app: &TestApp, rp: &RegisteredApp, user: &str) -> String {
-    app.code_tokens(&Browser::default(), rp, user, "openid").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn call(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use crate::support::{Backend, RegisteredApp, TestApp};
 
 #[tokio::test]
 async fn staff_manage_accounts_and_account_admins_see_their_own() {
@@ -28,37 +11,36 @@ async fn staff_manage_accounts_and_account_admins_see_their_own() {
     app.user("root", "admin", None).await;
     app.user("olga", "operator", None).await;
     let rp = app.web_app(true).await;
-    let (t_root, t_olga) = (token(&app, &rp, "root").await, token(&app, &rp, "olga").await);
+    let (t_root, t_olga) = (app.access_token(&rp, "root").await, app.access_token(&rp, "olga").await);
 
-    let (status, acme) = call(
-        &app,
-        &t_root,
-        Method::POST,
-        "/admin/v1/clients",
-        Some(json!({"name": "ACME Logistics"})),
-    )
-    .await;
+    let (status, acme) = app
+        .call(
+            &t_root,
+            Method::POST,
+            "/admin/v1/clients",
+            Some(json!({"name": "ACME Logistics"})),
+        )
+        .await;
     assert_eq!((status, acme["slug"].clone()), (201, json!("acme-logistics")));
-    let (status, _) = call(
-        &app,
-        &t_root,
-        Method::POST,
-        "/admin/v1/clients",
-        Some(json!({"name": "Again", "slug": "acme-logistics"})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_root,
+            Method::POST,
+            "/admin/v1/clients",
+            Some(json!({"name": "Again", "slug": "acme-logistics"})),
+        )
+        .await;
     assert_eq!(status, 409);
-    let (status, _) = call(
-        &app,
-        &t_olga,
-        Method::POST,
-        "/admin/v1/clients",
-        Some(json!({"name": "Nope"})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_olga,
+            Method::POST,
+            "/admin/v1/clients",
+            Some(json!({"name": "Nope"})),
+        )
+        .await;
     assert_eq!(status, 403, "operators read accounts, they do not create them");
-    call(
-        &app,
+    app.call(
         &t_root,
         Method::POST,
         "/admin/v1/clients",
@@ -70,27 +52,27 @@ async fn staff_manage_accounts_and_account_admins_see_their_own() {
     let boss = app.user("boss", "client_user", Some("acme-logistics")).await;
     let ann = app.user("ann", "client_user", Some("acme-logistics")).await;
     let gus = app.user("gus", "client_user", Some("globex")).await;
-    let (status, made) = call(
-        &app,
-        &t_root,
-        Method::PUT,
-        &format!("/admin/v1/clients/{acme_id}/admins/{boss}"),
-        None,
-    )
-    .await;
+    let (status, made) = app
+        .call(
+            &t_root,
+            Method::PUT,
+            &format!("/admin/v1/clients/{acme_id}/admins/{boss}"),
+            None,
+        )
+        .await;
     assert_eq!((status, made["role"].clone()), (200, json!("client_admin")));
-    let (status, _) = call(
-        &app,
-        &t_root,
-        Method::PUT,
-        &format!("/admin/v1/clients/{acme_id}/admins/{gus}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_root,
+            Method::PUT,
+            &format!("/admin/v1/clients/{acme_id}/admins/{gus}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 400, "gus belongs to another account");
 
-    let t_boss = token(&app, &rp, "boss").await;
-    let (_, seen) = call(&app, &t_boss, Method::GET, "/admin/v1/clients", None).await;
+    let t_boss = app.access_token(&rp, "boss").await;
+    let (_, seen) = app.call(&t_boss, Method::GET, "/admin/v1/clients", None).await;
     let slugs: Vec<&str> = seen["items"]
         .as_array()
         .unwrap()
@@ -98,60 +80,55 @@ async fn staff_manage_accounts_and_account_admins_see_their_own() {
         .map(|a| a["slug"].as_str().unwrap())
         .collect();
     assert_eq!(slugs, ["acme-logistics"], "an account admin sees its own account only");
-    let (_, all) = call(&app, &t_olga, Method::GET, "/admin/v1/clients", None).await;
+    let (_, all) = app.call(&t_olga, Method::GET, "/admin/v1/clients", None).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
-    let (status, _) = call(
-        &app,
-        &t_boss,
-        Method::PATCH,
-        &format!("/admin/v1/clients/{acme_id}"),
-        Some(json!({"name": "Mine now"})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_boss,
+            Method::PATCH,
+            &format!("/admin/v1/clients/{acme_id}"),
+            Some(json!({"name": "Mine now"})),
+        )
+        .await;
     assert_eq!(status, 403, "accounts are changed by staff");
-    let (status, made) = call(
-        &app,
-        &t_boss,
-        Method::PUT,
-        &format!("/admin/v1/clients/{acme_id}/admins/{ann}"),
-        None,
-    )
-    .await;
+    let (status, made) = app
+        .call(
+            &t_boss,
+            Method::PUT,
+            &format!("/admin/v1/clients/{acme_id}/admins/{ann}"),
+            None,
+        )
+        .await;
     assert_eq!(
         (status, made["role"].clone()),
         (200, json!("client_admin")),
         "an account admin may appoint another"
     );
-    let (status, back) = call(
-        &app,
-        &t_root,
-        Method::DELETE,
-        &format!("/admin/v1/clients/{acme_id}/admins/{ann}"),
-        None,
-    )
-    .await;
+    let (status, back) = app
+        .call(
+            &t_root,
+            Method::DELETE,
+            &format!("/admin/v1/clients/{acme_id}/admins/{ann}"),
+            None,
+        )
+        .await;
     assert_eq!((status, back["role"].clone()), (200, json!("client_user")));
 
-    let (status, renamed) = call(
-        &app,
-        &t_root,
-        Method::PATCH,
-        &format!("/admin/v1/clients/{acme_id}"),
-        Some(json!({"name": "ACME", "status": "suspended"})),
-    )
-    .await;
+    let (status, renamed) = app
+        .call(
+            &t_root,
+            Method::PATCH,
+            &format!("/admin/v1/clients/{acme_id}"),
+            Some(json!({"name": "ACME", "status": "suspended"})),
+        )
+        .await;
     assert_eq!(
         (status, renamed["name"].clone(), renamed["status"].clone()),
         (200, json!("ACME"), json!("suspended"))
     );
-    let (status, gone) = call(
-        &app,
-        &t_root,
-        Method::DELETE,
-        &format!("/admin/v1/clients/{acme_id}"),
-        None,
-    )
-    .await;
+    let (status, gone) = app
+        .call(&t_root, Method::DELETE, &format!("/admin/v1/clients/{acme_id}"), None)
+        .await;
     assert_eq!((status, gone["status"].clone()), (200, json!("deleted")));
     app.stop().await;
 }
@@ -162,10 +139,12 @@ async fn custom_roles_can_be_defined_granted_and_retired() {
     app.user("root", "admin", None).await;
     app.user("olga", "operator", None).await;
     let rp = app.web_app(true).await;
-    let (t_root, t_olga) = (token(&app, &rp, "root").await, token(&app, &rp, "olga").await);
+    let (t_root, t_olga) = (app.access_token(&rp, "root").await, app.access_token(&rp, "olga").await);
 
     let dispatcher = json!({"name": "dispatcher", "description": "Routes parcels", "scope": "account", "permissions": ["parcels:read", "parcels:update"]});
-    let (status, role) = call(&app, &t_root, Method::POST, "/admin/v1/roles", Some(dispatcher.clone())).await;
+    let (status, role) = app
+        .call(&t_root, Method::POST, "/admin/v1/roles", Some(dispatcher.clone()))
+        .await;
     assert_eq!(
         (status, role["permissions"].clone()),
         (201, json!(["parcels:read", "parcels:update"]))
@@ -186,64 +165,65 @@ async fn custom_roles_can_be_defined_granted_and_retired() {
             400,
         ),
     ] {
-        let (got, body) = call(&app, token, Method::POST, "/admin/v1/roles", Some(body)).await;
+        let (got, body) = app.call(token, Method::POST, "/admin/v1/roles", Some(body)).await;
         assert_eq!(got, status, "{case}: {body}");
     }
-    let (status, _) = call(
-        &app,
-        &t_root,
-        Method::PUT,
-        "/admin/v1/roles/admin",
-        Some(json!({"permissions": []})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_root,
+            Method::PUT,
+            "/admin/v1/roles/admin",
+            Some(json!({"permissions": []})),
+        )
+        .await;
     assert_eq!(status, 409, "built-in roles do not change");
-    let (status, updated) = call(
-        &app,
-        &t_root,
-        Method::PUT,
-        "/admin/v1/roles/dispatcher",
-        Some(json!({"permissions": ["parcels:*"]})),
-    )
-    .await;
+    let (status, updated) = app
+        .call(
+            &t_root,
+            Method::PUT,
+            "/admin/v1/roles/dispatcher",
+            Some(json!({"permissions": ["parcels:*"]})),
+        )
+        .await;
     assert_eq!((status, updated["permissions"].clone()), (200, json!(["parcels:*"])));
 
     // Held roles cannot be deleted; free ones can.
-    let acme = call(
-        &app,
-        &t_root,
-        Method::POST,
-        "/admin/v1/clients",
-        Some(json!({"name": "Acme"})),
-    )
-    .await
-    .1;
-    let (status, _) = call(
-        &app,
-        &t_root,
+    let acme = app
+        .call(
+            &t_root,
+            Method::POST,
+            "/admin/v1/clients",
+            Some(json!({"name": "Acme"})),
+        )
+        .await
+        .1;
+    let (status, _) = app.call(&t_root,
         Method::POST,
         "/admin/v1/users",
         Some(json!({"username": "dan", "password": "correct horse battery", "role": "dispatcher", "client_id": acme["id"]})),
     )
     .await;
     assert_eq!(status, 201);
-    let (status, _) = call(&app, &t_root, Method::DELETE, "/admin/v1/roles/dispatcher", None).await;
+    let (status, _) = app
+        .call(&t_root, Method::DELETE, "/admin/v1/roles/dispatcher", None)
+        .await;
     assert_eq!(status, 409, "dan still holds it");
-    let (status, _) = call(&app, &t_root, Method::DELETE, "/admin/v1/roles/client_user", None).await;
+    let (status, _) = app
+        .call(&t_root, Method::DELETE, "/admin/v1/roles/client_user", None)
+        .await;
     assert_eq!(status, 409, "built-in");
-    call(
-        &app,
+    app.call(
         &t_root,
         Method::POST,
         "/admin/v1/roles",
         Some(json!({"name": "temp", "scope": "staff"})),
     )
     .await;
-    let (status, _) = call(&app, &t_root, Method::DELETE, "/admin/v1/roles/temp", None).await;
+    let (status, _) = app.call(&t_root, Method::DELETE, "/admin/v1/roles/temp", None).await;
     assert_eq!(status, 204);
-    let (status, _) = call(&app, &t_root, Method::GET, "/admin/v1/roles/temp", None).await;
+    let (status, _) = app.call(&t_root, Method::GET, "/admin/v1/roles/temp", None).await;
     assert_eq!(status, 404);
-    let (_, all) = call(&app, &t_root, Method::GET, "/admin/v1/roles", None).await;
+    let (_, all) = app.call(&t_root, Method::GET, "/admin/v1/roles", None).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 5);
     app.stop().await;
 }
@@ -254,19 +234,16 @@ async fn applications_are_registered_changed_rotated_and_removed() {
     app.user("root", "admin", None).await;
     app.user("olga", "operator", None).await;
     let rp = app.web_app(true).await;
-    let (t_root, t_olga) = (token(&app, &rp, "root").await, token(&app, &rp, "olga").await);
+    let (t_root, t_olga) = (app.access_token(&rp, "root").await, app.access_token(&rp, "olga").await);
 
     let body = json!({"name": "Billing", "grant_types": ["client_credentials"], "service_role": "operator", "scopes": ["parcels"]});
-    let (status, _) = call(
-        &app,
-        &t_olga,
-        Method::POST,
-        "/admin/v1/applications",
-        Some(body.clone()),
-    )
-    .await;
+    let (status, _) = app
+        .call(&t_olga, Method::POST, "/admin/v1/applications", Some(body.clone()))
+        .await;
     assert_eq!(status, 403);
-    let (status, created) = call(&app, &t_root, Method::POST, "/admin/v1/applications", Some(body)).await;
+    let (status, created) = app
+        .call(&t_root, Method::POST, "/admin/v1/applications", Some(body))
+        .await;
     assert_eq!(status, 201, "{created}");
     let id = created["client_id"].as_str().unwrap().to_owned();
     let secret = created["client_secret"].as_str().unwrap().to_owned();
@@ -277,14 +254,14 @@ async fn applications_are_registered_changed_rotated_and_removed() {
     app.client_token(&service).await;
 
     // A new secret works at once; the old one stops.
-    let (status, rotated) = call(
-        &app,
-        &t_root,
-        Method::POST,
-        &format!("/admin/v1/applications/{id}/secret"),
-        None,
-    )
-    .await;
+    let (status, rotated) = app
+        .call(
+            &t_root,
+            Method::POST,
+            &format!("/admin/v1/applications/{id}/secret"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     let response = app
         .post_form("/token", Some(&service), &[("grant_type", "client_credentials")])
@@ -296,30 +273,30 @@ async fn applications_are_registered_changed_rotated_and_removed() {
     };
     app.client_token(&fresh).await;
 
-    let (status, changed) = call(
-        &app,
-        &t_root,
-        Method::PATCH,
-        &format!("/admin/v1/applications/{id}"),
-        Some(json!({"enabled": false})),
-    )
-    .await;
+    let (status, changed) = app
+        .call(
+            &t_root,
+            Method::PATCH,
+            &format!("/admin/v1/applications/{id}"),
+            Some(json!({"enabled": false})),
+        )
+        .await;
     assert_eq!((status, changed["enabled"].clone()), (200, json!(false)));
     let response = app
         .post_form("/token", Some(&fresh), &[("grant_type", "client_credentials")])
         .await;
     assert_eq!(response.status(), 401, "a disabled application gets no tokens");
-    let (status, _) = call(
-        &app,
-        &t_root,
-        Method::PATCH,
-        &format!("/admin/v1/applications/{id}"),
-        Some(json!({"redirect_uris": ["http://evil.example.com/cb"]})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_root,
+            Method::PATCH,
+            &format!("/admin/v1/applications/{id}"),
+            Some(json!({"redirect_uris": ["http://evil.example.com/cb"]})),
+        )
+        .await;
     assert_eq!(status, 400);
 
-    let (_, listed) = call(&app, &t_root, Method::GET, "/admin/v1/applications", None).await;
+    let (_, listed) = app.call(&t_root, Method::GET, "/admin/v1/applications", None).await;
     assert!(
         listed["items"]
             .as_array()
@@ -334,23 +311,13 @@ async fn applications_are_registered_changed_rotated_and_removed() {
             .iter()
             .all(|a| a.get("secret_hash").is_none())
     );
-    let (status, _) = call(
-        &app,
-        &t_root,
-        Method::DELETE,
-        &format!("/admin/v1/applications/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(&t_root, Method::DELETE, &format!("/admin/v1/applications/{id}"), None)
+        .await;
     assert_eq!(status, 204);
-    let (status, _) = call(
-        &app,
-        &t_root,
-        Method::GET,
-        &format!("/admin/v1/applications/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(&t_root, Method::GET, &format!("/admin/v1/applications/{id}"), None)
+        .await;
     assert_eq!(status, 404);
     app.stop().await;
 }

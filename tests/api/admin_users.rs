@@ -5,25 +5,10 @@ use propusk::identity::admin::{NewAccount, create_account};
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::support::{Backend, Browser, RegisteredApp, TestApp};
+use crate::support::{Backend, TestApp};
 
 /// A case: its name, the caller's token, the request, and the status expected.
 type Case<'a> = (&'a str, &'a str, reqwest::Method, String, Option<Value>, u16);
-
-async fn token(app: &TestApp, rp: &RegisteredApp, user: &str) -> String {
-    let tokens = app.code_tokens(&Browser::default(), rp, user, "openid").await;
-    tokens["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn delegated_administration_boundaries_and_instant_effect() {
@@ -57,10 +42,10 @@ async fn delegated_administration_boundaries_and_instant_effect() {
     let rp = app.web_app(true).await;
     let gateway = app.service_app("admin", true).await;
     let (t_root, t_olga, t_boss, t_ann) = (
-        token(&app, &rp, "root").await,
-        token(&app, &rp, "olga").await,
-        token(&app, &rp, "boss").await,
-        token(&app, &rp, "ann").await,
+        app.access_token(&rp, "root").await,
+        app.access_token(&rp, "olga").await,
+        app.access_token(&rp, "boss").await,
+        app.access_token(&rp, "ann").await,
     );
     app.clock.advance(Duration::seconds(1));
 
@@ -151,24 +136,21 @@ async fn delegated_administration_boundaries_and_instant_effect() {
         ),
     ];
     for (case, token, method, path, body, status) in refused {
-        let (got, answer) = call(&app, token, method, &path, body).await;
+        let (got, answer) = app.call(token, method, &path, body).await;
         assert_eq!(got, status, "{case}: {answer}");
         assert!(
             answer["error"].is_string() && answer["error_description"].is_string(),
             "{case}: {answer}"
         );
     }
-    let (status, _) = call(&app, "garbage", Method::GET, &format!("/admin/v1/users/{ann}"), None).await;
+    let (status, _) = app
+        .call("garbage", Method::GET, &format!("/admin/v1/users/{ann}"), None)
+        .await;
     assert_eq!(status, 401);
     let service_token = app.client_token(&app.service_app("operator", false).await).await;
-    let (status, user) = call(
-        &app,
-        &service_token,
-        Method::GET,
-        &format!("/admin/v1/users/{ann}"),
-        None,
-    )
-    .await;
+    let (status, user) = app
+        .call(&service_token, Method::GET, &format!("/admin/v1/users/{ann}"), None)
+        .await;
     assert_eq!(
         (status, user["username"].clone()),
         (200, json!("ann")),
@@ -183,7 +165,7 @@ async fn delegated_administration_boundaries_and_instant_effect() {
         .await
         .unwrap();
     assert_eq!(before["active"], true);
-    let (status, blocked) = call(&app, &t_boss, Method::POST, &block(&ann), None).await;
+    let (status, blocked) = app.call(&t_boss, Method::POST, &block(&ann), None).await;
     assert_eq!((status, blocked["status"].clone()), (200, json!("blocked")));
     let after: Value = app
         .post_form("/introspect", Some(&gateway), &[("token", &t_ann)])
@@ -202,29 +184,21 @@ async fn delegated_administration_boundaries_and_instant_effect() {
         .unwrap();
     assert_eq!(check.status(), 401);
 
-    let (status, _) = call(
-        &app,
-        &t_root,
-        Method::POST,
-        &format!("/admin/v1/users/{ann}/unblock"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(&t_root, Method::POST, &format!("/admin/v1/users/{ann}/unblock"), None)
+        .await;
     assert_eq!(status, 200);
-    let (status, changed) = call(
-        &app,
-        &t_boss,
-        Method::PUT,
-        &role(&ann),
-        Some(json!({"role": "client_admin"})),
-    )
-    .await;
+    let (status, changed) = app
+        .call(&t_boss, Method::PUT, &role(&ann), Some(json!({"role": "client_admin"})))
+        .await;
     assert_eq!(
         (status, changed["role"].clone()),
         (200, json!("client_admin")),
         "an account admin may grant what it holds"
     );
-    let (status, _) = call(&app, &t_root, Method::PUT, &role(&olga), Some(json!({"role": "admin"}))).await;
+    let (status, _) = app
+        .call(&t_root, Method::PUT, &role(&olga), Some(json!({"role": "admin"})))
+        .await;
     assert_eq!(status, 200);
 
     // Events, in order per user, and the audit trail with the refusals.
@@ -289,17 +263,17 @@ async fn create_users_grant_permissions_and_sign_out_everywhere() {
     app.user("boss", "client_admin", Some("acme")).await;
     let rp = app.web_app(true).await;
     let gateway = app.service_app("admin", true).await;
-    let (t_root, t_boss) = (token(&app, &rp, "root").await, token(&app, &rp, "boss").await);
+    let (t_root, t_boss) = (app.access_token(&rp, "root").await, app.access_token(&rp, "boss").await);
 
     let new = |name: &str, role: &str, client: Option<&str>| json!({ "username": name, "password": "correct horse battery", "role": role, "client_id": client });
-    let (status, ann) = call(
-        &app,
-        &t_boss,
-        Method::POST,
-        "/admin/v1/users",
-        Some(new("ann", "client_user", None)),
-    )
-    .await;
+    let (status, ann) = app
+        .call(
+            &t_boss,
+            Method::POST,
+            "/admin/v1/users",
+            Some(new("ann", "client_user", None)),
+        )
+        .await;
     assert_eq!(status, 201, "{ann}");
     assert_eq!(
         ann["client_id"],
@@ -324,26 +298,26 @@ async fn create_users_grant_permissions_and_sign_out_everywhere() {
             403,
         ),
     ] {
-        let (got, body) = call(&app, token, Method::POST, "/admin/v1/users", Some(body)).await;
+        let (got, body) = app.call(token, Method::POST, "/admin/v1/users", Some(body)).await;
         assert_eq!(got, status, "{case}: {body}");
     }
 
     // Extra grants: an account admin grants only what it holds.
     let grant = |p: &str| format!("/admin/v1/users/{ann_id}/permissions/{p}");
-    let (status, user) = call(&app, &t_boss, Method::PUT, &grant("parcels:delete"), None).await;
+    let (status, user) = app.call(&t_boss, Method::PUT, &grant("parcels:delete"), None).await;
     assert_eq!((status, user["permissions"].clone()), (200, json!(["parcels:delete"])));
-    let (status, _) = call(&app, &t_boss, Method::PUT, &grant("invoices:read"), None).await;
+    let (status, _) = app.call(&t_boss, Method::PUT, &grant("invoices:read"), None).await;
     assert_eq!(status, 403, "not held by the account admin");
-    let (status, _) = call(&app, &t_root, Method::PUT, &grant("invoices:read"), None).await;
+    let (status, _) = app.call(&t_root, Method::PUT, &grant("invoices:read"), None).await;
     assert_eq!(status, 200, "staff may");
-    let (status, user) = call(&app, &t_root, Method::DELETE, &grant("parcels:delete"), None).await;
+    let (status, user) = app.call(&t_root, Method::DELETE, &grant("parcels:delete"), None).await;
     assert_eq!((status, user["permissions"].clone()), (200, json!(["invoices:read"])));
-    let (status, _) = call(&app, &t_root, Method::PUT, &grant("nonsense"), None).await;
+    let (status, _) = app.call(&t_root, Method::PUT, &grant("nonsense"), None).await;
     assert_eq!(status, 400);
 
     // A permission change reaches new tokens; signing out everywhere kills the old ones.
     app.clock.advance(Duration::seconds(1));
-    let t_ann = token(&app, &rp, "ann").await;
+    let t_ann = app.access_token(&rp, "ann").await;
     let claims = app.state.provider.access_claims(&t_ann).unwrap();
     assert!(
         claims.permissions.contains(&"invoices:read".to_owned()),
@@ -351,14 +325,9 @@ async fn create_users_grant_permissions_and_sign_out_everywhere() {
         claims.permissions
     );
     app.clock.advance(Duration::seconds(1));
-    let (status, _) = call(
-        &app,
-        &t_boss,
-        Method::POST,
-        &format!("/admin/v1/users/{ann_id}/logout"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(&t_boss, Method::POST, &format!("/admin/v1/users/{ann_id}/logout"), None)
+        .await;
     assert_eq!(status, 200);
     let body: Value = app
         .post_form("/introspect", Some(&gateway), &[("token", &t_ann)])
@@ -421,7 +390,7 @@ async fn listing_filters_pages_and_stays_inside_the_account() {
         }
         app.user("gus", "client_user", Some("globex")).await;
         let rp = app.web_app(true).await;
-        let (t_root, t_boss) = (token(&app, &rp, "root").await, token(&app, &rp, "boss").await);
+        let (t_root, t_boss) = (app.access_token(&rp, "root").await, app.access_token(&rp, "boss").await);
         let names = |v: &Value| -> Vec<String> {
             v["items"]
                 .as_array()
@@ -431,55 +400,57 @@ async fn listing_filters_pages_and_stays_inside_the_account() {
                 .collect()
         };
 
-        let (status, all) = call(&app, &t_root, Method::GET, "/admin/v1/users", None).await;
+        let (status, all) = app.call(&t_root, Method::GET, "/admin/v1/users", None).await;
         assert_eq!(status, 200);
         assert_eq!(
             names(&all),
             ["root", "boss", "ann", "amy", "al_x", "gus"],
             "{backend:?}: creation order"
         );
-        let (_, mine) = call(&app, &t_boss, Method::GET, "/admin/v1/users", None).await;
+        let (_, mine) = app.call(&t_boss, Method::GET, "/admin/v1/users", None).await;
         assert_eq!(
             names(&mine),
             ["boss", "ann", "amy", "al_x"],
             "an account admin sees its own account"
         );
-        let (status, _) = call(
-            &app,
-            &t_boss,
-            Method::GET,
-            &format!("/admin/v1/users?client_id={}", globex.id),
-            None,
-        )
-        .await;
+        let (status, _) = app
+            .call(
+                &t_boss,
+                Method::GET,
+                &format!("/admin/v1/users?client_id={}", globex.id),
+                None,
+            )
+            .await;
         assert_eq!(status, 403);
 
-        let (_, filtered) = call(
-            &app,
-            &t_root,
-            Method::GET,
-            &format!("/admin/v1/users?client_id={}&role=client_user", acme.id),
-            None,
-        )
-        .await;
+        let (_, filtered) = app
+            .call(
+                &t_root,
+                Method::GET,
+                &format!("/admin/v1/users?client_id={}&role=client_user", acme.id),
+                None,
+            )
+            .await;
         assert_eq!(names(&filtered), ["ann", "amy", "al_x"]);
-        let (_, searched) = call(&app, &t_root, Method::GET, "/admin/v1/users?q=L_", None).await;
+        let (_, searched) = app.call(&t_root, Method::GET, "/admin/v1/users?q=L_", None).await;
         assert_eq!(names(&searched), ["al_x"], "the underscore is matched literally");
 
-        let (_, first) = call(&app, &t_root, Method::GET, "/admin/v1/users?limit=4", None).await;
+        let (_, first) = app.call(&t_root, Method::GET, "/admin/v1/users?limit=4", None).await;
         assert_eq!(names(&first).len(), 4);
         let cursor = first["next_cursor"].as_str().unwrap().to_owned();
-        let (_, second) = call(
-            &app,
-            &t_root,
-            Method::GET,
-            &format!("/admin/v1/users?limit=4&cursor={cursor}"),
-            None,
-        )
-        .await;
+        let (_, second) = app
+            .call(
+                &t_root,
+                Method::GET,
+                &format!("/admin/v1/users?limit=4&cursor={cursor}"),
+                None,
+            )
+            .await;
         assert_eq!(names(&second), ["al_x", "gus"]);
         assert_eq!(second["next_cursor"], Value::Null);
-        let (status, _) = call(&app, &t_root, Method::GET, "/admin/v1/users?status=frozen", None).await;
+        let (status, _) = app
+            .call(&t_root, Method::GET, "/admin/v1/users?status=frozen", None)
+            .await;
         assert_eq!(status, 400);
         app.stop().await;
     }
@@ -504,33 +475,37 @@ async fn profile_updates_and_deletion_erase_personal_data() {
     let ann = app.user("ann", "client_user", Some("acme")).await;
     let olga = app.user("olga", "operator", None).await;
     let rp = app.web_app(true).await;
-    let t_boss = token(&app, &rp, "boss").await;
+    let t_boss = app.access_token(&rp, "boss").await;
 
-    let (status, user) = call(
-        &app,
-        &t_boss,
-        Method::PATCH,
-        &format!("/admin/v1/users/{ann}"),
-        Some(json!({"name": "Ann Lee"})),
-    )
-    .await;
+    let (status, user) = app
+        .call(
+            &t_boss,
+            Method::PATCH,
+            &format!("/admin/v1/users/{ann}"),
+            Some(json!({"name": "Ann Lee"})),
+        )
+        .await;
     assert_eq!((status, user["name"].clone()), (200, json!("Ann Lee")));
-    let (status, _) = call(
-        &app,
-        &t_boss,
-        Method::PATCH,
-        &format!("/admin/v1/users/{olga}"),
-        Some(json!({"name": "X"})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_boss,
+            Method::PATCH,
+            &format!("/admin/v1/users/{olga}"),
+            Some(json!({"name": "X"})),
+        )
+        .await;
     assert_eq!(status, 403, "staff are out of reach");
 
-    let (status, gone) = call(&app, &t_boss, Method::DELETE, &format!("/admin/v1/users/{ann}"), None).await;
+    let (status, gone) = app
+        .call(&t_boss, Method::DELETE, &format!("/admin/v1/users/{ann}"), None)
+        .await;
     assert_eq!((status, gone["status"].clone()), (200, json!("deleted")));
     assert_eq!(gone["email"], Value::Null);
     assert_eq!(gone["name"], Value::Null);
     assert!(gone["username"].as_str().unwrap().starts_with("deleted-"));
-    let (status, _) = call(&app, &t_boss, Method::GET, &format!("/admin/v1/users/{ann}"), None).await;
+    let (status, _) = app
+        .call(&t_boss, Method::GET, &format!("/admin/v1/users/{ann}"), None)
+        .await;
     assert_eq!(status, 404, "a deleted user is gone from the API");
     let kept = db
         .find_user(propusk::identity::user::UserId::parse(&ann).unwrap())
@@ -586,10 +561,12 @@ async fn the_audit_trail_is_readable_within_reach() {
     app.user("boss", "client_admin", Some("acme")).await;
     app.user("gus", "client_user", Some("globex")).await;
     let rp = app.web_app(true).await;
-    let (t_olga, t_boss) = (token(&app, &rp, "olga").await, token(&app, &rp, "boss").await);
-    token(&app, &rp, "gus").await;
+    let (t_olga, t_boss) = (app.access_token(&rp, "olga").await, app.access_token(&rp, "boss").await);
+    app.access_token(&rp, "gus").await;
 
-    let (status, all) = call(&app, &t_olga, Method::GET, "/admin/v1/audit?action=login", None).await;
+    let (status, all) = app
+        .call(&t_olga, Method::GET, "/admin/v1/audit?action=login", None)
+        .await;
     assert_eq!(status, 200);
     let users: Vec<&str> = all["items"]
         .as_array()
@@ -598,7 +575,7 @@ async fn the_audit_trail_is_readable_within_reach() {
         .map(|r| r["actor_id"].as_str().unwrap())
         .collect();
     assert_eq!(users.len(), 3, "staff see every login, newest first: {all}");
-    let (_, mine) = call(&app, &t_boss, Method::GET, "/admin/v1/audit", None).await;
+    let (_, mine) = app.call(&t_boss, Method::GET, "/admin/v1/audit", None).await;
     let accounts: Vec<&str> = mine["items"]
         .as_array()
         .unwrap()
@@ -609,25 +586,25 @@ async fn the_audit_trail_is_readable_within_reach() {
         !accounts.is_empty() && accounts.iter().all(|a| *a == acme.id.to_string()),
         "{mine}"
     );
-    let (status, _) = call(
-        &app,
-        &t_boss,
-        Method::GET,
-        &format!("/admin/v1/audit?client_id={}", globex.id),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &t_boss,
+            Method::GET,
+            &format!("/admin/v1/audit?client_id={}", globex.id),
+            None,
+        )
+        .await;
     assert_eq!(status, 403);
-    let (_, page) = call(&app, &t_olga, Method::GET, "/admin/v1/audit?limit=1", None).await;
+    let (_, page) = app.call(&t_olga, Method::GET, "/admin/v1/audit?limit=1", None).await;
     let cursor = page["next_cursor"].as_i64().unwrap();
-    let (_, next) = call(
-        &app,
-        &t_olga,
-        Method::GET,
-        &format!("/admin/v1/audit?limit=1&cursor={cursor}"),
-        None,
-    )
-    .await;
+    let (_, next) = app
+        .call(
+            &t_olga,
+            Method::GET,
+            &format!("/admin/v1/audit?limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
     assert!(next["items"][0]["id"].as_i64().unwrap() < cursor);
     app.stop().await;
 }
@@ -671,7 +648,7 @@ async fn every_built_in_role_against_every_action_and_target() {
     let rp = app.web_app(true).await;
     let mut tokens = std::collections::BTreeMap::new();
     for actor in ["root", "olga", "boss", "carl"] {
-        tokens.insert(actor, token(&app, &rp, actor).await);
+        tokens.insert(actor, app.access_token(&rp, actor).await);
     }
     // (actor, [read, block, role] for each of own-account, other-account and staff targets)
     let expected: [(&str, [[u16; 3]; 3]); 4] = [
@@ -696,7 +673,7 @@ async fn every_built_in_role_against_every_action_and_target() {
             ];
             for ((method, path, body), status) in requests.into_iter().zip(statuses) {
                 let action = format!("{method} {}", path.rsplit('/').next().unwrap_or_default());
-                let (got, answer) = call(&app, &tokens[actor], method, &path, body).await;
+                let (got, answer) = app.call(&tokens[actor], method, &path, body).await;
                 assert_eq!(got, status, "{actor} × {action} × {target_name}: {answer}");
             }
         }

@@ -2,23 +2,10 @@
 //! B2B account, and refused at once after a revocation.
 
 use propusk::identity::admin::{NewAccount, create_account};
-use serde_json::{Value, json};
+use serde_json::json;
 use time::Duration;
 
 use crate::support::{Backend, Browser, TestApp};
-
-async fn check(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/authz/check"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn a_client_sees_only_its_own_parcels_and_an_operator_sees_all() {
@@ -62,15 +49,36 @@ async fn a_client_sees_only_its_own_parcels_and_an_operator_sees_all() {
         ("operator, beyond its role", olga, "users:update", Some(&acme), false),
     ];
     for (case, token, permission, account, allowed) in cases {
-        let (status, body) = check(&app, token, json!({ "permission": permission, "client_id": account })).await;
+        let (status, body) = app
+            .call(
+                token,
+                reqwest::Method::POST,
+                "/authz/check",
+                Some(json!({ "permission": permission, "client_id": account })),
+            )
+            .await;
         assert_eq!(status, 200, "{case}");
         assert_eq!(body["allowed"], allowed, "{case}: {body}");
         assert!(!body["reason"].as_str().unwrap().is_empty());
     }
 
-    let (status, body) = check(&app, ann, json!({ "permission": "parcels" })).await;
+    let (status, body) = app
+        .call(
+            ann,
+            reqwest::Method::POST,
+            "/authz/check",
+            Some(json!({ "permission": "parcels" })),
+        )
+        .await;
     assert_eq!((status, body["error"].clone()), (400, json!("invalid_request")));
-    let (status, _) = check(&app, "not-a-token", json!({ "permission": "parcels:read" })).await;
+    let (status, _) = app
+        .call(
+            "not-a-token",
+            reqwest::Method::POST,
+            "/authz/check",
+            Some(json!({ "permission": "parcels:read" })),
+        )
+        .await;
     assert_eq!(status, 401);
 
     // Blocking or a role change sets the not-before time: the next check is refused.
@@ -80,7 +88,14 @@ async fn a_client_sees_only_its_own_parcels_and_an_operator_sees_all() {
     propusk::oauth::revocation::set_not_before(app.state.stores.hot.as_ref(), &claims.sub, now)
         .await
         .unwrap();
-    let (status, _) = check(&app, ann, json!({ "permission": "parcels:read" })).await;
+    let (status, _) = app
+        .call(
+            ann,
+            reqwest::Method::POST,
+            "/authz/check",
+            Some(json!({ "permission": "parcels:read" })),
+        )
+        .await;
     assert_eq!(status, 401, "refused on the next request");
     app.stop().await;
 }

@@ -648,3 +648,28 @@ pub async fn consume(
     .await
     .unwrap()
 }
+
+impl TestApp {
+    /// A JSON API call with a bearer token; the status, and the body (`Null` when none).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The access token of `user`, signed in to `client` (code flow, scope `openid`).
+    pub async fn access_token(&self, client: &RegisteredApp, user: &str) -> String {
+        let tokens = self.code_tokens(&Browser::default(), client, user, "openid").await;
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+}
