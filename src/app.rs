@@ -34,6 +34,12 @@ impl FromRef<AppState> for Arc<Provider> {
     }
 }
 
+/// Makes aws-lc-rs the process's TLS crypto provider (outgoing HTTPS: SMS webhooks, upstream
+/// identity providers). Idempotent.
+pub fn install_crypto() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -72,6 +78,7 @@ impl App {
         config: Config,
         clock: SharedClock,
     ) -> Result<Self, StartError> {
+        install_crypto();
         // The three are independent; the database (a TLS handshake, the migration check) is the
         // slowest, so start-up takes about as long as it alone.
         let engine = config.database.engine();

@@ -65,6 +65,36 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "(none)",
         "comma-separated IPs or CIDRs whose X-Forwarded-For is believed",
     ),
+    (
+        "RATE_LIMIT_LOGIN",
+        "30/1m",
+        "per client IP on sign-in forms, 2FA, POST /authorize and password reset (N/period or off)",
+    ),
+    (
+        "RATE_LIMIT_CLIENT",
+        "1000/1s",
+        "per application on /token, /introspect and /revoke (N/period or off)",
+    ),
+    (
+        "RATE_LIMIT_ADMIN",
+        "600/1m",
+        "per caller on the admin API (N/period or off)",
+    ),
+    (
+        "LOCKOUT_THRESHOLD",
+        "5",
+        "consecutive failed passwords before a lockout (per account and source, per known device)",
+    ),
+    (
+        "LOCKOUT_ACCOUNT_THRESHOLD",
+        "20",
+        "failures from all unknown sources before the account locks for unknown devices",
+    ),
+    (
+        "LOCKOUT_DURATIONS",
+        "1m,5m,15m,1h",
+        "lockout lengths, growing with each lockout within a day",
+    ),
     ("SMTP_URL", "(none)", "smtp://user:pass@host:port or smtps://… for mail"),
     ("SMTP_FROM", "(none)", "sender address of mail"),
     ("SMS_WEBHOOK_URL", "(none: log codes)", "HTTP endpoint that sends SMS"),
@@ -75,6 +105,8 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "tracing filter, e.g. info or propusk=debug,sqlx=warn",
     ),
 ];
+
+const RATE_FORM: &str = "N/period with N > 0 and a period from 1s to 1d (e.g. 30/1m), or off";
 
 /// Where the relational data lives.
 #[derive(Debug, Clone)]
@@ -119,6 +151,12 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub bcrypt_cost: u32,
     pub trusted_proxies: Vec<IpNet>,
+    pub rate_limit_login: Option<crate::store::Rate>,
+    pub rate_limit_client: Option<crate::store::Rate>,
+    pub rate_limit_admin: Option<crate::store::Rate>,
+    pub lockout_threshold: u32,
+    pub lockout_account_threshold: u32,
+    pub lockout_durations: Vec<Duration>,
     pub smtp_url: Option<SecretString>,
     pub smtp_from: Option<String>,
     pub sms_webhook_url: Option<Url>,
@@ -247,6 +285,21 @@ impl Config {
                 "",
                 "comma-separated IPs or CIDRs, e.g. 10.0.0.0/8",
                 |s| value::list(s).map(|x| x.parse::<IpNet>().ok()).collect(),
+            ),
+            rate_limit_login: p.parse("RATE_LIMIT_LOGIN", "30/1m", RATE_FORM, value::rate),
+            rate_limit_client: p.parse("RATE_LIMIT_CLIENT", "1000/1s", RATE_FORM, value::rate),
+            rate_limit_admin: p.parse("RATE_LIMIT_ADMIN", "600/1m", RATE_FORM, value::rate),
+            lockout_threshold: p.parse("LOCKOUT_THRESHOLD", "5", "an integer from 1 to 100", |s| {
+                s.parse::<u32>().ok().filter(|n| (1..=100).contains(n))
+            }),
+            lockout_account_threshold: p.parse("LOCKOUT_ACCOUNT_THRESHOLD", "20", "an integer from 1 to 10000", |s| {
+                s.parse::<u32>().ok().filter(|n| (1..=10_000).contains(n))
+            }),
+            lockout_durations: p.parse(
+                "LOCKOUT_DURATIONS",
+                "1m,5m,15m,1h",
+                "comma-separated durations from 1s to 7d, e.g. 1m,5m,15m,1h",
+                value::durations,
             ),
             smtp_url: p.optional("SMTP_URL", "smtp://[user:pass@]host[:port] or smtps://…", |s| {
                 Url::parse(s)

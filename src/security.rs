@@ -1,8 +1,13 @@
-//! Browser-facing protections: CSRF tokens and browser sessions. (Rate limits, lockout and
-//! second factors arrive with the account-protection work.)
+//! Protections: the client's address behind trusted proxies, rate limits, CSRF tokens and
+//! browser sessions.
 
+pub mod client_ip;
 pub mod csrf;
+pub mod device;
+pub mod lockout;
+pub mod ratelimit;
 pub mod session;
+pub mod signin;
 
 use aws_lc_rs::hmac;
 use base64::Engine as _;

@@ -26,7 +26,7 @@ use crate::identity::user::{User, UserId};
 use crate::oauth::scope::Scope;
 use time::OffsetDateTime;
 
-pub use hot::{Counter, HotStore, Taken};
+pub use hot::{Counter, HotStore, Rate, Taken, Throttle};
 
 /// What went wrong in a store, free of driver types.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +166,8 @@ pub trait OutboxStore: Send + Sync {
     /// How many events wait.
     async fn outbox_backlog(&self) -> Result<i64, StoreError>;
     /// Marks events sent (after the broker acknowledged them).
+    /// Appends events that go with no relational change (a lockout lives in the hot state).
+    async fn outbox_enqueue(&self, events: &[OutboxEvent]) -> Result<(), StoreError>;
     async fn outbox_mark_sent(&self, ids: &[i64], at: OffsetDateTime) -> Result<(), StoreError>;
 }
 

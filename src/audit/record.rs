@@ -155,6 +155,35 @@ impl AuditRecord {
             .with("via", json!(via))
     }
 
+    /// A sign-in refused because of a lockout, without checking the password.
+    pub fn login_locked(at: OffsetDateTime, login: &str, via: &str, scope: &str, ctx: &RequestContext) -> Self {
+        Self::new(at, "login", Outcome::Denied, ctx)
+            .with("login", json!(clip(login, 64)))
+            .with("via", json!(via))
+            .with("reason", json!("locked"))
+            .with("lock_scope", json!(scope))
+    }
+
+    /// Failures locked `user` out (for `scope`) until `until`.
+    pub fn locked(
+        at: OffsetDateTime,
+        user: &str,
+        account: Option<AccountId>,
+        lock: &crate::security::lockout::Lock,
+        ctx: &RequestContext,
+    ) -> Self {
+        let mut record = Self::new(at, "lock", Outcome::Success, ctx);
+        record.actor_type = ActorType::System;
+        record.actor_id = Some("lockout".into());
+        record.client_id = account;
+        record.target_type = Some("user".into());
+        record.target_id = Some(user.to_owned());
+        record
+            .with("scope", json!(lock.scope.as_str()))
+            .with("level", json!(lock.level))
+            .with("until", json!(lock.until.unix_timestamp()))
+    }
+
     pub fn logout(at: OffsetDateTime, user: &str, sid: &str, ctx: &RequestContext) -> Self {
         Self::new(at, "logout", Outcome::Success, ctx)
             .by_user(user, None)

@@ -190,6 +190,25 @@ pub fn duration(s: &str) -> Option<Duration> {
     n.checked_mul(seconds).map(Duration::seconds)
 }
 
+/// A rate limit `N/period` (e.g. `30/1m`, `1000/1s`), or `off`.
+pub fn rate(s: &str) -> Option<Option<crate::store::Rate>> {
+    if s.trim() == "off" {
+        return Some(None);
+    }
+    let (count, period) = s.split_once('/')?;
+    let count = count.trim().parse::<u32>().ok().filter(|n| *n > 0)?;
+    let period = duration(period).filter(|d| *d >= Duration::seconds(1) && *d <= Duration::days(1))?;
+    Some(Some(crate::store::Rate::new(count, period)))
+}
+
+/// Growing lockout durations: `1m,5m,15m,1h`.
+pub fn durations(s: &str) -> Option<Vec<Duration>> {
+    let all: Option<Vec<Duration>> = list(s)
+        .map(|d| duration(d).filter(|d| *d >= Duration::seconds(1) && *d <= Duration::days(7)))
+        .collect();
+    all.filter(|v| !v.is_empty() && v.len() <= 16)
+}
+
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

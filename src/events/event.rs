@@ -118,6 +118,25 @@ impl UserEvent {
     pub fn blocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
         Self::event("user.blocked", source, user, at, json!({}))
     }
+
+    /// `user.locked`: too many failures; `scope` is `device`, `source` or `account`, and the
+    /// lock ends by itself at `locked_until`.
+    pub fn locked(
+        source: &str,
+        user: &User,
+        lock: &crate::security::lockout::Lock,
+        ip: Option<&str>,
+        at: OffsetDateTime,
+    ) -> OutboxEvent {
+        let until = lock.until.format(&Rfc3339).unwrap_or_default();
+        let extra = json!({ "scope": lock.scope.as_str(), "locked_until": until, "level": lock.level, "ip": ip });
+        Self::event("user.locked", source, user, at, extra)
+    }
+
+    /// `user.unlocked`: an admin (or a password reset) ended the user's lockouts.
+    pub fn unlocked(source: &str, user: &User, at: OffsetDateTime) -> OutboxEvent {
+        Self::event("user.unlocked", source, user, at, json!({}))
+    }
 }
 
 /// Every audit record, on `propusk.audit` for BI and monitoring.

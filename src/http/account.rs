@@ -1,10 +1,8 @@
 //! `/account/v1`: the signed-in user's own profile, password and sessions, with the user's
 //! bearer access token.
 
-use std::net::SocketAddr;
-
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::error::json_error;
-use super::extract::request_context;
+use super::extract::{ClientIp, request_context};
 use super::userinfo::{bearer, bearer_error};
 use crate::app::AppState;
 use crate::identity::account_self::{ProfileChange, SelfService};
@@ -62,7 +60,7 @@ impl FromRequestParts<AppState> for Me {
     }
 }
 
-fn service<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> SelfService<'a> {
+fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: &HeaderMap) -> SelfService<'a> {
     SelfService {
         db: state.stores.db.as_ref(),
         hot: state.stores.hot.as_ref(),
@@ -73,12 +71,7 @@ fn service<'a>(state: &'a AppState, peer: SocketAddr, headers: &HeaderMap) -> Se
     }
 }
 
-pub async fn profile(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    me: Me,
-) -> Response {
+pub async fn profile(State(state): State<AppState>, ClientIp(peer): ClientIp, headers: HeaderMap, me: Me) -> Response {
     match service(&state, peer, &headers).me(&me.sub).await {
         Ok(user) => Json(user.view()).into_response(),
         Err(e) => e.into_response(),
@@ -87,7 +80,7 @@ pub async fn profile(
 
 pub async fn update_profile(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     me: Me,
     body: Result<Json<ProfileChange>, JsonRejection>,
@@ -114,7 +107,7 @@ pub struct PasswordChange {
 
 pub async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     me: Me,
     body: Result<Json<PasswordChange>, JsonRejection>,
@@ -142,12 +135,7 @@ pub async fn change_password(
     }
 }
 
-pub async fn sessions(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    me: Me,
-) -> Response {
+pub async fn sessions(State(state): State<AppState>, ClientIp(peer): ClientIp, headers: HeaderMap, me: Me) -> Response {
     match service(&state, peer, &headers).sessions(&me.sub).await {
         Ok(sids) => {
             let items: Vec<_> = sids
@@ -162,7 +150,7 @@ pub async fn sessions(
 
 pub async fn end_session(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     me: Me,
     Path(sid): Path<String>,

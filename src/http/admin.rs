@@ -8,17 +8,14 @@ pub mod clients;
 pub mod roles;
 pub mod users;
 
-use std::net::SocketAddr;
-
 use axum::Router;
-use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use super::error::json_error;
+use super::error::{json_error, rate_limited_json};
 use super::extract::request_context;
 use super::userinfo::{bearer, bearer_error};
 use crate::app::AppState;
@@ -28,6 +25,7 @@ use crate::identity::admin::principal::Principal;
 use crate::identity::admin::users::UserAdmin;
 use crate::identity::application::ClientId;
 use crate::oauth::revocation;
+use crate::security::ratelimit::{self, Bucket};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -72,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/v1/users/{id}/block", post(users::block))
         .route("/admin/v1/users/{id}/unblock", post(users::unblock))
+        .route("/admin/v1/users/{id}/unlock", post(users::unlock))
         .route("/admin/v1/users/{id}/role", put(users::change_role))
 }
 
@@ -87,10 +86,16 @@ impl FromRequestParts<AppState> for AdminRequest {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let Admin(who) = Admin::from_request_parts(parts, state).await?;
-        let ctx = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(peer)) => request_context(*peer, &parts.headers),
-            None => RequestContext::default(),
-        };
+        let ip = super::extract::client_ip_of(parts, &state.provider);
+        let ctx = request_context(ip, &parts.headers);
+        let bucket = state
+            .provider
+            .limits
+            .admin
+            .map(|rate| Bucket::new("admin", &who.actor_id, rate));
+        if let Err(limited) = ratelimit::check_one(state.provider.hot.as_ref(), bucket).await {
+            return Err(rate_limited_json(&limited));
+        }
         Ok(Self {
             state: state.clone(),
             who,

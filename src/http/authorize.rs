@@ -7,7 +7,8 @@ use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::browser::{browser_binding, error_page, redirect, session};
+use super::browser::{browser_binding, error_page, limit_form, redirect, session};
+use super::extract::ClientIp;
 use crate::app::AppState;
 use crate::oauth::authorize::{self, AuthorizeError, Next, RawAuthorizationRequest, error_redirect};
 use crate::oauth::error::OAuthError;
@@ -26,7 +27,15 @@ pub async fn authorize_get(
     }
 }
 
-pub async fn authorize_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    if let Err(limited) = limit_form(&state, ip).await {
+        return limited;
+    }
     match serde_urlencoded::from_bytes::<RawAuthorizationRequest>(&body) {
         Ok(raw) => authorize(&state, &headers, raw).await,
         Err(_) => error_page(

@@ -7,6 +7,7 @@ use time::Duration;
 
 use crate::app::AppState;
 use crate::security::csrf;
+use crate::security::ratelimit::{self, Bucket};
 use crate::security::session::{self, Session};
 
 /// The value of cookie `name`, if the browser sent it.
@@ -132,6 +133,23 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         },
         &[],
     )
+}
+
+/// Counts a form submission against the client address's sign-in budget
+/// (`PROPUSK_RATE_LIMIT_LOGIN`); the 429 page when it is spent.
+pub async fn limit_form(state: &AppState, ip: std::net::IpAddr) -> Result<(), Response> {
+    let bucket = state.provider.limits.login.map(|rate| Bucket::ip("login", ip, rate));
+    ratelimit::check_one(state.provider.hot.as_ref(), bucket)
+        .await
+        .map_err(|limited| {
+            let message = format!(
+                "Too many attempts from your network. Try again in {} seconds.",
+                limited.retry_after_secs()
+            );
+            let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, &message);
+            response.headers_mut().extend(limited.headers());
+            response
+        })
 }
 
 /// The stylesheet of the pages.

@@ -3,16 +3,15 @@
 
 use askama::Template;
 use axum::Form;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
-use super::extract::request_context;
+use super::extract::{ClientIp, request_context};
 use crate::app::AppState;
 use crate::audit::AuditRecord;
 use crate::identity::application::Application;
@@ -107,7 +106,7 @@ pub struct ConsentForm {
 
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     Form(form): Form<ConsentForm>,
 ) -> Response {

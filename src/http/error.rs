@@ -14,6 +14,17 @@ pub fn json_error(status: StatusCode, error: &str, description: &str) -> Respons
         .into_response()
 }
 
+/// 429 in the admin API's JSON shape, with `Retry-After` and `RateLimit` headers.
+pub fn rate_limited_json(limited: &crate::security::ratelimit::Limited) -> Response {
+    let mut response = json_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        &format!("too many requests; retry after {} s", limited.retry_after_secs()),
+    );
+    response.headers_mut().extend(limited.headers());
+    response
+}
+
 /// Unknown paths.
 pub async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
@@ -38,9 +49,15 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
 /// challenge with 401.
 impl IntoResponse for crate::oauth::error::OAuthError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = match &self.limited {
+            Some(_) => StatusCode::TOO_MANY_REQUESTS,
+            None => StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::BAD_REQUEST),
+        };
         let mut response = json_error(status, self.code.as_str(), &self.description);
         let headers = response.headers_mut();
+        if let Some(limited) = &self.limited {
+            headers.extend(limited.headers());
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if self.code == crate::oauth::error::ErrorCode::InvalidClient {

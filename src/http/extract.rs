@@ -5,12 +5,14 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::identity::application::Application;
 use crate::oauth::client_auth::{self, Accept, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
+use crate::security::ratelimit::{self, Bucket};
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2). Another content type, a body
 /// over the size limit, a malformed body or a repeated parameter is `invalid_request`.
@@ -55,7 +57,15 @@ pub async fn client(
     accept: Accept,
 ) -> Result<Arc<Application>, OAuthError> {
     let presented = Presented::from_request(authorization(headers), body_id, body_secret)?;
-    client_auth::authenticate(&provider.clients, presented, accept).await
+    let app = client_auth::authenticate(&provider.clients, presented, accept).await?;
+    let bucket = provider
+        .limits
+        .client
+        .map(|rate| Bucket::new("client", app.client_id.as_str(), rate));
+    ratelimit::check_one(provider.hot.as_ref(), bucket)
+        .await
+        .map_err(OAuthError::rate_limited)?;
+    Ok(app)
 }
 
 /// The body of `/introspect` (RFC 7662 §2.1) and `/revoke` (RFC 7009 §2.1).
@@ -99,12 +109,39 @@ impl TokenForm {
 
 /// Where a request came from, for the audit trail. The peer address is used as is until trusted
 /// proxies are honoured (account-protection work).
-pub fn request_context(peer: std::net::SocketAddr, headers: &HeaderMap) -> crate::audit::RequestContext {
+pub fn request_context(ip: IpAddr, headers: &HeaderMap) -> crate::audit::RequestContext {
     crate::audit::RequestContext {
-        ip: Some(peer.ip().to_string()),
+        ip: Some(ip.to_string()),
         user_agent: headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     }
+}
+
+/// The client's address (see [`crate::security::client_ip`]): the socket peer, or what a
+/// trusted proxy forwarded.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S> axum::extract::FromRequestParts<S> for ClientIp
+where
+    Arc<Provider>: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let provider = <Arc<Provider> as axum::extract::FromRef<S>>::from_ref(state);
+        Ok(ClientIp(client_ip_of(parts, &provider)))
+    }
+}
+
+/// The client address of a request (the peer is unknown only in unit tests without a socket).
+pub fn client_ip_of(parts: &axum::http::request::Parts, provider: &Provider) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    crate::security::client_ip::client_ip(peer, &parts.headers, &provider.trusted_proxies)
 }

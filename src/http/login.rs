@@ -4,21 +4,23 @@
 
 use askama::Template;
 use axum::Form;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{MessagePage, browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
-use super::extract::request_context;
+use super::browser::{
+    MessagePage, browser_cookie, cookie, csrf_ok, csrf_token, error_page, limit_form, page, redirect, session,
+};
+use super::extract::{ClientIp, request_context};
 use crate::app::AppState;
 use crate::audit::AuditRecord;
-use crate::identity::login::{self, LoginError};
 use crate::oauth::authorize::{self, Next, error_redirect};
 use crate::oauth::error::OAuthError;
+use crate::security::device;
 use crate::security::session as browser_session;
+use crate::security::signin::{self, Origins, SignInError};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -94,10 +96,13 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    if let Err(limited) = limit_form(&state, peer).await {
+        return limited;
+    }
     let ctx = request_context(peer, &headers);
     if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
         return error_page(
@@ -119,36 +124,65 @@ pub async fn submit(
     let login = form.login.unwrap_or_default();
     let password = form.password.unwrap_or_default();
     let db = state.stores.db.as_ref();
-    let user = match login::verify(
-        db,
-        &state.provider.dummy_hash,
-        state.config.bcrypt_cost,
-        &login,
-        &password,
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(LoginError::InvalidCredentials) => {
-            let record = AuditRecord::login_failed(state.clock.now(), &login, "login_page", &ctx);
-            provider.metrics.login(false);
-            provider.audit.record_or_log(record).await;
-            let (csrf, set) = csrf_token(&state, &headers);
-            let again = LoginPage {
-                csrf: &csrf,
-                req: form.req.as_deref(),
-                app_name: parked.as_ref().map(|(_, a)| a.name.as_str()),
-                login: &login,
-                error: Some("Invalid username or password."),
-            };
-            return page(StatusCode::UNAUTHORIZED, &again, set.as_slice());
+    let https = state.config.is_https();
+    let device = cookie(&headers, device::cookie_name(https)).and_then(|c| device::verify(&provider.device_key, &c));
+    let from = Origins {
+        ip: peer,
+        device: device.as_deref(),
+        via: "login_page",
+        ctx: &ctx,
+    };
+    let again = |error: &str, status: StatusCode| {
+        let (csrf, set) = csrf_token(&state, &headers);
+        let again = LoginPage {
+            csrf: &csrf,
+            req: form.req.as_deref(),
+            app_name: parked.as_ref().map(|(_, a)| a.name.as_str()),
+            login: &login,
+            error: Some(error),
+        };
+        page(status, &again, set.as_slice())
+    };
+    let signed_in = match signin::password(provider, &login, &password, from).await {
+        Ok(signed_in) => signed_in,
+        Err(SignInError::Invalid) => return again("Invalid username or password.", StatusCode::UNAUTHORIZED),
+        Err(SignInError::Locked(lock)) => {
+            let wait = (lock.until - state.clock.now()).whole_seconds().max(1);
+            let message = format!(
+                "Too many failed attempts. Try again in {} or reset your password.",
+                human_wait(wait)
+            );
+            let mut response = again(&message, StatusCode::TOO_MANY_REQUESTS);
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
         }
-        Err(LoginError::Store(_)) => {
+        Err(SignInError::Store(_)) => {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     };
+    let user = signed_in.user;
     let now = state.clock.now();
     let hot = state.stores.hot.as_ref();
+    let mut set = Vec::new();
+    // Remember this browser as a known device of the user (its own lockout budget).
+    let device_id = match device {
+        Some(id) => id,
+        None => {
+            let (id, value) = device::issue(&provider.device_key);
+            set.push(browser_session::set_cookie(
+                device::cookie_name(https),
+                &value,
+                https,
+                device::REMEMBER,
+            ));
+            id
+        }
+    };
+    if let Err(e) = device::remember(hot, user.id, &device_id, now).await {
+        tracing::warn!(error = %e, "the known device could not be remembered");
+    }
     if let Ok(Some((old_cookie, old))) = session(&state, &headers).await {
         let _ = browser_session::end(hot, &old_cookie, &old).await;
     }
@@ -161,13 +195,12 @@ pub async fn submit(
     let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "login_page", &ctx);
     provider.metrics.login(true);
     provider.audit.record_or_log(record).await;
-    let https = state.config.is_https();
-    let set = [browser_session::set_cookie(
+    set.push(browser_session::set_cookie(
         browser_session::cookie_name(https),
         &cookie,
         https,
         browser_session::ABSOLUTE,
-    )];
+    ));
     let Some((mut request, app)) = parked else {
         let done = MessagePage {
             title: "Signed in",
@@ -214,5 +247,14 @@ pub async fn submit(
             code,
             "the user must interact with the authorization server",
         )),
+    }
+}
+
+/// "45 seconds", "3 minutes", "2 hours".
+fn human_wait(secs: i64) -> String {
+    match secs {
+        ..=59 => format!("{secs} seconds"),
+        60..=3599 => format!("{} minutes", (secs + 59) / 60),
+        _ => format!("{} hours", (secs + 3599) / 3600),
     }
 }

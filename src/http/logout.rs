@@ -6,15 +6,14 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{MessagePage, csrf_ok, csrf_token, error_page, page, redirect, session};
-use super::extract::request_context;
+use super::extract::{ClientIp, request_context};
 use crate::app::AppState;
 use crate::audit::{AuditRecord, RequestContext};
 use crate::identity::application::{Application, ClientId};
@@ -64,7 +63,7 @@ pub struct LogoutPage<'a> {
 
 pub async fn logout_get(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     query: Result<Query<LogoutParams>, QueryRejection>,
 ) -> Response {
@@ -76,7 +75,7 @@ pub async fn logout_get(
 
 pub async fn logout_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {

@@ -4,16 +4,15 @@
 use std::sync::Arc;
 
 use axum::Json;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret as _;
 
 use super::cors;
 use super::error::no_store;
-use super::extract::{OAuthForm, client, request_context};
+use super::extract::{ClientIp, OAuthForm, client, request_context};
 use crate::audit::RequestContext;
 use crate::identity::application::Application;
 use crate::oauth::client_auth::Accept;
@@ -24,7 +23,7 @@ use crate::oauth::request::{RawTokenRequest, TokenRequest};
 
 pub async fn token(
     State(provider): State<Arc<Provider>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     OAuthForm(raw): OAuthForm<RawTokenRequest>,
 ) -> Result<Response, OAuthError> {
@@ -37,7 +36,7 @@ pub async fn token(
     )
     .await?;
     let ctx = request_context(peer, &headers);
-    let mut response = match grant(&provider, &app, &raw, &ctx).await {
+    let mut response = match grant(&provider, &app, &raw, peer, &ctx).await {
         Ok(tokens) => {
             provider
                 .metrics
@@ -54,6 +53,7 @@ async fn grant(
     provider: &Provider,
     app: &Application,
     raw: &RawTokenRequest,
+    ip: std::net::IpAddr,
     ctx: &RequestContext,
 ) -> Result<TokenResponse, OAuthError> {
     match TokenRequest::try_from(raw)? {
@@ -69,7 +69,7 @@ async fn grant(
             username,
             password,
             scope,
-        } => password::grant(provider, app, &username, password.expose_secret(), scope, ctx).await,
+        } => password::grant(provider, app, &username, password.expose_secret(), scope, ip, ctx).await,
         TokenRequest::ClientCredentials { scope } => client_credentials::grant(provider, app, scope).await,
     }
 }

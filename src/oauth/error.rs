@@ -64,6 +64,8 @@ impl ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Cow<'static, str>,
+    /// Set when a rate limit refused the request: answered 429 with `Retry-After`.
+    pub limited: Option<Box<crate::security::ratelimit::Limited>>,
 }
 
 impl OAuthError {
@@ -71,6 +73,17 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            limited: None,
+        }
+    }
+
+    /// A rate limit refused the request (`temporarily_unavailable`, RFC 6749 §4.1.2.1, sent
+    /// with 429 and `Retry-After`).
+    pub fn rate_limited(limited: crate::security::ratelimit::Limited) -> Self {
+        Self {
+            code: ErrorCode::TemporarilyUnavailable,
+            description: format!("too many requests; retry after {} s", limited.retry_after_secs()).into(),
+            limited: Some(Box::new(limited)),
         }
     }
 

@@ -45,6 +45,14 @@ pub struct Provider {
     verified: TtlCache<String, AccessClaims>,
     pub hot: Arc<dyn HotStore>,
     pub clock: SharedClock,
+    /// Rate limits (see [`crate::security::ratelimit`]).
+    pub limits: crate::security::ratelimit::Limits,
+    /// Lockout after repeated failures (see [`crate::security::lockout`]).
+    pub lockout: crate::security::lockout::Lockout,
+    /// Signs known-device cookies.
+    pub device_key: [u8; 32],
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::config::IpNet>,
 }
 
 impl Provider {
@@ -74,6 +82,10 @@ impl Provider {
             verified: TtlCache::new(VERIFIED_TTL, std::time::Duration::ZERO, VERIFIED_CAPACITY),
             hot: stores.hot.clone(),
             clock,
+            limits: crate::security::ratelimit::Limits::from_config(config),
+            lockout: crate::security::lockout::Lockout::from_config(config),
+            device_key: master.derive(Purpose::CookieSigning),
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 

@@ -26,6 +26,54 @@ pub struct Counter {
     pub resets_at: OffsetDateTime,
 }
 
+/// A rate limit: `count` requests per `period`, in bursts of up to `count` (GCRA: the
+/// generic cell rate algorithm, so the budget refills smoothly instead of per fixed window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    pub const fn new(count: u32, period: Duration) -> Self {
+        Self { count, period }
+    }
+
+    /// The period in milliseconds (at least 1).
+    pub fn period_ms(&self) -> i64 {
+        i64::try_from(self.period.whole_milliseconds())
+            .unwrap_or(i64::MAX / 4)
+            .max(1)
+    }
+
+    /// Milliseconds between two requests at the sustained rate (at least 1).
+    pub fn interval_ms(&self) -> i64 {
+        (self.period_ms() / i64::from(self.count.max(1))).max(1)
+    }
+
+    /// One GCRA step: given the stored theoretical arrival time (unix ms, 0 when none) and
+    /// now, the new arrival time when the request is allowed, or how long to wait.
+    pub fn step(&self, stored_tat: i64, now: i64) -> Result<(i64, u32), i64> {
+        let tat = stored_tat.max(now) + self.interval_ms();
+        let over = tat - now - self.period_ms();
+        if over > 0 {
+            return Err(over);
+        }
+        let remaining = (-over) / self.interval_ms();
+        Ok((tat, u32::try_from(remaining).unwrap_or(u32::MAX)))
+    }
+}
+
+/// What [`HotStore::throttle`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Throttle {
+    /// Every bucket had room; one request was counted in each. `remaining`: what is left in
+    /// each bucket, in order.
+    Allowed { remaining: Vec<u32> },
+    /// Bucket `index` was full; nothing was counted. Retry after `retry_after_ms`.
+    Limited { index: usize, retry_after_ms: i64 },
+}
+
 /// Key-value state with expiry. Keys are `{kind}:{id}` (see [`key`]); implementations add
 /// their prefix. A key holds one kind of thing: a value, a counter or a set.
 #[async_trait]
@@ -55,6 +103,10 @@ pub trait HotStore: Send + Sync {
     /// Atomically adds one to a fixed-window counter. The window opens at the first increment
     /// (or the first after the previous window ended) and lasts `window`.
     async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError>;
+
+    /// Counts one request against every bucket `(key, rate)` atomically: all or none. The
+    /// buckets are GCRA arrival times (see [`Rate::step`]).
+    async fn throttle(&self, buckets: &[(String, Rate)]) -> Result<Throttle, StoreError>;
 
     /// Adds `member` to a set, to stay until `expires_at` (each member has its own expiry).
     async fn set_add(&self, key: &str, member: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;

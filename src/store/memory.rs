@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
-use super::hot::{Counter, HotStore, Taken};
+use super::hot::{Counter, HotStore, Rate, Taken, Throttle};
 use crate::clock::{SharedClock, from_unix_millis, unix_millis};
 
 const SWEEP_EVERY: u64 = 4_096;
@@ -26,6 +26,8 @@ enum Entry {
         resets_at: OffsetDateTime,
     },
     Set(BTreeMap<String, OffsetDateTime>),
+    /// A rate-limit bucket's theoretical arrival time (unix ms).
+    Arrival(i64),
 }
 
 impl Entry {
@@ -34,6 +36,7 @@ impl Entry {
             Entry::Value { expires_at, .. } => *expires_at > now,
             Entry::Counter { resets_at, .. } => *resets_at > now,
             Entry::Set(members) => members.values().any(|e| *e > now),
+            Entry::Arrival(tat) => *tat > unix_millis(now),
         }
     }
 }
@@ -174,6 +177,35 @@ impl HotStore for MemoryStore {
             Ok(Counter {
                 count: *count,
                 resets_at: *resets_at,
+            })
+        })
+    }
+
+    async fn throttle(&self, buckets: &[(String, Rate)]) -> Result<Throttle, StoreError> {
+        self.with(true, |map, now| {
+            let now = unix_millis(now);
+            let mut steps = Vec::with_capacity(buckets.len());
+            let mut worst: Option<(usize, i64)> = None;
+            for (i, (key, rate)) in buckets.iter().enumerate() {
+                let stored = match map.get(key) {
+                    None => 0,
+                    Some(Entry::Arrival(tat)) => *tat,
+                    Some(_) => return Err(wrong_type(key)),
+                };
+                match rate.step(stored, now) {
+                    Ok(step) => steps.push(step),
+                    Err(wait) if worst.is_none_or(|(_, w)| wait > w) => worst = Some((i, wait)),
+                    Err(_) => {}
+                }
+            }
+            if let Some((index, retry_after_ms)) = worst {
+                return Ok(Throttle::Limited { index, retry_after_ms });
+            }
+            for ((key, _), (tat, _)) in buckets.iter().zip(&steps) {
+                map.insert(key.clone(), Entry::Arrival(*tat));
+            }
+            Ok(Throttle::Allowed {
+                remaining: steps.into_iter().map(|(_, r)| r).collect(),
             })
         })
     }

@@ -11,7 +11,7 @@ use redis::{RedisError, Script};
 use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
-use super::hot::{Counter, HotStore, RECLAIM_SLACK_MS, Taken};
+use super::hot::{Counter, HotStore, RECLAIM_SLACK_MS, Rate, Taken, Throttle};
 use crate::clock::{SharedClock, from_unix_millis, unix_millis};
 
 const PUT_NEW: &str = r"
@@ -69,6 +69,30 @@ redis.call('ZREM', KEYS[1], ARGV[2])
 if s and tonumber(s) > tonumber(ARGV[1]) then return 1 end
 return 0";
 
+// KEYS: the buckets; ARGV: now, then (interval, period) per bucket. Mirrors `Rate::step`.
+const THROTTLE: &str = r"
+local now = tonumber(ARGV[1])
+local tats, remaining = {}, {}
+local wait, worst = 0, 0
+for i, key in ipairs(KEYS) do
+  local interval, period = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local stored = tonumber(redis.call('HGET', key, 'e') or '0')
+  local tat = math.max(stored, now) + interval
+  local over = tat - now - period
+  if over > 0 then
+    if over > wait then wait, worst = over, i end
+  else
+    tats[i] = tat
+    remaining[i] = math.floor(-over / interval)
+  end
+end
+if worst > 0 then return {0, worst - 1, wait} end
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, 'e', tats[i])
+  redis.call('PEXPIRE', key, tats[i] - now + tonumber(ARGV[#ARGV]))
+end
+return {1, 0, 0, unpack(remaining)}";
+
 /// Hot state in Redis.
 pub struct RedisStore {
     pool: Vec<ConnectionManager>,
@@ -81,6 +105,7 @@ pub struct RedisStore {
     incr: Script,
     set_add: Script,
     set_remove: Script,
+    throttle: Script,
 }
 
 fn error(e: RedisError) -> StoreError {
@@ -124,6 +149,7 @@ impl RedisStore {
             incr: Script::new(INCR),
             set_add: Script::new(SET_ADD),
             set_remove: Script::new(SET_REMOVE),
+            throttle: Script::new(THROTTLE),
         })
     }
 
@@ -243,6 +269,32 @@ impl HotStore for RedisStore {
         Ok(Counter {
             count,
             resets_at: from_unix_millis(resets_ms),
+        })
+    }
+
+    async fn throttle(&self, buckets: &[(String, Rate)]) -> Result<Throttle, StoreError> {
+        if buckets.is_empty() {
+            return Ok(Throttle::Allowed { remaining: Vec::new() });
+        }
+        let mut invocation = self.throttle.prepare_invoke();
+        invocation.arg(self.now_ms());
+        for (key, rate) in buckets {
+            invocation
+                .key(self.key(key))
+                .arg(rate.interval_ms())
+                .arg(rate.period_ms());
+        }
+        invocation.arg(RECLAIM_SLACK_MS);
+        let reply: Vec<i64> = invocation.invoke_async(&mut self.con()).await.map_err(error)?;
+        Ok(match reply.as_slice() {
+            [1, _, _, remaining @ ..] => Throttle::Allowed {
+                remaining: remaining.iter().map(|r| u32::try_from(*r).unwrap_or(0)).collect(),
+            },
+            [_, index, wait, ..] => Throttle::Limited {
+                index: usize::try_from(*index).unwrap_or(0),
+                retry_after_ms: *wait,
+            },
+            _ => return Err(StoreError::Corrupt("unexpected throttle reply".into())),
         })
     }
 

@@ -439,6 +439,12 @@ macro_rules! sql_repositories {
                     .map_err(Self::error)
             }
 
+            async fn outbox_enqueue(&self, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                Self::append_events(&mut tx, events).await?;
+                tx.commit().await.map_err(Self::error)
+            }
+
             async fn outbox_mark_sent(&self, ids: &[i64], at: time::OffsetDateTime) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 for id in ids {

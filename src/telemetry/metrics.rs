@@ -14,6 +14,9 @@ pub struct Metrics {
     tokens: [AtomicU64; 4],
     logins_ok: AtomicU64,
     logins_failed: AtomicU64,
+    logins_locked: AtomicU64,
+    dummy_checks: AtomicU64,
+    lockouts: AtomicU64,
 }
 
 impl Metrics {
@@ -34,6 +37,21 @@ impl Metrics {
     pub fn login(&self, ok: bool) {
         let counter = if ok { &self.logins_ok } else { &self.logins_failed };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an attempt refused by a lockout without checking the password.
+    pub fn login_locked(&self) {
+        self.logins_locked.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a bcrypt check against the dummy hash (an unknown login name).
+    pub fn dummy_check(&self) {
+        self.dummy_checks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a lockout started.
+    pub fn lockout(&self) {
+        self.lockouts.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The exposition text, with `outbox_backlog` (unsent events) when known.
@@ -73,6 +91,23 @@ impl Metrics {
             "propusk_logins_total{{outcome=\"failure\"}} {}",
             self.logins_failed.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "propusk_logins_total{{outcome=\"locked\"}} {}",
+            self.logins_locked.load(Ordering::Relaxed)
+        );
+        for (name, help, counter) in [
+            (
+                "propusk_password_dummy_checks_total",
+                "bcrypt checks against the dummy hash (unknown login names).",
+                &self.dummy_checks,
+            ),
+            ("propusk_lockouts_total", "Lockouts started.", &self.lockouts),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
+        }
         if let Some(backlog) = outbox_backlog {
             let _ = writeln!(
                 out,

@@ -122,12 +122,21 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let session = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(session.starts_with("__Host-propusk="), "{session}");
-    for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Secure"] {
-        assert!(session.contains(attribute), "{attribute} in {session}");
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(cookies[0].starts_with("__Host-propusk-device="), "{cookies:?}");
+    assert!(cookies[1].starts_with("__Host-propusk="), "{cookies:?}");
+    for cookie in &cookies {
+        for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Secure"] {
+            assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+        }
+        assert!(!cookie.contains("Domain="), "__Host- cookies carry no Domain");
     }
-    assert!(!session.contains("Domain="), "__Host- cookies carry no Domain");
     task.abort();
     app.stop().await;
 }

@@ -18,5 +18,6 @@ mod health;
 mod introspect;
 mod logout;
 mod oidc;
+mod protection;
 mod startup;
 mod token;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use propusk::clock::{Clock as _, unix_millis};
-use propusk::store::hot::Taken;
+use propusk::store::hot::{Rate, Taken, Throttle};
 use time::Duration;
 
 use crate::HotFixture;
@@ -213,4 +213,69 @@ pub async fn get_many_reads_several_keys_at_once(f: HotFixture) {
     let values = f.hot.get_many(&keys).await.unwrap();
     assert_eq!(values, [Some(b"1".to_vec()), None, None]);
     assert!(f.hot.get_many(&[]).await.unwrap().is_empty());
+}
+
+pub async fn throttle_allows_a_burst_then_refills_smoothly(f: HotFixture) {
+    let rate = Rate::new(5, Duration::minutes(1));
+    let bucket = vec![("rl:ip:1".to_owned(), rate)];
+    for left in (0..5).rev() {
+        assert_eq!(
+            f.hot.throttle(&bucket).await.unwrap(),
+            Throttle::Allowed { remaining: vec![left] }
+        );
+    }
+    let Throttle::Limited { index, retry_after_ms } = f.hot.throttle(&bucket).await.unwrap() else {
+        panic!("the sixth request in a minute is limited");
+    };
+    assert_eq!((index, retry_after_ms), (0, 12_000), "one request refills every 12 s");
+    f.clock.advance(Duration::seconds(11));
+    assert!(matches!(
+        f.hot.throttle(&bucket).await.unwrap(),
+        Throttle::Limited { .. }
+    ));
+    f.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        f.hot.throttle(&bucket).await.unwrap(),
+        Throttle::Allowed { remaining: vec![0] }
+    );
+    f.clock.advance(Duration::minutes(2));
+    assert_eq!(
+        f.hot.throttle(&bucket).await.unwrap(),
+        Throttle::Allowed { remaining: vec![4] },
+        "an idle bucket is full again"
+    );
+}
+
+pub async fn throttle_counts_all_buckets_or_none(f: HotFixture) {
+    let wide = ("rl:ip:2".to_owned(), Rate::new(10, Duration::minutes(1)));
+    let narrow = ("rl:acct:2".to_owned(), Rate::new(1, Duration::minutes(1)));
+    let both = vec![wide.clone(), narrow.clone()];
+    assert_eq!(
+        f.hot.throttle(&both).await.unwrap(),
+        Throttle::Allowed { remaining: vec![9, 0] }
+    );
+    let Throttle::Limited { index, .. } = f.hot.throttle(&both).await.unwrap() else {
+        panic!("the narrow bucket is full");
+    };
+    assert_eq!(index, 1, "names the full bucket");
+    assert_eq!(
+        f.hot.throttle(&[wide]).await.unwrap(),
+        Throttle::Allowed { remaining: vec![8] },
+        "the refused request was not counted in the wide bucket"
+    );
+}
+
+pub async fn throttle_is_atomic_under_concurrency(f: HotFixture) {
+    let bucket = vec![("rl:burst".to_owned(), Rate::new(20, Duration::hours(1)))];
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (hot, bucket) = (Arc::clone(&f.hot), bucket.clone());
+            tokio::spawn(async move { matches!(hot.throttle(&bucket).await.unwrap(), Throttle::Allowed { .. }) })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += usize::from(task.await.unwrap());
+    }
+    assert_eq!(allowed, 20, "exactly the burst gets through");
 }

@@ -129,6 +129,9 @@ macro_rules! hot_suite {
             [
                 values_expire_by_the_clock,
                 get_many_reads_several_keys_at_once,
+                throttle_allows_a_burst_then_refills_smoothly,
+                throttle_counts_all_buckets_or_none,
+                throttle_is_atomic_under_concurrency,
                 put_replaces_the_value_and_its_used_mark,
                 put_new_stores_only_when_absent_or_expired,
                 take_is_single_use_until_expiry,

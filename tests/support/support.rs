@@ -195,6 +195,7 @@ impl TestApp {
 
     /// Spawns after letting the test adjust the configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        propusk::app::install_crypto();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::embedded_in(dir.path());
         if backend == Backend::PostgresRedis {
@@ -352,6 +353,7 @@ pub struct Browser {
 
 impl Default for Browser {
     fn default() -> Self {
+        propusk::app::install_crypto();
         Self {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -363,6 +365,35 @@ impl Default for Browser {
 }
 
 impl Browser {
+    /// A browser whose requests arrive through a proxy that says they come from `ip`.
+    pub fn forwarded_for(ip: &str) -> Self {
+        propusk::app::install_crypto();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().unwrap());
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+            jar: Default::default(),
+        }
+    }
+
+    /// Loads the login page and submits it; the response to the POST.
+    pub async fn log_in(&self, app: &TestApp, login: &str, password: &str) -> reqwest::Response {
+        let page = self.get(&app.url("/login")).await.text().await.unwrap();
+        self.post(
+            &app.url("/login"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("login", login),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     fn cookie_header(&self) -> String {
         self.jar
             .lock()
@@ -665,6 +696,29 @@ impl TestApp {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The CloudEvents types queued for the user named `username`, in order.
+    pub async fn user_events(&self, username: &str) -> Vec<String> {
+        self.state
+            .stores
+            .db
+            .outbox_unsent(10_000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.topic.ends_with("user-events") && e.payload["data"]["username"] == username)
+            .map(|e| e.payload["type"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The audit records (newest first) with `action`.
+    pub async fn audit_of(&self, action: &str) -> Vec<propusk::audit::StoredAudit> {
+        let filter = propusk::store::AuditFilter {
+            action: Some(action.into()),
+            ..Default::default()
+        };
+        self.state.stores.db.audit_search(&filter, 1000).await.unwrap()
     }
 
     /// The access token of `user`, signed in to `client` (code flow, scope `openid`).

@@ -30,6 +30,10 @@ pub async fn block(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().block(&r.who, &id).await)
 }
 
+pub async fn unlock(r: AdminRequest, Path(id): Path<String>) -> Response {
+    respond(r.admin().unlock(&r.who, &id).await)
+}
+
 pub async fn unblock(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().unblock(&r.who, &id).await)
 }

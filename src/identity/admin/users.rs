@@ -129,6 +129,22 @@ impl UserAdmin<'_> {
         Ok(user)
     }
 
+    /// Ends the user's lockouts (every scope) and clears their failure counts.
+    pub async fn unlock(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
+        let user = self.find(id).await?;
+        if let Err(denied) = who.check_user("users:update", &user) {
+            return Err(self.refuse(who, "user.unlock", &user, denied).await);
+        }
+        let was_locked = crate::security::lockout::unlock(self.hot, &user.id.to_string()).await?;
+        if was_locked {
+            let event = UserEvent::unlocked(self.source, &user, self.clock.now());
+            self.db.outbox_enqueue(&[event]).await?;
+        }
+        let details = serde_json::json!({ "was_locked": was_locked });
+        self.record(who, "user.unlock", &user, Outcome::Success, details).await;
+        Ok(user)
+    }
+
     pub async fn change_role(&self, who: &Principal, id: &str, role: &str) -> Result<User, AdminError> {
         let mut user = self.find(id).await?;
         let name = RoleName::parse(role).map_err(|e| AdminError::Invalid {

@@ -5,13 +5,13 @@
 use super::TokenResponse;
 use crate::audit::{AuditRecord, RequestContext};
 use crate::identity::application::{Application, GrantType};
-use crate::identity::login::{self, LoginError};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::scope::Scope;
 use crate::oauth::subject::Subject;
+use crate::security::signin::{self, Origins, SignInError};
 
 #[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
 pub async fn grant(
@@ -20,6 +20,7 @@ pub async fn grant(
     username: &str,
     password: &str,
     requested: Option<Scope>,
+    ip: std::net::IpAddr,
     ctx: &RequestContext,
 ) -> Result<TokenResponse, OAuthError> {
     if app.is_public() || !app.allows_grant(GrantType::Password) {
@@ -29,23 +30,22 @@ pub async fn grant(
         ));
     }
     let scope = super::within(requested, &app.scopes)?;
-    let user = match login::verify(
-        provider.db.as_ref(),
-        &provider.dummy_hash,
-        provider.bcrypt_cost,
-        username,
-        password,
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(LoginError::InvalidCredentials) => {
-            let record = AuditRecord::login_failed(provider.clock.now(), username, "password_grant", ctx);
-            provider.metrics.login(false);
-            provider.audit.record_or_log(record).await;
-            return Err(OAuthError::invalid_grant("invalid username or password"));
+    let from = Origins {
+        ip,
+        device: None,
+        via: "password_grant",
+        ctx,
+    };
+    let user = match signin::password(provider, username, password, from).await {
+        Ok(signed_in) => signed_in.user,
+        Err(SignInError::Invalid) => return Err(OAuthError::invalid_grant("invalid username or password")),
+        Err(SignInError::Locked(lock)) => {
+            let minutes = (lock.until - provider.clock.now()).whole_minutes() + 1;
+            return Err(OAuthError::invalid_grant(format!(
+                "too many failed attempts: sign-in is locked for {minutes} min"
+            )));
         }
-        Err(LoginError::Store(e)) => return Err(e.into()),
+        Err(SignInError::Store(e)) => return Err(e.into()),
     };
     let now = provider.clock.now();
     let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "password_grant", ctx);

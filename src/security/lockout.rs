@@ -1,0 +1,224 @@
+//! Lockout after repeated failures, built so that an attacker cannot lock the real user out.
+//!
+//! Failures are counted per *scope*, separately for passwords and one-time codes:
+//! - a **known device** (a browser holding a signed device cookie from an earlier successful
+//!   sign-in of this user) has its own budget, and nothing else applies to it;
+//! - any other attempt counts against its **source** (the client address) for this account,
+//!   and against the **account** as a whole (a higher threshold, for guessing spread over many
+//!   addresses) — which again locks only unknown devices.
+//!
+//! Each scope locks after its threshold of consecutive failures, for a time that grows with
+//! each lockout within a day (`PROPUSK_LOCKOUT_DURATIONS`), and unlocks by itself. Unknown
+//! login names are counted and locked exactly like real ones (under a digest of the name), so a
+//! lockout says nothing about whether an account exists.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::Config;
+use crate::store::{HotStore, StoreError};
+
+/// Consecutive failures are remembered this long.
+const FAILURE_WINDOW: Duration = Duration::days(1);
+/// Lockouts count toward the next one's length this long.
+const LEVEL_WINDOW: Duration = Duration::days(1);
+
+/// What was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Password,
+    /// A one-time code (TOTP, email, SMS) or a recovery code.
+    Code,
+}
+
+impl Factor {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::Code => "otp",
+        }
+    }
+}
+
+/// Where an attempt comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A browser this user signed in from before (its device id).
+    KnownDevice(String),
+    /// Anything else, by client address.
+    Source(IpAddr),
+}
+
+/// One sign-in attempt: whose account (a user id, or a digest of an unknown name), from where,
+/// with what.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub subject: String,
+    pub origin: Origin,
+    pub factor: Factor,
+}
+
+/// Which lock applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockScope {
+    Device,
+    Source,
+    Account,
+}
+
+impl LockScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Device => "device",
+            Self::Source => "source",
+            Self::Account => "account",
+        }
+    }
+}
+
+/// A lock in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub scope: LockScope,
+    #[serde(with = "time::serde::timestamp")]
+    pub until: OffsetDateTime,
+    /// 1 for the first lockout of the day, 2 for the second …
+    pub level: u32,
+}
+
+/// The lockout policy.
+#[derive(Debug, Clone)]
+pub struct Lockout {
+    pub threshold: u32,
+    pub account_threshold: u32,
+    pub durations: Vec<Duration>,
+}
+
+impl Lockout {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            threshold: config.lockout_threshold,
+            account_threshold: config.lockout_account_threshold,
+            durations: config.lockout_durations.clone(),
+        }
+    }
+
+    /// The scopes an attempt counts in, with their thresholds: `(scope, scope id, threshold)`.
+    fn scopes(&self, attempt: &Attempt) -> Vec<(LockScope, String, u32)> {
+        match &attempt.origin {
+            Origin::KnownDevice(device) => vec![(LockScope::Device, format!("d:{device}"), self.threshold)],
+            Origin::Source(ip) => vec![
+                (LockScope::Source, format!("s:{ip}"), self.threshold),
+                (LockScope::Account, "a".to_owned(), self.account_threshold),
+            ],
+        }
+    }
+
+    fn lock_key(attempt: &Attempt, scope_id: &str) -> String {
+        format!("lock:{}:{}:{scope_id}", attempt.factor.tag(), attempt.subject)
+    }
+
+    fn failures_key(attempt: &Attempt, scope_id: &str) -> String {
+        format!("lockfail:{}:{}:{scope_id}", attempt.factor.tag(), attempt.subject)
+    }
+
+    fn index_key(subject: &str) -> String {
+        format!("locks:{subject}")
+    }
+
+    /// The lock that stops this attempt, if any (the longest, when several apply).
+    pub async fn check(
+        &self,
+        hot: &dyn HotStore,
+        attempt: &Attempt,
+        now: OffsetDateTime,
+    ) -> Result<Option<Lock>, StoreError> {
+        let keys: Vec<String> = self
+            .scopes(attempt)
+            .iter()
+            .map(|(_, id, _)| Self::lock_key(attempt, id))
+            .collect();
+        let found = hot.get_many(&keys).await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .filter_map(|bytes| serde_json::from_slice::<Lock>(&bytes).ok())
+            .filter(|lock| lock.until > now)
+            .max_by_key(|lock| lock.until))
+    }
+
+    /// Counts a failure; returns the lock it started, if it reached a threshold.
+    pub async fn failed(
+        &self,
+        hot: &dyn HotStore,
+        attempt: &Attempt,
+        now: OffsetDateTime,
+    ) -> Result<Option<Lock>, StoreError> {
+        let mut started: Option<Lock> = None;
+        for (scope, id, threshold) in self.scopes(attempt) {
+            let failures = hot.incr(&Self::failures_key(attempt, &id), FAILURE_WINDOW).await?;
+            if failures.count == 1 {
+                hot.set_add(
+                    &Self::index_key(&attempt.subject),
+                    &Self::failures_key(attempt, &id),
+                    now + FAILURE_WINDOW,
+                )
+                .await?;
+            }
+            if failures.count < u64::from(threshold) {
+                continue;
+            }
+            hot.delete(&Self::failures_key(attempt, &id)).await?;
+            let level_key = format!("locklevel:{}:{}:{id}", attempt.factor.tag(), attempt.subject);
+            let level = hot.incr(&level_key, LEVEL_WINDOW).await?.count;
+            let level = u32::try_from(level).unwrap_or(u32::MAX);
+            let index = usize::try_from(level.saturating_sub(1)).unwrap_or(usize::MAX);
+            let length = self
+                .durations
+                .get(index)
+                .or(self.durations.last())
+                .copied()
+                .unwrap_or(Duration::minutes(1));
+            let lock = Lock {
+                scope,
+                until: now + length,
+                level,
+            };
+            let value = serde_json::to_vec(&lock).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let key = Self::lock_key(attempt, &id);
+            hot.put(&key, &value, lock.until).await?;
+            hot.set_add(&Self::index_key(&attempt.subject), &key, now + LEVEL_WINDOW)
+                .await?;
+            hot.set_add(&Self::index_key(&attempt.subject), &level_key, now + LEVEL_WINDOW)
+                .await?;
+            if started.as_ref().is_none_or(|s| lock.until > s.until) {
+                started = Some(lock);
+            }
+        }
+        Ok(started)
+    }
+
+    /// A success ends the run of failures in the attempt's scopes.
+    pub async fn succeeded(&self, hot: &dyn HotStore, attempt: &Attempt) -> Result<(), StoreError> {
+        for (_, id, _) in self.scopes(attempt) {
+            hot.delete(&Self::failures_key(attempt, &id)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Ends every lock and failure count on `subject` (admin unlock, password reset); true when a
+/// lock was in force.
+pub async fn unlock(hot: &dyn HotStore, subject: &str) -> Result<bool, StoreError> {
+    let index = Lockout::index_key(subject);
+    let mut any = false;
+    for key in hot.set_members(&index).await? {
+        let live = hot.delete(&key).await?;
+        any |= live && key.starts_with("lock:");
+    }
+    hot.delete(&index).await?;
+    Ok(any)
+}

@@ -1,0 +1,120 @@
+//! Password sign-in with lockout, shared by the login page and the password grant: the lock is
+//! checked before bcrypt, failures are counted (see [`super::lockout`]), a new lock is audited
+//! and announced (`user.locked`), and unknown names take exactly the same path.
+
+use std::net::IpAddr;
+
+use crate::audit::{AuditRecord, RequestContext};
+use crate::events::event::UserEvent;
+use crate::identity::login::{self, LoginError};
+use crate::identity::user::User;
+use crate::oauth::provider::Provider;
+use crate::security::device;
+use crate::security::lockout::{Attempt, Factor, Lock, Origin};
+use crate::store::StoreError;
+
+/// Why a sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown user, wrong password, or a user who may not sign in: indistinguishable.
+    #[error("invalid username or password")]
+    Invalid,
+    /// Too many failures from this device, source or (for unknown devices) on this account.
+    #[error("temporarily locked")]
+    Locked(Lock),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a password attempt comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Origins<'a> {
+    pub ip: IpAddr,
+    /// The verified device id of the browser's device cookie, if any.
+    pub device: Option<&'a str>,
+    /// `login_page` or `password_grant`, for the audit trail.
+    pub via: &'a str,
+    pub ctx: &'a RequestContext,
+}
+
+/// The lockout subject of a login name: the user's id, or a digest of the unknown name.
+pub fn subject(user: Option<&User>, login: &str) -> String {
+    match user {
+        Some(u) => u.id.to_string(),
+        None => format!("n:{}", super::digest(&login.trim().to_lowercase())),
+    }
+}
+
+/// A successful check: the user, and whether the browser was a known device of theirs.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub known_device: bool,
+}
+
+/// Checks a password under the lockout policy.
+#[tracing::instrument(skip_all, fields(via = from.via))]
+pub async fn password(
+    provider: &Provider,
+    login_name: &str,
+    password: &str,
+    from: Origins<'_>,
+) -> Result<SignedIn, SignInError> {
+    let hot = provider.hot.as_ref();
+    let now = provider.clock.now();
+    let user = login::find(provider.db.as_ref(), login_name).await?;
+    let known_device = match (&user, from.device) {
+        (Some(u), Some(d)) => device::is_known(hot, u.id, d).await?,
+        _ => false,
+    };
+    let attempt = Attempt {
+        subject: subject(user.as_ref(), login_name),
+        origin: match (known_device, from.device) {
+            (true, Some(d)) => Origin::KnownDevice(d.to_owned()),
+            _ => Origin::Source(from.ip),
+        },
+        factor: Factor::Password,
+    };
+    if let Some(lock) = provider.lockout.check(hot, &attempt, now).await? {
+        provider.metrics.login_locked();
+        let record = AuditRecord::login_locked(now, login_name, from.via, lock.scope.as_str(), from.ctx);
+        provider.audit.record_or_log(record).await;
+        return Err(SignInError::Locked(lock));
+    }
+    if user.as_ref().is_none_or(|u| u.password_hash.is_none()) {
+        provider.metrics.dummy_check();
+    }
+    match login::check(&provider.dummy_hash, provider.bcrypt_cost, user, password).await {
+        Ok(user) => {
+            provider.lockout.succeeded(hot, &attempt).await?;
+            Ok(SignedIn { user, known_device })
+        }
+        Err(LoginError::Store(e)) => Err(e.into()),
+        Err(LoginError::InvalidCredentials { user }) => {
+            provider.metrics.login(false);
+            let record = AuditRecord::login_failed(now, login_name, from.via, from.ctx);
+            provider.audit.record_or_log(record).await;
+            match provider.lockout.failed(hot, &attempt, now).await? {
+                Some(lock) => {
+                    provider.metrics.lockout();
+                    if let Some(user) = user {
+                        announce_lock(provider, &user, &lock, from.ctx).await;
+                    }
+                    Err(SignInError::Locked(lock))
+                }
+                None => Err(SignInError::Invalid),
+            }
+        }
+    }
+}
+
+/// The audit record and `user.locked` event of a new lock.
+pub async fn announce_lock(provider: &Provider, user: &User, lock: &Lock, ctx: &RequestContext) {
+    let now = provider.clock.now();
+    let event = UserEvent::locked(&provider.issuer, user, lock, ctx.ip.as_deref(), now);
+    if let Err(e) = provider.db.outbox_enqueue(&[event]).await {
+        tracing::error!(error = %e, "the user.locked event could not be queued");
+    }
+    let record = AuditRecord::locked(now, &user.id.to_string(), user.client_id, lock, ctx);
+    provider.audit.record_or_log(record).await;
+}
