@@ -140,7 +140,9 @@ impl SelfService<'_> {
             .await;
             return Err(AdminError::Forbidden("the current password is wrong".into()));
         }
-        let password = Password::new_password(new).map_err(field("new_password"))?;
+        let email = user.email.as_ref().map(|e| e.as_str().to_owned());
+        let password =
+            Password::new_password_for(new, user.username.as_str(), email.as_deref()).map_err(field("new_password"))?;
         let now = self.clock.now();
         user.password_hash = Some(password.hash(cost).await.map_err(|_| AdminError::Hashing)?);
         revocation::set_not_before(self.hot, &user.id.to_string(), now).await?;

@@ -116,7 +116,8 @@ pub async fn create_user(
     input: NewUser,
 ) -> Result<User, AdminError> {
     let username = Username::parse(&input.username).map_err(field("username"))?;
-    let password = Password::new_password(input.password.expose_secret()).map_err(field("password"))?;
+    let password = Password::new_password_for(input.password.expose_secret(), &input.username, input.email.as_deref())
+        .map_err(field("password"))?;
     let email = input
         .email
         .as_deref()

@@ -47,6 +47,27 @@ impl Password {
         Ok(Self(SecretString::from(s.to_owned())))
     }
 
+    /// Checks a new password for a user: the policy, and not the user's own name or email, nor
+    /// a commonly used password.
+    pub fn new_password_for(s: &str, username: &str, email: Option<&str>) -> Result<Self, InvalidValue> {
+        let password = Self::new_password(s)?;
+        let lower = s.to_lowercase();
+        let email = email.map(str::to_lowercase);
+        let local_part = email.as_deref().and_then(|e| e.split('@').next());
+        if lower == username.to_lowercase()
+            || Some(lower.as_str()) == email.as_deref()
+            || Some(lower.as_str()) == local_part
+        {
+            return Err(InvalidValue::new("must not be the username or email address"));
+        }
+        if is_common(&lower) {
+            return Err(InvalidValue::new(
+                "is one of the most commonly used passwords; choose another",
+            ));
+        }
+        Ok(password)
+    }
+
     /// Hashes with bcrypt on the blocking pool.
     pub async fn hash(self, cost: u32) -> Result<String, PasswordError> {
         tokio::task::spawn_blocking(move || bcrypt::hash(self.0.expose_secret(), cost))
@@ -63,6 +84,21 @@ impl Password {
     }
 }
 
+static COMMON: &str = include_str!("common_passwords.txt");
+
+/// True when `lower` (lower-cased) is on the bundled list of common passwords.
+fn is_common(lower: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+    .contains(lower)
+}
+
 /// The hashing task failed (it panicked or the runtime is shutting down).
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed")]
@@ -71,6 +107,24 @@ pub struct PasswordError;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_password_is_not_their_name_email_or_a_common_one() {
+        let cases = [
+            ("annabelle-01", false),
+            ("ANNABELLE-01", false),
+            ("ann.smith@example.com", false),
+            ("ann.smith1", true),
+            ("ann.smith", false),
+            ("1q2w3e4r5t", false),
+            ("Basketball", false),
+            ("quiet harbour lantern", true),
+        ];
+        for (candidate, ok) in cases {
+            let result = Password::new_password_for(candidate, "annabelle-01", Some("Ann.Smith@example.com"));
+            assert_eq!(result.is_ok(), ok, "{candidate}");
+        }
+    }
 
     #[test]
     fn the_policy_refuses_short_and_overlong_passwords() {
