@@ -6,6 +6,7 @@ pub mod account_self;
 pub mod admin;
 pub mod application;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod permission;
 pub mod role;

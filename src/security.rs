@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod device;
 pub mod lockout;
 pub mod ratelimit;
+pub mod sealed;
 pub mod session;
 pub mod signin;
 

@@ -21,6 +21,7 @@ use crate::config::{Config, DatabaseConfig};
 use crate::events::{OutboxEvent, OutboxRow};
 use crate::identity::account::{Account, AccountId, Slug};
 use crate::identity::application::{Application, ClientId};
+use crate::identity::mfa::Factor;
 use crate::identity::role::{Role, RoleName};
 use crate::identity::user::{User, UserId};
 use crate::oauth::scope::Scope;
@@ -172,9 +173,43 @@ pub trait OutboxStore: Send + Sync {
 }
 
 /// The relational store as a whole: every repository plus health and lifecycle.
+/// Second factors and recovery codes.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// The user's factors, oldest first.
+    async fn list_factors(&self, user: UserId) -> Result<Vec<Factor>, StoreError>;
+    async fn insert_factor(&self, factor: &Factor) -> Result<(), StoreError>;
+    /// Marks the factor confirmed (and its first TOTP step used); false when it is not the
+    /// user's.
+    async fn confirm_factor(
+        &self,
+        user: UserId,
+        id: uuid::Uuid,
+        at: OffsetDateTime,
+        step: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    /// Accepts TOTP `step` for the factor unless it (or a later one) was accepted before.
+    async fn use_totp_step(&self, id: uuid::Uuid, step: i64) -> Result<bool, StoreError>;
+    /// Removes one factor; false when it was not the user's.
+    async fn delete_factor(&self, user: UserId, id: uuid::Uuid) -> Result<bool, StoreError>;
+    /// Removes every factor and recovery code of the user; how many factors went.
+    async fn delete_factors(&self, user: UserId) -> Result<u64, StoreError>;
+    /// Replaces the user's recovery codes with these hashes.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        hashes: &[Vec<u8>],
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Uses a recovery code once; false when unknown or used.
+    async fn use_recovery_code(&self, user: UserId, hash: &[u8], at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// How many unused recovery codes the user has.
+    async fn recovery_codes_left(&self, user: UserId) -> Result<i64, StoreError>;
+}
+
 #[async_trait]
 pub trait Database:
-    AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore + AuditStore + OutboxStore
+    AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore + AuditStore + OutboxStore + FactorStore
 {
     /// `postgres` or `sqlite`.
     fn engine(&self) -> &'static str;

@@ -372,3 +372,59 @@ pub async fn outbox_rows_leave_the_queue_in_order_once_marked_sent(f: DbFixture)
     assert_eq!(left.iter().map(|r| r.id).collect::<Vec<_>>(), [rows[2].id]);
     assert_eq!(f.db.outbox_unsent(0).await.unwrap().len(), 0);
 }
+
+pub async fn factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_once(f: DbFixture) {
+    use propusk::identity::mfa::{self, FactorKind};
+    let u = user(&f, "ann", "operator", None);
+    f.db.insert_user(&u, &[]).await.unwrap();
+    let now = f.clock.now();
+    let (totp, _) = mfa::new_totp(&[1u8; 32], u.id, now).unwrap();
+    f.db.insert_factor(&totp).await.unwrap();
+    let mut sms = totp.clone();
+    sms.id = uuid::Uuid::now_v7();
+    sms.kind = FactorKind::Sms;
+    sms.secret_enc = None;
+    sms.target = Some("+4915112345678".into());
+    sms.created_at = now + Duration::seconds(1);
+    f.db.insert_factor(&sms).await.unwrap();
+    assert_eq!(f.db.list_factors(u.id).await.unwrap(), vec![totp.clone(), sms.clone()]);
+
+    let other = UserId::generate();
+    assert!(
+        !f.db.confirm_factor(other, totp.id, now, Some(7)).await.unwrap(),
+        "not theirs"
+    );
+    assert!(f.db.confirm_factor(u.id, totp.id, now, Some(7)).await.unwrap());
+    assert!(!f.db.confirm_factor(u.id, totp.id, now, Some(8)).await.unwrap(), "once");
+    let stored = &f.db.list_factors(u.id).await.unwrap()[0];
+    assert!(stored.is_confirmed());
+    assert_eq!(stored.last_used_step, Some(7));
+    assert!(!f.db.use_totp_step(totp.id, 7).await.unwrap(), "a step is used once");
+    assert!(!f.db.use_totp_step(totp.id, 6).await.unwrap(), "nor an earlier one");
+    assert!(f.db.use_totp_step(totp.id, 8).await.unwrap());
+
+    let codes = mfa::new_recovery_codes();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
+    f.db.replace_recovery_codes(u.id, &hashes, now).await.unwrap();
+    assert_eq!(f.db.recovery_codes_left(u.id).await.unwrap(), 10);
+    assert!(f.db.use_recovery_code(u.id, &hashes[3], now).await.unwrap());
+    assert!(
+        !f.db.use_recovery_code(u.id, &hashes[3], now).await.unwrap(),
+        "single use"
+    );
+    assert!(
+        !f.db.use_recovery_code(other, &hashes[4], now).await.unwrap(),
+        "not theirs"
+    );
+    assert_eq!(f.db.recovery_codes_left(u.id).await.unwrap(), 9);
+
+    assert!(!f.db.delete_factor(other, sms.id).await.unwrap());
+    assert!(f.db.delete_factor(u.id, sms.id).await.unwrap());
+    assert_eq!(f.db.delete_factors(u.id).await.unwrap(), 1);
+    assert!(f.db.list_factors(u.id).await.unwrap().is_empty());
+    assert_eq!(
+        f.db.recovery_codes_left(u.id).await.unwrap(),
+        0,
+        "recovery codes go with them"
+    );
+}

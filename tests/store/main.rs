@@ -115,6 +115,7 @@ macro_rules! relational_suite {
                 audit_rows_are_appended_one_at_a_time_in_a_chain,
                 a_user_and_its_event_are_written_in_one_transaction,
                 outbox_rows_leave_the_queue_in_order_once_marked_sent,
+                factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_once,
             ]
         );
     };
