@@ -49,6 +49,8 @@ pub enum StartError {
     HotStore(StoreError),
     #[error("cannot load keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("cannot set up mail or SMS: {0}")]
+    Notify(#[from] crate::notify::NotifyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -102,12 +104,17 @@ impl App {
                 })?,
         };
         let stores = Stores { db, hot };
+        let notifier = crate::notify::Notifier::from_config(&config)?;
+        if notifier.sms.name() == "log" {
+            tracing::warn!("no PROPUSK_SMS_WEBHOOK_URL: SMS codes are written to the log (development only)");
+        }
         let provider = Arc::new(Provider::new(
             &config,
             &stores,
             Arc::new(keyring),
             &master,
             clock.clone(),
+            notifier,
         ));
         let state = AppState {
             config: Arc::new(config),

@@ -95,6 +95,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "1m,5m,15m,1h",
         "lockout lengths, growing with each lockout within a day",
     ),
+    (
+        "MFA_REQUIRED_ROLES",
+        "admin",
+        "roles whose users must sign in with a second factor (comma-separated; B2B accounts can require it too)",
+    ),
     ("SMTP_URL", "(none)", "smtp://user:pass@host:port or smtps://… for mail"),
     ("SMTP_FROM", "(none)", "sender address of mail"),
     ("SMS_WEBHOOK_URL", "(none: log codes)", "HTTP endpoint that sends SMS"),
@@ -157,6 +162,7 @@ pub struct Config {
     pub lockout_threshold: u32,
     pub lockout_account_threshold: u32,
     pub lockout_durations: Vec<Duration>,
+    pub mfa_required_roles: Vec<String>,
     pub smtp_url: Option<SecretString>,
     pub smtp_from: Option<String>,
     pub sms_webhook_url: Option<Url>,
@@ -300,6 +306,12 @@ impl Config {
                 "1m,5m,15m,1h",
                 "comma-separated durations from 1s to 7d, e.g. 1m,5m,15m,1h",
                 value::durations,
+            ),
+            mfa_required_roles: p.parse(
+                "MFA_REQUIRED_ROLES",
+                "admin",
+                "comma-separated role names, or empty",
+                |s| value::list(s).map(|r| value::token(r, 64, "_-")).collect(),
             ),
             smtp_url: p.optional("SMTP_URL", "smtp://[user:pass@]host[:port] or smtps://…", |s| {
                 Url::parse(s)

@@ -14,6 +14,7 @@ pub mod health;
 pub mod introspect;
 pub mod jwks;
 pub mod login;
+pub mod login_2fa;
 pub mod logout;
 pub mod revoke;
 pub mod token;
@@ -52,6 +53,8 @@ pub fn router(state: AppState) -> Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/login", get(login::show).post(login::submit))
+        .route("/login/2fa", get(login_2fa::show).post(login_2fa::submit))
+        .route("/login/2fa/send", post(login_2fa::send))
         .route("/consent", get(consent::show).post(consent::submit))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route(

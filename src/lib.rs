@@ -11,6 +11,7 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod notify;
 pub mod oauth;
 pub mod security;
 pub mod store;

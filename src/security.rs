@@ -5,8 +5,10 @@ pub mod client_ip;
 pub mod csrf;
 pub mod device;
 pub mod lockout;
+pub mod otp;
 pub mod ratelimit;
 pub mod sealed;
+pub mod second_factor;
 pub mod session;
 pub mod signin;
 

@@ -14,7 +14,7 @@ use super::error::json_error;
 use super::extract::{ClientIp, request_context};
 use super::userinfo::{bearer, bearer_error};
 use crate::app::AppState;
-use crate::identity::account_self::{ProfileChange, SelfService};
+use crate::identity::account_self::{Channel, ProfileChange, SelfService, VerifyError};
 use crate::identity::admin::AdminError;
 use crate::oauth::revocation;
 
@@ -24,6 +24,196 @@ pub fn routes() -> Router<AppState> {
         .route("/account/v1/password", post(change_password))
         .route("/account/v1/sessions", get(sessions))
         .route("/account/v1/sessions/{sid}", delete(end_session))
+        .route("/account/v1/factors", get(factors))
+        .route("/account/v1/factors/totp", post(enrol_totp))
+        .route("/account/v1/factors/{id}/confirm", post(confirm_factor))
+        .route("/account/v1/factors/{id}", post(add_code_factor).delete(remove_factor))
+        .route("/account/v1/recovery-codes", post(recovery_codes))
+        .route("/account/v1/verification/{channel}", post(send_verification))
+        .route("/account/v1/verification/{channel}/confirm", post(confirm_verification))
+}
+
+fn channel(name: &str) -> Option<Channel> {
+    match name {
+        "email" => Some(Channel::Email),
+        "phone" => Some(Channel::Phone),
+        _ => None,
+    }
+}
+
+fn no_channel() -> Response {
+    json_error(StatusCode::NOT_FOUND, "not_found", "verify `email` or `phone`")
+}
+pub async fn add_code_factor(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    me: Me,
+    Path(kind): Path<String>,
+) -> Response {
+    let kind = match kind.as_str() {
+        "email" => crate::identity::mfa::FactorKind::Email,
+        "sms" => crate::identity::mfa::FactorKind::Sms,
+        _ => return json_error(StatusCode::NOT_FOUND, "not_found", "factors are totp, email or sms"),
+    };
+    match service(&state, peer, &headers).add_code_factor(&me.sub, kind).await {
+        Ok(factor) => (StatusCode::CREATED, Json(factor.view())).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn send_verification(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    me: Me,
+    Path(name): Path<String>,
+) -> Response {
+    let Some(channel) = channel(&name) else {
+        return no_channel();
+    };
+    let notifier = &state.provider.notifier;
+    match service(&state, peer, &headers)
+        .send_verification(&me.sub, channel, notifier)
+        .await
+    {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(VerifyError::Admin(e)) => e.into_response(),
+        Err(VerifyError::Otp(e)) => send_refused(&e),
+        Err(VerifyError::Notify(e)) => {
+            tracing::warn!(error = %e, "a verification code could not be sent");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the code could not be sent; try again shortly",
+            )
+        }
+    }
+}
+
+/// 429 for the cooldown or a spent daily budget, with `Retry-After`.
+pub fn send_refused(e: &crate::security::otp::SendError) -> Response {
+    use crate::security::otp::SendError;
+    let wait = match e {
+        SendError::Cooldown(secs) => *secs,
+        SendError::Budget { retry_after_secs } => *retry_after_secs,
+        SendError::Store(_) => {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again shortly",
+            );
+        }
+    };
+    let mut response = json_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &e.to_string());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    response
+}
+
+pub async fn confirm_verification(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    me: Me,
+    Path(name): Path<String>,
+    body: Result<Json<CodeBody>, JsonRejection>,
+) -> Response {
+    let Some(channel) = channel(&name) else {
+        return no_channel();
+    };
+    let Ok(Json(body)) = body else {
+        return AdminError::Invalid {
+            field: "code",
+            message: "expected a JSON body {\"code\": \"123456\"}".into(),
+        }
+        .into_response();
+    };
+    match service(&state, peer, &headers)
+        .confirm_verification(&me.sub, channel, &body.code)
+        .await
+    {
+        Ok(user) => Json(user.view()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn factors(State(state): State<AppState>, ClientIp(peer): ClientIp, headers: HeaderMap, me: Me) -> Response {
+    match service(&state, peer, &headers).factors(&me.sub).await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn enrol_totp(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    me: Me,
+) -> Response {
+    let issuer = state.config.issuer.host_str().unwrap_or("Propusk").to_owned();
+    match service(&state, peer, &headers).enrol_totp(&me.sub, &issuer).await {
+        Ok(enrolment) => (StatusCode::CREATED, Json(enrolment)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeBody {
+    code: String,
+}
+
+pub async fn confirm_factor(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    me: Me,
+    Path(id): Path<String>,
+    body: Result<Json<CodeBody>, JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return AdminError::Invalid {
+            field: "code",
+            message: "expected a JSON body {\"code\": \"123456\"}".into(),
+        }
+        .into_response();
+    };
+    if let Err(limited) = super::browser::limit_code(&state, peer).await {
+        return super::error::rate_limited_json(&limited);
+    }
+    match service(&state, peer, &headers)
+        .confirm_totp(&me.sub, &id, &body.code)
+        .await
+    {
+        Ok(codes) => Json(serde_json::json!({ "confirmed": true, "recovery_codes": codes })).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn remove_factor(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    me: Me,
+    Path(id): Path<String>,
+) -> Response {
+    match service(&state, peer, &headers).remove_factor(&me.sub, &id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    me: Me,
+) -> Response {
+    match service(&state, peer, &headers).new_recovery_codes(&me.sub).await {
+        Ok(codes) => Json(serde_json::json!({ "recovery_codes": codes })).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The user behind a valid, unrevoked access token (`sub`, and the session it came from).
@@ -63,6 +253,7 @@ impl FromRequestParts<AppState> for Me {
 fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: &HeaderMap) -> SelfService<'a> {
     SelfService {
         db: state.stores.db.as_ref(),
+        seal_key: &state.provider.seal_key,
         hot: state.stores.hot.as_ref(),
         clock: state.clock.as_ref(),
         audit: &state.provider.audit,

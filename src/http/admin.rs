@@ -71,6 +71,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/v1/users/{id}/block", post(users::block))
         .route("/admin/v1/users/{id}/unblock", post(users::unblock))
         .route("/admin/v1/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/admin/v1/users/{id}/factors",
+            axum::routing::delete(users::reset_factors),
+        )
         .route("/admin/v1/users/{id}/role", put(users::change_role))
 }
 

@@ -152,6 +152,12 @@ pub async fn limit_form(state: &AppState, ip: std::net::IpAddr) -> Result<(), Re
         })
 }
 
+/// Counts a one-time-code check against the client address's budget (the sign-in rate).
+pub async fn limit_code(state: &AppState, ip: std::net::IpAddr) -> Result<(), ratelimit::Limited> {
+    let bucket = state.provider.limits.login.map(|rate| Bucket::ip("code", ip, rate));
+    ratelimit::check_one(state.provider.hot.as_ref(), bucket).await
+}
+
 /// The stylesheet of the pages.
 pub async fn stylesheet() -> Response {
     let mut response = (

@@ -19,6 +19,7 @@ use crate::audit::AuditRecord;
 use crate::oauth::authorize::{self, Next, error_redirect};
 use crate::oauth::error::OAuthError;
 use crate::security::device;
+use crate::security::second_factor::{self, Need, Pending};
 use crate::security::session as browser_session;
 use crate::security::signin::{self, Origins, SignInError};
 
@@ -32,13 +33,13 @@ pub struct LoginPage<'a> {
     error: Option<&'a str>,
 }
 
-type Parked = (
+pub(super) type Parked = (
     authorize::AuthorizationRequest,
     std::sync::Arc<crate::identity::application::Application>,
 );
 
 /// The parked authorization request a sign-in continues, or the page explaining it is gone.
-async fn parked_request(
+pub(super) async fn parked_request(
     provider: &crate::oauth::provider::Provider,
     id: Option<&str>,
     browser: Option<&str>,
@@ -51,8 +52,8 @@ async fn parked_request(
     }
 }
 
-const EXPIRED: &str = "This sign-in request has expired. Go back to the application and start again.";
-const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again shortly.";
+pub(super) const EXPIRED: &str = "This sign-in request has expired. Go back to the application and start again.";
+pub(super) const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again shortly.";
 
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
@@ -123,7 +124,6 @@ pub async fn submit(
     };
     let login = form.login.unwrap_or_default();
     let password = form.password.unwrap_or_default();
-    let db = state.stores.db.as_ref();
     let https = state.config.is_https();
     let device = cookie(&headers, device::cookie_name(https)).and_then(|c| device::verify(&provider.device_key, &c));
     let from = Origins {
@@ -163,11 +163,74 @@ pub async fn submit(
         }
     };
     let user = signed_in.user;
+    match second_factor::need(provider, &user).await {
+        Ok(Need::Nothing) => {}
+        Ok(need) => {
+            let pending = Pending {
+                user_id: user.id,
+                device,
+                known_device: signed_in.known_device,
+                req: form.req.clone(),
+                enrol: None,
+                must_enrol: need == Need::Enrol,
+                created_at: state.clock.now().unix_timestamp(),
+            };
+            return match second_factor::park(state.stores.hot.as_ref(), &pending, state.clock.now()).await {
+                Ok(token) => {
+                    let set = [browser_session::set_cookie(
+                        second_factor::cookie_name(https),
+                        &token,
+                        https,
+                        second_factor::PENDING_LIFETIME,
+                    )];
+                    redirect("/login/2fa", &set)
+                }
+                Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+            };
+        }
+        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    }
+    let done = Completed {
+        user: &user,
+        amr: vec!["pwd".into()],
+        device,
+        req: form.req.as_deref(),
+        cookies: Vec::new(),
+    };
+    complete(&state, &headers, &ctx, done, parked).await
+}
+
+/// A sign-in whose every step succeeded.
+pub(super) struct Completed<'a> {
+    pub user: &'a crate::identity::user::User,
+    /// RFC 8176 methods: `pwd`, then `otp`, `mfa` after a second factor.
+    pub amr: Vec<String>,
+    /// The browser's verified known-device id, if it had one.
+    pub device: Option<String>,
+    /// The parked authorization request id, if any.
+    pub req: Option<&'a str>,
+    /// Cookies to set besides the session's.
+    pub cookies: Vec<String>,
+}
+
+/// Finishes a sign-in: remembers the device, starts a fresh session (against fixation), audits
+/// the login, and continues the parked authorization request (consent, or the code).
+pub(super) async fn complete(
+    state: &AppState,
+    headers: &HeaderMap,
+    ctx: &crate::audit::RequestContext,
+    done: Completed<'_>,
+    parked: Option<Parked>,
+) -> Response {
+    let provider = &state.provider;
+    let db = state.stores.db.as_ref();
+    let https = state.config.is_https();
+    let user = done.user;
     let now = state.clock.now();
     let hot = state.stores.hot.as_ref();
-    let mut set = Vec::new();
+    let mut set = done.cookies;
     // Remember this browser as a known device of the user (its own lockout budget).
-    let device_id = match device {
+    let device_id = match done.device {
         Some(id) => id,
         None => {
             let (id, value) = device::issue(&provider.device_key);
@@ -183,16 +246,19 @@ pub async fn submit(
     if let Err(e) = device::remember(hot, user.id, &device_id, now).await {
         tracing::warn!(error = %e, "the known device could not be remembered");
     }
-    if let Ok(Some((old_cookie, old))) = session(&state, &headers).await {
+    if let Ok(Some((old_cookie, old))) = session(state, headers).await {
         let _ = browser_session::end(hot, &old_cookie, &old).await;
     }
-    let (cookie, new_session) = match browser_session::start(hot, user.id, vec!["pwd".into()], now).await {
+    let (cookie, new_session) = match browser_session::start(hot, user.id, done.amr.clone(), now).await {
         Ok(started) => started,
         Err(_) => {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     };
-    let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "login_page", &ctx);
+    let mut record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "login_page", ctx);
+    if let serde_json::Value::Object(details) = &mut record.details {
+        details.insert("amr".into(), serde_json::json!(done.amr));
+    }
     provider.metrics.login(true);
     provider.audit.record_or_log(record).await;
     set.push(browser_session::set_cookie(
@@ -209,9 +275,9 @@ pub async fn submit(
         };
         return page(StatusCode::OK, &done, &set);
     };
-    let req_id = form.req.unwrap_or_default();
+    let req_id = done.req.unwrap_or_default().to_owned();
     // This sign-in satisfies prompt=login for the request, now and at the consent step.
-    let browser = browser_cookie(&state, &headers).unwrap_or_default();
+    let browser = browser_cookie(state, headers).unwrap_or_default();
     if let Err(e) = authorize::mark_login_done(provider, &req_id, &request, &browser).await {
         return redirect(
             &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
@@ -251,7 +317,7 @@ pub async fn submit(
 }
 
 /// "45 seconds", "3 minutes", "2 hours".
-fn human_wait(secs: i64) -> String {
+pub(super) fn human_wait(secs: i64) -> String {
     match secs {
         ..=59 => format!("{secs} seconds"),
         60..=3599 => format!("{} minutes", (secs + 59) / 60),

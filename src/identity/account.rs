@@ -61,6 +61,8 @@ pub struct Account {
     pub name: String,
     pub slug: Slug,
     pub status: AccountStatus,
+    /// Every user of the account must sign in with a second factor.
+    pub mfa_required: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

@@ -16,9 +16,14 @@ use crate::oauth::revocation;
 use crate::security::session;
 use crate::store::{Database, HotStore, StoreError};
 
+mod factors;
+pub use factors::{Channel, TotpEnrolment, VerifyError};
+
 /// What self-service needs.
 pub struct SelfService<'a> {
     pub db: &'a dyn Database,
+    /// Seals TOTP seeds (derived from the master key).
+    pub seal_key: &'a [u8; 32],
     pub hot: &'a dyn HotStore,
     pub clock: &'a dyn Clock,
     pub audit: &'a Auditor,
@@ -87,7 +92,7 @@ impl SelfService<'_> {
             .ok_or_else(|| AdminError::Forbidden("the account is not active".into()))
     }
 
-    async fn record(&self, user: &User, action: &str, outcome: Outcome, details: serde_json::Value) {
+    pub(crate) async fn record(&self, user: &User, action: &str, outcome: Outcome, details: serde_json::Value) {
         let id = user.id.to_string();
         let mut record = AuditRecord::change(self.clock.now(), action, "user", &id, user.client_id, details);
         record.actor_type = ActorType::User;
@@ -108,6 +113,17 @@ impl SelfService<'_> {
     pub async fn update_profile(&self, sub: &str, change: ProfileChange) -> Result<User, AdminError> {
         let mut user = self.me(sub).await?;
         let changed = change.apply(&mut user)?;
+        // Codes go only to verified destinations: a changed one loses its factor.
+        for (field, kind) in [
+            ("email", super::mfa::FactorKind::Email),
+            ("phone", super::mfa::FactorKind::Sms),
+        ] {
+            if changed.contains(&field) {
+                for factor in self.db.list_factors(user.id).await?.iter().filter(|f| f.kind == kind) {
+                    self.db.delete_factor(user.id, factor.id).await?;
+                }
+            }
+        }
         user.updated_at = self.clock.now();
         self.save(&user, UserEvent::updated(self.source, &user, &changed, user.updated_at))
             .await?;

@@ -70,6 +70,7 @@ pub async fn create_account(db: &dyn Database, clock: &dyn Clock, input: NewAcco
         name,
         slug,
         status: AccountStatus::Active,
+        mfa_required: false,
         created_at: now,
         updated_at: now,
     };

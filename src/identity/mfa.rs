@@ -113,7 +113,11 @@ pub fn qr_svg(uri: &str) -> String {
             .render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(200, 200)
             .quiet_zone(true)
-            .build(),
+            .build()
+            // Inline in HTML: no XML declaration.
+            .split_once("<svg")
+            .map(|(_, rest)| format!("<svg{rest}"))
+            .unwrap_or_default(),
         Err(_) => String::new(),
     }
 }

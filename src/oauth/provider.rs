@@ -49,6 +49,12 @@ pub struct Provider {
     pub limits: crate::security::ratelimit::Limits,
     /// Lockout after repeated failures (see [`crate::security::lockout`]).
     pub lockout: crate::security::lockout::Lockout,
+    /// Seals secrets that must be read back (TOTP seeds, upstream client secrets).
+    pub seal_key: [u8; 32],
+    /// Mail and SMS to users.
+    pub notifier: crate::notify::Notifier,
+    /// Roles whose users must use a second factor.
+    pub mfa_required_roles: Vec<String>,
     /// Signs known-device cookies.
     pub device_key: [u8; 32],
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -62,6 +68,7 @@ impl Provider {
         keyring: Arc<Keyring>,
         master: &MasterKey,
         clock: SharedClock,
+        notifier: crate::notify::Notifier,
     ) -> Self {
         Self {
             issuer: config.issuer_str().to_owned(),
@@ -85,6 +92,9 @@ impl Provider {
             limits: crate::security::ratelimit::Limits::from_config(config),
             lockout: crate::security::lockout::Lockout::from_config(config),
             device_key: master.derive(Purpose::CookieSigning),
+            seal_key: master.derive(Purpose::Encryption),
+            mfa_required_roles: config.mfa_required_roles.clone(),
+            notifier,
             trusted_proxies: config.trusted_proxies.clone(),
         }
     }

@@ -32,6 +32,7 @@ pub(super) struct AccountRow {
     name: String,
     slug: String,
     status: String,
+    mfa_required: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -44,6 +45,7 @@ impl TryFrom<AccountRow> for Account {
             name: r.name,
             slug: Slug::parse(&r.slug).map_err(corrupt("clients.slug"))?,
             status: AccountStatus::parse(&r.status).map_err(corrupt("clients.status"))?,
+            mfa_required: r.mfa_required,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -509,7 +511,7 @@ macro_rules! sql_repositories {
         impl $crate::store::AccountStore for $store {
             async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO clients (id, name, slug, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO clients (id, name, slug, status, created_at, updated_at, mfa_required) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(a.id.as_uuid())
                 .bind(&a.name)
@@ -517,6 +519,7 @@ macro_rules! sql_repositories {
                 .bind(a.status.as_str())
                 .bind(a.created_at)
                 .bind(a.updated_at)
+                .bind(a.mfa_required)
                 .execute(&self.pool)
                 .await
                 .map_err(Self::error)?;
@@ -546,12 +549,13 @@ macro_rules! sql_repositories {
             }
 
             async fn update_account(&self, a: &Account) -> Result<(), StoreError> {
-                let done = sqlx::query("UPDATE clients SET name = $2, slug = $3, status = $4, updated_at = $5 WHERE id = $1")
+                let done = sqlx::query("UPDATE clients SET name = $2, slug = $3, status = $4, updated_at = $5, mfa_required = $6 WHERE id = $1")
                     .bind(a.id.as_uuid())
                     .bind(&a.name)
                     .bind(a.slug.as_str())
                     .bind(a.status.as_str())
                     .bind(a.updated_at)
+                    .bind(a.mfa_required)
                     .execute(&self.pool)
                     .await
                     .map_err(Self::error)?;

@@ -21,3 +21,4 @@ mod oidc;
 mod protection;
 mod startup;
 mod token;
+mod two_factor;

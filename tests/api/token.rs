@@ -6,17 +6,7 @@ use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, ClientSecret, Scope, TokenResponse as _, TokenUrl};
 use serde_json::Value;
 
-use crate::support::{Backend, RegisteredApp, TestApp};
-
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
+use crate::support::{Backend, RegisteredApp, TestApp, claims_of};
 
 fn header_of(token: &str) -> Value {
     let header = token.split('.').next().unwrap();

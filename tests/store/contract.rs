@@ -20,6 +20,7 @@ fn account(f: &DbFixture, slug: &str) -> Account {
         name: format!("{slug} Ltd"),
         slug: Slug::parse(slug).unwrap(),
         status: AccountStatus::Active,
+        mfa_required: false,
         created_at: now,
         updated_at: now,
     }

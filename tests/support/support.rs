@@ -211,6 +211,8 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         config.listen = addr;
         config.issuer = url::Url::parse(&format!("http://{addr}")).unwrap();
+        // Tests sign admins in with a password alone unless they test the 2FA policy.
+        config.mfa_required_roles = Vec::new();
         adjust(&mut config);
         let clock = ManualClock::starting_now();
         let app = App::build_on(Some(listener), config.clone(), Arc::new(clock.clone()))
@@ -473,6 +475,25 @@ pub fn hidden(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
+/// The claims of a JWT (unverified: the tests check what was issued).
+pub fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The current TOTP code of a base32 seed at `at` (what an authenticator app shows).
+pub fn totp_code(base32: &str, at: time::OffsetDateTime) -> String {
+    let secret = totp_rs::Secret::try_from_base32(base32).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(u64::try_from(at.unix_timestamp()).unwrap()).to_string()
+}
+
 /// A query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
@@ -486,6 +507,21 @@ impl TestApp {
     /// Drives a browser from an authorization URL through login (and consent, when asked) to the
     /// client's callback; returns the callback URL.
     pub async fn sign_in(&self, browser: &Browser, authorize_url: &str, username: &str) -> String {
+        self.sign_in_with(browser, authorize_url, username, &|page: &str| {
+            panic!("unexpected second-factor step: {page}")
+        })
+        .await
+    }
+
+    /// [`Self::sign_in`] where the second-factor page is answered by `second` (given the page,
+    /// it returns the method and the code).
+    pub async fn sign_in_with(
+        &self,
+        browser: &Browser,
+        authorize_url: &str,
+        username: &str,
+        second: &dyn Fn(&str) -> (String, String),
+    ) -> String {
         let mut response = browser.get(authorize_url).await;
         let mut to = location(&response, &self.base);
         if to.starts_with(&self.url("/login")) {
@@ -499,6 +535,17 @@ impl TestApp {
                         ("login", username),
                         ("password", PASSWORD),
                     ],
+                )
+                .await;
+            to = location(&response, &self.base);
+        }
+        if to == self.url("/login/2fa") {
+            let page = browser.get(&to).await.text().await.unwrap();
+            let (method, code) = second(&page);
+            response = browser
+                .post(
+                    &self.url("/login/2fa"),
+                    &[("csrf", &hidden(&page, "csrf")), ("method", &method), ("code", &code)],
                 )
                 .await;
             to = location(&response, &self.base);
@@ -552,6 +599,21 @@ impl TestApp {
         username: &str,
         scope: &str,
     ) -> serde_json::Value {
+        self.code_tokens_with(browser, client, username, scope, &|page: &str| {
+            panic!("unexpected second-factor step: {page}")
+        })
+        .await
+    }
+
+    /// [`Self::code_tokens`] answering a second-factor step with `second`.
+    pub async fn code_tokens_with(
+        &self,
+        browser: &Browser,
+        client: &RegisteredApp,
+        username: &str,
+        scope: &str,
+        second: &dyn Fn(&str) -> (String, String),
+    ) -> serde_json::Value {
         let (verifier, challenge) = pkce();
         let url = self.authorize_url(
             client,
@@ -564,7 +626,7 @@ impl TestApp {
                 ("code_challenge_method", "S256"),
             ],
         );
-        let callback = self.sign_in(browser, &url, username).await;
+        let callback = self.sign_in_with(browser, &url, username, second).await;
         let code = query_param(&callback, "code").unwrap_or_else(|| panic!("no code in {callback}"));
         let response = self
             .post_form(

@@ -30,6 +30,13 @@ pub async fn block(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().block(&r.who, &id).await)
 }
 
+pub async fn reset_factors(r: AdminRequest, Path(id): Path<String>) -> Response {
+    match r.admin().reset_factors(&r.who, &id).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 pub async fn unlock(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().unlock(&r.who, &id).await)
 }

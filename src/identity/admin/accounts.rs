@@ -15,6 +15,7 @@ use crate::identity::user::User;
 pub struct AccountChange {
     pub name: Option<String>,
     pub status: Option<String>,
+    pub mfa_required: Option<bool>,
 }
 
 impl UserAdmin<'_> {
@@ -96,6 +97,9 @@ impl UserAdmin<'_> {
                 message: e.0,
             })?;
         }
+        if let Some(required) = change.mfa_required {
+            account.mfa_required = required;
+        }
         account.updated_at = self.clock.now();
         self.db.update_account(&account).await?;
         self.record_change(
@@ -104,7 +108,7 @@ impl UserAdmin<'_> {
             ("client", &account.id.to_string()),
             Some(account.id),
             Outcome::Success,
-            serde_json::json!({ "status": account.status }),
+            serde_json::json!({ "status": account.status, "mfa_required": account.mfa_required }),
         )
         .await;
         Ok(account)

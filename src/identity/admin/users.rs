@@ -145,6 +145,19 @@ impl UserAdmin<'_> {
         Ok(user)
     }
 
+    /// Removes every second factor and recovery code of the user (they enrol again).
+    pub async fn reset_factors(&self, who: &Principal, id: &str) -> Result<u64, AdminError> {
+        let user = self.find(id).await?;
+        if let Err(denied) = who.check_user("users:update", &user) {
+            return Err(self.refuse(who, "user.mfa_reset", &user, denied).await);
+        }
+        let removed = self.db.delete_factors(user.id).await?;
+        let details = serde_json::json!({ "factors_removed": removed });
+        self.record(who, "user.mfa_reset", &user, Outcome::Success, details)
+            .await;
+        Ok(removed)
+    }
+
     pub async fn change_role(&self, who: &Principal, id: &str, role: &str) -> Result<User, AdminError> {
         let mut user = self.find(id).await?;
         let name = RoleName::parse(role).map_err(|e| AdminError::Invalid {

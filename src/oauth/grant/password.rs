@@ -47,6 +47,12 @@ pub async fn grant(
         }
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
+    // The password grant has no second step: users who need one sign in through the browser.
+    if crate::security::second_factor::need(provider, &user).await? != crate::security::second_factor::Need::Nothing {
+        return Err(OAuthError::invalid_grant(
+            "this account signs in with a second factor: use the authorization code flow",
+        ));
+    }
     let now = provider.clock.now();
     let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "password_grant", ctx);
     provider.metrics.login(true);

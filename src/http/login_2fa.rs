@@ -1,0 +1,270 @@
+//! `/login/2fa`: the second step of a sign-in (see [`crate::security::second_factor`]): a
+//! code from the authenticator app, a code sent by email or SMS, or a recovery code — or, when
+//! the policy requires a factor the user has not got, the TOTP enrolment (QR code as inline
+//! SVG, the key to type, recovery codes) confirmed by its first code.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::browser::{browser_cookie, cookie, csrf_ok, csrf_token, error_page, limit_form, page};
+use super::extract::{ClientIp, request_context};
+use super::login::{Completed, UNAVAILABLE, complete, human_wait, parked_request};
+use crate::app::AppState;
+use crate::identity::mfa::{self, FactorKind};
+use crate::identity::user::UserStatus;
+use crate::security::otp::SendError;
+use crate::security::second_factor::{self, CodeError, Method, Pending, SendCodeError};
+use crate::security::session as browser_session;
+
+const GONE: &str = "This sign-in has expired. Go back to the application and sign in again.";
+
+/// What the enrolment shows.
+pub struct EnrolView {
+    qr_svg: String,
+    secret: String,
+    codes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login_2fa.html")]
+pub struct TwoFactorPage<'a> {
+    csrf: &'a str,
+    error: Option<&'a str>,
+    enrol: Option<EnrolView>,
+    has_totp: bool,
+    /// `(method, masked target)` a code can be sent to.
+    code_targets: Vec<(&'static str, String)>,
+    /// The method a code was just sent by.
+    sent: Option<&'a str>,
+}
+
+/// The pending sign-in of this browser, with its cookie value.
+async fn pending(state: &AppState, headers: &HeaderMap) -> Result<(String, Pending), Response> {
+    let name = second_factor::cookie_name(state.config.is_https());
+    let Some(token) = cookie(headers, name) else {
+        return Err(error_page(StatusCode::BAD_REQUEST, GONE));
+    };
+    match second_factor::load(state.stores.hot.as_ref(), &token).await {
+        Ok(Some(p)) => Ok((token, p)),
+        Ok(None) => Err(error_page(StatusCode::BAD_REQUEST, GONE)),
+        Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
+    }
+}
+
+/// Renders the page for `pending` (starting its enrolment if it must enrol).
+pub(super) async fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    mut pending: Pending,
+    status: StatusCode,
+    error: Option<&str>,
+    sent: Option<&str>,
+) -> Response {
+    let provider = &state.provider;
+    if pending.must_enrol
+        && pending.enrol.is_none()
+        && (second_factor::start_enrolment(provider, &mut pending).await.is_err()
+            || second_factor::save(state.stores.hot.as_ref(), token, &pending, state.clock.now())
+                .await
+                .is_err())
+    {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+    }
+    let Ok(factors) = state.stores.db.list_factors(pending.user_id).await else {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+    };
+    let enrol = match &pending.enrol {
+        Some(enrolment) => {
+            let Some(factor) = factors.iter().find(|f| f.id == enrolment.factor) else {
+                return error_page(StatusCode::BAD_REQUEST, GONE);
+            };
+            let Ok(secret) = mfa::totp_base32(&provider.seal_key, factor) else {
+                return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+            };
+            let user = state.stores.db.find_user(pending.user_id).await.ok().flatten();
+            let account = user.as_ref().map_or("user", |u| u.username.as_str());
+            let issuer = state.config.issuer.host_str().unwrap_or("Propusk");
+            Some(EnrolView {
+                qr_svg: mfa::qr_svg(&mfa::otpauth_uri(issuer, account, &secret)),
+                secret,
+                codes: enrolment.codes.clone(),
+            })
+        }
+        None => None,
+    };
+    let confirmed = factors.iter().filter(|f| f.is_confirmed());
+    let code_targets = confirmed
+        .clone()
+        .filter(|f| matches!(f.kind, FactorKind::Email | FactorKind::Sms))
+        .map(|f| (f.kind.as_str(), f.target.as_deref().map(mfa::mask).unwrap_or_default()))
+        .collect();
+    let (csrf, set) = csrf_token(state, headers);
+    let view = TwoFactorPage {
+        csrf: &csrf,
+        error,
+        enrol,
+        has_totp: confirmed.clone().any(|f| f.kind == FactorKind::Totp),
+        code_targets,
+        sent,
+    };
+    page(status, &view, set.as_slice())
+}
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match pending(&state, &headers).await {
+        Ok((token, p)) => render(&state, &headers, &token, p, StatusCode::OK, None, None).await,
+        Err(page) => page,
+    }
+}
+
+/// No `Debug`: it holds a code.
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: Option<String>,
+    method: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if let Err(limited) = limit_form(&state, ip).await {
+        return limited;
+    }
+    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form has expired. Reload the page and try again.",
+        );
+    }
+    let (token, pending) = match pending(&state, &headers).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let ctx = request_context(ip, &headers);
+    let provider = &state.provider;
+    let Some(method) = form.method.as_deref().and_then(Method::parse) else {
+        return error_page(StatusCode::BAD_REQUEST, "Choose how to verify.");
+    };
+    let code = form.code.unwrap_or_default();
+    match second_factor::verify(provider, &pending, method, &code, ip, &ctx).await {
+        Ok(()) => {}
+        Err(CodeError::Invalid) => {
+            let sent = matches!(method, Method::Email | Method::Sms).then(|| method.as_str());
+            return render(
+                &state,
+                &headers,
+                &token,
+                pending,
+                StatusCode::UNAUTHORIZED,
+                Some("The code is not valid."),
+                sent,
+            )
+            .await;
+        }
+        Err(CodeError::Locked(lock)) => {
+            let wait = (lock.until - state.clock.now()).whole_seconds().max(1);
+            let message = format!("Too many wrong codes. Try again in {}.", human_wait(wait));
+            let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, &message);
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
+        Err(CodeError::Store(_)) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    }
+    let _ = second_factor::finish(state.stores.hot.as_ref(), &token).await;
+    let user = match state.stores.db.find_user(pending.user_id).await {
+        Ok(Some(user)) if user.status == UserStatus::Active => user,
+        Ok(_) => return error_page(StatusCode::FORBIDDEN, GONE),
+        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    };
+    let parked = match parked_request(
+        provider,
+        pending.req.as_deref(),
+        browser_cookie(&state, &headers).as_deref(),
+    )
+    .await
+    {
+        Ok(parked) => parked,
+        Err(page) => return page,
+    };
+    let https = state.config.is_https();
+    let clear = browser_session::set_cookie(second_factor::cookie_name(https), "", https, time::Duration::ZERO);
+    let done = Completed {
+        user: &user,
+        amr: method.amr(),
+        device: pending.device.clone(),
+        req: pending.req.as_deref(),
+        cookies: vec![clear],
+    };
+    complete(&state, &headers, &ctx, done, parked).await
+}
+
+/// `POST /login/2fa/send`: sends a code by email or SMS, then shows where to type it.
+pub async fn send(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if let Err(limited) = limit_form(&state, ip).await {
+        return limited;
+    }
+    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form has expired. Reload the page and try again.",
+        );
+    }
+    let (token, pending) = match pending(&state, &headers).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let method = match form.method.as_deref().and_then(Method::parse) {
+        Some(m @ (Method::Email | Method::Sms)) => m,
+        _ => return error_page(StatusCode::BAD_REQUEST, "Choose where to send the code."),
+    };
+    let (status, error) = match second_factor::send_code(&state.provider, &pending, method).await {
+        Ok(()) => (StatusCode::OK, None),
+        Err(SendCodeError::Otp(SendError::Cooldown(secs))) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(format!(
+                "A code was sent a moment ago. You can ask for another in {secs} seconds."
+            )),
+        ),
+        Err(SendCodeError::Otp(SendError::Budget { .. })) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many codes were sent today. Use another method or try again tomorrow.".to_owned()),
+        ),
+        Err(SendCodeError::NoDestination) => (
+            StatusCode::BAD_REQUEST,
+            Some("There is no verified destination for this method.".to_owned()),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "a sign-in code could not be sent");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("The code could not be sent. Try again shortly or use another method.".to_owned()),
+            )
+        }
+    };
+    render(
+        &state,
+        &headers,
+        &token,
+        pending,
+        status,
+        error.as_deref(),
+        Some(method.as_str()),
+    )
+    .await
+}

@@ -1,0 +1,306 @@
+//! Self-service second factors: enrol a TOTP authenticator (confirmed by its first code), list
+//! and remove factors, and get a fresh set of recovery codes.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::SelfService;
+use crate::audit::Outcome;
+use crate::identity::admin::AdminError;
+use crate::identity::mfa::{self, FactorKind};
+use crate::identity::user::User;
+
+/// A TOTP enrolment waiting for its first code: what the authenticator app needs.
+#[derive(Debug, serde::Serialize)]
+pub struct TotpEnrolment {
+    pub id: Uuid,
+    /// The seed in base32, for typing in.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The URI as an SVG QR code.
+    pub qr_svg: String,
+}
+
+impl SelfService<'_> {
+    /// The user's factors and how many recovery codes are left.
+    pub async fn factors(&self, sub: &str) -> Result<serde_json::Value, AdminError> {
+        let user = self.me(sub).await?;
+        let factors = self.db.list_factors(user.id).await?;
+        let left = self.db.recovery_codes_left(user.id).await?;
+        let items: Vec<_> = factors.iter().map(mfa::Factor::view).collect();
+        Ok(json!({ "items": items, "recovery_codes_left": left }))
+    }
+
+    /// Starts a TOTP enrolment (an unconfirmed factor).
+    pub async fn enrol_totp(&self, sub: &str, issuer_name: &str) -> Result<TotpEnrolment, AdminError> {
+        let user = self.me(sub).await?;
+        let (factor, secret) = mfa::new_totp(self.seal_key, user.id, self.clock.now())
+            .map_err(|e| AdminError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+        self.db.insert_factor(&factor).await?;
+        let uri = mfa::otpauth_uri(issuer_name, user.username.as_str(), &secret);
+        Ok(TotpEnrolment {
+            id: factor.id,
+            qr_svg: mfa::qr_svg(&uri),
+            otpauth_uri: uri,
+            secret,
+        })
+    }
+
+    /// Confirms an enrolment with a code from the authenticator. The first factor also brings
+    /// ten recovery codes, shown this once.
+    pub async fn confirm_totp(&self, sub: &str, id: &str, code: &str) -> Result<Option<Vec<String>>, AdminError> {
+        let user = self.me(sub).await?;
+        let factor = self.factor(&user, id).await?;
+        let now = self.clock.now();
+        let step = (factor.kind == FactorKind::Totp && !factor.is_confirmed())
+            .then(|| mfa::totp_step(self.seal_key, &factor, code, now))
+            .flatten();
+        let Some(step) = step else {
+            self.record(
+                &user,
+                "mfa.enrol",
+                Outcome::Failure,
+                json!({ "kind": "totp", "reason": "wrong code" }),
+            )
+            .await;
+            return Err(AdminError::Invalid {
+                field: "code",
+                message: "the code does not match; check the authenticator's clock and try the next code".into(),
+            });
+        };
+        if !self.db.confirm_factor(user.id, factor.id, now, Some(step)).await? {
+            return Err(not_found(id));
+        }
+        let codes = if self.db.recovery_codes_left(user.id).await? == 0 {
+            Some(self.replace_recovery_codes(&user).await?)
+        } else {
+            None
+        };
+        self.record(
+            &user,
+            "mfa.enrol",
+            Outcome::Success,
+            json!({ "kind": "totp", "factor": factor.id }),
+        )
+        .await;
+        Ok(codes)
+    }
+
+    /// Removes one factor (with the last one, the recovery codes go too).
+    pub async fn remove_factor(&self, sub: &str, id: &str) -> Result<(), AdminError> {
+        let user = self.me(sub).await?;
+        let factor = self.factor(&user, id).await?;
+        self.db.delete_factor(user.id, factor.id).await?;
+        if !self
+            .db
+            .list_factors(user.id)
+            .await?
+            .iter()
+            .any(mfa::Factor::is_confirmed)
+        {
+            self.db.delete_factors(user.id).await?;
+        }
+        self.record(
+            &user,
+            "mfa.remove",
+            Outcome::Success,
+            json!({ "kind": factor.kind, "factor": factor.id }),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Ten new recovery codes, replacing the old ones; only for users with a factor.
+    pub async fn new_recovery_codes(&self, sub: &str) -> Result<Vec<String>, AdminError> {
+        let user = self.me(sub).await?;
+        if !self
+            .db
+            .list_factors(user.id)
+            .await?
+            .iter()
+            .any(mfa::Factor::is_confirmed)
+        {
+            return Err(AdminError::Invalid {
+                field: "factors",
+                message: "recovery codes need a confirmed second factor first".into(),
+            });
+        }
+        let codes = self.replace_recovery_codes(&user).await?;
+        self.record(&user, "mfa.recovery_codes", Outcome::Success, json!({}))
+            .await;
+        Ok(codes)
+    }
+
+    async fn replace_recovery_codes(&self, user: &User) -> Result<Vec<String>, AdminError> {
+        let codes = mfa::new_recovery_codes();
+        let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
+        self.db
+            .replace_recovery_codes(user.id, &hashes, self.clock.now())
+            .await?;
+        Ok(codes.into_iter().map(|(c, _)| c).collect())
+    }
+
+    async fn factor(&self, user: &User, id: &str) -> Result<mfa::Factor, AdminError> {
+        let wanted = Uuid::parse_str(id).map_err(|_| not_found(id))?;
+        self.db
+            .list_factors(user.id)
+            .await?
+            .into_iter()
+            .find(|f| f.id == wanted)
+            .ok_or_else(|| not_found(id))
+    }
+}
+
+fn not_found(id: &str) -> AdminError {
+    AdminError::NotFound(format!("no factor {id}"))
+}
+
+/// What is verified: the email address or the phone number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Phone,
+}
+
+impl Channel {
+    fn purpose(self) -> &'static str {
+        match self {
+            Self::Email => "verify-email",
+            Self::Phone => "verify-phone",
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+        }
+    }
+}
+
+/// Why a verification code was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Otp(#[from] crate::security::otp::SendError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
+}
+
+impl From<crate::store::StoreError> for VerifyError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Admin(e.into())
+    }
+}
+
+impl SelfService<'_> {
+    /// Sends a code to the user's email address or phone to prove it is theirs.
+    pub async fn send_verification(
+        &self,
+        sub: &str,
+        channel: Channel,
+        notifier: &crate::notify::Notifier,
+    ) -> Result<(), VerifyError> {
+        let user = self.me(sub).await?;
+        let destination = match channel {
+            Channel::Email => user.email.as_ref().map(|e| e.as_str().to_owned()),
+            Channel::Phone => user.phone.as_ref().map(|p| p.as_str().to_owned()),
+        }
+        .ok_or_else(|| AdminError::Invalid {
+            field: channel.field(),
+            message: format!("there is no {} on the profile to verify", channel.field()),
+        })?;
+        let now = self.clock.now();
+        let subject = user.id.to_string();
+        let code = crate::security::otp::issue(self.hot, channel.purpose(), &subject, &destination, now).await?;
+        let minutes = crate::security::otp::LIFETIME.whole_minutes();
+        match channel {
+            Channel::Email => {
+                let message = crate::notify::mail::code(&code, "verify your email address", minutes);
+                notifier.email(&destination, &message).await?;
+            }
+            Channel::Phone => {
+                let text = format!("{code} is your code to verify this phone number. It expires in {minutes} minutes.");
+                notifier.sms.send(&destination, &text).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the code; marks the email address or phone verified.
+    pub async fn confirm_verification(&self, sub: &str, channel: Channel, code: &str) -> Result<User, AdminError> {
+        let mut user = self.me(sub).await?;
+        let subject = user.id.to_string();
+        if !crate::security::otp::check(self.hot, channel.purpose(), &subject, code).await? {
+            self.record(&user, "verify", Outcome::Failure, json!({ "channel": channel.field() }))
+                .await;
+            return Err(AdminError::Invalid {
+                field: "code",
+                message: "the code is wrong, used or expired".into(),
+            });
+        }
+        match channel {
+            Channel::Email => user.email_verified = true,
+            Channel::Phone => user.phone_verified = true,
+        }
+        user.updated_at = self.clock.now();
+        let field = channel.field();
+        let event = crate::events::UserEvent::updated(
+            self.source,
+            &user,
+            &[if field == "email" {
+                "email_verified"
+            } else {
+                "phone_verified"
+            }],
+            user.updated_at,
+        );
+        self.save(&user, event).await?;
+        self.record(&user, "verify", Outcome::Success, json!({ "channel": field }))
+            .await;
+        Ok(user)
+    }
+
+    /// Adds a code-by-email or code-by-SMS factor to the user's verified address or phone.
+    pub async fn add_code_factor(&self, sub: &str, kind: FactorKind) -> Result<mfa::Factor, AdminError> {
+        let user = self.me(sub).await?;
+        let target = match kind {
+            FactorKind::Email if user.email_verified => user.email.as_ref().map(|e| e.as_str().to_owned()),
+            FactorKind::Sms if user.phone_verified => user.phone.as_ref().map(|p| p.as_str().to_owned()),
+            _ => None,
+        };
+        let Some(target) = target else {
+            let field = if kind == FactorKind::Sms { "phone" } else { "email" };
+            return Err(AdminError::Invalid {
+                field,
+                message: format!("verify the {field} first: codes go only to a verified {field}"),
+            });
+        };
+        let existing = self.db.list_factors(user.id).await?;
+        if existing.iter().any(|f| f.kind == kind) {
+            return Err(AdminError::Conflict(format!("a {kind} factor exists already")));
+        }
+        let now = self.clock.now();
+        let factor = mfa::Factor {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            kind,
+            secret_enc: None,
+            target: Some(target),
+            confirmed_at: Some(now),
+            last_used_step: None,
+            created_at: now,
+        };
+        self.db.insert_factor(&factor).await?;
+        self.record(
+            &user,
+            "mfa.enrol",
+            Outcome::Success,
+            json!({ "kind": kind, "factor": factor.id }),
+        )
+        .await;
+        Ok(factor)
+    }
+}

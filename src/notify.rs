@@ -1,0 +1,69 @@
+//! Messages to users: email over SMTP (`PROPUSK_SMTP_URL`, `PROPUSK_SMTP_FROM`) and SMS through
+//! a provider: an HTTP webhook (`PROPUSK_SMS_WEBHOOK_URL`) or, in development, the log.
+//! Sending never blocks a sign-in on a slow provider longer than its timeout.
+
+pub mod mail;
+pub mod sms;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+
+/// Why a message was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("no mail server is configured (PROPUSK_SMTP_URL, PROPUSK_SMTP_FROM)")]
+    NotConfigured,
+    #[error("the provider refused the message: {0}")]
+    Refused(String),
+    #[error("the provider is unreachable: {0}")]
+    Unavailable(String),
+}
+
+/// Mail and SMS, as configured.
+#[derive(Clone)]
+pub struct Notifier {
+    pub mail: Option<Arc<mail::Mailer>>,
+    pub sms: Arc<dyn sms::SmsSender>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("mail", &self.mail.is_some())
+            .field("sms", &self.sms.name())
+            .finish()
+    }
+}
+
+impl Notifier {
+    pub fn from_config(config: &Config) -> Result<Self, NotifyError> {
+        let mail = match (&config.smtp_url, &config.smtp_from) {
+            (Some(url), Some(from)) => Some(Arc::new(mail::Mailer::new(url, from)?)),
+            _ => None,
+        };
+        let sms: Arc<dyn sms::SmsSender> = match &config.sms_webhook_url {
+            Some(url) => Arc::new(sms::Webhook::new(url.clone())),
+            None => Arc::new(sms::LogOnly),
+        };
+        Ok(Self { mail, sms })
+    }
+
+    /// Sends an email; an error when mail is not configured or the server refuses it.
+    pub async fn email(&self, to: &str, message: &mail::Message) -> Result<(), NotifyError> {
+        match &self.mail {
+            Some(mailer) => mailer.send(to, message).await,
+            None => Err(NotifyError::NotConfigured),
+        }
+    }
+
+    /// Sends an email in the background (security notices: best effort, logged on failure).
+    pub fn email_later(&self, to: String, message: mail::Message) {
+        let Some(mailer) = self.mail.clone() else { return };
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send(&to, &message).await {
+                tracing::warn!(error = %e, kind = message.kind, "a notice could not be mailed");
+            }
+        });
+    }
+}

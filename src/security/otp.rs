@@ -1,0 +1,136 @@
+//! One-time codes sent by email or SMS: 6 digits, 5 minutes, at most 5 attempts per code, a
+//! 30 s cooldown before another is sent, and daily send budgets per destination (a phone number
+//! or address) and per account — SMS toll fraud pays per message, so sending is rationed
+//! whoever asks. Codes are stored only as a keyed digest.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::{digest, same};
+use crate::store::{HotStore, Rate, StoreError, Throttle};
+
+pub const LIFETIME: Duration = Duration::minutes(5);
+pub const MAX_ATTEMPTS: u64 = 5;
+pub const COOLDOWN: Duration = Duration::seconds(30);
+/// Codes a day to one phone number or address.
+pub const PER_DESTINATION_DAILY: u32 = 10;
+/// Codes a day for one account, whatever the destination.
+pub const PER_ACCOUNT_DAILY: u32 = 20;
+
+/// Why no code was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("wait {0} s before asking for another code")]
+    Cooldown(i64),
+    #[error("the daily limit of codes is reached")]
+    Budget { retry_after_secs: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Challenge {
+    digest: String,
+    /// Unix ms: when it was sent (cooldown, and the attempts counter's identity).
+    sent_at: i64,
+}
+
+fn key(purpose: &str, subject: &str) -> String {
+    format!("otp:{purpose}:{subject}")
+}
+
+fn code_digest(purpose: &str, subject: &str, code: &str) -> String {
+    digest(&format!("{purpose}:{subject}:{code}"))
+}
+
+/// A uniformly random 6-digit code.
+pub fn random_code() -> String {
+    loop {
+        let mut b = [0u8; 4];
+        crate::keys::random::fill(&mut b);
+        let n = u32::from_le_bytes(b);
+        // Reject the top sliver so every code is equally likely.
+        if n < 4_294_000_000 {
+            return format!("{:06}", n % 1_000_000);
+        }
+    }
+}
+
+/// Makes a new code for `purpose` and `subject` (replacing an earlier one) to send to
+/// `destination`, unless the cooldown or a daily budget forbids it.
+pub async fn issue(
+    hot: &dyn HotStore,
+    purpose: &str,
+    subject: &str,
+    destination: &str,
+    now: OffsetDateTime,
+) -> Result<String, SendError> {
+    let now_ms = crate::clock::unix_millis(now);
+    if let Some(bytes) = hot.get(&key(purpose, subject)).await?
+        && let Ok(old) = serde_json::from_slice::<Challenge>(&bytes)
+    {
+        let wait = old.sent_at + COOLDOWN.whole_milliseconds() as i64 - now_ms;
+        if wait > 0 {
+            return Err(SendError::Cooldown((wait + 999) / 1000));
+        }
+    }
+    let budgets = [
+        (
+            format!("otp-dest:{}", digest(&destination.to_lowercase())),
+            Rate::new(PER_DESTINATION_DAILY, Duration::days(1)),
+        ),
+        (
+            format!("otp-acct:{subject}"),
+            Rate::new(PER_ACCOUNT_DAILY, Duration::days(1)),
+        ),
+    ];
+    if let Throttle::Limited { retry_after_ms, .. } = hot.throttle(&budgets).await? {
+        return Err(SendError::Budget {
+            retry_after_secs: (retry_after_ms + 999) / 1000,
+        });
+    }
+    let code = random_code();
+    let challenge = Challenge {
+        digest: code_digest(purpose, subject, &code),
+        sent_at: now_ms,
+    };
+    let value = serde_json::to_vec(&challenge).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    hot.put(&key(purpose, subject), &value, now + LIFETIME).await?;
+    Ok(code)
+}
+
+/// Checks a code: true once, for the right code within its lifetime and attempt budget.
+pub async fn check(hot: &dyn HotStore, purpose: &str, subject: &str, code: &str) -> Result<bool, StoreError> {
+    let Some(bytes) = hot.get(&key(purpose, subject)).await? else {
+        return Ok(false);
+    };
+    let Ok(challenge) = serde_json::from_slice::<Challenge>(&bytes) else {
+        return Ok(false);
+    };
+    let attempts_key = format!("otp-attempts:{purpose}:{subject}:{}", challenge.sent_at);
+    let attempts = hot.incr(&attempts_key, LIFETIME).await?;
+    if attempts.count > MAX_ATTEMPTS {
+        hot.delete(&key(purpose, subject)).await?;
+        return Ok(false);
+    }
+    let code = code.trim();
+    if code.len() != 6 || !same(&code_digest(purpose, subject, code), &challenge.digest) {
+        return Ok(false);
+    }
+    // Single use: only the caller that removes it wins.
+    hot.delete(&key(purpose, subject)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..100 {
+            let c = random_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Second factors end to end: TOTP enrolment through `/account/v1` and sign-in through
+//! `/login/2fa` (replayed codes refused, `amr` in the tokens), recovery codes once each, the
+//! policy that makes admins enrol during sign-in (QR code, key, recovery codes on the page),
+//! code failures locked out separately from passwords, the password grant refused, and an
+//! admin's reset.
+
+use propusk::clock::Clock as _;
+use propusk::identity::user::UserId;
+use reqwest::Method;
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::support::{Backend, Browser, PASSWORD, TestApp, claims_of, hidden, totp_code};
+
+/// Enrols a TOTP factor for `user` through the account API; returns the seed and the recovery
+/// codes.
+async fn enrol(app: &TestApp, token: &str) -> (String, Vec<String>) {
+    let (status, enrolment) = app.call(token, Method::POST, "/account/v1/factors/totp", None).await;
+    assert_eq!(status, 201, "{enrolment}");
+    assert!(
+        enrolment["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    assert!(enrolment["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let id = enrolment["id"].as_str().unwrap();
+    let path = format!("/account/v1/factors/{id}/confirm");
+    let (status, body) = app
+        .call(token, Method::POST, &path, Some(json!({ "code": "000000" })))
+        .await;
+    assert_eq!(status, 400, "a wrong first code does not confirm: {body}");
+    let code = totp_code(&secret, app.clock.now());
+    let (status, body) = app
+        .call(token, Method::POST, &path, Some(json!({ "code": code })))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let codes: Vec<String> = serde_json::from_value(body["recovery_codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
+
+#[tokio::test]
+async fn totp_enrolment_and_sign_in_end_to_end() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "ann").await;
+    let (secret, recovery) = enrol(&app, &token).await;
+    let (_, factors) = app.call(&token, Method::GET, "/account/v1/factors", None).await;
+    assert_eq!(factors["items"][0]["kind"], "totp");
+    assert_eq!(factors["items"][0]["confirmed"], true);
+    assert_eq!(factors["recovery_codes_left"], 10);
+    assert!(
+        factors.to_string().find(&secret).is_none(),
+        "the seed is never shown again"
+    );
+
+    // The code used to confirm cannot sign in: each step once.
+    let reused = totp_code(&secret, app.clock.now());
+    let browser = Browser::default();
+    assert_eq!(browser.log_in(&app, "ann", PASSWORD).await.status(), 303);
+    let page = browser.get(&app.url("/login/2fa")).await.text().await.unwrap();
+    assert!(page.contains("Code from your authenticator app"), "{page}");
+    let replayed = browser
+        .post(
+            &app.url("/login/2fa"),
+            &[("csrf", &hidden(&page, "csrf")), ("method", "totp"), ("code", &reused)],
+        )
+        .await;
+    assert_eq!(replayed.status(), 401, "the confirming code is not accepted twice");
+    app.clock.advance(Duration::seconds(30));
+    let fresh = totp_code(&secret, app.clock.now());
+    let tokens = app
+        .code_tokens_with(&Browser::default(), &rp, "ann", "openid", &|_: &str| {
+            ("totp".into(), fresh.clone())
+        })
+        .await;
+    let id_token = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["amr"], json!(["pwd", "otp", "mfa"]));
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["amr"], json!(["pwd", "otp", "mfa"]));
+
+    // Recovery codes work once each.
+    let one = recovery[0].clone();
+    app.code_tokens_with(&Browser::default(), &rp, "ann", "openid", &|_: &str| {
+        ("recovery".into(), one.clone())
+    })
+    .await;
+    let again = Browser::default();
+    assert_eq!(again.log_in(&app, "ann", PASSWORD).await.status(), 303);
+    let page = again.get(&app.url("/login/2fa")).await.text().await.unwrap();
+    let response = again
+        .post(
+            &app.url("/login/2fa"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("method", "recovery"),
+                ("code", &recovery[0]),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 401, "a used recovery code is refused");
+    assert!(response.text().await.unwrap().contains("The code is not valid."));
+    let (_, factors) = app.call(&token, Method::GET, "/account/v1/factors", None).await;
+    assert_eq!(factors["recovery_codes_left"], 9);
+    let enrolled = app.audit_of("mfa.enrol").await;
+    assert_eq!(
+        enrolled
+            .iter()
+            .filter(|a| a.record.outcome.as_str() == "success")
+            .count(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_policy_makes_admins_enrol_while_signing_in_and_the_password_grant_refuses_them() {
+    let app = TestApp::spawn_with(Backend::Embedded, |c| c.mfa_required_roles = vec!["admin".into()]).await;
+    let boss = app.user("boss", "admin", None).await;
+    let rp = app.web_app(true).await;
+    let seen = std::sync::Mutex::new(String::new());
+    let tokens = app
+        .code_tokens_with(&Browser::default(), &rp, "boss", "openid", &|page: &str| {
+            assert!(page.contains("<svg"), "the QR code inline: {page}");
+            assert!(page.contains("Keep these recovery codes"), "{page}");
+            *seen.lock().unwrap() = page.to_owned();
+            let key = page
+                .split("<code class=\"key\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap();
+            ("totp".into(), totp_code(key, app.clock.now()))
+        })
+        .await;
+    assert_eq!(
+        claims_of(tokens["access_token"].as_str().unwrap())["amr"],
+        json!(["pwd", "otp", "mfa"])
+    );
+    let page = seen.lock().unwrap().clone();
+    let codes: Vec<&str> = page
+        .split("<li><code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 10, "ten recovery codes on the page");
+    let factors = app
+        .state
+        .stores
+        .db
+        .list_factors(UserId::parse(&boss).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(factors.len(), 1);
+    assert!(factors[0].is_confirmed());
+    assert_eq!(
+        app.state
+            .stores
+            .db
+            .recovery_codes_left(UserId::parse(&boss).unwrap())
+            .await
+            .unwrap(),
+        10
+    );
+
+    // Next time the recovery code from the page works.
+    let first = codes[0].to_owned();
+    app.code_tokens_with(&Browser::default(), &rp, "boss", "openid", &|page: &str| {
+        assert!(!page.contains("<svg"), "no second enrolment");
+        ("recovery".into(), first.clone())
+    })
+    .await;
+
+    let legacy = app
+        .register(propusk::identity::admin::NewApplication {
+            name: "legacy".into(),
+            grants: vec!["password".into()],
+            ..Default::default()
+        })
+        .await;
+    let response = app
+        .post_form(
+            "/token",
+            Some(&legacy),
+            &[("grant_type", "password"), ("username", "boss"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(body["error_description"].as_str().unwrap().contains("second factor"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_codes_lock_the_second_step_not_the_password_and_an_admin_can_reset_factors() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let ann = app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "ann").await;
+    enrol(&app, &token).await;
+    let browser = Browser::default();
+    assert_eq!(browser.log_in(&app, "ann", PASSWORD).await.status(), 303);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let page = browser.get(&app.url("/login/2fa")).await.text().await.unwrap();
+        let response = browser
+            .post(
+                &app.url("/login/2fa"),
+                &[("csrf", &hidden(&page, "csrf")), ("method", "totp"), ("code", "999999")],
+            )
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
+    assert_eq!(app.user_events("ann").await.last().unwrap(), "user.locked");
+    // The password itself is not locked: the same browser gets to the second step again.
+    assert_eq!(Browser::default().log_in(&app, "ann", PASSWORD).await.status(), 303);
+
+    let admin = app.service_app("admin", false).await;
+    let admin_token = app.client_token(&admin).await;
+    let (status, _) = app
+        .call(
+            &admin_token,
+            Method::DELETE,
+            &format!("/admin/v1/users/{ann}/factors"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = app.call(&token, Method::GET, "/account/v1/factors", None).await;
+    assert_eq!((status, body["items"].as_array().unwrap().len()), (200, 0));
+    assert_eq!(app.audit_of("user.mfa_reset").await.len(), 1);
+    let response = Browser::default().log_in(&app, "ann", PASSWORD).await;
+    assert_eq!(response.status(), 200, "no second step any more");
+    app.stop().await;
+}
