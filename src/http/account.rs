@@ -130,6 +130,9 @@ pub async fn confirm_verification(
         }
         .into_response();
     };
+    if let Err(limited) = super::browser::limit_code(&state, peer).await {
+        return super::error::rate_limited_json(&limited);
+    }
     match service(&state, peer, &headers)
         .confirm_verification(&me.sub, channel, &body.code)
         .await

@@ -12,6 +12,7 @@ mod audit;
 mod authorize;
 mod authz;
 mod code_exchange;
+mod codes;
 mod discovery;
 mod events;
 mod health;

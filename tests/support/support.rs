@@ -789,3 +789,114 @@ impl TestApp {
         tokens["access_token"].as_str().unwrap().to_owned()
     }
 }
+
+/// The test SMTP server (scripts/test starts it).
+pub fn smtp_url() -> String {
+    std::env::var("PROPUSK_TEST_SMTP_URL")
+        .unwrap_or_else(|_| panic!("PROPUSK_TEST_SMTP_URL is not set: run the tests with scripts/test"))
+}
+
+/// Points a configuration at the test SMTP server.
+pub fn with_mail(config: &mut Config) {
+    config.smtp_url = Some(SecretString::from(smtp_url()));
+    config.smtp_from = Some("Propusk <no-reply@propusk.test>".into());
+}
+
+/// Every message the test SMTP server received for `to`, oldest first, waiting up to 5 s for
+/// at least `n` of them.
+pub async fn mails_to(to: &str, n: usize) -> Vec<String> {
+    let dir = std::env::var("PROPUSK_TEST_MAILDIR")
+        .unwrap_or_else(|_| panic!("PROPUSK_TEST_MAILDIR is not set: run the tests with scripts/test"));
+    let needle = format!("To: {to}");
+    for _ in 0..100 {
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(std::path::Path::new(&dir).join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if text.lines().any(|l| l.eq_ignore_ascii_case(&needle)) {
+                    let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                    found.push((modified, entry.file_name(), text));
+                }
+            }
+        }
+        if found.len() >= n {
+            found.sort();
+            return found.into_iter().map(|(_, _, t)| t).collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} mails to {to} arrived");
+}
+
+/// The first run of six digits in a text (a one-time code in a mail or SMS).
+pub fn six_digits(text: &str) -> String {
+    let bytes = text.as_bytes();
+    for i in 0..bytes.len().saturating_sub(5) {
+        let window = &bytes[i..i + 6];
+        let before = i == 0 || !bytes[i - 1].is_ascii_digit();
+        let after = bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit());
+        if before && after && window.iter().all(u8::is_ascii_digit) {
+            return String::from_utf8(window.to_vec()).unwrap();
+        }
+    }
+    panic!("no six-digit code in {text}");
+}
+
+/// A local HTTP endpoint standing in for an SMS provider: it records each JSON body, and
+/// answers 503 to the first `fail_first` requests.
+pub struct SmsSink {
+    pub url: url::Url,
+    pub received: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    pub calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SmsSink {
+    pub async fn start(fail_first: usize) -> Self {
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (r, c) = (received.clone(), calls.clone());
+        let app = axum::Router::new().route(
+            "/sms",
+            axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+                let (r, c) = (r.clone(), c.clone());
+                async move {
+                    if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < fail_first {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    r.lock().unwrap().push(body);
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url: url::Url::parse(&format!("http://{addr}/sms")).unwrap(),
+            received,
+            calls,
+        }
+    }
+
+    /// The texts received for `to`, waiting up to 5 s for at least `n`.
+    pub async fn texts_to(&self, to: &str, n: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let texts: Vec<String> = self
+                .received
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|b| b["to"] == to)
+                .map(|b| b["text"].as_str().unwrap().to_owned())
+                .collect();
+            if texts.len() >= n {
+                return texts;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("fewer than {n} texts to {to} arrived");
+    }
+}
