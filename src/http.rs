@@ -16,6 +16,7 @@ pub mod jwks;
 pub mod login;
 pub mod login_2fa;
 pub mod logout;
+pub mod reset;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -55,6 +56,11 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(login::show).post(login::submit))
         .route("/login/2fa", get(login_2fa::show).post(login_2fa::submit))
         .route("/login/2fa/send", post(login_2fa::send))
+        .route("/login/reset", get(reset::show).post(reset::submit))
+        .route(
+            "/login/reset/confirm",
+            get(reset::show_confirm).post(reset::submit_confirm),
+        )
         .route("/consent", get(consent::show).post(consent::submit))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route(

@@ -57,6 +57,16 @@ impl Notifier {
         }
     }
 
+    /// Mails `user` a security notice (in the background) when they have an address.
+    pub fn notice(&self, user: &crate::identity::user::User, what: &str, ip: Option<&str>, at: time::OffsetDateTime) {
+        let Some(email) = &user.email else { return };
+        let when = at
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap_or_default();
+        let message = mail::notice(what, &when, ip.unwrap_or("unknown"));
+        self.email_later(email.as_str().to_owned(), message);
+    }
+
     /// Sends an email in the background (security notices: best effort, logged on failure).
     pub fn email_later(&self, to: String, message: mail::Message) {
         let Some(mailer) = self.mail.clone() else { return };

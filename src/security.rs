@@ -7,6 +7,7 @@ pub mod device;
 pub mod lockout;
 pub mod otp;
 pub mod ratelimit;
+pub mod reset;
 pub mod sealed;
 pub mod second_factor;
 pub mod session;

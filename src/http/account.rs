@@ -257,6 +257,7 @@ fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: &HeaderMap)
     SelfService {
         db: state.stores.db.as_ref(),
         seal_key: &state.provider.seal_key,
+        notifier: &state.provider.notifier,
         hot: state.stores.hot.as_ref(),
         clock: state.clock.as_ref(),
         audit: &state.provider.audit,

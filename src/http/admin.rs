@@ -118,6 +118,7 @@ impl AdminRequest {
             audit: &self.state.provider.audit,
             source: &self.state.provider.issuer,
             ctx: self.ctx.clone(),
+            notifier: &self.state.provider.notifier,
         }
     }
 }

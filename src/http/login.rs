@@ -196,6 +196,7 @@ pub async fn submit(
         device,
         req: form.req.as_deref(),
         cookies: Vec::new(),
+        known_device: signed_in.known_device,
     };
     complete(&state, &headers, &ctx, done, parked).await
 }
@@ -211,6 +212,8 @@ pub(super) struct Completed<'a> {
     pub req: Option<&'a str>,
     /// Cookies to set besides the session's.
     pub cookies: Vec<String>,
+    /// The browser was a known device of this user.
+    pub known_device: bool,
 }
 
 /// Finishes a sign-in: remembers the device, starts a fresh session (against fixation), audits
@@ -261,6 +264,14 @@ pub(super) async fn complete(
     }
     provider.metrics.login(true);
     provider.audit.record_or_log(record).await;
+    if !done.known_device {
+        provider.notifier.notice(
+            user,
+            "New sign-in to your account from a new device or browser",
+            ctx.ip.as_deref(),
+            now,
+        );
+    }
     set.push(browser_session::set_cookie(
         browser_session::cookie_name(https),
         &cookie,

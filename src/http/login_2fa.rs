@@ -205,6 +205,7 @@ pub async fn submit(
         device: pending.device.clone(),
         req: pending.req.as_deref(),
         cookies: vec![clear],
+        known_device: pending.known_device,
     };
     complete(&state, &headers, &ctx, done, parked).await
 }

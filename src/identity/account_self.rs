@@ -24,6 +24,8 @@ pub struct SelfService<'a> {
     pub db: &'a dyn Database,
     /// Seals TOTP seeds (derived from the master key).
     pub seal_key: &'a [u8; 32],
+    /// Security notices by mail.
+    pub notifier: &'a crate::notify::Notifier,
     pub hot: &'a dyn HotStore,
     pub clock: &'a dyn Clock,
     pub audit: &'a Auditor,
@@ -166,6 +168,8 @@ impl SelfService<'_> {
         user.updated_at = now;
         self.save(&user, UserEvent::password_changed(self.source, &user, now))
             .await?;
+        self.notifier
+            .notice(&user, "Your password was changed", self.ctx.ip.as_deref(), now);
         self.record(&user, "password.change", Outcome::Success, json!({})).await;
         Ok(())
     }

@@ -117,4 +117,11 @@ pub async fn announce_lock(provider: &Provider, user: &User, lock: &Lock, ctx: &
     }
     let record = AuditRecord::locked(now, &user.id.to_string(), user.client_id, lock, ctx);
     provider.audit.record_or_log(record).await;
+    let what = match lock.scope {
+        crate::security::lockout::LockScope::Account => {
+            "Sign-in to your account is paused after repeated failed attempts"
+        }
+        _ => "Sign-in from one device or network is paused after repeated failed attempts",
+    };
+    provider.notifier.notice(user, what, ctx.ip.as_deref(), now);
 }

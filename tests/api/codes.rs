@@ -6,12 +6,34 @@ use reqwest::Method;
 use serde_json::json;
 use time::Duration;
 
-use crate::support::{Backend, Browser, PASSWORD, SmsSink, TestApp, hidden, mails_to, six_digits, with_mail};
+use crate::support::{Backend, Browser, PASSWORD, SmsSink, TestApp, hidden, mails_about, six_digits, with_mail};
 
-/// The body of a stored mail (after the headers).
-fn mail_body(mail: &str) -> &str {
-    let mail = mail.split_once("\n\n").or_else(|| mail.split_once("\r\n\r\n"));
-    mail.map_or("", |(_, body)| body)
+/// The body of a stored mail (after the headers), quoted-printable decoded.
+fn mail_body(mail: &str) -> String {
+    let mail = mail.replace("\r\n", "\n");
+    let Some((headers, body)) = mail.split_once("\n\n") else {
+        return String::new();
+    };
+    if !headers.contains("Content-Transfer-Encoding: quoted-printable") {
+        return body.to_owned();
+    }
+    let joined = body.replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A username no other test (sharing the SMTP server) uses.
@@ -38,12 +60,8 @@ async fn an_emailed_code_verifies_the_address_and_then_signs_in() {
         .call(&token, Method::POST, "/account/v1/verification/email", None)
         .await;
     assert_eq!(status, 429, "a second code within 30 s is refused");
-    let mail = mails_to(&email, 1).await.remove(0);
-    assert!(
-        mail.contains("Subject: Your code to verify your email address"),
-        "{mail}"
-    );
-    let code = six_digits(mail_body(&mail));
+    let mail = mails_about(&email, "Subject: Your code to verify", 1).await.remove(0);
+    let code = six_digits(&mail_body(&mail));
     let path = "/account/v1/verification/email/confirm";
     let (status, user) = app
         .call(&token, Method::POST, path, Some(json!({ "code": code })))
@@ -90,9 +108,8 @@ async fn an_emailed_code_verifies_the_address_and_then_signs_in() {
     assert_eq!(sent.status(), 200);
     let page = sent.text().await.unwrap();
     assert!(page.contains("Code we sent you"), "{page}");
-    let mail = mails_to(&email, 2).await.pop().unwrap();
-    assert!(mail.contains("Your code to sign in"), "{mail}");
-    let code = six_digits(mail_body(&mail));
+    let mail = mails_about(&email, "Subject: Your code to sign in", 1).await.remove(0);
+    let code = six_digits(&mail_body(&mail));
     let done = browser
         .post(
             &app.url("/login/2fa"),
@@ -210,5 +227,91 @@ async fn sms_codes_reach_the_webhook_through_retries_and_are_rationed() {
         statuses.push(status);
     }
     assert_eq!(statuses, [202, 202, 202, 202, 202, 202, 429], "{statuses:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mailed_link_resets_the_password_ends_sessions_and_lifts_the_lockout() {
+    let app = TestApp::spawn_with(Backend::PostgresRedis, with_mail).await;
+    let name = unique("rey");
+    let email = format!("{name}@example.com");
+    app.user(&name, "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, &name).await;
+    mails_about(&email, "New sign-in to your account from a new device", 1).await;
+
+    let attacker = Browser::default();
+    for _ in 0..5 {
+        attacker.log_in(&app, &name, "not the password").await;
+    }
+    assert_eq!(attacker.log_in(&app, &name, PASSWORD).await.status(), 429);
+    mails_about(&email, "paused after repeated failed attempts", 1).await;
+
+    // The same answer for a real and an unknown account.
+    let mut answers = Vec::new();
+    for login in [name.as_str(), "nobody-here-at-all"] {
+        let browser = Browser::default();
+        let page = browser.get(&app.url("/login/reset")).await.text().await.unwrap();
+        let response = browser
+            .post(
+                &app.url("/login/reset"),
+                &[("csrf", &hidden(&page, "csrf")), ("login", login)],
+            )
+            .await;
+        answers.push((
+            response.status().as_u16(),
+            response.text().await.unwrap().replace(&hidden(&page, "csrf"), ""),
+        ));
+    }
+    assert_eq!(answers[0].0, 200);
+    assert_eq!(answers[0], answers[1], "no hint whether the account exists");
+
+    let mail = mails_about(&email, "Subject: Reset your password", 1).await.remove(0);
+    let link = mail_body(&mail)
+        .lines()
+        .find(|l| l.contains("/login/reset/confirm?token="))
+        .unwrap()
+        .trim()
+        .to_owned();
+    app.clock.advance(Duration::seconds(1));
+    let browser = Browser::default();
+    let page = browser.get(&link).await.text().await.unwrap();
+    let form = |password: &str| {
+        vec![
+            ("csrf".to_owned(), hidden(&page, "csrf")),
+            ("token".to_owned(), hidden(&page, "token")),
+            ("password".to_owned(), password.to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let browser = &browser;
+        let url = app.url("/login/reset/confirm");
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            browser.post(&url, &pairs).await
+        }
+    };
+    let weak = post(form("1q2w3e4r5t")).await;
+    assert_eq!(weak.status(), 400);
+    assert!(weak.text().await.unwrap().contains("commonly used"));
+    let done = post(form("a fresh long passphrase")).await;
+    assert_eq!(done.status(), 200);
+    let again = post(form("another long passphrase")).await;
+    assert_eq!(again.status(), 400, "the link works once");
+
+    let (status, _) = app.call(&token, Method::GET, "/account/v1/profile", None).await;
+    assert_eq!(status, 401, "every earlier token is dead");
+    let response = attacker.log_in(&app, &name, "a fresh long passphrase").await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the lockout is lifted and the new password works"
+    );
+    let events = app.user_events(&name).await;
+    assert!(
+        events.ends_with(&["user.passwordChanged".to_owned(), "user.unlocked".to_owned()]),
+        "{events:?}"
+    );
+    mails_about(&email, "Your password was reset", 1).await;
     app.stop().await;
 }

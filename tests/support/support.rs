@@ -831,6 +831,19 @@ pub async fn mails_to(to: &str, n: usize) -> Vec<String> {
     panic!("fewer than {n} mails to {to} arrived");
 }
 
+/// The mails to `to` containing `needle`, waiting up to 5 s for at least `n` of them.
+pub async fn mails_about(to: &str, needle: &str, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let all = mails_to(to, 0).await;
+        let found: Vec<String> = all.into_iter().filter(|m| m.contains(needle)).collect();
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} mails to {to} about {needle:?} arrived");
+}
+
 /// The first run of six digits in a text (a one-time code in a mail or SMS).
 pub fn six_digits(text: &str) -> String {
     let bytes = text.as_bytes();

@@ -83,6 +83,7 @@ impl SelfService<'_> {
             json!({ "kind": "totp", "factor": factor.id }),
         )
         .await;
+        self.mfa_notice(&user, "An authenticator app was added to your account");
         Ok(codes)
     }
 
@@ -107,6 +108,7 @@ impl SelfService<'_> {
             json!({ "kind": factor.kind, "factor": factor.id }),
         )
         .await;
+        self.mfa_notice(&user, "A second factor was removed from your account");
         Ok(())
     }
 
@@ -129,6 +131,11 @@ impl SelfService<'_> {
         self.record(&user, "mfa.recovery_codes", Outcome::Success, json!({}))
             .await;
         Ok(codes)
+    }
+
+    fn mfa_notice(&self, user: &User, what: &str) {
+        self.notifier
+            .notice(user, what, self.ctx.ip.as_deref(), self.clock.now());
     }
 
     async fn replace_recovery_codes(&self, user: &User) -> Result<Vec<String>, AdminError> {
@@ -301,6 +308,7 @@ impl SelfService<'_> {
             json!({ "kind": kind, "factor": factor.id }),
         )
         .await;
+        self.mfa_notice(&user, "Sign-in codes by email or SMS were turned on for your account");
         Ok(factor)
     }
 }

@@ -24,6 +24,8 @@ pub struct UserAdmin<'a> {
     /// The CloudEvents source (the issuer).
     pub source: &'a str,
     pub ctx: RequestContext,
+    /// Security notices by mail.
+    pub notifier: &'a crate::notify::Notifier,
 }
 
 impl UserAdmin<'_> {
@@ -155,6 +157,8 @@ impl UserAdmin<'_> {
         let details = serde_json::json!({ "factors_removed": removed });
         self.record(who, "user.mfa_reset", &user, Outcome::Success, details)
             .await;
+        let what = "An administrator reset your second factors; set one up again at your next sign-in";
+        self.notifier.notice(&user, what, None, self.clock.now());
         Ok(removed)
     }
 

@@ -1,0 +1,137 @@
+//! Forgotten passwords: a single-use link (a 256-bit token, stored only as its digest) mailed
+//! to the account's address, valid 30 minutes. Asking gives the same answer, and costs the same,
+//! whether or not the account exists; mail goes out in the background. A reset sets the new
+//! password, ends every session and token, lifts lockouts, and (the mailbox being proven)
+//! marks the address verified.
+
+use time::{Duration, OffsetDateTime};
+
+use super::digest;
+use crate::audit::{ActorType, AuditRecord, Outcome, RequestContext};
+use crate::events::UserEvent;
+use crate::identity::InvalidValue;
+use crate::identity::application::random_token;
+use crate::identity::password::Password;
+use crate::identity::user::{User, UserId, UserStatus};
+use crate::oauth::provider::Provider;
+use crate::store::{Rate, StoreError, Taken, Throttle};
+
+pub const LIFETIME: Duration = Duration::minutes(30);
+/// Reset mails a day for one account.
+pub const DAILY: u32 = 5;
+
+fn key(token: &str) -> String {
+    format!("reset:{}", digest(token))
+}
+
+/// Mails a reset link for the account named by `login` (username or email), if it exists, is
+/// active and has an address, within the daily budget. The caller answers the same either way.
+pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> Result<(), StoreError> {
+    let now = provider.clock.now();
+    let user = crate::identity::login::find(provider.db.as_ref(), login).await?;
+    let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
+        return Ok(());
+    };
+    let Some(email) = user.email.as_ref().map(|e| e.as_str().to_owned()) else {
+        return Ok(());
+    };
+    let budget = [(format!("reset-budget:{}", user.id), Rate::new(DAILY, Duration::days(1)))];
+    if let Throttle::Limited { .. } = provider.hot.throttle(&budget).await? {
+        tracing::info!("password reset mail not sent: the account's daily budget is spent");
+        return Ok(());
+    }
+    let token = random_token::<32>();
+    provider
+        .hot
+        .put(&key(&token), user.id.to_string().as_bytes(), now + LIFETIME)
+        .await?;
+    let link = format!("{}/login/reset/confirm?token={token}", provider.issuer);
+    let message = crate::notify::mail::reset(&link, LIFETIME.whole_minutes());
+    provider.notifier.email_later(email, message);
+    record(provider, &user, "password.reset_requested", Outcome::Success, ctx, now).await;
+    Ok(())
+}
+
+/// The user a still-valid token belongs to (without using it up).
+pub async fn peek(provider: &Provider, token: &str) -> Result<Option<User>, StoreError> {
+    let Some(bytes) = provider.hot.get(&key(token)).await? else {
+        return Ok(None);
+    };
+    let Some(id) = std::str::from_utf8(&bytes).ok().and_then(|s| UserId::parse(s).ok()) else {
+        return Ok(None);
+    };
+    Ok(provider
+        .db
+        .find_user(id)
+        .await?
+        .filter(|u| u.status == UserStatus::Active))
+}
+
+/// Why a reset did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error("the link is invalid, used or expired")]
+    Gone,
+    #[error("the new password {0}")]
+    Weak(InvalidValue),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed")]
+    Hashing,
+}
+
+/// Uses the token once to set `new_password`.
+pub async fn complete(
+    provider: &Provider,
+    token: &str,
+    new_password: &str,
+    ctx: &RequestContext,
+) -> Result<User, ResetError> {
+    let mut user = peek(provider, token).await?.ok_or(ResetError::Gone)?;
+    let email = user.email.as_ref().map(|e| e.as_str().to_owned());
+    let password =
+        Password::new_password_for(new_password, user.username.as_str(), email.as_deref()).map_err(ResetError::Weak)?;
+    // Single use: only the first taker resets.
+    if !matches!(provider.hot.take(&key(token)).await?, Taken::First(_)) {
+        return Err(ResetError::Gone);
+    }
+    let now = provider.clock.now();
+    user.password_hash = Some(
+        password
+            .hash(provider.bcrypt_cost)
+            .await
+            .map_err(|_| ResetError::Hashing)?,
+    );
+    user.email_verified = user.email.is_some();
+    crate::oauth::revocation::set_not_before(provider.hot.as_ref(), &user.id.to_string(), now).await?;
+    user.not_before = Some(now);
+    user.updated_at = now;
+    let mut events = vec![UserEvent::password_changed(&provider.issuer, &user, now)];
+    if super::lockout::unlock(provider.hot.as_ref(), &user.id.to_string()).await? {
+        events.push(UserEvent::unlocked(&provider.issuer, &user, now));
+    }
+    provider.db.update_user(&user, &events).await?;
+    record(provider, &user, "password.reset", Outcome::Success, ctx, now).await;
+    provider
+        .notifier
+        .notice(&user, "Your password was reset", ctx.ip.as_deref(), now);
+    Ok(user)
+}
+
+async fn record(
+    provider: &Provider,
+    user: &User,
+    action: &str,
+    outcome: Outcome,
+    ctx: &RequestContext,
+    now: OffsetDateTime,
+) {
+    let id = user.id.to_string();
+    let mut record = AuditRecord::change(now, action, "user", &id, user.client_id, serde_json::json!({}));
+    record.actor_type = ActorType::Anonymous;
+    record.actor_id = None;
+    record.outcome = outcome;
+    record.ip = ctx.ip.clone();
+    record.user_agent = ctx.user_agent.clone();
+    provider.audit.record_or_log(record).await;
+}
