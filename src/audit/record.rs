@@ -155,6 +155,20 @@ impl AuditRecord {
             .with("via", json!(via))
     }
 
+    /// A wrong second-factor code at sign-in (`method`: totp, recovery, email, sms).
+    pub fn second_factor_failed(
+        at: OffsetDateTime,
+        user: &str,
+        account: Option<AccountId>,
+        method: &str,
+        ctx: &RequestContext,
+    ) -> Self {
+        Self::new(at, "login", Outcome::Failure, ctx)
+            .by_user(user, account)
+            .with("via", json!("second_factor"))
+            .with("method", json!(method))
+    }
+
     /// A sign-in refused because of a lockout, without checking the password.
     pub fn login_locked(at: OffsetDateTime, login: &str, via: &str, scope: &str, ctx: &RequestContext) -> Self {
         Self::new(at, "login", Outcome::Denied, ctx)

@@ -219,10 +219,21 @@ pub async fn verify(
         provider.lockout.succeeded(hot, &attempt).await?;
         return Ok(());
     }
+    provider.metrics.login(false);
+    let user = provider.db.find_user(pending.user_id).await?;
+    let account = user.as_ref().and_then(|u| u.client_id);
+    let record = crate::audit::AuditRecord::second_factor_failed(
+        now,
+        &pending.user_id.to_string(),
+        account,
+        method.as_str(),
+        ctx,
+    );
+    provider.audit.record_or_log(record).await;
     match provider.lockout.failed(hot, &attempt, now).await? {
         Some(lock) => {
             provider.metrics.lockout();
-            if let Some(user) = provider.db.find_user(pending.user_id).await? {
+            if let Some(user) = user {
                 super::signin::announce_lock(provider, &user, &lock, ctx).await;
             }
             Err(CodeError::Locked(lock))

@@ -650,12 +650,41 @@ async fn every_built_in_role_against_every_action_and_target() {
     for actor in ["root", "olga", "boss", "carl"] {
         tokens.insert(actor, app.access_token(&rp, actor).await);
     }
-    // (actor, [read, block, role] for each of own-account, other-account and staff targets)
-    let expected: [(&str, [[u16; 3]; 3]); 4] = [
-        ("root", [[200, 200, 200], [200, 200, 200], [200, 200, 403]]),
-        ("olga", [[200, 403, 403], [200, 403, 403], [200, 403, 403]]),
-        ("boss", [[200, 200, 200], [404, 403, 403], [404, 403, 403]]),
-        ("carl", [[404, 403, 403], [404, 403, 403], [404, 403, 403]]),
+    // (actor, [read, unlock, reset 2FA, block, role] for each of own-account, other-account and
+    // staff targets)
+    let expected: [(&str, [[u16; 5]; 3]); 4] = [
+        (
+            "root",
+            [
+                [200, 200, 204, 200, 200],
+                [200, 200, 204, 200, 200],
+                [200, 200, 204, 200, 403],
+            ],
+        ),
+        (
+            "olga",
+            [
+                [200, 403, 403, 403, 403],
+                [200, 403, 403, 403, 403],
+                [200, 403, 403, 403, 403],
+            ],
+        ),
+        (
+            "boss",
+            [
+                [200, 200, 204, 200, 200],
+                [404, 403, 403, 403, 403],
+                [404, 403, 403, 403, 403],
+            ],
+        ),
+        (
+            "carl",
+            [
+                [404, 403, 403, 403, 403],
+                [404, 403, 403, 403, 403],
+                [404, 403, 403, 403, 403],
+            ],
+        ),
     ];
     for (actor, rows) in expected {
         for ((target_name, target), statuses) in [("own account", &own), ("other account", &other), ("staff", &staff)]
@@ -664,6 +693,8 @@ async fn every_built_in_role_against_every_action_and_target() {
         {
             let requests = [
                 (Method::GET, format!("/admin/v1/users/{target}"), None),
+                (Method::POST, format!("/admin/v1/users/{target}/unlock"), None),
+                (Method::DELETE, format!("/admin/v1/users/{target}/factors"), None),
                 (Method::POST, format!("/admin/v1/users/{target}/block"), None),
                 (
                     Method::PUT,

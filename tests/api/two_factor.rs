@@ -217,6 +217,13 @@ async fn wrong_codes_lock_the_second_step_not_the_password_and_an_admin_can_rese
         statuses.push(response.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
+    let failures: Vec<_> = app
+        .audit_of("login")
+        .await
+        .into_iter()
+        .filter(|a| a.record.details["via"] == "second_factor")
+        .collect();
+    assert_eq!(failures.len(), 5, "every wrong code is on the audit trail");
     assert_eq!(app.user_events("ann").await.last().unwrap(), "user.locked");
     // The password itself is not locked: the same browser gets to the second step again.
     assert_eq!(Browser::default().log_in(&app, "ann", PASSWORD).await.status(), 303);
@@ -237,5 +244,53 @@ async fn wrong_codes_lock_the_second_step_not_the_password_and_an_admin_can_rese
     assert_eq!(app.audit_of("user.mfa_reset").await.len(), 1);
     let response = Browser::default().log_in(&app, "ann", PASSWORD).await;
     assert_eq!(response.status(), 200, "no second step any more");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_b2b_account_can_require_a_second_factor_of_all_its_users() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let db = app.state.stores.db.as_ref();
+    let acme = propusk::identity::admin::create_account(
+        db,
+        &app.clock,
+        propusk::identity::admin::NewAccount {
+            name: "Acme".into(),
+            slug: None,
+        },
+    )
+    .await
+    .unwrap();
+    app.user("carl", "client_user", Some("acme")).await;
+    let rp = app.web_app(true).await;
+    app.access_token(&rp, "carl").await;
+    let admin = app.service_app("admin", false).await;
+    let token = app.client_token(&admin).await;
+    let (status, body) = app
+        .call(
+            &token,
+            Method::PATCH,
+            &format!("/admin/v1/clients/{}", acme.id),
+            Some(json!({ "mfa_required": true })),
+        )
+        .await;
+    assert_eq!((status, body["mfa_required"].as_bool()), (200, Some(true)), "{body}");
+    let enrolled = app
+        .code_tokens_with(&Browser::default(), &rp, "carl", "openid", &|page: &str| {
+            assert!(page.contains("Your account needs a second factor"), "{page}");
+            let key = page
+                .split("<code class=\"key\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap();
+            ("totp".into(), totp_code(key, app.clock.now()))
+        })
+        .await;
+    assert_eq!(
+        claims_of(enrolled["access_token"].as_str().unwrap())["amr"],
+        json!(["pwd", "otp", "mfa"])
+    );
     app.stop().await;
 }
