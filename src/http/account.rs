@@ -253,7 +253,7 @@ impl FromRequestParts<AppState> for Me {
     }
 }
 
-fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: &HeaderMap) -> SelfService<'a> {
+pub(super) fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: &HeaderMap) -> SelfService<'a> {
     SelfService {
         db: state.stores.db.as_ref(),
         seal_key: &state.provider.seal_key,

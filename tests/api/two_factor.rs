@@ -294,3 +294,67 @@ async fn a_b2b_account_can_require_a_second_factor_of_all_its_users() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_signed_in_user_turns_on_an_authenticator_from_the_security_page() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("dora", "operator", None).await;
+    let anonymous = Browser::default();
+    assert_eq!(anonymous.get(&app.url("/account/security")).await.status(), 401);
+
+    let browser = Browser::default();
+    assert_eq!(browser.log_in(&app, "dora", PASSWORD).await.status(), 200);
+    let page = browser.get(&app.url("/account/security")).await.text().await.unwrap();
+    assert!(page.contains("None yet"), "{page}");
+    let forged = browser
+        .post(&app.url("/account/security"), &[("csrf", "forged"), ("action", "totp")])
+        .await;
+    assert_eq!(forged.status(), 403);
+    let enrol = browser
+        .post(
+            &app.url("/account/security"),
+            &[("csrf", &hidden(&page, "csrf")), ("action", "totp")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(enrol.contains("<svg"), "{enrol}");
+    let key = enrol
+        .split("<code class=\"key\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    let form = |code: &str| {
+        vec![
+            ("csrf", hidden(&enrol, "csrf")),
+            ("action", "confirm".to_owned()),
+            ("factor", hidden(&enrol, "factor")),
+            ("code", code.to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        let url = app.url("/account/security");
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post(&url, &pairs).await
+        }
+    };
+    let wrong = post(form("000000")).await;
+    assert_eq!(wrong.status(), 400);
+    assert!(
+        wrong.text().await.unwrap().contains(key),
+        "the same enrolment is shown again"
+    );
+    let done = post(form(&totp_code(key, app.clock.now()))).await;
+    assert_eq!(done.status(), 200);
+    let html = done.text().await.unwrap();
+    assert_eq!(html.matches("<li><code>").count(), 10, "{html}");
+    assert!(html.contains("totp"));
+    // From now on sign-in asks for the code.
+    assert_eq!(Browser::default().log_in(&app, "dora", PASSWORD).await.status(), 303);
+    app.stop().await;
+}

@@ -1,0 +1,199 @@
+//! `/account/security`: the signed-in browser's page for turning on an authenticator app
+//! (QR code as inline SVG, the key to type, confirmed by a first code, then the recovery
+//! codes). The same steps as `/account/v1/factors`, for people rather than programs.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::browser::{csrf_ok, csrf_token, error_page, limit_form, page, session};
+use super::extract::ClientIp;
+use super::login::UNAVAILABLE;
+use crate::app::AppState;
+use crate::identity::admin::AdminError;
+use crate::identity::mfa;
+
+pub struct EnrolView {
+    id: String,
+    qr_svg: String,
+    secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_security.html")]
+struct SecurityPage<'a> {
+    csrf: &'a str,
+    error: Option<&'a str>,
+    message: Option<&'a str>,
+    /// `(kind, masked target)` of the confirmed factors.
+    factors: Vec<(String, String)>,
+    enrol: Option<EnrolView>,
+    codes: Vec<String>,
+}
+
+/// What to show besides the factor list.
+#[derive(Default)]
+struct Extra<'a> {
+    status: Option<StatusCode>,
+    error: Option<&'a str>,
+    message: Option<&'a str>,
+    enrol: Option<EnrolView>,
+    codes: Vec<String>,
+}
+
+async fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: crate::identity::user::UserId,
+    extra: Extra<'_>,
+) -> Response {
+    let Ok(factors) = state.stores.db.list_factors(user).await else {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+    };
+    let factors = factors
+        .iter()
+        .filter(|f| f.is_confirmed())
+        .map(|f| {
+            (
+                f.kind.to_string(),
+                f.target.as_deref().map(mfa::mask).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let (csrf, set) = csrf_token(state, headers);
+    let view = SecurityPage {
+        csrf: &csrf,
+        error: extra.error,
+        message: extra.message,
+        factors,
+        enrol: extra.enrol,
+        codes: extra.codes,
+    };
+    page(extra.status.unwrap_or(StatusCode::OK), &view, set.as_slice())
+}
+
+/// The signed-in user of this browser, or the page saying to sign in.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<crate::identity::user::UserId, Response> {
+    match session(state, headers).await {
+        Ok(Some((_, s))) => Ok(s.user_id),
+        Ok(None) => Err(error_page(
+            StatusCode::UNAUTHORIZED,
+            "Sign in first (at /login), then come back to this page.",
+        )),
+        Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
+    }
+}
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match signed_in(&state, &headers).await {
+        Ok(user) => render(&state, &headers, user, Extra::default()).await,
+        Err(page) => page,
+    }
+}
+
+/// No `Debug`: it holds a code.
+#[derive(Deserialize)]
+pub struct SecurityForm {
+    csrf: Option<String>,
+    action: Option<String>,
+    factor: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<SecurityForm>,
+) -> Response {
+    if let Err(limited) = limit_form(&state, ip).await {
+        return limited;
+    }
+    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form has expired. Reload the page and try again.",
+        );
+    }
+    let user = match signed_in(&state, &headers).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    let sub = user.to_string();
+    let service = super::account::service(&state, ip, &headers);
+    let issuer = state.config.issuer.host_str().unwrap_or("Propusk").to_owned();
+    match form.action.as_deref() {
+        Some("totp") => match service.enrol_totp(&sub, &issuer).await {
+            Ok(e) => {
+                let enrol = EnrolView {
+                    id: e.id.to_string(),
+                    qr_svg: e.qr_svg,
+                    secret: e.secret,
+                };
+                render(
+                    &state,
+                    &headers,
+                    user,
+                    Extra {
+                        enrol: Some(enrol),
+                        ..Extra::default()
+                    },
+                )
+                .await
+            }
+            Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        },
+        Some("confirm") => {
+            let factor = form.factor.unwrap_or_default();
+            let code = form.code.unwrap_or_default();
+            match service.confirm_totp(&sub, &factor, &code).await {
+                Ok(codes) => {
+                    let extra = Extra {
+                        message: Some("The authenticator app is on: sign-ins now ask for its code."),
+                        codes: codes.unwrap_or_default(),
+                        ..Extra::default()
+                    };
+                    render(&state, &headers, user, extra).await
+                }
+                Err(AdminError::Invalid { .. }) => {
+                    // Show the same enrolment again.
+                    let enrol = again(&state, user, &factor, &issuer).await;
+                    let extra = Extra {
+                        status: Some(StatusCode::BAD_REQUEST),
+                        error: Some("The code does not match. Check the app's clock and try the next code."),
+                        enrol,
+                        ..Extra::default()
+                    };
+                    render(&state, &headers, user, extra).await
+                }
+                Err(AdminError::NotFound(_)) => error_page(StatusCode::BAD_REQUEST, "Start the set-up again."),
+                Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+            }
+        }
+        _ => error_page(StatusCode::BAD_REQUEST, "Unknown action."),
+    }
+}
+
+/// The enrolment view of an unconfirmed TOTP factor.
+async fn again(state: &AppState, user: crate::identity::user::UserId, id: &str, issuer: &str) -> Option<EnrolView> {
+    let factors = state.stores.db.list_factors(user).await.ok()?;
+    let factor = factors.iter().find(|f| f.id.to_string() == id && !f.is_confirmed())?;
+    let secret = mfa::totp_base32(&state.provider.seal_key, factor).ok()?;
+    let account = state
+        .stores
+        .db
+        .find_user(user)
+        .await
+        .ok()??
+        .username
+        .as_str()
+        .to_owned();
+    Some(EnrolView {
+        id: id.to_owned(),
+        qr_svg: mfa::qr_svg(&mfa::otpauth_uri(issuer, &account, &secret)),
+        secret,
+    })
+}
