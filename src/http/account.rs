@@ -123,16 +123,10 @@ pub async fn confirm_verification(
     let Some(channel) = channel(&name) else {
         return no_channel();
     };
-    let Ok(Json(body)) = body else {
-        return AdminError::Invalid {
-            field: "code",
-            message: "expected a JSON body {\"code\": \"123456\"}".into(),
-        }
-        .into_response();
+    let body = match code_body(&state, peer, body).await {
+        Ok(body) => body,
+        Err(refused) => return *refused,
     };
-    if let Err(limited) = super::browser::limit_code(&state, peer).await {
-        return super::error::rate_limited_json(&limited);
-    }
     match service(&state, peer, &headers)
         .confirm_verification(&me.sub, channel, &body.code)
         .await
@@ -167,6 +161,27 @@ pub struct CodeBody {
     code: String,
 }
 
+/// A `{"code"}` body, counted against the client address's code-check budget.
+async fn code_body(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    body: Result<Json<CodeBody>, JsonRejection>,
+) -> Result<CodeBody, Box<Response>> {
+    let Ok(Json(body)) = body else {
+        return Err(Box::new(
+            AdminError::Invalid {
+                field: "code",
+                message: "expected a JSON body {\"code\": \"123456\"}".into(),
+            }
+            .into_response(),
+        ));
+    };
+    match super::browser::limit_code(state, ip).await {
+        Ok(()) => Ok(body),
+        Err(limited) => Err(Box::new(super::error::rate_limited_json(&limited))),
+    }
+}
+
 pub async fn confirm_factor(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -175,16 +190,10 @@ pub async fn confirm_factor(
     Path(id): Path<String>,
     body: Result<Json<CodeBody>, JsonRejection>,
 ) -> Response {
-    let Ok(Json(body)) = body else {
-        return AdminError::Invalid {
-            field: "code",
-            message: "expected a JSON body {\"code\": \"123456\"}".into(),
-        }
-        .into_response();
+    let body = match code_body(&state, peer, body).await {
+        Ok(body) => body,
+        Err(refused) => return *refused,
     };
-    if let Err(limited) = super::browser::limit_code(&state, peer).await {
-        return super::error::rate_limited_json(&limited);
-    }
     match service(&state, peer, &headers)
         .confirm_totp(&me.sub, &id, &body.code)
         .await
@@ -314,6 +323,10 @@ pub async fn change_password(
         }
         .into_response();
     };
+    // Guessing the current password with a stolen token is rationed like sign-in forms.
+    if let Err(limited) = super::browser::limit_form_json(&state, peer).await {
+        return super::error::rate_limited_json(&limited);
+    }
     let provider = &state.provider;
     let result = service(&state, peer, &headers)
         .change_password(

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{csrf_ok, csrf_token, error_page, limit_form, page, session};
+use super::browser::{checked_form, csrf_token, error_page, page, session};
 use super::extract::ClientIp;
 use super::login::UNAVAILABLE;
 use crate::app::AppState;
@@ -109,14 +109,8 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<SecurityForm>,
 ) -> Response {
-    if let Err(limited) = limit_form(&state, ip).await {
-        return limited;
-    }
-    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        );
+    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+        return refused;
     }
     let user = match signed_in(&state, &headers).await {
         Ok(user) => user,

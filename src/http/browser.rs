@@ -138,18 +138,38 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 /// Counts a form submission against the client address's sign-in budget
 /// (`PROPUSK_RATE_LIMIT_LOGIN`); the 429 page when it is spent.
 pub async fn limit_form(state: &AppState, ip: std::net::IpAddr) -> Result<(), Response> {
+    limit_form_json(state, ip).await.map_err(|limited| {
+        let message = format!(
+            "Too many attempts from your network. Try again in {} seconds.",
+            limited.retry_after_secs()
+        );
+        let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, &message);
+        response.headers_mut().extend(limited.headers());
+        response
+    })
+}
+
+/// The checks every form POST passes first: the client address's budget, then the CSRF token.
+pub async fn checked_form(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<(), Response> {
+    limit_form(state, ip).await?;
+    if !csrf_ok(state, headers, csrf) {
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            "The form has expired. Reload the page and try again.",
+        ));
+    }
+    Ok(())
+}
+
+/// [`limit_form`] for JSON callers: the sign-in budget of the client address.
+pub async fn limit_form_json(state: &AppState, ip: std::net::IpAddr) -> Result<(), ratelimit::Limited> {
     let bucket = state.provider.limits.login.map(|rate| Bucket::ip("login", ip, rate));
-    ratelimit::check_one(state.provider.hot.as_ref(), bucket)
-        .await
-        .map_err(|limited| {
-            let message = format!(
-                "Too many attempts from your network. Try again in {} seconds.",
-                limited.retry_after_secs()
-            );
-            let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, &message);
-            response.headers_mut().extend(limited.headers());
-            response
-        })
+    ratelimit::check_one(state.provider.hot.as_ref(), bucket).await
 }
 
 /// Counts a one-time-code check against the client address's budget (the sign-in rate).

@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{
-    MessagePage, browser_cookie, cookie, csrf_ok, csrf_token, error_page, limit_form, page, redirect, session,
+    MessagePage, browser_cookie, checked_form, cookie, csrf_token, error_page, page, redirect, session,
 };
 use super::extract::{ClientIp, request_context};
 use crate::app::AppState;
@@ -101,16 +101,10 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(limited) = limit_form(&state, peer).await {
-        return limited;
+    if let Err(refused) = checked_form(&state, peer, &headers, form.csrf.as_deref()).await {
+        return refused;
     }
     let ctx = request_context(peer, &headers);
-    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        );
-    }
     let provider = &state.provider;
     let parked = match parked_request(
         provider,

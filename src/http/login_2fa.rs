@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{browser_cookie, cookie, csrf_ok, csrf_token, error_page, limit_form, page};
+use super::browser::{browser_cookie, checked_form, cookie, csrf_token, error_page, page};
 use super::extract::{ClientIp, request_context};
 use super::login::{Completed, UNAVAILABLE, complete, human_wait, parked_request};
 use crate::app::AppState;
@@ -136,14 +136,8 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(limited) = limit_form(&state, ip).await {
-        return limited;
-    }
-    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        );
+    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+        return refused;
     }
     let (token, pending) = match pending(&state, &headers).await {
         Ok(found) => found,
@@ -217,14 +211,8 @@ pub async fn send(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(limited) = limit_form(&state, ip).await {
-        return limited;
-    }
-    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        );
+    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+        return refused;
     }
     let (token, pending) = match pending(&state, &headers).await {
         Ok(found) => found,

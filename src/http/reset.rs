@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{MessagePage, csrf_ok, csrf_token, error_page, limit_form, page};
+use super::browser::{MessagePage, checked_form, csrf_token, error_page, page};
 use super::extract::{ClientIp, request_context};
 use super::login::UNAVAILABLE;
 use crate::app::AppState;
@@ -55,14 +55,8 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    if let Err(limited) = limit_form(&state, ip).await {
-        return limited;
-    }
-    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        );
+    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+        return refused;
     }
     let ctx = request_context(ip, &headers);
     let login = form.login.unwrap_or_default();
@@ -117,14 +111,8 @@ pub async fn submit_confirm(
     headers: HeaderMap,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    if let Err(limited) = limit_form(&state, ip).await {
-        return limited;
-    }
-    if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        );
+    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+        return refused;
     }
     let ctx = request_context(ip, &headers);
     let token = form.token.unwrap_or_default();

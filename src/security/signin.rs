@@ -123,5 +123,15 @@ pub async fn announce_lock(provider: &Provider, user: &User, lock: &Lock, ctx: &
         }
         _ => "Sign-in from one device or network is paused after repeated failed attempts",
     };
-    provider.notifier.notice(user, what, ctx.ip.as_deref(), now);
+    // One lockout notice an hour at most: an attacker locking source after source must not
+    // flood the user's mailbox.
+    let once = format!("notice-lock:{}", user.id);
+    if provider
+        .hot
+        .put_new(&once, b"1", now + time::Duration::hours(1))
+        .await
+        .unwrap_or(false)
+    {
+        provider.notifier.notice(user, what, ctx.ip.as_deref(), now);
+    }
 }
