@@ -39,27 +39,29 @@ impl Rate {
         Self { count, period }
     }
 
-    /// The period in milliseconds (at least 1).
-    pub fn period_ms(&self) -> i64 {
-        i64::try_from(self.period.whole_milliseconds())
+    /// The period in microseconds (at least 1).
+    pub fn period_us(&self) -> i64 {
+        i64::try_from(self.period.whole_microseconds())
             .unwrap_or(i64::MAX / 4)
             .max(1)
     }
 
-    /// Milliseconds between two requests at the sustained rate (at least 1).
-    pub fn interval_ms(&self) -> i64 {
-        (self.period_ms() / i64::from(self.count.max(1))).max(1)
+    /// Microseconds between two requests at the sustained rate (at least 1): microseconds, so
+    /// rates well above 1000/s keep their precision.
+    pub fn interval_us(&self) -> i64 {
+        (self.period_us() / i64::from(self.count.max(1))).max(1)
     }
 
-    /// One GCRA step: given the stored theoretical arrival time (unix ms, 0 when none) and
-    /// now, the new arrival time when the request is allowed, or how long to wait.
+    /// One GCRA step: given the stored theoretical arrival time (unix µs, 0 when none) and
+    /// now (unix µs), the new arrival time and what is left when the request is allowed, or
+    /// how many microseconds to wait.
     pub fn step(&self, stored_tat: i64, now: i64) -> Result<(i64, u32), i64> {
-        let tat = stored_tat.max(now) + self.interval_ms();
-        let over = tat - now - self.period_ms();
+        let tat = stored_tat.max(now) + self.interval_us();
+        let over = tat - now - self.period_us();
         if over > 0 {
             return Err(over);
         }
-        let remaining = (-over) / self.interval_ms();
+        let remaining = (-over) / self.interval_us();
         Ok((tat, u32::try_from(remaining).unwrap_or(u32::MAX)))
     }
 }
@@ -70,7 +72,8 @@ pub enum Throttle {
     /// Every bucket had room; one request was counted in each. `remaining`: what is left in
     /// each bucket, in order.
     Allowed { remaining: Vec<u32> },
-    /// Bucket `index` was full; nothing was counted. Retry after `retry_after_ms`.
+    /// Bucket `index` was full; nothing was counted. Retry after `retry_after_ms`
+    /// (rounded up).
     Limited { index: usize, retry_after_ms: i64 },
 }
 

@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
 use super::hot::{Counter, HotStore, Rate, Taken, Throttle};
-use crate::clock::{SharedClock, from_unix_millis, unix_millis};
+use crate::clock::{SharedClock, from_unix_millis, unix_micros, unix_millis};
 
 const SWEEP_EVERY: u64 = 4_096;
 
@@ -26,7 +26,7 @@ enum Entry {
         resets_at: OffsetDateTime,
     },
     Set(BTreeMap<String, OffsetDateTime>),
-    /// A rate-limit bucket's theoretical arrival time (unix ms).
+    /// A rate-limit bucket's theoretical arrival time (unix µs).
     Arrival(i64),
 }
 
@@ -36,7 +36,7 @@ impl Entry {
             Entry::Value { expires_at, .. } => *expires_at > now,
             Entry::Counter { resets_at, .. } => *resets_at > now,
             Entry::Set(members) => members.values().any(|e| *e > now),
-            Entry::Arrival(tat) => *tat > unix_millis(now),
+            Entry::Arrival(tat) => *tat > unix_micros(now),
         }
     }
 }
@@ -183,7 +183,7 @@ impl HotStore for MemoryStore {
 
     async fn throttle(&self, buckets: &[(String, Rate)]) -> Result<Throttle, StoreError> {
         self.with(true, |map, now| {
-            let now = unix_millis(now);
+            let now = unix_micros(now);
             let mut steps = Vec::with_capacity(buckets.len());
             let mut worst: Option<(usize, i64)> = None;
             for (i, (key, rate)) in buckets.iter().enumerate() {
@@ -198,7 +198,8 @@ impl HotStore for MemoryStore {
                     Err(_) => {}
                 }
             }
-            if let Some((index, retry_after_ms)) = worst {
+            if let Some((index, wait_us)) = worst {
+                let retry_after_ms = (wait_us + 999) / 1000;
                 return Ok(Throttle::Limited { index, retry_after_ms });
             }
             for ((key, _), (tat, _)) in buckets.iter().zip(&steps) {

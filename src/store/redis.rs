@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
 use super::hot::{Counter, HotStore, RECLAIM_SLACK_MS, Rate, Taken, Throttle};
-use crate::clock::{SharedClock, from_unix_millis, unix_millis};
+use crate::clock::{SharedClock, from_unix_millis, unix_micros, unix_millis};
 
 const PUT_NEW: &str = r"
 local e = redis.call('HGET', KEYS[1], 'e')
@@ -69,14 +69,15 @@ redis.call('ZREM', KEYS[1], ARGV[2])
 if s and tonumber(s) > tonumber(ARGV[1]) then return 1 end
 return 0";
 
-// KEYS: the buckets; ARGV: now, then (interval, period) per bucket. Mirrors `Rate::step`.
+// KEYS: the buckets; ARGV: now (µs), then (interval, period) per bucket in µs, then the reclaim
+// slack in ms. Mirrors `Rate::step`; answers the wait in ms, rounded up.
 const THROTTLE: &str = r"
 local now = tonumber(ARGV[1])
 local tats, remaining = {}, {}
 local wait, worst = 0, 0
 for i, key in ipairs(KEYS) do
   local interval, period = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local stored = tonumber(redis.call('HGET', key, 'e') or '0')
+  local stored = tonumber(redis.call('HGET', key, 't') or '0')
   local tat = math.max(stored, now) + interval
   local over = tat - now - period
   if over > 0 then
@@ -86,10 +87,10 @@ for i, key in ipairs(KEYS) do
     remaining[i] = math.floor(-over / interval)
   end
 end
-if worst > 0 then return {0, worst - 1, wait} end
+if worst > 0 then return {0, worst - 1, math.ceil(wait / 1000)} end
 for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'e', tats[i])
-  redis.call('PEXPIRE', key, tats[i] - now + tonumber(ARGV[#ARGV]))
+  redis.call('HSET', key, 't', string.format('%.0f', tats[i]), 'e', string.format('%.0f', math.ceil(tats[i] / 1000)))
+  redis.call('PEXPIRE', key, math.ceil((tats[i] - now) / 1000) + tonumber(ARGV[#ARGV]))
 end
 return {1, 0, 0, unpack(remaining)}";
 
@@ -277,12 +278,12 @@ impl HotStore for RedisStore {
             return Ok(Throttle::Allowed { remaining: Vec::new() });
         }
         let mut invocation = self.throttle.prepare_invoke();
-        invocation.arg(self.now_ms());
+        invocation.arg(unix_micros(self.clock.now()));
         for (key, rate) in buckets {
             invocation
                 .key(self.key(key))
-                .arg(rate.interval_ms())
-                .arg(rate.period_ms());
+                .arg(rate.interval_us())
+                .arg(rate.period_us());
         }
         invocation.arg(RECLAIM_SLACK_MS);
         let reply: Vec<i64> = invocation.invoke_async(&mut self.con()).await.map_err(error)?;

@@ -279,3 +279,24 @@ pub async fn throttle_is_atomic_under_concurrency(f: HotFixture) {
     }
     assert_eq!(allowed, 20, "exactly the burst gets through");
 }
+
+pub async fn throttle_keeps_rates_above_a_thousand_a_second(f: HotFixture) {
+    // 4000/s: one request every 250 µs, finer than a millisecond.
+    let bucket = vec![("rl:fast".to_owned(), Rate::new(4000, Duration::seconds(1)))];
+    for _ in 0..4000 {
+        assert!(matches!(
+            f.hot.throttle(&bucket).await.unwrap(),
+            Throttle::Allowed { .. }
+        ));
+    }
+    let Throttle::Limited { retry_after_ms, .. } = f.hot.throttle(&bucket).await.unwrap() else {
+        panic!("the burst is spent");
+    };
+    assert_eq!(retry_after_ms, 1, "250 µs, rounded up");
+    f.clock.advance(Duration::milliseconds(1));
+    let mut allowed = 0;
+    while let Throttle::Allowed { .. } = f.hot.throttle(&bucket).await.unwrap() {
+        allowed += 1;
+    }
+    assert_eq!(allowed, 4, "four requests refill in a millisecond");
+}

@@ -133,6 +133,7 @@ macro_rules! hot_suite {
                 throttle_allows_a_burst_then_refills_smoothly,
                 throttle_counts_all_buckets_or_none,
                 throttle_is_atomic_under_concurrency,
+                throttle_keeps_rates_above_a_thousand_a_second,
                 put_replaces_the_value_and_its_used_mark,
                 put_new_stores_only_when_absent_or_expired,
                 take_is_single_use_until_expiry,
