@@ -73,7 +73,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "RATE_LIMIT_CLIENT",
         "1000/1s",
-        "per application on /token, /introspect and /revoke (N/period or off)",
+        "per application and node on /token, /introspect and /revoke (N/period or off)",
     ),
     (
         "RATE_LIMIT_ADMIN",

@@ -62,7 +62,8 @@ pub async fn client(
         .limits
         .client
         .map(|rate| Bucket::new("client", app.client_id.as_str(), rate));
-    ratelimit::check_one(provider.hot.as_ref(), bucket)
+    // Machine traffic: counted in this node's memory, not with a Redis round trip per request.
+    ratelimit::check_one(&provider.local_limits, bucket)
         .await
         .map_err(OAuthError::rate_limited)?;
     Ok(app)

@@ -47,6 +47,9 @@ pub struct Provider {
     pub clock: SharedClock,
     /// Rate limits (see [`crate::security::ratelimit`]).
     pub limits: crate::security::ratelimit::Limits,
+    /// Buckets kept in this node's memory: the per-application limit of the token endpoints,
+    /// whose machine traffic would otherwise pay a Redis round trip per request.
+    pub local_limits: crate::store::memory::MemoryStore,
     /// Lockout after repeated failures (see [`crate::security::lockout`]).
     pub lockout: crate::security::lockout::Lockout,
     /// Seals secrets that must be read back (TOTP seeds, upstream client secrets).
@@ -88,8 +91,10 @@ impl Provider {
             ),
             verified: TtlCache::new(VERIFIED_TTL, std::time::Duration::ZERO, VERIFIED_CAPACITY),
             hot: stores.hot.clone(),
+            local_limits: crate::store::memory::MemoryStore::new(clock.clone()),
             clock,
             limits: crate::security::ratelimit::Limits::from_config(config),
+
             lockout: crate::security::lockout::Lockout::from_config(config),
             device_key: master.derive(Purpose::CookieSigning),
             seal_key: master.derive(Purpose::Encryption),
