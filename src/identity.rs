@@ -5,6 +5,7 @@ pub mod account;
 pub mod account_self;
 pub mod admin;
 pub mod application;
+pub mod idp;
 pub mod login;
 pub mod mfa;
 pub mod password;

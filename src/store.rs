@@ -21,6 +21,7 @@ use crate::config::{Config, DatabaseConfig};
 use crate::events::{OutboxEvent, OutboxRow};
 use crate::identity::account::{Account, AccountId, Slug};
 use crate::identity::application::{Application, ClientId};
+use crate::identity::idp::IdentityProvider;
 use crate::identity::mfa::Factor;
 use crate::identity::role::{Role, RoleName};
 use crate::identity::user::{User, UserId};
@@ -173,6 +174,18 @@ pub trait OutboxStore: Send + Sync {
 }
 
 /// The relational store as a whole: every repository plus health and lifecycle.
+/// Upstream identity providers of B2B accounts.
+#[async_trait]
+pub trait IdpStore: Send + Sync {
+    async fn insert_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError>;
+    async fn find_idp(&self, id: uuid::Uuid) -> Result<Option<IdentityProvider>, StoreError>;
+    /// The account's providers, oldest first; every provider with `None`.
+    async fn list_idps(&self, account: Option<AccountId>) -> Result<Vec<IdentityProvider>, StoreError>;
+    async fn update_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError>;
+    /// Removes a provider and the links of users to it; false when it was not there.
+    async fn delete_idp(&self, id: uuid::Uuid) -> Result<bool, StoreError>;
+}
+
 /// Second factors and recovery codes.
 #[async_trait]
 pub trait FactorStore: Send + Sync {
@@ -209,7 +222,15 @@ pub trait FactorStore: Send + Sync {
 
 #[async_trait]
 pub trait Database:
-    AccountStore + UserStore + RoleStore + ApplicationStore + ConsentStore + AuditStore + OutboxStore + FactorStore
+    AccountStore
+    + UserStore
+    + RoleStore
+    + ApplicationStore
+    + ConsentStore
+    + AuditStore
+    + OutboxStore
+    + FactorStore
+    + IdpStore
 {
     /// `postgres` or `sqlite`.
     fn engine(&self) -> &'static str;

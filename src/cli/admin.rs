@@ -31,6 +31,42 @@ pub(super) enum AdminCommand {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Upstream identity providers of B2B accounts (corporate SSO).
+    Idp {
+        #[command(subcommand)]
+        command: IdpCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum IdpCommand {
+    /// Add an upstream OpenID provider to a B2B account; the client secret is read from
+    /// standard input.
+    Create {
+        /// The B2B account (id or slug).
+        #[arg(long)]
+        client: String,
+        /// The provider's issuer URL (https; discovery is read from it).
+        #[arg(long)]
+        issuer: String,
+        /// Propusk's client id at the provider.
+        #[arg(long = "client-id")]
+        client_id: String,
+        /// Read the client secret from standard input.
+        #[arg(long = "client-secret-stdin")]
+        client_secret_stdin: bool,
+        /// An email domain whose users sign in there (subdomains included); repeatable.
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+        /// Create unknown users at their first sign-in.
+        #[arg(long)]
+        jit: bool,
+        /// The account role of users created just in time.
+        #[arg(long = "default-role")]
+        default_role: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +160,12 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
         AdminCommand::User {
             command: UserCommand::Create {
                 password_stdin: true, ..
+            },
+        } => Some(read_password()?),
+        AdminCommand::Idp {
+            command: IdpCommand::Create {
+                client_secret_stdin: true,
+                ..
             },
         } => Some(read_password()?),
         AdminCommand::User {
@@ -252,6 +294,71 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     print(json, &object, &text);
                     record
                 })
+        }
+        AdminCommand::Idp {
+            command:
+                IdpCommand::Create {
+                    client,
+                    issuer,
+                    client_id,
+                    domains,
+                    jit,
+                    default_role,
+                    json,
+                    ..
+                },
+        } => {
+            let master =
+                MasterKey::load_or_create(&config).map_err(|e| Failure(format!("cannot load the master key: {e}")))?;
+            let hot = store::memory::MemoryStore::new(std::sync::Arc::new(SystemClock));
+            let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
+            let notifier = crate::notify::Notifier::from_config(&config).map_err(|e| Failure(e.to_string()))?;
+            let users = admin::users::UserAdmin {
+                db: db.as_ref(),
+                hot: &hot,
+                clock: &clock,
+                audit: &auditor,
+                source: config.issuer_str(),
+                ctx: Default::default(),
+                notifier: &notifier,
+            };
+            let input = admin::idps::IdpInput {
+                issuer: Some(issuer),
+                client_id: Some(client_id),
+                client_secret: password
+                    .as_ref()
+                    .map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned()),
+                domains: (!domains.is_empty()).then_some(domains),
+                jit: Some(jit),
+                default_role: default_role.map(Some),
+                ..Default::default()
+            };
+            let who = admin::principal::Principal::cli();
+            match users
+                .prepare_idp(&who, &client, &master.derive(Purpose::Encryption), input)
+                .await
+            {
+                Ok((provider, _)) => match db.insert_idp(&provider).await {
+                    Ok(()) => {
+                        let object = provider.view();
+                        print(
+                            json,
+                            &object,
+                            &format!("created identity provider {} ({})", provider.id, provider.issuer),
+                        );
+                        Ok(AuditRecord::change(
+                            provider.created_at,
+                            "idp.create",
+                            "identity_provider",
+                            &provider.id.to_string(),
+                            Some(provider.account_id),
+                            object,
+                        ))
+                    }
+                    Err(e) => Err(e.into()),
+                },
+                Err(e) => Err(e),
+            }
         }
     };
     let audited = match result {

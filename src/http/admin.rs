@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod audit;
 pub mod clients;
+pub mod idps;
 pub mod roles;
 pub mod users;
 
@@ -54,6 +55,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/v1/clients/{id}",
             get(clients::read).patch(clients::update).delete(clients::delete),
+        )
+        .route(
+            "/admin/v1/clients/{id}/identity-providers",
+            get(idps::list).post(idps::create),
+        )
+        .route(
+            "/admin/v1/clients/{id}/identity-providers/{idp_id}",
+            get(idps::read).patch(idps::update).delete(idps::delete),
         )
         .route(
             "/admin/v1/clients/{id}/admins/{user_id}",

@@ -18,6 +18,7 @@ use crate::store::{Database, StoreError};
 
 pub mod accounts;
 pub mod applications;
+pub mod idps;
 pub mod principal;
 pub mod roles;
 pub mod users;

@@ -53,6 +53,59 @@ impl TryFrom<AccountRow> for Account {
 }
 
 #[derive(sqlx::FromRow)]
+pub(super) struct IdpRow {
+    id: Uuid,
+    client_id: Uuid,
+    issuer: String,
+    oauth_client_id: String,
+    client_secret_enc: Option<Vec<u8>>,
+    scopes: Json<Vec<String>>,
+    claims: Json<crate::identity::idp::ClaimMap>,
+    domains: Json<Vec<String>>,
+    jit: bool,
+    default_role: Option<String>,
+    role_rules: Json<Vec<crate::identity::idp::RoleRule>>,
+    sso_required: bool,
+    accept_upstream_mfa: bool,
+    enabled: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+pub(super) const IDP_COLUMNS: &str = "id, client_id, issuer, oauth_client_id, client_secret_enc, scopes, claims, domains, \
+     jit, default_role, role_rules, sso_required, accept_upstream_mfa, enabled, created_at, updated_at";
+
+impl TryFrom<IdpRow> for crate::identity::idp::IdentityProvider {
+    type Error = StoreError;
+    fn try_from(r: IdpRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            account_id: AccountId::from_uuid(r.client_id),
+            issuer: url::Url::parse(&r.issuer)
+                .map_err(|e| StoreError::Corrupt(format!("identity_providers.issuer: {e}")))?,
+            client_id: r.oauth_client_id,
+            client_secret_enc: r.client_secret_enc,
+            scopes: r.scopes.0,
+            claims: r.claims.0,
+            domains: r.domains.0,
+            jit: r.jit,
+            default_role: r
+                .default_role
+                .as_deref()
+                .map(RoleName::parse)
+                .transpose()
+                .map_err(corrupt("identity_providers.default_role"))?,
+            role_rules: r.role_rules.0,
+            sso_required: r.sso_required,
+            accept_upstream_mfa: r.accept_upstream_mfa,
+            enabled: r.enabled,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(super) struct FactorRow {
     id: Uuid,
     user_id: Uuid,
@@ -826,6 +879,112 @@ macro_rules! sql_repositories {
                     .map_err(Self::error)?
                     .map(Application::try_from)
                     .transpose()
+            }
+        }
+
+        impl $store {
+            /// Binds every identity_providers column of `i`, in [`IDP_COLUMNS`] order.
+            fn bind_idp<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                i: &'q $crate::identity::idp::IdentityProvider,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(i.id)
+                    .bind(i.account_id.as_uuid())
+                    .bind(i.issuer.as_str())
+                    .bind(i.client_id.as_str())
+                    .bind(i.client_secret_enc.as_deref())
+                    .bind(sqlx::types::Json(&i.scopes))
+                    .bind(sqlx::types::Json(&i.claims))
+                    .bind(sqlx::types::Json(&i.domains))
+                    .bind(i.jit)
+                    .bind(i.default_role.as_ref().map(|r| r.as_str()))
+                    .bind(sqlx::types::Json(&i.role_rules))
+                    .bind(i.sso_required)
+                    .bind(i.accept_upstream_mfa)
+                    .bind(i.enabled)
+                    .bind(i.created_at)
+                    .bind(i.updated_at)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::IdpStore for $store {
+            async fn insert_idp(&self, i: &$crate::identity::idp::IdentityProvider) -> Result<(), StoreError> {
+                Self::bind_idp(
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO identity_providers ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                        $crate::store::sql::IDP_COLUMNS
+                    ))),
+                    i,
+                )
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                Ok(())
+            }
+
+            async fn find_idp(&self, id: uuid::Uuid) -> Result<Option<$crate::identity::idp::IdentityProvider>, StoreError> {
+                sqlx::query_as::<_, $crate::store::sql::IdpRow>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM identity_providers WHERE id = $1",
+                    $crate::store::sql::IDP_COLUMNS
+                )))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn list_idps(
+                &self,
+                account: Option<AccountId>,
+            ) -> Result<Vec<$crate::identity::idp::IdentityProvider>, StoreError> {
+                sqlx::query_as::<_, $crate::store::sql::IdpRow>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM identity_providers WHERE ($1 IS NULL OR client_id = $1) ORDER BY created_at, id",
+                    $crate::store::sql::IDP_COLUMNS
+                )))
+                .bind(account.map(|a| a.as_uuid()))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn update_idp(&self, i: &$crate::identity::idp::IdentityProvider) -> Result<(), StoreError> {
+                let done = Self::bind_idp(
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE identity_providers SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) WHERE id = $1",
+                        $crate::store::sql::IDP_COLUMNS.trim_start_matches("id, ")
+                    ))),
+                    i,
+                )
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn delete_idp(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                sqlx::query("DELETE FROM federated_identities WHERE idp_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Self::error)?;
+                let done = sqlx::query("DELETE FROM identity_providers WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Self::error)?;
+                tx.commit().await.map_err(Self::error)?;
+                Ok(done.rows_affected() == 1)
             }
         }
 

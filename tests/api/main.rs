@@ -7,6 +7,7 @@ mod support;
 
 mod account;
 mod admin_clients;
+mod admin_idps;
 mod admin_users;
 mod audit;
 mod authorize;

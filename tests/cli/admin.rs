@@ -636,3 +636,82 @@ async fn refuses_bad_input_and_writes_nothing_on_sqlite() {
 async fn refuses_bad_input_and_writes_nothing_on_postgres() {
     refuses_bad_input_and_writes_nothing(Target::postgres()).await;
 }
+
+#[tokio::test]
+async fn creates_identity_providers_with_a_sealed_secret() {
+    let target = Target::sqlite();
+    target.json(&["admin", "client", "create", "--name", "Acme", "--json"], "");
+    let idp = target.json(
+        &[
+            "admin",
+            "idp",
+            "create",
+            "--client",
+            "acme",
+            "--issuer",
+            "https://login.acme.example",
+            "--client-id",
+            "propusk",
+            "--client-secret-stdin",
+            "--domain",
+            "Acme.Example",
+            "--jit",
+            "--default-role",
+            "client_user",
+            "--json",
+        ],
+        "upstream-secret-value\n",
+    );
+    assert_eq!(idp["issuer"], "https://login.acme.example");
+    assert_eq!(idp["domains"], serde_json::json!(["acme.example"]));
+    assert_eq!(idp["has_client_secret"], true);
+    assert!(!idp.to_string().contains("upstream-secret-value"));
+    let url = format!("sqlite://{}", target.dir().join("data/propusk.db").display());
+    let mut con = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT client_secret_enc FROM identity_providers")
+        .fetch_one(&mut con)
+        .await
+        .unwrap();
+    assert!(
+        !sealed.windows(6).any(|w| w == b"upstre"),
+        "sealed, not stored as typed"
+    );
+
+    let refused = target.run(
+        &[
+            "admin",
+            "idp",
+            "create",
+            "--client",
+            "acme",
+            "--issuer",
+            "http://idp.example",
+            "--client-id",
+            "x",
+            "--json",
+        ],
+        "",
+    );
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("issuer"), "{}", stderr(&refused));
+    let jit_without_role = target.run(
+        &[
+            "admin",
+            "idp",
+            "create",
+            "--client",
+            "acme",
+            "--issuer",
+            "https://a.example",
+            "--client-id",
+            "x",
+            "--jit",
+        ],
+        "",
+    );
+    assert!(
+        stderr(&jit_without_role).contains("default_role"),
+        "{}",
+        stderr(&jit_without_role)
+    );
+}

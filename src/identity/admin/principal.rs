@@ -26,6 +26,16 @@ pub struct Principal {
 pub struct Denied(pub String);
 
 impl Principal {
+    /// The host operator at the command line: staff, every permission.
+    pub fn cli() -> Self {
+        Self {
+            actor_type: ActorType::System,
+            actor_id: "cli".into(),
+            account: None,
+            permissions: Permission::parse("*:*").into_iter().collect(),
+        }
+    }
+
     /// The principal of an access token (a user's, or a service's own).
     pub fn from_claims(claims: &AccessClaims) -> Self {
         let service = claims.sub == claims.client_id;

@@ -1,0 +1,84 @@
+//! `/admin/v1/clients/{id}/identity-providers/…`: a B2B account's upstream OpenID providers.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::AdminRequest;
+use crate::identity::admin::AdminError;
+use crate::identity::admin::idps::IdpInput;
+use crate::identity::idp::IdentityProvider;
+
+fn respond(status: StatusCode, result: Result<IdentityProvider, AdminError>) -> Response {
+    match result {
+        Ok(provider) => (status, Json(provider.view())).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn body(input: Result<Json<IdpInput>, JsonRejection>) -> Result<IdpInput, Box<Response>> {
+    input.map(|Json(i)| i).map_err(|e| {
+        Box::new(
+            AdminError::Invalid {
+                field: "body",
+                message: format!("expected a JSON identity provider: {}", e.body_text()),
+            }
+            .into_response(),
+        )
+    })
+}
+
+pub async fn list(r: AdminRequest, Path(account): Path<String>) -> Response {
+    match r.admin().idps(&r.who, &account).await {
+        Ok(items) => {
+            let items: Vec<_> = items.iter().map(IdentityProvider::view).collect();
+            Json(serde_json::json!({ "items": items })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn read(r: AdminRequest, Path((account, id)): Path<(String, String)>) -> Response {
+    respond(StatusCode::OK, r.admin().idp(&r.who, &account, &id).await)
+}
+
+pub async fn create(
+    r: AdminRequest,
+    Path(account): Path<String>,
+    input: Result<Json<IdpInput>, JsonRejection>,
+) -> Response {
+    let input = match body(input) {
+        Ok(i) => i,
+        Err(e) => return *e,
+    };
+    let key = &r.state.provider.seal_key;
+    respond(
+        StatusCode::CREATED,
+        r.admin().create_idp(&r.who, &account, key, input).await,
+    )
+}
+
+pub async fn update(
+    r: AdminRequest,
+    Path((account, id)): Path<(String, String)>,
+    input: Result<Json<IdpInput>, JsonRejection>,
+) -> Response {
+    let input = match body(input) {
+        Ok(i) => i,
+        Err(e) => return *e,
+    };
+    let key = &r.state.provider.seal_key;
+    respond(
+        StatusCode::OK,
+        r.admin().update_idp(&r.who, &account, &id, key, input).await,
+    )
+}
+
+pub async fn delete(r: AdminRequest, Path((account, id)): Path<(String, String)>) -> Response {
+    match r.admin().delete_idp(&r.who, &account, &id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}

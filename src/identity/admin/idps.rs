@@ -1,0 +1,335 @@
+//! Identity providers of B2B accounts (`/admin/v1/clients/{id}/identity-providers`). Each route
+//! needs `identity_providers:*` on the account (staff have it through `*:*`; an account's own
+//! administrators through a custom account role). Email domains decide where people are sent,
+//! so only staff may set them, and no two accounts may claim overlapping domains.
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::AdminError;
+use super::principal::Principal;
+use super::users::UserAdmin;
+use crate::audit::Outcome;
+use crate::identity::account::Account;
+use crate::identity::idp::{self, ClaimMap, IdentityProvider, RoleRule};
+use crate::identity::role::{RoleName, RoleScope};
+use crate::security::sealed;
+
+/// A provider as typed; on update, absent fields stay. `client_secret` is write-only.
+/// No `Debug`: it holds the secret.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpInput {
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub claims: Option<ClaimMap>,
+    pub domains: Option<Vec<String>>,
+    pub jit: Option<bool>,
+    pub default_role: Option<Option<String>>,
+    pub role_rules: Option<Vec<RoleRule>>,
+    pub sso_required: Option<bool>,
+    pub accept_upstream_mfa: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+fn invalid(field: &'static str, e: impl std::fmt::Display) -> AdminError {
+    AdminError::Invalid {
+        field,
+        message: e.to_string(),
+    }
+}
+
+impl UserAdmin<'_> {
+    /// The account, if the principal may use `identity_providers:{action}` on it.
+    async fn idp_account(&self, who: &Principal, account: &str, action: &str) -> Result<Account, AdminError> {
+        let account = self.account(who, account).await?;
+        let wanted = format!("identity_providers:{action}");
+        if let Err(denied) = who.check(&wanted, Some(account.id)) {
+            self.record_change(
+                who,
+                &format!("idp.{action}"),
+                ("client", &account.id.to_string()),
+                Some(account.id),
+                Outcome::Denied,
+                serde_json::json!({ "reason": denied.0 }),
+            )
+            .await;
+            return Err(AdminError::Forbidden(denied.0));
+        }
+        Ok(account)
+    }
+
+    pub async fn idps(&self, who: &Principal, account: &str) -> Result<Vec<IdentityProvider>, AdminError> {
+        let account = self.idp_account(who, account, "read").await?;
+        Ok(self.db.list_idps(Some(account.id)).await?)
+    }
+
+    pub async fn idp(&self, who: &Principal, account: &str, id: &str) -> Result<IdentityProvider, AdminError> {
+        let account = self.idp_account(who, account, "read").await?;
+        self.find_idp(&account, id).await
+    }
+
+    async fn find_idp(&self, account: &Account, id: &str) -> Result<IdentityProvider, AdminError> {
+        let missing = || AdminError::NotFound(format!("no identity provider {id:?}"));
+        let uuid = Uuid::parse_str(id).map_err(|_| missing())?;
+        self.db
+            .find_idp(uuid)
+            .await?
+            .filter(|i| i.account_id == account.id)
+            .ok_or_else(missing)
+    }
+
+    pub async fn create_idp(
+        &self,
+        who: &Principal,
+        account: &str,
+        seal_key: &[u8; 32],
+        input: IdpInput,
+    ) -> Result<IdentityProvider, AdminError> {
+        let (provider, changed) = self.prepare_idp(who, account, seal_key, input).await?;
+        self.db.insert_idp(&provider).await?;
+        self.idp_record(who, "idp.create", &provider, &changed).await;
+        Ok(provider)
+    }
+
+    /// A new provider checked and ready to insert (nothing written).
+    pub async fn prepare_idp(
+        &self,
+        who: &Principal,
+        account: &str,
+        seal_key: &[u8; 32],
+        input: IdpInput,
+    ) -> Result<(IdentityProvider, Vec<&'static str>), AdminError> {
+        let account = self.idp_account(who, account, "create").await?;
+        let now = self.clock.now();
+        let issuer = input
+            .issuer
+            .as_deref()
+            .ok_or_else(|| invalid("issuer", "is required"))?;
+        let client_id = input
+            .client_id
+            .as_deref()
+            .ok_or_else(|| invalid("client_id", "is required"))?;
+        let mut provider = IdentityProvider {
+            id: Uuid::now_v7(),
+            account_id: account.id,
+            issuer: idp::parse_issuer(issuer).map_err(|e| invalid("issuer", e))?,
+            client_id: client_id.to_owned(),
+            client_secret_enc: None,
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            claims: ClaimMap::default(),
+            domains: Vec::new(),
+            jit: false,
+            default_role: None,
+            role_rules: Vec::new(),
+            sso_required: false,
+            accept_upstream_mfa: false,
+            enabled: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let changed = self
+            .apply_idp_audited(who, &mut provider, seal_key, input, "idp.create")
+            .await?;
+        Ok((provider, changed))
+    }
+
+    pub async fn update_idp(
+        &self,
+        who: &Principal,
+        account: &str,
+        id: &str,
+        seal_key: &[u8; 32],
+        input: IdpInput,
+    ) -> Result<IdentityProvider, AdminError> {
+        let account = self.idp_account(who, account, "update").await?;
+        let mut provider = self.find_idp(&account, id).await?;
+        let changed = self
+            .apply_idp_audited(who, &mut provider, seal_key, input, "idp.update")
+            .await?;
+        provider.updated_at = self.clock.now();
+        self.db.update_idp(&provider).await?;
+        self.idp_record(who, "idp.update", &provider, &changed).await;
+        Ok(provider)
+    }
+
+    pub async fn delete_idp(&self, who: &Principal, account: &str, id: &str) -> Result<(), AdminError> {
+        let account = self.idp_account(who, account, "delete").await?;
+        let provider = self.find_idp(&account, id).await?;
+        self.db.delete_idp(provider.id).await?;
+        self.idp_record(who, "idp.delete", &provider, &[]).await;
+        Ok(())
+    }
+
+    async fn idp_record(&self, who: &Principal, action: &str, provider: &IdentityProvider, changed: &[&str]) {
+        let details = serde_json::json!({
+            "issuer": provider.issuer.as_str(),
+            "changed": changed,
+            "domains": provider.domains,
+        });
+        let target = ("identity_provider", provider.id.to_string());
+        self.record_change(
+            who,
+            action,
+            (target.0, &target.1),
+            Some(provider.account_id),
+            Outcome::Success,
+            details,
+        )
+        .await;
+    }
+
+    /// [`Self::apply_idp`], putting a refused escalation (domains by a non-staff caller) on the
+    /// audit trail.
+    async fn apply_idp_audited(
+        &self,
+        who: &Principal,
+        p: &mut IdentityProvider,
+        seal_key: &[u8; 32],
+        input: IdpInput,
+        action: &str,
+    ) -> Result<Vec<&'static str>, AdminError> {
+        let result = self.apply_idp(who, p, seal_key, input).await;
+        if let Err(AdminError::Forbidden(reason)) = &result {
+            self.record_change(
+                who,
+                action,
+                ("identity_provider", &p.id.to_string()),
+                Some(p.account_id),
+                Outcome::Denied,
+                serde_json::json!({ "reason": reason }),
+            )
+            .await;
+        }
+        result
+    }
+
+    /// Checks and applies `input`; returns the names of the fields given. Nothing is written.
+    async fn apply_idp(
+        &self,
+        who: &Principal,
+        p: &mut IdentityProvider,
+        seal_key: &[u8; 32],
+        input: IdpInput,
+    ) -> Result<Vec<&'static str>, AdminError> {
+        let mut changed = Vec::new();
+        if let Some(issuer) = input.issuer {
+            p.issuer = idp::parse_issuer(&issuer).map_err(|e| invalid("issuer", e))?;
+            changed.push("issuer");
+        }
+        if let Some(client_id) = input.client_id {
+            if client_id.trim().is_empty() || client_id.len() > 255 {
+                return Err(invalid("client_id", "must be 1-255 characters"));
+            }
+            p.client_id = client_id;
+            changed.push("client_id");
+        }
+        if let Some(secret) = input.client_secret {
+            p.client_secret_enc = if secret.is_empty() {
+                None
+            } else {
+                let context = IdentityProvider::seal_context(p.id);
+                Some(
+                    sealed::seal(seal_key, &context, secret.as_bytes())
+                        .map_err(|e| AdminError::Store(crate::store::StoreError::Corrupt(e.to_string())))?,
+                )
+            };
+            changed.push("client_secret");
+        }
+        if let Some(scopes) = input.scopes {
+            p.scopes = idp::parse_scopes(&scopes).map_err(|e| invalid("scopes", e))?;
+            changed.push("scopes");
+        }
+        if let Some(claims) = input.claims {
+            let names = [&claims.username, &claims.email, &claims.phone, &claims.name];
+            if names.iter().any(|c| c.is_empty() || c.len() > 128) {
+                return Err(invalid("claims", "claim names must be 1-128 characters"));
+            }
+            p.claims = claims;
+            changed.push("claims");
+        }
+        if let Some(domains) = input.domains {
+            if who.account.is_some() {
+                return Err(AdminError::Forbidden(
+                    "only staff may set email domains: they decide where people sign in".into(),
+                ));
+            }
+            let mut parsed = Vec::new();
+            for d in &domains {
+                parsed.push(idp::parse_domain(d).map_err(|e| invalid("domains", e))?);
+            }
+            parsed.sort();
+            parsed.dedup();
+            for other in self.db.list_idps(None).await? {
+                if other.account_id == p.account_id {
+                    continue;
+                }
+                if let Some((mine, theirs)) = parsed.iter().find_map(|d| {
+                    other
+                        .domains
+                        .iter()
+                        .find(|o| idp::domains_overlap(d, o))
+                        .map(|o| (d, o))
+                }) {
+                    return Err(AdminError::Conflict(format!(
+                        "domain {mine} overlaps {theirs}, which another B2B account uses"
+                    )));
+                }
+            }
+            p.domains = parsed;
+            changed.push("domains");
+        }
+        if let Some(jit) = input.jit {
+            p.jit = jit;
+            changed.push("jit");
+        }
+        if let Some(role) = input.default_role {
+            p.default_role = match role {
+                Some(name) => Some(self.account_role(&name, "default_role").await?),
+                None => None,
+            };
+            changed.push("default_role");
+        }
+        if let Some(rules) = input.role_rules {
+            for rule in &rules {
+                if rule.claim.is_empty() || rule.value.is_empty() {
+                    return Err(invalid("role_rules", "each rule needs a claim and a value"));
+                }
+                self.account_role(&rule.role, "role_rules").await?;
+            }
+            p.role_rules = rules;
+            changed.push("role_rules");
+        }
+        if let Some(v) = input.sso_required {
+            p.sso_required = v;
+            changed.push("sso_required");
+        }
+        if let Some(v) = input.accept_upstream_mfa {
+            p.accept_upstream_mfa = v;
+            changed.push("accept_upstream_mfa");
+        }
+        if let Some(v) = input.enabled {
+            p.enabled = v;
+            changed.push("enabled");
+        }
+        if p.jit && p.default_role.is_none() && p.role_rules.is_empty() {
+            return Err(invalid(
+                "default_role",
+                "just-in-time provisioning needs a default role or role rules",
+            ));
+        }
+        Ok(changed)
+    }
+
+    /// An existing account-scoped role (users of a B2B account can hold only those).
+    async fn account_role(&self, name: &str, field: &'static str) -> Result<RoleName, AdminError> {
+        let role = RoleName::parse(name).map_err(|e| invalid(field, e))?;
+        match self.db.find_role(&role).await? {
+            Some(r) if r.scope == RoleScope::Account => Ok(role),
+            Some(_) => Err(invalid(field, format!("{name} is a staff role"))),
+            None => Err(invalid(field, format!("there is no role {name}"))),
+        }
+    }
+}
