@@ -105,7 +105,7 @@ impl App {
         };
         let stores = Stores { db, hot };
         let notifier = crate::notify::Notifier::from_config(&config)?;
-        if notifier.sms.name() == "log" {
+        if notifier.sms.name() == "log" && !config.is_https() {
             tracing::warn!("no PROPUSK_SMS_WEBHOOK_URL: SMS codes are written to the log (development only)");
         }
         let provider = Arc::new(Provider::new(

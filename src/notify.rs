@@ -12,7 +12,9 @@ use crate::config::Config;
 /// Why a message was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    #[error("no mail server is configured (PROPUSK_SMTP_URL, PROPUSK_SMTP_FROM)")]
+    #[error(
+        "no mail server or SMS provider is configured (PROPUSK_SMTP_URL and PROPUSK_SMTP_FROM, PROPUSK_SMS_WEBHOOK_URL)"
+    )]
     NotConfigured,
     #[error("the provider refused the message: {0}")]
     Refused(String),
@@ -44,7 +46,9 @@ impl Notifier {
         };
         let sms: Arc<dyn sms::SmsSender> = match &config.sms_webhook_url {
             Some(url) => Arc::new(sms::Webhook::new(url.clone())),
-            None => Arc::new(sms::LogOnly),
+            None => Arc::new(sms::LogOnly {
+                development: !config.is_https(),
+            }),
         };
         Ok(Self { mail, sms })
     }

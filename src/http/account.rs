@@ -210,6 +210,9 @@ pub async fn remove_factor(
     me: Me,
     Path(id): Path<String>,
 ) -> Response {
+    if let Err(refused) = me.may_change_factors(&state).await {
+        return refused;
+    }
     match service(&state, peer, &headers).remove_factor(&me.sub, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
@@ -222,6 +225,9 @@ pub async fn recovery_codes(
     headers: HeaderMap,
     me: Me,
 ) -> Response {
+    if let Err(refused) = me.may_change_factors(&state).await {
+        return refused;
+    }
     match service(&state, peer, &headers).new_recovery_codes(&me.sub).await {
         Ok(codes) => Json(serde_json::json!({ "recovery_codes": codes })).into_response(),
         Err(e) => e.into_response(),
@@ -232,6 +238,30 @@ pub async fn recovery_codes(
 pub struct Me {
     sub: String,
     sid: Option<String>,
+    /// How the session behind the token was authenticated (RFC 8176).
+    amr: Vec<String>,
+    /// The application the token was issued to.
+    client_id: String,
+}
+
+impl Me {
+    /// Changing second factors needs a token of a first-party application from a sign-in that
+    /// used a second factor: a token lent to some other application, or stolen with only the
+    /// password behind it, must not be able to turn 2FA off or mint recovery codes.
+    async fn may_change_factors(&self, state: &AppState) -> Result<(), Response> {
+        let first_party = match crate::identity::application::ClientId::parse(&self.client_id) {
+            Ok(id) => matches!(state.provider.clients.application(&id).await, Ok(Some(app)) if app.first_party),
+            Err(_) => false,
+        };
+        if first_party && self.amr.iter().any(|m| m == "mfa") {
+            return Ok(());
+        }
+        Err(json_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_authentication",
+            "changing second factors needs a sign-in with your second factor, in a first-party application",
+        ))
+    }
 }
 
 impl FromRequestParts<AppState> for Me {
@@ -251,6 +281,8 @@ impl FromRequestParts<AppState> for Me {
             Ok(false) => Ok(Self {
                 sub: claims.sub.clone(),
                 sid: claims.sid.clone(),
+                amr: claims.amr.clone().unwrap_or_default(),
+                client_id: claims.client_id.clone(),
             }),
             Ok(true) => Err(invalid()),
             Err(_) => Err(json_error(

@@ -152,6 +152,14 @@ pub async fn submit(
             }
             return response;
         }
+        Err(SignInError::Busy) => {
+            let message = "Another sign-in to this account is being checked. Try again in a moment.";
+            let mut response = again(message, StatusCode::TOO_MANY_REQUESTS);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
         Err(SignInError::Store(_)) => {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }

@@ -173,6 +173,16 @@ pub async fn submit(
             }
             return response;
         }
+        Err(CodeError::Busy) => {
+            let mut response = error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Another code is being checked. Go back and try again in a moment.",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
         Err(CodeError::Store(_)) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     }
     let _ = second_factor::finish(state.stores.hot.as_ref(), &token).await;

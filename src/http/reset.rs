@@ -60,10 +60,13 @@ pub async fn submit(
     }
     let ctx = request_context(ip, &headers);
     let login = form.login.unwrap_or_default();
-    if let Err(e) = reset::request(&state.provider, &login, &ctx).await {
-        tracing::warn!(error = %e, "a password reset could not be started");
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
-    }
+    // In the background: the answer, and its timing, is the same whether the account exists.
+    let provider = state.provider.clone();
+    tokio::spawn(async move {
+        if let Err(e) = reset::request(&provider, &login, &ctx).await {
+            tracing::warn!(error = %e, "a password reset could not be started");
+        }
+    });
     let (csrf, set) = csrf_token(&state, &headers);
     page(
         StatusCode::OK,

@@ -60,8 +60,11 @@ impl SmsSender for Webhook {
     }
 }
 
-/// Development only: the message goes to the log (and nowhere else).
-pub struct LogOnly;
+/// Without a webhook. In development (an http issuer) the message goes to the log so codes can
+/// be read there; otherwise nothing is sent and nothing secret is logged.
+pub struct LogOnly {
+    pub development: bool,
+}
 
 #[async_trait]
 impl SmsSender for LogOnly {
@@ -70,11 +73,15 @@ impl SmsSender for LogOnly {
     }
 
     async fn send(&self, to: &str, text: &str) -> Result<(), NotifyError> {
-        tracing::warn!(
-            to,
-            text,
-            "SMS not sent: no PROPUSK_SMS_WEBHOOK_URL (development provider)"
-        );
-        Ok(())
+        if self.development {
+            tracing::warn!(
+                to,
+                text,
+                "SMS not sent: no PROPUSK_SMS_WEBHOOK_URL (development provider)"
+            );
+            return Ok(());
+        }
+        tracing::warn!("SMS not sent: PROPUSK_SMS_WEBHOOK_URL is not set");
+        Err(NotifyError::NotConfigured)
     }
 }

@@ -22,6 +22,14 @@ use crate::store::{HotStore, StoreError};
 
 /// Consecutive failures are remembered this long.
 const FAILURE_WINDOW: Duration = Duration::days(1);
+/// An in-flight marker outlives a crashed attempt at most this long.
+const IN_FLIGHT: Duration = Duration::seconds(10);
+
+/// The markers of an attempt in flight (see [`Lockout::begin`]).
+#[derive(Debug)]
+#[must_use = "end the attempt with Lockout::end"]
+pub struct InFlight(Vec<String>);
+
 /// Lockouts count toward the next one's length this long.
 const LEVEL_WINDOW: Duration = Duration::days(1);
 
@@ -111,7 +119,11 @@ impl Lockout {
         match &attempt.origin {
             Origin::KnownDevice(device) => vec![(LockScope::Device, format!("d:{device}"), self.threshold)],
             Origin::Source(ip) => vec![
-                (LockScope::Source, format!("s:{ip}"), self.threshold),
+                (
+                    LockScope::Source,
+                    format!("s:{}", super::ratelimit::source_key(*ip)),
+                    self.threshold,
+                ),
                 (LockScope::Account, "a".to_owned(), self.account_threshold),
             ],
         }
@@ -190,7 +202,8 @@ impl Lockout {
             let value = serde_json::to_vec(&lock).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let key = Self::lock_key(attempt, &id);
             hot.put(&key, &value, lock.until).await?;
-            hot.set_add(&Self::index_key(&attempt.subject), &key, now + LEVEL_WINDOW)
+            let indexed_until = lock.until.max(now + LEVEL_WINDOW);
+            hot.set_add(&Self::index_key(&attempt.subject), &key, indexed_until)
                 .await?;
             hot.set_add(&Self::index_key(&attempt.subject), &level_key, now + LEVEL_WINDOW)
                 .await?;
@@ -199,6 +212,39 @@ impl Lockout {
             }
         }
         Ok(started)
+    }
+
+    /// Marks the attempt in flight in each of its scopes, or `None` when another attempt is: the
+    /// lock is checked before the (slow) verification and failures are counted after it, so
+    /// parallel guesses would otherwise all pass the check. End it with [`Self::end`].
+    pub async fn begin(
+        &self,
+        hot: &dyn HotStore,
+        attempt: &Attempt,
+        now: OffsetDateTime,
+    ) -> Result<Option<InFlight>, StoreError> {
+        let mut taken = Vec::new();
+        for (_, id, _) in self.scopes(attempt) {
+            let key = format!("inflight:{}:{}:{id}", attempt.factor.tag(), attempt.subject);
+            if hot.put_new(&key, b"1", now + IN_FLIGHT).await? {
+                taken.push(key);
+            } else {
+                for k in &taken {
+                    hot.delete(k).await?;
+                }
+                return Ok(None);
+            }
+        }
+        Ok(Some(InFlight(taken)))
+    }
+
+    /// Ends an attempt begun with [`Self::begin`].
+    pub async fn end(&self, hot: &dyn HotStore, in_flight: InFlight) {
+        for key in in_flight.0 {
+            if let Err(e) = hot.delete(&key).await {
+                tracing::warn!(error = %e, "an in-flight sign-in marker stays until it expires");
+            }
+        }
     }
 
     /// A success ends the run of failures in the attempt's scopes.

@@ -31,6 +31,9 @@ pub enum SendError {
 #[derive(Debug, Serialize, Deserialize)]
 struct Challenge {
     digest: String,
+    /// Where the code went: a code proves control of that destination only.
+    #[serde(default)]
+    destination: String,
     /// Unix ms: when it was sent (cooldown, and the attempts counter's identity).
     sent_at: i64,
 }
@@ -92,6 +95,7 @@ pub async fn issue(
     let code = random_code();
     let challenge = Challenge {
         digest: code_digest(purpose, subject, &code),
+        destination: digest(&destination.to_lowercase()),
         sent_at: now_ms,
     };
     let value = serde_json::to_vec(&challenge).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -99,8 +103,15 @@ pub async fn issue(
     Ok(code)
 }
 
-/// Checks a code: true once, for the right code within its lifetime and attempt budget.
-pub async fn check(hot: &dyn HotStore, purpose: &str, subject: &str, code: &str) -> Result<bool, StoreError> {
+/// Checks a code: true once, for the right code within its lifetime and attempt budget, sent
+/// to `destination` (a code sent to another address or phone proves nothing about this one).
+pub async fn check(
+    hot: &dyn HotStore,
+    purpose: &str,
+    subject: &str,
+    destination: &str,
+    code: &str,
+) -> Result<bool, StoreError> {
     let Some(bytes) = hot.get(&key(purpose, subject)).await? else {
         return Ok(false);
     };
@@ -114,7 +125,8 @@ pub async fn check(hot: &dyn HotStore, purpose: &str, subject: &str, code: &str)
         return Ok(false);
     }
     let code = code.trim();
-    if code.len() != 6 || !same(&code_digest(purpose, subject, code), &challenge.digest) {
+    let right_place = same(&digest(&destination.to_lowercase()), &challenge.destination);
+    if code.len() != 6 || !same(&code_digest(purpose, subject, code), &challenge.digest) || !right_place {
         return Ok(false);
     }
     // Single use: only the caller that removes it wins.

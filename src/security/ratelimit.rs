@@ -49,14 +49,19 @@ impl Bucket {
 
     /// The bucket of a client address (IPv6 clients by their /64, which one host usually holds).
     pub fn ip(policy: &'static str, ip: IpAddr, rate: Rate) -> Self {
-        let id = match ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        };
-        Self::new(policy, &id, rate)
+        Self::new(policy, &source_key(ip), rate)
+    }
+}
+
+/// How a client address is keyed: IPv4 as is, IPv6 by its /64 (what one host usually holds, so
+/// hopping addresses inside it gains nothing).
+pub fn source_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 

@@ -24,6 +24,11 @@ fn key(token: &str) -> String {
     format!("reset:{}", digest(token))
 }
 
+/// The user's outstanding reset tokens (their keys), all voided by one reset.
+fn index(user: UserId) -> String {
+    format!("reset-tokens:{user}")
+}
+
 /// Mails a reset link for the account named by `login` (username or email), if it exists, is
 /// active and has an address, within the daily budget. The caller answers the same either way.
 pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> Result<(), StoreError> {
@@ -41,9 +46,12 @@ pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> 
         return Ok(());
     }
     let token = random_token::<32>();
+    // The token names the user and the address it went to: a later change of address voids it.
+    let value = format!("{}:{}", user.id, digest(&email.to_lowercase()));
+    provider.hot.put(&key(&token), value.as_bytes(), now + LIFETIME).await?;
     provider
         .hot
-        .put(&key(&token), user.id.to_string().as_bytes(), now + LIFETIME)
+        .set_add(&index(user.id), &key(&token), now + LIFETIME)
         .await?;
     let link = format!("{}/login/reset/confirm?token={token}", provider.issuer);
     let message = crate::notify::mail::reset(&link, LIFETIME.whole_minutes());
@@ -57,14 +65,16 @@ pub async fn peek(provider: &Provider, token: &str) -> Result<Option<User>, Stor
     let Some(bytes) = provider.hot.get(&key(token)).await? else {
         return Ok(None);
     };
-    let Some(id) = std::str::from_utf8(&bytes).ok().and_then(|s| UserId::parse(s).ok()) else {
+    let Some((id, sent_to)) = std::str::from_utf8(&bytes).ok().and_then(|s| s.split_once(':')) else {
         return Ok(None);
     };
-    Ok(provider
-        .db
-        .find_user(id)
-        .await?
-        .filter(|u| u.status == UserStatus::Active))
+    let Ok(id) = UserId::parse(id) else {
+        return Ok(None);
+    };
+    Ok(provider.db.find_user(id).await?.filter(|u| {
+        let current = u.email.as_ref().map(|e| digest(&e.as_str().to_lowercase()));
+        u.status == UserStatus::Active && current.is_some_and(|c| super::same(&c, sent_to))
+    }))
 }
 
 /// Why a reset did not happen.
@@ -111,6 +121,12 @@ pub async fn complete(
         events.push(UserEvent::unlocked(&provider.issuer, &user, now));
     }
     provider.db.update_user(&user, &events).await?;
+    // Whoever knew the old password loses every foothold: other reset links, known devices.
+    for other in provider.hot.set_members(&index(user.id)).await? {
+        provider.hot.delete(&other).await?;
+    }
+    provider.hot.delete(&index(user.id)).await?;
+    super::device::forget_all(provider.hot.as_ref(), user.id).await?;
     record(provider, &user, "password.reset", Outcome::Success, ctx, now).await;
     provider
         .notifier

@@ -171,6 +171,9 @@ pub enum CodeError {
     Invalid,
     #[error("temporarily locked")]
     Locked(Lock),
+    /// Another code for this sign-in is being checked.
+    #[error("another code is being checked")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -203,6 +206,25 @@ pub async fn verify(
     if let Some(lock) = provider.lockout.check(hot, &attempt, now).await? {
         return Err(CodeError::Locked(lock));
     }
+    let Some(in_flight) = provider.lockout.begin(hot, &attempt, now).await? else {
+        return Err(CodeError::Busy);
+    };
+    let result = check_code(provider, pending, method, code, &attempt, ctx).await;
+    provider.lockout.end(hot, in_flight).await;
+    result
+}
+
+/// The code check and its bookkeeping, while the attempt is marked in flight.
+async fn check_code(
+    provider: &Provider,
+    pending: &Pending,
+    method: Method,
+    code: &str,
+    attempt: &Attempt,
+    ctx: &crate::audit::RequestContext,
+) -> Result<(), CodeError> {
+    let (hot, now) = (provider.hot.as_ref(), provider.clock.now());
+    let attempt = attempt.clone();
     let ok = match (&pending.enrol, method) {
         (Some(enrol), Method::Totp) => confirm_enrolment(provider, pending.user_id, enrol, code, now).await?,
         (Some(_), Method::Recovery) => false,
@@ -212,7 +234,23 @@ pub async fn verify(
             !code.trim().is_empty() && provider.db.use_recovery_code(pending.user_id, &hash, now).await?
         }
         (_, Method::Email | Method::Sms) => {
-            super::otp::check(hot, method.purpose(), &pending.user_id.to_string(), code).await?
+            let kind = if method == Method::Sms {
+                FactorKind::Sms
+            } else {
+                FactorKind::Email
+            };
+            let factors = provider.db.list_factors(pending.user_id).await?;
+            match factors
+                .iter()
+                .find(|f| f.kind == kind && f.is_confirmed())
+                .and_then(|f| f.target.as_deref())
+            {
+                Some(destination) => {
+                    let subject = pending.user_id.to_string();
+                    super::otp::check(hot, method.purpose(), &subject, destination, code).await?
+                }
+                None => false,
+            }
         }
     };
     if ok {
@@ -279,6 +317,16 @@ async fn confirm_enrolment(
     }
     let hashes: Vec<Vec<u8>> = enrol.codes.iter().map(|c| mfa::recovery_hash(c)).collect();
     provider.db.replace_recovery_codes(user, &hashes, now).await?;
+    if let Some(user) = provider.db.find_user(user).await? {
+        let id = user.id.to_string();
+        let details = serde_json::json!({ "kind": "totp", "factor": factor.id, "during": "sign_in" });
+        let mut record = crate::audit::AuditRecord::change(now, "mfa.enrol", "user", &id, user.client_id, details);
+        record.actor_type = crate::audit::ActorType::User;
+        record.actor_id = Some(id);
+        provider.audit.record_or_log(record).await;
+        let what = "An authenticator app was added to your account";
+        provider.notifier.notice(&user, what, None, now);
+    }
     Ok(true)
 }
 

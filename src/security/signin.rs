@@ -22,6 +22,9 @@ pub enum SignInError {
     /// Too many failures from this device, source or (for unknown devices) on this account.
     #[error("temporarily locked")]
     Locked(Lock),
+    /// Another attempt on this account (from this source) is being checked right now.
+    #[error("another sign-in attempt is in progress")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -81,6 +84,28 @@ pub async fn password(
         provider.audit.record_or_log(record).await;
         return Err(SignInError::Locked(lock));
     }
+    let Some(in_flight) = provider.lockout.begin(hot, &attempt, now).await? else {
+        let record = AuditRecord::login_locked(now, login_name, from.via, "in_flight", from.ctx);
+        provider.audit.record_or_log(record).await;
+        return Err(SignInError::Busy);
+    };
+    let result = settle(provider, &attempt, user, login_name, password, from, known_device).await;
+    provider.lockout.end(hot, in_flight).await;
+    result
+}
+
+/// The password check and its bookkeeping, while the attempt is marked in flight.
+async fn settle(
+    provider: &Provider,
+    attempt: &Attempt,
+    user: Option<User>,
+    login_name: &str,
+    password: &str,
+    from: Origins<'_>,
+    known_device: bool,
+) -> Result<SignedIn, SignInError> {
+    let (hot, now) = (provider.hot.as_ref(), provider.clock.now());
+    let attempt = attempt.clone();
     if user.as_ref().is_none_or(|u| u.password_hash.is_none()) {
         provider.metrics.dummy_check();
     }

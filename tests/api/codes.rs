@@ -315,3 +315,42 @@ async fn a_mailed_link_resets_the_password_ends_sessions_and_lifts_the_lockout()
     mails_about(&email, "Your password was reset", 1).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_code_proves_only_the_address_it_was_sent_to() {
+    let app = TestApp::spawn_with(Backend::Embedded, with_mail).await;
+    let name = unique("val");
+    app.user(&name, "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, &name).await;
+    let (status, _) = app
+        .call(&token, Method::POST, "/account/v1/verification/email", None)
+        .await;
+    assert_eq!(status, 202);
+    let mail = mails_about(&format!("{name}@example.com"), "Subject: Your code to verify", 1)
+        .await
+        .remove(0);
+    let code = six_digits(&mail_body(&mail));
+    let victim = format!("{name}-victim@corp.example");
+    let (status, _) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "email": victim })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .call(
+            &token,
+            Method::POST,
+            "/account/v1/verification/email/confirm",
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(status, 400, "the code went to another address: {body}");
+    let (_, me) = app.call(&token, Method::GET, "/account/v1/profile", None).await;
+    assert_eq!(me["email_verified"], false);
+    app.stop().await;
+}

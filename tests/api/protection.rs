@@ -270,3 +270,51 @@ async fn applications_over_their_rate_get_429_with_retry_after() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn parallel_guesses_get_no_more_checks_than_the_threshold() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("pam", "operator", None).await;
+    let legacy = app
+        .register(NewApplication {
+            name: "legacy tool".into(),
+            grants: vec!["password".into()],
+            ..NewApplication::default()
+        })
+        .await;
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let (client, url, app) = (app.client.clone(), app.url("/token"), legacy.clone());
+            tokio::spawn(async move {
+                let password = format!("guess number {i}");
+                client
+                    .post(url)
+                    .basic_auth(&app.client_id, app.secret.as_deref())
+                    .form(&[
+                        ("grant_type", "password"),
+                        ("username", "pam"),
+                        ("password", password.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        let status = guess.await.unwrap();
+        assert!(matches!(status, 400 | 429), "{status}");
+        checked += usize::from(status == 400);
+    }
+    let failures = app.audit_of("login").await;
+    let verified = failures
+        .iter()
+        .filter(|a| a.record.outcome.as_str() == "failure")
+        .count();
+    assert!(verified <= 5, "{verified} passwords were checked; the threshold is 5");
+    assert!(checked >= 1, "some guesses were answered");
+    app.stop().await;
+}

@@ -358,3 +358,38 @@ async fn a_signed_in_user_turns_on_an_authenticator_from_the_security_page() {
     assert_eq!(Browser::default().log_in(&app, "dora", PASSWORD).await.status(), 303);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn second_factors_change_only_with_a_token_from_a_second_factor_sign_in() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("eve", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let password_only = app.access_token(&rp, "eve").await;
+    let (secret, _) = enrol(&app, &password_only).await;
+    let (_, factors) = app.call(&password_only, Method::GET, "/account/v1/factors", None).await;
+    let path = format!("/account/v1/factors/{}", factors["items"][0]["id"].as_str().unwrap());
+    for (method, target) in [
+        (Method::DELETE, path.as_str()),
+        (Method::POST, "/account/v1/recovery-codes"),
+    ] {
+        let (status, body) = app.call(&password_only, method, target, None).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"], "insufficient_authentication");
+    }
+    app.clock.advance(Duration::seconds(30));
+    let code = totp_code(&secret, app.clock.now());
+    let tokens = app
+        .code_tokens_with(&Browser::default(), &rp, "eve", "openid", &|_: &str| {
+            ("totp".into(), code.clone())
+        })
+        .await;
+    let strong = tokens["access_token"].as_str().unwrap();
+    let (status, body) = app.call(strong, Method::POST, "/account/v1/recovery-codes", None).await;
+    assert_eq!(
+        (status, body["recovery_codes"].as_array().map(Vec::len)),
+        (200, Some(10))
+    );
+    let (status, _) = app.call(strong, Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    app.stop().await;
+}

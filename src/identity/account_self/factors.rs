@@ -240,7 +240,14 @@ impl SelfService<'_> {
     pub async fn confirm_verification(&self, sub: &str, channel: Channel, code: &str) -> Result<User, AdminError> {
         let mut user = self.me(sub).await?;
         let subject = user.id.to_string();
-        if !crate::security::otp::check(self.hot, channel.purpose(), &subject, code).await? {
+        let destination = match channel {
+            Channel::Email => user.email.as_ref().map(|e| e.as_str().to_owned()),
+            Channel::Phone => user.phone.as_ref().map(|p| p.as_str().to_owned()),
+        }
+        .unwrap_or_default();
+        if destination.is_empty()
+            || !crate::security::otp::check(self.hot, channel.purpose(), &subject, &destination, code).await?
+        {
             self.record(&user, "verify", Outcome::Failure, json!({ "channel": channel.field() }))
                 .await;
             return Err(AdminError::Invalid {

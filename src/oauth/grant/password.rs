@@ -11,6 +11,7 @@ use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::scope::Scope;
 use crate::oauth::subject::Subject;
+use crate::security::ratelimit::{self, Bucket, Limited};
 use crate::security::signin::{self, Origins, SignInError};
 
 #[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
@@ -30,6 +31,11 @@ pub async fn grant(
         ));
     }
     let scope = super::within(requested, &app.scopes)?;
+    // Password guesses through the grant are rationed per client address like the login form.
+    let bucket = provider.limits.login.map(|rate| Bucket::ip("login", ip, rate));
+    ratelimit::check_one(provider.hot.as_ref(), bucket)
+        .await
+        .map_err(OAuthError::rate_limited)?;
     let from = Origins {
         ip,
         device: None,
@@ -45,6 +51,7 @@ pub async fn grant(
                 "too many failed attempts: sign-in is locked for {minutes} min"
             )));
         }
+        Err(SignInError::Busy) => return Err(OAuthError::rate_limited(busy())),
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
     // The password grant has no second step: users who need one sign in through the browser.
@@ -77,4 +84,13 @@ pub async fn grant(
         Default::default(),
     )?;
     Ok(TokenResponse::new(access_token, &claims, refresh_token, id_token))
+}
+
+/// Another attempt on the account is being checked: come back in a second.
+fn busy() -> Limited {
+    Limited {
+        policy: "signin",
+        rate: crate::store::Rate::new(1, time::Duration::seconds(1)),
+        retry_after: time::Duration::seconds(1),
+    }
 }
