@@ -65,6 +65,20 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
         Ok(s) => s.map(|(_, s)| s),
         Err(e) => return fail(e.into()),
     };
+    // A session signed in with a password alone does not carry a user who now needs a second
+    // factor (their role or account began requiring one, or they enrolled since): sign in again.
+    let session = match session {
+        Some(s) if !s.amr.iter().any(|m| m == "mfa") => match state.stores.db.find_user(s.user_id).await {
+            Ok(Some(user)) => match crate::security::second_factor::need(provider, &user).await {
+                Ok(crate::security::second_factor::Need::Nothing) => Some(s),
+                Ok(_) => None,
+                Err(e) => return fail(e.into()),
+            },
+            Ok(None) => None,
+            Err(e) => return fail(e.into()),
+        },
+        other => other,
+    };
     let consented = match (&session, app.first_party) {
         (Some(s), false) => match state.stores.db.find_consent(s.user_id, &app.client_id).await {
             Ok(c) => c,

@@ -176,6 +176,7 @@ pub async fn submit(
                 enrol: None,
                 must_enrol: need == Need::Enrol,
                 created_at: state.clock.now().unix_timestamp(),
+                id: crate::identity::application::random_token::<16>(),
             };
             return match second_factor::park(state.stores.hot.as_ref(), &pending, state.clock.now()).await {
                 Ok(token) => {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::{digest, same};
-use crate::store::{HotStore, Rate, StoreError, Throttle};
+use crate::store::{HotStore, StoreError};
 
 pub const LIFETIME: Duration = Duration::minutes(5);
 pub const MAX_ATTEMPTS: u64 = 5;
@@ -60,11 +60,13 @@ pub fn random_code() -> String {
 }
 
 /// Makes a new code for `purpose` and `subject` (replacing an earlier one) to send to
-/// `destination`, unless the cooldown or a daily budget forbids it.
+/// `destination`, unless the cooldown or a daily budget (of the destination, and of `account`)
+/// forbids it.
 pub async fn issue(
     hot: &dyn HotStore,
     purpose: &str,
     subject: &str,
+    account: &str,
     destination: &str,
     now: OffsetDateTime,
 ) -> Result<String, SendError> {
@@ -77,20 +79,21 @@ pub async fn issue(
             return Err(SendError::Cooldown((wait + 999) / 1000));
         }
     }
+    // Daily budgets: fixed 24-hour windows, counted whether or not the other budget allows the
+    // message (a refused request still spent an attempt at the destination).
     let budgets = [
         (
             format!("otp-dest:{}", digest(&destination.to_lowercase())),
-            Rate::new(PER_DESTINATION_DAILY, Duration::days(1)),
+            PER_DESTINATION_DAILY,
         ),
-        (
-            format!("otp-acct:{subject}"),
-            Rate::new(PER_ACCOUNT_DAILY, Duration::days(1)),
-        ),
+        (format!("otp-acct:{account}"), PER_ACCOUNT_DAILY),
     ];
-    if let Throttle::Limited { retry_after_ms, .. } = hot.throttle(&budgets).await? {
-        return Err(SendError::Budget {
-            retry_after_secs: (retry_after_ms + 999) / 1000,
-        });
+    for (key, budget) in budgets {
+        let spent = hot.incr(&key, Duration::days(1)).await?;
+        if spent.count > u64::from(budget) {
+            let wait = (spent.resets_at - now).whole_seconds().max(1);
+            return Err(SendError::Budget { retry_after_secs: wait });
+        }
     }
     let code = random_code();
     let challenge = Challenge {

@@ -85,6 +85,10 @@ pub struct Pending {
     /// Must enrol (the policy), as opposed to verify.
     pub must_enrol: bool,
     pub created_at: i64,
+    /// A random id: codes sent for this sign-in belong to it, so another sign-in of the same
+    /// account (someone who knows the password) cannot replace or spend them.
+    #[serde(default)]
+    pub id: String,
 }
 
 fn key(token: &str) -> String {
@@ -245,10 +249,7 @@ async fn check_code(
                 .find(|f| f.kind == kind && f.is_confirmed())
                 .and_then(|f| f.target.as_deref())
             {
-                Some(destination) => {
-                    let subject = pending.user_id.to_string();
-                    super::otp::check(hot, method.purpose(), &subject, destination, code).await?
-                }
+                Some(destination) => super::otp::check(hot, method.purpose(), &pending.id, destination, code).await?,
                 None => false,
             }
         }
@@ -359,8 +360,16 @@ pub async fn send_code(provider: &Provider, pending: &Pending, method: Method) -
         .ok_or(SendCodeError::NoDestination)?;
     let destination = factor.target.ok_or(SendCodeError::NoDestination)?;
     let now = provider.clock.now();
-    let subject = pending.user_id.to_string();
-    let code = super::otp::issue(provider.hot.as_ref(), method.purpose(), &subject, &destination, now).await?;
+    let account = pending.user_id.to_string();
+    let code = super::otp::issue(
+        provider.hot.as_ref(),
+        method.purpose(),
+        &pending.id,
+        &account,
+        &destination,
+        now,
+    )
+    .await?;
     let minutes = super::otp::LIFETIME.whole_minutes();
     match method {
         Method::Sms => {

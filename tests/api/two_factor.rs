@@ -393,3 +393,31 @@ async fn second_factors_change_only_with_a_token_from_a_second_factor_sign_in() 
     assert_eq!(status, 204);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_password_only_session_signs_in_again_once_a_second_factor_applies() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("fay", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let browser = Browser::default();
+    let tokens = app.code_tokens(&browser, &rp, "fay", "openid").await;
+    enrol(&app, tokens["access_token"].as_str().unwrap()).await;
+    let (_, challenge) = crate::support::pkce();
+    let url = app.authorize_url(
+        &rp,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", "https://client.example.com/cb"),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let response = browser.get(&url).await;
+    let to = crate::support::location(&response, &app.base);
+    assert!(
+        to.starts_with(&app.url("/login?req=")),
+        "the old session no longer suffices: {to}"
+    );
+    app.stop().await;
+}

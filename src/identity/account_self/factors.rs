@@ -221,7 +221,8 @@ impl SelfService<'_> {
         })?;
         let now = self.clock.now();
         let subject = user.id.to_string();
-        let code = crate::security::otp::issue(self.hot, channel.purpose(), &subject, &destination, now).await?;
+        let code =
+            crate::security::otp::issue(self.hot, channel.purpose(), &subject, &subject, &destination, now).await?;
         let minutes = crate::security::otp::LIFETIME.whole_minutes();
         match channel {
             Channel::Email => {
