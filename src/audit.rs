@@ -2,7 +2,9 @@
 //! revocations and, as they arrive, every administrative change. Each row carries an HMAC, under
 //! a key derived from the master key, over its own fields and the previous row's HMAC; rows are
 //! appended one at a time, so an edited, deleted or reordered row breaks the chain and
-//! `propusk audit verify` names it.
+//! `propusk audit verify` names it. A sealed head (the last id under the same key), written with
+//! each row, shows rows cut from the end; the next row continues after the head, so such a cut
+//! stays visible.
 
 pub mod record;
 
@@ -42,14 +44,22 @@ impl Auditor {
         ctx.sign().as_ref().to_vec()
     }
 
+    /// The seal of the chain's head at row `id` with HMAC `hmac`.
+    fn head_seal(&self, id: i64, hmac: &[u8]) -> Vec<u8> {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(b"propusk audit head");
+        ctx.update(&id.to_be_bytes());
+        ctx.update(hmac);
+        ctx.sign().as_ref().to_vec()
+    }
+
     /// Appends `record`; returns its id. Callers await it: an action is not done until it is
     /// on the record.
     pub async fn record(&self, record: AuditRecord) -> Result<i64, StoreError> {
         let seal = |id: i64, prev: &[u8]| {
-            (
-                self.seal(id, prev, &record),
-                crate::events::event::audit(&self.source, id, &record),
-            )
+            let hmac = self.seal(id, prev, &record);
+            let head = self.head_seal(id, &hmac);
+            (hmac, crate::events::event::audit(&self.source, id, &record), head)
         };
         let id = self.db.append_audit(&record, &seal).await?;
         let actor = record.actor_id.as_deref().unwrap_or("-");
@@ -73,10 +83,8 @@ impl Auditor {
         loop {
             let page = self.db.audit_page(expected_id - 1, 1_000).await?;
             if page.is_empty() {
-                return Ok(Verification {
-                    rows: count,
-                    broken_at: None,
-                });
+                let broken_at = self.check_head(count, &prev).await?;
+                return Ok(Verification { rows: count, broken_at });
             }
             for row in page {
                 let problem = if row.id != expected_id {
@@ -99,6 +107,23 @@ impl Auditor {
                 count += 1;
             }
         }
+    }
+}
+
+impl Auditor {
+    /// Whether the chain ends where its head says: rows cut from the end leave the head ahead.
+    async fn check_head(&self, rows: u64, last_hmac: &[u8]) -> Result<Option<String>, StoreError> {
+        Ok(match self.db.audit_head().await? {
+            None if rows == 0 => None,
+            None => Some("the chain's head record is missing".into()),
+            Some((last_id, _)) if u64::try_from(last_id).ok() != Some(rows) => Some(format!(
+                "the chain ends at row {rows} but its head says {last_id}: rows were cut from the end"
+            )),
+            Some((last_id, seal)) if !bool_eq(&self.head_seal(last_id, last_hmac), &seal) => {
+                Some("the chain's head record was altered".into())
+            }
+            Some(_) => None,
+        })
     }
 }
 

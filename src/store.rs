@@ -143,10 +143,10 @@ pub trait ConsentStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// Seals an audit row: given its id and the previous row's HMAC, returns its HMAC.
-/// The sealed row: its HMAC, and the event announcing it (appended to the outbox in the same
-/// transaction).
-pub type AuditSeal<'a> = dyn Fn(i64, &[u8]) -> (Vec<u8>, OutboxEvent) + Send + Sync + 'a;
+/// Seals an audit row: given its id and the previous row's HMAC, returns the row's HMAC, the
+/// event announcing it (appended to the outbox in the same transaction) and the seal of the
+/// chain's new head.
+pub type AuditSeal<'a> = dyn Fn(i64, &[u8]) -> (Vec<u8>, OutboxEvent, Vec<u8>) + Send + Sync + 'a;
 
 /// The append-only audit trail.
 #[async_trait]
@@ -156,6 +156,8 @@ pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, record: &AuditRecord, seal: &AuditSeal<'_>) -> Result<i64, StoreError>;
     /// Up to `limit` rows with ids above `after`, in id order.
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<StoredAudit>, StoreError>;
+    /// The chain's head: the last row's id and its seal, once a row was appended.
+    async fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>, StoreError>;
     /// Rows matching `filter`, newest first, below the cursor.
     async fn audit_search(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<StoredAudit>, StoreError>;
 }

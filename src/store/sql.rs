@@ -438,7 +438,14 @@ macro_rules! sql_repositories {
                     Some((id, hmac)) => (id + 1, hmac),
                     None => (1, $crate::audit::GENESIS.to_vec()),
                 };
-                let (hmac, event) = seal(id, &prev);
+                // Continue after the sealed head if rows were cut from the end: the gap stays
+                // visible to `audit verify` instead of being papered over by the next row.
+                let head: Option<i64> = sqlx::query_scalar("SELECT last_id FROM audit_head WHERE id = 1")
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(Self::error)?;
+                let id = id.max(head.map_or(0, |h| h + 1));
+                let (hmac, event, head) = seal(id, &prev);
                 sqlx::query($crate::store::sql::AUDIT_INSERT)
                     .bind(id)
                     .bind(r.occurred_at)
@@ -457,9 +464,25 @@ macro_rules! sql_repositories {
                     .execute(&mut *tx)
                     .await
                     .map_err(Self::error)?;
+                sqlx::query(
+                    "INSERT INTO audit_head (id, last_id, seal) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, seal = excluded.seal",
+                )
+                .bind(id)
+                .bind(head)
+                .execute(&mut *tx)
+                .await
+                .map_err(Self::error)?;
                 Self::append_events(&mut tx, std::slice::from_ref(&event)).await?;
                 tx.commit().await.map_err(Self::error)?;
                 Ok(id)
+            }
+
+            async fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+                sqlx::query_as("SELECT last_id, seal FROM audit_head WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Self::error)
             }
 
             async fn audit_search(

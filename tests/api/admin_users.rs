@@ -650,39 +650,39 @@ async fn every_built_in_role_against_every_action_and_target() {
     for actor in ["root", "olga", "boss", "carl"] {
         tokens.insert(actor, app.access_token(&rp, actor).await);
     }
-    // (actor, [read, unlock, reset 2FA, block, role] for each of own-account, other-account and
-    // staff targets)
-    let expected: [(&str, [[u16; 5]; 3]); 4] = [
+    // (actor, [read, update profile, grant permission, unlock, reset 2FA, sign out everywhere,
+    // block, role] for each of own-account, other-account and staff targets)
+    let expected: [(&str, [[u16; 8]; 3]); 4] = [
         (
             "root",
             [
-                [200, 200, 204, 200, 200],
-                [200, 200, 204, 200, 200],
-                [200, 200, 204, 200, 403],
+                [200, 200, 200, 200, 204, 200, 200, 200],
+                [200, 200, 200, 200, 204, 200, 200, 200],
+                [200, 200, 200, 200, 204, 200, 200, 403],
             ],
         ),
         (
             "olga",
             [
-                [200, 403, 403, 403, 403],
-                [200, 403, 403, 403, 403],
-                [200, 403, 403, 403, 403],
+                [200, 403, 403, 403, 403, 403, 403, 403],
+                [200, 403, 403, 403, 403, 403, 403, 403],
+                [200, 403, 403, 403, 403, 403, 403, 403],
             ],
         ),
         (
             "boss",
             [
-                [200, 200, 204, 200, 200],
-                [404, 403, 403, 403, 403],
-                [404, 403, 403, 403, 403],
+                [200, 200, 200, 200, 204, 200, 200, 200],
+                [404, 403, 403, 403, 403, 403, 403, 403],
+                [404, 403, 403, 403, 403, 403, 403, 403],
             ],
         ),
         (
             "carl",
             [
-                [404, 403, 403, 403, 403],
-                [404, 403, 403, 403, 403],
-                [404, 403, 403, 403, 403],
+                [404, 403, 403, 403, 403, 403, 403, 403],
+                [404, 403, 403, 403, 403, 403, 403, 403],
+                [404, 403, 403, 403, 403, 403, 403, 403],
             ],
         ),
     ];
@@ -693,8 +693,19 @@ async fn every_built_in_role_against_every_action_and_target() {
         {
             let requests = [
                 (Method::GET, format!("/admin/v1/users/{target}"), None),
+                (
+                    Method::PATCH,
+                    format!("/admin/v1/users/{target}"),
+                    Some(json!({"name": "Renamed Person"})),
+                ),
+                (
+                    Method::PUT,
+                    format!("/admin/v1/users/{target}/permissions/parcels:read"),
+                    None,
+                ),
                 (Method::POST, format!("/admin/v1/users/{target}/unlock"), None),
                 (Method::DELETE, format!("/admin/v1/users/{target}/factors"), None),
+                (Method::POST, format!("/admin/v1/users/{target}/logout"), None),
                 (Method::POST, format!("/admin/v1/users/{target}/block"), None),
                 (
                     Method::PUT,

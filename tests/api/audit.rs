@@ -1,7 +1,8 @@
 //! The audit trail as the login flow writes it, and the chain check catching an edited row, a
 //! deleted row and a reordered one.
 
-use propusk::audit::{ActorType, Auditor, Outcome};
+use propusk::audit::{ActorType, AuditRecord, Auditor, Outcome};
+use propusk::clock::Clock as _;
 use propusk::config::DatabaseConfig;
 use secrecy::ExposeSecret as _;
 use sqlx::Connection as _;
@@ -101,6 +102,43 @@ async fn logins_and_logouts_are_on_the_record_and_tampering_shows() {
         );
         tamper(&app, "UPDATE audit_logs SET outcome = 'failure' WHERE id = 1").await;
         assert_eq!(auditor.verify().await.unwrap().rows, 3, "restored");
+
+        // Cutting the tail leaves the chain's sealed head ahead of it.
+        tamper(&app, "DELETE FROM audit_logs WHERE id = 3").await;
+        assert_eq!(
+            auditor.verify().await.unwrap().broken_at.as_deref(),
+            Some("the chain ends at row 2 but its head says 3: rows were cut from the end"),
+            "{backend:?}"
+        );
+        tamper(&app, "UPDATE audit_head SET last_id = 2").await;
+        assert_eq!(
+            auditor.verify().await.unwrap().broken_at.as_deref(),
+            Some("the chain's head record was altered"),
+            "moving the head back needs the key"
+        );
+        tamper(&app, "UPDATE audit_head SET last_id = 3").await;
+        auditor
+            .record(AuditRecord::change(
+                app.clock.now(),
+                "test.append",
+                "user",
+                &user,
+                None,
+                serde_json::json!({}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            auditor.verify().await.unwrap().broken_at.as_deref(),
+            Some("row 3 is missing (next is 4)"),
+            "the next record continues after the head, so the cut stays visible"
+        );
+        tamper(&app, "DELETE FROM audit_head").await;
+        assert_eq!(
+            auditor.verify().await.unwrap().broken_at.as_deref(),
+            Some("row 3 is missing (next is 4)")
+        );
+        tamper(&app, "UPDATE audit_logs SET id = 3, prev_hmac = prev_hmac WHERE id = 4").await;
 
         tamper(&app, "DELETE FROM audit_logs WHERE id = 2").await;
         assert_eq!(

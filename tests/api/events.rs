@@ -44,13 +44,7 @@ async fn a_new_user_and_its_login_reach_kafka_as_cloud_events() {
 
     // A failed login is an audit record, and every audit record goes to propusk.audit.
     let rp = app.web_app(true).await;
-    let legacy = app
-        .register(propusk::identity::admin::NewApplication {
-            name: "legacy".into(),
-            grants: vec!["password".into()],
-            ..Default::default()
-        })
-        .await;
+    let legacy = app.password_app().await;
     let _ = rp;
     let response = app
         .post_form(

@@ -8,7 +8,6 @@ use serde_json::Value;
 use time::Duration;
 
 use crate::support::{Backend, Browser, PASSWORD, TestApp};
-use propusk::identity::admin::NewApplication;
 
 const LOCKED: &str = "Too many failed attempts";
 
@@ -112,13 +111,7 @@ async fn failures_from_other_sources_cannot_lock_out_the_known_device() {
     assert_eq!(status, 200, "{html}");
 
     // The password grant is an unknown device too: it shares the lockout.
-    let legacy = app
-        .register(NewApplication {
-            name: "legacy tool".into(),
-            grants: vec!["password".into()],
-            ..NewApplication::default()
-        })
-        .await;
+    let legacy = app.password_app().await;
     let response = app
         .post_form(
             "/token",
@@ -152,13 +145,7 @@ async fn failures_from_other_sources_cannot_lock_out_the_known_device() {
 async fn the_password_grant_counts_failures_into_the_same_lockout() {
     let app = TestApp::spawn(Backend::Embedded).await;
     app.user("bob", "operator", None).await;
-    let legacy = app
-        .register(NewApplication {
-            name: "legacy tool".into(),
-            grants: vec!["password".into()],
-            ..NewApplication::default()
-        })
-        .await;
+    let legacy = app.password_app().await;
     for _ in 0..5 {
         let response = app
             .post_form(
@@ -275,13 +262,7 @@ async fn applications_over_their_rate_get_429_with_retry_after() {
 async fn parallel_guesses_get_no_more_checks_than_the_threshold() {
     let app = TestApp::spawn(Backend::PostgresRedis).await;
     app.user("pam", "operator", None).await;
-    let legacy = app
-        .register(NewApplication {
-            name: "legacy tool".into(),
-            grants: vec!["password".into()],
-            ..NewApplication::default()
-        })
-        .await;
+    let legacy = app.password_app().await;
     let guesses: Vec<_> = (0..12)
         .map(|i| {
             let (client, url, app) = (app.client.clone(), app.url("/token"), legacy.clone());

@@ -175,13 +175,7 @@ async fn the_policy_makes_admins_enrol_while_signing_in_and_the_password_grant_r
     })
     .await;
 
-    let legacy = app
-        .register(propusk::identity::admin::NewApplication {
-            name: "legacy".into(),
-            grants: vec!["password".into()],
-            ..Default::default()
-        })
-        .await;
+    let legacy = app.password_app().await;
     let response = app
         .post_form(
             "/token",

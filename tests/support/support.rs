@@ -334,6 +334,16 @@ impl TestApp {
         user.id.to_string()
     }
 
+    /// A confidential application that may use the password grant (legacy tools).
+    pub async fn password_app(&self) -> RegisteredApp {
+        self.register(NewApplication {
+            name: "legacy tool".into(),
+            grants: vec!["password".into()],
+            ..NewApplication::default()
+        })
+        .await
+    }
+
     /// A confidential web application using the code flow; `first_party` skips consent.
     pub async fn web_app(&self, first_party: bool) -> RegisteredApp {
         self.register(NewApplication {
