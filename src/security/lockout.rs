@@ -64,6 +64,9 @@ pub enum Origin {
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub subject: String,
+    /// A digest of the name typed (empty for codes): the per-source budget counts per name, so
+    /// locking `bob` from one address says nothing about whether `bob@…` is the same account.
+    pub typed: String,
     pub origin: Origin,
     pub factor: Factor,
 }
@@ -121,7 +124,7 @@ impl Lockout {
             Origin::Source(ip) => vec![
                 (
                     LockScope::Source,
-                    format!("s:{}", super::ratelimit::source_key(*ip)),
+                    format!("s:{}:{}", attempt.typed, super::ratelimit::source_key(*ip)),
                     self.threshold,
                 ),
                 (LockScope::Account, "a".to_owned(), self.account_threshold),

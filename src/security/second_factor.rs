@@ -186,6 +186,7 @@ pub enum CodeError {
 fn attempt(pending: &Pending, ip: std::net::IpAddr) -> Attempt {
     Attempt {
         subject: pending.user_id.to_string(),
+        typed: String::new(),
         origin: match (&pending.device, pending.known_device) {
             (Some(device), true) => Origin::KnownDevice(device.clone()),
             _ => Origin::Source(ip),

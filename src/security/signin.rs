@@ -72,6 +72,7 @@ pub async fn password(
     };
     let attempt = Attempt {
         subject: subject(user.as_ref(), login_name),
+        typed: super::digest(&login_name.trim().to_lowercase()),
         origin: match (known_device, from.device) {
             (true, Some(d)) => Origin::KnownDevice(d.to_owned()),
             _ => Origin::Source(from.ip),

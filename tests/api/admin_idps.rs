@@ -7,32 +7,13 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::support::{Backend, TestApp};
-use propusk::identity::admin::{NewAccount, create_account};
 
 #[tokio::test]
 async fn identity_providers_are_managed_within_reach() {
     let app = TestApp::spawn(Backend::PostgresRedis).await;
     let db = app.state.stores.db.as_ref();
-    let acme = create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
-    let globex = create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Globex".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    let acme = app.account("Acme").await;
+    let globex = app.account("Globex").await;
     let admin = app.service_app("admin", false).await;
     let staff = app.client_token(&admin).await;
     let base = format!("/admin/v1/clients/{}/identity-providers", acme.id);

@@ -1,7 +1,6 @@
 //! The admin API on users: who may block, unblock and change roles of whom (delegated
 //! administration), and that a change takes effect on the very next request.
 
-use propusk::identity::admin::{NewAccount, create_account};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -14,26 +13,8 @@ type Case<'a> = (&'a str, &'a str, reqwest::Method, String, Option<Value>, u16);
 async fn delegated_administration_boundaries_and_instant_effect() {
     let app = TestApp::spawn(Backend::PostgresRedis).await;
     let db = app.state.stores.db.as_ref();
-    create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
-    create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Globex".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    app.account("Acme").await;
+    app.account("Globex").await;
     let root = app.user("root", "admin", None).await;
     let olga = app.user("olga", "operator", None).await;
     let boss = app.user("boss", "client_admin", Some("acme")).await;
@@ -239,26 +220,8 @@ async fn create_users_grant_permissions_and_sign_out_everywhere() {
     use reqwest::Method;
     let app = TestApp::spawn(Backend::Embedded).await;
     let db = app.state.stores.db.as_ref();
-    let acme = create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
-    create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Globex".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    let acme = app.account("Acme").await;
+    app.account("Globex").await;
     app.user("root", "admin", None).await;
     app.user("boss", "client_admin", Some("acme")).await;
     let rp = app.web_app(true).await;
@@ -362,27 +325,8 @@ async fn listing_filters_pages_and_stays_inside_the_account() {
     use reqwest::Method;
     for backend in [Backend::Embedded, Backend::PostgresRedis] {
         let app = TestApp::spawn(backend).await;
-        let db = app.state.stores.db.as_ref();
-        let acme = create_account(
-            db,
-            &app.clock,
-            NewAccount {
-                name: "Acme".into(),
-                slug: None,
-            },
-        )
-        .await
-        .unwrap();
-        let globex = create_account(
-            db,
-            &app.clock,
-            NewAccount {
-                name: "Globex".into(),
-                slug: None,
-            },
-        )
-        .await
-        .unwrap();
+        let acme = app.account("Acme").await;
+        let globex = app.account("Globex").await;
         app.user("root", "admin", None).await;
         app.user("boss", "client_admin", Some("acme")).await;
         for name in ["ann", "amy", "al_x"] {
@@ -461,16 +405,7 @@ async fn profile_updates_and_deletion_erase_personal_data() {
     use reqwest::Method;
     let app = TestApp::spawn(Backend::Embedded).await;
     let db = app.state.stores.db.as_ref();
-    create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    app.account("Acme").await;
     app.user("boss", "client_admin", Some("acme")).await;
     let ann = app.user("ann", "client_user", Some("acme")).await;
     let olga = app.user("olga", "operator", None).await;
@@ -536,27 +471,8 @@ async fn profile_updates_and_deletion_erase_personal_data() {
 async fn the_audit_trail_is_readable_within_reach() {
     use reqwest::Method;
     let app = TestApp::spawn(Backend::PostgresRedis).await;
-    let db = app.state.stores.db.as_ref();
-    let acme = create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
-    let globex = create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Globex".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    let acme = app.account("Acme").await;
+    let globex = app.account("Globex").await;
     app.user("olga", "operator", None).await;
     app.user("boss", "client_admin", Some("acme")).await;
     app.user("gus", "client_user", Some("globex")).await;
@@ -613,27 +529,8 @@ async fn the_audit_trail_is_readable_within_reach() {
 async fn every_built_in_role_against_every_action_and_target() {
     use reqwest::Method;
     let app = TestApp::spawn(Backend::Embedded).await;
-    let db = app.state.stores.db.as_ref();
-    create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
-    create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Globex".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    app.account("Acme").await;
+    app.account("Globex").await;
     for (name, role, account) in [
         ("root", "admin", None),
         ("olga", "operator", None),

@@ -1,7 +1,6 @@
 //! `POST /authz/check`: the gateway's question, answered from the token's role, permissions and
 //! B2B account, and refused at once after a revocation.
 
-use propusk::identity::admin::{NewAccount, create_account};
 use serde_json::json;
 use time::Duration;
 
@@ -10,27 +9,8 @@ use crate::support::{Backend, Browser, TestApp};
 #[tokio::test]
 async fn a_client_sees_only_its_own_parcels_and_an_operator_sees_all() {
     let app = TestApp::spawn(Backend::PostgresRedis).await;
-    let db = app.state.stores.db.as_ref();
-    let acme = create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
-    let globex = create_account(
-        db,
-        &app.clock,
-        NewAccount {
-            name: "Globex".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    let acme = app.account("Acme").await;
+    let globex = app.account("Globex").await;
     app.user("ann", "client_user", Some("acme")).await;
     app.user("olga", "operator", None).await;
     let rp = app.web_app(true).await;

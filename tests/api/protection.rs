@@ -299,3 +299,21 @@ async fn parallel_guesses_get_no_more_checks_than_the_threshold() {
     assert!(checked >= 1, "some guesses were answered");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_lock_on_one_name_says_nothing_about_another_name_of_the_account() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("gil", "operator", None).await;
+    let browser = Browser::default();
+    for _ in 0..5 {
+        browser.log_in(&app, "gil", "wrong wrong wrong").await;
+    }
+    assert_eq!(browser.log_in(&app, "gil", "wrong wrong wrong").await.status(), 429);
+    let (status, html) = text(browser.log_in(&app, "gil@example.com", "wrong wrong wrong").await).await;
+    assert_eq!(
+        status, 401,
+        "the email is another name, with its own budget from this address"
+    );
+    assert!(html.contains("Invalid username or password."));
+    app.stop().await;
+}

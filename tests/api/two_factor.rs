@@ -12,6 +12,14 @@ use time::Duration;
 
 use crate::support::{Backend, Browser, PASSWORD, TestApp, claims_of, hidden, totp_code};
 
+/// The TOTP key an enrolment page shows.
+fn key_on(page: &str) -> &str {
+    page.split("<code class=\"key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no key on {page}"))
+}
+
 /// Enrols a TOTP factor for `user` through the account API; returns the seed and the recovery
 /// codes.
 async fn enrol(app: &TestApp, token: &str) -> (String, Vec<String>) {
@@ -127,13 +135,7 @@ async fn the_policy_makes_admins_enrol_while_signing_in_and_the_password_grant_r
             assert!(page.contains("<svg"), "the QR code inline: {page}");
             assert!(page.contains("Keep these recovery codes"), "{page}");
             *seen.lock().unwrap() = page.to_owned();
-            let key = page
-                .split("<code class=\"key\">")
-                .nth(1)
-                .unwrap()
-                .split('<')
-                .next()
-                .unwrap();
+            let key = key_on(page);
             ("totp".into(), totp_code(key, app.clock.now()))
         })
         .await;
@@ -244,17 +246,7 @@ async fn wrong_codes_lock_the_second_step_not_the_password_and_an_admin_can_rese
 #[tokio::test]
 async fn a_b2b_account_can_require_a_second_factor_of_all_its_users() {
     let app = TestApp::spawn(Backend::PostgresRedis).await;
-    let db = app.state.stores.db.as_ref();
-    let acme = propusk::identity::admin::create_account(
-        db,
-        &app.clock,
-        propusk::identity::admin::NewAccount {
-            name: "Acme".into(),
-            slug: None,
-        },
-    )
-    .await
-    .unwrap();
+    let acme = app.account("Acme").await;
     app.user("carl", "client_user", Some("acme")).await;
     let rp = app.web_app(true).await;
     app.access_token(&rp, "carl").await;
@@ -272,13 +264,7 @@ async fn a_b2b_account_can_require_a_second_factor_of_all_its_users() {
     let enrolled = app
         .code_tokens_with(&Browser::default(), &rp, "carl", "openid", &|page: &str| {
             assert!(page.contains("Your account needs a second factor"), "{page}");
-            let key = page
-                .split("<code class=\"key\">")
-                .nth(1)
-                .unwrap()
-                .split('<')
-                .next()
-                .unwrap();
+            let key = key_on(page);
             ("totp".into(), totp_code(key, app.clock.now()))
         })
         .await;
@@ -314,13 +300,7 @@ async fn a_signed_in_user_turns_on_an_authenticator_from_the_security_page() {
         .await
         .unwrap();
     assert!(enrol.contains("<svg"), "{enrol}");
-    let key = enrol
-        .split("<code class=\"key\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap();
+    let key = key_on(&enrol);
     let form = |code: &str| {
         vec![
             ("csrf", hidden(&enrol, "csrf")),

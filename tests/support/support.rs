@@ -334,6 +334,17 @@ impl TestApp {
         user.id.to_string()
     }
 
+    /// A B2B account named `name` (its slug made from the name), as `admin client create` would.
+    pub async fn account(&self, name: &str) -> propusk::identity::account::Account {
+        let input = propusk::identity::admin::NewAccount {
+            name: name.into(),
+            slug: None,
+        };
+        propusk::identity::admin::create_account(self.state.stores.db.as_ref(), &self.clock, input)
+            .await
+            .unwrap()
+    }
+
     /// A confidential application that may use the password grant (legacy tools).
     pub async fn password_app(&self) -> RegisteredApp {
         self.register(NewApplication {
