@@ -10,12 +10,12 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::admin::bad_body;
 use super::error::json_error;
 use super::extract::{ClientIp, request_context};
 use super::userinfo::{bearer, bearer_error};
 use crate::app::AppState;
 use crate::identity::account_self::{Channel, ProfileChange, SelfService, VerifyError};
-use crate::identity::admin::AdminError;
 use crate::oauth::revocation;
 
 pub fn routes() -> Router<AppState> {
@@ -168,13 +168,10 @@ async fn code_body(
     body: Result<Json<CodeBody>, JsonRejection>,
 ) -> Result<CodeBody, Box<Response>> {
     let Ok(Json(body)) = body else {
-        return Err(Box::new(
-            AdminError::Invalid {
-                field: "code",
-                message: "expected a JSON body {\"code\": \"123456\"}".into(),
-            }
-            .into_response(),
-        ));
+        return Err(Box::new(bad_body(
+            "code",
+            "expected a JSON body {\"code\": \"123456\"}",
+        )));
     };
     match super::browser::limit_code(state, ip).await {
         Ok(()) => Ok(body),
@@ -322,11 +319,7 @@ pub async fn update_profile(
     body: Result<Json<ProfileChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(change)) = body else {
-        return AdminError::Invalid {
-            field: "body",
-            message: "expected JSON with name, email or phone".into(),
-        }
-        .into_response();
+        return bad_body("body", "expected JSON with name, email or phone");
     };
     match service(&state, peer, &headers).update_profile(&me.sub, change).await {
         Ok(user) => Json(user.view()).into_response(),
@@ -349,11 +342,7 @@ pub async fn change_password(
     body: Result<Json<PasswordChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(body)) = body else {
-        return AdminError::Invalid {
-            field: "body",
-            message: "expected JSON with current_password and new_password".into(),
-        }
-        .into_response();
+        return bad_body("body", "expected JSON with current_password and new_password");
     };
     // Guessing the current password with a stolen token is rationed like sign-in forms.
     if let Err(limited) = super::browser::limit_form_json(&state, peer).await {

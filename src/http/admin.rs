@@ -183,6 +183,16 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// 400 for a body (or query) that could not be read, shown as [`AdminError::Invalid`] shows
+/// every bad field: `{field}: {message}`.
+pub fn bad_body(field: &'static str, message: impl Into<String>) -> Response {
+    AdminError::Invalid {
+        field,
+        message: message.into(),
+    }
+    .into_response()
+}
+
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         match self {

@@ -130,16 +130,24 @@ pub struct CodeForm {
     code: Option<String>,
 }
 
+/// A form POST of this page: the form checks (rate limit, CSRF), then the pending sign-in.
+async fn checked_pending(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    form: &CodeForm,
+) -> Result<(String, Pending), Response> {
+    checked_form(state, ip, headers, form.csrf.as_deref()).await?;
+    pending(state, headers).await
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
-        return refused;
-    }
-    let (token, pending) = match pending(&state, &headers).await {
+    let (token, pending) = match checked_pending(&state, ip, &headers, &form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -221,10 +229,7 @@ pub async fn send(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
-        return refused;
-    }
-    let (token, pending) = match pending(&state, &headers).await {
+    let (token, pending) = match checked_pending(&state, ip, &headers, &form).await {
         Ok(found) => found,
         Err(page) => return page,
     };

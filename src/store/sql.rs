@@ -375,6 +375,14 @@ pub(super) const USER_COLUMNS: &str = "id, username, password_hash, email, phone
 
 /// Implements the repository traits for a store type with a `pool` field and an
 /// `fn error(sqlx::Error) -> StoreError`; the SQL is the same for both engines.
+/// An UPDATE or DELETE of one row by its key: `NotFound` when it touched none.
+pub(super) fn found(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 macro_rules! sql_repositories {
     ($store:ty, $db:ty, $engine:literal, begin_audit: $begin:literal, lock_audit: $lock:literal) => {
         impl $store {
@@ -581,7 +589,7 @@ macro_rules! sql_repositories {
             }
         }
 
-        use $crate::store::sql::{AccountRow, ApplicationRow, RoleRow, USER_COLUMNS, UserRow, to_strings, ttl_secs};
+        use $crate::store::sql::{AccountRow, ApplicationRow, RoleRow, USER_COLUMNS, UserRow, found, to_strings, ttl_secs};
 
         #[async_trait::async_trait]
         impl $crate::store::AccountStore for $store {
@@ -635,10 +643,7 @@ macro_rules! sql_repositories {
                     .execute(&self.pool)
                     .await
                     .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done.rows_affected())
             }
 
             async fn find_account_by_slug(&self, slug: &Slug) -> Result<Option<Account>, StoreError> {
@@ -678,9 +683,7 @@ macro_rules! sql_repositories {
                 .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
+                found(done.rows_affected())?;
                 Self::append_events(&mut tx, events).await?;
                 tx.commit().await.map_err(Self::error)?;
                 Ok(())
@@ -775,10 +778,7 @@ macro_rules! sql_repositories {
                     .execute(&self.pool)
                     .await
                     .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done.rows_affected())
             }
 
             async fn delete_role(&self, name: &RoleName) -> Result<(), StoreError> {
@@ -787,10 +787,7 @@ macro_rules! sql_repositories {
                     .execute(&self.pool)
                     .await
                     .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done.rows_affected())
             }
 
             async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
@@ -876,10 +873,7 @@ macro_rules! sql_repositories {
                 .execute(&self.pool)
                 .await
                 .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done.rows_affected())
             }
 
             async fn delete_application(&self, client_id: &ClientId) -> Result<(), StoreError> {
@@ -888,10 +882,7 @@ macro_rules! sql_repositories {
                     .execute(&self.pool)
                     .await
                     .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done.rows_affected())
             }
 
             async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError> {
@@ -988,10 +979,7 @@ macro_rules! sql_repositories {
                 .execute(&self.pool)
                 .await
                 .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done.rows_affected())
             }
 
             async fn delete_idp(&self, id: uuid::Uuid) -> Result<bool, StoreError> {

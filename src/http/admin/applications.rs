@@ -8,19 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AdminRequest;
+use super::{AdminRequest, bad_body};
 use crate::app::AppState;
+use crate::identity::admin::NewApplication;
 use crate::identity::admin::applications::ApplicationChange;
-use crate::identity::admin::{AdminError, NewApplication};
 use crate::identity::application::ClientId;
-
-fn body_error(what: &str) -> Response {
-    AdminError::Invalid {
-        field: "body",
-        message: format!("expected JSON with {what}"),
-    }
-    .into_response()
-}
 
 /// Forgets the cached application on this node (other nodes within the cache lifetime, 30 s).
 fn forget(state: &AppState, id: &str) {
@@ -37,7 +29,7 @@ pub struct ListQuery {
 
 pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
-        return body_error("cursor and limit");
+        return bad_body("body", "expected JSON with cursor and limit");
     };
     let limit = q.limit.unwrap_or(50);
     match r
@@ -58,7 +50,7 @@ pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejectio
 
 pub async fn create(r: AdminRequest, body: Result<Json<NewApplication>, JsonRejection>) -> Response {
     let Ok(Json(input)) = body else {
-        return body_error("name, redirect_uris, grant_types …");
+        return bad_body("body", "expected JSON with name, redirect_uris, grant_types …");
     };
     match r.admin().register(&r.who, input).await {
         Ok((app, secret)) => {
@@ -85,7 +77,7 @@ pub async fn update(
     body: Result<Json<ApplicationChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(change)) = body else {
-        return body_error("the fields to change");
+        return bad_body("body", "expected JSON with the fields to change");
     };
     let result = r.admin().change_application(&r.who, &id, change).await;
     forget(&r.state, &id);

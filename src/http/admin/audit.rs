@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use super::Admin;
+use super::{Admin, bad_body};
 use crate::app::AppState;
 use crate::audit::StoredAudit;
 use crate::identity::account::AccountId;
@@ -51,21 +51,13 @@ pub async fn list(
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = query else {
-        return AdminError::Invalid {
-            field: "query",
-            message: "malformed or repeated parameters".into(),
-        }
-        .into_response();
+        return bad_body("query", "malformed or repeated parameters");
     };
     let mut account = match q.client_id.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => match AccountId::parse(c) {
             Ok(id) => Some(id),
             Err(_) => {
-                return AdminError::Invalid {
-                    field: "client_id",
-                    message: "must be a B2B account uuid".into(),
-                }
-                .into_response();
+                return bad_body("client_id", "must be a B2B account uuid");
             }
         },
         None => None,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AdminRequest;
+use super::{AdminRequest, bad_body};
 use crate::identity::account::{Account, AccountId};
 use crate::identity::admin::accounts::AccountChange;
 use crate::identity::admin::{AdminError, NewAccount};
@@ -19,14 +19,6 @@ fn respond(result: Result<Account, AdminError>) -> Response {
     }
 }
 
-fn bad_body(what: &str) -> Response {
-    AdminError::Invalid {
-        field: "body",
-        message: format!("expected JSON with {what}"),
-    }
-    .into_response()
-}
-
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     cursor: Option<String>,
@@ -35,7 +27,7 @@ pub struct ListQuery {
 
 pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
-        return bad_body("cursor and limit");
+        return bad_body("body", "expected JSON with cursor and limit");
     };
     let after = match q
         .cursor
@@ -46,11 +38,7 @@ pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejectio
     {
         Ok(after) => after,
         Err(_) => {
-            return AdminError::Invalid {
-                field: "cursor",
-                message: "is not a cursor this API returned".into(),
-            }
-            .into_response();
+            return bad_body("cursor", "is not a cursor this API returned");
         }
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
@@ -73,7 +61,7 @@ pub struct CreateBody {
 
 pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejection>) -> Response {
     let Ok(Json(body)) = body else {
-        return bad_body("name and an optional slug");
+        return bad_body("body", "expected JSON with name and an optional slug");
     };
     match r
         .admin()
@@ -101,7 +89,7 @@ pub async fn update(
     body: Result<Json<AccountChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(change)) = body else {
-        return bad_body("name or status");
+        return bad_body("body", "expected JSON with name or status");
     };
     respond(r.admin().update_account(&r.who, &id, change).await)
 }

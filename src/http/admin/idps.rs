@@ -6,7 +6,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::AdminRequest;
+use super::{AdminRequest, bad_body};
 use crate::identity::admin::AdminError;
 use crate::identity::admin::idps::IdpInput;
 use crate::identity::idp::IdentityProvider;
@@ -20,13 +20,10 @@ fn respond(status: StatusCode, result: Result<IdentityProvider, AdminError>) -> 
 
 fn body(input: Result<Json<IdpInput>, JsonRejection>) -> Result<IdpInput, Box<Response>> {
     input.map(|Json(i)| i).map_err(|e| {
-        Box::new(
-            AdminError::Invalid {
-                field: "body",
-                message: format!("expected a JSON identity provider: {}", e.body_text()),
-            }
-            .into_response(),
-        )
+        Box::new(bad_body(
+            "body",
+            format!("expected a JSON identity provider: {}", e.body_text()),
+        ))
     })
 }
 

@@ -6,17 +6,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::AdminRequest;
-use crate::identity::admin::AdminError;
+use super::{AdminRequest, bad_body};
 use crate::identity::admin::roles::RoleInput;
-
-fn body_error() -> Response {
-    AdminError::Invalid {
-        field: "body",
-        message: "expected JSON with name, description, scope, permissions".into(),
-    }
-    .into_response()
-}
 
 pub async fn list(r: AdminRequest) -> Response {
     match r.admin().roles(&r.who).await {
@@ -26,7 +17,9 @@ pub async fn list(r: AdminRequest) -> Response {
 }
 
 pub async fn create(r: AdminRequest, body: Result<Json<RoleInput>, JsonRejection>) -> Response {
-    let Ok(Json(input)) = body else { return body_error() };
+    let Ok(Json(input)) = body else {
+        return bad_body("body", "expected JSON with name, description, scope, permissions");
+    };
     match r.admin().create_role(&r.who, input).await {
         Ok(role) => (StatusCode::CREATED, Json(role)).into_response(),
         Err(e) => e.into_response(),
@@ -45,7 +38,9 @@ pub async fn update(
     Path(name): Path<String>,
     body: Result<Json<RoleInput>, JsonRejection>,
 ) -> Response {
-    let Ok(Json(input)) = body else { return body_error() };
+    let Ok(Json(input)) = body else {
+        return bad_body("body", "expected JSON with name, description, scope, permissions");
+    };
     match r.admin().update_role(&r.who, &name, input).await {
         Ok(role) => Json(role).into_response(),
         Err(e) => e.into_response(),

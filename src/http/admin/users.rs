@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::AdminRequest;
+use super::{AdminRequest, bad_body};
 use crate::identity::account::AccountId;
 use crate::identity::account_self::ProfileChange;
 use crate::identity::admin::{AdminError, NewUser};
@@ -56,11 +56,7 @@ pub async fn change_role(
     body: Result<Json<RoleBody>, JsonRejection>,
 ) -> Response {
     let Ok(Json(body)) = body else {
-        return AdminError::Invalid {
-            field: "role",
-            message: "expected a JSON body {\"role\": \"…\"}".into(),
-        }
-        .into_response();
+        return bad_body("role", "expected a JSON body {\"role\": \"…\"}");
     };
     respond(r.admin().change_role(&r.who, &id, &body.role).await)
 }
@@ -80,11 +76,7 @@ pub struct CreateBody {
 
 pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejection>) -> Response {
     let Ok(Json(body)) = body else {
-        return AdminError::Invalid {
-            field: "body",
-            message: "expected JSON with username, password and role".into(),
-        }
-        .into_response();
+        return bad_body("body", "expected JSON with username, password and role");
     };
     let input = NewUser {
         username: body.username,
@@ -129,37 +121,26 @@ pub async fn list(
     query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(axum::extract::Query(q)) = query else {
-        return AdminError::Invalid {
-            field: "query",
-            message: "malformed or repeated parameters".into(),
-        }
-        .into_response();
-    };
-    let invalid = |field: &'static str, message: &str| {
-        AdminError::Invalid {
-            field,
-            message: message.into(),
-        }
-        .into_response()
+        return bad_body("query", "malformed or repeated parameters");
     };
     let account = match q.client_id.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => match AccountId::parse(c) {
             Ok(id) => Some(id),
-            Err(_) => return invalid("client_id", "must be a B2B account uuid"),
+            Err(_) => return bad_body("client_id", "must be a B2B account uuid"),
         },
         None => None,
     };
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => match UserId::parse(c) {
             Ok(id) => Some(id),
-            Err(_) => return invalid("cursor", "is not a cursor this API returned"),
+            Err(_) => return bad_body("cursor", "is not a cursor this API returned"),
         },
         None => None,
     };
     if let Some(status) = q.status.as_deref()
         && UserStatus::parse(status).is_err()
     {
-        return invalid("status", "must be active, blocked or deleted");
+        return bad_body("status", "must be active, blocked or deleted");
     }
     let filter = UserFilter {
         account,
@@ -183,11 +164,7 @@ pub async fn update(
     body: Result<Json<ProfileChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(change)) = body else {
-        return AdminError::Invalid {
-            field: "body",
-            message: "expected JSON with name, email or phone".into(),
-        }
-        .into_response();
+        return bad_body("body", "expected JSON with name, email or phone");
     };
     respond(r.admin().update_profile(&r.who, &id, change).await)
 }

@@ -74,16 +74,15 @@ impl UserAdmin<'_> {
     ) -> Result<Account, AdminError> {
         let mut account = self.account(who, id).await?;
         if let Err(denied) = who.check("clients:update", None) {
-            self.record_change(
-                who,
-                "client.update",
-                ("client", &account.id.to_string()),
-                Some(account.id),
-                Outcome::Denied,
-                serde_json::json!({ "reason": denied.0 }),
-            )
-            .await;
-            return Err(AdminError::Forbidden(denied.0));
+            return Err(self
+                .refuse_change(
+                    who,
+                    "client.update",
+                    ("client", &account.id.to_string()),
+                    Some(account.id),
+                    denied,
+                )
+                .await);
         }
         if let Some(name) = change.name {
             account.name = display_name(&name).map_err(|e| AdminError::Invalid {
@@ -119,16 +118,15 @@ impl UserAdmin<'_> {
     pub async fn delete_account(&self, who: &Principal, id: &str) -> Result<Account, AdminError> {
         let mut account = self.account(who, id).await?;
         if let Err(denied) = who.check("clients:delete", None) {
-            self.record_change(
-                who,
-                "client.delete",
-                ("client", &account.id.to_string()),
-                Some(account.id),
-                Outcome::Denied,
-                serde_json::json!({ "reason": denied.0 }),
-            )
-            .await;
-            return Err(AdminError::Forbidden(denied.0));
+            return Err(self
+                .refuse_change(
+                    who,
+                    "client.delete",
+                    ("client", &account.id.to_string()),
+                    Some(account.id),
+                    denied,
+                )
+                .await);
         }
         account.status = AccountStatus::Deleted;
         account.updated_at = self.clock.now();

@@ -25,16 +25,9 @@ pub struct ApplicationChange {
 impl UserAdmin<'_> {
     async fn allowed(&self, who: &Principal, wanted: &str, action: &str, app: &str) -> Result<(), AdminError> {
         if let Err(denied) = who.check(wanted, None) {
-            self.record_change(
-                who,
-                action,
-                ("application", app),
-                None,
-                Outcome::Denied,
-                serde_json::json!({ "reason": denied.0 }),
-            )
-            .await;
-            return Err(AdminError::Forbidden(denied.0));
+            return Err(self
+                .refuse_change(who, action, ("application", app), None, denied)
+                .await);
         }
         Ok(())
     }

@@ -47,16 +47,15 @@ impl UserAdmin<'_> {
         let account = self.account(who, account).await?;
         let wanted = format!("identity_providers:{action}");
         if let Err(denied) = who.check(&wanted, Some(account.id)) {
-            self.record_change(
-                who,
-                &format!("idp.{action}"),
-                ("client", &account.id.to_string()),
-                Some(account.id),
-                Outcome::Denied,
-                serde_json::json!({ "reason": denied.0 }),
-            )
-            .await;
-            return Err(AdminError::Forbidden(denied.0));
+            return Err(self
+                .refuse_change(
+                    who,
+                    &format!("idp.{action}"),
+                    ("client", &account.id.to_string()),
+                    Some(account.id),
+                    denied,
+                )
+                .await);
         }
         Ok(account)
     }
@@ -191,19 +190,16 @@ impl UserAdmin<'_> {
         input: IdpInput,
         action: &str,
     ) -> Result<Vec<&'static str>, AdminError> {
-        let result = self.apply_idp(who, p, seal_key, input).await;
-        if let Err(AdminError::Forbidden(reason)) = &result {
-            self.record_change(
-                who,
-                action,
-                ("identity_provider", &p.id.to_string()),
-                Some(p.account_id),
-                Outcome::Denied,
-                serde_json::json!({ "reason": reason }),
-            )
-            .await;
+        match self.apply_idp(who, p, seal_key, input).await {
+            Err(AdminError::Forbidden(reason)) => {
+                let target = ("identity_provider", p.id.to_string());
+                let denied = super::principal::Denied(reason);
+                Err(self
+                    .refuse_change(who, action, (target.0, &target.1), Some(p.account_id), denied)
+                    .await)
+            }
+            other => other,
         }
-        result
     }
 
     /// Checks and applies `input`; returns the names of the fields given. Nothing is written.

@@ -49,16 +49,9 @@ impl UserAdmin<'_> {
     pub async fn create_role(&self, who: &Principal, input: RoleInput) -> Result<Role, AdminError> {
         let name = RoleName::parse(input.name.as_deref().unwrap_or_default()).map_err(invalid("name"))?;
         if let Err(denied) = who.check("roles:create", None) {
-            self.record_change(
-                who,
-                "role.create",
-                ("role", name.as_str()),
-                None,
-                Outcome::Denied,
-                serde_json::json!({ "reason": denied.0 }),
-            )
-            .await;
-            return Err(AdminError::Forbidden(denied.0));
+            return Err(self
+                .refuse_change(who, "role.create", ("role", name.as_str()), None, denied)
+                .await);
         }
         let scope = RoleScope::parse(input.scope.as_deref().unwrap_or_default()).map_err(invalid("scope"))?;
         let permissions = permission::parse_all(input.permissions.iter().flatten().map(String::as_str))
@@ -92,16 +85,9 @@ impl UserAdmin<'_> {
     pub async fn update_role(&self, who: &Principal, name: &str, input: RoleInput) -> Result<Role, AdminError> {
         let mut role = self.role(who, name).await?;
         if let Err(denied) = who.check("roles:update", None) {
-            self.record_change(
-                who,
-                "role.update",
-                ("role", name),
-                None,
-                Outcome::Denied,
-                serde_json::json!({ "reason": denied.0 }),
-            )
-            .await;
-            return Err(AdminError::Forbidden(denied.0));
+            return Err(self
+                .refuse_change(who, "role.update", ("role", name), None, denied)
+                .await);
         }
         if role.builtin {
             return Err(AdminError::Conflict(format!(
@@ -133,16 +119,9 @@ impl UserAdmin<'_> {
     pub async fn delete_role(&self, who: &Principal, name: &str) -> Result<(), AdminError> {
         let role = self.role(who, name).await?;
         if let Err(denied) = who.check("roles:delete", None) {
-            self.record_change(
-                who,
-                "role.delete",
-                ("role", name),
-                None,
-                Outcome::Denied,
-                serde_json::json!({ "reason": denied.0 }),
-            )
-            .await;
-            return Err(AdminError::Forbidden(denied.0));
+            return Err(self
+                .refuse_change(who, "role.delete", ("role", name), None, denied)
+                .await);
         }
         if role.builtin {
             return Err(AdminError::Conflict(format!(

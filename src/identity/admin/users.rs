@@ -61,17 +61,26 @@ impl UserAdmin<'_> {
         self.audit.record_or_log(record).await;
     }
 
-    /// Audits a refusal and turns it into the error.
-    async fn refuse(&self, who: &Principal, action: &str, user: &User, denied: Denied) -> AdminError {
-        self.record(
-            who,
-            action,
-            user,
-            Outcome::Denied,
-            serde_json::json!({ "reason": denied.0 }),
-        )
-        .await;
+    /// Audits a refusal of `action` on `target` and turns it into the error.
+    pub(super) async fn refuse_change(
+        &self,
+        who: &Principal,
+        action: &str,
+        target: (&str, &str),
+        account: Option<crate::identity::account::AccountId>,
+        denied: Denied,
+    ) -> AdminError {
+        let details = serde_json::json!({ "reason": denied.0 });
+        self.record_change(who, action, target, account, Outcome::Denied, details)
+            .await;
         AdminError::Forbidden(denied.0)
+    }
+
+    /// Audits a refusal of `action` on `user` and turns it into the error.
+    async fn refuse(&self, who: &Principal, action: &str, user: &User, denied: Denied) -> AdminError {
+        let target = ("user", user.id.to_string());
+        self.refuse_change(who, action, (target.0, &target.1), user.client_id, denied)
+            .await
     }
 
     /// The user, if the principal may see it (`users:read`). Users outside the principal's
