@@ -13,10 +13,9 @@ use serde::Deserialize;
 use super::admin::bad_body;
 use super::error::json_error;
 use super::extract::{ClientIp, request_context};
-use super::userinfo::{bearer, bearer_error};
+use super::userinfo::bearer_claims;
 use crate::app::AppState;
 use crate::identity::account_self::{Channel, ProfileChange, SelfService, VerifyError};
-use crate::oauth::revocation;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -265,29 +264,13 @@ impl FromRequestParts<AppState> for Me {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let invalid = || {
-            bearer_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the access token is invalid, expired or revoked",
-            )
-        };
-        let token = bearer(&parts.headers).ok_or_else(invalid)?;
-        let claims = state.provider.access_claims(token).map_err(|_| invalid())?;
-        match revocation::is_revoked(state.provider.hot.as_ref(), &claims).await {
-            Ok(false) => Ok(Self {
-                sub: claims.sub.clone(),
-                sid: claims.sid.clone(),
-                amr: claims.amr.clone().unwrap_or_default(),
-                client_id: claims.client_id.clone(),
-            }),
-            Ok(true) => Err(invalid()),
-            Err(_) => Err(json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again shortly",
-            )),
-        }
+        let claims = bearer_claims(&state.provider, &parts.headers).await?;
+        Ok(Self {
+            sub: claims.sub.clone(),
+            sid: claims.sid.clone(),
+            amr: claims.amr.clone().unwrap_or_default(),
+            client_id: claims.client_id.clone(),
+        })
     }
 }
 

@@ -18,14 +18,13 @@ use axum::routing::{get, post, put};
 
 use super::error::{json_error, rate_limited_json};
 use super::extract::request_context;
-use super::userinfo::{bearer, bearer_error};
+use super::userinfo::bearer_claims;
 use crate::app::AppState;
 use crate::audit::RequestContext;
 use crate::identity::admin::AdminError;
 use crate::identity::admin::principal::Principal;
 use crate::identity::admin::users::UserAdmin;
 use crate::identity::application::ClientId;
-use crate::oauth::revocation;
 use crate::security::ratelimit::{self, Bucket};
 
 pub fn routes() -> Router<AppState> {
@@ -139,27 +138,8 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let invalid = || {
-            bearer_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the access token is invalid, expired or revoked",
-            )
-        };
-        let token = bearer(&parts.headers).ok_or_else(invalid)?;
         let provider = &state.provider;
-        let claims = provider.access_claims(token).map_err(|_| invalid())?;
-        match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
-            Ok(false) => {}
-            Ok(true) => return Err(invalid()),
-            Err(_) => {
-                return Err(json_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "try again shortly",
-                ));
-            }
-        }
+        let claims = bearer_claims(provider, &parts.headers).await?;
         let app = match ClientId::parse(&claims.client_id) {
             Ok(id) => provider.clients.application(&id).await.ok().flatten(),
             Err(_) => None,

@@ -10,12 +10,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::{json_error, no_store};
-use super::userinfo::{bearer, bearer_error};
+use super::userinfo::bearer_claims;
 use crate::app::AppState;
 use crate::authz;
 use crate::identity::account::AccountId;
 use crate::identity::permission::Permission;
-use crate::oauth::revocation;
 
 #[derive(Debug, Deserialize)]
 pub struct CheckRequest {
@@ -28,31 +27,11 @@ pub async fn check(
     headers: HeaderMap,
     body: Result<Json<CheckRequest>, JsonRejection>,
 ) -> Response {
-    let invalid = || {
-        bearer_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "the access token is invalid, expired or revoked",
-        )
-    };
-    let Some(token) = bearer(&headers) else {
-        return invalid();
-    };
     let provider = &state.provider;
-    let Ok(claims) = provider.access_claims(token) else {
-        return invalid();
+    let claims = match bearer_claims(provider, &headers).await {
+        Ok(claims) => claims,
+        Err(refused) => return refused,
     };
-    match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
-        Ok(false) => {}
-        Ok(true) => return invalid(),
-        Err(_) => {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again shortly",
-            );
-        }
-    }
     let Ok(Json(request)) = body else {
         return json_error(
             StatusCode::BAD_REQUEST,

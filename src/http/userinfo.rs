@@ -12,8 +12,11 @@ use crate::app::AppState;
 use crate::identity::application::ClientId;
 use crate::identity::user::{UserId, UserStatus};
 use crate::oauth::id_token::{Target, user_claims};
+use crate::oauth::provider::Provider;
 use crate::oauth::revocation;
 use crate::oauth::scope::Scope;
+use crate::oauth::token::AccessClaims;
+use std::sync::Arc;
 
 /// An RFC 6750 §3 error with its `WWW-Authenticate` challenge.
 pub fn bearer_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -35,6 +38,38 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// 401 `invalid_token` (RFC 6750 §3.1).
+fn invalid_token() -> Response {
+    bearer_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "the access token is invalid, expired or revoked",
+    )
+}
+
+/// The claims of a valid, unrevoked access token: 401 `invalid_token` for a bad, expired or
+/// revoked one, 503 when the revocation state cannot be read.
+pub async fn active_claims(provider: &Provider, token: &str) -> Result<Arc<AccessClaims>, Response> {
+    let claims = provider.access_claims(token).map_err(|_| invalid_token())?;
+    match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
+        Ok(false) => Ok(claims),
+        Ok(true) => Err(invalid_token()),
+        Err(_) => Err(json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "try again shortly",
+        )),
+    }
+}
+
+/// [`active_claims`] of the request's bearer token; a missing one is `invalid_token` too.
+pub async fn bearer_claims(provider: &Provider, headers: &HeaderMap) -> Result<Arc<AccessClaims>, Response> {
+    match bearer(headers) {
+        Some(token) => active_claims(provider, token).await,
+        None => Err(invalid_token()),
+    }
+}
+
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else {
         // RFC 6750 §3.1: no credentials, no error code — just the challenge.
@@ -46,27 +81,10 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return response;
     };
     let provider = &state.provider;
-    let invalid = || {
-        bearer_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "the access token is invalid, expired or revoked",
-        )
+    let claims = match active_claims(provider, token).await {
+        Ok(claims) => claims,
+        Err(refused) => return refused,
     };
-    let Ok(claims) = provider.access_claims(token) else {
-        return invalid();
-    };
-    match revocation::is_revoked(provider.hot.as_ref(), &claims).await {
-        Ok(false) => {}
-        Ok(true) => return invalid(),
-        Err(_) => {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again shortly",
-            );
-        }
-    }
     let scope = Scope::parse(&claims.scope).unwrap_or_default();
     if !scope.contains("openid") {
         return bearer_error(
@@ -76,11 +94,11 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         );
     }
     let Ok(user_id) = UserId::parse(&claims.sub) else {
-        return invalid();
+        return invalid_token();
     };
     let user = match state.stores.db.find_user(user_id).await {
         Ok(Some(user)) if user.status == UserStatus::Active => user,
-        Ok(_) => return invalid(),
+        Ok(_) => return invalid_token(),
         Err(_) => {
             return json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
