@@ -163,6 +163,13 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A page of a listing: the cursor a previous page returned, and how many items.
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
 /// 400 for a body (or query) that could not be read, shown as [`AdminError::Invalid`] shows
 /// every bad field: `{field}: {message}`.
 pub fn bad_body(field: &'static str, message: impl Into<String>) -> Response {

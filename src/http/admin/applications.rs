@@ -5,10 +5,9 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{AdminRequest, bad_body};
+use super::{AdminRequest, PageQuery, bad_body};
 use crate::app::AppState;
 use crate::identity::admin::NewApplication;
 use crate::identity::admin::applications::ApplicationChange;
@@ -21,13 +20,7 @@ fn forget(state: &AppState, id: &str) {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
-pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
+pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
         return bad_body("body", "expected JSON with cursor and limit");
     };

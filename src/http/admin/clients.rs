@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{AdminRequest, bad_body};
+use super::{AdminRequest, PageQuery, bad_body};
 use crate::identity::account::{Account, AccountId};
 use crate::identity::admin::accounts::AccountChange;
 use crate::identity::admin::{AdminError, NewAccount};
@@ -19,13 +19,7 @@ fn respond(result: Result<Account, AdminError>) -> Response {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
-pub async fn list(r: AdminRequest, query: Result<Query<ListQuery>, QueryRejection>) -> Response {
+pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
         return bad_body("body", "expected JSON with cursor and limit");
     };
