@@ -11,6 +11,7 @@ pub mod cors;
 pub mod discovery;
 pub mod error;
 pub mod extract;
+pub mod federation;
 pub mod health;
 pub mod introspect;
 pub mod jwks;
@@ -55,6 +56,8 @@ pub fn router(state: AppState) -> Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/login", get(login::show).post(login::submit))
+        .route("/login/sso", post(federation::start))
+        .route("/federation/callback", get(federation::callback))
         .route("/login/2fa", get(login_2fa::show).post(login_2fa::submit))
         .route("/login/2fa/send", post(login_2fa::send))
         .route("/login/reset", get(reset::show).post(reset::submit))

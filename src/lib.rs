@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod federation;
 pub mod http;
 pub mod identity;
 pub mod keys;

@@ -21,7 +21,7 @@ use crate::config::{Config, DatabaseConfig};
 use crate::events::{OutboxEvent, OutboxRow};
 use crate::identity::account::{Account, AccountId, Slug};
 use crate::identity::application::{Application, ClientId};
-use crate::identity::idp::IdentityProvider;
+use crate::identity::idp::{FederatedLink, IdentityProvider};
 use crate::identity::mfa::Factor;
 use crate::identity::role::{Role, RoleName};
 use crate::identity::user::{User, UserId};
@@ -186,6 +186,19 @@ pub trait IdpStore: Send + Sync {
     async fn update_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError>;
     /// Removes a provider and the links of users to it; false when it was not there.
     async fn delete_idp(&self, id: uuid::Uuid) -> Result<bool, StoreError>;
+    /// The local user an upstream identity (issuer, subject) is linked to.
+    async fn find_link(&self, issuer: &str, subject: &str) -> Result<Option<FederatedLink>, StoreError>;
+    /// Creates a just-in-time user, its link and its events in one transaction: all or nothing.
+    async fn insert_federated_user(
+        &self,
+        user: &User,
+        link: &FederatedLink,
+        events: &[OutboxEvent],
+    ) -> Result<(), StoreError>;
+    /// Links an upstream identity to an existing user; `Conflict` when it is linked already.
+    async fn insert_link(&self, link: &FederatedLink) -> Result<(), StoreError>;
+    /// Records a sign-in through the link.
+    async fn touch_link(&self, issuer: &str, subject: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 }
 
 /// Second factors and recovery codes.

@@ -14,8 +14,10 @@ use super::browser::{
     MessagePage, browser_cookie, checked_form, cookie, csrf_token, error_page, page, redirect, session,
 };
 use super::extract::{ClientIp, request_context};
+use super::federation::go_upstream;
 use crate::app::AppState;
 use crate::audit::AuditRecord;
+use crate::federation;
 use crate::oauth::authorize::{self, Next, error_redirect};
 use crate::oauth::error::OAuthError;
 use crate::security::device;
@@ -31,6 +33,17 @@ pub struct LoginPage<'a> {
     app_name: Option<&'a str>,
     login: &'a str,
     error: Option<&'a str>,
+    /// Offer "Sign in with your company" (some identity provider is enabled).
+    sso: bool,
+}
+
+/// Every identity provider (for home-realm discovery); none when the store cannot say, so
+/// password sign-in still works.
+async fn identity_providers(state: &AppState) -> Vec<crate::identity::idp::IdentityProvider> {
+    state.stores.db.list_idps(None).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "identity providers could not be read");
+        Vec::new()
+    })
 }
 
 pub(super) type Parked = (
@@ -71,17 +84,24 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
         Ok(parked) => parked,
         Err(page) => return page,
     };
-    let (csrf, set) = csrf_token(&state, &headers);
     let hint = parked
         .as_ref()
         .and_then(|(r, _)| r.login_hint.clone())
         .unwrap_or_default();
+    let idps = identity_providers(&state).await;
+    // Home-realm discovery: an application that names the user's work email sends them
+    // straight to their company's identity provider.
+    if let Some(idp) = federation::for_email(&idps, &hint) {
+        return go_upstream(&state, &headers, idp, q.req.as_deref(), Some(&hint)).await;
+    }
+    let (csrf, set) = csrf_token(&state, &headers);
     let login_page = LoginPage {
         csrf: &csrf,
         req: q.req.as_deref(),
         app_name: parked.as_ref().map(|(_, a)| a.name.as_str()),
         login: &hint,
         error: None,
+        sso: idps.iter().any(|i| i.enabled),
     };
     page(StatusCode::OK, &login_page, set.as_slice())
 }
@@ -118,6 +138,12 @@ pub async fn submit(
     };
     let login = form.login.unwrap_or_default();
     let password = form.password.unwrap_or_default();
+    let idps = identity_providers(&state).await;
+    // Home-realm discovery: a work email whose domain has an identity provider goes there (the
+    // password, if typed, is not looked at).
+    if let Some(idp) = federation::for_email(&idps, &login) {
+        return go_upstream(&state, &headers, idp, form.req.as_deref(), Some(login.trim())).await;
+    }
     let https = state.config.is_https();
     let device = cookie(&headers, device::cookie_name(https)).and_then(|c| device::verify(&provider.device_key, &c));
     let from = Origins {
@@ -134,6 +160,7 @@ pub async fn submit(
             app_name: parked.as_ref().map(|(_, a)| a.name.as_str()),
             login: &login,
             error: Some(error),
+            sso: idps.iter().any(|i| i.enabled),
         };
         page(status, &again, set.as_slice())
     };
@@ -160,6 +187,12 @@ pub async fn submit(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return response;
         }
+        Err(SignInError::SsoRequired) => {
+            return again(
+                "Your organisation signs in through its own identity provider: use \u{201c}Sign in with your company\u{201d} below.",
+                StatusCode::FORBIDDEN,
+            );
+        }
         Err(SignInError::Store(_)) => {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
@@ -177,25 +210,16 @@ pub async fn submit(
                 must_enrol: need == Need::Enrol,
                 created_at: state.clock.now().unix_timestamp(),
                 id: crate::identity::application::random_token::<16>(),
+                first: vec!["pwd".into()],
             };
-            return match second_factor::park(state.stores.hot.as_ref(), &pending, state.clock.now()).await {
-                Ok(token) => {
-                    let set = [browser_session::set_cookie(
-                        second_factor::cookie_name(https),
-                        &token,
-                        https,
-                        second_factor::PENDING_LIFETIME,
-                    )];
-                    redirect("/login/2fa", &set)
-                }
-                Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
-            };
+            return second_step(&state, &pending).await;
         }
         Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     }
     let done = Completed {
         user: &user,
         amr: vec!["pwd".into()],
+        via: "login_page",
         device,
         req: form.req.as_deref(),
         cookies: Vec::new(),
@@ -204,11 +228,30 @@ pub async fn submit(
     complete(&state, &headers, &ctx, done, parked).await
 }
 
+/// Parks a sign-in that needs its second factor and sends the browser to `/login/2fa`.
+pub(super) async fn second_step(state: &AppState, pending: &Pending) -> Response {
+    let https = state.config.is_https();
+    match second_factor::park(state.stores.hot.as_ref(), pending, state.clock.now()).await {
+        Ok(token) => {
+            let set = [browser_session::set_cookie(
+                second_factor::cookie_name(https),
+                &token,
+                https,
+                second_factor::PENDING_LIFETIME,
+            )];
+            redirect("/login/2fa", &set)
+        }
+        Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    }
+}
+
 /// A sign-in whose every step succeeded.
 pub(super) struct Completed<'a> {
     pub user: &'a crate::identity::user::User,
     /// RFC 8176 methods: `pwd`, then `otp`, `mfa` after a second factor.
     pub amr: Vec<String>,
+    /// How the user signed in, for the audit trail: `login_page` or `federation`.
+    pub via: &'a str,
     /// The browser's verified known-device id, if it had one.
     pub device: Option<String>,
     /// The parked authorization request id, if any.
@@ -261,7 +304,7 @@ pub(super) async fn complete(
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     };
-    let mut record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "login_page", ctx);
+    let mut record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, done.via, ctx);
     if let serde_json::Value::Object(details) = &mut record.details {
         details.insert("amr".into(), serde_json::json!(done.amr));
     }

@@ -213,7 +213,8 @@ pub async fn submit(
     let clear = browser_session::set_cookie(second_factor::cookie_name(https), "", https, time::Duration::ZERO);
     let done = Completed {
         user: &user,
-        amr: method.amr(),
+        amr: method.amr(&pending.first),
+        via: "login_page",
         device: pending.device.clone(),
         req: pending.req.as_deref(),
         cookies: vec![clear],

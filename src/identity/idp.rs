@@ -93,7 +93,7 @@ impl IdentityProvider {
         serde_json::json!({
             "id": self.id,
             "account_id": self.account_id,
-            "issuer": self.issuer.as_str().trim_end_matches('/'),
+            "issuer": self.issuer_str(),
             "client_id": self.client_id,
             "has_client_secret": self.client_secret_enc.is_some(),
             "scopes": self.scopes,
@@ -113,6 +113,33 @@ impl IdentityProvider {
     /// The sealing context of the client secret: bound to this provider.
     pub fn seal_context(id: Uuid) -> String {
         format!("idp-secret:{id}")
+    }
+}
+
+/// A link between an upstream identity — the IdP's issuer and its `sub` — and a local user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedLink {
+    /// The upstream issuer identifier, exactly as its metadata and ID tokens spell it.
+    pub issuer: String,
+    pub subject: String,
+    pub user_id: super::user::UserId,
+    pub idp_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+impl IdentityProvider {
+    /// True when `domain` is one of the provider's email domains or lies under one.
+    pub fn covers_domain(&self, domain: &str) -> bool {
+        let domain = domain.to_ascii_lowercase();
+        self.domains
+            .iter()
+            .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+    }
+
+    /// The issuer as configured, without the trailing slash a bare host gets from URL parsing.
+    pub fn issuer_str(&self) -> &str {
+        self.issuer.as_str().trim_end_matches('/')
     }
 }
 

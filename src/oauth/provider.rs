@@ -62,6 +62,8 @@ pub struct Provider {
     pub device_key: [u8; 32],
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::config::IpNet>,
+    /// Upstream identity providers' metadata and keys (corporate SSO).
+    pub upstreams: crate::federation::upstream::Upstreams,
 }
 
 impl Provider {
@@ -101,6 +103,7 @@ impl Provider {
             mfa_required_roles: config.mfa_required_roles.clone(),
             notifier,
             trusted_proxies: config.trusted_proxies.clone(),
+            upstreams: crate::federation::upstream::Upstreams::new(!config.is_https()),
         }
     }
 

@@ -89,6 +89,13 @@ pub struct Pending {
     /// account (someone who knows the password) cannot replace or spend them.
     #[serde(default)]
     pub id: String,
+    /// The first step's `amr`: `pwd`, or `fed` after an upstream identity provider.
+    #[serde(default = "password_amr")]
+    pub first: Vec<String>,
+}
+
+fn password_amr() -> Vec<String> {
+    vec!["pwd".into()]
 }
 
 fn key(token: &str) -> String {
@@ -153,11 +160,11 @@ impl Method {
         }
     }
 
-    /// The `amr` values (RFC 8176): the password, the one-time code (`sms` for a texted one),
-    /// and `mfa` for the two together.
-    pub fn amr(self) -> Vec<String> {
+    /// The `amr` values (RFC 8176): the first step's (`pwd`), the one-time code (`sms` for a
+    /// texted one), and `mfa` for the two together.
+    pub fn amr(self, first: &[String]) -> Vec<String> {
         let second = if self == Self::Sms { "sms" } else { "otp" };
-        vec!["pwd".into(), second.into(), "mfa".into()]
+        first.iter().cloned().chain([second.into(), "mfa".into()]).collect()
     }
 
     fn purpose(self) -> &'static str {

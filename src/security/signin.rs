@@ -25,6 +25,10 @@ pub enum SignInError {
     /// Another attempt on this account (from this source) is being checked right now.
     #[error("another sign-in attempt is in progress")]
     Busy,
+    /// The password was right, but the user's B2B account signs in through its identity
+    /// provider only (said only after a correct password: no enumeration).
+    #[error("the account requires single sign-on")]
+    SsoRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -113,6 +117,15 @@ async fn settle(
     match login::check(&provider.dummy_hash, provider.bcrypt_cost, user, password).await {
         Ok(user) => {
             provider.lockout.succeeded(hot, &attempt).await?;
+            if crate::federation::sso_required(provider, user.client_id).await? {
+                provider.metrics.login(false);
+                let mut record = AuditRecord::login_failed(now, login_name, from.via, from.ctx);
+                if let serde_json::Value::Object(details) = &mut record.details {
+                    details.insert("reason".into(), serde_json::json!("sso_required"));
+                }
+                provider.audit.record_or_log(record).await;
+                return Err(SignInError::SsoRequired);
+            }
             Ok(SignedIn { user, known_device })
         }
         Err(LoginError::Store(e)) => Err(e.into()),

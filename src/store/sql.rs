@@ -53,6 +53,29 @@ impl TryFrom<AccountRow> for Account {
 }
 
 #[derive(sqlx::FromRow)]
+pub(super) struct LinkRow {
+    issuer: String,
+    subject: String,
+    user_id: Uuid,
+    idp_id: Uuid,
+    created_at: OffsetDateTime,
+    last_login_at: Option<OffsetDateTime>,
+}
+
+impl From<LinkRow> for crate::identity::idp::FederatedLink {
+    fn from(r: LinkRow) -> Self {
+        Self {
+            issuer: r.issuer,
+            subject: r.subject,
+            user_id: UserId::from_uuid(r.user_id),
+            idp_id: r.idp_id,
+            created_at: r.created_at,
+            last_login_at: r.last_login_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(super) struct IdpRow {
     id: Uuid,
     client_id: Uuid,
@@ -996,6 +1019,85 @@ macro_rules! sql_repositories {
                     .map_err(Self::error)?;
                 tx.commit().await.map_err(Self::error)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn find_link(
+                &self,
+                issuer: &str,
+                subject: &str,
+            ) -> Result<Option<$crate::identity::idp::FederatedLink>, StoreError> {
+                Ok(sqlx::query_as::<_, $crate::store::sql::LinkRow>(
+                    "SELECT issuer, subject, user_id, idp_id, created_at, last_login_at \
+                     FROM federated_identities WHERE issuer = $1 AND subject = $2",
+                )
+                .bind(issuer)
+                .bind(subject)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .map(Into::into))
+            }
+
+            async fn insert_federated_user(
+                &self,
+                u: &User,
+                link: &$crate::identity::idp::FederatedLink,
+                events: &[$crate::events::OutboxEvent],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                ))), u)
+                .execute(&mut *tx)
+                .await
+                .map_err(Self::error)?;
+                Self::insert_link_in(&mut tx, link).await?;
+                Self::append_events(&mut tx, events).await?;
+                tx.commit().await.map_err(Self::error)?;
+                Ok(())
+            }
+
+            async fn insert_link(&self, link: &$crate::identity::idp::FederatedLink) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                Self::insert_link_in(&mut tx, link).await?;
+                tx.commit().await.map_err(Self::error)
+            }
+
+            async fn touch_link(&self, issuer: &str, subject: &str, at: time::OffsetDateTime) -> Result<(), StoreError> {
+                let done = sqlx::query(
+                    "UPDATE federated_identities SET last_login_at = $3 WHERE issuer = $1 AND subject = $2",
+                )
+                .bind(issuer)
+                .bind(subject)
+                .bind(at)
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                found(done.rows_affected())
+            }
+        }
+
+        impl $store {
+            /// Inserts a link between an upstream identity and a user inside the caller's
+            /// transaction.
+            async fn insert_link_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                link: &$crate::identity::idp::FederatedLink,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO federated_identities (issuer, subject, user_id, idp_id, created_at, last_login_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(link.issuer.as_str())
+                .bind(link.subject.as_str())
+                .bind(link.user_id.as_uuid())
+                .bind(link.idp_id)
+                .bind(link.created_at)
+                .bind(link.last_login_at)
+                .execute(&mut **tx)
+                .await
+                .map_err(Self::error)?;
+                Ok(())
             }
         }
 

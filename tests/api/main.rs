@@ -16,6 +16,7 @@ mod code_exchange;
 mod codes;
 mod discovery;
 mod events;
+mod federation;
 mod health;
 mod introspect;
 mod logout;

@@ -429,3 +429,92 @@ pub async fn factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_
         "recovery codes go with them"
     );
 }
+
+pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFixture) {
+    use propusk::events::UserEvent;
+    use propusk::identity::idp::{ClaimMap, FederatedLink, IdentityProvider};
+    let acme = account(&f, "acme");
+    f.db.insert_account(&acme).await.unwrap();
+    let now = f.clock.now();
+    let idp = IdentityProvider {
+        id: uuid::Uuid::new_v4(),
+        account_id: acme.id,
+        issuer: url::Url::parse("https://login.acme.example").unwrap(),
+        client_id: "propusk".into(),
+        client_secret_enc: None,
+        scopes: vec!["openid".into()],
+        claims: ClaimMap::default(),
+        domains: vec!["acme.example".into()],
+        jit: true,
+        default_role: None,
+        role_rules: Vec::new(),
+        sso_required: false,
+        accept_upstream_mfa: false,
+        enabled: true,
+        created_at: now,
+        updated_at: now,
+    };
+    f.db.insert_idp(&idp).await.unwrap();
+    let issuer = "https://login.acme.example";
+    let link = |subject: &str, user: &User| FederatedLink {
+        issuer: issuer.into(),
+        subject: subject.into(),
+        user_id: user.id,
+        idp_id: idp.id,
+        created_at: now,
+        last_login_at: None,
+    };
+    let created = |u: &User| vec![UserEvent::created("https://auth.example.com", u)];
+
+    let ann = user(&f, "ann", "client_user", Some(acme.id));
+    f.db.insert_federated_user(&ann, &link("sub-1", &ann), &created(&ann))
+        .await
+        .unwrap();
+    let found = f.db.find_link(issuer, "sub-1").await.unwrap().unwrap();
+    assert_eq!((found.user_id, found.idp_id), (ann.id, idp.id));
+    assert!(
+        f.db.find_link(issuer, "SUB-1").await.unwrap().is_none(),
+        "subjects are exact"
+    );
+    assert!(
+        f.db.find_link("https://other.example", "sub-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(f.db.outbox_unsent(10).await.unwrap().len(), 1);
+
+    // A user that cannot be written leaves no link or event; a taken link leaves no user.
+    let clash = user(&f, "ann", "client_user", Some(acme.id));
+    let refused =
+        f.db.insert_federated_user(&clash, &link("sub-2", &clash), &created(&clash))
+            .await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert!(f.db.find_link(issuer, "sub-2").await.unwrap().is_none());
+    let bob = user(&f, "bob", "client_user", Some(acme.id));
+    let refused =
+        f.db.insert_federated_user(&bob, &link("sub-1", &bob), &created(&bob))
+            .await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert!(f.db.find_user_by_login("bob").await.unwrap().is_none());
+    assert_eq!(f.db.outbox_unsent(10).await.unwrap().len(), 1);
+
+    // Linking an existing user; a second link of the same identity conflicts.
+    f.db.insert_link(&link("sub-3", &ann)).await.unwrap();
+    conflict(f.db.insert_link(&link("sub-3", &ann)).await);
+    let at = now + Duration::minutes(5);
+    f.db.touch_link(issuer, "sub-3", at).await.unwrap();
+    let touched = f.db.find_link(issuer, "sub-3").await.unwrap().unwrap();
+    assert_eq!(
+        touched.last_login_at.map(|t| t.unix_timestamp()),
+        Some(at.unix_timestamp())
+    );
+    assert!(matches!(
+        f.db.touch_link(issuer, "nobody", at).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Removing the provider removes its links.
+    assert!(f.db.delete_idp(idp.id).await.unwrap());
+    assert!(f.db.find_link(issuer, "sub-1").await.unwrap().is_none());
+}

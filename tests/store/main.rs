@@ -116,6 +116,7 @@ macro_rules! relational_suite {
                 a_user_and_its_event_are_written_in_one_transaction,
                 outbox_rows_leave_the_queue_in_order_once_marked_sent,
                 factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_once,
+                federated_users_and_their_links_are_written_all_or_nothing,
             ]
         );
     };

@@ -1,0 +1,45 @@
+//! Corporate SSO: Propusk as an OpenID Connect relying party of each B2B account's own identity
+//! provider. A browser is sent upstream ([`flow::start`]) — chosen on the login page or by the
+//! domain of the email typed there — and comes back to `/federation/callback`
+//! ([`flow::finish`]); the verified claims are mapped ([`mapping`]) onto a local user of that
+//! account ([`provision`]), who then signs in like any other: the account's 2FA policy, a fresh
+//! session, Propusk's own tokens with `role` and `clientId`.
+
+pub mod flow;
+pub mod mapping;
+pub mod provision;
+pub mod upstream;
+
+use crate::identity::idp::IdentityProvider;
+use crate::oauth::provider::Provider;
+use crate::store::StoreError;
+
+/// The enabled provider whose domains cover the domain of `email` (home-realm discovery).
+pub fn for_email<'a>(idps: &'a [IdentityProvider], email: &str) -> Option<&'a IdentityProvider> {
+    let (_, domain) = email.trim().rsplit_once('@')?;
+    if domain.is_empty() || domain.len() > 253 {
+        return None;
+    }
+    idps.iter().find(|idp| idp.enabled && idp.covers_domain(domain))
+}
+
+/// [`for_email`] over every provider in the store.
+pub async fn provider_for_email(provider: &Provider, email: &str) -> Result<Option<IdentityProvider>, StoreError> {
+    let idps = provider.db.list_idps(None).await?;
+    Ok(for_email(&idps, email).cloned())
+}
+
+/// True when the user's B2B account has an enabled provider that requires SSO: the user may not
+/// sign in with a password.
+pub async fn sso_required(
+    provider: &Provider,
+    account: Option<crate::identity::account::AccountId>,
+) -> Result<bool, StoreError> {
+    let Some(account) = account else { return Ok(false) };
+    Ok(provider
+        .db
+        .list_idps(Some(account))
+        .await?
+        .iter()
+        .any(|idp| idp.enabled && idp.sso_required))
+}

@@ -1,0 +1,343 @@
+//! The local user of a verified upstream identity: the linked one (its mapped attributes and
+//! role brought up to date), an existing user of the provider's account linked by a trusted
+//! email, or — with just-in-time provisioning — a new user of that account. A new user, its link
+//! and its `user.created` event are written in one transaction: nothing is half-created.
+
+use serde_json::json;
+
+use super::mapping::Profile;
+use crate::audit::{AuditRecord, RequestContext};
+use crate::events::event::UserEvent;
+use crate::identity::account::AccountStatus;
+use crate::identity::idp::{FederatedLink, IdentityProvider};
+use crate::identity::role::{RoleName, RoleScope};
+use crate::identity::user::{User, UserId, UserStatus, Username};
+use crate::oauth::provider::Provider;
+use crate::store::StoreError;
+
+/// How the user was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Linked at an earlier sign-in.
+    Linked,
+    /// An existing user of the account, linked now by a trusted email.
+    LinkedByEmail,
+    /// Created just in time.
+    Created,
+}
+
+/// Why no user may sign in.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// Unknown here and just-in-time provisioning is off.
+    #[error("the user is not known here and just-in-time provisioning is off")]
+    NotProvisioned,
+    #[error("the user is blocked")]
+    Blocked,
+    /// The linked user was deleted, or belongs elsewhere now.
+    #[error("the linked user is gone or in another account")]
+    Gone,
+    /// The provider's B2B account is not active.
+    #[error("the account is not active")]
+    AccountInactive,
+    /// The upstream sent no `sub`.
+    #[error("the identity has no subject")]
+    NoSubject,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The user of `profile`, linked, updated or created.
+pub async fn user_for(
+    provider: &Provider,
+    idp: &IdentityProvider,
+    issuer: &str,
+    profile: &Profile,
+    ctx: &RequestContext,
+) -> Result<(User, Found), ProvisionError> {
+    if profile.subject.is_empty() || profile.subject.len() > 255 {
+        return Err(ProvisionError::NoSubject);
+    }
+    let db = provider.db.as_ref();
+    match db.find_account(idp.account_id).await? {
+        Some(account) if account.status == AccountStatus::Active => {}
+        _ => return Err(ProvisionError::AccountInactive),
+    }
+    let now = provider.clock.now();
+    if let Some(link) = db.find_link(issuer, &profile.subject).await? {
+        let user = linked_user(provider, idp, link.user_id).await?;
+        let user = update(provider, idp, user, profile, ctx).await?;
+        db.touch_link(issuer, &profile.subject, now).await?;
+        return Ok((user, Found::Linked));
+    }
+    if let Some(user) = by_trusted_email(provider, idp, profile).await? {
+        let link = new_link(idp, issuer, profile, user.id, now);
+        match db.insert_link(&link).await {
+            Ok(()) => {}
+            // A parallel sign-in linked it first: the same outcome.
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        audit(
+            provider,
+            "user.federation_link",
+            &user,
+            idp,
+            ctx,
+            json!({ "subject": profile.subject }),
+        )
+        .await;
+        let user = update(provider, idp, user, profile, ctx).await?;
+        return Ok((user, Found::LinkedByEmail));
+    }
+    if !idp.jit {
+        return Err(ProvisionError::NotProvisioned);
+    }
+    match create(provider, idp, issuer, profile, ctx).await {
+        Err(ProvisionError::Store(StoreError::Conflict { .. })) => {
+            // Two first sign-ins at once: the other created the user; use its link.
+            let link = db
+                .find_link(issuer, &profile.subject)
+                .await?
+                .ok_or(ProvisionError::Store(StoreError::Conflict {
+                    constraint: "federated_identities".into(),
+                }))?;
+            Ok((linked_user(provider, idp, link.user_id).await?, Found::Linked))
+        }
+        other => other.map(|user| (user, Found::Created)),
+    }
+}
+
+/// The linked user, if it may still sign in through `idp`.
+async fn linked_user(provider: &Provider, idp: &IdentityProvider, id: UserId) -> Result<User, ProvisionError> {
+    let user = provider.db.find_user(id).await?.ok_or(ProvisionError::Gone)?;
+    match user.status {
+        UserStatus::Deleted => return Err(ProvisionError::Gone),
+        UserStatus::Blocked => return Err(ProvisionError::Blocked),
+        UserStatus::Active => {}
+    }
+    if user.client_id != Some(idp.account_id) {
+        return Err(ProvisionError::Gone);
+    }
+    Ok(user)
+}
+
+/// An active user of the provider's account whose email the upstream verified inside the
+/// provider's domains.
+async fn by_trusted_email(
+    provider: &Provider,
+    idp: &IdentityProvider,
+    profile: &Profile,
+) -> Result<Option<User>, StoreError> {
+    let Some(email) = profile.email.as_ref().filter(|_| profile.email_trusted) else {
+        return Ok(None);
+    };
+    Ok(provider
+        .db
+        .find_user_by_login(email.as_str())
+        .await?
+        .filter(|u| u.client_id == Some(idp.account_id) && u.status == UserStatus::Active))
+}
+
+fn new_link(
+    idp: &IdentityProvider,
+    issuer: &str,
+    profile: &Profile,
+    user: UserId,
+    now: time::OffsetDateTime,
+) -> FederatedLink {
+    FederatedLink {
+        issuer: issuer.to_owned(),
+        subject: profile.subject.clone(),
+        user_id: user,
+        idp_id: idp.id,
+        created_at: now,
+        last_login_at: Some(now),
+    }
+}
+
+/// The role the mapping gives: the first matching rule's, else the provider's default, else
+/// `client_user`; only account-scoped roles that exist.
+async fn mapped_role(provider: &Provider, idp: &IdentityProvider, profile: &Profile) -> Result<RoleName, StoreError> {
+    let candidates = profile
+        .rule_role
+        .iter()
+        .filter_map(|r| RoleName::parse(r).ok())
+        .chain(idp.default_role.clone());
+    for name in candidates {
+        match provider.db.find_role(&name).await? {
+            Some(role) if role.scope == RoleScope::Account => return Ok(name),
+            _ => tracing::warn!(idp = %idp.id, role = %name, "a mapped role is missing or not account-scoped"),
+        }
+    }
+    RoleName::parse(RoleName::CLIENT_USER).map_err(|e| StoreError::Corrupt(e.0))
+}
+
+/// True when `email` may be set on `user` (no other user has it).
+async fn email_free(provider: &Provider, email: &str, user: Option<UserId>) -> Result<bool, StoreError> {
+    Ok(provider
+        .db
+        .find_user_by_login(email)
+        .await?
+        .is_none_or(|other| Some(other.id) == user))
+}
+
+/// A free username: the mapped one, else the email's local part, else one derived from the
+/// upstream subject.
+async fn username_for(provider: &Provider, idp: &IdentityProvider, profile: &Profile) -> Result<Username, StoreError> {
+    let from_email = profile
+        .email
+        .as_ref()
+        .and_then(|e| Username::parse(e.as_str().split('@').next().unwrap_or_default()).ok());
+    let derived = Username::parse(&format!(
+        "sso-{}",
+        &hex_digest(&format!("{}|{}", idp.id, profile.subject))[..12]
+    ))
+    .map_err(|e| StoreError::Corrupt(e.0))?;
+    for candidate in profile.username.iter().chain(from_email.iter()) {
+        if provider.db.find_user_by_login(candidate.as_str()).await?.is_none() {
+            return Ok(candidate.clone());
+        }
+    }
+    Ok(derived)
+}
+
+fn hex_digest(s: &str) -> String {
+    crate::identity::application::sha256(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Creates the user, its link and `user.created` in one transaction.
+async fn create(
+    provider: &Provider,
+    idp: &IdentityProvider,
+    issuer: &str,
+    profile: &Profile,
+    ctx: &RequestContext,
+) -> Result<User, ProvisionError> {
+    let now = provider.clock.now();
+    let email = match &profile.email {
+        Some(e) if email_free(provider, e.as_str(), None).await? => Some(e.clone()),
+        _ => None,
+    };
+    let user = User {
+        id: UserId::generate(),
+        username: username_for(provider, idp, profile).await?,
+        password_hash: None,
+        email_verified: email.is_some() && profile.email_trusted,
+        email,
+        phone_verified: profile.phone_verified,
+        phone: profile.phone.clone(),
+        role: mapped_role(provider, idp, profile).await?,
+        permissions: Vec::new(),
+        status: UserStatus::Active,
+        client_id: Some(idp.account_id),
+        name: profile.name.clone(),
+        not_before: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let link = new_link(idp, issuer, profile, user.id, now);
+    let event = UserEvent::created(&provider.issuer, &user);
+    provider.db.insert_federated_user(&user, &link, &[event]).await?;
+    audit(
+        provider,
+        "user.create",
+        &user,
+        idp,
+        ctx,
+        json!({ "role": user.role, "subject": profile.subject }),
+    )
+    .await;
+    Ok(user)
+}
+
+/// Brings the mapped attributes up to date: name, phone, email (when no one else has it), and
+/// the role when the provider has rules (a user who left every mapped group falls back to the
+/// default role). The username never changes.
+async fn update(
+    provider: &Provider,
+    idp: &IdentityProvider,
+    mut user: User,
+    profile: &Profile,
+    ctx: &RequestContext,
+) -> Result<User, StoreError> {
+    let now = provider.clock.now();
+    let mut changed = Vec::new();
+    if profile.name.is_some() && user.name != profile.name {
+        user.name.clone_from(&profile.name);
+        changed.push("name");
+    }
+    if let Some(phone) = &profile.phone
+        && (user.phone.as_ref() != Some(phone) || user.phone_verified != profile.phone_verified)
+    {
+        user.phone = Some(phone.clone());
+        user.phone_verified = profile.phone_verified;
+        changed.push("phone");
+    }
+    if let Some(email) = &profile.email {
+        let same = user
+            .email
+            .as_ref()
+            .is_some_and(|e| e.as_str().eq_ignore_ascii_case(email.as_str()));
+        if (!same || user.email_verified != profile.email_trusted)
+            && email_free(provider, email.as_str(), Some(user.id)).await?
+        {
+            user.email = Some(email.clone());
+            user.email_verified = profile.email_trusted;
+            changed.push("email");
+        }
+    }
+    let old_role = user.role.clone();
+    if !idp.role_rules.is_empty() {
+        user.role = mapped_role(provider, idp, profile).await?;
+    }
+    let mut events = Vec::new();
+    if !changed.is_empty() {
+        events.push(UserEvent::updated(&provider.issuer, &user, &changed, now));
+    }
+    if user.role != old_role {
+        events.push(UserEvent::role_changed(&provider.issuer, &user, old_role.as_str(), now));
+    }
+    if events.is_empty() {
+        return Ok(user);
+    }
+    user.updated_at = now;
+    provider.db.update_user(&user, &events).await?;
+    if !changed.is_empty() {
+        audit(provider, "user.update", &user, idp, ctx, json!({ "changed": changed })).await;
+    }
+    if user.role != old_role {
+        let details = json!({ "old_role": old_role, "new_role": user.role });
+        audit(provider, "user.role_change", &user, idp, ctx, details).await;
+    }
+    Ok(user)
+}
+
+/// An audit record of a change the provider's mapping made.
+async fn audit(
+    provider: &Provider,
+    action: &str,
+    user: &User,
+    idp: &IdentityProvider,
+    ctx: &RequestContext,
+    mut details: serde_json::Value,
+) {
+    if let serde_json::Value::Object(map) = &mut details {
+        map.insert("idp".into(), json!(idp.id));
+    }
+    let mut record = AuditRecord::change(
+        provider.clock.now(),
+        action,
+        "user",
+        &user.id.to_string(),
+        user.client_id,
+        details,
+    );
+    record.actor_id = Some(format!("federation:{}", idp.id));
+    record.ip.clone_from(&ctx.ip);
+    record.user_agent.clone_from(&ctx.user_agent);
+    provider.audit.record_or_log(record).await;
+}

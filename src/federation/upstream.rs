@@ -1,0 +1,248 @@
+//! Talking to upstream OpenID providers: discovery and JWKS (cached per issuer, the key set
+//! refetched when an ID token names a key it does not hold), and the `openidconnect` client of
+//! one identity provider. Every call has a timeout, follows no redirect (an IdP must not bounce
+//! Propusk's back channel elsewhere) and reads at most [`MAX_BODY`] bytes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
+    CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthType, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    JsonWebKeySet, ProviderMetadata, RedirectUrl,
+};
+use serde::{Deserialize, Serialize};
+
+/// The most an upstream document (metadata, key set, userinfo) may weigh.
+pub const MAX_BODY: usize = 256 * 1024;
+/// How long discovery metadata and keys are trusted before they are fetched again.
+const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// The shortest gap between two key-set fetches of one issuer (an unknown `kid` triggers one).
+const JWKS_REFETCH_GAP: Duration = Duration::from_secs(10);
+
+/// Provider metadata beyond what `openidconnect` models: RFC 9207's `iss` parameter flag.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IssParameter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+}
+
+impl AdditionalProviderMetadata for IssParameter {}
+
+/// An upstream's discovery metadata with its key set.
+pub type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The relying-party client of one identity provider.
+pub type UpstreamClient =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// Why an upstream could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// No answer: refused, timed out, or an HTTP error status.
+    #[error("the identity provider could not be reached: {0}")]
+    Unreachable(String),
+    /// An answer that is not what the protocol requires.
+    #[error("the identity provider's answer is not valid: {0}")]
+    Invalid(String),
+}
+
+struct Cached {
+    metadata: Arc<Metadata>,
+    fetched: Instant,
+    /// When the keys were last fetched again for an unknown `kid` (discovery fetches them too,
+    /// but a rotation right after discovery must still be picked up).
+    refetched: Option<Instant>,
+}
+
+/// The upstream HTTP client and the metadata cache.
+pub struct Upstreams {
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, Cached>>,
+    /// Plain-http issuers (on loopback) are used only when Propusk itself runs over http, in
+    /// development and tests: a production server talks to upstreams over https alone.
+    allow_http: bool,
+}
+
+impl Upstreams {
+    pub fn new(allow_http: bool) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("propusk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            cache: Mutex::default(),
+            allow_http,
+        }
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The metadata and keys of `issuer` (cached for an hour). The document's `issuer` must be
+    /// the configured one (a trailing slash aside), as OpenID Connect Discovery §4.3 requires.
+    pub async fn metadata(&self, issuer: &str) -> Result<Arc<Metadata>, UpstreamError> {
+        if let Some(cached) = self.cached(issuer, |c| c.fetched.elapsed() < METADATA_TTL) {
+            return Ok(cached);
+        }
+        if !issuer.starts_with("https://") && !self.allow_http {
+            return Err(UpstreamError::Invalid(format!(
+                "{issuer} is not https (plain http is for development servers only)"
+            )));
+        }
+        let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let metadata: Metadata = serde_json::from_slice(&self.get(&url, None).await?)
+            .map_err(|e| UpstreamError::Invalid(format!("discovery document: {e}")))?;
+        if metadata.issuer().as_str().trim_end_matches('/') != issuer.trim_end_matches('/') {
+            return Err(UpstreamError::Invalid(format!(
+                "the discovery document names issuer {:?}, not {issuer:?}",
+                metadata.issuer().as_str()
+            )));
+        }
+        let keys = self.keys(&metadata).await?;
+        let metadata = Arc::new(metadata.set_jwks(keys));
+        self.store(issuer, metadata.clone(), true);
+        Ok(metadata)
+    }
+
+    /// Fetches the key set again after an ID token named a key the cache lacks; `None` when it
+    /// was fetched moments ago (so a flood of unknown `kid`s cannot hammer the upstream).
+    pub async fn refresh_keys(
+        &self,
+        issuer: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Arc<Metadata>>, UpstreamError> {
+        if self
+            .cached(issuer, |c| {
+                c.refetched.is_some_and(|at| at.elapsed() < JWKS_REFETCH_GAP)
+            })
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let keys = self.keys(metadata).await?;
+        let metadata = Arc::new(metadata.clone().set_jwks(keys));
+        self.store(issuer, metadata.clone(), false);
+        Ok(Some(metadata))
+    }
+
+    async fn keys(&self, metadata: &Metadata) -> Result<JsonWebKeySet<CoreJsonWebKey>, UpstreamError> {
+        let body = self.get(metadata.jwks_uri().url().as_str(), None).await?;
+        serde_json::from_slice(&body).map_err(|e| UpstreamError::Invalid(format!("key set: {e}")))
+    }
+
+    fn cached(&self, issuer: &str, fresh: impl Fn(&Cached) -> bool) -> Option<Arc<Metadata>> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.get(issuer).filter(|c| fresh(c)).map(|c| c.metadata.clone())
+    }
+
+    fn store(&self, issuer: &str, metadata: Arc<Metadata>, discovered: bool) {
+        let now = Instant::now();
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let (fetched, refetched) = match cache.get(issuer) {
+            Some(old) if !discovered => (old.fetched, Some(now)),
+            Some(old) => (now, old.refetched),
+            None => (now, None),
+        };
+        cache.insert(
+            issuer.to_owned(),
+            Cached {
+                metadata,
+                fetched,
+                refetched,
+            },
+        );
+    }
+
+    /// GETs `url` (with a bearer token when given): the body of a 2xx answer, at most
+    /// [`MAX_BODY`] bytes.
+    pub async fn get(&self, url: &str, bearer: Option<&str>) -> Result<Vec<u8>, UpstreamError> {
+        let mut request = self.http.get(url).header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(format!("{url}: {}", without_url(&e))))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::Unreachable(format!("{url}: HTTP {}", response.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(format!("{url}: {}", without_url(&e))))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(UpstreamError::Invalid(format!(
+                    "{url}: the answer exceeds {MAX_BODY} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// A reqwest error's cause without the URL (the caller names it once).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(&format!(" ({url})"), "");
+    }
+    match std::error::Error::source(e) {
+        Some(source) => format!("{text}: {source}"),
+        None => text,
+    }
+}
+
+/// The relying-party client for one provider: its client id and secret at the upstream and
+/// Propusk's callback. The token endpoint gets the secret the way the upstream supports.
+pub fn client(
+    metadata: &Metadata,
+    client_id: &str,
+    secret: Option<String>,
+    callback: &str,
+) -> Result<UpstreamClient, UpstreamError> {
+    let redirect =
+        RedirectUrl::new(callback.to_owned()).map_err(|e| UpstreamError::Invalid(format!("callback URL: {e}")))?;
+    let basic = metadata
+        .token_endpoint_auth_methods_supported()
+        .is_none_or(|methods| methods.contains(&CoreClientAuthMethod::ClientSecretBasic));
+    let client = CoreClient::from_provider_metadata(
+        metadata.clone(),
+        ClientId::new(client_id.to_owned()),
+        secret.map(ClientSecret::new),
+    )
+    .set_redirect_uri(redirect)
+    .set_auth_type(if basic {
+        AuthType::BasicAuth
+    } else {
+        AuthType::RequestBody
+    });
+    Ok(client)
+}
