@@ -64,9 +64,38 @@ pub(super) enum IdpCommand {
         /// The account role of users created just in time.
         #[arg(long = "default-role")]
         default_role: Option<String>,
+        /// A scope to ask the provider for (`openid` among them); repeatable. Default: openid,
+        /// email, profile.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A claim-to-role rule `CLAIM=VALUE:ROLE` (the claim is, or contains, the value); the
+        /// first match wins; repeatable.
+        #[arg(long = "role-rule", value_parser = parse_role_rule)]
+        role_rules: Vec<crate::identity::idp::RoleRule>,
+        /// The account's users may not sign in with a password.
+        #[arg(long = "sso-required")]
+        sso_required: bool,
+        /// The provider's multi-factor sign-in (amr `mfa`, or a multi-factor acr) satisfies the
+        /// account's 2FA policy.
+        #[arg(long = "accept-upstream-mfa")]
+        accept_upstream_mfa: bool,
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `CLAIM=VALUE:ROLE`.
+fn parse_role_rule(s: &str) -> Result<crate::identity::idp::RoleRule, String> {
+    let (claim, rest) = s.split_once('=').ok_or("expected CLAIM=VALUE:ROLE")?;
+    let (value, role) = rest.rsplit_once(':').ok_or("expected CLAIM=VALUE:ROLE")?;
+    if claim.is_empty() || value.is_empty() || role.is_empty() {
+        return Err("expected CLAIM=VALUE:ROLE".into());
+    }
+    Ok(crate::identity::idp::RoleRule {
+        claim: claim.into(),
+        value: value.into(),
+        role: role.into(),
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -304,6 +333,10 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     domains,
                     jit,
                     default_role,
+                    scopes,
+                    role_rules,
+                    sso_required,
+                    accept_upstream_mfa,
                     json,
                     ..
                 },
@@ -331,6 +364,10 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 domains: (!domains.is_empty()).then_some(domains),
                 jit: Some(jit),
                 default_role: default_role.map(Some),
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                role_rules: (!role_rules.is_empty()).then_some(role_rules),
+                sso_required: Some(sso_required),
+                accept_upstream_mfa: Some(accept_upstream_mfa),
                 ..Default::default()
             };
             let who = admin::principal::Principal::cli();

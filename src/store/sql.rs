@@ -707,6 +707,14 @@ macro_rules! sql_repositories {
                 .await
                 .map_err(Self::error)?;
                 found(done.rows_affected())?;
+                if u.status == $crate::identity::user::UserStatus::Deleted {
+                    // Erasure: the upstream identities linked to the user go too.
+                    sqlx::query("DELETE FROM federated_identities WHERE user_id = $1")
+                        .bind(u.id.as_uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::error)?;
+                }
                 Self::append_events(&mut tx, events).await?;
                 tx.commit().await.map_err(Self::error)?;
                 Ok(())

@@ -658,11 +658,28 @@ async fn creates_identity_providers_with_a_sealed_secret() {
             "--jit",
             "--default-role",
             "client_user",
+            "--scope",
+            "openid",
+            "--scope",
+            "email",
+            "--role-rule",
+            "groups=logistics-admins:client_admin",
+            "--sso-required",
+            "--accept-upstream-mfa",
             "--json",
         ],
         "upstream-secret-value\n",
     );
     assert_eq!(idp["issuer"], "https://login.acme.example");
+    assert_eq!(idp["scopes"], serde_json::json!(["openid", "email"]));
+    assert_eq!(
+        idp["role_rules"],
+        serde_json::json!([{ "claim": "groups", "value": "logistics-admins", "role": "client_admin" }])
+    );
+    assert_eq!(
+        (idp["sso_required"].clone(), idp["accept_upstream_mfa"].clone()),
+        (true.into(), true.into())
+    );
     assert_eq!(idp["domains"], serde_json::json!(["acme.example"]));
     assert_eq!(idp["has_client_secret"], true);
     assert!(!idp.to_string().contains("upstream-secret-value"));

@@ -514,7 +514,18 @@ pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFix
         Err(StoreError::NotFound)
     ));
 
-    // Removing the provider removes its links.
-    assert!(f.db.delete_idp(idp.id).await.unwrap());
+    // Erasing a user erases its links.
+    let mut erased = ann.clone();
+    erased.status = UserStatus::Deleted;
+    f.db.update_user(&erased, &[]).await.unwrap();
     assert!(f.db.find_link(issuer, "sub-1").await.unwrap().is_none());
+    assert!(f.db.find_link(issuer, "sub-3").await.unwrap().is_none());
+
+    // Removing the provider removes its links.
+    let cat = user(&f, "cat", "client_user", Some(acme.id));
+    f.db.insert_federated_user(&cat, &link("sub-4", &cat), &[])
+        .await
+        .unwrap();
+    assert!(f.db.delete_idp(idp.id).await.unwrap());
+    assert!(f.db.find_link(issuer, "sub-4").await.unwrap().is_none());
 }
