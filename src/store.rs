@@ -186,8 +186,15 @@ pub trait IdpStore: Send + Sync {
     async fn update_idp(&self, idp: &IdentityProvider) -> Result<(), StoreError>;
     /// Removes a provider and the links of users to it; false when it was not there.
     async fn delete_idp(&self, id: uuid::Uuid) -> Result<bool, StoreError>;
-    /// The local user an upstream identity (issuer, subject) is linked to.
-    async fn find_link(&self, issuer: &str, subject: &str) -> Result<Option<FederatedLink>, StoreError>;
+    /// The link of an upstream identity (issuer, subject) made through provider `idp`.
+    async fn find_link(
+        &self,
+        idp: uuid::Uuid,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<FederatedLink>, StoreError>;
+    /// Every link of a user, oldest first.
+    async fn links_of(&self, user: UserId) -> Result<Vec<FederatedLink>, StoreError>;
     /// Creates a just-in-time user, its link and its events in one transaction: all or nothing.
     async fn insert_federated_user(
         &self,
@@ -198,7 +205,7 @@ pub trait IdpStore: Send + Sync {
     /// Links an upstream identity to an existing user; `Conflict` when it is linked already.
     async fn insert_link(&self, link: &FederatedLink) -> Result<(), StoreError>;
     /// Records a sign-in through the link.
-    async fn touch_link(&self, issuer: &str, subject: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn touch_link(&self, link: &FederatedLink, at: OffsetDateTime) -> Result<(), StoreError>;
 }
 
 /// Second factors and recovery codes.

@@ -44,7 +44,28 @@ pub struct Outbound {
     /// The parked authorization request to continue.
     pub req: Option<String>,
     pub created_at: i64,
+    /// The application asked for a sign-in at most this many seconds old (`max_age`; 0 for
+    /// `prompt=login`): the upstream was asked the same, and its `auth_time` must show it.
+    #[serde(default)]
+    pub max_age: Option<i64>,
 }
+
+/// How fresh the upstream sign-in must be, from the application's request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Freshness {
+    /// `prompt=login`: the user must authenticate again upstream.
+    pub login: bool,
+    pub max_age: Option<i64>,
+}
+
+impl Freshness {
+    fn max_age(self) -> Option<i64> {
+        if self.login { Some(0) } else { self.max_age }
+    }
+}
+
+/// Clock skew allowed between Propusk and an upstream when judging `auth_time`.
+const SKEW: i64 = 30;
 
 /// Why a federated sign-in failed.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +141,7 @@ pub async fn start(
     browser: &str,
     req: Option<&str>,
     login_hint: Option<&str>,
+    fresh: Freshness,
 ) -> Result<String, FederationError> {
     if !idp.enabled {
         return Err(FederationError::Disabled);
@@ -140,6 +162,12 @@ pub async fn start(
     if let Some(hint) = login_hint {
         request = request.add_extra_param("login_hint", hint);
     }
+    if fresh.login {
+        request = request.add_extra_param("prompt", "login");
+    }
+    if let Some(max_age) = fresh.max_age() {
+        request = request.add_extra_param("max_age", max_age.to_string());
+    }
     let (url, state, nonce) = request.url();
     let now = provider.clock.now();
     let outbound = Outbound {
@@ -150,6 +178,7 @@ pub async fn start(
         browser: digest(browser),
         req: req.map(str::to_owned),
         created_at: now.unix_timestamp(),
+        max_age: fresh.max_age(),
     };
     let value = serde_json::to_vec(&outbound).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     provider.hot.put(&key(state.secret()), &value, now + LIFETIME).await?;
@@ -212,7 +241,9 @@ pub async fn finish(
         return Err(FederationError::Disabled);
     }
     match callback.iss.as_deref() {
-        Some(iss) if iss != outbound.issuer => return Err(FederationError::WrongIssuer(iss.to_owned())),
+        Some(iss) if iss != outbound.issuer => {
+            return Err(FederationError::WrongIssuer(iss.chars().take(200).collect()));
+        }
         None if metadata
             .additional_metadata()
             .authorization_response_iss_parameter_supported
@@ -237,7 +268,7 @@ pub async fn finish(
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| UpstreamError::Invalid(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(outbound.verifier.clone()))
-        .request_async(provider.upstreams.http())
+        .request_async(&upstream::Capped(&provider.upstreams))
         .await
         .map_err(|e| match e {
             RequestTokenError::ServerResponse(r) => FederationError::CodeRefused(r.error().to_string()),
@@ -265,6 +296,16 @@ pub async fn finish(
         verified.map_err(|e| FederationError::BadToken(e.to_string()))?;
     }
     let mut claims = payload(&id_token.to_string())?;
+    if let Some(max_age) = outbound.max_age {
+        // The application asked for a fresh sign-in: the upstream's must be as fresh, not an
+        // old upstream session replayed silently.
+        let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+        if auth_time.is_none_or(|t| t < outbound.created_at - max_age - SKEW) {
+            return Err(FederationError::BadToken(format!(
+                "the upstream sign-in is older than the max_age of {max_age} s the application asked for"
+            )));
+        }
+    }
     if let Some(endpoint) = metadata.userinfo_endpoint() {
         let body = provider
             .upstreams

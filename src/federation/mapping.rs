@@ -70,9 +70,12 @@ pub fn rule_role<'a>(rules: &'a [RoleRule], claims: &Map<String, Value>) -> Opti
 pub fn profile(idp: &IdentityProvider, claims: &Map<String, Value>) -> Profile {
     let map = &idp.claims;
     let email = text(claims, &map.email).and_then(|e| Email::parse(e).ok());
-    let email_trusted = email
-        .as_ref()
-        .is_some_and(|e| truthy(claims.get("email_verified")) && idp.covers_domain(e.domain()));
+    // `email_verified` vouches for the `email` claim alone: an address mapped from another claim
+    // (`upn`, `preferred_username`) may be whatever the user typed upstream.
+    let email_trusted = map.email == "email"
+        && email
+            .as_ref()
+            .is_some_and(|e| truthy(claims.get("email_verified")) && idp.covers_domain(e.domain()));
     let phone = text(claims, &map.phone).and_then(|p| Phone::parse(p).ok());
     let name = text(claims, &map.name).map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
     let amr = match claims.get("amr") {
@@ -98,7 +101,6 @@ const MFA_ACRS: &[&str] = &[
     "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
     "http://schemas.openid.net/pape/policies/2007/06/multi-factor-physical",
     "urn:okta:loa:2fa:any",
-    "urn:okta:loa:2fa:any:ifpossible",
     "possessionorinherence",
 ];
 
@@ -157,6 +159,13 @@ mod tests {
         assert!(!trusted(
             json!({"sub": "1", "email": "ann@notacme.example", "email_verified": true})
         ));
+        let mut upn = idp.clone();
+        upn.claims.email = "upn".into();
+        let from_upn = claims(json!({"sub": "1", "upn": "ann@acme.example", "email_verified": true}));
+        assert!(
+            !profile(&upn, &from_upn).email_trusted,
+            "email_verified speaks for `email` only"
+        );
     }
 
     #[test]

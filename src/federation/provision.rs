@@ -29,9 +29,14 @@ pub enum Found {
 /// Why no user may sign in.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
-    /// Unknown here and just-in-time provisioning is off.
-    #[error("the user is not known here and just-in-time provisioning is off")]
+    /// Unknown here, and just-in-time provisioning is off or the upstream did not verify an
+    /// address inside the provider's domains.
+    #[error("the user is not known here and cannot be provisioned (jit off, or no verified address in the domains)")]
     NotProvisioned,
+    /// The verified address belongs to a user outside the provider's account, or to a user
+    /// already linked to another identity of this provider (an address given to someone new).
+    #[error("the address belongs to another user: {0}")]
+    AddressTaken(&'static str),
     #[error("the user is blocked")]
     Blocked,
     /// The linked user was deleted, or belongs elsewhere now.
@@ -64,18 +69,17 @@ pub async fn user_for(
         _ => return Err(ProvisionError::AccountInactive),
     }
     let now = provider.clock.now();
-    if let Some(link) = db.find_link(issuer, &profile.subject).await? {
-        let user = linked_user(provider, idp, link.user_id).await?;
-        let user = update(provider, idp, user, profile, ctx).await?;
-        db.touch_link(issuer, &profile.subject, now).await?;
-        return Ok((user, Found::Linked));
+    if let Some(link) = db.find_link(idp.id, issuer, &profile.subject).await? {
+        return signed_in(provider, idp, &link, profile, ctx)
+            .await
+            .map(|u| (u, Found::Linked));
     }
     if let Some(user) = by_trusted_email(provider, idp, profile).await? {
         let link = new_link(idp, issuer, profile, user.id, now);
         match db.insert_link(&link).await {
             Ok(()) => {}
-            // A parallel sign-in linked it first: the same outcome.
-            Err(StoreError::Conflict { .. }) => {}
+            // A parallel sign-in of the same identity linked it first: go with its link.
+            Err(StoreError::Conflict { .. }) => return existing(provider, idp, issuer, profile, ctx).await,
             Err(e) => return Err(e.into()),
         }
         audit(
@@ -90,22 +94,59 @@ pub async fn user_for(
         let user = update(provider, idp, user, profile, ctx).await?;
         return Ok((user, Found::LinkedByEmail));
     }
-    if !idp.jit {
+    // Only people whose address the upstream verified inside the provider's (staff-approved)
+    // domains join the account by themselves: a provider that also signs in outsiders (a
+    // public IdP, guests of a tenant) does not make them members.
+    if !idp.jit || !profile.email_trusted {
         return Err(ProvisionError::NotProvisioned);
     }
-    match create(provider, idp, issuer, profile, ctx).await {
+    match create(provider, idp, issuer, profile, ctx, false).await {
         Err(ProvisionError::Store(StoreError::Conflict { .. })) => {
-            // Two first sign-ins at once: the other created the user; use its link.
-            let link = db
-                .find_link(issuer, &profile.subject)
-                .await?
-                .ok_or(ProvisionError::Store(StoreError::Conflict {
-                    constraint: "federated_identities".into(),
-                }))?;
-            Ok((linked_user(provider, idp, link.user_id).await?, Found::Linked))
+            if db.find_link(idp.id, issuer, &profile.subject).await?.is_some() {
+                // Two first sign-ins at once: the other created the user.
+                return existing(provider, idp, issuer, profile, ctx).await;
+            }
+            // The username or address was taken meanwhile: a derived name, no address.
+            create(provider, idp, issuer, profile, ctx, true)
+                .await
+                .map(|user| (user, Found::Created))
         }
         other => other.map(|user| (user, Found::Created)),
     }
+}
+
+/// The user of a link that exists now (made by a parallel sign-in).
+async fn existing(
+    provider: &Provider,
+    idp: &IdentityProvider,
+    issuer: &str,
+    profile: &Profile,
+    ctx: &RequestContext,
+) -> Result<(User, Found), ProvisionError> {
+    let link = provider
+        .db
+        .find_link(idp.id, issuer, &profile.subject)
+        .await?
+        .ok_or(ProvisionError::Store(StoreError::Conflict {
+            constraint: "federated_identities".into(),
+        }))?;
+    signed_in(provider, idp, &link, profile, ctx)
+        .await
+        .map(|u| (u, Found::Linked))
+}
+
+/// A sign-in through an existing link: the user, brought up to date.
+async fn signed_in(
+    provider: &Provider,
+    idp: &IdentityProvider,
+    link: &FederatedLink,
+    profile: &Profile,
+    ctx: &RequestContext,
+) -> Result<User, ProvisionError> {
+    let user = linked_user(provider, idp, link.user_id).await?;
+    let user = update(provider, idp, user, profile, ctx).await?;
+    provider.db.touch_link(link, provider.clock.now()).await?;
+    Ok(user)
 }
 
 /// The linked user, if it may still sign in through `idp`.
@@ -122,21 +163,32 @@ async fn linked_user(provider: &Provider, idp: &IdentityProvider, id: UserId) ->
     Ok(user)
 }
 
-/// An active user of the provider's account whose email the upstream verified inside the
-/// provider's domains.
+/// The user to link by the address the upstream verified inside the provider's domains: an
+/// active user of the provider's account not linked to another identity of this provider.
+/// Anyone else holding the address refuses the sign-in (never a second user beside them).
 async fn by_trusted_email(
     provider: &Provider,
     idp: &IdentityProvider,
     profile: &Profile,
-) -> Result<Option<User>, StoreError> {
+) -> Result<Option<User>, ProvisionError> {
     let Some(email) = profile.email.as_ref().filter(|_| profile.email_trusted) else {
         return Ok(None);
     };
-    Ok(provider
-        .db
-        .find_user_by_login(email.as_str())
-        .await?
-        .filter(|u| u.client_id == Some(idp.account_id) && u.status == UserStatus::Active))
+    let Some(user) = provider.db.find_user_by_login(email.as_str()).await? else {
+        return Ok(None);
+    };
+    if user.client_id != Some(idp.account_id) {
+        return Err(ProvisionError::AddressTaken("a user outside the account has it"));
+    }
+    if user.status == UserStatus::Blocked {
+        return Err(ProvisionError::Blocked);
+    }
+    if provider.db.links_of(user.id).await?.iter().any(|l| l.idp_id == idp.id) {
+        return Err(ProvisionError::AddressTaken(
+            "its user is linked to another identity of this provider",
+        ));
+    }
+    Ok(Some(user))
 }
 
 fn new_link(
@@ -189,17 +241,21 @@ async fn username_for(provider: &Provider, idp: &IdentityProvider, profile: &Pro
         .email
         .as_ref()
         .and_then(|e| Username::parse(e.as_str().split('@').next().unwrap_or_default()).ok());
-    let derived = Username::parse(&format!(
-        "sso-{}",
-        &hex_digest(&format!("{}|{}", idp.id, profile.subject))[..12]
-    ))
-    .map_err(|e| StoreError::Corrupt(e.0))?;
     for candidate in profile.username.iter().chain(from_email.iter()) {
         if provider.db.find_user_by_login(candidate.as_str()).await?.is_none() {
             return Ok(candidate.clone());
         }
     }
-    Ok(derived)
+    derived_username(idp, profile)
+}
+
+/// `sso-` and twelve hex digits of the provider and subject.
+fn derived_username(idp: &IdentityProvider, profile: &Profile) -> Result<Username, StoreError> {
+    Username::parse(&format!(
+        "sso-{}",
+        &hex_digest(&format!("{}|{}", idp.id, profile.subject))[..12]
+    ))
+    .map_err(|e| StoreError::Corrupt(e.0))
 }
 
 fn hex_digest(s: &str) -> String {
@@ -209,24 +265,34 @@ fn hex_digest(s: &str) -> String {
         .collect()
 }
 
-/// Creates the user, its link and `user.created` in one transaction.
+/// Creates the user, its link and `user.created` in one transaction. The address is kept only
+/// when the upstream verified it inside the provider's domains (and no one has it); `fallback`
+/// (after a clash with a parallel write) takes a derived username and no address.
 async fn create(
     provider: &Provider,
     idp: &IdentityProvider,
     issuer: &str,
     profile: &Profile,
     ctx: &RequestContext,
+    fallback: bool,
 ) -> Result<User, ProvisionError> {
     let now = provider.clock.now();
     let email = match &profile.email {
-        Some(e) if email_free(provider, e.as_str(), None).await? => Some(e.clone()),
+        Some(e) if !fallback && profile.email_trusted && email_free(provider, e.as_str(), None).await? => {
+            Some(e.clone())
+        }
         _ => None,
+    };
+    let username = if fallback {
+        derived_username(idp, profile)?
+    } else {
+        username_for(provider, idp, profile).await?
     };
     let user = User {
         id: UserId::generate(),
-        username: username_for(provider, idp, profile).await?,
+        username,
         password_hash: None,
-        email_verified: email.is_some() && profile.email_trusted,
+        email_verified: email.is_some(),
         email,
         phone_verified: profile.phone_verified,
         phone: profile.phone.clone(),
@@ -277,16 +343,14 @@ async fn update(
         user.phone_verified = profile.phone_verified;
         changed.push("phone");
     }
-    if let Some(email) = &profile.email {
+    if let Some(email) = profile.email.as_ref().filter(|_| profile.email_trusted) {
         let same = user
             .email
             .as_ref()
             .is_some_and(|e| e.as_str().eq_ignore_ascii_case(email.as_str()));
-        if (!same || user.email_verified != profile.email_trusted)
-            && email_free(provider, email.as_str(), Some(user.id)).await?
-        {
+        if (!same || !user.email_verified) && email_free(provider, email.as_str(), Some(user.id)).await? {
             user.email = Some(email.clone());
-            user.email_verified = profile.email_trusted;
+            user.email_verified = true;
             changed.push("email");
         }
     }
@@ -305,6 +369,12 @@ async fn update(
         return Ok(user);
     }
     user.updated_at = now;
+    if user.role != old_role {
+        // Tokens and sessions that carry the old role end now, as with an administrator's
+        // role change.
+        crate::oauth::revocation::set_not_before(provider.hot.as_ref(), &user.id.to_string(), now).await?;
+        user.not_before = Some(now);
+    }
     provider.db.update_user(&user, &events).await?;
     if !changed.is_empty() {
         audit(provider, "user.update", &user, idp, ctx, json!({ "changed": changed })).await;

@@ -24,6 +24,9 @@ pub const MAX_BODY: usize = 256 * 1024;
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// The shortest gap between two key-set fetches of one issuer (an unknown `kid` triggers one).
 const JWKS_REFETCH_GAP: Duration = Duration::from_secs(10);
+/// How long a failed discovery is remembered: sign-ins to a provider that is down fail at once
+/// instead of each waiting for its own timeout.
+const FAILURE_TTL: Duration = Duration::from_secs(15);
 
 /// Provider metadata beyond what `openidconnect` models: RFC 9207's `iss` parameter flag.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -77,6 +80,8 @@ struct Cached {
 pub struct Upstreams {
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Recent discovery failures by issuer.
+    failures: Mutex<HashMap<String, (Instant, String)>>,
     /// Plain-http issuers (on loopback) are used only when Propusk itself runs over http, in
     /// development and tests: a production server talks to upstreams over https alone.
     allow_http: bool,
@@ -94,12 +99,9 @@ impl Upstreams {
         Self {
             http,
             cache: Mutex::default(),
+            failures: Mutex::default(),
             allow_http,
         }
-    }
-
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
     }
 
     /// The metadata and keys of `issuer` (cached for an hour). The document's `issuer` must be
@@ -108,11 +110,33 @@ impl Upstreams {
         if let Some(cached) = self.cached(issuer, |c| c.fetched.elapsed() < METADATA_TTL) {
             return Ok(cached);
         }
-        if !issuer.starts_with("https://") && !self.allow_http {
-            return Err(UpstreamError::Invalid(format!(
-                "{issuer} is not https (plain http is for development servers only)"
-            )));
+        let failed = self
+            .failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(issuer)
+            .filter(|(at, _)| at.elapsed() < FAILURE_TTL)
+            .map(|(_, why)| why.clone());
+        if let Some(why) = failed {
+            return Err(UpstreamError::Unreachable(format!("{why} (remembered)")));
         }
+        match self.discover(issuer).await {
+            Ok(metadata) => {
+                self.store(issuer, metadata.clone(), true);
+                Ok(metadata)
+            }
+            Err(e) => {
+                self.failures
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(issuer.to_owned(), (Instant::now(), e.to_string()));
+                Err(e)
+            }
+        }
+    }
+
+    async fn discover(&self, issuer: &str) -> Result<Arc<Metadata>, UpstreamError> {
+        self.check_endpoint("issuer", issuer)?;
         let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let metadata: Metadata = serde_json::from_slice(&self.get(&url, None).await?)
             .map_err(|e| UpstreamError::Invalid(format!("discovery document: {e}")))?;
@@ -122,10 +146,41 @@ impl Upstreams {
                 metadata.issuer().as_str()
             )));
         }
+        // The back channel carries the client secret and tokens: every endpoint the document
+        // names must be as safe as the issuer.
+        self.check_endpoint("jwks_uri", metadata.jwks_uri().url().as_str())?;
+        self.check_endpoint(
+            "authorization_endpoint",
+            metadata.authorization_endpoint().url().as_str(),
+        )?;
+        if let Some(token) = metadata.token_endpoint() {
+            self.check_endpoint("token_endpoint", token.url().as_str())?;
+        }
+        if let Some(userinfo) = metadata.userinfo_endpoint() {
+            self.check_endpoint("userinfo_endpoint", userinfo.url().as_str())?;
+        }
         let keys = self.keys(&metadata).await?;
-        let metadata = Arc::new(metadata.set_jwks(keys));
-        self.store(issuer, metadata.clone(), true);
-        Ok(metadata)
+        Ok(Arc::new(metadata.set_jwks(keys)))
+    }
+
+    /// An upstream URL Propusk may call: https to a host that is not an address of this machine
+    /// or its private networks (plain http, and any host, only on development servers).
+    fn check_endpoint(&self, what: &str, url: &str) -> Result<(), UpstreamError> {
+        if self.allow_http {
+            return Ok(());
+        }
+        let parsed = url::Url::parse(url).map_err(|e| UpstreamError::Invalid(format!("{what}: {e}")))?;
+        if parsed.scheme() != "https" {
+            return Err(UpstreamError::Invalid(format!(
+                "{what} {url} is not https (plain http is for development servers only)"
+            )));
+        }
+        if internal_host(parsed.host()) {
+            return Err(UpstreamError::Invalid(format!(
+                "{what} {url} points at an internal address"
+            )));
+        }
+        Ok(())
     }
 
     /// Fetches the key set again after an ID token named a key the cache lacks; `None` when it
@@ -135,13 +190,16 @@ impl Upstreams {
         issuer: &str,
         metadata: &Metadata,
     ) -> Result<Option<Arc<Metadata>>, UpstreamError> {
-        if self
-            .cached(issuer, |c| {
-                c.refetched.is_some_and(|at| at.elapsed() < JWKS_REFETCH_GAP)
-            })
-            .is_some()
         {
-            return Ok(None);
+            // Reserve the fetch under the lock: parallel callers do not all get through.
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(entry) = cache.get_mut(issuer) else {
+                return Ok(None);
+            };
+            if entry.refetched.is_some_and(|at| at.elapsed() < JWKS_REFETCH_GAP) {
+                return Ok(None);
+            }
+            entry.refetched = Some(Instant::now());
         }
         let keys = self.keys(metadata).await?;
         let metadata = Arc::new(metadata.clone().set_jwks(keys));
@@ -191,21 +249,86 @@ impl Upstreams {
         if !response.status().is_success() {
             return Err(UpstreamError::Unreachable(format!("{url}: HTTP {}", response.status())));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| UpstreamError::Unreachable(format!("{url}: {}", without_url(&e))))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(UpstreamError::Invalid(format!(
-                    "{url}: the answer exceeds {MAX_BODY} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        read_capped(&mut response, url).await
     }
+
+    /// Sends a request `openidconnect` built (the code exchange) under the same limits: no
+    /// redirect, the timeouts, at most [`MAX_BODY`] bytes read.
+    pub async fn send(
+        &self,
+        request: openidconnect::HttpRequest,
+    ) -> Result<openidconnect::HttpResponse, UpstreamError> {
+        let url = request.uri().to_string();
+        let (parts, body) = request.into_parts();
+        let mut response = self
+            .http
+            .request(parts.method, &url)
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(format!("{url}: {}", without_url(&e))))?;
+        let mut answer = openidconnect::http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            answer = answer.header(name, value);
+        }
+        let body = read_capped(&mut response, &url).await?;
+        answer
+            .body(body)
+            .map_err(|e| UpstreamError::Invalid(format!("{url}: {e}")))
+    }
+}
+
+/// The code exchange's HTTP client: [`Upstreams::send`].
+pub struct Capped<'a>(pub &'a Upstreams);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Capped<'_> {
+    type Error = UpstreamError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<openidconnect::HttpResponse, UpstreamError>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(self.0.send(request))
+    }
+}
+
+/// True for a host that names this machine or a private network.
+fn internal_host(host: Option<url::Host<&str>>) -> bool {
+    match host {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_private() || v4.is_loopback())
+        }
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        None => true,
+    }
+}
+
+/// The body of `response`, refused past [`MAX_BODY`] bytes.
+async fn read_capped(response: &mut reqwest::Response, url: &str) -> Result<Vec<u8>, UpstreamError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| UpstreamError::Unreachable(format!("{url}: {}", without_url(&e))))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(UpstreamError::Invalid(format!(
+                "{url}: the answer exceeds {MAX_BODY} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A reqwest error's cause without the URL (the caller names it once).
@@ -245,4 +368,38 @@ pub fn client(
         AuthType::RequestBody
     });
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_servers_call_https_endpoints_outside_this_machine_and_its_networks_only() {
+        crate::app::install_crypto();
+        let production = Upstreams::new(false);
+        assert!(
+            production
+                .check_endpoint("issuer", "https://login.acme.example")
+                .is_ok()
+        );
+        assert!(production.check_endpoint("issuer", "https://203.0.113.7/oidc").is_ok());
+        for bad in [
+            "http://login.acme.example",
+            "https://127.0.0.1:8443",
+            "https://10.1.2.3/token",
+            "https://192.168.0.10",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/jwks",
+            "https://[fd00::1]/jwks",
+            "https://[::ffff:10.0.0.1]/jwks",
+            "https://localhost/jwks",
+            "https://idp.localhost/jwks",
+            "not a url",
+        ] {
+            assert!(production.check_endpoint("jwks_uri", bad).is_err(), "{bad}");
+        }
+        let development = Upstreams::new(true);
+        assert!(development.check_endpoint("issuer", "http://127.0.0.1:9000").is_ok());
+    }
 }

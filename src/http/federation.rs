@@ -9,12 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{browser_binding, browser_cookie, checked_form, error_page, page, redirect};
+use super::browser::{browser_binding, browser_cookie, checked_form, error_page, limit_form, page, redirect};
 use super::extract::{ClientIp, request_context};
 use super::login::{Completed, UNAVAILABLE, complete, parked_request, second_step};
 use crate::app::AppState;
 use crate::audit::{AuditRecord, RequestContext};
-use crate::federation::flow::{self, Callback, FederationError};
+use crate::federation::flow::{self, Callback, FederationError, Freshness};
 use crate::federation::provision::{self, ProvisionError};
 use crate::federation::{self as federation_core, mapping, upstream::UpstreamError};
 use crate::identity::account::Slug;
@@ -47,9 +47,14 @@ pub(super) async fn go_upstream(
     idp: &IdentityProvider,
     req: Option<&str>,
     login_hint: Option<&str>,
+    parked: Option<&super::login::Parked>,
 ) -> Response {
     let (binding, set) = browser_binding(state, headers);
-    match flow::start(&state.provider, idp, &binding, req, login_hint).await {
+    let fresh = parked.map_or_else(Freshness::default, |(r, _)| Freshness {
+        login: r.prompt_login,
+        max_age: r.max_age,
+    });
+    match flow::start(&state.provider, idp, &binding, req, login_hint, fresh).await {
         Ok(url) => redirect(&url, set.as_slice()),
         Err(e) => {
             tracing::warn!(idp = %idp.id, error = %e, "a federated sign-in could not start");
@@ -79,9 +84,10 @@ pub async fn start(
     }
     let provider = &state.provider;
     let req = form.req.as_deref();
-    if let Err(page) = parked_request(provider, req, browser_cookie(&state, &headers).as_deref()).await {
-        return page;
-    }
+    let parked = match parked_request(provider, req, browser_cookie(&state, &headers).as_deref()).await {
+        Ok(parked) => parked,
+        Err(page) => return page,
+    };
     let typed = form.company.unwrap_or_default();
     let typed = typed.trim();
     let found = if typed.contains('@') {
@@ -92,7 +98,7 @@ pub async fn start(
     match found {
         Ok(Some(idp)) => {
             let hint = typed.contains('@').then_some(typed);
-            go_upstream(&state, &headers, &idp, req, hint).await
+            go_upstream(&state, &headers, &idp, req, hint, parked.as_ref()).await
         }
         Ok(None) => failure(
             StatusCode::NOT_FOUND,
@@ -124,6 +130,10 @@ pub async fn callback(
     headers: HeaderMap,
     query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    // Counted against the address's sign-in budget: each answer may cost calls upstream.
+    if let Err(limited) = limit_form(&state, peer).await {
+        return limited;
+    }
     let provider = &state.provider;
     let ctx = request_context(peer, &headers);
     let callback = query.map(|Query(q)| q).unwrap_or_default();
@@ -136,7 +146,10 @@ pub async fn callback(
         Ok(verified) => verified,
         Err(e) => {
             tracing::warn!(error = %e, "a federated sign-in failed");
-            refused(&state, &ctx, None, &e.to_string()).await;
+            // An unknown state is noise anyone can send: logged, not audited.
+            if !matches!(e, FederationError::Expired) {
+                refused(&state, &ctx, None, &e.to_string()).await;
+            }
             let (status, message) = explain(&e);
             return failure(status, message, peeked.as_deref());
         }
@@ -258,6 +271,10 @@ fn explain_provision(e: &ProvisionError) -> (StatusCode, &'static str) {
         ProvisionError::NotProvisioned => (
             StatusCode::FORBIDDEN,
             "Your company account has no access to this service yet. Ask your administrator.",
+        ),
+        ProvisionError::AddressTaken(_) => (
+            StatusCode::FORBIDDEN,
+            "Your work email address is already used by another user here. Ask your administrator.",
         ),
         ProvisionError::Blocked => (
             StatusCode::FORBIDDEN,

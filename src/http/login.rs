@@ -92,7 +92,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
     // Home-realm discovery: an application that names the user's work email sends them
     // straight to their company's identity provider.
     if let Some(idp) = federation::for_email(&idps, &hint) {
-        return go_upstream(&state, &headers, idp, q.req.as_deref(), Some(&hint)).await;
+        return go_upstream(&state, &headers, idp, q.req.as_deref(), Some(&hint), parked.as_ref()).await;
     }
     let (csrf, set) = csrf_token(&state, &headers);
     let login_page = LoginPage {
@@ -142,7 +142,15 @@ pub async fn submit(
     // Home-realm discovery: a work email whose domain has an identity provider goes there (the
     // password, if typed, is not looked at).
     if let Some(idp) = federation::for_email(&idps, &login) {
-        return go_upstream(&state, &headers, idp, form.req.as_deref(), Some(login.trim())).await;
+        return go_upstream(
+            &state,
+            &headers,
+            idp,
+            form.req.as_deref(),
+            Some(login.trim()),
+            parked.as_ref(),
+        )
+        .await;
     }
     let https = state.config.is_https();
     let device = cookie(&headers, device::cookie_name(https)).and_then(|c| device::verify(&provider.device_key, &c));
@@ -186,12 +194,6 @@ pub async fn submit(
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return response;
-        }
-        Err(SignInError::SsoRequired) => {
-            return again(
-                "Your organisation signs in through its own identity provider: use \u{201c}Sign in with your company\u{201d} below.",
-                StatusCode::FORBIDDEN,
-            );
         }
         Err(SignInError::Store(_)) => {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);

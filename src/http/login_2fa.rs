@@ -214,7 +214,11 @@ pub async fn submit(
     let done = Completed {
         user: &user,
         amr: method.amr(&pending.first),
-        via: "login_page",
+        via: if pending.first.iter().any(|m| m == "fed") {
+            "federation"
+        } else {
+            "login_page"
+        },
         device: pending.device.clone(),
         req: pending.req.as_deref(),
         cookies: vec![clear],

@@ -40,6 +40,11 @@ pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> 
     let Some(email) = user.email.as_ref().map(|e| e.as_str().to_owned()) else {
         return Ok(());
     };
+    if crate::federation::sso_required(provider, user.client_id).await? {
+        // The account signs in through its identity provider: a password would not help.
+        tracing::info!("password reset mail not sent: the account requires single sign-on");
+        return Ok(());
+    }
     let budget = [(format!("reset-budget:{}", user.id), Rate::new(DAILY, Duration::days(1)))];
     if let Throttle::Limited { .. } = provider.hot.throttle(&budget).await? {
         tracing::info!("password reset mail not sent: the account's daily budget is spent");

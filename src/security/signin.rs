@@ -25,10 +25,6 @@ pub enum SignInError {
     /// Another attempt on this account (from this source) is being checked right now.
     #[error("another sign-in attempt is in progress")]
     Busy,
-    /// The password was right, but the user's B2B account signs in through its identity
-    /// provider only (said only after a correct password: no enumeration).
-    #[error("the account requires single sign-on")]
-    SsoRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -109,41 +105,57 @@ async fn settle(
     from: Origins<'_>,
     known_device: bool,
 ) -> Result<SignedIn, SignInError> {
-    let (hot, now) = (provider.hot.as_ref(), provider.clock.now());
+    let hot = provider.hot.as_ref();
     let attempt = attempt.clone();
     if user.as_ref().is_none_or(|u| u.password_hash.is_none()) {
         provider.metrics.dummy_check();
     }
     match login::check(&provider.dummy_hash, provider.bcrypt_cost, user, password).await {
+        Ok(user) if sso_only(provider, &user).await? => {
+            // The account signs in through its identity provider: exactly the answer of a wrong
+            // password (a distinct one would confirm the password), and it counts as one.
+            failed(provider, &attempt, Some(user), login_name, from, Some("sso_required")).await
+        }
         Ok(user) => {
             provider.lockout.succeeded(hot, &attempt).await?;
-            if crate::federation::sso_required(provider, user.client_id).await? {
-                provider.metrics.login(false);
-                let mut record = AuditRecord::login_failed(now, login_name, from.via, from.ctx);
-                if let serde_json::Value::Object(details) = &mut record.details {
-                    details.insert("reason".into(), serde_json::json!("sso_required"));
-                }
-                provider.audit.record_or_log(record).await;
-                return Err(SignInError::SsoRequired);
-            }
             Ok(SignedIn { user, known_device })
         }
         Err(LoginError::Store(e)) => Err(e.into()),
         Err(LoginError::InvalidCredentials { user }) => {
-            provider.metrics.login(false);
-            let record = AuditRecord::login_failed(now, login_name, from.via, from.ctx);
-            provider.audit.record_or_log(record).await;
-            match provider.lockout.failed(hot, &attempt, now).await? {
-                Some(lock) => {
-                    provider.metrics.lockout();
-                    if let Some(user) = user {
-                        announce_lock(provider, &user, &lock, from.ctx).await;
-                    }
-                    Err(SignInError::Locked(lock))
-                }
-                None => Err(SignInError::Invalid),
-            }
+            failed(provider, &attempt, user.map(|u| *u), login_name, from, None).await
         }
+    }
+}
+
+async fn sso_only(provider: &Provider, user: &User) -> Result<bool, StoreError> {
+    crate::federation::sso_required(provider, user.client_id).await
+}
+
+/// A failed password check: audited (with `reason`), counted, perhaps a new lock.
+async fn failed(
+    provider: &Provider,
+    attempt: &Attempt,
+    user: Option<User>,
+    login_name: &str,
+    from: Origins<'_>,
+    reason: Option<&str>,
+) -> Result<SignedIn, SignInError> {
+    let (hot, now) = (provider.hot.as_ref(), provider.clock.now());
+    provider.metrics.login(false);
+    let mut record = AuditRecord::login_failed(now, login_name, from.via, from.ctx);
+    if let (Some(reason), serde_json::Value::Object(details)) = (reason, &mut record.details) {
+        details.insert("reason".into(), serde_json::json!(reason));
+    }
+    provider.audit.record_or_log(record).await;
+    match provider.lockout.failed(hot, attempt, now).await? {
+        Some(lock) => {
+            provider.metrics.lockout();
+            if let Some(user) = user {
+                announce_lock(provider, &user, &lock, from.ctx).await;
+            }
+            Err(SignInError::Locked(lock))
+        }
+        None => Err(SignInError::Invalid),
     }
 }
 

@@ -1031,19 +1031,35 @@ macro_rules! sql_repositories {
 
             async fn find_link(
                 &self,
+                idp: uuid::Uuid,
                 issuer: &str,
                 subject: &str,
             ) -> Result<Option<$crate::identity::idp::FederatedLink>, StoreError> {
                 Ok(sqlx::query_as::<_, $crate::store::sql::LinkRow>(
                     "SELECT issuer, subject, user_id, idp_id, created_at, last_login_at \
-                     FROM federated_identities WHERE issuer = $1 AND subject = $2",
+                     FROM federated_identities WHERE idp_id = $1 AND issuer = $2 AND subject = $3",
                 )
+                .bind(idp)
                 .bind(issuer)
                 .bind(subject)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(Self::error)?
                 .map(Into::into))
+            }
+
+            async fn links_of(&self, user: UserId) -> Result<Vec<$crate::identity::idp::FederatedLink>, StoreError> {
+                Ok(sqlx::query_as::<_, $crate::store::sql::LinkRow>(
+                    "SELECT issuer, subject, user_id, idp_id, created_at, last_login_at \
+                     FROM federated_identities WHERE user_id = $1 ORDER BY created_at, subject",
+                )
+                .bind(user.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Self::error)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
             }
 
             async fn insert_federated_user(
@@ -1071,17 +1087,23 @@ macro_rules! sql_repositories {
                 tx.commit().await.map_err(Self::error)
             }
 
-            async fn touch_link(&self, issuer: &str, subject: &str, at: time::OffsetDateTime) -> Result<(), StoreError> {
-                let done = sqlx::query(
-                    "UPDATE federated_identities SET last_login_at = $3 WHERE issuer = $1 AND subject = $2",
+            async fn touch_link(
+                &self,
+                link: &$crate::identity::idp::FederatedLink,
+                at: time::OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE federated_identities SET last_login_at = $4 \
+                     WHERE idp_id = $1 AND issuer = $2 AND subject = $3",
                 )
-                .bind(issuer)
-                .bind(subject)
+                .bind(link.idp_id)
+                .bind(link.issuer.as_str())
+                .bind(link.subject.as_str())
                 .bind(at)
                 .execute(&self.pool)
                 .await
                 .map_err(Self::error)?;
-                found(done.rows_affected())
+                Ok(())
             }
         }
 

@@ -132,6 +132,29 @@ async fn identity_providers_are_managed_within_reach() {
         json!(["acme.example"]),
         "the refused change wrote nothing"
     );
+    // Nor may it relax the account's 2FA policy, or hand out through the mapping a role with
+    // permissions it does not hold.
+    for body in [
+        json!({ "accept_upstream_mfa": true }),
+        json!({ "default_role": "client_admin" }),
+        json!({ "role_rules": [{ "claim": "groups", "value": "x", "role": "client_admin" }] }),
+    ] {
+        let (status, answer) = app.call(&ivy, Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!(status, 403, "{body}: {answer}");
+    }
+    // Pointing the provider at another issuer drops the staff-approved domains: the trust they
+    // carry belonged to the old issuer.
+    let (status, moved) = app
+        .call(
+            &ivy,
+            Method::PATCH,
+            &path,
+            Some(json!({ "issuer": "https://login2.acme.example" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["domains"], json!([]));
+    assert_eq!(moved["accept_upstream_mfa"], false);
 
     let (status, _) = app.call(&staff, Method::DELETE, &path, None).await;
     assert_eq!(status, 204);

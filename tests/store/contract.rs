@@ -470,14 +470,14 @@ pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFix
     f.db.insert_federated_user(&ann, &link("sub-1", &ann), &created(&ann))
         .await
         .unwrap();
-    let found = f.db.find_link(issuer, "sub-1").await.unwrap().unwrap();
+    let found = f.db.find_link(idp.id, issuer, "sub-1").await.unwrap().unwrap();
     assert_eq!((found.user_id, found.idp_id), (ann.id, idp.id));
     assert!(
-        f.db.find_link(issuer, "SUB-1").await.unwrap().is_none(),
+        f.db.find_link(idp.id, issuer, "SUB-1").await.unwrap().is_none(),
         "subjects are exact"
     );
     assert!(
-        f.db.find_link("https://other.example", "sub-1")
+        f.db.find_link(idp.id, "https://other.example", "sub-1")
             .await
             .unwrap()
             .is_none()
@@ -490,7 +490,7 @@ pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFix
         f.db.insert_federated_user(&clash, &link("sub-2", &clash), &created(&clash))
             .await;
     assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
-    assert!(f.db.find_link(issuer, "sub-2").await.unwrap().is_none());
+    assert!(f.db.find_link(idp.id, issuer, "sub-2").await.unwrap().is_none());
     let bob = user(&f, "bob", "client_user", Some(acme.id));
     let refused =
         f.db.insert_federated_user(&bob, &link("sub-1", &bob), &created(&bob))
@@ -503,23 +503,26 @@ pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFix
     f.db.insert_link(&link("sub-3", &ann)).await.unwrap();
     conflict(f.db.insert_link(&link("sub-3", &ann)).await);
     let at = now + Duration::minutes(5);
-    f.db.touch_link(issuer, "sub-3", at).await.unwrap();
-    let touched = f.db.find_link(issuer, "sub-3").await.unwrap().unwrap();
+    f.db.touch_link(&link("sub-3", &ann), at).await.unwrap();
+    let touched = f.db.find_link(idp.id, issuer, "sub-3").await.unwrap().unwrap();
     assert_eq!(
         touched.last_login_at.map(|t| t.unix_timestamp()),
         Some(at.unix_timestamp())
     );
-    assert!(matches!(
-        f.db.touch_link(issuer, "nobody", at).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(
+        f.db.find_link(uuid::Uuid::new_v4(), issuer, "sub-3")
+            .await
+            .unwrap()
+            .is_none(),
+        "a link answers only for its own provider"
+    );
 
     // Erasing a user erases its links.
     let mut erased = ann.clone();
     erased.status = UserStatus::Deleted;
     f.db.update_user(&erased, &[]).await.unwrap();
-    assert!(f.db.find_link(issuer, "sub-1").await.unwrap().is_none());
-    assert!(f.db.find_link(issuer, "sub-3").await.unwrap().is_none());
+    assert!(f.db.find_link(idp.id, issuer, "sub-1").await.unwrap().is_none());
+    assert!(f.db.find_link(idp.id, issuer, "sub-3").await.unwrap().is_none());
 
     // Removing the provider removes its links.
     let cat = user(&f, "cat", "client_user", Some(acme.id));
@@ -527,5 +530,5 @@ pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFix
         .await
         .unwrap();
     assert!(f.db.delete_idp(idp.id).await.unwrap());
-    assert!(f.db.find_link(issuer, "sub-4").await.unwrap().is_none());
+    assert!(f.db.find_link(idp.id, issuer, "sub-4").await.unwrap().is_none());
 }

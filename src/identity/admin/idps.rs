@@ -10,7 +10,7 @@ use super::AdminError;
 use super::principal::Principal;
 use super::users::UserAdmin;
 use crate::audit::Outcome;
-use crate::identity::account::Account;
+use crate::identity::account::{Account, AccountId};
 use crate::identity::idp::{self, ClaimMap, IdentityProvider, RoleRule};
 use crate::identity::role::{RoleName, RoleScope};
 use crate::security::sealed;
@@ -212,7 +212,14 @@ impl UserAdmin<'_> {
     ) -> Result<Vec<&'static str>, AdminError> {
         let mut changed = Vec::new();
         if let Some(issuer) = input.issuer {
-            p.issuer = idp::parse_issuer(&issuer).map_err(|e| invalid("issuer", e))?;
+            let parsed = idp::parse_issuer(&issuer).map_err(|e| invalid("issuer", e))?;
+            if parsed != p.issuer && who.account.is_some() && !p.domains.is_empty() {
+                // The domains were approved by staff for the old issuer: the trust they carry
+                // (routing, linking by email, just-in-time users) does not move with it.
+                p.domains.clear();
+                changed.push("domains");
+            }
+            p.issuer = parsed;
             changed.push("issuer");
         }
         if let Some(client_id) = input.client_id {
@@ -283,7 +290,7 @@ impl UserAdmin<'_> {
         }
         if let Some(role) = input.default_role {
             p.default_role = match role {
-                Some(name) => Some(self.account_role(&name, "default_role").await?),
+                Some(name) => Some(self.account_role(who, p.account_id, &name, "default_role").await?),
                 None => None,
             };
             changed.push("default_role");
@@ -293,7 +300,7 @@ impl UserAdmin<'_> {
                 if rule.claim.is_empty() || rule.value.is_empty() {
                     return Err(invalid("role_rules", "each rule needs a claim and a value"));
                 }
-                self.account_role(&rule.role, "role_rules").await?;
+                self.account_role(who, p.account_id, &rule.role, "role_rules").await?;
             }
             p.role_rules = rules;
             changed.push("role_rules");
@@ -303,6 +310,12 @@ impl UserAdmin<'_> {
             changed.push("sso_required");
         }
         if let Some(v) = input.accept_upstream_mfa {
+            if who.account.is_some() {
+                return Err(AdminError::Forbidden(
+                    "only staff may accept the identity provider's second factors in place of the account's 2FA policy"
+                        .into(),
+                ));
+            }
             p.accept_upstream_mfa = v;
             changed.push("accept_upstream_mfa");
         }
@@ -319,11 +332,23 @@ impl UserAdmin<'_> {
         Ok(changed)
     }
 
-    /// An existing account-scoped role (users of a B2B account can hold only those).
-    async fn account_role(&self, name: &str, field: &'static str) -> Result<RoleName, AdminError> {
+    /// An existing account-scoped role (users of a B2B account can hold only those) that the
+    /// principal could grant itself: an account's admin cannot hand out, through the mapping,
+    /// permissions it does not hold.
+    async fn account_role(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        name: &str,
+        field: &'static str,
+    ) -> Result<RoleName, AdminError> {
         let role = RoleName::parse(name).map_err(|e| invalid(field, e))?;
         match self.db.find_role(&role).await? {
-            Some(r) if r.scope == RoleScope::Account => Ok(role),
+            Some(r) if r.scope == RoleScope::Account => {
+                who.check_grant(&r, Some(account))
+                    .map_err(|d| AdminError::Forbidden(d.0))?;
+                Ok(role)
+            }
             Some(_) => Err(invalid(field, format!("{name} is a staff role"))),
             None => Err(invalid(field, format!("there is no role {name}"))),
         }

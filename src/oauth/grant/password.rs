@@ -52,11 +52,6 @@ pub async fn grant(
             )));
         }
         Err(SignInError::Busy) => return Err(OAuthError::rate_limited(busy())),
-        Err(SignInError::SsoRequired) => {
-            return Err(OAuthError::invalid_grant(
-                "this user signs in through the organisation's identity provider, not with a password",
-            ));
-        }
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
     // The password grant has no second step: users who need one sign in through the browser.
