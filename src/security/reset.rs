@@ -40,9 +40,12 @@ pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> 
     let Some(email) = user.email.as_ref().map(|e| e.as_str().to_owned()) else {
         return Ok(());
     };
-    if crate::federation::sso_required(provider, user.client_id).await? {
-        // The account signs in through its identity provider: a password would not help.
-        tracing::info!("password reset mail not sent: the account requires single sign-on");
+    // A user who signs in through an identity provider (the account requires it, or the user
+    // never had a password here) gets no local password: it would outlive the user's removal
+    // at the company's IdP.
+    let federated_only = user.password_hash.is_none() && !provider.db.links_of(user.id).await?.is_empty();
+    if federated_only || crate::federation::sso_required(provider, user.client_id).await? {
+        tracing::info!("password reset mail not sent: the user signs in through an identity provider");
         return Ok(());
     }
     let budget = [(format!("reset-budget:{}", user.id), Rate::new(DAILY, Duration::days(1)))];

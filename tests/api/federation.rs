@@ -393,6 +393,13 @@ async fn company_staff_sign_in_through_their_idp_and_are_provisioned_just_in_tim
         assert!(response.text().await.unwrap().contains(says), "{sub}");
     }
     assert_eq!(corp.users_of(&acme).await.len(), 2, "Ann and Bea only");
+
+    // Ann signs in through her company only: no reset link gives her a local password that
+    // would outlive her removal there.
+    propusk::security::reset::request(&app.state.provider, "ann", &Default::default())
+        .await
+        .unwrap();
+    assert!(app.audit_of("password.reset_requested").await.is_empty());
 }
 
 #[tokio::test]
