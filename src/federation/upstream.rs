@@ -78,7 +78,8 @@ struct Cached {
 
 /// The upstream HTTP client and the metadata cache.
 pub struct Upstreams {
-    http: reqwest::Client,
+    /// Built at the first upstream call: a server without SSO never loads the TLS roots.
+    http: std::sync::OnceLock<reqwest::Client>,
     cache: Mutex<HashMap<String, Cached>>,
     /// Recent discovery failures by issuer.
     failures: Mutex<HashMap<String, (Instant, String)>>,
@@ -89,19 +90,24 @@ pub struct Upstreams {
 
 impl Upstreams {
     pub fn new(allow_http: bool) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .user_agent(concat!("propusk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
         Self {
-            http,
+            http: std::sync::OnceLock::new(),
             cache: Mutex::default(),
             failures: Mutex::default(),
             allow_http,
         }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(10))
+                .user_agent(concat!("propusk/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default()
+        })
     }
 
     /// The metadata and keys of `issuer` (cached for an hour). The document's `issuer` must be
@@ -238,7 +244,7 @@ impl Upstreams {
     /// GETs `url` (with a bearer token when given): the body of a 2xx answer, at most
     /// [`MAX_BODY`] bytes.
     pub async fn get(&self, url: &str, bearer: Option<&str>) -> Result<Vec<u8>, UpstreamError> {
-        let mut request = self.http.get(url).header(reqwest::header::ACCEPT, "application/json");
+        let mut request = self.http().get(url).header(reqwest::header::ACCEPT, "application/json");
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
@@ -261,7 +267,7 @@ impl Upstreams {
         let url = request.uri().to_string();
         let (parts, body) = request.into_parts();
         let mut response = self
-            .http
+            .http()
             .request(parts.method, &url)
             .headers(parts.headers)
             .body(body)
