@@ -113,29 +113,16 @@ pub fn upstream_mfa(profile: &Profile) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::idp::ClaimMap;
     use serde_json::json;
 
     fn idp(rules: Vec<RoleRule>) -> IdentityProvider {
-        let now = time::OffsetDateTime::UNIX_EPOCH;
-        IdentityProvider {
-            id: uuid::Uuid::nil(),
-            account_id: crate::identity::account::AccountId::from_uuid(uuid::Uuid::nil()),
-            issuer: url::Url::parse("https://login.acme.example").unwrap(),
-            client_id: "propusk".into(),
-            client_secret_enc: None,
-            scopes: vec!["openid".into()],
-            claims: ClaimMap::default(),
-            domains: vec!["acme.example".into()],
-            jit: true,
-            default_role: None,
-            role_rules: rules,
-            sso_required: false,
-            accept_upstream_mfa: false,
-            enabled: true,
-            created_at: now,
-            updated_at: now,
-        }
+        let account = crate::identity::account::AccountId::from_uuid(uuid::Uuid::nil());
+        let issuer = url::Url::parse("https://login.acme.example").unwrap();
+        let mut idp = IdentityProvider::new(account, issuer, "propusk".into(), time::OffsetDateTime::UNIX_EPOCH);
+        idp.domains = vec!["acme.example".into()];
+        idp.jit = true;
+        idp.role_rules = rules;
+        idp
     }
 
     fn claims(v: Value) -> Map<String, Value> {

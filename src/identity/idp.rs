@@ -88,6 +88,29 @@ pub struct IdentityProvider {
 }
 
 impl IdentityProvider {
+    /// A new, enabled provider with the defaults: scopes `openid email profile`, the standard
+    /// claim names, no domains, no just-in-time provisioning, no role mapping.
+    pub fn new(account_id: AccountId, issuer: Url, client_id: String, now: OffsetDateTime) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            account_id,
+            issuer,
+            client_id,
+            client_secret_enc: None,
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            claims: ClaimMap::default(),
+            domains: Vec::new(),
+            jit: false,
+            default_role: None,
+            role_rules: Vec::new(),
+            sso_required: false,
+            accept_upstream_mfa: false,
+            enabled: true,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// What the admin API shows: never the secret, only whether there is one.
     pub fn view(&self) -> serde_json::Value {
         serde_json::json!({

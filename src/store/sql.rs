@@ -432,6 +432,17 @@ macro_rules! sql_repositories {
                     .bind(u.updated_at)
             }
 
+            /// Inserts the user row inside the caller's transaction.
+            async fn insert_user_in(tx: &mut sqlx::Transaction<'_, $db>, u: &User) -> Result<(), StoreError> {
+                Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                ))), u)
+                .execute(&mut **tx)
+                .await
+                .map_err(Self::error)?;
+                Ok(())
+            }
+
             /// Appends `events` to the outbox inside the caller's transaction.
             async fn append_events(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -684,12 +695,7 @@ macro_rules! sql_repositories {
         impl $crate::store::UserStore for $store {
             async fn insert_user(&self, u: &User, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
-                Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-                ))), u)
-                .execute(&mut *tx)
-                .await
-                .map_err(Self::error)?;
+                Self::insert_user_in(&mut tx, u).await?;
                 Self::append_events(&mut tx, events).await?;
                 tx.commit().await.map_err(Self::error)?;
                 Ok(())
@@ -1069,12 +1075,7 @@ macro_rules! sql_repositories {
                 events: &[$crate::events::OutboxEvent],
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
-                Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-                ))), u)
-                .execute(&mut *tx)
-                .await
-                .map_err(Self::error)?;
+                Self::insert_user_in(&mut tx, u).await?;
                 Self::insert_link_in(&mut tx, link).await?;
                 Self::append_events(&mut tx, events).await?;
                 tx.commit().await.map_err(Self::error)?;

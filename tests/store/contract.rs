@@ -432,28 +432,17 @@ pub async fn factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_
 
 pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFixture) {
     use propusk::events::UserEvent;
-    use propusk::identity::idp::{ClaimMap, FederatedLink, IdentityProvider};
+    use propusk::identity::idp::{FederatedLink, IdentityProvider};
     let acme = account(&f, "acme");
     f.db.insert_account(&acme).await.unwrap();
     let now = f.clock.now();
-    let idp = IdentityProvider {
-        id: uuid::Uuid::new_v4(),
-        account_id: acme.id,
-        issuer: url::Url::parse("https://login.acme.example").unwrap(),
-        client_id: "propusk".into(),
-        client_secret_enc: None,
-        scopes: vec!["openid".into()],
-        claims: ClaimMap::default(),
-        domains: vec!["acme.example".into()],
-        jit: true,
-        default_role: None,
-        role_rules: Vec::new(),
-        sso_required: false,
-        accept_upstream_mfa: false,
-        enabled: true,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut idp = IdentityProvider::new(
+        acme.id,
+        url::Url::parse("https://login.acme.example").unwrap(),
+        "propusk".into(),
+        now,
+    );
+    idp.domains = vec!["acme.example".into()];
     f.db.insert_idp(&idp).await.unwrap();
     let issuer = "https://login.acme.example";
     let link = |subject: &str, user: &User| FederatedLink {

@@ -111,24 +111,12 @@ impl UserAdmin<'_> {
             .client_id
             .as_deref()
             .ok_or_else(|| invalid("client_id", "is required"))?;
-        let mut provider = IdentityProvider {
-            id: Uuid::now_v7(),
-            account_id: account.id,
-            issuer: idp::parse_issuer(issuer).map_err(|e| invalid("issuer", e))?,
-            client_id: client_id.to_owned(),
-            client_secret_enc: None,
-            scopes: vec!["openid".into(), "email".into(), "profile".into()],
-            claims: ClaimMap::default(),
-            domains: Vec::new(),
-            jit: false,
-            default_role: None,
-            role_rules: Vec::new(),
-            sso_required: false,
-            accept_upstream_mfa: false,
-            enabled: true,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut provider = IdentityProvider::new(
+            account.id,
+            idp::parse_issuer(issuer).map_err(|e| invalid("issuer", e))?,
+            client_id.to_owned(),
+            now,
+        );
         let changed = self
             .apply_idp_audited(who, &mut provider, seal_key, input, "idp.create")
             .await?;
