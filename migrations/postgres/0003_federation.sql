@@ -3,3 +3,7 @@
 -- links, and a provider's links never answer for another provider's sign-ins.
 ALTER TABLE federated_identities DROP CONSTRAINT federated_identities_pkey;
 ALTER TABLE federated_identities ADD PRIMARY KEY (idp_id, issuer, subject);
+
+-- Claims every sign-in must carry (e.g. `hd` or `tid` naming the company's tenant at a shared
+-- issuer), set by staff.
+ALTER TABLE identity_providers ADD COLUMN required_claims jsonb NOT NULL DEFAULT '[]';

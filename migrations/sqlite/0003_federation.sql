@@ -15,3 +15,7 @@ INSERT INTO federated_identities_new (issuer, subject, user_id, idp_id, created_
 DROP TABLE federated_identities;
 ALTER TABLE federated_identities_new RENAME TO federated_identities;
 CREATE INDEX federated_identities_user_id_idx ON federated_identities (user_id);
+
+-- Claims every sign-in must carry (e.g. `hd` or `tid` naming the company's tenant at a shared
+-- issuer), set by staff.
+ALTER TABLE identity_providers ADD COLUMN required_claims TEXT NOT NULL DEFAULT '[]';

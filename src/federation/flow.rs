@@ -262,7 +262,10 @@ pub async fn finish(
                 .map(|d| d.chars().take(200).collect()),
         });
     }
-    let code = callback.code.clone().ok_or(FederationError::Expired)?;
+    let code = callback
+        .code
+        .clone()
+        .ok_or_else(|| UpstreamError::Invalid("the answer has neither a code nor an error".into()))?;
     let client = client_of(provider, &idp, &metadata)?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
@@ -271,7 +274,9 @@ pub async fn finish(
         .request_async(&upstream::Capped(&provider.upstreams))
         .await
         .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) => FederationError::CodeRefused(r.error().to_string()),
+            RequestTokenError::ServerResponse(r) => {
+                FederationError::CodeRefused(r.error().to_string().chars().take(64).collect())
+            }
             RequestTokenError::Request(e) => UpstreamError::Unreachable(format!("token endpoint: {e}")).into(),
             RequestTokenError::Parse(e, _) => UpstreamError::Invalid(format!("token response: {e}")).into(),
             RequestTokenError::Other(e) => UpstreamError::Invalid(format!("token response: {e}")).into(),
@@ -299,7 +304,8 @@ pub async fn finish(
     if let Some(max_age) = outbound.max_age {
         // The application asked for a fresh sign-in: the upstream's must be as fresh, not an
         // old upstream session replayed silently.
-        let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+        #[allow(clippy::cast_possible_truncation)]
+        let auth_time = claims.get("auth_time").and_then(Value::as_f64).map(|t| t as i64);
         if auth_time.is_none_or(|t| t < outbound.created_at - max_age - SKEW) {
             return Err(FederationError::BadToken(format!(
                 "the upstream sign-in is older than the max_age of {max_age} s the application asked for"

@@ -24,6 +24,8 @@ pub struct Profile {
     /// The upstream's `amr` and `acr`.
     pub amr: Vec<String>,
     pub acr: Option<String>,
+    /// The claims carry every claim the provider requires (see [`member`]).
+    pub member: bool,
 }
 
 /// A claim by name; a dotted name that is not a claim itself walks nested objects
@@ -52,18 +54,28 @@ fn truthy(value: Option<&Value>) -> bool {
     matches!(value, Some(Value::Bool(true))) || value.and_then(Value::as_str) == Some("true")
 }
 
+/// True when claim `name` is (or, for an array, contains) `value`.
+pub fn claim_is(claims: &Map<String, Value>, name: &str, value: &str) -> bool {
+    match claim(claims, name) {
+        Some(Value::String(s)) => s == value,
+        Some(Value::Array(items)) => items.iter().any(|i| i.as_str() == Some(value)),
+        Some(Value::Bool(b)) => b.to_string() == value,
+        Some(Value::Number(n)) => n.to_string() == value,
+        _ => false,
+    }
+}
+
 /// The role of the first rule whose claim is (or, for an array, contains) its value.
 pub fn rule_role<'a>(rules: &'a [RoleRule], claims: &Map<String, Value>) -> Option<&'a str> {
     rules
         .iter()
-        .find(|rule| match claim(claims, &rule.claim) {
-            Some(Value::String(s)) => *s == rule.value,
-            Some(Value::Array(items)) => items.iter().any(|i| i.as_str() == Some(rule.value.as_str())),
-            Some(Value::Bool(b)) => b.to_string() == rule.value,
-            Some(Value::Number(n)) => n.to_string() == rule.value,
-            _ => false,
-        })
+        .find(|rule| claim_is(claims, &rule.claim, &rule.value))
         .map(|rule| rule.role.as_str())
+}
+
+/// True when the claims carry every claim the provider requires (its tenant at a shared issuer).
+pub fn member(idp: &IdentityProvider, claims: &Map<String, Value>) -> bool {
+    idp.required_claims.iter().all(|c| claim_is(claims, &c.claim, &c.value))
 }
 
 /// The provider's mapping applied to verified `claims`.
@@ -85,7 +97,8 @@ pub fn profile(idp: &IdentityProvider, claims: &Map<String, Value>) -> Profile {
     Profile {
         subject: claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned(),
         username: text(claims, &map.username).and_then(|u| Username::parse(u).ok()),
-        phone_verified: phone.is_some() && truthy(claims.get("phone_number_verified")),
+        // Like `email_verified`, `phone_number_verified` speaks for its standard claim alone.
+        phone_verified: phone.is_some() && map.phone == "phone_number" && truthy(claims.get("phone_number_verified")),
         phone,
         email,
         email_trusted,
@@ -93,6 +106,7 @@ pub fn profile(idp: &IdentityProvider, claims: &Map<String, Value>) -> Profile {
         rule_role: rule_role(&idp.role_rules, claims).map(str::to_owned),
         amr,
         acr: text(claims, "acr").map(str::to_owned),
+        member: member(idp, claims),
     }
 }
 
@@ -178,6 +192,19 @@ mod tests {
         );
         assert_eq!(role(json!({"department": "logistics"})).as_deref(), Some("client_user"));
         assert_eq!(role(json!({"groups": "staff"})), None);
+    }
+
+    #[test]
+    fn required_claims_keep_other_tenants_out() {
+        let mut idp = idp(vec![]);
+        assert!(profile(&idp, &claims(json!({"sub": "1"}))).member, "nothing required");
+        idp.required_claims = vec![crate::identity::idp::ClaimValue {
+            claim: "hd".into(),
+            value: "acme.example".into(),
+        }];
+        assert!(profile(&idp, &claims(json!({"sub": "1", "hd": "acme.example"}))).member);
+        assert!(!profile(&idp, &claims(json!({"sub": "1", "hd": "evil.example"}))).member);
+        assert!(!profile(&idp, &claims(json!({"sub": "1"}))).member);
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum ProvisionError {
     /// The provider's B2B account is not active.
     #[error("the account is not active")]
     AccountInactive,
+    /// The claims lack one the provider requires (another tenant of a shared issuer).
+    #[error("the identity lacks a claim the provider requires")]
+    NotMember,
     /// The upstream sent no `sub`.
     #[error("the identity has no subject")]
     NoSubject,
@@ -63,34 +66,39 @@ pub async fn user_for(
     if profile.subject.is_empty() || profile.subject.len() > 255 {
         return Err(ProvisionError::NoSubject);
     }
-    let db = provider.db.as_ref();
-    match db.find_account(idp.account_id).await? {
+    if !profile.member {
+        return Err(ProvisionError::NotMember);
+    }
+    match provider.db.find_account(idp.account_id).await? {
         Some(account) if account.status == AccountStatus::Active => {}
         _ => return Err(ProvisionError::AccountInactive),
     }
+    // A write that clashed with a parallel one (the same person signing in twice at once, an
+    // administrator creating the address's owner meanwhile) is decided again from the top, so
+    // the outcome is the one the rules give for the state that won.
+    match resolve(provider, idp, issuer, profile, ctx).await {
+        Err(ProvisionError::Store(StoreError::Conflict { .. })) => resolve(provider, idp, issuer, profile, ctx).await,
+        other => other,
+    }
+}
+
+async fn resolve(
+    provider: &Provider,
+    idp: &IdentityProvider,
+    issuer: &str,
+    profile: &Profile,
+    ctx: &RequestContext,
+) -> Result<(User, Found), ProvisionError> {
+    let db = provider.db.as_ref();
     let now = provider.clock.now();
     if let Some(link) = db.find_link(idp.id, issuer, &profile.subject).await? {
-        return signed_in(provider, idp, &link, profile, ctx)
-            .await
-            .map(|u| (u, Found::Linked));
+        let user = signed_in(provider, idp, &link, profile, ctx).await?;
+        return Ok((user, Found::Linked));
     }
-    if let Some(user) = by_trusted_email(provider, idp, profile).await? {
-        let link = new_link(idp, issuer, profile, user.id, now);
-        match db.insert_link(&link).await {
-            Ok(()) => {}
-            // A parallel sign-in of the same identity linked it first: go with its link.
-            Err(StoreError::Conflict { .. }) => return existing(provider, idp, issuer, profile, ctx).await,
-            Err(e) => return Err(e.into()),
-        }
-        audit(
-            provider,
-            "user.federation_link",
-            &user,
-            idp,
-            ctx,
-            json!({ "subject": profile.subject }),
-        )
-        .await;
+    if let Some(user) = by_trusted_email(provider, idp, issuer, profile).await? {
+        db.insert_link(&new_link(idp, issuer, profile, user.id, now)).await?;
+        let details = json!({ "subject": profile.subject });
+        audit(provider, "user.federation_link", &user, idp, ctx, details).await;
         let user = update(provider, idp, user, profile, ctx).await?;
         return Ok((user, Found::LinkedByEmail));
     }
@@ -100,39 +108,8 @@ pub async fn user_for(
     if !idp.jit || !profile.email_trusted {
         return Err(ProvisionError::NotProvisioned);
     }
-    match create(provider, idp, issuer, profile, ctx, false).await {
-        Err(ProvisionError::Store(StoreError::Conflict { .. })) => {
-            if db.find_link(idp.id, issuer, &profile.subject).await?.is_some() {
-                // Two first sign-ins at once: the other created the user.
-                return existing(provider, idp, issuer, profile, ctx).await;
-            }
-            // The username or address was taken meanwhile: a derived name, no address.
-            create(provider, idp, issuer, profile, ctx, true)
-                .await
-                .map(|user| (user, Found::Created))
-        }
-        other => other.map(|user| (user, Found::Created)),
-    }
-}
-
-/// The user of a link that exists now (made by a parallel sign-in).
-async fn existing(
-    provider: &Provider,
-    idp: &IdentityProvider,
-    issuer: &str,
-    profile: &Profile,
-    ctx: &RequestContext,
-) -> Result<(User, Found), ProvisionError> {
-    let link = provider
-        .db
-        .find_link(idp.id, issuer, &profile.subject)
-        .await?
-        .ok_or(ProvisionError::Store(StoreError::Conflict {
-            constraint: "federated_identities".into(),
-        }))?;
-    signed_in(provider, idp, &link, profile, ctx)
-        .await
-        .map(|u| (u, Found::Linked))
+    let user = create(provider, idp, issuer, profile, ctx).await?;
+    Ok((user, Found::Created))
 }
 
 /// A sign-in through an existing link: the user, brought up to date.
@@ -169,6 +146,7 @@ async fn linked_user(provider: &Provider, idp: &IdentityProvider, id: UserId) ->
 async fn by_trusted_email(
     provider: &Provider,
     idp: &IdentityProvider,
+    issuer: &str,
     profile: &Profile,
 ) -> Result<Option<User>, ProvisionError> {
     let Some(email) = profile.email.as_ref().filter(|_| profile.email_trusted) else {
@@ -183,7 +161,13 @@ async fn by_trusted_email(
     if user.status == UserStatus::Blocked {
         return Err(ProvisionError::Blocked);
     }
-    if provider.db.links_of(user.id).await?.iter().any(|l| l.idp_id == idp.id) {
+    if provider
+        .db
+        .links_of(user.id)
+        .await?
+        .iter()
+        .any(|l| l.idp_id == idp.id && l.issuer == issuer)
+    {
         return Err(ProvisionError::AddressTaken(
             "its user is linked to another identity of this provider",
         ));
@@ -265,29 +249,18 @@ fn hex_digest(s: &str) -> String {
         .collect()
 }
 
-/// Creates the user, its link and `user.created` in one transaction. The address is kept only
-/// when the upstream verified it inside the provider's domains (and no one has it); `fallback`
-/// (after a clash with a parallel write) takes a derived username and no address.
+/// Creates the user, its link and `user.created` in one transaction, with the trusted address
+/// (no one holds it: [`by_trusted_email`] found no one).
 async fn create(
     provider: &Provider,
     idp: &IdentityProvider,
     issuer: &str,
     profile: &Profile,
     ctx: &RequestContext,
-    fallback: bool,
 ) -> Result<User, ProvisionError> {
     let now = provider.clock.now();
-    let email = match &profile.email {
-        Some(e) if !fallback && profile.email_trusted && email_free(provider, e.as_str(), None).await? => {
-            Some(e.clone())
-        }
-        _ => None,
-    };
-    let username = if fallback {
-        derived_username(idp, profile)?
-    } else {
-        username_for(provider, idp, profile).await?
-    };
+    let email = profile.email.clone().filter(|_| profile.email_trusted);
+    let username = username_for(provider, idp, profile).await?;
     let user = User {
         id: UserId::generate(),
         username,

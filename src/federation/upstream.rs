@@ -100,13 +100,18 @@ impl Upstreams {
 
     fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(10))
-                .user_agent(concat!("propusk/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default()
+                .user_agent(concat!("propusk/", env!("CARGO_PKG_VERSION")));
+            if !self.allow_http {
+                builder = builder.dns_resolver(Arc::new(PublicOnly));
+            }
+            builder.build().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the upstream HTTP client could not be built");
+                reqwest::Client::new()
+            })
         })
     }
 
@@ -132,10 +137,9 @@ impl Upstreams {
                 Ok(metadata)
             }
             Err(e) => {
-                self.failures
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(issuer.to_owned(), (Instant::now(), e.to_string()));
+                let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+                failures.retain(|_, (at, _)| at.elapsed() < FAILURE_TTL);
+                failures.insert(issuer.to_owned(), (Instant::now(), e.to_string()));
                 Err(e)
             }
         }
@@ -299,23 +303,73 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for Capped<'_> {
     }
 }
 
-/// True for a host that names this machine or a private network.
+/// True for a host that names this machine or a private network (literal addresses and
+/// `localhost`; names are checked again once resolved, by [`PublicOnly`]).
 fn internal_host(host: Option<url::Host<&str>>) -> bool {
     match host {
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
+        Some(url::Host::Ipv4(ip)) => internal_ip(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => internal_ip(std::net::IpAddr::V6(ip)),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
         }
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || ip.is_unique_local()
-                || ip.is_unicast_link_local()
-                || ip
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_private() || v4.is_loopback())
-        }
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
         None => true,
+    }
+}
+
+/// True for an address of this machine, a private, shared (CGNAT), link-local (cloud metadata)
+/// or otherwise non-public network.
+fn internal_ip(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || a >= 240
+        }
+        IpAddr::V6(v6) => {
+            let embedded = v6.to_ipv4_mapped().or_else(|| {
+                // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
+                let s = v6.segments();
+                (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0])
+                    .then(|| std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
+            });
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                || v6.is_multicast()
+                || embedded.is_some_and(|v4| internal_ip(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// A DNS resolver that drops internal addresses: a public-looking name that resolves (or is
+/// rebound) to this machine or a private network is refused at connection time.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let public: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !internal_ip(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
     }
 }
 
@@ -401,11 +455,35 @@ mod tests {
             "https://[::ffff:10.0.0.1]/jwks",
             "https://localhost/jwks",
             "https://idp.localhost/jwks",
+            "https://localhost./jwks",
+            "https://100.100.100.200/latest/meta-data",
+            "https://0.1.2.3/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://[64:ff9b::a9fe:a9fe]/",
             "not a url",
         ] {
             assert!(production.check_endpoint("jwks_uri", bad).is_err(), "{bad}");
         }
+        assert!(
+            !internal_ip("64:ff9b::808:808".parse().unwrap()),
+            "NAT64 of a public address"
+        );
+        assert!(!internal_ip("8.8.8.8".parse().unwrap()));
         let development = Upstreams::new(true);
         assert!(development.check_endpoint("issuer", "http://127.0.0.1:9000").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod resolver_tests {
+    use super::*;
+    use reqwest::dns::Resolve as _;
+
+    #[tokio::test]
+    async fn names_that_resolve_to_this_machine_are_refused_once_resolved() {
+        // `localhost` stands for any public-looking name an attacker points at 127.0.0.1.
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let refused = PublicOnly.resolve(name).await;
+        assert!(refused.is_err(), "only loopback addresses: nothing left to connect to");
     }
 }

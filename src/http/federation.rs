@@ -130,10 +130,6 @@ pub async fn callback(
     headers: HeaderMap,
     query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    // Counted against the address's sign-in budget: each answer may cost calls upstream.
-    if let Err(limited) = limit_form(&state, peer).await {
-        return limited;
-    }
     let provider = &state.provider;
     let ctx = request_context(peer, &headers);
     let callback = query.map(|Query(q)| q).unwrap_or_default();
@@ -145,6 +141,11 @@ pub async fn callback(
     let verified = match flow::finish(provider, &callback, browser.as_deref()).await {
         Ok(verified) => verified,
         Err(e) => {
+            // Failed answers count against the address's sign-in budget (a completed sign-in
+            // was counted when it started): a flood of forged callbacks is cut off.
+            if let Err(limited) = limit_form(&state, peer).await {
+                return limited;
+            }
             tracing::warn!(error = %e, "a federated sign-in failed");
             // An unknown state is noise anyone can send: logged, not audited.
             if !matches!(e, FederationError::Expired) {
@@ -271,6 +272,10 @@ fn explain_provision(e: &ProvisionError) -> (StatusCode, &'static str) {
         ProvisionError::NotProvisioned => (
             StatusCode::FORBIDDEN,
             "Your company account has no access to this service yet. Ask your administrator.",
+        ),
+        ProvisionError::NotMember => (
+            StatusCode::FORBIDDEN,
+            "This identity does not belong to your company's directory. Sign in with your work account.",
         ),
         ProvisionError::AddressTaken(_) => (
             StatusCode::FORBIDDEN,

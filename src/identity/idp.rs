@@ -59,6 +59,14 @@ pub struct RoleRule {
     pub role: String,
 }
 
+/// "Claim `claim` is (or, for an array, contains) `value`".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimValue {
+    pub claim: String,
+    pub value: String,
+}
+
 /// An upstream identity provider of one B2B account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityProvider {
@@ -78,6 +86,9 @@ pub struct IdentityProvider {
     pub jit: bool,
     pub default_role: Option<RoleName>,
     pub role_rules: Vec<RoleRule>,
+    /// Claims every sign-in must carry: the company's tenant at an issuer others use too
+    /// (`hd` at Google, `tid` at Entra ID). Set by staff.
+    pub required_claims: Vec<ClaimValue>,
     /// The account's users may not sign in with a password.
     pub sso_required: bool,
     /// The upstream's `amr`/`acr` can satisfy the account's 2FA policy.
@@ -103,6 +114,7 @@ impl IdentityProvider {
             jit: false,
             default_role: None,
             role_rules: Vec::new(),
+            required_claims: Vec::new(),
             sso_required: false,
             accept_upstream_mfa: false,
             enabled: true,
@@ -125,6 +137,7 @@ impl IdentityProvider {
             "jit": self.jit,
             "default_role": self.default_role,
             "role_rules": self.role_rules,
+            "required_claims": self.required_claims,
             "sso_required": self.sso_required,
             "accept_upstream_mfa": self.accept_upstream_mfa,
             "enabled": self.enabled,

@@ -40,11 +40,7 @@ pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> 
     let Some(email) = user.email.as_ref().map(|e| e.as_str().to_owned()) else {
         return Ok(());
     };
-    // A user who signs in through an identity provider (the account requires it, or the user
-    // never had a password here) gets no local password: it would outlive the user's removal
-    // at the company's IdP.
-    let federated_only = user.password_hash.is_none() && !provider.db.links_of(user.id).await?.is_empty();
-    if federated_only || crate::federation::sso_required(provider, user.client_id).await? {
+    if signs_in_upstream(provider, &user).await? {
         tracing::info!("password reset mail not sent: the user signs in through an identity provider");
         return Ok(());
     }
@@ -68,7 +64,16 @@ pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> 
     Ok(())
 }
 
-/// The user a still-valid token belongs to (without using it up).
+/// True for a user who signs in through an identity provider (the account requires it, or the
+/// user never had a password here): no local password for them, which would outlive their
+/// removal at the company's IdP.
+async fn signs_in_upstream(provider: &Provider, user: &User) -> Result<bool, StoreError> {
+    let federated_only = user.password_hash.is_none() && !provider.db.links_of(user.id).await?.is_empty();
+    Ok(federated_only || crate::federation::sso_required(provider, user.client_id).await?)
+}
+
+/// The user a still-valid token belongs to (without using it up); none once the user signs in
+/// through an identity provider (a link mailed before single sign-on was required).
 pub async fn peek(provider: &Provider, token: &str) -> Result<Option<User>, StoreError> {
     let Some(bytes) = provider.hot.get(&key(token)).await? else {
         return Ok(None);
@@ -79,10 +84,14 @@ pub async fn peek(provider: &Provider, token: &str) -> Result<Option<User>, Stor
     let Ok(id) = UserId::parse(id) else {
         return Ok(None);
     };
-    Ok(provider.db.find_user(id).await?.filter(|u| {
+    let user = provider.db.find_user(id).await?.filter(|u| {
         let current = u.email.as_ref().map(|e| digest(&e.as_str().to_lowercase()));
         u.status == UserStatus::Active && current.is_some_and(|c| super::same(&c, sent_to))
-    }))
+    });
+    match user {
+        Some(u) if !signs_in_upstream(provider, &u).await? => Ok(Some(u)),
+        _ => Ok(None),
+    }
 }
 
 /// Why a reset did not happen.

@@ -110,8 +110,11 @@ async fn settle(
     if user.as_ref().is_none_or(|u| u.password_hash.is_none()) {
         provider.metrics.dummy_check();
     }
+    // Asked for every attempt, known user or not, right password or not: the answer's timing
+    // must not tell them apart.
+    let sso = sso_only(provider, user.as_ref()).await?;
     match login::check(&provider.dummy_hash, provider.bcrypt_cost, user, password).await {
-        Ok(user) if sso_only(provider, &user).await? => {
+        Ok(user) if sso => {
             // The account signs in through its identity provider: exactly the answer of a wrong
             // password (a distinct one would confirm the password), and it counts as one.
             failed(provider, &attempt, Some(user), login_name, from, Some("sso_required")).await
@@ -127,8 +130,13 @@ async fn settle(
     }
 }
 
-async fn sso_only(provider: &Provider, user: &User) -> Result<bool, StoreError> {
-    crate::federation::sso_required(provider, user.client_id).await
+/// True when the user's account signs in through its identity provider only. Always one query
+/// (an account that cannot exist for unknown users and staff).
+async fn sso_only(provider: &Provider, user: Option<&User>) -> Result<bool, StoreError> {
+    let account = user
+        .and_then(|u| u.client_id)
+        .unwrap_or_else(|| crate::identity::account::AccountId::from_uuid(uuid::Uuid::nil()));
+    crate::federation::sso_required(provider, Some(account)).await
 }
 
 /// A failed password check: audited (with `reason`), counted, perhaps a new lock.

@@ -88,6 +88,7 @@ pub(super) struct IdpRow {
     jit: bool,
     default_role: Option<String>,
     role_rules: Json<Vec<crate::identity::idp::RoleRule>>,
+    required_claims: Json<Vec<crate::identity::idp::ClaimValue>>,
     sso_required: bool,
     accept_upstream_mfa: bool,
     enabled: bool,
@@ -96,7 +97,7 @@ pub(super) struct IdpRow {
 }
 
 pub(super) const IDP_COLUMNS: &str = "id, client_id, issuer, oauth_client_id, client_secret_enc, scopes, claims, domains, \
-     jit, default_role, role_rules, sso_required, accept_upstream_mfa, enabled, created_at, updated_at";
+     jit, default_role, role_rules, required_claims, sso_required, accept_upstream_mfa, enabled, created_at, updated_at";
 
 impl TryFrom<IdpRow> for crate::identity::idp::IdentityProvider {
     type Error = StoreError;
@@ -119,6 +120,7 @@ impl TryFrom<IdpRow> for crate::identity::idp::IdentityProvider {
                 .transpose()
                 .map_err(corrupt("identity_providers.default_role"))?,
             role_rules: r.role_rules.0,
+            required_claims: r.required_claims.0,
             sso_required: r.sso_required,
             accept_upstream_mfa: r.accept_upstream_mfa,
             enabled: r.enabled,
@@ -951,6 +953,7 @@ macro_rules! sql_repositories {
                     .bind(i.jit)
                     .bind(i.default_role.as_ref().map(|r| r.as_str()))
                     .bind(sqlx::types::Json(&i.role_rules))
+                    .bind(sqlx::types::Json(&i.required_claims))
                     .bind(i.sso_required)
                     .bind(i.accept_upstream_mfa)
                     .bind(i.enabled)
@@ -964,7 +967,7 @@ macro_rules! sql_repositories {
             async fn insert_idp(&self, i: &$crate::identity::idp::IdentityProvider) -> Result<(), StoreError> {
                 Self::bind_idp(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO identity_providers ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                        "INSERT INTO identity_providers ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                         $crate::store::sql::IDP_COLUMNS
                     ))),
                     i,
@@ -1008,7 +1011,7 @@ macro_rules! sql_repositories {
             async fn update_idp(&self, i: &$crate::identity::idp::IdentityProvider) -> Result<(), StoreError> {
                 let done = Self::bind_idp(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE identity_providers SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) WHERE id = $1",
+                        "UPDATE identity_providers SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) WHERE id = $1",
                         $crate::store::sql::IDP_COLUMNS.trim_start_matches("id, ")
                     ))),
                     i,

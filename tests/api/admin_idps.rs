@@ -136,12 +136,22 @@ async fn identity_providers_are_managed_within_reach() {
     // permissions it does not hold.
     for body in [
         json!({ "accept_upstream_mfa": true }),
+        json!({ "required_claims": [] }),
         json!({ "default_role": "client_admin" }),
         json!({ "role_rules": [{ "claim": "groups", "value": "x", "role": "client_admin" }] }),
     ] {
         let (status, answer) = app.call(&ivy, Method::PATCH, &path, Some(body.clone())).await;
         assert_eq!(status, 403, "{body}: {answer}");
     }
+    let (status, answer) = app
+        .call(
+            &ivy,
+            Method::PATCH,
+            &path,
+            Some(json!({ "accept_upstream_mfa": false })),
+        )
+        .await;
+    assert_eq!(status, 200, "turning it off is stricter: {answer}");
     // Pointing the provider at another issuer drops the staff-approved domains: the trust they
     // carry belonged to the old issuer.
     let (status, moved) = app

@@ -575,6 +575,26 @@ async fn forged_mislabelled_unreachable_and_disabled_idps_sign_no_one_in() {
     assert!(response.text().await.unwrap().contains("no access"));
     assert!(corp.users_of(&closed).await.is_empty());
 
+    // A shared issuer: only identities carrying the company's tenant claim belong (staff set it).
+    let tenant = app.account("Tenant").await.id.to_string();
+    let required = json!([{ "claim": "groups", "value": "tenant-staff" }]);
+    corp.idp(
+        &tenant,
+        &a,
+        &a,
+        json!({ "domains": ["tenant.example"], "required_claims": required }),
+    )
+    .await;
+    for (groups, status) in [(json!(["other-tenant"]), 403), (json!(["tenant-staff"]), 200)] {
+        let browser = Browser::default();
+        let authorization = location(&corp.company(&browser, "tia@tenant.example").await, &app.base);
+        let claims = json!({ "email": "tia@tenant.example", "email_verified": true, "groups": groups });
+        let callback = upstream_sign_in(&browser, &authorization, "tia", claims, "pwd").await;
+        let response = browser.get(&callback).await;
+        assert_eq!(response.status(), status, "{groups}");
+    }
+    assert_eq!(corp.users_of(&tenant).await.len(), 1);
+
     // Disabled: no longer offered, and a sign-in started before cannot finish; found again by
     // the company's id once enabled.
     let browser = Browser::default();

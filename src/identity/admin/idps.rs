@@ -29,6 +29,7 @@ pub struct IdpInput {
     pub jit: Option<bool>,
     pub default_role: Option<Option<String>>,
     pub role_rules: Option<Vec<RoleRule>>,
+    pub required_claims: Option<Vec<idp::ClaimValue>>,
     pub sso_required: Option<bool>,
     pub accept_upstream_mfa: Option<bool>,
     pub enabled: Option<bool>,
@@ -201,11 +202,18 @@ impl UserAdmin<'_> {
         let mut changed = Vec::new();
         if let Some(issuer) = input.issuer {
             let parsed = idp::parse_issuer(&issuer).map_err(|e| invalid("issuer", e))?;
-            if parsed != p.issuer && who.account.is_some() && !p.domains.is_empty() {
-                // The domains were approved by staff for the old issuer: the trust they carry
-                // (routing, linking by email, just-in-time users) does not move with it.
-                p.domains.clear();
-                changed.push("domains");
+            if parsed != p.issuer && who.account.is_some() {
+                // Staff approved the domains and the acceptance of upstream second factors for
+                // the old issuer: that trust (routing, linking by email, just-in-time users,
+                // 2FA) does not move with it.
+                if !p.domains.is_empty() {
+                    p.domains.clear();
+                    changed.push("domains");
+                }
+                if p.accept_upstream_mfa {
+                    p.accept_upstream_mfa = false;
+                    changed.push("accept_upstream_mfa");
+                }
             }
             p.issuer = parsed;
             changed.push("issuer");
@@ -297,8 +305,27 @@ impl UserAdmin<'_> {
             p.sso_required = v;
             changed.push("sso_required");
         }
-        if let Some(v) = input.accept_upstream_mfa {
+        if let Some(claims) = input.required_claims {
             if who.account.is_some() {
+                return Err(AdminError::Forbidden(
+                    "only staff may set the required claims: they decide who belongs to the account".into(),
+                ));
+            }
+            if claims
+                .iter()
+                .any(|c| c.claim.is_empty() || c.claim.len() > 128 || c.value.is_empty() || c.value.len() > 256)
+            {
+                return Err(invalid(
+                    "required_claims",
+                    "each needs a claim (1-128) and a value (1-256)",
+                ));
+            }
+            p.required_claims = claims;
+            changed.push("required_claims");
+        }
+        if let Some(v) = input.accept_upstream_mfa {
+            // An account's admin may turn it off (stricter), not on.
+            if who.account.is_some() && v && !p.accept_upstream_mfa {
                 return Err(AdminError::Forbidden(
                     "only staff may accept the identity provider's second factors in place of the account's 2FA policy"
                         .into(),
