@@ -20,6 +20,7 @@ use crate::federation::{self as federation_core, mapping, upstream::UpstreamErro
 use crate::identity::account::Slug;
 use crate::identity::idp::IdentityProvider;
 use crate::security::second_factor::{self, Need, Pending};
+use crate::telemetry::metrics::Federated;
 
 /// The error page of a federated sign-in, with the way back to the login page.
 #[derive(Template)]
@@ -148,8 +149,12 @@ pub async fn callback(
             }
             tracing::warn!(error = %e, "a federated sign-in failed");
             // An unknown state is noise anyone can send: logged, not audited.
+            let upstream = matches!(
+                e,
+                FederationError::Upstream(_) | FederationError::BadToken(_) | FederationError::Denied { .. }
+            ) && !matches!(&e, FederationError::Denied { error, .. } if error == "access_denied");
             if !matches!(e, FederationError::Expired) {
-                refused(&state, &ctx, None, &e.to_string()).await;
+                refused(&state, &ctx, None, &e.to_string(), upstream).await;
             }
             let (status, message) = explain(&e);
             return failure(status, message, peeked.as_deref());
@@ -162,7 +167,14 @@ pub async fn callback(
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(idp = %idp.id, error = %e, "a federated user may not sign in");
-            refused(&state, &ctx, Some(idp), &e.to_string()).await;
+            refused(
+                &state,
+                &ctx,
+                Some(idp),
+                &e.to_string(),
+                matches!(e, ProvisionError::NoSubject),
+            )
+            .await;
             let (status, message) = explain_provision(&e);
             return failure(status, message, req);
         }
@@ -208,10 +220,14 @@ pub async fn callback(
     complete(&state, &headers, &ctx, done, parked).await
 }
 
-/// Audits a refused federated sign-in.
-async fn refused(state: &AppState, ctx: &RequestContext, idp: Option<&IdentityProvider>, reason: &str) {
+/// Counts and audits a refused federated sign-in (`upstream`: the upstream was at fault).
+async fn refused(state: &AppState, ctx: &RequestContext, idp: Option<&IdentityProvider>, reason: &str, upstream: bool) {
     let provider = &state.provider;
-    provider.metrics.login(false);
+    provider.metrics.federated(if upstream {
+        Federated::UpstreamError
+    } else {
+        Federated::Refused
+    });
     let mut record = AuditRecord::login_failed(state.clock.now(), "", "federation", ctx);
     if let serde_json::Value::Object(details) = &mut record.details {
         details.remove("login");

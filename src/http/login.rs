@@ -310,7 +310,13 @@ pub(super) async fn complete(
     if let serde_json::Value::Object(details) = &mut record.details {
         details.insert("amr".into(), serde_json::json!(done.amr));
     }
-    provider.metrics.login(true);
+    if done.via == "federation" {
+        provider
+            .metrics
+            .federated(crate::telemetry::metrics::Federated::Success);
+    } else {
+        provider.metrics.login(true);
+    }
     provider.audit.record_or_log(record).await;
     if !done.known_device {
         provider.notifier.notice(

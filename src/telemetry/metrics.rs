@@ -17,6 +17,26 @@ pub struct Metrics {
     logins_locked: AtomicU64,
     dummy_checks: AtomicU64,
     lockouts: AtomicU64,
+    /// Sign-ins through upstream identity providers: completed, refused, upstream at fault.
+    federated: [AtomicU64; 3],
+}
+
+/// How a sign-in through an upstream identity provider ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Federated {
+    Success,
+    /// Refused here: expired or replayed state, another issuer, no access, blocked…
+    Refused,
+    /// The upstream was unreachable or its answer could not be verified.
+    UpstreamError,
+}
+
+impl Federated {
+    const ALL: [(Self, &'static str); 3] = [
+        (Self::Success, "success"),
+        (Self::Refused, "refused"),
+        (Self::UpstreamError, "upstream_error"),
+    ];
 }
 
 impl Metrics {
@@ -47,6 +67,11 @@ impl Metrics {
     /// Counts a bcrypt check against the dummy hash (an unknown login name).
     pub fn dummy_check(&self) {
         self.dummy_checks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a sign-in through an upstream identity provider.
+    pub fn federated(&self, outcome: Federated) {
+        self.federated[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a lockout started.
@@ -107,6 +132,18 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} counter");
             let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP propusk_federated_logins_total Sign-ins through upstream identity providers by outcome."
+        );
+        let _ = writeln!(out, "# TYPE propusk_federated_logins_total counter");
+        for (outcome, label) in Federated::ALL {
+            let _ = writeln!(
+                out,
+                "propusk_federated_logins_total{{outcome=\"{label}\"}} {}",
+                self.federated[outcome as usize].load(Ordering::Relaxed)
+            );
         }
         if let Some(backlog) = outbox_backlog {
             let _ = writeln!(

@@ -393,6 +393,13 @@ async fn company_staff_sign_in_through_their_idp_and_are_provisioned_just_in_tim
         assert!(response.text().await.unwrap().contains(says), "{sub}");
     }
     assert_eq!(corp.users_of(&acme).await.len(), 2, "Ann and Bea only");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        "propusk_federated_logins_total{outcome=\"success\"} 2",
+        "propusk_federated_logins_total{outcome=\"refused\"} 4",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 
     // Ann signs in through her company only: no reset link gives her a local password that
     // would outlive her removal there.
