@@ -692,7 +692,22 @@ async fn the_account_policy_decides_on_second_factors_and_password_sign_in() {
 
     // SSO required: Bob's password no longer signs him in, and the answer is that of a wrong
     // password (a distinct one would confirm it); the page offers the company sign-in.
+    let bobs_token = tokens["access_token"].as_str().unwrap().to_owned();
+    app.clock.advance(time::Duration::seconds(1));
     corp.patch_idp(&acme, &idp, json!({ "sso_required": true })).await;
+    // What the account's password users held ends at once (Bob has a password): all sign in
+    // again, through the provider.
+    let userinfo = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(&bobs_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 401);
+    let ended = app.audit_of("idp.password_sessions_end").await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].record.details["users"], 1);
     let browser = Browser::default();
     let response = browser.log_in(app, "bob", crate::support::PASSWORD).await;
     assert_eq!(response.status(), 401);

@@ -91,7 +91,44 @@ impl UserAdmin<'_> {
         let (provider, changed) = self.prepare_idp(who, account, seal_key, input).await?;
         self.db.insert_idp(&provider).await?;
         self.idp_record(who, "idp.create", &provider, &changed).await;
+        if provider.sso_required && provider.enabled {
+            self.end_password_sessions(who, &provider).await?;
+        }
         Ok(provider)
+    }
+
+    /// Once single sign-on is required, what the account's users got with a password ends:
+    /// every user with a password signs in again (through the provider). Audited with the count.
+    async fn end_password_sessions(&self, who: &Principal, provider: &IdentityProvider) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        let mut filter = crate::store::UserFilter {
+            account: Some(provider.account_id),
+            ..Default::default()
+        };
+        let mut ended = 0u64;
+        loop {
+            let page = self.db.list_users(&filter, 500).await?;
+            for user in page.iter().filter(|u| u.password_hash.is_some()) {
+                crate::oauth::revocation::set_not_before(self.hot, &user.id.to_string(), now).await?;
+                ended += 1;
+            }
+            match page.last() {
+                Some(last) if page.len() == 500 => filter.after = Some(last.id),
+                _ => break,
+            }
+        }
+        let target = ("identity_provider", provider.id.to_string());
+        let details = serde_json::json!({ "users": ended });
+        self.record_change(
+            who,
+            "idp.password_sessions_end",
+            (target.0, &target.1),
+            Some(provider.account_id),
+            Outcome::Success,
+            details,
+        )
+        .await;
+        Ok(())
     }
 
     /// A new provider checked and ready to insert (nothing written).
@@ -134,12 +171,16 @@ impl UserAdmin<'_> {
     ) -> Result<IdentityProvider, AdminError> {
         let account = self.idp_account(who, account, "update").await?;
         let mut provider = self.find_idp(&account, id).await?;
+        let was_required = provider.sso_required && provider.enabled;
         let changed = self
             .apply_idp_audited(who, &mut provider, seal_key, input, "idp.update")
             .await?;
         provider.updated_at = self.clock.now();
         self.db.update_idp(&provider).await?;
         self.idp_record(who, "idp.update", &provider, &changed).await;
+        if !was_required && provider.sso_required && provider.enabled {
+            self.end_password_sessions(who, &provider).await?;
+        }
         Ok(provider)
     }
 
