@@ -103,6 +103,14 @@ impl Corp {
             .await
     }
 
+    /// A whole company sign-in in `browser`: "Sign in with your company" with `email`, `sub`
+    /// signing in upstream with `claims`, and the answer to the callback.
+    async fn company_sign_in(&self, browser: &Browser, email: &str, sub: &str, claims: Value) -> reqwest::Response {
+        let authorization = location(&self.company(browser, email).await, &self.app.base);
+        let callback = upstream_sign_in(browser, &authorization, sub, claims, "pwd").await;
+        browser.get(&callback).await
+    }
+
     /// Redeems the code of the app's callback; the token response.
     async fn redeem(&self, back: &str, verifier: &str) -> Value {
         let code = query_param(back, "code").unwrap_or_else(|| panic!("no code in {back}"));
@@ -385,10 +393,9 @@ async fn company_staff_sign_in_through_their_idp_and_are_provisioned_just_in_tim
         ),
     ];
     for (sub, claims, says) in cases {
-        let browser = Browser::default();
-        let authorization = location(&corp.company(&browser, "someone@acme.example").await, &app.base);
-        let callback = upstream_sign_in(&browser, &authorization, sub, claims, "pwd").await;
-        let response = browser.get(&callback).await;
+        let response = corp
+            .company_sign_in(&Browser::default(), "someone@acme.example", sub, claims)
+            .await;
         assert_eq!(response.status(), 403, "{sub}");
         assert!(response.text().await.unwrap().contains(says), "{sub}");
     }
@@ -568,16 +575,10 @@ async fn forged_mislabelled_unreachable_and_disabled_idps_sign_no_one_in() {
     let closed = app.account("Closed").await.id.to_string();
     corp.idp(&closed, &a, &a, json!({ "domains": ["closed.example"], "jit": false }))
         .await;
-    let authorization = location(&corp.company(&browser, "cid@closed.example").await, &app.base);
-    let callback = upstream_sign_in(
-        &browser,
-        &authorization,
-        "cid",
-        json!({ "email": "cid@closed.example" }),
-        "pwd",
-    )
-    .await;
-    let response = browser.get(&callback).await;
+    let claims = json!({ "email": "cid@closed.example" });
+    let response = corp
+        .company_sign_in(&browser, "cid@closed.example", "cid", claims)
+        .await;
     assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("no access"));
     assert!(corp.users_of(&closed).await.is_empty());
@@ -593,11 +594,10 @@ async fn forged_mislabelled_unreachable_and_disabled_idps_sign_no_one_in() {
     )
     .await;
     for (groups, status) in [(json!(["other-tenant"]), 403), (json!(["tenant-staff"]), 200)] {
-        let browser = Browser::default();
-        let authorization = location(&corp.company(&browser, "tia@tenant.example").await, &app.base);
         let claims = json!({ "email": "tia@tenant.example", "email_verified": true, "groups": groups });
-        let callback = upstream_sign_in(&browser, &authorization, "tia", claims, "pwd").await;
-        let response = browser.get(&callback).await;
+        let response = corp
+            .company_sign_in(&Browser::default(), "tia@tenant.example", "tia", claims)
+            .await;
         assert_eq!(response.status(), status, "{groups}");
     }
     assert_eq!(corp.users_of(&tenant).await.len(), 1);
@@ -748,10 +748,10 @@ async fn rotated_upstream_keys_are_fetched_again() {
     corp.idp(&acme, &issuer, &issuer, json!({ "domains": ["acme.example"] }))
         .await;
     let sign_in = || async move {
-        let browser = Browser::default();
-        let authorization = location(&corp.company(&browser, "ann@acme.example").await, &app.base);
-        let callback = upstream_sign_in(&browser, &authorization, "ann", ann(&[], "Ann"), "pwd").await;
-        browser.get(&callback).await.status()
+        let response = corp
+            .company_sign_in(&Browser::default(), "ann@acme.example", "ann", ann(&[], "Ann"))
+            .await;
+        response.status()
     };
     assert_eq!(sign_in().await, 200);
     let kid = |jwks: Value| jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
