@@ -261,6 +261,10 @@ pub(super) struct ApplicationRow {
     updated_at: OffsetDateTime,
 }
 
+pub(super) const APPLICATION_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+     grant_types, scopes, first_party, may_introspect, service_role, account_id, id_token_alg, \
+     access_token_ttl_secs, refresh_token_ttl_secs, enabled, created_at, updated_at";
+
 fn uris(list: &[String], what: &str) -> Result<Vec<RedirectUri>, StoreError> {
     list.iter()
         .map(|u| RedirectUri::parse(u))
@@ -432,6 +436,31 @@ macro_rules! sql_repositories {
                     .bind(u.not_before)
                     .bind(u.created_at)
                     .bind(u.updated_at)
+            }
+
+            /// Binds every applications column of `a`, in `APPLICATION_COLUMNS` order.
+            fn bind_application<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                a: &'q Application,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(a.client_id.as_str())
+                    .bind(&a.name)
+                    .bind(a.secret_hash.as_ref().map(|h| h.0.to_vec()))
+                    .bind(to_strings(&a.redirect_uris))
+                    .bind(to_strings(&a.post_logout_redirect_uris))
+                    .bind(to_strings(&a.grant_types))
+                    .bind(sqlx::types::Json(a.scopes.iter().collect::<Vec<_>>()))
+                    .bind(a.first_party)
+                    .bind(a.may_introspect)
+                    .bind(a.service_role.as_ref().map(|r| r.as_str()))
+                    .bind(a.account_id.map(|c| c.as_uuid()))
+                    .bind(a.id_token_alg.as_str())
+                    .bind(ttl_secs(a.access_token_ttl))
+                    .bind(ttl_secs(a.refresh_token_ttl))
+                    .bind(a.enabled)
+                    .bind(a.created_at)
+                    .bind(a.updated_at)
             }
 
             /// Inserts the user row inside the caller's transaction.
@@ -843,29 +872,14 @@ macro_rules! sql_repositories {
         #[async_trait::async_trait]
         impl $crate::store::ApplicationStore for $store {
             async fn insert_application(&self, a: &Application) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO applications (client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
-                     grant_types, scopes, first_party, may_introspect, service_role, account_id, id_token_alg, \
-                     access_token_ttl_secs, refresh_token_ttl_secs, enabled, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                Self::bind_application(
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO applications ({}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                        $crate::store::sql::APPLICATION_COLUMNS
+                    ))),
+                    a,
                 )
-                .bind(a.client_id.as_str())
-                .bind(&a.name)
-                .bind(a.secret_hash.as_ref().map(|h| h.0.to_vec()))
-                .bind(to_strings(&a.redirect_uris))
-                .bind(to_strings(&a.post_logout_redirect_uris))
-                .bind(to_strings(&a.grant_types))
-                .bind(sqlx::types::Json(a.scopes.iter().collect::<Vec<_>>()))
-                .bind(a.first_party)
-                .bind(a.may_introspect)
-                .bind(a.service_role.as_ref().map(|r| r.as_str()))
-                .bind(a.account_id.map(|c| c.as_uuid()))
-                .bind(a.id_token_alg.as_str())
-                .bind(ttl_secs(a.access_token_ttl))
-                .bind(ttl_secs(a.refresh_token_ttl))
-                .bind(a.enabled)
-                .bind(a.created_at)
-                .bind(a.updated_at)
                 .execute(&self.pool)
                 .await
                 .map_err(Self::error)?;
@@ -887,28 +901,16 @@ macro_rules! sql_repositories {
             }
 
             async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
-                let done = sqlx::query(
-                    "UPDATE applications SET name = $2, secret_hash = $3, redirect_uris = $4, post_logout_redirect_uris = $5, \
-                     grant_types = $6, scopes = $7, first_party = $8, may_introspect = $9, service_role = $10, account_id = $11, \
-                     id_token_alg = $12, access_token_ttl_secs = $13, refresh_token_ttl_secs = $14, enabled = $15, \
-                     updated_at = $16 WHERE client_id = $1",
+                // Row-value SET with the same 17 parameters as the insert (created_at is rewritten
+                // with its own value), so both bind through `bind_application`.
+                let done = Self::bind_application(
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE applications SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                         WHERE client_id = $1",
+                        $crate::store::sql::APPLICATION_COLUMNS.trim_start_matches("client_id, ")
+                    ))),
+                    a,
                 )
-                .bind(a.client_id.as_str())
-                .bind(&a.name)
-                .bind(a.secret_hash.as_ref().map(|h| h.0.to_vec()))
-                .bind(to_strings(&a.redirect_uris))
-                .bind(to_strings(&a.post_logout_redirect_uris))
-                .bind(to_strings(&a.grant_types))
-                .bind(sqlx::types::Json(a.scopes.iter().collect::<Vec<_>>()))
-                .bind(a.first_party)
-                .bind(a.may_introspect)
-                .bind(a.service_role.as_ref().map(|r| r.as_str()))
-                .bind(a.account_id.map(|c| c.as_uuid()))
-                .bind(a.id_token_alg.as_str())
-                .bind(ttl_secs(a.access_token_ttl))
-                .bind(ttl_secs(a.refresh_token_ttl))
-                .bind(a.enabled)
-                .bind(a.updated_at)
                 .execute(&self.pool)
                 .await
                 .map_err(Self::error)?;
