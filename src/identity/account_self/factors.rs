@@ -87,18 +87,17 @@ impl SelfService<'_> {
         Ok(codes)
     }
 
+    /// True when the user has a confirmed second factor.
+    async fn has_confirmed_factor(&self, user: crate::identity::user::UserId) -> Result<bool, AdminError> {
+        Ok(self.db.list_factors(user).await?.iter().any(mfa::Factor::is_confirmed))
+    }
+
     /// Removes one factor (with the last one, the recovery codes go too).
     pub async fn remove_factor(&self, sub: &str, id: &str) -> Result<(), AdminError> {
         let user = self.me(sub).await?;
         let factor = self.factor(&user, id).await?;
         self.db.delete_factor(user.id, factor.id).await?;
-        if !self
-            .db
-            .list_factors(user.id)
-            .await?
-            .iter()
-            .any(mfa::Factor::is_confirmed)
-        {
+        if !self.has_confirmed_factor(user.id).await? {
             self.db.delete_factors(user.id).await?;
         }
         self.record(
@@ -115,13 +114,7 @@ impl SelfService<'_> {
     /// Ten new recovery codes, replacing the old ones; only for users with a factor.
     pub async fn new_recovery_codes(&self, sub: &str) -> Result<Vec<String>, AdminError> {
         let user = self.me(sub).await?;
-        if !self
-            .db
-            .list_factors(user.id)
-            .await?
-            .iter()
-            .any(mfa::Factor::is_confirmed)
-        {
+        if !self.has_confirmed_factor(user.id).await? {
             return Err(AdminError::Invalid {
                 field: "factors",
                 message: "recovery codes need a confirmed second factor first".into(),
