@@ -23,10 +23,24 @@ pub fn for_email<'a>(idps: &'a [IdentityProvider], email: &str) -> Option<&'a Id
     idps.iter().find(|idp| idp.enabled && idp.covers_domain(domain))
 }
 
-/// [`for_email`] over every provider in the store.
-pub async fn provider_for_email(provider: &Provider, email: &str) -> Result<Option<IdentityProvider>, StoreError> {
-    let idps = provider.db.list_idps(None).await?;
-    Ok(for_email(&idps, email).cloned())
+/// The enabled provider a person typed on the login page: for a work email, the one whose
+/// domains cover it; otherwise the first of the account whose id (slug) it is.
+pub async fn provider_for(provider: &Provider, typed: &str) -> Result<Option<IdentityProvider>, StoreError> {
+    let db = provider.db.as_ref();
+    if typed.contains('@') {
+        return Ok(for_email(&db.list_idps(None).await?, typed).cloned());
+    }
+    let Ok(slug) = crate::identity::account::Slug::parse(typed) else {
+        return Ok(None);
+    };
+    let Some(account) = db.find_account_by_slug(&slug).await? else {
+        return Ok(None);
+    };
+    Ok(db
+        .list_idps(Some(account.id))
+        .await?
+        .into_iter()
+        .find(|idp| idp.enabled))
 }
 
 /// True when the user's B2B account has an enabled provider that requires SSO: the user may not

@@ -155,6 +155,29 @@ impl AuditRecord {
             .with("via", json!(via))
     }
 
+    /// A refused sign-in through an upstream identity provider (`idp`: the provider and its
+    /// account, once known), with the reason.
+    pub fn federated_login_failed(
+        at: OffsetDateTime,
+        idp: Option<(uuid::Uuid, AccountId)>,
+        reason: &str,
+        ctx: &RequestContext,
+    ) -> Self {
+        let mut record = Self::new(at, "login", Outcome::Failure, ctx)
+            .with("via", json!("federation"))
+            .because(reason);
+        if let Some((id, account)) = idp {
+            record.client_id = Some(account);
+            record = record.with("idp", json!(id));
+        }
+        record
+    }
+
+    /// The record with `reason` in its details.
+    pub fn because(self, reason: &str) -> Self {
+        self.with("reason", json!(reason))
+    }
+
     /// A wrong second-factor code at sign-in (`method`: totp, recovery, email, sms).
     pub fn second_factor_failed(
         at: OffsetDateTime,

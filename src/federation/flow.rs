@@ -206,25 +206,48 @@ pub struct Verified {
     pub req: Option<String>,
 }
 
-/// The parked request of a callback's state, without spending the state: lets an error page
-/// offer the way back to the application.
-pub async fn peek_req(provider: &Provider, state: &str) -> Option<String> {
-    let bytes = provider.hot.get(&key(state)).await.ok()??;
-    serde_json::from_slice::<Outbound>(&bytes).ok()?.req
+/// A failed callback, with the parked request its state named (when it named one): the error
+/// page offers the way back to the application.
+#[derive(Debug)]
+pub struct Failed {
+    pub error: FederationError,
+    pub req: Option<String>,
 }
 
 /// Checks the callback and redeems its code; the upstream's verified claims.
-pub async fn finish(
+pub async fn finish(provider: &Provider, callback: &Callback, browser: Option<&str>) -> Result<Verified, Failed> {
+    let failed = |error: FederationError, req: Option<String>| Failed { error, req };
+    let state = callback
+        .state
+        .as_deref()
+        .ok_or_else(|| failed(FederationError::Expired, None))?;
+    let decode = |bytes: &[u8]| {
+        serde_json::from_slice::<Outbound>(bytes).map_err(|e| failed(StoreError::Corrupt(e.to_string()).into(), None))
+    };
+    let outbound = match provider
+        .hot
+        .take(&key(state))
+        .await
+        .map_err(|e| failed(e.into(), None))?
+    {
+        Taken::First(bytes) => decode(&bytes)?,
+        Taken::Again(bytes) => return Err(failed(FederationError::Replayed, decode(&bytes)?.req)),
+        Taken::Missing => return Err(failed(FederationError::Expired, None)),
+    };
+    let req = outbound.req.clone();
+    verify(provider, callback, browser, outbound)
+        .await
+        .map_err(|error| failed(error, req))
+}
+
+/// The checks after the state was taken: browser, provider, `iss`, code exchange, ID token,
+/// userinfo.
+async fn verify(
     provider: &Provider,
     callback: &Callback,
     browser: Option<&str>,
+    outbound: Outbound,
 ) -> Result<Verified, FederationError> {
-    let state = callback.state.as_deref().ok_or(FederationError::Expired)?;
-    let outbound: Outbound = match provider.hot.take(&key(state)).await? {
-        Taken::First(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        Taken::Again(_) => return Err(FederationError::Replayed),
-        Taken::Missing => return Err(FederationError::Expired),
-    };
     let bound = browser.is_some_and(|b| {
         use subtle::ConstantTimeEq as _;
         bool::from(digest(b).as_bytes().ct_eq(outbound.browser.as_bytes()))

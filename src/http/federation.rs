@@ -17,7 +17,6 @@ use crate::audit::{AuditRecord, RequestContext};
 use crate::federation::flow::{self, Callback, FederationError, Freshness};
 use crate::federation::provision::{self, ProvisionError};
 use crate::federation::{self as federation_core, mapping, upstream::UpstreamError};
-use crate::identity::account::Slug;
 use crate::identity::idp::IdentityProvider;
 use crate::security::second_factor::{self, Need, Pending};
 use crate::telemetry::metrics::Federated;
@@ -91,12 +90,7 @@ pub async fn start(
     };
     let typed = form.company.unwrap_or_default();
     let typed = typed.trim();
-    let found = if typed.contains('@') {
-        federation_core::provider_for_email(provider, typed).await
-    } else {
-        by_slug(&state, typed).await
-    };
-    match found {
+    match federation_core::provider_for(provider, typed).await {
         Ok(Some(idp)) => {
             let hint = typed.contains('@').then_some(typed);
             go_upstream(&state, &headers, &idp, req, hint, parked.as_ref()).await
@@ -110,20 +104,6 @@ pub async fn start(
     }
 }
 
-/// The first enabled provider of the account with slug `slug`.
-async fn by_slug(state: &AppState, slug: &str) -> Result<Option<IdentityProvider>, crate::store::StoreError> {
-    let Ok(slug) = Slug::parse(slug) else { return Ok(None) };
-    let db = state.stores.db.as_ref();
-    let Some(account) = db.find_account_by_slug(&slug).await? else {
-        return Ok(None);
-    };
-    Ok(db
-        .list_idps(Some(account.id))
-        .await?
-        .into_iter()
-        .find(|idp| idp.enabled))
-}
-
 /// `GET /federation/callback`.
 pub async fn callback(
     State(state): State<AppState>,
@@ -134,30 +114,22 @@ pub async fn callback(
     let provider = &state.provider;
     let ctx = request_context(peer, &headers);
     let callback = query.map(|Query(q)| q).unwrap_or_default();
-    let peeked = match callback.state.as_deref() {
-        Some(s) => flow::peek_req(provider, s).await,
-        None => None,
-    };
     let browser = browser_cookie(&state, &headers);
     let verified = match flow::finish(provider, &callback, browser.as_deref()).await {
         Ok(verified) => verified,
-        Err(e) => {
+        Err(flow::Failed { error: e, req }) => {
             // Failed answers count against the address's sign-in budget (a completed sign-in
             // was counted when it started): a flood of forged callbacks is cut off.
             if let Err(limited) = limit_form(&state, peer).await {
                 return limited;
             }
             tracing::warn!(error = %e, "a federated sign-in failed");
-            // An unknown state is noise anyone can send: logged, not audited.
-            let upstream = matches!(
-                e,
-                FederationError::Upstream(_) | FederationError::BadToken(_) | FederationError::Denied { .. }
-            ) && !matches!(&e, FederationError::Denied { error, .. } if error == "access_denied");
-            if !matches!(e, FederationError::Expired) {
-                refused(&state, &ctx, None, &e.to_string(), upstream).await;
-            }
             let (status, message) = explain(&e);
-            return failure(status, message, peeked.as_deref());
+            // An unknown state is noise anyone can send: logged, not audited.
+            if !matches!(e, FederationError::Expired) {
+                refused(&state, &ctx, None, &e.to_string(), status).await;
+            }
+            return failure(status, message, req.as_deref());
         }
     };
     let req = verified.req.as_deref();
@@ -167,15 +139,8 @@ pub async fn callback(
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(idp = %idp.id, error = %e, "a federated user may not sign in");
-            refused(
-                &state,
-                &ctx,
-                Some(idp),
-                &e.to_string(),
-                matches!(e, ProvisionError::NoSubject),
-            )
-            .await;
             let (status, message) = explain_provision(&e);
+            refused(&state, &ctx, Some(idp), &e.to_string(), status).await;
             return failure(status, message, req);
         }
     };
@@ -220,23 +185,21 @@ pub async fn callback(
     complete(&state, &headers, &ctx, done, parked).await
 }
 
-/// Counts and audits a refused federated sign-in (`upstream`: the upstream was at fault).
-async fn refused(state: &AppState, ctx: &RequestContext, idp: Option<&IdentityProvider>, reason: &str, upstream: bool) {
+/// Counts and audits a refused federated sign-in; a 502 (`status`) puts the fault upstream.
+async fn refused(
+    state: &AppState,
+    ctx: &RequestContext,
+    idp: Option<&IdentityProvider>,
+    reason: &str,
+    status: StatusCode,
+) {
     let provider = &state.provider;
-    provider.metrics.federated(if upstream {
+    provider.metrics.federated(if status == StatusCode::BAD_GATEWAY {
         Federated::UpstreamError
     } else {
         Federated::Refused
     });
-    let mut record = AuditRecord::login_failed(state.clock.now(), "", "federation", ctx);
-    if let serde_json::Value::Object(details) = &mut record.details {
-        details.remove("login");
-        details.insert("reason".into(), serde_json::json!(reason));
-        if let Some(idp) = idp {
-            details.insert("idp".into(), serde_json::json!(idp.id));
-        }
-    }
-    record.client_id = idp.map(|i| i.account_id);
+    let record = AuditRecord::federated_login_failed(state.clock.now(), idp.map(|i| (i.id, i.account_id)), reason, ctx);
     provider.audit.record_or_log(record).await;
 }
 

@@ -151,8 +151,8 @@ async fn failed(
     let (hot, now) = (provider.hot.as_ref(), provider.clock.now());
     provider.metrics.login(false);
     let mut record = AuditRecord::login_failed(now, login_name, from.via, from.ctx);
-    if let (Some(reason), serde_json::Value::Object(details)) = (reason, &mut record.details) {
-        details.insert("reason".into(), serde_json::json!(reason));
+    if let Some(reason) = reason {
+        record = record.because(reason);
     }
     provider.audit.record_or_log(record).await;
     match provider.lockout.failed(hot, attempt, now).await? {
