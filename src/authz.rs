@@ -74,6 +74,7 @@ mod tests {
             auth_time: None,
             amr: None,
             family: None,
+            rev: Default::default(),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod account_page;
 pub mod admin;
 pub mod authorize;
 pub mod authz;
+pub mod bearer;
 pub mod browser;
 pub mod consent;
 pub mod cors;

@@ -342,13 +342,19 @@ async fn update(
         return Ok(user);
     }
     user.updated_at = now;
-    if user.role != old_role {
-        // Tokens and sessions that carry the old role end now, as with an administrator's
-        // role change.
-        crate::oauth::revocation::set_not_before(provider.hot.as_ref(), &user.id.to_string(), now).await?;
+    // Access tokens that carry the old role end now, as with an administrator's role change
+    // (before the write and after it: see `revocation::end_user`).
+    let role_changed = user.role != old_role;
+    let (hot, sub) = (provider.hot.as_ref(), user.id.to_string());
+    let ends = crate::oauth::revocation::Ends::Tokens;
+    if role_changed {
+        crate::oauth::revocation::end_user(hot, &sub, ends, now).await?;
         user.not_before = Some(now);
     }
     provider.db.update_user(&user, &events).await?;
+    if role_changed {
+        crate::oauth::revocation::end_user(hot, &sub, ends, now).await?;
+    }
     if !changed.is_empty() {
         audit(provider, "user.update", &user, idp, ctx, json!({ "changed": changed })).await;
     }

@@ -11,9 +11,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::admin::bad_body;
+use super::bearer::{Api, authorized};
 use super::error::json_error;
 use super::extract::{ClientIp, request_context};
-use super::userinfo::bearer_claims;
 use crate::app::AppState;
 use crate::identity::account_self::{Channel, ProfileChange, SelfService, VerifyError};
 
@@ -264,7 +264,7 @@ impl FromRequestParts<AppState> for Me {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let claims = bearer_claims(&state.provider, &parts.headers).await?;
+        let claims = authorized(&state.provider, &parts.headers, Api::Account).await?.claims;
         Ok(Self {
             sub: claims.sub.clone(),
             sid: claims.sid.clone(),

@@ -16,15 +16,14 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
+use super::bearer::{Api, authorized};
 use super::error::{json_error, rate_limited_json};
 use super::extract::request_context;
-use super::userinfo::bearer_claims;
 use crate::app::AppState;
 use crate::audit::RequestContext;
 use crate::identity::admin::AdminError;
 use crate::identity::admin::principal::Principal;
 use crate::identity::admin::users::UserAdmin;
-use crate::identity::application::ClientId;
 use crate::security::ratelimit::{self, Bucket};
 
 pub fn routes() -> Router<AppState> {
@@ -138,27 +137,8 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let provider = &state.provider;
-        let claims = bearer_claims(provider, &parts.headers).await?;
-        let app = match ClientId::parse(&claims.client_id) {
-            Ok(id) => provider.clients.application(&id).await.ok().flatten(),
-            Err(_) => None,
-        };
-        let service = claims.sub == claims.client_id;
-        let trusted = app.is_some_and(|a| {
-            if service {
-                a.service_role.is_some()
-            } else {
-                a.first_party
-            }
-        });
-        if !trusted {
-            return Err(json_error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "the admin API takes tokens of first-party applications or of services with a role",
-            ));
-        }
+        let bearer = authorized(&state.provider, &parts.headers, Api::Admin).await?;
+        let claims = bearer.claims;
         Ok(Admin(Principal::from_claims(&claims)))
     }
 }

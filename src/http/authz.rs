@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::bearer::{Api, authorized};
 use super::error::{json_error, no_store};
-use super::userinfo::bearer_claims;
 use crate::app::AppState;
 use crate::authz;
 use crate::identity::account::AccountId;
@@ -28,8 +28,8 @@ pub async fn check(
     body: Result<Json<CheckRequest>, JsonRejection>,
 ) -> Response {
     let provider = &state.provider;
-    let claims = match bearer_claims(provider, &headers).await {
-        Ok(claims) => claims,
+    let claims = match authorized(provider, &headers, Api::AuthzCheck).await {
+        Ok(bearer) => bearer.claims,
         Err(refused) => return refused,
     };
     let Ok(Json(request)) = body else {

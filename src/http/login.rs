@@ -300,7 +300,7 @@ pub(super) async fn complete(
     if let Ok(Some((old_cookie, old))) = session(state, headers).await {
         let _ = browser_session::end(hot, &old_cookie, &old).await;
     }
-    let (cookie, new_session) = match browser_session::start(hot, user.id, done.amr.clone(), now).await {
+    let (cookie, new_session) = match browser_session::start(hot, user, done.amr.clone(), now).await {
         Ok(started) => started,
         Err(_) => {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);

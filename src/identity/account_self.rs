@@ -12,7 +12,7 @@ use crate::audit::{ActorType, AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
 use crate::identity::login::DummyHash;
-use crate::oauth::revocation;
+use crate::oauth::revocation::{self, Ends};
 use crate::security::session;
 use crate::store::{Database, HotStore, StoreError};
 
@@ -163,11 +163,13 @@ impl SelfService<'_> {
             Password::new_password_for(new, user.username.as_str(), email.as_deref()).map_err(field("new_password"))?;
         let now = self.clock.now();
         user.password_hash = Some(password.hash(cost).await.map_err(|_| AdminError::Hashing)?);
-        revocation::set_not_before(self.hot, &user.id.to_string(), now).await?;
+        let sub = user.id.to_string();
+        revocation::end_user(self.hot, &sub, Ends::Everything, now).await?;
         user.not_before = Some(now);
         user.updated_at = now;
         self.save(&user, UserEvent::password_changed(self.source, &user, now))
             .await?;
+        revocation::end_user(self.hot, &sub, Ends::Everything, now).await?;
         self.notifier
             .notice(&user, "Your password was changed", self.ctx.ip.as_deref(), now);
         self.record(&user, "password.change", Outcome::Success, json!({})).await;

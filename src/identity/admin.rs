@@ -346,6 +346,7 @@ pub async fn create_application(
         access_token_ttl: None,
         refresh_token_ttl: None,
         enabled: true,
+        generation: 0,
         created_at: now,
         updated_at: now,
     };

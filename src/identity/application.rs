@@ -129,6 +129,9 @@ pub struct Application {
     pub access_token_ttl: Option<Duration>,
     pub refresh_token_ttl: Option<Duration>,
     pub enabled: bool,
+    /// The revocation generation this copy was read under (not stored: see
+    /// [`crate::oauth::clients`]); 0 outside the protocol's cache.
+    pub generation: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

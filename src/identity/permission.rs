@@ -73,6 +73,28 @@ impl Permission {
             && (self.action == Action::All || self.action == wanted.action)
     }
 
+    /// What a third-party application may hold of `self` (one of its permission scopes) for a
+    /// user who holds `held` (DESIGN.md, Token authority): the concrete actions the scope names,
+    /// each kept only when the user holds it. A scope for every resource (`*:…`) grants
+    /// nothing: a third-party application names the resources it wants.
+    pub fn grantable(&self, held: &[Permission]) -> Vec<Permission> {
+        if self.resource == "*" {
+            return Vec::new();
+        }
+        let actions = match self.action {
+            Action::All => vec![Action::Create, Action::Read, Action::Update, Action::Delete],
+            one => vec![one],
+        };
+        actions
+            .into_iter()
+            .map(|action| Permission {
+                resource: self.resource.clone(),
+                action,
+            })
+            .filter(|p| held.iter().any(|h| h.covers(p)))
+            .collect()
+    }
+
     pub fn resource(&self) -> &str {
         &self.resource
     }
@@ -105,6 +127,27 @@ pub fn parse_all<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<Per
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_permission_scope_grants_the_concrete_actions_the_user_holds() {
+        let p = |s: &str| Permission::parse(s).unwrap();
+        let names = |v: Vec<Permission>| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let client_user = [p("parcels:read"), p("parcels:create")];
+        assert_eq!(
+            names(p("parcels:*").grantable(&client_user)),
+            ["parcels:create", "parcels:read"]
+        );
+        assert_eq!(names(p("parcels:read").grantable(&client_user)), ["parcels:read"]);
+        assert!(p("parcels:delete").grantable(&client_user).is_empty());
+        assert!(p("users:read").grantable(&client_user).is_empty());
+        let admin = [p("*:*")];
+        assert_eq!(names(p("users:read").grantable(&admin)), ["users:read"]);
+        assert!(
+            p("*:*").grantable(&admin).is_empty(),
+            "no resource wildcard for third parties"
+        );
+        assert!(p("*:read").grantable(&admin).is_empty());
+    }
 
     fn p(s: &str) -> Permission {
         Permission::parse(s).unwrap()

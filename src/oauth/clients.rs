@@ -1,57 +1,145 @@
-//! Applications and roles as the protocol sees them: cached in process, so that client
-//! authentication and `client_credentials` never touch SQL on the hot path.
+//! Applications, roles and B2B accounts as the protocol sees them: cached in process, so that
+//! client authentication, `client_credentials` and refresh stay free of SQL on the hot path.
+//!
+//! A cache may hold data, never hide a revocation (DESIGN.md, Revocation): each entry remembers
+//! the revocation generation read *before* its row, and a token minted from it carries that
+//! generation. An entry older than a change therefore mints tokens that are already inactive,
+//! and a caller that has read the current generation (every refresh does, in the round trip it
+//! makes anyway) reloads an entry that is behind it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::revocation::{self, Generation};
+use crate::identity::account::{Account, AccountId};
 use crate::identity::application::{Application, ClientId};
 use crate::identity::role::{Role, RoleName};
 use crate::store::cache::TtlCache;
-use crate::store::{Database, StoreError};
+use crate::store::{Database, HotStore, StoreError};
 
-/// How long an application or role read from the database is trusted.
+/// How long an application, role or account read from the database is trusted.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 const MISS_TTL: Duration = Duration::from_secs(5);
 const CAPACITY: usize = 10_000;
 
-/// Cached application and role lookups.
+/// A cached row and the revocation generation read before it.
+#[derive(Debug)]
+pub struct Marked<T> {
+    pub generation: i64,
+    pub value: T,
+}
+
+/// Cached application, role and account lookups.
 pub struct ClientRegistry {
     db: Arc<dyn Database>,
+    hot: Arc<dyn HotStore>,
     apps: TtlCache<ClientId, Application>,
-    roles: TtlCache<RoleName, Role>,
+    roles: TtlCache<RoleName, Marked<Role>>,
+    accounts: TtlCache<AccountId, Marked<Account>>,
 }
 
 impl ClientRegistry {
-    pub fn new(db: Arc<dyn Database>) -> Self {
+    pub fn new(db: Arc<dyn Database>, hot: Arc<dyn HotStore>) -> Self {
         Self {
             db,
+            hot,
             apps: TtlCache::new(CACHE_TTL, MISS_TTL, CAPACITY),
             roles: TtlCache::new(CACHE_TTL, MISS_TTL, 1_000),
+            accounts: TtlCache::new(CACHE_TTL, MISS_TTL, CAPACITY),
         }
     }
 
-    /// The application with this client_id, if registered and enabled.
+    async fn generation(&self, which: Generation<'_>) -> Result<i64, StoreError> {
+        Ok(revocation::generations(self.hot.as_ref(), &[which]).await?[0])
+    }
+
+    /// The application with this client_id, if registered and enabled; its `generation` is the
+    /// one read before the row.
     pub async fn application(&self, client_id: &ClientId) -> Result<Option<Arc<Application>>, StoreError> {
-        if let Some(cached) = self.apps.get(client_id) {
-            return Ok(cached);
+        match self.apps.get(client_id) {
+            Some(cached) => Ok(cached),
+            None => self.load_application(client_id, None).await,
         }
+    }
+
+    /// [`Self::application`], reloaded when the cached copy is older than `current`.
+    pub async fn application_at(
+        &self,
+        client_id: &ClientId,
+        current: i64,
+    ) -> Result<Option<Arc<Application>>, StoreError> {
+        match self.apps.get(client_id) {
+            Some(Some(app)) if app.generation >= current => Ok(Some(app)),
+            Some(None) => Ok(None),
+            _ => self.load_application(client_id, Some(current)).await,
+        }
+    }
+
+    async fn load_application(
+        &self,
+        client_id: &ClientId,
+        known: Option<i64>,
+    ) -> Result<Option<Arc<Application>>, StoreError> {
+        let generation = match known {
+            Some(g) => g,
+            None => self.generation(Generation::App(client_id.as_str())).await?,
+        };
         let found = self
             .db
             .find_application(client_id)
             .await?
             .filter(|a| a.enabled)
-            .map(Arc::new);
+            .map(|mut a| {
+                a.generation = generation;
+                Arc::new(a)
+            });
         self.apps.insert(client_id.clone(), found.clone());
         Ok(found)
     }
 
-    /// The role with this name.
-    pub async fn role(&self, name: &RoleName) -> Result<Option<Arc<Role>>, StoreError> {
-        if let Some(cached) = self.roles.get(name) {
-            return Ok(cached);
+    /// The role with this name, reloaded when its cached copy is older than `current` (`None`:
+    /// whatever the cache holds).
+    pub async fn role(&self, name: &RoleName, current: Option<i64>) -> Result<Option<Arc<Marked<Role>>>, StoreError> {
+        match (self.roles.get(name), current) {
+            (Some(Some(role)), Some(now)) if role.generation >= now => return Ok(Some(role)),
+            (Some(cached), None) => return Ok(cached),
+            _ => {}
         }
-        let found = self.db.find_role(name).await?.map(Arc::new);
+        let generation = match current {
+            Some(g) => g,
+            None => self.generation(Generation::Role(name.as_str())).await?,
+        };
+        let found = self
+            .db
+            .find_role(name)
+            .await?
+            .map(|value| Arc::new(Marked { generation, value }));
         self.roles.insert(name.clone(), found.clone());
+        Ok(found)
+    }
+
+    /// The B2B account, reloaded when its cached copy is older than `current` (`None`: whatever
+    /// the cache holds).
+    pub async fn account(
+        &self,
+        id: AccountId,
+        current: Option<i64>,
+    ) -> Result<Option<Arc<Marked<Account>>>, StoreError> {
+        match (self.accounts.get(&id), current) {
+            (Some(Some(account)), Some(now)) if account.generation >= now => return Ok(Some(account)),
+            (Some(cached), None) => return Ok(cached),
+            _ => {}
+        }
+        let generation = match current {
+            Some(g) => g,
+            None => self.generation(Generation::Account(&id.to_string())).await?,
+        };
+        let found = self
+            .db
+            .find_account(id)
+            .await?
+            .map(|value| Arc::new(Marked { generation, value }));
+        self.accounts.insert(id, found.clone());
         Ok(found)
     }
 

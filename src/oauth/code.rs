@@ -31,6 +31,12 @@ pub struct CodeGrant {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub claims: Option<serde_json::Value>,
+    /// The session's B2B account and the generations it began under: a code from a session
+    /// that has ended since is worth nothing.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub session_marks: super::revocation::Marks,
 }
 
 /// What the first redemption of a code issued, so a replay can revoke it.
@@ -46,13 +52,14 @@ fn key(code: &str) -> String {
     format!("code:{}", digest(code))
 }
 
-fn issued_key(code: &str) -> String {
-    format!("code-issued:{}", digest(code))
+/// What became of a redeemed code: the first redemption's [`Issued`], or [`REPLAYED`] when a
+/// replay got there before the first redemption finished. Written once (`put_new`), so the two
+/// sides of a race agree on one outcome.
+fn outcome_key(code: &str) -> String {
+    format!("code-outcome:{}", digest(code))
 }
 
-fn replayed_key(code: &str) -> String {
-    format!("code-replayed:{}", digest(code))
-}
+const REPLAYED: &[u8] = b"replayed";
 
 fn corrupt(e: serde_json::Error) -> OAuthError {
     OAuthError::from(StoreError::Corrupt(e.to_string()))
@@ -76,6 +83,8 @@ pub async fn issue(
         auth_time: session.auth_time,
         amr: session.amr.clone(),
         claims: request.claims.clone(),
+        account: session.account.clone(),
+        session_marks: session.marks.clone(),
     };
     let code = random_token::<32>();
     let value = serde_json::to_vec(&grant).map_err(corrupt)?;
@@ -103,19 +112,18 @@ pub async fn redeem(provider: &Provider, code: &str) -> Result<Redeemed, OAuthEr
         Taken::Missing => Ok(Redeemed::Unknown),
         Taken::First(bytes) => Ok(Redeemed::Fresh(serde_json::from_slice(&bytes).map_err(corrupt)?)),
         Taken::Again(_) => {
-            match provider.hot.get(&issued_key(code)).await? {
-                Some(bytes) => {
+            let outcome = outcome_key(code);
+            let until = provider.clock.now() + LIFETIME;
+            if !provider.hot.put_new(&outcome, REPLAYED, until).await? {
+                // The first redemption finished: revoke what it issued.
+                if let Some(bytes) = provider.hot.get(&outcome).await?
+                    && bytes != REPLAYED
+                {
                     let issued: Issued = serde_json::from_slice(&bytes).map_err(corrupt)?;
                     revoke(provider, &issued).await?;
                 }
-                // The first redemption is still minting: leave a mark it will see.
-                None => {
-                    provider
-                        .hot
-                        .put(&replayed_key(code), b"1", provider.clock.now() + LIFETIME)
-                        .await?;
-                }
             }
+            // Else the first redemption is still minting: it finds the mark and revokes its own.
             tracing::warn!("authorization code replayed; the tokens issued from it are revoked");
             Ok(Redeemed::Replayed)
         }
@@ -133,12 +141,18 @@ async fn revoke(provider: &Provider, issued: &Issued) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Records what a code's redemption issued, for as long as a replay would be recognised.
+/// Records what a code's first redemption issued, for as long as a replay would be recognised.
+/// Fails with `invalid_grant`, revoking it all, when a replay came first (RFC 6749 §4.1.2: a
+/// code used twice must not leave tokens from it active, whichever request wins the race).
 pub async fn record_issued(provider: &Provider, code: &str, issued: &Issued) -> Result<(), OAuthError> {
     let value = serde_json::to_vec(issued).map_err(corrupt)?;
-    provider
-        .hot
-        .put(&issued_key(code), &value, provider.clock.now() + LIFETIME)
-        .await?;
-    Ok(())
+    let until = provider.clock.now() + LIFETIME;
+    if provider.hot.put_new(&outcome_key(code), &value, until).await? {
+        return Ok(());
+    }
+    revoke(provider, issued).await?;
+    tracing::warn!("authorization code replayed while it was being redeemed; its tokens are revoked");
+    Err(OAuthError::invalid_grant(
+        "the code was already used; its tokens are revoked",
+    ))
 }

@@ -81,7 +81,7 @@ impl Provider {
             access_token_ttl: config.access_token_ttl,
             keyring: std::sync::RwLock::new(keyring),
             refresh_key: master.derive(Purpose::RefreshSuccessor),
-            clients: ClientRegistry::new(stores.db.clone()),
+            clients: ClientRegistry::new(stores.db.clone(), stores.hot.clone()),
             db: stores.db.clone(),
             bcrypt_cost: config.bcrypt_cost,
             dummy_hash: DummyHash::default(),

@@ -2,8 +2,11 @@
 //! SHA-256 with their family. Each use rotates: the successor is HMAC(refresh key, presented), so
 //! a replay by the same client within the 10-second grace window gets the same successor
 //! without anything stored for it; any later reuse revokes the whole family. Lifetimes: 14 days
-//! idle, 30 days from the family's start. A family dies with its session's logout, and with the
-//! user's not-before time (block, role change, sign-out everywhere).
+//! idle, 30 days from the family's start. A family dies with its session's logout, with a change
+//! that ends everything of its user (block, password reset, sign-out everywhere), with its B2B
+//! account's suspension and with its application's disabling (generations: see
+//! [`super::revocation`]); every refresh rebuilds the subject from the current rows, so a role
+//! or permission change reaches the next access token.
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -11,9 +14,12 @@ use time::{Duration, OffsetDateTime};
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::revocation;
-use super::subject::Subject;
+use super::revocation::Marks;
+use super::subject::{Authenticated, Subject};
 use crate::audit::AuditRecord;
+use crate::identity::application::Application;
 use crate::identity::application::random_token;
+use crate::identity::user::UserId;
 use crate::security::{digest, mac};
 use crate::store::{HotStore, StoreError, Taken};
 
@@ -102,11 +108,18 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
 }
 
-/// Uses a refresh token presented by `client_id`: returns the record and the successor token.
-pub async fn rotate(provider: &Provider, token: &str, client_id: &str) -> Result<(RefreshRecord, String), OAuthError> {
+/// Uses a refresh token presented by `app`: returns the successor's record — its subject
+/// rebuilt from the rows as they are now (DESIGN.md, Token authority), the grace-window replay
+/// included — and the successor token.
+pub async fn rotate(
+    provider: &Provider,
+    token: &str,
+    app: &Application,
+) -> Result<(RefreshRecord, String), OAuthError> {
     if token.len() > 256 {
         return Err(invalid());
     }
+    let client_id = app.client_id.as_str();
     let hot = provider.hot.as_ref();
     let now = provider.clock.now();
     let (record, first): (RefreshRecord, bool) = match hot.take(&key(token)).await? {
@@ -123,57 +136,65 @@ pub async fn rotate(provider: &Provider, token: &str, client_id: &str) -> Result
         provider.audit.record_or_log(audit).await;
         return Err(invalid());
     }
-    if is_family_revoked(hot, &record).await? {
+    let (revoked, current) = revocation::family_state(hot, &record.family, &record.subject, client_id).await?;
+    if revoked {
         return Err(invalid());
     }
     let next = successor(provider, token);
-    if first {
-        let successor_record = RefreshRecord {
-            issued_at: now.unix_timestamp(),
-            ..record.clone()
-        };
-        store(hot, &next, &successor_record).await?;
-        return Ok((successor_record, next));
-    }
-    // A replay. Harmless inside the grace window (a retried request); and when no successor
+    // A replay is harmless inside the grace window (a retried request); and when no successor
     // exists, none was ever handed out (the store failed after the first take), so the retry
     // gets it now. Theft otherwise.
-    let replay_ok = match hot.get(&key(&next)).await? {
-        Some(bytes) => {
-            let successor_record: RefreshRecord = serde_json::from_slice(&bytes).map_err(corrupt)?;
-            now.unix_timestamp() - successor_record.issued_at <= GRACE.whole_seconds()
-        }
-        None => {
-            let successor_record = RefreshRecord {
-                issued_at: now.unix_timestamp(),
-                ..record.clone()
-            };
-            store(hot, &next, &successor_record).await?;
-            return Ok((successor_record, next));
+    let store_successor = if first {
+        true
+    } else {
+        match hot.get(&key(&next)).await? {
+            None => true,
+            Some(bytes) => {
+                let successor_record: RefreshRecord = serde_json::from_slice(&bytes).map_err(corrupt)?;
+                if now.unix_timestamp() - successor_record.issued_at > GRACE.whole_seconds() {
+                    revoke_family(hot, &record).await?;
+                    tracing::warn!(refresh.family = %record.family, "refresh token reused after rotation; family revoked");
+                    let audit = AuditRecord::refresh_family_revoked(
+                        now,
+                        &record.subject.sub,
+                        client_id,
+                        "reused after rotation",
+                    );
+                    provider.audit.record_or_log(audit).await;
+                    return Err(invalid());
+                }
+                false
+            }
         }
     };
-    if replay_ok {
-        return Ok((record, next));
+    let subject = current_subject(provider, &record, current).await?;
+    let successor_record = RefreshRecord {
+        issued_at: now.unix_timestamp(),
+        subject,
+        ..record
+    };
+    if store_successor {
+        store(hot, &next, &successor_record).await?;
     }
-    revoke_family(hot, &record).await?;
-    tracing::warn!(refresh.family = %record.family, "refresh token reused after rotation; family revoked");
-    let audit = AuditRecord::refresh_family_revoked(now, &record.subject.sub, client_id, "reused after rotation");
-    provider.audit.record_or_log(audit).await;
-    Err(invalid())
+    Ok((successor_record, next))
 }
 
-/// True when the family was revoked, its session ended, or the user's not-before time is later
-/// than the family's start — read in one round trip.
-async fn is_family_revoked(hot: &dyn HotStore, record: &RefreshRecord) -> Result<bool, StoreError> {
-    let mut keys = vec![family_key(&record.family), revocation::user_key(&record.subject.sub)];
-    if let Some(sid) = &record.subject.sid {
-        keys.push(revocation::sid_key(sid));
-    }
-    let values = hot.get_many(&keys).await?;
-    let nbf = revocation::parse_not_before(values[1].as_deref());
-    Ok(values[0].is_some()
-        || values.get(2).is_some_and(Option::is_some)
-        || nbf.is_some_and(|nbf| record.family_created < nbf))
+/// The family's subject rebuilt from the user's, role's and account's rows as they are now,
+/// under the generations `current` read with the family's state.
+async fn current_subject(provider: &Provider, record: &RefreshRecord, current: Marks) -> Result<Subject, OAuthError> {
+    let id = UserId::parse(&record.subject.sub).map_err(|_| invalid())?;
+    let user = provider.db.find_user(id).await?.ok_or_else(invalid)?;
+    let known = (
+        record.subject.role.as_deref().unwrap_or(""),
+        current.role,
+        current.account,
+    );
+    let how = Authenticated {
+        sid: record.subject.sid.clone(),
+        auth_time: record.subject.auth_time.unwrap_or(record.family_created),
+        amr: record.subject.amr.clone(),
+    };
+    Subject::rebuild(provider, &user, current, Some(known), how).await
 }
 
 /// Revokes the family `record` belongs to.
@@ -210,5 +231,6 @@ pub async fn peek(provider: &Provider, token: &str) -> Result<Option<RefreshReco
     let Ok(record) = serde_json::from_slice::<RefreshRecord>(bytes) else {
         return Ok(None);
     };
-    Ok((!is_family_revoked(hot, &record).await?).then_some(record))
+    let (revoked, _) = revocation::family_state(hot, &record.family, &record.subject, &record.client_id).await?;
+    Ok((!revoked).then_some(record))
 }

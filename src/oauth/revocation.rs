@@ -1,18 +1,30 @@
-//! Revocation state that `/introspect`, `/userinfo` and `/authz/check` consult on every request
-//! (DESIGN.md, Revocation scopes), all in the hot-state store and read in one round trip:
-//! - `deny:jti:{jti}` — one access token, until it would have expired;
-//! - `deny:sid:{sid}` — every token of a browser session, after logout;
-//! - `nbf:user:{sub}` — tokens issued to the user before this time (unix seconds) are inactive
-//!   (block, role or permission change, sign-out everywhere);
-//! - `deny:family:{family}` — a revoked refresh-token family and the access tokens it produced.
+//! Revocation (DESIGN.md, Tokens: Revocation), in the hot-state store and read in one round trip
+//! by `/introspect`, `/userinfo`, `/authz/check`, the admin and account APIs and every refresh:
+//! - `deny:jti:{jti}` — one access token, until it would have expired (`/revoke`);
+//! - `deny:sid:{sid}` — every token and family of a browser session, after logout;
+//! - `deny:family:{family}` — a revoked refresh-token family and the access tokens it produced;
+//! - generation counters, one per thing whose change revokes at once whatever was issued before:
+//!   `gen:user:{sub}` (the user's access tokens: a role or permission change, and everything
+//!   below), `gen:sessions:{sub}` (everything of the user: block, password reset, sign-out
+//!   everywhere, erasure), `gen:role:{name}` (a role's definition: the access tokens of all its
+//!   holders), `gen:account:{id}` (a B2B account suspended or deleted: everything of its users and
+//!   services), `gen:app:{client_id}` (an application disabled: its tokens and families).
+//!
+//! A token, family or session carries the generations it was issued under ([`Marks`]); it is
+//! inactive once any current generation is higher. Counters, not timestamps: a change and a
+//! token in the same instant, on nodes whose clocks differ, are still ordered — the issuer reads
+//! the generations *before* it reads the subject, so a change that lands in between leaves the
+//! new token already inactive, never a stale token active. A counter never goes back (see
+//! [`HotStore::advance`]), so its entry may expire after [`HORIZON`].
 
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::token::AccessClaims;
 use crate::store::{HotStore, StoreError};
 
-/// How long a session or user entry must live: as long as anything it covers — a refresh
-/// family lives at most 30 days, sessions 7, access tokens 24 hours.
+/// How long a session entry or generation counter must live: as long as anything it covers — a
+/// refresh family lives at most 30 days, sessions 7, access tokens 24 hours.
 pub const HORIZON: Duration = Duration::days(31);
 
 fn jti_key(jti: &str) -> String {
@@ -27,32 +39,197 @@ pub(crate) fn sid_key(sid: &str) -> String {
     format!("deny:sid:{sid}")
 }
 
-pub(crate) fn user_key(sub: &str) -> String {
-    format!("nbf:user:{sub}")
+/// What a generation counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation<'a> {
+    /// A user's access tokens (`sub`).
+    User(&'a str),
+    /// Everything of a user: tokens, families, browser sessions (`sub`).
+    Sessions(&'a str),
+    /// A role's definition.
+    Role(&'a str),
+    /// A B2B account (its uuid).
+    Account(&'a str),
+    /// An application (its client_id).
+    App(&'a str),
 }
 
-/// True when the token was revoked by any of the three means.
+impl Generation<'_> {
+    fn key(self) -> String {
+        match self {
+            Generation::User(id) => format!("gen:user:{id}"),
+            Generation::Sessions(id) => format!("gen:sessions:{id}"),
+            Generation::Role(name) => format!("gen:role:{name}"),
+            Generation::Account(id) => format!("gen:account:{id}"),
+            Generation::App(id) => format!("gen:app:{id}"),
+        }
+    }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// The generations a token, refresh family or browser session was issued under. Zero (never
+/// changed) is left out of tokens, so they grow only for subjects that were changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marks {
+    #[serde(rename = "u", default, skip_serializing_if = "is_zero")]
+    pub user: i64,
+    #[serde(rename = "s", default, skip_serializing_if = "is_zero")]
+    pub sessions: i64,
+    #[serde(rename = "r", default, skip_serializing_if = "is_zero")]
+    pub role: i64,
+    #[serde(rename = "c", default, skip_serializing_if = "is_zero")]
+    pub account: i64,
+    #[serde(rename = "a", default, skip_serializing_if = "is_zero")]
+    pub app: i64,
+    /// The role whose generation `role` is, for tokens that carry no `role` claim (third-party
+    /// applications' tokens still die with a cut to the role their permissions came from).
+    #[serde(rename = "rn", default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+}
+
+impl Marks {
+    pub fn is_empty(&self) -> bool {
+        *self == Marks::default()
+    }
+}
+
+/// A counter's value as stored (absent: 0).
+fn parse_generation(value: Option<&[u8]>) -> i64 {
+    value
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads several generations in one round trip, in order.
+pub async fn generations(hot: &dyn HotStore, which: &[Generation<'_>]) -> Result<Vec<i64>, StoreError> {
+    let keys: Vec<String> = which.iter().map(|g| g.key()).collect();
+    let values = hot.get_many(&keys).await?;
+    Ok(values.iter().map(|v| parse_generation(v.as_deref())).collect())
+}
+
+/// Moves a generation forward: everything issued under an earlier one is inactive from now on,
+/// on every node.
+pub async fn advance(hot: &dyn HotStore, which: Generation<'_>, now: OffsetDateTime) -> Result<i64, StoreError> {
+    hot.advance(&which.key(), now.unix_timestamp(), now + HORIZON).await
+}
+
+/// What a change to a user ends (DESIGN.md, Revocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ends {
+    /// Access tokens, refresh families and browser sessions: block, password reset, sign-out
+    /// everywhere, erasure.
+    Everything,
+    /// Access tokens only: a role or permission change (families rebuild the subject at their
+    /// next refresh).
+    Tokens,
+}
+
+/// Ends what `ends` names for user `sub`. A change calls it before its write and again after
+/// it: the first call stops what was issued before, the second what was issued while the write
+/// was under way from rows read before it committed.
+pub async fn end_user(hot: &dyn HotStore, sub: &str, ends: Ends, now: OffsetDateTime) -> Result<(), StoreError> {
+    if ends == Ends::Everything {
+        advance(hot, Generation::Sessions(sub), now).await?;
+    }
+    advance(hot, Generation::User(sub), now).await.map(drop)
+}
+
+/// The role an access token's permissions came from.
+fn role_of(claims: &AccessClaims) -> Option<&str> {
+    claims.role.as_deref().or(claims.rev.role_name.as_deref())
+}
+
+/// True when the token was revoked by any means: its `jti`, session or family denied, or a
+/// generation it was issued under moved on.
 pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<bool, StoreError> {
-    let mut keys = vec![jti_key(&claims.jti), user_key(&claims.sub)];
+    let mut keys = vec![jti_key(&claims.jti)];
     keys.extend(claims.sid.as_deref().map(sid_key));
     keys.extend(claims.family.as_deref().map(family_key));
+    let denials = keys.len();
+    let marks = &claims.rev;
+    let mut carried = vec![marks.app];
+    keys.push(Generation::App(&claims.client_id).key());
+    if !claims.is_service() {
+        keys.push(Generation::User(&claims.sub).key());
+        carried.push(marks.user);
+    }
+    if let Some(role) = role_of(claims) {
+        keys.push(Generation::Role(role).key());
+        carried.push(marks.role);
+    }
+    if let Some(account) = &claims.account_id {
+        keys.push(Generation::Account(account).key());
+        carried.push(marks.account);
+    }
     let values = hot.get_many(&keys).await?;
-    let before_user_nbf = parse_not_before(values[1].as_deref()).is_some_and(|nbf| claims.iat < nbf);
-    // Every other key is a blacklist entry: present means revoked.
-    let denied = values.iter().enumerate().any(|(i, v)| i != 1 && v.is_some());
-    Ok(denied || before_user_nbf)
+    let denied = values[..denials].iter().any(Option::is_some);
+    let moved_on = values[denials..]
+        .iter()
+        .zip(&carried)
+        .any(|(now, then)| parse_generation(now.as_deref()) > *then);
+    Ok(denied || moved_on)
 }
 
-/// True when a session is dead: ended by logout, or begun (`auth_time`) before the user's
-/// not-before time (block, role change, sign-out everywhere). One round trip.
-pub async fn session_revoked(hot: &dyn HotStore, sid: &str, sub: &str, auth_time: i64) -> Result<bool, StoreError> {
-    let values = hot.get_many(&[sid_key(sid), user_key(sub)]).await?;
-    Ok(values[0].is_some() || parse_not_before(values[1].as_deref()).is_some_and(|nbf| auth_time < nbf))
+/// True when a browser session is dead: ended by logout, or begun under a generation of its user
+/// or account that has moved on. One round trip.
+pub async fn session_revoked(
+    hot: &dyn HotStore,
+    sid: &str,
+    sub: &str,
+    account: Option<&str>,
+    marks: &Marks,
+) -> Result<bool, StoreError> {
+    let mut keys = vec![sid_key(sid), Generation::Sessions(sub).key()];
+    keys.extend(account.map(|a| Generation::Account(a).key()));
+    let values = hot.get_many(&keys).await?;
+    Ok(values[0].is_some()
+        || parse_generation(values[1].as_deref()) > marks.sessions
+        || values
+            .get(2)
+            .is_some_and(|v| parse_generation(v.as_deref()) > marks.account))
 }
 
-/// A not-before time as stored (unix seconds).
-pub(crate) fn parse_not_before(value: Option<&[u8]>) -> Option<i64> {
-    std::str::from_utf8(value?).ok()?.parse().ok()
+/// What a refresh family depends on, read in one round trip: whether the family or its session
+/// was revoked, and the current generations (user, sessions, application, the role it last
+/// had, its B2B account).
+pub async fn family_state(
+    hot: &dyn HotStore,
+    family: &str,
+    subject: &super::subject::Subject,
+    client_id: &str,
+) -> Result<(bool, Marks), StoreError> {
+    let mut keys = vec![
+        family_key(family),
+        Generation::User(&subject.sub).key(),
+        Generation::Sessions(&subject.sub).key(),
+        Generation::App(client_id).key(),
+        Generation::Role(subject.role.as_deref().unwrap_or("")).key(),
+    ];
+    keys.extend(subject.account_id.as_deref().map(|a| Generation::Account(a).key()));
+    let account = keys.len() - 1;
+    keys.extend(subject.sid.as_deref().map(sid_key));
+    let values = hot.get_many(&keys).await?;
+    let generation = |i: usize| parse_generation(values[i].as_deref());
+    let current = Marks {
+        user: generation(1),
+        sessions: generation(2),
+        app: generation(3),
+        role: generation(4),
+        account: if subject.account_id.is_some() {
+            generation(account)
+        } else {
+            0
+        },
+        role_name: None,
+    };
+    let denied = values[0].is_some() || (subject.sid.is_some() && values[keys.len() - 1].is_some());
+    let then = &subject.marks;
+    let moved_on = current.sessions > then.sessions || current.account > then.account || current.app > then.app;
+    Ok((denied || moved_on, current))
 }
 
 /// Blacklists one access token until it expires.
@@ -70,14 +247,27 @@ pub async fn deny_session(hot: &dyn HotStore, sid: &str, now: OffsetDateTime) ->
     hot.put(&sid_key(sid), b"1", now + HORIZON).await
 }
 
-/// Makes every token issued to `sub` before `now` inactive. Second precision: a token issued
-/// in the same second as the change stays valid, so a change never rejects the token that
-/// the same request is about to issue.
-pub async fn set_not_before(hot: &dyn HotStore, sub: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-    hot.put(
-        &user_key(sub),
-        now.unix_timestamp().to_string().as_bytes(),
-        now + HORIZON,
-    )
-    .await
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untouched_generations_cost_no_bytes_in_a_token() {
+        assert_eq!(serde_json::to_string(&Marks::default()).unwrap(), "{}");
+        let marks = Marks {
+            user: 3,
+            role_name: Some("client_user".into()),
+            ..Marks::default()
+        };
+        let text = serde_json::to_string(&marks).unwrap();
+        assert_eq!(text, r#"{"u":3,"rn":"client_user"}"#);
+        assert_eq!(serde_json::from_str::<Marks>(&text).unwrap(), marks);
+    }
+
+    #[test]
+    fn stored_generations_parse_and_absent_ones_are_zero() {
+        assert_eq!(parse_generation(None), 0);
+        assert_eq!(parse_generation(Some(b"1764590000")), 1_764_590_000);
+        assert_eq!(parse_generation(Some(b"garbage")), 0);
+    }
 }

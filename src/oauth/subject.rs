@@ -1,16 +1,24 @@
 //! Who an access token speaks for: a user (id, role, B2B account, effective permissions — role
 //! permissions plus extra grants, DESIGN.md — and how they authenticated), or an application
 //! acting as itself (`client_credentials`: its client_id, service role and owning account).
+//!
+//! A user's subject is always built from the rows as they are now (DESIGN.md, Token authority:
+//! the subject as it is now), after the revocation generations were read: a user who is not
+//! active, or whose B2B account is not, gets `invalid_grant`. What a token shows of it depends
+//! on the application ([`Subject::access_token`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::error::OAuthError;
 use super::provider::Provider;
+use super::revocation::{self, Generation, Marks};
 use super::scope::Scope;
 use super::token::{self, AccessClaims};
+use crate::identity::account::AccountStatus;
 use crate::identity::application::Application;
+use crate::identity::permission::Permission;
 use crate::identity::role::RoleName;
-use crate::identity::user::User;
+use crate::identity::user::{User, UserId, UserStatus};
 
 /// The identity and authorization facts an access token carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,38 +31,128 @@ pub struct Subject {
     /// When the user authenticated (unix seconds); `None` for applications.
     pub auth_time: Option<i64>,
     pub amr: Vec<String>,
+    /// The revocation generations the subject was read under.
+    #[serde(default)]
+    pub marks: Marks,
+}
+
+/// How the user authenticated, carried from the sign-in to every token of it.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub sid: Option<String>,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+}
+
+/// The user may not have tokens now.
+fn not_active() -> OAuthError {
+    OAuthError::invalid_grant("the user or its account may not sign in")
 }
 
 impl Subject {
-    /// The subject for `user`, authenticated at `auth_time` by `amr` in session `sid`.
-    pub async fn of(
+    /// The subject of user `id` for `app`, read now: generations first, then the rows.
+    pub async fn of_user(
+        provider: &Provider,
+        app: &Application,
+        id: UserId,
+        how: Authenticated,
+    ) -> Result<(Self, User), OAuthError> {
+        let sub = id.to_string();
+        let read = revocation::generations(
+            provider.hot.as_ref(),
+            &[Generation::User(&sub), Generation::Sessions(&sub)],
+        )
+        .await?;
+        let user = provider.db.find_user(id).await?.ok_or_else(not_active)?;
+        let marks = Marks {
+            user: read[0],
+            sessions: read[1],
+            app: app.generation,
+            ..Marks::default()
+        };
+        let subject = Self::rebuild(provider, &user, marks, None, how).await?;
+        Ok((subject, user))
+    }
+
+    /// The subject of `user` (read after `marks.user`, `.sessions` and `.app`), with its role's
+    /// and account's current rows. `known`: the generations of the role and account when the
+    /// caller read them together with the others (refresh); else they are read here.
+    pub async fn rebuild(
         provider: &Provider,
         user: &User,
-        sid: Option<String>,
-        auth_time: i64,
-        amr: Vec<String>,
+        mut marks: Marks,
+        known: Option<(&str, i64, i64)>,
+        how: Authenticated,
     ) -> Result<Self, OAuthError> {
-        let mut permissions = role_permissions(provider, &user.role).await?;
+        if user.status != UserStatus::Active {
+            return Err(not_active());
+        }
+        let account = user.client_id.map(|a| a.to_string());
+        let (role_gen, account_gen) = match known {
+            Some((role, r, c)) if role == user.role.as_str() => (r, c),
+            _ => {
+                let mut which = vec![Generation::Role(user.role.as_str())];
+                which.extend(account.as_deref().map(Generation::Account));
+                let read = revocation::generations(provider.hot.as_ref(), &which).await?;
+                (read[0], read.get(1).copied().unwrap_or(0))
+            }
+        };
+        if let Some(id) = user.client_id {
+            let found = provider.clients.account(id, Some(account_gen)).await?;
+            if !found.is_some_and(|a| a.value.status == AccountStatus::Active) {
+                return Err(not_active());
+            }
+        }
+        let mut permissions = role_permissions(provider, &user.role, Some(role_gen)).await?;
         permissions.extend(user.permissions.iter().map(ToString::to_string));
         permissions.sort();
         permissions.dedup();
+        marks.role = role_gen;
+        marks.account = account_gen;
+        marks.role_name = None;
         Ok(Self {
             sub: user.id.to_string(),
             role: Some(user.role.to_string()),
-            account_id: user.client_id.map(|a| a.to_string()),
+            account_id: account,
             permissions,
-            sid,
-            auth_time: Some(auth_time),
-            amr,
+            sid: how.sid,
+            auth_time: Some(how.auth_time),
+            amr: how.amr,
+            marks,
         })
     }
 
-    /// The subject of an application acting as itself (RFC 6749 §4.4).
+    /// The subject of an application acting as itself (RFC 6749 §4.4): its cached rows and the
+    /// generations they were read under.
     pub async fn of_application(provider: &Provider, app: &Application) -> Result<Self, OAuthError> {
+        let mut marks = Marks {
+            app: app.generation,
+            ..Marks::default()
+        };
         let permissions = match &app.service_role {
-            Some(role) => role_permissions(provider, role).await?,
+            Some(role) => {
+                let found = provider
+                    .clients
+                    .role(role, None)
+                    .await?
+                    .ok_or_else(|| missing_role(role))?;
+                marks.role = found.generation;
+                found.value.permissions.iter().map(ToString::to_string).collect()
+            }
             None => Vec::new(),
         };
+        if let Some(id) = app.account_id {
+            let found = provider.clients.account(id, None).await?;
+            match found {
+                Some(account) if account.value.status == AccountStatus::Active => marks.account = account.generation,
+                _ => {
+                    return Err(OAuthError::new(
+                        super::error::ErrorCode::UnauthorizedClient,
+                        "the application's B2B account is not active",
+                    ));
+                }
+            }
+        }
         Ok(Self {
             sub: app.client_id.to_string(),
             role: app.service_role.as_ref().map(ToString::to_string),
@@ -63,7 +161,32 @@ impl Subject {
             sid: None,
             auth_time: None,
             amr: Vec::new(),
+            marks,
         })
+    }
+
+    /// What a token of `app` for `scope` may show of this subject (DESIGN.md, Token authority):
+    /// first-party applications and services get the role and every effective permission; a
+    /// third-party application gets no role, and only the permissions its granted scope names
+    /// that the user holds, wildcards expanded to concrete actions.
+    fn shown(&self, app: &Application, scope: &Scope) -> (Option<String>, Vec<String>) {
+        if app.first_party || self.auth_time.is_none() {
+            return (self.role.clone(), self.permissions.clone());
+        }
+        let held: Vec<Permission> = self
+            .permissions
+            .iter()
+            .filter_map(|p| Permission::parse(p).ok())
+            .collect();
+        let mut granted: Vec<String> = scope
+            .iter()
+            .filter_map(|s| Permission::parse(s).ok())
+            .flat_map(|p| p.grantable(&held))
+            .map(|p| p.to_string())
+            .collect();
+        granted.sort();
+        granted.dedup();
+        (None, granted)
     }
 
     /// Mints an access token for this subject, issued to `app`, for `scope`; `family` names the
@@ -77,6 +200,12 @@ impl Subject {
     ) -> Result<(String, AccessClaims), OAuthError> {
         let now = provider.clock.now();
         let ttl = app.access_token_ttl.unwrap_or(provider.access_token_ttl);
+        let (role, permissions) = self.shown(app, scope);
+        let mut rev = self.marks.clone();
+        rev.sessions = 0;
+        if role.is_none() {
+            rev.role_name.clone_from(&self.role);
+        }
         let claims = AccessClaims {
             iss: provider.issuer.clone(),
             sub: self.sub.clone(),
@@ -87,12 +216,13 @@ impl Subject {
             client_id: app.client_id.to_string(),
             scope: scope.to_string(),
             sid: self.sid.clone(),
-            role: self.role.clone(),
+            role,
             account_id: self.account_id.clone(),
-            permissions: self.permissions.clone(),
+            permissions,
             auth_time: self.auth_time,
             amr: (!self.amr.is_empty()).then(|| self.amr.clone()),
             family: family.map(str::to_owned),
+            rev,
         };
         let jwt = token::mint(&provider.keyring(), &claims).map_err(|e| {
             tracing::error!(error = %e, "signing an access token failed");
@@ -102,11 +232,22 @@ impl Subject {
     }
 }
 
-/// The permissions of a role, as strings; a missing role is a server-side inconsistency.
-async fn role_permissions(provider: &Provider, role: &RoleName) -> Result<Vec<String>, OAuthError> {
-    let found = provider.clients.role(role).await?.ok_or_else(|| {
-        tracing::error!(role = %role, "a role named by a user or application does not exist");
-        OAuthError::server_error()
-    })?;
-    Ok(found.permissions.iter().map(ToString::to_string).collect())
+fn missing_role(role: &RoleName) -> OAuthError {
+    tracing::error!(role = %role, "a role named by a user or application does not exist");
+    OAuthError::server_error()
+}
+
+/// The permissions of a role, as strings, from a copy at least as new as `current`; a missing
+/// role is a server-side inconsistency.
+async fn role_permissions(
+    provider: &Provider,
+    role: &RoleName,
+    current: Option<i64>,
+) -> Result<Vec<String>, OAuthError> {
+    let found = provider
+        .clients
+        .role(role, current)
+        .await?
+        .ok_or_else(|| missing_role(role))?;
+    Ok(found.value.permissions.iter().map(ToString::to_string).collect())
 }

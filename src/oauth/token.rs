@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::jwt::{self, JwtError};
+use super::revocation::Marks;
 use crate::identity::application::SigningAlg;
 use crate::keys::Keyring;
 
@@ -44,11 +45,20 @@ pub struct AccessClaims {
     /// family (RFC 7009 §2.1, reuse detection) revokes the access tokens it produced.
     #[serde(rename = "fam", default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
+    /// The revocation generations the token was issued under (private claim; see
+    /// [`crate::oauth::revocation`]). Absent when none was ever moved.
+    #[serde(default, skip_serializing_if = "Marks::is_empty")]
+    pub rev: Marks,
 }
 
 impl AccessClaims {
     pub fn expires_at(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// A `client_credentials` token: the application acting as itself.
+    pub fn is_service(&self) -> bool {
+        self.sub == self.client_id
     }
 
     pub fn issued_at(&self) -> OffsetDateTime {

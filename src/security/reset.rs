@@ -130,7 +130,9 @@ pub async fn complete(
             .map_err(|_| ResetError::Hashing)?,
     );
     user.email_verified = user.email.is_some();
-    crate::oauth::revocation::set_not_before(provider.hot.as_ref(), &user.id.to_string(), now).await?;
+    let sub = user.id.to_string();
+    let ends = crate::oauth::revocation::Ends::Everything;
+    crate::oauth::revocation::end_user(provider.hot.as_ref(), &sub, ends, now).await?;
     user.not_before = Some(now);
     user.updated_at = now;
     let mut events = vec![UserEvent::password_changed(&provider.issuer, &user, now)];
@@ -138,6 +140,7 @@ pub async fn complete(
         events.push(UserEvent::unlocked(&provider.issuer, &user, now));
     }
     provider.db.update_user(&user, &events).await?;
+    crate::oauth::revocation::end_user(provider.hot.as_ref(), &sub, ends, now).await?;
     // Whoever knew the old password loses every foothold: other reset links, known devices.
     for other in provider.hot.set_members(&index(user.id)).await? {
         provider.hot.delete(&other).await?;

@@ -7,7 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::digest;
 use crate::identity::application::random_token;
-use crate::identity::user::UserId;
+use crate::identity::user::{User, UserId};
+use crate::oauth::revocation::{self, Generation, Marks};
 use crate::store::{HotStore, StoreError};
 
 pub const IDLE: Duration = Duration::hours(12);
@@ -43,9 +44,21 @@ pub struct Session {
     pub amr: Vec<String>,
     /// When the session began (unix seconds), for the absolute lifetime.
     pub created_at: i64,
+    /// The user's B2B account, whose suspension ends the session.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The revocation generations the session began under (`sessions`, `account`).
+    #[serde(default)]
+    pub marks: Marks,
 }
 
 impl Session {
+    /// True when the session was ended: logged out, or a generation it began under moved on.
+    pub async fn revoked(&self, hot: &dyn HotStore) -> Result<bool, StoreError> {
+        let sub = self.user_id.to_string();
+        revocation::session_revoked(hot, &self.sid, &sub, self.account.as_deref(), &self.marks).await
+    }
+
     fn expires_at(&self, now: OffsetDateTime) -> OffsetDateTime {
         let absolute = OffsetDateTime::from_unix_timestamp(self.created_at).unwrap_or(now) + ABSOLUTE;
         (now + IDLE).min(absolute)
@@ -60,13 +73,25 @@ fn user_sessions(user: UserId) -> String {
     format!("user-sessions:{user}")
 }
 
-/// Starts a session; returns the cookie value and the session.
+/// Starts a session of `user`, under the generations current now; returns the cookie value and
+/// the session.
 pub async fn start(
     hot: &dyn HotStore,
-    user_id: UserId,
+    user: &User,
     amr: Vec<String>,
     now: OffsetDateTime,
 ) -> Result<(String, Session), StoreError> {
+    let user_id = user.id;
+    let sub = user_id.to_string();
+    let account = user.client_id.map(|a| a.to_string());
+    let mut which = vec![Generation::Sessions(&sub)];
+    which.extend(account.as_deref().map(Generation::Account));
+    let read = revocation::generations(hot, &which).await?;
+    let marks = Marks {
+        sessions: read[0],
+        account: read.get(1).copied().unwrap_or(0),
+        ..Marks::default()
+    };
     let cookie = random_token::<32>();
     let session = Session {
         sid: random_token::<16>(),
@@ -74,6 +99,8 @@ pub async fn start(
         auth_time: now.unix_timestamp(),
         amr,
         created_at: now.unix_timestamp(),
+        account,
+        marks,
     };
     save(hot, &cookie, &session, now).await?;
     hot.set_add(&user_sessions(user_id), &session.sid, now + ABSOLUTE)
@@ -94,8 +121,7 @@ pub async fn load(hot: &dyn HotStore, cookie: &str, now: OffsetDateTime) -> Resu
     let Ok(session) = serde_json::from_slice::<Session>(&bytes) else {
         return Ok(None);
     };
-    let sub = session.user_id.to_string();
-    if crate::oauth::revocation::session_revoked(hot, &session.sid, &sub, session.auth_time).await? {
+    if session.revoked(hot).await? {
         return Ok(None);
     }
     save(hot, cookie, &session, now).await?;

@@ -112,12 +112,13 @@ async fn settle(
     }
     // Asked for every attempt, known user or not, right password or not: the answer's timing
     // must not tell them apart.
-    let sso = sso_only(provider, user.as_ref()).await?;
+    let refused = refused_by_account(provider, user.as_ref()).await?;
     match login::check(&provider.dummy_hash, provider.bcrypt_cost, user, password).await {
-        Ok(user) if sso => {
-            // The account signs in through its identity provider: exactly the answer of a wrong
-            // password (a distinct one would confirm the password), and it counts as one.
-            failed(provider, &attempt, Some(user), login_name, from, Some("sso_required")).await
+        Ok(user) if refused.is_some() => {
+            // The B2B account is suspended, or signs in through its identity provider: exactly
+            // the answer of a wrong password (a distinct one would confirm the password), and it
+            // counts as one.
+            failed(provider, &attempt, Some(user), login_name, from, refused).await
         }
         Ok(user) => {
             provider.lockout.succeeded(hot, &attempt).await?;
@@ -130,13 +131,22 @@ async fn settle(
     }
 }
 
-/// True when the user's account signs in through its identity provider only. Always one query
-/// (an account that cannot exist for unknown users and staff).
-async fn sso_only(provider: &Provider, user: Option<&User>) -> Result<bool, StoreError> {
+/// Why the user's B2B account refuses password sign-in, if it does: it is not active
+/// (`account_inactive`), or it signs in through its identity provider only (`sso_required`).
+/// Always the same two queries (for an account that cannot exist for unknown users and staff),
+/// so timing tells nothing.
+async fn refused_by_account(provider: &Provider, user: Option<&User>) -> Result<Option<&'static str>, StoreError> {
     let account = user
         .and_then(|u| u.client_id)
         .unwrap_or_else(|| crate::identity::account::AccountId::from_uuid(uuid::Uuid::nil()));
-    crate::federation::sso_required(provider, Some(account)).await
+    let found = provider.db.find_account(account).await?;
+    if user.is_some_and(|u| u.client_id.is_some())
+        && found.is_none_or(|a| a.status != crate::identity::account::AccountStatus::Active)
+    {
+        return Ok(Some("account_inactive"));
+    }
+    let sso = crate::federation::sso_required(provider, Some(account)).await?;
+    Ok(sso.then_some("sso_required"))
 }
 
 /// A failed password check: audited (with `reason`), counted, perhaps a new lock.

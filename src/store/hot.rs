@@ -107,6 +107,13 @@ pub trait HotStore: Send + Sync {
     /// (or the first after the previous window ended) and lasts `window`.
     async fn incr(&self, key: &str, window: Duration) -> Result<Counter, StoreError>;
 
+    /// Atomically moves a generation counter forward and returns its new value: one more than
+    /// the stored value, and at least `floor` (the caller's clock in unix seconds), so a counter
+    /// that expired and starts again never falls back below values handed out before. The value
+    /// is read back by [`HotStore::get`]/[`HotStore::get_many`] as decimal text; it lives until
+    /// `expires_at`.
+    async fn advance(&self, key: &str, floor: i64, expires_at: OffsetDateTime) -> Result<i64, StoreError>;
+
     /// Counts one request against every bucket `(key, rate)` atomically: all or none. The
     /// buckets are GCRA arrival times (see [`Rate::step`]).
     async fn throttle(&self, buckets: &[(String, Rate)]) -> Result<Throttle, StoreError>;

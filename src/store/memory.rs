@@ -181,6 +181,28 @@ impl HotStore for MemoryStore {
         })
     }
 
+    async fn advance(&self, key: &str, floor: i64, expires_at: OffsetDateTime) -> Result<i64, StoreError> {
+        self.with(true, |map, now| {
+            let stored = match Self::live_value(map, key, now)? {
+                Some((value, _)) => std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+                None => 0,
+            };
+            let next = (stored + 1).max(floor);
+            map.insert(
+                key.to_owned(),
+                Entry::Value {
+                    value: next.to_string().into_bytes(),
+                    expires_at,
+                    used: false,
+                },
+            );
+            Ok(next)
+        })
+    }
+
     async fn throttle(&self, buckets: &[(String, Rate)]) -> Result<Throttle, StoreError> {
         self.with(true, |map, now| {
             let now = unix_micros(now);

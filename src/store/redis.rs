@@ -53,6 +53,15 @@ if not r[2] or tonumber(r[2]) <= now then
 end
 return {redis.call('HINCRBY', KEYS[1], 'n', 1), tonumber(r[2])}";
 
+// A generation counter is a value entry (`v` decimal, `e` expiry) so `get_many` reads it.
+const ADVANCE: &str = r"
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0') or 0
+local n = math.max(v + 1, tonumber(ARGV[1]))
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', string.format('%.0f', n), 'e', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return n";
+
 const SET_ADD: &str = r"
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -104,6 +113,7 @@ pub struct RedisStore {
     take: Script,
     delete: Script,
     incr: Script,
+    advance: Script,
     set_add: Script,
     set_remove: Script,
     throttle: Script,
@@ -148,6 +158,7 @@ impl RedisStore {
             take: Script::new(TAKE),
             delete: Script::new(DELETE),
             incr: Script::new(INCR),
+            advance: Script::new(ADVANCE),
             set_add: Script::new(SET_ADD),
             set_remove: Script::new(SET_REMOVE),
             throttle: Script::new(THROTTLE),
@@ -271,6 +282,18 @@ impl HotStore for RedisStore {
             count,
             resets_at: from_unix_millis(resets_ms),
         })
+    }
+
+    async fn advance(&self, key: &str, floor: i64, expires_at: OffsetDateTime) -> Result<i64, StoreError> {
+        let (now, exp) = (self.now_ms(), unix_millis(expires_at));
+        self.advance
+            .key(self.key(key))
+            .arg(floor)
+            .arg(exp)
+            .arg(reclaim_after(now, exp))
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)
     }
 
     async fn throttle(&self, buckets: &[(String, Rate)]) -> Result<Throttle, StoreError> {

@@ -310,6 +310,7 @@ impl TryFrom<ApplicationRow> for Application {
             access_token_ttl: r.access_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
             refresh_token_ttl: r.refresh_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
             enabled: r.enabled,
+            generation: 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

@@ -466,11 +466,15 @@ async fn signing_out_everywhere_ends_browser_sessions_too() {
         "SSO while the session lives"
     );
 
-    app.clock.advance(Duration::seconds(1));
     let now = propusk::clock::Clock::now(&app.clock);
-    propusk::oauth::revocation::set_not_before(app.state.stores.hot.as_ref(), &user, now)
-        .await
-        .unwrap();
+    propusk::oauth::revocation::end_user(
+        app.state.stores.hot.as_ref(),
+        &user,
+        propusk::oauth::revocation::Ends::Everything,
+        now,
+    )
+    .await
+    .unwrap();
     let to = location(&browser.get(&url).await, &app.base);
     assert!(
         to.starts_with(&app.url("/login")),

@@ -65,9 +65,14 @@ async fn a_client_sees_only_its_own_parcels_and_an_operator_sees_all() {
     app.clock.advance(Duration::seconds(1));
     let claims = app.state.provider.access_claims(ann).unwrap();
     let now = propusk::clock::Clock::now(&app.clock);
-    propusk::oauth::revocation::set_not_before(app.state.stores.hot.as_ref(), &claims.sub, now)
-        .await
-        .unwrap();
+    propusk::oauth::revocation::end_user(
+        app.state.stores.hot.as_ref(),
+        &claims.sub,
+        propusk::oauth::revocation::Ends::Everything,
+        now,
+    )
+    .await
+    .unwrap();
     let (status, _) = app
         .call(
             ann,

@@ -10,6 +10,7 @@ mod admin_clients;
 mod admin_idps;
 mod admin_users;
 mod audit;
+mod authority;
 mod authorize;
 mod authz;
 mod code_exchange;

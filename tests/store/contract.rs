@@ -65,6 +65,7 @@ fn application(f: &DbFixture) -> Application {
         access_token_ttl: None,
         refresh_token_ttl: None,
         enabled: true,
+        generation: 0,
         created_at: now,
         updated_at: now,
     }

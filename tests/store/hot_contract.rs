@@ -140,6 +140,65 @@ pub async fn counters_are_atomic_under_concurrency(f: HotFixture) {
     );
 }
 
+pub async fn generations_only_move_forward(f: HotFixture) {
+    let exp = f.clock.now() + Duration::days(31);
+    assert_eq!(
+        f.hot.get("gen:user:1").await.unwrap(),
+        None,
+        "absent reads as none (generation 0)"
+    );
+    assert_eq!(f.hot.advance("gen:user:1", 0, exp).await.unwrap(), 1);
+    assert_eq!(f.hot.advance("gen:user:1", 0, exp).await.unwrap(), 2);
+    assert_eq!(f.hot.get("gen:user:1").await.unwrap().as_deref(), Some(&b"2"[..]));
+    let floor = f.clock.now().unix_timestamp();
+    assert_eq!(
+        f.hot.advance("gen:user:1", floor, exp).await.unwrap(),
+        floor,
+        "the floor wins"
+    );
+    assert_eq!(
+        f.hot.advance("gen:user:1", floor, exp).await.unwrap(),
+        floor + 1,
+        "then one more"
+    );
+    let got = f
+        .hot
+        .get_many(&["gen:user:1".to_owned(), "gen:user:2".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(got, vec![Some((floor + 1).to_string().into_bytes()), None]);
+    f.clock.advance(Duration::days(32));
+    assert_eq!(f.hot.get("gen:user:1").await.unwrap(), None, "expired with the horizon");
+    let later = f.clock.now().unix_timestamp();
+    assert_eq!(
+        f.hot
+            .advance("gen:user:1", later, f.clock.now() + Duration::days(31))
+            .await
+            .unwrap(),
+        later,
+        "an expired counter starts again above every value handed out before"
+    );
+}
+
+pub async fn generations_advance_atomically(f: HotFixture) {
+    let exp = f.clock.now() + Duration::days(31);
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let hot = Arc::clone(&f.hot);
+            tokio::spawn(async move { hot.advance("gen:role:x", 0, exp).await.unwrap() })
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    for task in tasks {
+        seen.insert(task.await.unwrap());
+    }
+    assert_eq!(
+        seen,
+        (1..=40).collect::<BTreeSet<i64>>(),
+        "no two callers got the same generation"
+    );
+}
+
 pub async fn set_members_expire_one_by_one(f: HotFixture) {
     let now = f.clock.now();
     f.hot

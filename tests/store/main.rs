@@ -142,6 +142,8 @@ macro_rules! hot_suite {
                 delete_reports_whether_something_live_was_there,
                 counters_count_within_their_window_and_restart_after_it,
                 counters_are_atomic_under_concurrency,
+                generations_only_move_forward,
+                generations_advance_atomically,
                 set_members_expire_one_by_one,
                 set_remove_and_contains,
                 a_key_holds_one_kind_of_entry,

@@ -90,6 +90,7 @@ impl UserAdmin<'_> {
                 message: e.0,
             })?;
         }
+        let was = account.status;
         if let Some(status) = change.status {
             account.status = AccountStatus::parse(&status).map_err(|e| AdminError::Invalid {
                 field: "status",
@@ -100,7 +101,7 @@ impl UserAdmin<'_> {
             account.mfa_required = required;
         }
         account.updated_at = self.clock.now();
-        self.db.update_account(&account).await?;
+        self.save_account(&account, was).await?;
         self.record_change(
             who,
             "client.update",
@@ -128,9 +129,10 @@ impl UserAdmin<'_> {
                 )
                 .await);
         }
+        let was = account.status;
         account.status = AccountStatus::Deleted;
         account.updated_at = self.clock.now();
-        self.db.update_account(&account).await?;
+        self.save_account(&account, was).await?;
         self.record_change(
             who,
             "client.delete",
@@ -141,6 +143,16 @@ impl UserAdmin<'_> {
         )
         .await;
         Ok(account)
+    }
+
+    /// Saves `account`; leaving `active` ends everything of its users and services (DESIGN.md,
+    /// Revocation), before the write and again after it (see `revocation::end_user`).
+    async fn save_account(&self, account: &Account, was: AccountStatus) -> Result<(), AdminError> {
+        let ends = was != account.status && account.status != AccountStatus::Active;
+        let id = account.id.to_string();
+        let generation = crate::oauth::revocation::Generation::Account(&id);
+        self.ending(ends.then_some(generation), self.db.update_account(account))
+            .await
     }
 
     /// Makes `user` an admin of the account (`client_admin`), or back a plain user.

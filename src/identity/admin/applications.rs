@@ -114,10 +114,17 @@ impl UserAdmin<'_> {
             }
             app.may_introspect = introspect;
         }
+        let before = (app.first_party, app.enabled);
         app.first_party = change.first_party.unwrap_or(app.first_party);
         app.enabled = change.enabled.unwrap_or(app.enabled);
         app.updated_at = self.clock.now();
-        self.db.update_application(&app).await?;
+        // Disabling an application, or taking its first-party standing, ends its tokens and
+        // families (they were issued with more authority than it now has).
+        let ends = (before.0 && !app.first_party) || (before.1 && !app.enabled);
+        let client_id = app.client_id.to_string();
+        let generation = crate::oauth::revocation::Generation::App(&client_id);
+        self.ending(ends.then_some(generation), self.db.update_application(&app))
+            .await?;
         self.record_change(
             who,
             "application.update",
@@ -134,7 +141,10 @@ impl UserAdmin<'_> {
         let app = self.application(who, id).await?;
         self.allowed(who, "applications:delete", "application.delete", id)
             .await?;
-        self.db.delete_application(&app.client_id).await?;
+        let client_id = app.client_id.to_string();
+        let generation = crate::oauth::revocation::Generation::App(&client_id);
+        self.ending(Some(generation), self.db.delete_application(&app.client_id))
+            .await?;
         self.record_change(
             who,
             "application.delete",

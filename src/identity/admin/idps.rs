@@ -109,7 +109,9 @@ impl UserAdmin<'_> {
         loop {
             let page = self.db.list_users(&filter, 500).await?;
             for user in page.iter().filter(|u| u.password_hash.is_some()) {
-                crate::oauth::revocation::set_not_before(self.hot, &user.id.to_string(), now).await?;
+                let sub = user.id.to_string();
+                crate::oauth::revocation::end_user(self.hot, &sub, crate::oauth::revocation::Ends::Everything, now)
+                    .await?;
                 ended += 1;
             }
             match page.last() {

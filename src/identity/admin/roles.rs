@@ -103,7 +103,9 @@ impl UserAdmin<'_> {
                 permission::parse_all(permissions.iter().map(String::as_str)).map_err(invalid("permissions"))?;
         }
         role.updated_at = self.clock.now();
-        self.db.update_role(&role).await?;
+        // Every holder's access tokens end; their families rebuild from the new definition.
+        let generation = crate::oauth::revocation::Generation::Role(role.name.as_str());
+        self.ending(Some(generation), self.db.update_role(&role)).await?;
         self.record_change(
             who,
             "role.update",

@@ -12,8 +12,8 @@ use crate::identity::account_self::ProfileChange;
 use crate::identity::permission::Permission;
 use crate::identity::role::RoleName;
 use crate::identity::user::{User, UserId, UserStatus, Username};
-use crate::oauth::revocation;
-use crate::store::{Database, HotStore, UserFilter};
+use crate::oauth::revocation::{self, Ends};
+use crate::store::{Database, HotStore, StoreError, UserFilter};
 
 /// What user administration needs.
 pub struct UserAdmin<'a> {
@@ -100,13 +100,38 @@ impl UserAdmin<'_> {
             .ok_or_else(|| not_found(id))
     }
 
-    /// Saves `user` after revoking what was issued before now.
-    async fn apply(&self, mut user: User, events: impl FnOnce(&User) -> Vec<OutboxEvent>) -> Result<User, AdminError> {
+    /// Runs `write`, moving `generation` (if any) on before it and again after it: what was
+    /// issued before the change, or while it was under way from rows read before it committed,
+    /// is inactive on every node (DESIGN.md, Revocation).
+    pub(super) async fn ending<T>(
+        &self,
+        generation: Option<revocation::Generation<'_>>,
+        write: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, AdminError> {
+        if let Some(g) = generation {
+            revocation::advance(self.hot, g, self.clock.now()).await?;
+        }
+        let done = write.await?;
+        if let Some(g) = generation {
+            revocation::advance(self.hot, g, self.clock.now()).await?;
+        }
+        Ok(done)
+    }
+
+    /// Saves `user`, ending what `ends` names of what was issued before (DESIGN.md, Revocation).
+    async fn apply(
+        &self,
+        mut user: User,
+        ends: Ends,
+        events: impl FnOnce(&User) -> Vec<OutboxEvent>,
+    ) -> Result<User, AdminError> {
         let now = self.clock.now();
-        revocation::set_not_before(self.hot, &user.id.to_string(), now).await?;
+        let sub = user.id.to_string();
+        revocation::end_user(self.hot, &sub, ends, now).await?;
         user.not_before = Some(now);
         user.updated_at = now;
         self.db.update_user(&user, &events(&user)).await?;
+        revocation::end_user(self.hot, &sub, ends, now).await?;
         Ok(user)
     }
 
@@ -118,7 +143,7 @@ impl UserAdmin<'_> {
         user.status = UserStatus::Blocked;
         let at = self.clock.now();
         let user = self
-            .apply(user, |u| vec![UserEvent::blocked(self.source, u, at)])
+            .apply(user, Ends::Everything, |u| vec![UserEvent::blocked(self.source, u, at)])
             .await?;
         self.record(who, "user.block", &user, Outcome::Success, serde_json::json!({}))
             .await;
@@ -133,7 +158,7 @@ impl UserAdmin<'_> {
         user.status = UserStatus::Active;
         let at = self.clock.now();
         let user = self
-            .apply(user, |u| vec![UserEvent::unblocked(self.source, u, at)])
+            .apply(user, Ends::Tokens, |u| vec![UserEvent::unblocked(self.source, u, at)])
             .await?;
         self.record(who, "user.unblock", &user, Outcome::Success, serde_json::json!({}))
             .await;
@@ -193,7 +218,7 @@ impl UserAdmin<'_> {
         let old = std::mem::replace(&mut user.role, name);
         let at = self.clock.now();
         let user = self
-            .apply(user, |u| {
+            .apply(user, Ends::Tokens, |u| {
                 vec![UserEvent::role_changed(self.source, u, old.as_str(), at)]
             })
             .await?;
@@ -256,7 +281,9 @@ impl UserAdmin<'_> {
         }
         let at = self.clock.now();
         let user = self
-            .apply(user, |u| vec![UserEvent::sessions_revoked(self.source, u, at)])
+            .apply(user, Ends::Everything, |u| {
+                vec![UserEvent::sessions_revoked(self.source, u, at)]
+            })
             .await?;
         self.record(
             who,
@@ -303,7 +330,7 @@ impl UserAdmin<'_> {
         }
         let at = self.clock.now();
         let user = self
-            .apply(user, |u| {
+            .apply(user, Ends::Tokens, |u| {
                 vec![UserEvent::permissions_changed(self.source, u, &before, at)]
             })
             .await?;
@@ -323,7 +350,9 @@ impl UserAdmin<'_> {
     /// Updates profile fields of a user in reach (`users:update`).
     pub async fn update_profile(&self, who: &Principal, id: &str, change: ProfileChange) -> Result<User, AdminError> {
         let mut user = self.find(id).await?;
-        if let Err(denied) = who.check("users:update", user.client_id) {
+        // check_user: an administrator never manages itself here (its own profile is
+        // /account/v1's, with fresh proof).
+        if let Err(denied) = who.check_user("users:update", &user) {
             return Err(self.refuse(who, "user.update", &user, denied).await);
         }
         let changed = change.apply(&mut user)?;
@@ -369,7 +398,7 @@ impl UserAdmin<'_> {
         // The event carries the erased row: consumers learn the id, not the erased data.
         let at = self.clock.now();
         let user = self
-            .apply(user, |u| vec![UserEvent::deleted(self.source, u, at)])
+            .apply(user, Ends::Everything, |u| vec![UserEvent::deleted(self.source, u, at)])
             .await?;
         self.record(who, "user.delete", &user, Outcome::Success, serde_json::json!({}))
             .await;

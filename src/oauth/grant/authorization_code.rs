@@ -5,14 +5,13 @@
 
 use super::TokenResponse;
 use crate::identity::application::{Application, GrantType};
-use crate::identity::user::UserStatus;
 use crate::oauth::code::{self, Issued, Redeemed};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::revocation;
-use crate::oauth::subject::Subject;
+use crate::oauth::subject::{Authenticated, Subject};
 
 #[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
 pub async fn grant(
@@ -67,23 +66,23 @@ pub async fn grant(
         (None, None) => {}
     }
     let sub = grant.user_id.to_string();
-    if revocation::session_revoked(provider.hot.as_ref(), &grant.sid, &sub, grant.auth_time).await? {
-        return Err(OAuthError::invalid_grant("the session has ended"));
-    }
-    let user = provider
-        .db
-        .find_user(grant.user_id)
-        .await?
-        .filter(|u| u.status == UserStatus::Active)
-        .ok_or_else(|| OAuthError::invalid_grant("the user may not sign in"))?;
-    let subject = Subject::of(
-        provider,
-        &user,
-        Some(grant.sid.clone()),
-        grant.auth_time,
-        grant.amr.clone(),
+    let ended = revocation::session_revoked(
+        provider.hot.as_ref(),
+        &grant.sid,
+        &sub,
+        grant.account.as_deref(),
+        &grant.session_marks,
     )
     .await?;
+    if ended {
+        return Err(OAuthError::invalid_grant("the session has ended"));
+    }
+    let how = Authenticated {
+        sid: Some(grant.sid.clone()),
+        auth_time: grant.auth_time,
+        amr: grant.amr.clone(),
+    };
+    let (subject, user) = Subject::of_user(provider, app, grant.user_id, how).await?;
     let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
     let (refresh_token, family) = if super::wants_refresh(app, &scope) {
         let (token, record) =

@@ -10,7 +10,7 @@ use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::scope::Scope;
-use crate::oauth::subject::Subject;
+use crate::oauth::subject::{Authenticated, Subject};
 use crate::security::ratelimit::{self, Bucket, Limited};
 use crate::security::signin::{self, Origins, SignInError};
 
@@ -64,7 +64,12 @@ pub async fn grant(
     let record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, "password_grant", ctx);
     provider.metrics.login(true);
     provider.audit.record_or_log(record).await;
-    let subject = Subject::of(provider, &user, None, now.unix_timestamp(), vec!["pwd".into()]).await?;
+    let how = Authenticated {
+        sid: None,
+        auth_time: now.unix_timestamp(),
+        amr: vec!["pwd".into()],
+    };
+    let (subject, user) = Subject::of_user(provider, app, user.id, how).await?;
     let family = if super::wants_refresh(app, &scope) {
         let scope_text = scope.to_string();
         Some(refresh::start_family(provider, app.client_id.as_str(), &scope_text, subject.clone()).await?)

@@ -22,7 +22,7 @@ pub async fn grant(
             "this client may not use the refresh_token grant",
         ));
     }
-    let (record, successor) = refresh::rotate(provider, refresh_token, app.client_id.as_str()).await?;
+    let (record, successor) = refresh::rotate(provider, refresh_token, app).await?;
     let granted = Scope::parse(&record.scope).unwrap_or_default();
     let scope = super::within(requested, &granted)?;
     let (access_token, claims) = record

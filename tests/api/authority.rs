@@ -1,0 +1,531 @@
+//! Token authority (DESIGN.md, Tokens: Revocation and Token authority): what each kind of token
+//! may do at each bearer endpoint, judged against the user, account, role and application as
+//! they are now — on real PostgreSQL + Redis, and across two nodes sharing them.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::support::{Backend, Browser, PASSWORD, RegisteredApp, TestApp};
+use propusk::identity::admin::NewApplication;
+
+const CB: &str = "https://client.example.com/cb";
+
+/// A third-party application that may ask for `openid`, `offline_access` and parcel permissions.
+async fn third_party(app: &TestApp) -> RegisteredApp {
+    app.register(NewApplication {
+        name: "Partner portal".into(),
+        redirect_uris: vec![CB.into()],
+        scopes: vec![
+            "openid".into(),
+            "offline_access".into(),
+            "parcels:*".into(),
+            "users:read".into(),
+        ],
+        ..NewApplication::default()
+    })
+    .await
+}
+
+/// A first-party confidential application with the password and refresh grants.
+async fn first_party_password(app: &TestApp) -> RegisteredApp {
+    app.register(NewApplication {
+        name: "Dispatch console".into(),
+        grants: vec!["password".into(), "refresh_token".into()],
+        first_party: true,
+        ..NewApplication::default()
+    })
+    .await
+}
+
+/// Password-grant tokens of `user` for `client`: (access, refresh).
+async fn password_tokens(app: &TestApp, client: &RegisteredApp, user: &str) -> (String, String) {
+    let response = app
+        .post_form(
+            "/token",
+            Some(client),
+            &[("grant_type", "password"), ("username", user), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 200, "password grant for {user}");
+    let body: Value = response.json().await.unwrap();
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A refresh; the status and body.
+async fn refresh(app: &TestApp, client: &RegisteredApp, token: &str) -> (u16, Value) {
+    let response = app
+        .post_form(
+            "/token",
+            Some(client),
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `/authz/check` for `parcels:read`: `allowed`, `denied`, or the status.
+async fn authz(app: &TestApp, token: &str, permission: &str) -> String {
+    let (status, body) = app
+        .call(
+            token,
+            Method::POST,
+            "/authz/check",
+            Some(json!({ "permission": permission })),
+        )
+        .await;
+    match (status, body["allowed"].as_bool()) {
+        (200, Some(true)) => "allowed".into(),
+        (200, Some(false)) => "denied".into(),
+        (status, _) => status.to_string(),
+    }
+}
+
+/// `active` or `inactive` at `/introspect`, asked by `gateway`.
+async fn introspect(app: &TestApp, gateway: &RegisteredApp, token: &str) -> String {
+    let body: Value = app
+        .post_form("/introspect", Some(gateway), &[("token", token)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    if body["active"] == true { "active" } else { "inactive" }.into()
+}
+
+/// What `token` gets at `endpoint`.
+async fn probe(app: &TestApp, gateway: &RegisteredApp, token: &str, endpoint: &str) -> String {
+    let status = |(s, _): (u16, Value)| s.to_string();
+    match endpoint {
+        "userinfo" => status(app.call(token, Method::GET, "/userinfo", None).await),
+        "account profile" => status(app.call(token, Method::GET, "/account/v1/profile", None).await),
+        "account totp" => status(app.call(token, Method::POST, "/account/v1/factors/totp", None).await),
+        "account email" => status(
+            app.call(
+                token,
+                Method::PATCH,
+                "/account/v1/profile",
+                Some(json!({ "email": "mallory@evil.example" })),
+            )
+            .await,
+        ),
+        "admin users" => status(app.call(token, Method::GET, "/admin/v1/users", None).await),
+        "authz" => authz(app, token, "parcels:read").await,
+        "introspect" => introspect(app, gateway, token).await,
+        other => panic!("no endpoint {other}"),
+    }
+}
+
+const ENDPOINTS: [&str; 7] = [
+    "userinfo",
+    "account profile",
+    "account totp",
+    "account email",
+    "admin users",
+    "authz",
+    "introspect",
+];
+
+#[tokio::test]
+async fn every_kind_of_token_gets_exactly_its_authority_at_every_bearer_endpoint() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let acme = app.account("Acme").await;
+    let globex = app.account("Globex").await;
+    let acme_id = acme.id.to_string();
+    for user in ["ann", "bob", "dan"] {
+        app.user(user, "client_admin", Some(&acme_id)).await;
+    }
+    app.user("cat", "client_admin", Some(&globex.id.to_string())).await;
+    let fp = app.web_app(true).await;
+    let fp_doomed = app.web_app(true).await;
+    let tp = third_party(&app).await;
+    let svc = app.service_app("operator", false).await;
+    let gateway = app.service_app("admin", true).await;
+    let staff = app.client_token(&gateway).await;
+
+    let browser = Browser::default();
+    let first = app.code_tokens(&browser, &fp, "ann", "openid").await;
+    let tp_openid = app.code_tokens(&Browser::default(), &tp, "ann", "openid").await;
+    let tp_parcels = app
+        .code_tokens(&Browser::default(), &tp, "ann", "openid parcels:*")
+        .await;
+    let service = app.client_token(&svc).await;
+    let wrong_aud = {
+        let mut claims = app
+            .state
+            .provider
+            .access_claims(first["access_token"].as_str().unwrap())
+            .unwrap();
+        let claims = std::sync::Arc::make_mut(&mut claims);
+        claims.aud = "https://billing.example.com".into();
+        claims.jti = "another-audience".into();
+        propusk::oauth::token::mint(&app.state.provider.keyring(), claims).unwrap()
+    };
+    let disabled = app.access_token(&fp_doomed, "bob").await;
+    let blocked = app.access_token(&fp, "dan").await;
+    let suspended = app.access_token(&fp, "cat").await;
+    // The changes, in the same instant as the tokens (the test clock does not move).
+    let bob_app = format!("/admin/v1/applications/{}", fp_doomed.client_id);
+    let (s, _) = app
+        .call(&staff, Method::PATCH, &bob_app, Some(json!({ "enabled": false })))
+        .await;
+    assert_eq!(s, 200);
+    let dan = app.state.provider.access_claims(&blocked).unwrap().sub.clone();
+    let (s, _) = app
+        .call(&staff, Method::POST, &format!("/admin/v1/users/{dan}/block"), None)
+        .await;
+    assert_eq!(s, 200);
+    let globex_path = format!("/admin/v1/clients/{}", globex.id);
+    let (s, _) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &globex_path,
+            Some(json!({ "status": "suspended" })),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    let s = |v: &str| v.to_owned();
+    #[rustfmt::skip]
+    let table: Vec<(&str, String, [&str; 7])> = vec![
+        //                                        userinfo profile totp   email  admin  authz      introspect
+        ("first-party user",  s(first["access_token"].as_str().unwrap()),
+                                                  ["200", "200", "201", "200", "200", "allowed", "active"]),
+        ("third-party openid", s(tp_openid["access_token"].as_str().unwrap()),
+                                                  ["200", "403", "403", "403", "403", "denied",  "active"]),
+        ("third-party parcels:*", s(tp_parcels["access_token"].as_str().unwrap()),
+                                                  ["200", "403", "403", "403", "403", "allowed", "active"]),
+        ("service with a role", service.clone(),  ["403", "403", "403", "403", "200", "allowed", "active"]),
+        ("ID token",          s(first["id_token"].as_str().unwrap()),
+                                                  ["401", "401", "401", "401", "401", "401",     "inactive"]),
+        ("refresh token",     s(first["refresh_token"].as_str().unwrap()),
+                                                  ["401", "401", "401", "401", "401", "401",     "active"]),
+        ("another audience",  wrong_aud.clone(),  ["403", "403", "403", "403", "403", "allowed", "active"]),
+        ("disabled app",      disabled.clone(),   ["401", "401", "401", "401", "401", "401",     "inactive"]),
+        ("blocked user, same instant", blocked.clone(),
+                                                  ["401", "401", "401", "401", "401", "401",     "inactive"]),
+        ("suspended account", suspended.clone(),  ["401", "401", "401", "401", "401", "401",     "inactive"]),
+    ];
+    let mut wrong = Vec::new();
+    for (kind, token, expected) in &table {
+        for (endpoint, want) in ENDPOINTS.iter().zip(expected) {
+            let got = probe(&app, &gateway, token, endpoint).await;
+            if got != *want {
+                wrong.push(format!("{kind} at {endpoint}: got {got}, want {want}"));
+            }
+        }
+    }
+    // Expired: every endpoint refuses it, introspection calls it inactive.
+    app.clock.advance(Duration::minutes(11));
+    let expired = first["access_token"].as_str().unwrap();
+    for (endpoint, want) in ENDPOINTS
+        .iter()
+        .zip(["401", "401", "401", "401", "401", "401", "inactive"])
+    {
+        let got = probe(&app, &gateway, expired, endpoint).await;
+        if got != want {
+            wrong.push(format!("expired at {endpoint}: got {got}, want {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_third_party_token_carries_only_consented_permissions_the_user_holds_and_no_role() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let acme = app.account("Acme").await;
+    app.user("ann", "client_user", Some(&acme.id.to_string())).await;
+    let tp = third_party(&app).await;
+    let tokens = app
+        .code_tokens(&Browser::default(), &tp, "ann", "openid parcels:* users:read")
+        .await;
+    let claims = crate::support::claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(
+        claims["permissions"],
+        json!(["parcels:create", "parcels:read"]),
+        "{claims}"
+    );
+    assert!(claims.get("role").is_none(), "no role for third parties: {claims}");
+    assert_eq!(claims["clientId"], acme.id.to_string());
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(authz(&app, access, "parcels:read").await, "allowed");
+    assert_eq!(authz(&app, access, "parcels:delete").await, "denied");
+    assert_eq!(authz(&app, access, "users:read").await, "denied");
+
+    // The takeover chain of issue 12 stops at its first step: no second factor, no email.
+    let (status, body) = app.call(access, Method::POST, "/account/v1/factors/totp", None).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("insufficient_scope")));
+    let (status, _) = app
+        .call(
+            access,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "email": "m@evil.example" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn families_started_in_the_same_instant_as_a_block_all_die() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let client = first_party_password(&app).await;
+    let gateway = app.service_app("admin", true).await;
+    let staff = app.client_token(&gateway).await;
+    let mut families = Vec::new();
+    for _ in 0..12 {
+        families.push(password_tokens(&app, &client, "ann").await);
+    }
+    let sub = app.state.provider.access_claims(&families[0].0).unwrap().sub.clone();
+    let (s, _) = app
+        .call(&staff, Method::POST, &format!("/admin/v1/users/{sub}/block"), None)
+        .await;
+    assert_eq!(s, 200);
+    for (_, refresh_token) in &families {
+        let (status, body) = refresh(&app, &client, refresh_token).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    }
+    for (access, _) in &families {
+        assert_eq!(introspect(&app, &gateway, access).await, "inactive");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_demotion_and_a_role_cut_reach_the_next_refresh_and_end_the_access_tokens() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let acme = app.account("Acme").await;
+    let acme_id = acme.id.to_string();
+    app.user("ann", "client_admin", Some(&acme_id)).await;
+    let client = first_party_password(&app).await;
+    let gateway = app.service_app("admin", true).await;
+    let staff = app.client_token(&gateway).await;
+
+    let (access, refresh_token) = password_tokens(&app, &client, "ann").await;
+    assert_eq!(authz(&app, &access, "users:update").await, "allowed");
+    let sub = app.state.provider.access_claims(&access).unwrap().sub.clone();
+    let path = format!("/admin/v1/users/{sub}/role");
+    let (s, _) = app
+        .call(&staff, Method::PUT, &path, Some(json!({ "role": "client_user" })))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(authz(&app, &access, "parcels:read").await, "401", "the old token ended");
+    let (status, body) = refresh(&app, &client, &refresh_token).await;
+    assert_eq!(status, 200, "the family lives on: {body}");
+    let claims = crate::support::claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["role"], "client_user");
+    assert_eq!(claims["permissions"], json!(["parcels:create", "parcels:read"]));
+
+    // A custom role held by several users: cut it, and every holder's next token follows.
+    let role = json!({ "name": "dispatcher", "scope": "staff", "permissions": ["parcels:*", "users:read"] });
+    let (s, _) = app.call(&staff, Method::POST, "/admin/v1/roles", Some(role)).await;
+    assert_eq!(s, 201);
+    let mut holders = Vec::new();
+    for n in 0..4 {
+        app.user(&format!("disp{n}"), "dispatcher", None).await;
+        holders.push(password_tokens(&app, &client, &format!("disp{n}")).await);
+    }
+    let cut = json!({ "permissions": ["parcels:read"] });
+    let (s, _) = app
+        .call(&staff, Method::PUT, "/admin/v1/roles/dispatcher", Some(cut))
+        .await;
+    assert_eq!(s, 200);
+    for (access, refresh_token) in &holders {
+        assert_eq!(authz(&app, access, "parcels:read").await, "401");
+        let (status, body) = refresh(&app, &client, refresh_token).await;
+        assert_eq!(status, 200);
+        let claims = crate::support::claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(claims["permissions"], json!(["parcels:read"]));
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_suspended_account_signs_in_refreshes_and_checks_nothing() {
+    for backend in [Backend::PostgresRedis, Backend::Embedded] {
+        let app = TestApp::spawn(backend).await;
+        let acme = app.account("Acme").await;
+        app.user("ann", "client_user", Some(&acme.id.to_string())).await;
+        let client = first_party_password(&app).await;
+        let gateway = app.service_app("admin", true).await;
+        let staff = app.client_token(&gateway).await;
+        let (access, refresh_token) = password_tokens(&app, &client, "ann").await;
+        let path = format!("/admin/v1/clients/{}", acme.id);
+        let (s, _) = app
+            .call(&staff, Method::PATCH, &path, Some(json!({ "status": "suspended" })))
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(authz(&app, &access, "parcels:read").await, "401", "{backend:?}");
+        let (status, _) = refresh(&app, &client, &refresh_token).await;
+        assert_eq!(status, 400, "{backend:?}");
+        let response = app
+            .post_form(
+                "/token",
+                Some(&client),
+                &[("grant_type", "password"), ("username", "ann"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(response.status(), 400, "{backend:?}: no new sign-in");
+        let login = Browser::default().log_in(&app, "ann", PASSWORD).await;
+        assert_ne!(login.status(), 303, "{backend:?}: the login page refuses too");
+        // Back to active: new sign-ins work again; what ended stays ended.
+        let (s, _) = app
+            .call(&staff, Method::PATCH, &path, Some(json!({ "status": "active" })))
+            .await;
+        assert_eq!(s, 200);
+        password_tokens(&app, &client, "ann").await;
+        assert_eq!(refresh(&app, &client, &refresh_token).await.0, 400);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn whichever_redemption_of_a_code_loses_nothing_issued_from_it_stays_active() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let fp = app.web_app(true).await;
+    let gateway = app.service_app("admin", true).await;
+    for racers in [2usize, 5, 20] {
+        let (verifier, challenge) = crate::support::pkce();
+        let url = app.authorize_url(
+            &fp,
+            &[
+                ("response_type", "code"),
+                ("redirect_uri", CB),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        );
+        let callback = app.sign_in(&Browser::default(), &url, "ann").await;
+        let code = crate::support::query_param(&callback, "code").unwrap();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+            ("code_verifier", verifier.as_str()),
+        ];
+        let requests = (0..racers).map(|_| {
+            app.client
+                .post(app.url("/token"))
+                .basic_auth(&fp.client_id, fp.secret.as_deref())
+                .form(&form)
+                .send()
+        });
+        let mut handles = Vec::new();
+        for request in requests {
+            handles.push(tokio::spawn(request));
+        }
+        let mut issued = Vec::new();
+        for handle in handles {
+            let response = handle.await.unwrap().unwrap();
+            if response.status() == 200 {
+                issued.push(response.json::<Value>().await.unwrap());
+            } else {
+                assert_eq!(response.status(), 400);
+            }
+        }
+        assert!(issued.len() <= 1, "{racers} racers: one winner at most");
+        for tokens in &issued {
+            let access = tokens["access_token"].as_str().unwrap();
+            assert_eq!(introspect(&app, &gateway, access).await, "inactive", "{racers} racers");
+            let refresh_token = tokens["refresh_token"].as_str().unwrap();
+            assert_eq!(refresh(&app, &fp, refresh_token).await.0, 400, "{racers} racers");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_on_one_node_takes_effect_on_the_other_at_the_next_request() {
+    let a = TestApp::spawn(Backend::PostgresRedis).await;
+    let b = TestApp::spawn_with(Backend::PostgresRedis, |config| {
+        config.database = a.config.database.clone();
+        config.redis_prefix = a.config.redis_prefix.clone();
+        config.keys_dir = a.config.keys_dir.clone();
+        config.issuer = a.config.issuer.clone();
+    })
+    .await;
+    let acme = a.account("Acme").await;
+    let acme_id = acme.id.to_string();
+    let client = first_party_password(&a).await;
+    let gateway = a.service_app("admin", true).await;
+    let staff = a.client_token(&gateway).await;
+    let role = json!({ "name": "dispatcher", "scope": "account", "permissions": ["parcels:*"] });
+    assert_eq!(a.call(&staff, Method::POST, "/admin/v1/roles", Some(role)).await.0, 201);
+    let mut users = Vec::new();
+    for n in 0..5 {
+        a.user(&format!("user{n}"), "dispatcher", Some(&acme_id)).await;
+        let (access, refresh_token) = password_tokens(&b, &client, &format!("user{n}")).await;
+        // B caches the application, role and account now.
+        let (status, body) = refresh(&b, &client, &refresh_token).await;
+        assert_eq!(status, 200);
+        assert_eq!(authz(&b, &access, "parcels:delete").await, "allowed");
+        users.push((
+            body["access_token"].as_str().unwrap().to_owned(),
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        ));
+    }
+
+    // A role cut on A: B's next check refuses the old tokens, B's next refresh mints the cut.
+    let cut = json!({ "permissions": ["parcels:read"] });
+    assert_eq!(
+        a.call(&staff, Method::PUT, "/admin/v1/roles/dispatcher", Some(cut))
+            .await
+            .0,
+        200
+    );
+    for (access, refresh_token) in users.iter_mut() {
+        assert_eq!(authz(&b, access, "parcels:read").await, "401");
+        let (status, body) = refresh(&b, &client, refresh_token).await;
+        assert_eq!(status, 200);
+        let claims = crate::support::claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(claims["permissions"], json!(["parcels:read"]));
+        *access = body["access_token"].as_str().unwrap().to_owned();
+        *refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(authz(&b, access, "parcels:read").await, "allowed");
+    }
+
+    // A block on A: B's introspection and refresh see it.
+    let (access, refresh_token) = users.pop().unwrap();
+    let sub = b.state.provider.access_claims(&access).unwrap().sub.clone();
+    assert_eq!(
+        a.call(&staff, Method::POST, &format!("/admin/v1/users/{sub}/block"), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(introspect(&b, &gateway, &access).await, "inactive");
+    assert_eq!(refresh(&b, &client, &refresh_token).await.0, 400);
+
+    // The account suspended on A: every user's refresh on B fails.
+    let path = format!("/admin/v1/clients/{acme_id}");
+    let suspend = json!({ "status": "suspended" });
+    assert_eq!(a.call(&staff, Method::PATCH, &path, Some(suspend)).await.0, 200);
+    for (access, refresh_token) in &users {
+        assert_eq!(authz(&b, access, "parcels:read").await, "401");
+        assert_eq!(refresh(&b, &client, refresh_token).await.0, 400);
+    }
+
+    // The application disabled on A: B refuses its tokens at once though it cached it.
+    let staff_b = b.client_token(&gateway).await;
+    assert_eq!(authz(&b, &staff_b, "parcels:read").await, "allowed");
+    let app_path = format!("/admin/v1/applications/{}", gateway.client_id);
+    let other = a.service_app("admin", false).await;
+    let other_staff = a.client_token(&other).await;
+    let disable = json!({ "enabled": false });
+    assert_eq!(
+        a.call(&other_staff, Method::PATCH, &app_path, Some(disable)).await.0,
+        200
+    );
+    assert_eq!(authz(&b, &staff_b, "parcels:read").await, "401");
+    b.stop().await;
+    a.stop().await;
+}
