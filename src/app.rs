@@ -162,10 +162,8 @@ impl App {
         let reload = tokio::spawn(reload_keys(self.state.clone()));
         let relay = self.start_relay();
         let router = crate::http::router(self.state.clone());
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = crate::http::server::Limits::from_config(&self.state.config);
+        let result = crate::http::server::serve(self.listener, router, limits, shutdown).await;
         reload.abort();
         if let Some(relay) = relay {
             relay.abort();

@@ -81,6 +81,21 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "per caller on the admin API (N/period or off)",
     ),
     (
+        "HEADER_READ_TIMEOUT",
+        "10s",
+        "a connection that has not sent a request's headers within this is closed (1s-60s)",
+    ),
+    (
+        "MAX_CONNECTIONS",
+        "10000",
+        "open client connections at most; more are closed at once (capped by the file limit)",
+    ),
+    (
+        "MAX_CONNECTIONS_PER_CLIENT",
+        "256",
+        "open connections per client address (TRUSTED_PROXIES exempt: a gateway's are all one)",
+    ),
+    (
         "LOCKOUT_THRESHOLD",
         "5",
         "consecutive failed passwords before a lockout (per account and source, per known device)",
@@ -159,6 +174,9 @@ pub struct Config {
     pub rate_limit_login: Option<crate::store::Rate>,
     pub rate_limit_client: Option<crate::store::Rate>,
     pub rate_limit_admin: Option<crate::store::Rate>,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_client: usize,
     pub lockout_threshold: u32,
     pub lockout_account_threshold: u32,
     pub lockout_durations: Vec<Duration>,
@@ -295,6 +313,18 @@ impl Config {
             rate_limit_login: p.parse("RATE_LIMIT_LOGIN", "30/1m", RATE_FORM, value::rate),
             rate_limit_client: p.parse("RATE_LIMIT_CLIENT", "1000/1s", RATE_FORM, value::rate),
             rate_limit_admin: p.parse("RATE_LIMIT_ADMIN", "600/1m", RATE_FORM, value::rate),
+            header_read_timeout: p.parse("HEADER_READ_TIMEOUT", "10s", "a duration from 1s to 60s", |s| {
+                value::duration(s).filter(|d| *d >= Duration::seconds(1) && *d <= Duration::seconds(60))
+            }),
+            max_connections: p.parse("MAX_CONNECTIONS", "10000", "an integer from 16 to 1000000", |s| {
+                s.parse::<usize>().ok().filter(|n| (16..=1_000_000).contains(n))
+            }),
+            max_connections_per_client: p.parse(
+                "MAX_CONNECTIONS_PER_CLIENT",
+                "256",
+                "an integer from 1 to 1000000",
+                |s| s.parse::<usize>().ok().filter(|n| (1..=1_000_000).contains(n)),
+            ),
             lockout_threshold: p.parse("LOCKOUT_THRESHOLD", "5", "an integer from 1 to 100", |s| {
                 s.parse::<u32>().ok().filter(|n| (1..=100).contains(n))
             }),

@@ -21,6 +21,7 @@ pub mod login_2fa;
 pub mod logout;
 pub mod reset;
 pub mod revoke;
+pub mod server;
 pub mod token;
 pub mod userinfo;
 
@@ -102,7 +103,49 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state)
+}
+
+/// What every answer carries and every request is held to before routing: a body declared
+/// larger than [`MAX_BODY_BYTES`] is a 413 at once (not a wait for bytes that never come);
+/// `X-Content-Type-Options: nosniff` on every answer, and `Strict-Transport-Security` when the
+/// issuer is https (RFC 6797; browsers ignore it over plain http).
+async fn edge(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut response = if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        let mut refused = error::json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        );
+        refused
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        refused
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    if state.config.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 /// Counts every response by status class.

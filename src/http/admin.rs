@@ -150,6 +150,20 @@ pub struct PageQuery {
     pub limit: Option<i64>,
 }
 
+/// A free-text filter of a listing: empty is no filter; control characters (a NUL byte cannot
+/// even reach PostgreSQL) or more than 256 characters are a 400 naming the parameter.
+pub fn text_filter(field: &'static str, value: Option<String>) -> Result<Option<String>, AdminError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.chars().count() > 256 || v.chars().any(char::is_control) => Err(AdminError::Invalid {
+            field,
+            message: "must be at most 256 characters without control characters".into(),
+        }),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
 /// 400 for a body (or query) that could not be read, shown as [`AdminError::Invalid`] shows
 /// every bad field: `{field}: {message}`.
 pub fn bad_body(field: &'static str, message: impl Into<String>) -> Response {

@@ -51,6 +51,7 @@ impl IntoResponse for crate::oauth::error::OAuthError {
     fn into_response(self) -> Response {
         let status = match &self.limited {
             Some(_) => StatusCode::TOO_MANY_REQUESTS,
+            None if self.in_body => StatusCode::BAD_REQUEST,
             None => StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::BAD_REQUEST),
         };
         let mut response = json_error(status, self.code.as_str(), &self.description);
@@ -60,7 +61,7 @@ impl IntoResponse for crate::oauth::error::OAuthError {
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if self.code == crate::oauth::error::ErrorCode::InvalidClient {
+        if self.code == crate::oauth::error::ErrorCode::InvalidClient && !self.in_body {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"propusk\""),

@@ -40,7 +40,8 @@ impl DummyHash {
 
 /// The user a login name (username or email) belongs to; `None` for names no one could have.
 pub async fn find(db: &dyn Database, login: &str) -> Result<Option<User>, StoreError> {
-    if login.trim().is_empty() || login.len() > 254 {
+    // A NUL byte cannot be in any name (and PostgreSQL refuses it in a query): no one.
+    if login.trim().is_empty() || login.len() > 254 || login.contains('\0') {
         return Ok(None);
     }
     db.find_user_by_login(login).await

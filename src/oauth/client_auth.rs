@@ -102,13 +102,18 @@ pub async fn authenticate(
     presented: Presented,
     accept: Accept,
 ) -> Result<Arc<Application>, OAuthError> {
-    let (id, secret) = match presented {
-        Presented::Basic { id, secret } | Presented::Post { id, secret } => (id, Some(secret)),
-        Presented::IdOnly { id } => (id, None),
+    let (id, secret, refused) = match presented {
+        Presented::Basic { id, secret } => (id, Some(secret), OAuthError::invalid_client as fn() -> OAuthError),
+        Presented::Post { id, secret } => (
+            id,
+            Some(secret),
+            OAuthError::invalid_client_in_body as fn() -> OAuthError,
+        ),
+        Presented::IdOnly { id } => (id, None, OAuthError::invalid_client_in_body as fn() -> OAuthError),
         Presented::Nothing => return Err(OAuthError::invalid_client()),
     };
     let Ok(client_id) = ClientId::parse(&id) else {
-        return Err(OAuthError::invalid_client());
+        return Err(refused());
     };
     let app = registry.application(&client_id).await?;
     let ok = match (&app, &secret) {
@@ -123,7 +128,7 @@ pub async fn authenticate(
     };
     match app {
         Some(app) if ok => Ok(app),
-        _ => Err(OAuthError::invalid_client()),
+        _ => Err(refused()),
     }
 }
 

@@ -66,6 +66,10 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// Set when a rate limit refused the request: answered 429 with `Retry-After`.
     pub limited: Option<Box<crate::security::ratelimit::Limited>>,
+    /// For `invalid_client`: the client authenticated in the body (`client_secret_post`, or a
+    /// public client's id), so the answer is 400 without a `Basic` challenge (RFC 6749 §5.2:
+    /// 401 and `WWW-Authenticate` only when the `Authorization` header was used).
+    pub in_body: bool,
 }
 
 impl OAuthError {
@@ -74,6 +78,7 @@ impl OAuthError {
             code,
             description: description.into(),
             limited: None,
+            in_body: false,
         }
     }
 
@@ -84,6 +89,7 @@ impl OAuthError {
             code: ErrorCode::TemporarilyUnavailable,
             description: format!("too many requests; retry after {} s", limited.retry_after_secs()).into(),
             limited: Some(Box::new(limited)),
+            in_body: false,
         }
     }
 
@@ -93,6 +99,14 @@ impl OAuthError {
 
     pub fn invalid_client() -> Self {
         Self::new(ErrorCode::InvalidClient, "client authentication failed")
+    }
+
+    /// `invalid_client` for a client that authenticated in the request body.
+    pub fn invalid_client_in_body() -> Self {
+        Self {
+            in_body: true,
+            ..Self::invalid_client()
+        }
     }
 
     pub fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Self {

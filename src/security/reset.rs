@@ -17,8 +17,20 @@ use crate::oauth::provider::Provider;
 use crate::store::{Rate, StoreError, Taken, Throttle};
 
 pub const LIFETIME: Duration = Duration::minutes(30);
-/// Reset mails a day for one account.
+/// Reset mails a day to one address from one source (a client address, or one of the user's
+/// known devices).
 pub const DAILY: u32 = 5;
+/// Reset mails a day to one address from all unknown sources together: a stranger rotating
+/// addresses floods no mailbox, and still cannot spend what the user's own devices may ask.
+pub const DAILY_UNKNOWN: u32 = 20;
+
+/// Where a reset request comes from, as the lockout counts it: the client address, and the
+/// device id of a verified device cookie (it counts apart only if it is one of the user's).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub ip: std::net::IpAddr,
+    pub device: Option<String>,
+}
 
 fn key(token: &str) -> String {
     format!("reset:{}", digest(token))
@@ -31,7 +43,7 @@ fn index(user: UserId) -> String {
 
 /// Mails a reset link for the account named by `login` (username or email), if it exists, is
 /// active and has an address, within the daily budget. The caller answers the same either way.
-pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> Result<(), StoreError> {
+pub async fn request(provider: &Provider, login: &str, from: Source, ctx: &RequestContext) -> Result<(), StoreError> {
     let now = provider.clock.now();
     let user = crate::identity::login::find(provider.db.as_ref(), login).await?;
     let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
@@ -44,9 +56,34 @@ pub async fn request(provider: &Provider, login: &str, ctx: &RequestContext) -> 
         tracing::info!("password reset mail not sent: the user signs in through an identity provider");
         return Ok(());
     }
-    let budget = [(format!("reset-budget:{}", user.id), Rate::new(DAILY, Duration::days(1)))];
-    if let Throttle::Limited { .. } = provider.hot.throttle(&budget).await? {
-        tracing::info!("password reset mail not sent: the account's daily budget is spent");
+    // Budgets per address and source (DESIGN.md, Fresh proof), as the lockout counts failures:
+    // the user's own known device, or the client address plus all unknown sources together.
+    let address = digest(&email.to_lowercase());
+    let day = Duration::days(1);
+    let known = match &from.device {
+        Some(d) => super::device::is_known(provider.hot.as_ref(), user.id, d)
+            .await?
+            .then_some(d),
+        None => None,
+    };
+    let budgets = match known {
+        Some(d) => vec![(
+            format!("reset-budget:{address}:device:{}", digest(d)),
+            Rate::new(DAILY, day),
+        )],
+        None => vec![
+            (
+                format!(
+                    "reset-budget:{address}:ip:{}",
+                    crate::security::ratelimit::source_key(from.ip)
+                ),
+                Rate::new(DAILY, day),
+            ),
+            (format!("reset-budget:{address}:unknown"), Rate::new(DAILY_UNKNOWN, day)),
+        ],
+    };
+    if let Throttle::Limited { .. } = provider.hot.throttle(&budgets).await? {
+        tracing::info!("password reset mail not sent: the daily budget of this address and source is spent");
         return Ok(());
     }
     let token = random_token::<32>();

@@ -19,6 +19,7 @@ mod discovery;
 mod events;
 mod federation;
 mod health;
+mod hygiene;
 mod introspect;
 mod logout;
 mod oidc;

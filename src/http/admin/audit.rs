@@ -2,15 +2,14 @@
 //! admins see only their own account's records; staff with `audit:read` see all.
 
 use axum::Json;
+use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use super::{Admin, bad_body};
-use crate::app::AppState;
+use super::{AdminRequest, bad_body, text_filter};
 use crate::audit::StoredAudit;
 use crate::identity::account::AccountId;
 use crate::identity::admin::AdminError;
@@ -45,11 +44,9 @@ fn view(row: &StoredAudit) -> Value {
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Admin(who): Admin,
-    query: Result<Query<AuditQuery>, QueryRejection>,
-) -> Response {
+/// Rationed like every admin route (`AdminRequest` counts the caller's budget).
+pub async fn list(r: AdminRequest, query: Result<Query<AuditQuery>, QueryRejection>) -> Response {
+    let (state, who) = (&r.state, &r.who);
     let Ok(Query(q)) = query else {
         return bad_body("query", "malformed or repeated parameters");
     };
@@ -72,12 +69,24 @@ pub async fn list(
         return AdminError::Forbidden(denied.0).into_response();
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let texts = || -> Result<_, AdminError> {
+        Ok((
+            text_filter("action", q.action)?,
+            text_filter("actor_id", q.actor_id)?,
+            text_filter("target_id", q.target_id)?,
+            text_filter("outcome", q.outcome)?,
+        ))
+    };
+    let (action, actor_id, target_id, outcome) = match texts() {
+        Ok(texts) => texts,
+        Err(refused) => return refused.into_response(),
+    };
     let filter = AuditFilter {
         account,
-        action: q.action,
-        actor_id: q.actor_id,
-        target_id: q.target_id,
-        outcome: q.outcome,
+        action,
+        actor_id,
+        target_id,
+        outcome,
         before: q.cursor,
     };
     match state.stores.db.audit_search(&filter, limit).await {

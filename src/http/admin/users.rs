@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{AdminRequest, bad_body};
+use super::{AdminRequest, bad_body, text_filter};
 use crate::identity::account::AccountId;
 use crate::identity::account_self::ProfileChange;
 use crate::identity::admin::{AdminError, NewUser};
@@ -142,11 +142,15 @@ pub async fn list(
     {
         return bad_body("status", "must be active, blocked or deleted");
     }
+    let (role, query) = match (text_filter("role", q.role), text_filter("q", q.q)) {
+        (Ok(role), Ok(query)) => (role, query),
+        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
+    };
     let filter = UserFilter {
         account,
-        role: q.role,
+        role,
         status: q.status,
-        query: q.q.filter(|s| !s.is_empty()),
+        query,
         after,
     };
     match r.admin().list(&r.who, filter, q.limit).await {

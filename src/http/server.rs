@@ -1,0 +1,178 @@
+//! The HTTP/1.1 accept loop, with the connection hygiene a server facing the Internet needs
+//! (issue 12): a connection that has not sent a request's headers within `HEADER_READ_TIMEOUT`
+//! is closed (slowloris), open connections are limited in total (`MAX_CONNECTIONS`, kept under
+//! the file-descriptor limit, which start-up raises to its hard maximum) and per client address
+//! (`MAX_CONNECTIONS_PER_CLIENT`; peers in `TRUSTED_PROXIES` are exempt, as every connection of
+//! a gateway comes from them). A connection over a limit is closed at once, before any byte is
+//! read, so the slots it would take stay free for `/healthz` and real clients.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
+
+use crate::config::{Config, IpNet};
+
+/// How long in-flight requests may take to finish once shutdown begins.
+const DRAIN: Duration = Duration::from_secs(30);
+/// File descriptors kept for the database pool, Redis, Kafka, keys and logs.
+const RESERVED_FDS: u64 = 128;
+
+/// The connection limits of one node.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub per_client: usize,
+    pub exempt: Vec<IpNet>,
+}
+
+impl Limits {
+    /// The configured limits, the total capped by the file-descriptor limit (raised first).
+    pub fn from_config(config: &Config) -> Self {
+        let fds = raise_fd_limit();
+        let cap = usize::try_from(fds.saturating_sub(RESERVED_FDS).max(16)).unwrap_or(usize::MAX);
+        let max_connections = config.max_connections.min(cap);
+        if max_connections < config.max_connections {
+            tracing::warn!(
+                configured = config.max_connections,
+                fd_limit = fds,
+                using = max_connections,
+                "MAX_CONNECTIONS is above what the file-descriptor limit allows"
+            );
+        }
+        Self {
+            header_read_timeout: Duration::from_millis(
+                u64::try_from(config.header_read_timeout.whole_milliseconds()).unwrap_or(10_000),
+            ),
+            max_connections,
+            per_client: config.max_connections_per_client,
+            exempt: config.trusted_proxies.clone(),
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit; returns the limit in force.
+fn raise_fd_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
+    }
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection counted against its address; uncounted when dropped.
+struct Counted {
+    table: Arc<PerClient>,
+    ip: IpAddr,
+}
+
+impl PerClient {
+    fn admit(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Counted> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Counted {
+            table: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut map = self.table.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// (at most [`DRAIN`]).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let total = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client = Arc::new(PerClient::default());
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Some(limits.header_read_timeout))
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors or the like: say so, breathe, go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = Arc::clone(&total).try_acquire_owned() else {
+            tracing::debug!(peer = %peer, "connection refused: MAX_CONNECTIONS reached");
+            continue;
+        };
+        let counted = if limits.exempt.iter().any(|net| net.contains(peer.ip())) {
+            None
+        } else {
+            match per_client.admit(peer.ip(), limits.per_client) {
+                Some(counted) => Some(counted),
+                None => {
+                    tracing::debug!(peer = %peer, "connection refused: MAX_CONNECTIONS_PER_CLIENT reached");
+                    continue;
+                }
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                request.map(axum::body::Body::new)
+            });
+        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(counted);
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after the drain period; closing them");
+    }
+    Ok(())
+}
