@@ -343,12 +343,16 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
         } => {
             let master =
                 MasterKey::load_or_create(&config).map_err(|e| Failure(format!("cannot load the master key: {e}")))?;
-            let hot = store::memory::MemoryStore::new(std::sync::Arc::new(SystemClock));
+            // The shared hot store: requiring SSO ends the account's password sessions on every
+            // node (an in-process store here would end nothing).
+            let hot = store::connect_hot(&config, std::sync::Arc::new(SystemClock))
+                .await
+                .map_err(|e| Failure(format!("cannot reach the hot-state store: {e}")))?;
             let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
             let notifier = crate::notify::Notifier::from_config(&config).map_err(|e| Failure(e.to_string()))?;
             let users = admin::users::UserAdmin {
                 db: db.as_ref(),
-                hot: &hot,
+                hot: hot.as_ref(),
                 clock: &clock,
                 audit: &auditor,
                 source: config.issuer_str(),
@@ -377,6 +381,12 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
             {
                 Ok((provider, _)) => match db.insert_idp(&provider).await {
                     Ok(()) => {
+                        if provider.sso_required && provider.enabled {
+                            users
+                                .end_password_sessions(&who, &provider)
+                                .await
+                                .map_err(|e| Failure(format!("the password sessions could not be ended: {e}")))?;
+                        }
                         let object = provider.view();
                         print(
                             json,

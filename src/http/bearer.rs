@@ -96,7 +96,13 @@ pub async fn authorized(provider: &Provider, headers: &HeaderMap, api: Api) -> R
     let token = bearer(headers).ok_or_else(invalid_token)?;
     let claims = active_claims(provider, token).await?;
     let app = match ClientId::parse(&claims.client_id) {
-        Ok(id) => provider.clients.application(&id).await.map_err(|_| unavailable())?,
+        // At least as new as the token: a copy cached before a change the token was issued
+        // after (say, the application losing its first-party standing) is read again.
+        Ok(id) => provider
+            .clients
+            .application_at(&id, claims.rev.app)
+            .await
+            .map_err(|_| unavailable())?,
         Err(_) => None,
     };
     // An application disabled or deleted since: its tokens end with it.

@@ -306,6 +306,17 @@ pub(super) async fn complete(
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     };
+    match crate::security::signin::still_standing(provider, user).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = browser_session::end(hot, &cookie, &new_session).await;
+            return error_page(StatusCode::FORBIDDEN, "This account cannot sign in now.");
+        }
+        Err(_) => {
+            let _ = browser_session::end(hot, &cookie, &new_session).await;
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+        }
+    }
     let mut record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, done.via, ctx);
     if let serde_json::Value::Object(details) = &mut record.details {
         details.insert("amr".into(), serde_json::json!(done.amr));

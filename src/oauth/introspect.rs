@@ -35,7 +35,10 @@ pub struct ActiveToken {
     pub role: Option<String>,
     #[serde(rename = "clientId", skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    pub permissions: Vec<String>,
+    /// Absent for refresh tokens: they grant nothing themselves, and the next access token
+    /// carries the role and permissions as they are then (a refresh rebuilds them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
 }
@@ -63,7 +66,7 @@ impl Introspection {
                 token_type: "Bearer",
                 role: c.role,
                 account_id: c.account_id,
-                permissions: c.permissions,
+                permissions: Some(c.permissions),
                 sid: c.sid,
             }),
         }
@@ -111,9 +114,9 @@ async fn introspect_refresh(
             aud: provider.issuer.clone(),
             jti: record.family,
             token_type: "refresh_token",
-            role: subject.role,
+            role: None,
             account_id: subject.account_id,
-            permissions: subject.permissions,
+            permissions: None,
             sid: subject.sid,
         }),
     })

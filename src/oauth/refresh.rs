@@ -8,6 +8,8 @@
 //! [`super::revocation`]); every refresh rebuilds the subject from the current rows, so a role
 //! or permission change reaches the next access token.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -110,12 +112,13 @@ fn invalid() -> OAuthError {
 
 /// Uses a refresh token presented by `app`: returns the successor's record — its subject
 /// rebuilt from the rows as they are now (DESIGN.md, Token authority), the grace-window replay
-/// included — and the successor token.
+/// included — the successor token, and the application as it is now (a copy at least as new
+/// as the generation just read: its first-party standing decides what the token shows).
 pub async fn rotate(
     provider: &Provider,
     token: &str,
     app: &Application,
-) -> Result<(RefreshRecord, String), OAuthError> {
+) -> Result<(RefreshRecord, String, Arc<Application>), OAuthError> {
     if token.len() > 256 {
         return Err(invalid());
     }
@@ -136,10 +139,16 @@ pub async fn rotate(
         provider.audit.record_or_log(audit).await;
         return Err(invalid());
     }
-    let (revoked, current) = revocation::family_state(hot, &record.family, &record.subject, client_id).await?;
+    let (revoked, current) =
+        revocation::family_state(hot, &record.family, record.family_created, &record.subject, client_id).await?;
     if revoked {
         return Err(invalid());
     }
+    let app = provider
+        .clients
+        .application_at(&app.client_id, current.app)
+        .await?
+        .ok_or_else(invalid)?;
     let next = successor(provider, token);
     // A replay is harmless inside the grace window (a retried request); and when no successor
     // exists, none was ever handed out (the store failed after the first take), so the retry
@@ -176,7 +185,7 @@ pub async fn rotate(
     if store_successor {
         store(hot, &next, &successor_record).await?;
     }
-    Ok((successor_record, next))
+    Ok((successor_record, next, app))
 }
 
 /// The family's subject rebuilt from the user's, role's and account's rows as they are now,
@@ -231,6 +240,13 @@ pub async fn peek(provider: &Provider, token: &str) -> Result<Option<RefreshReco
     let Ok(record) = serde_json::from_slice::<RefreshRecord>(bytes) else {
         return Ok(None);
     };
-    let (revoked, _) = revocation::family_state(hot, &record.family, &record.subject, &record.client_id).await?;
+    let (revoked, _) = revocation::family_state(
+        hot,
+        &record.family,
+        record.family_created,
+        &record.subject,
+        &record.client_id,
+    )
+    .await?;
     Ok((!revoked).then_some(record))
 }

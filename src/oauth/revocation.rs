@@ -66,6 +66,22 @@ impl Generation<'_> {
     }
 }
 
+/// The not-before time of releases before generations (unix seconds): tokens, families and
+/// sessions issued to the user before it are inactive. Nothing writes it any more; it is read
+/// for whatever carries no generation, so a block or reset made before the upgrade stays in force
+/// until the entry expires with [`HORIZON`].
+fn legacy_key(sub: &str) -> String {
+    format!("nbf:user:{sub}")
+}
+
+/// True when `issued` (unix seconds) lies before the legacy not-before value read.
+fn before_legacy(value: Option<&[u8]>, issued: i64) -> bool {
+    value
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_some_and(|nbf| issued < nbf)
+}
+
 fn is_zero(n: &i64) -> bool {
     *n == 0
 }
@@ -165,13 +181,18 @@ pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<boo
         keys.push(Generation::Account(account).key());
         carried.push(marks.account);
     }
+    let legacy = marks.is_empty() && !claims.is_service();
+    if legacy {
+        keys.push(legacy_key(&claims.sub));
+    }
     let values = hot.get_many(&keys).await?;
     let denied = values[..denials].iter().any(Option::is_some);
     let moved_on = values[denials..]
         .iter()
         .zip(&carried)
         .any(|(now, then)| parse_generation(now.as_deref()) > *then);
-    Ok(denied || moved_on)
+    let before = legacy && values.last().is_some_and(|v| before_legacy(v.as_deref(), claims.iat));
+    Ok(denied || moved_on || before)
 }
 
 /// True when a browser session is dead: ended by logout, or begun under a generation of its user
@@ -182,15 +203,16 @@ pub async fn session_revoked(
     sub: &str,
     account: Option<&str>,
     marks: &Marks,
+    auth_time: i64,
 ) -> Result<bool, StoreError> {
-    let mut keys = vec![sid_key(sid), Generation::Sessions(sub).key()];
+    let mut keys = vec![sid_key(sid), Generation::Sessions(sub).key(), legacy_key(sub)];
     keys.extend(account.map(|a| Generation::Account(a).key()));
     let values = hot.get_many(&keys).await?;
-    Ok(values[0].is_some()
-        || parse_generation(values[1].as_deref()) > marks.sessions
-        || values
-            .get(2)
-            .is_some_and(|v| parse_generation(v.as_deref()) > marks.account))
+    let legacy = marks.is_empty() && before_legacy(values[2].as_deref(), auth_time);
+    let account_moved = values
+        .get(3)
+        .is_some_and(|v| parse_generation(v.as_deref()) > marks.account);
+    Ok(values[0].is_some() || legacy || parse_generation(values[1].as_deref()) > marks.sessions || account_moved)
 }
 
 /// What a refresh family depends on, read in one round trip: whether the family or its session
@@ -199,6 +221,7 @@ pub async fn session_revoked(
 pub async fn family_state(
     hot: &dyn HotStore,
     family: &str,
+    family_created: i64,
     subject: &super::subject::Subject,
     client_id: &str,
 ) -> Result<(bool, Marks), StoreError> {
@@ -211,6 +234,8 @@ pub async fn family_state(
     ];
     keys.extend(subject.account_id.as_deref().map(|a| Generation::Account(a).key()));
     let account = keys.len() - 1;
+    keys.push(legacy_key(&subject.sub));
+    let legacy = keys.len() - 1;
     keys.extend(subject.sid.as_deref().map(sid_key));
     let values = hot.get_many(&keys).await?;
     let generation = |i: usize| parse_generation(values[i].as_deref());
@@ -229,7 +254,8 @@ pub async fn family_state(
     let denied = values[0].is_some() || (subject.sid.is_some() && values[keys.len() - 1].is_some());
     let then = &subject.marks;
     let moved_on = current.sessions > then.sessions || current.account > then.account || current.app > then.app;
-    Ok((denied || moved_on, current))
+    let before = then.is_empty() && before_legacy(values[legacy].as_deref(), family_created);
+    Ok((denied || moved_on || before, current))
 }
 
 /// Blacklists one access token until it expires.

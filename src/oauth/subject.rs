@@ -44,17 +44,29 @@ pub struct Authenticated {
     pub amr: Vec<String>,
 }
 
+/// What the sign-in behind a new token rested on, checked again after the generations are read
+/// (a change that landed while the sign-in was under way must not be outlived by its tokens).
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// A browser session begun under this sessions generation.
+    Session(i64),
+    /// A password checked against this hash.
+    Password(Option<String>),
+}
+
 /// The user may not have tokens now.
 fn not_active() -> OAuthError {
     OAuthError::invalid_grant("the user or its account may not sign in")
 }
 
 impl Subject {
-    /// The subject of user `id` for `app`, read now: generations first, then the rows.
+    /// The subject of user `id` for `app`, read now: generations first, then the rows, and
+    /// `proof` still standing (the session not ended, the password not changed since).
     pub async fn of_user(
         provider: &Provider,
         app: &Application,
         id: UserId,
+        proof: Proof,
         how: Authenticated,
     ) -> Result<(Self, User), OAuthError> {
         let sub = id.to_string();
@@ -64,6 +76,13 @@ impl Subject {
         )
         .await?;
         let user = provider.db.find_user(id).await?.ok_or_else(not_active)?;
+        let standing = match &proof {
+            Proof::Session(sessions) => read[1] <= *sessions,
+            Proof::Password(hash) => user.password_hash == *hash,
+        };
+        if !standing {
+            return Err(not_active());
+        }
         let marks = Marks {
             user: read[0],
             sessions: read[1],

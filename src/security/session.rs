@@ -56,7 +56,15 @@ impl Session {
     /// True when the session was ended: logged out, or a generation it began under moved on.
     pub async fn revoked(&self, hot: &dyn HotStore) -> Result<bool, StoreError> {
         let sub = self.user_id.to_string();
-        revocation::session_revoked(hot, &self.sid, &sub, self.account.as_deref(), &self.marks).await
+        revocation::session_revoked(
+            hot,
+            &self.sid,
+            &sub,
+            self.account.as_deref(),
+            &self.marks,
+            self.auth_time,
+        )
+        .await
     }
 
     fn expires_at(&self, now: OffsetDateTime) -> OffsetDateTime {

@@ -131,6 +131,27 @@ async fn settle(
     }
 }
 
+/// True when what a finished sign-in rested on still stands, read again *after* the session's
+/// generations were read: the user active with the password that was checked, and its B2B
+/// account active. A block, reset or suspension that landed while the sign-in was under way
+/// (a bcrypt check, a parked second step) is not outlived by the session it would start.
+pub async fn still_standing(provider: &Provider, signed_in: &User) -> Result<bool, StoreError> {
+    let Some(user) = provider.db.find_user(signed_in.id).await? else {
+        return Ok(false);
+    };
+    if user.status != crate::identity::user::UserStatus::Active || user.password_hash != signed_in.password_hash {
+        return Ok(false);
+    }
+    match user.client_id {
+        None => Ok(true),
+        Some(account) => Ok(provider
+            .db
+            .find_account(account)
+            .await?
+            .is_some_and(|a| a.status == crate::identity::account::AccountStatus::Active)),
+    }
+}
+
 /// Why the user's B2B account refuses password sign-in, if it does: it is not active
 /// (`account_inactive`), or it signs in through its identity provider only (`sso_required`).
 /// Always the same two queries (for an account that cannot exist for unknown users and staff),

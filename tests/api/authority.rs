@@ -529,3 +529,99 @@ async fn a_change_on_one_node_takes_effect_on_the_other_at_the_next_request() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test]
+async fn a_block_made_before_generations_still_ends_what_carries_none() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let client = first_party_password(&app).await;
+    let (access, refresh_token) = password_tokens(&app, &client, "ann").await;
+    let claims = app.state.provider.access_claims(&access).unwrap();
+    assert!(
+        claims.rev.is_empty(),
+        "an untouched user's token carries no generations"
+    );
+    // What the release before generations wrote for a block: a not-before time in seconds.
+    let nbf = (claims.iat + 1).to_string();
+    let until = propusk::clock::Clock::now(&app.clock) + Duration::days(31);
+    let key = format!("nbf:user:{}", claims.sub);
+    app.state.stores.hot.put(&key, nbf.as_bytes(), until).await.unwrap();
+    assert_eq!(authz(&app, &access, "parcels:read").await, "401");
+    assert_eq!(refresh(&app, &client, &refresh_token).await.0, 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_application_that_loses_first_party_standing_loses_it_on_every_node_at_once() {
+    let a = TestApp::spawn(Backend::PostgresRedis).await;
+    let b = TestApp::spawn_with(Backend::PostgresRedis, |config| {
+        config.database = a.config.database.clone();
+        config.redis_prefix = a.config.redis_prefix.clone();
+        config.keys_dir = a.config.keys_dir.clone();
+        config.issuer = a.config.issuer.clone();
+    })
+    .await;
+    a.user("ann", "operator", None).await;
+    let client = first_party_password(&a).await;
+    let gateway = a.service_app("admin", true).await;
+    let staff = a.client_token(&gateway).await;
+    // B knows the application as first-party.
+    let (access, _) = password_tokens(&b, &client, "ann").await;
+    assert_eq!(b.call(&access, Method::GET, "/account/v1/profile", None).await.0, 200);
+
+    let path = format!("/admin/v1/applications/{}", client.client_id);
+    let change = json!({ "first_party": false });
+    assert_eq!(a.call(&staff, Method::PATCH, &path, Some(change)).await.0, 200);
+    assert_eq!(
+        b.call(&access, Method::GET, "/account/v1/profile", None).await.0,
+        401,
+        "its tokens ended"
+    );
+    // A family started on A after the change, refreshed on B: a third party's token, refused
+    // by the account API on B though B's cache still says first-party.
+    let (fresh, refresh_token) = password_tokens(&a, &client, "ann").await;
+    assert_eq!(b.call(&fresh, Method::GET, "/account/v1/profile", None).await.0, 403);
+    let (status, body) = refresh(&b, &client, &refresh_token).await;
+    assert_eq!(status, 200);
+    let claims = crate::support::claims_of(body["access_token"].as_str().unwrap());
+    assert!(claims.get("role").is_none(), "{claims}");
+    assert_eq!(claims["permissions"], json!([]));
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_introspects_without_role_or_permissions_and_loses_withdrawn_scopes() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let acme = app.account("Acme").await;
+    app.user("ann", "client_user", Some(&acme.id.to_string())).await;
+    let tp = third_party(&app).await;
+    let gateway = app.service_app("admin", true).await;
+    let staff = app.client_token(&gateway).await;
+    let tokens = app
+        .code_tokens(&Browser::default(), &tp, "ann", "openid offline_access parcels:*")
+        .await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let body: Value = app
+        .post_form("/introspect", Some(&gateway), &[("token", refresh_token)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["active"], true);
+    assert!(
+        body.get("role").is_none() && body.get("permissions").is_none(),
+        "{body}"
+    );
+
+    // The application may no longer ask for parcel permissions: the next token has none.
+    let path = format!("/admin/v1/applications/{}", tp.client_id);
+    let change = json!({ "scopes": ["openid", "offline_access"] });
+    assert_eq!(app.call(&staff, Method::PATCH, &path, Some(change)).await.0, 200);
+    let (status, body) = refresh(&app, &tp, refresh_token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "offline_access openid");
+    let claims = crate::support::claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["permissions"], json!([]));
+    app.stop().await;
+}

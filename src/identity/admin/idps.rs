@@ -99,7 +99,7 @@ impl UserAdmin<'_> {
 
     /// Once single sign-on is required, what the account's users got with a password ends:
     /// every user with a password signs in again (through the provider). Audited with the count.
-    async fn end_password_sessions(&self, who: &Principal, provider: &IdentityProvider) -> Result<(), AdminError> {
+    pub async fn end_password_sessions(&self, who: &Principal, provider: &IdentityProvider) -> Result<(), AdminError> {
         let now = self.clock.now();
         let mut filter = crate::store::UserFilter {
             account: Some(provider.account_id),

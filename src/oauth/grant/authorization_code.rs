@@ -11,7 +11,7 @@ use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::revocation;
-use crate::oauth::subject::{Authenticated, Subject};
+use crate::oauth::subject::{Authenticated, Proof, Subject};
 
 #[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
 pub async fn grant(
@@ -72,6 +72,7 @@ pub async fn grant(
         &sub,
         grant.account.as_deref(),
         &grant.session_marks,
+        grant.auth_time,
     )
     .await?;
     if ended {
@@ -82,7 +83,14 @@ pub async fn grant(
         auth_time: grant.auth_time,
         amr: grant.amr.clone(),
     };
-    let (subject, user) = Subject::of_user(provider, app, grant.user_id, how).await?;
+    let (subject, user) = Subject::of_user(
+        provider,
+        app,
+        grant.user_id,
+        Proof::Session(grant.session_marks.sessions),
+        how,
+    )
+    .await?;
     let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
     let (refresh_token, family) = if super::wants_refresh(app, &scope) {
         let (token, record) =

@@ -10,7 +10,7 @@ use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::scope::Scope;
-use crate::oauth::subject::{Authenticated, Subject};
+use crate::oauth::subject::{Authenticated, Proof, Subject};
 use crate::security::ratelimit::{self, Bucket, Limited};
 use crate::security::signin::{self, Origins, SignInError};
 
@@ -69,7 +69,8 @@ pub async fn grant(
         auth_time: now.unix_timestamp(),
         amr: vec!["pwd".into()],
     };
-    let (subject, user) = Subject::of_user(provider, app, user.id, how).await?;
+    let (subject, user) =
+        Subject::of_user(provider, app, user.id, Proof::Password(user.password_hash.clone()), how).await?;
     let family = if super::wants_refresh(app, &scope) {
         let scope_text = scope.to_string();
         Some(refresh::start_family(provider, app.client_id.as_str(), &scope_text, subject.clone()).await?)

@@ -22,11 +22,13 @@ pub async fn grant(
             "this client may not use the refresh_token grant",
         ));
     }
-    let (record, successor) = refresh::rotate(provider, refresh_token, app).await?;
+    let (record, successor, app) = refresh::rotate(provider, refresh_token, app).await?;
+    // What was granted, less what the application may no longer ask for.
     let granted = Scope::parse(&record.scope).unwrap_or_default();
+    let granted = Scope::from_tokens(granted.iter().filter(|s| app.scopes.contains(s))).unwrap_or_default();
     let scope = super::within(requested, &granted)?;
     let (access_token, claims) = record
         .subject
-        .access_token(provider, app, &scope, Some(&record.family))?;
+        .access_token(provider, &app, &scope, Some(&record.family))?;
     Ok(TokenResponse::new(access_token, &claims, Some(successor), None))
 }
