@@ -15,7 +15,7 @@ use super::bearer::{Api, authorized};
 use super::error::json_error;
 use super::extract::{ClientIp, request_context};
 use crate::app::AppState;
-use crate::identity::account_self::{Channel, ProfileChange, SelfService, VerifyError};
+use crate::identity::account_self::{Channel, Offered, ProfileChange, SelfService, SignedIn, VerifyError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -49,13 +49,18 @@ pub async fn add_code_factor(
     headers: HeaderMap,
     me: Me,
     Path(kind): Path<String>,
+    body: axum::body::Bytes,
 ) -> Response {
     let kind = match kind.as_str() {
         "email" => crate::identity::mfa::FactorKind::Email,
         "sms" => crate::identity::mfa::FactorKind::Sms,
         _ => return json_error(StatusCode::NOT_FOUND, "not_found", "factors are totp, email or sms"),
     };
-    match service(&state, peer, &headers).add_code_factor(&me.sub, kind).await {
+    let svc = service(&state, peer, &headers);
+    if let Err(refused) = gate(&state, &svc, &me, &body).await {
+        return refused;
+    }
+    match svc.add_code_factor(&me.sub, kind).await {
         Ok(factor) => (StatusCode::CREATED, Json(factor.view())).into_response(),
         Err(e) => e.into_response(),
     }
@@ -147,9 +152,14 @@ pub async fn enrol_totp(
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     me: Me,
+    body: axum::body::Bytes,
 ) -> Response {
+    let svc = service(&state, peer, &headers);
+    if let Err(refused) = gate(&state, &svc, &me, &body).await {
+        return refused;
+    }
     let issuer = state.config.issuer.host_str().unwrap_or("Propusk").to_owned();
-    match service(&state, peer, &headers).enrol_totp(&me.sub, &issuer).await {
+    match svc.enrol_totp(&me.sub, &issuer).await {
         Ok(enrolment) => (StatusCode::CREATED, Json(enrolment)).into_response(),
         Err(e) => e.into_response(),
     }
@@ -205,11 +215,13 @@ pub async fn remove_factor(
     headers: HeaderMap,
     me: Me,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Response {
-    if let Err(refused) = me.may_change_factors(&state).await {
+    let svc = service(&state, peer, &headers);
+    if let Err(refused) = gate(&state, &svc, &me, &body).await {
         return refused;
     }
-    match service(&state, peer, &headers).remove_factor(&me.sub, &id).await {
+    match svc.remove_factor(&me.sub, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
@@ -220,44 +232,69 @@ pub async fn recovery_codes(
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     me: Me,
+    body: axum::body::Bytes,
 ) -> Response {
-    if let Err(refused) = me.may_change_factors(&state).await {
+    let svc = service(&state, peer, &headers);
+    if let Err(refused) = gate(&state, &svc, &me, &body).await {
         return refused;
     }
-    match service(&state, peer, &headers).new_recovery_codes(&me.sub).await {
+    match svc.new_recovery_codes(&me.sub).await {
         Ok(codes) => Json(serde_json::json!({ "recovery_codes": codes })).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-/// The user behind a valid, unrevoked access token (`sub`, and the session it came from).
+/// The user behind a valid, unrevoked user token of a first-party application (`sub`, and the
+/// session and sign-in it came from).
 pub struct Me {
     sub: String,
     sid: Option<String>,
-    /// How the session behind the token was authenticated (RFC 8176).
-    amr: Vec<String>,
-    /// The application the token was issued to.
-    client_id: String,
+    /// How and when the sign-in behind the token happened (RFC 8176 `amr`, `auth_time`).
+    signed_in: SignedIn,
 }
 
 impl Me {
-    /// Changing second factors needs a token of a first-party application from a sign-in that
-    /// used a second factor: a token lent to some other application, or stolen with only the
-    /// password behind it, must not be able to turn 2FA off or mint recovery codes.
-    async fn may_change_factors(&self, state: &AppState) -> Result<(), Response> {
-        let first_party = match crate::identity::application::ClientId::parse(&self.client_id) {
-            Ok(id) => matches!(state.provider.clients.application(&id).await, Ok(Some(app)) if app.first_party),
-            Err(_) => false,
-        };
-        if first_party && self.amr.iter().any(|m| m == "mfa") {
-            return Ok(());
+    /// Passes when the request carries fresh proof for a sensitive change (DESIGN.md): a recent
+    /// sign-in (with the second factor, for users who have one), or `current_password` (+ `otp`)
+    /// in `offered`. Guessing a password with a stolen token is rationed like sign-in forms.
+    async fn proven(&self, state: &AppState, svc: &SelfService<'_>, offered: &Offered) -> Result<(), Response> {
+        let user = svc.me(&self.sub).await.map_err(IntoResponse::into_response)?;
+        if offered.current_password.is_some()
+            && let Err(limited) = super::browser::limit_form_json(state, svc_ip(svc)).await
+        {
+            return Err(super::error::rate_limited_json(&limited));
         }
-        Err(json_error(
-            StatusCode::FORBIDDEN,
-            "insufficient_authentication",
-            "changing second factors needs a sign-in with your second factor, in a first-party application",
-        ))
+        let provider = &state.provider;
+        svc.fresh_proof(
+            &user,
+            &self.signed_in,
+            offered,
+            provider.bcrypt_cost,
+            &provider.dummy_hash,
+        )
+        .await
+        .map_err(IntoResponse::into_response)
     }
+}
+
+/// The client address a self-service call came from (for rationing).
+fn svc_ip(svc: &SelfService<'_>) -> std::net::IpAddr {
+    svc.ctx
+        .ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+/// An optional JSON body of proof (`current_password`, `otp`) on routes that take no other body.
+fn offered(body: &axum::body::Bytes) -> Result<Offered, crate::identity::admin::AdminError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Offered::default());
+    }
+    serde_json::from_slice(body).map_err(|_| crate::identity::admin::AdminError::Invalid {
+        field: "body",
+        message: "expected nothing, or JSON with current_password and otp".into(),
+    })
 }
 
 impl FromRequestParts<AppState> for Me {
@@ -268,8 +305,10 @@ impl FromRequestParts<AppState> for Me {
         Ok(Self {
             sub: claims.sub.clone(),
             sid: claims.sid.clone(),
-            amr: claims.amr.clone().unwrap_or_default(),
-            client_id: claims.client_id.clone(),
+            signed_in: SignedIn {
+                auth_time: claims.auth_time,
+                amr: claims.amr.clone().unwrap_or_default(),
+            },
         })
     }
 }
@@ -299,15 +338,41 @@ pub async fn update_profile(
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     me: Me,
-    body: Result<Json<ProfileChange>, JsonRejection>,
+    body: Result<Json<ProfileRequest>, JsonRejection>,
 ) -> Response {
-    let Ok(Json(change)) = body else {
+    let Ok(Json(request)) = body else {
         return bad_body("body", "expected JSON with name, email or phone");
     };
-    match service(&state, peer, &headers).update_profile(&me.sub, change).await {
-        Ok(user) => Json(user.view()).into_response(),
+    let svc = service(&state, peer, &headers);
+    let sensitive = request.change.email.is_some() || request.change.phone.is_some();
+    if sensitive && let Err(refused) = me.proven(&state, &svc, &request.proof).await {
+        return refused;
+    }
+    match svc.update_profile(&me.sub, request.change).await {
+        Ok((user, pending)) => {
+            let mut view = serde_json::to_value(user.view()).unwrap_or_default();
+            if let (Some(object), Ok(pending)) = (view.as_object_mut(), serde_json::to_value(&pending)) {
+                object.insert("pending".into(), pending);
+            }
+            Json(view).into_response()
+        }
         Err(e) => e.into_response(),
     }
+}
+
+/// A profile change, with proof for a new email or phone. No `Debug`: a password.
+#[derive(Deserialize)]
+pub struct ProfileRequest {
+    #[serde(flatten)]
+    change: ProfileChange,
+    #[serde(flatten)]
+    proof: Offered,
+}
+
+/// [`Me::proven`] with the proof of an optional JSON body.
+async fn gate(state: &AppState, svc: &SelfService<'_>, me: &Me, body: &axum::body::Bytes) -> Result<(), Response> {
+    let offered = offered(body).map_err(IntoResponse::into_response)?;
+    me.proven(state, svc, &offered).await
 }
 
 /// No `Debug`: passwords.
@@ -315,6 +380,8 @@ pub async fn update_profile(
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
+    /// A TOTP or recovery code, for users with a second factor and no fresh sign-in with it.
+    otp: Option<String>,
 }
 
 pub async fn change_password(
@@ -327,12 +394,16 @@ pub async fn change_password(
     let Ok(Json(body)) = body else {
         return bad_body("body", "expected JSON with current_password and new_password");
     };
-    // Guessing the current password with a stolen token is rationed like sign-in forms.
-    if let Err(limited) = super::browser::limit_form_json(&state, peer).await {
-        return super::error::rate_limited_json(&limited);
+    let svc = service(&state, peer, &headers);
+    let proof = Offered {
+        current_password: Some(body.current_password.clone()),
+        otp: body.otp.clone(),
+    };
+    if let Err(refused) = me.proven(&state, &svc, &proof).await {
+        return refused;
     }
     let provider = &state.provider;
-    let result = service(&state, peer, &headers)
+    let result = svc
         .change_password(
             &me.sub,
             &body.current_password,

@@ -185,6 +185,21 @@ impl IntoResponse for AdminError {
             AdminError::Forbidden(reason) => json_error(StatusCode::FORBIDDEN, "forbidden", &reason),
             AdminError::NotFound(what) => json_error(StatusCode::NOT_FOUND, "not_found", &what),
             AdminError::Conflict(what) => json_error(StatusCode::CONFLICT, "conflict", &what),
+            AdminError::StepUp(what) => {
+                let mut response =
+                    super::bearer::bearer_error(StatusCode::UNAUTHORIZED, "insufficient_user_authentication", &what);
+                // RFC 9470 §3: how recent the authentication must be.
+                let max_age = crate::identity::account_self::FRESH.whole_seconds();
+                if let Some(challenge) = response.headers().get(axum::http::header::WWW_AUTHENTICATE)
+                    && let Ok(text) = challenge.to_str()
+                    && let Ok(value) = axum::http::HeaderValue::from_str(&format!("{text}, max_age={max_age}"))
+                {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
             AdminError::Hashing => json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

@@ -3,6 +3,7 @@
 //! ends their own sessions.
 
 use serde_json::json;
+use time::Duration;
 
 use super::account::display_name;
 use super::admin::AdminError;
@@ -17,7 +18,9 @@ use crate::security::session;
 use crate::store::{Database, HotStore, StoreError};
 
 mod factors;
+mod fresh;
 pub use factors::{Channel, TotpEnrolment, VerifyError};
+pub use fresh::{FRESH, Offered, SignedIn};
 
 /// What self-service needs.
 pub struct SelfService<'a> {
@@ -31,6 +34,35 @@ pub struct SelfService<'a> {
     pub audit: &'a Auditor,
     pub source: &'a str,
     pub ctx: RequestContext,
+}
+
+/// How long a new email or phone waits for its code to be confirmed.
+pub const PENDING: Duration = Duration::hours(24);
+
+fn pending_key(channel: Channel, user: UserId) -> String {
+    format!("pending-{}:{user}", channel.field())
+}
+
+/// New contact values waiting for their code.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Pending {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl Pending {
+    fn fields(&self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        if self.email.is_some() {
+            fields.push("email");
+        }
+        if self.phone.is_some() {
+            fields.push("phone");
+        }
+        fields
+    }
 }
 
 /// Profile fields a user may change; `Some("")` clears email or phone.
@@ -112,10 +144,63 @@ impl SelfService<'_> {
         })
     }
 
-    pub async fn update_profile(&self, sub: &str, change: ProfileChange) -> Result<User, AdminError> {
+    /// Changes the profile: the name at once, a cleared email or phone at once, and a new email
+    /// or phone only once the code sent to it is confirmed (DESIGN.md, fresh proof): until then
+    /// it is pending, so no reset link or code ever goes to an address nobody proved. Returns
+    /// the user and the pending values.
+    pub async fn update_profile(&self, sub: &str, change: ProfileChange) -> Result<(User, Pending), AdminError> {
         let mut user = self.me(sub).await?;
-        let changed = change.apply(&mut user)?;
-        // Codes go only to verified destinations: a changed one loses its factor.
+        let mut pending = Pending::default();
+        let mut direct = ProfileChange {
+            name: change.name,
+            ..ProfileChange::default()
+        };
+        match change.email.as_deref() {
+            Some("") => direct.email = Some(String::new()),
+            Some(new) => {
+                let email = Email::parse(new).map_err(field("email"))?;
+                if Some(&email) != user.email.as_ref() {
+                    let taken = self.db.find_user_by_login(email.as_str()).await?;
+                    if taken.is_some_and(|other| other.id != user.id) {
+                        return Err(AdminError::Conflict("email is already used by another user".into()));
+                    }
+                    pending.email = Some(email.as_str().to_owned());
+                }
+            }
+            None => {}
+        }
+        match change.phone.as_deref() {
+            Some("") => direct.phone = Some(String::new()),
+            Some(new) => {
+                let phone = Phone::parse(new).map_err(field("phone"))?;
+                if Some(&phone) != user.phone.as_ref() {
+                    pending.phone = Some(phone.as_str().to_owned());
+                }
+            }
+            None => {}
+        }
+        let now = self.clock.now();
+        for (channel, value) in [(Channel::Email, &pending.email), (Channel::Phone, &pending.phone)] {
+            if let Some(value) = value {
+                self.hot
+                    .put(&pending_key(channel, user.id), value.as_bytes(), now + PENDING)
+                    .await?;
+            }
+        }
+        let changed = direct.apply(&mut user)?;
+        self.drop_code_factors(&user, &changed).await?;
+        if !changed.is_empty() {
+            user.updated_at = now;
+            self.save(&user, UserEvent::updated(self.source, &user, &changed, user.updated_at))
+                .await?;
+        }
+        let details = json!({ "changed": changed, "pending": pending.fields() });
+        self.record(&user, "profile.update", Outcome::Success, details).await;
+        Ok((user, pending))
+    }
+
+    /// Codes go only to verified destinations: a changed one loses its factor.
+    async fn drop_code_factors(&self, user: &User, changed: &[&'static str]) -> Result<(), AdminError> {
         for (field, kind) in [
             ("email", super::mfa::FactorKind::Email),
             ("phone", super::mfa::FactorKind::Sms),
@@ -126,12 +211,13 @@ impl SelfService<'_> {
                 }
             }
         }
-        user.updated_at = self.clock.now();
-        self.save(&user, UserEvent::updated(self.source, &user, &changed, user.updated_at))
-            .await?;
-        self.record(&user, "profile.update", Outcome::Success, json!({ "changed": changed }))
-            .await;
-        Ok(user)
+        Ok(())
+    }
+
+    /// The pending new value of `channel`, if any.
+    pub async fn pending(&self, user: &User, channel: Channel) -> Result<Option<String>, AdminError> {
+        let value = self.hot.get(&pending_key(channel, user.id)).await?;
+        Ok(value.and_then(|v| String::from_utf8(v).ok()))
     }
 
     /// Changes the password; every token and session issued before now ends.

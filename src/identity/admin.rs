@@ -36,6 +36,9 @@ pub enum AdminError {
     Conflict(String),
     #[error("password hashing failed")]
     Hashing,
+    /// The change needs fresher proof of who is asking (RFC 9470).
+    #[error("{0}")]
+    StepUp(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

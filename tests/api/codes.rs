@@ -354,3 +354,83 @@ async fn a_code_proves_only_the_address_it_was_sent_to() {
     assert_eq!(me["email_verified"], false);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_email_needs_fresh_proof_waits_for_its_code_and_tells_the_old_address() {
+    let app = TestApp::spawn_with(Backend::PostgresRedis, |c| {
+        with_mail(c);
+        c.access_token_ttl = Duration::hours(1);
+    })
+    .await;
+    let name = unique("ned");
+    let old = format!("{name}@example.com");
+    let new = format!("{name}-new@example.com");
+    app.user(&name, "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, &name).await;
+
+    // An hour-long token from a sign-in eleven minutes ago is no proof for a new address.
+    app.clock.advance(Duration::minutes(11));
+    let change = json!({ "email": new });
+    let (status, body) = app
+        .call(&token, Method::PATCH, "/account/v1/profile", Some(change))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("insufficient_user_authentication"))
+    );
+    let (status, body) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "name": "Ned" })),
+        )
+        .await;
+    assert_eq!(status, 200, "a name needs no proof: {body}");
+    let with_password = json!({ "email": new, "current_password": PASSWORD });
+    let (status, me) = app
+        .call(&token, Method::PATCH, "/account/v1/profile", Some(with_password))
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        (me["email"].as_str(), me["pending"]["email"].as_str()),
+        (Some(old.as_str()), Some(new.as_str()))
+    );
+
+    // Pending, the new address receives no reset link: the link goes to the proven one.
+    propusk::security::reset::request(
+        &app.state.provider,
+        &name,
+        propusk::security::reset::Source {
+            ip: [127, 0, 0, 1].into(),
+            device: None,
+        },
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    mails_about(&old, "/login/reset/confirm?token=", 1).await;
+
+    let (status, _) = app
+        .call(&token, Method::POST, "/account/v1/verification/email", None)
+        .await;
+    assert_eq!(status, 202);
+    let mail = mails_about(&new, "Subject: Your code to verify", 1).await.remove(0);
+    let code = six_digits(&mail_body(&mail));
+    let (status, me) = app
+        .call(
+            &token,
+            Method::POST,
+            "/account/v1/verification/email/confirm",
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        (me["email"].as_str(), me["email_verified"].as_bool()),
+        (Some(new.as_str()), Some(true))
+    );
+    mails_about(&old, "email of your account was changed", 1).await;
+    app.stop().await;
+}

@@ -346,10 +346,39 @@ async fn second_factors_change_only_with_a_token_from_a_second_factor_sign_in() 
         (Method::DELETE, path.as_str()),
         (Method::POST, "/account/v1/recovery-codes"),
     ] {
-        let (status, body) = app.call(&password_only, method, target, None).await;
-        assert_eq!(status, 403, "{body}");
-        assert_eq!(body["error"], "insufficient_authentication");
+        let response = app
+            .client
+            .request(method, app.url(target))
+            .bearer_auth(&password_only)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "RFC 9470: step up");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(
+            challenge.contains("insufficient_user_authentication") && challenge.contains("max_age=600"),
+            "{challenge}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "insufficient_user_authentication");
     }
+    // The password and a code in the request are proof enough, even with that token.
+    app.clock.advance(Duration::seconds(30));
+    let proof =
+        serde_json::json!({ "current_password": crate::support::PASSWORD, "otp": totp_code(&secret, app.clock.now()) });
+    let (status, body) = app
+        .call(
+            &password_only,
+            Method::POST,
+            "/account/v1/recovery-codes",
+            Some(proof.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app
+        .call(&password_only, Method::POST, "/account/v1/recovery-codes", Some(proof))
+        .await;
+    assert_eq!(status, 401, "a TOTP step proves once");
     app.clock.advance(Duration::seconds(30));
     let code = totp_code(&secret, app.clock.now());
     let tokens = app

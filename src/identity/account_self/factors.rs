@@ -170,7 +170,7 @@ impl Channel {
         }
     }
 
-    fn field(self) -> &'static str {
+    pub(super) fn field(self) -> &'static str {
         match self {
             Self::Email => "email",
             Self::Phone => "phone",
@@ -204,14 +204,19 @@ impl SelfService<'_> {
         notifier: &crate::notify::Notifier,
     ) -> Result<(), VerifyError> {
         let user = self.me(sub).await?;
-        let destination = match channel {
+        // A pending new value first (the change waits for this code), else the current one.
+        let current = match channel {
             Channel::Email => user.email.as_ref().map(|e| e.as_str().to_owned()),
             Channel::Phone => user.phone.as_ref().map(|p| p.as_str().to_owned()),
-        }
-        .ok_or_else(|| AdminError::Invalid {
-            field: channel.field(),
-            message: format!("there is no {} on the profile to verify", channel.field()),
-        })?;
+        };
+        let destination = self
+            .pending(&user, channel)
+            .await?
+            .or(current)
+            .ok_or_else(|| AdminError::Invalid {
+                field: channel.field(),
+                message: format!("there is no {} on the profile to verify", channel.field()),
+            })?;
         let now = self.clock.now();
         let subject = user.id.to_string();
         let code =
@@ -230,15 +235,17 @@ impl SelfService<'_> {
         Ok(())
     }
 
-    /// Checks the code; marks the email address or phone verified.
+    /// Checks the code: applies a pending new email or phone (verified, the old address told),
+    /// or marks the current one verified.
     pub async fn confirm_verification(&self, sub: &str, channel: Channel, code: &str) -> Result<User, AdminError> {
         let mut user = self.me(sub).await?;
         let subject = user.id.to_string();
-        let destination = match channel {
+        let pending = self.pending(&user, channel).await?;
+        let current = match channel {
             Channel::Email => user.email.as_ref().map(|e| e.as_str().to_owned()),
             Channel::Phone => user.phone.as_ref().map(|p| p.as_str().to_owned()),
-        }
-        .unwrap_or_default();
+        };
+        let destination = pending.clone().or(current).unwrap_or_default();
         if destination.is_empty()
             || !crate::security::otp::check(self.hot, channel.purpose(), &subject, &destination, code).await?
         {
@@ -249,25 +256,43 @@ impl SelfService<'_> {
                 message: "the code is wrong, used or expired".into(),
             });
         }
+        let before = user.clone();
+        let field = channel.field();
+        let mut changed = vec![if field == "email" {
+            "email_verified"
+        } else {
+            "phone_verified"
+        }];
+        if let Some(new) = &pending {
+            let parsed = match channel {
+                Channel::Email => crate::identity::user::Email::parse(new).map(|e| user.email = Some(e)),
+                Channel::Phone => crate::identity::user::Phone::parse(new).map(|p| user.phone = Some(p)),
+            };
+            parsed.map_err(|e| AdminError::Invalid { field, message: e.0 })?;
+            changed.insert(0, field);
+            self.drop_code_factors(&user, &changed).await?;
+        }
         match channel {
             Channel::Email => user.email_verified = true,
             Channel::Phone => user.phone_verified = true,
         }
         user.updated_at = self.clock.now();
-        let field = channel.field();
-        let event = crate::events::UserEvent::updated(
-            self.source,
-            &user,
-            &[if field == "email" {
-                "email_verified"
-            } else {
-                "phone_verified"
-            }],
-            user.updated_at,
-        );
+        let event = crate::events::UserEvent::updated(self.source, &user, &changed, user.updated_at);
         self.save(&user, event).await?;
-        self.record(&user, "verify", Outcome::Success, json!({ "channel": field }))
-            .await;
+        if pending.is_some() {
+            self.hot.delete(&super::pending_key(channel, user.id)).await?;
+            // The address that was on file hears of it: a takeover would announce itself.
+            let what = format!("The {field} of your account was changed");
+            self.notifier
+                .notice(&before, &what, self.ctx.ip.as_deref(), user.updated_at);
+        }
+        self.record(
+            &user,
+            "verify",
+            Outcome::Success,
+            json!({ "channel": field, "changed": pending.is_some() }),
+        )
+        .await;
         Ok(user)
     }
 

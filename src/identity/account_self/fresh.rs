@@ -1,0 +1,100 @@
+//! Fresh proof for sensitive self-service changes (DESIGN.md, Token authority: fresh proof):
+//! email, phone, password and second factors change only with a token whose `amr` has `mfa` and
+//! whose `auth_time` is within ten minutes — or, for users without a second factor, any sign-in
+//! within ten minutes — or with `current_password` (plus `otp`, a TOTP or recovery code, when
+//! the user has a factor) in the request. Otherwise the answer is RFC 9470's 401
+//! `insufficient_user_authentication` with `max_age`, so the application can send the user
+//! through the authorization endpoint again (`max_age=600`, `prompt=login`).
+
+use serde::Deserialize;
+use time::Duration;
+
+use super::SelfService;
+use crate::audit::Outcome;
+use crate::identity::admin::AdminError;
+use crate::identity::login::DummyHash;
+use crate::identity::mfa::{self, FactorKind};
+use crate::identity::user::User;
+
+/// How recent a sign-in must be to count as fresh proof.
+pub const FRESH: Duration = Duration::minutes(10);
+
+/// What the token says about the sign-in behind it.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub auth_time: Option<i64>,
+    pub amr: Vec<String>,
+}
+
+/// Proof offered in the request body. No `Debug`: a password.
+#[derive(Default, Deserialize)]
+pub struct Offered {
+    pub current_password: Option<String>,
+    pub otp: Option<String>,
+}
+
+impl SelfService<'_> {
+    /// Passes when the request carries fresh proof (see the module docs).
+    pub async fn fresh_proof(
+        &self,
+        user: &User,
+        token: &SignedIn,
+        offered: &Offered,
+        cost: u32,
+        dummy: &DummyHash,
+    ) -> Result<(), AdminError> {
+        let factors = self.db.list_factors(user.id).await?;
+        let has_factor = factors.iter().any(mfa::Factor::is_confirmed);
+        let now = self.clock.now().unix_timestamp();
+        let recent = token
+            .auth_time
+            .is_some_and(|t| now - t <= FRESH.whole_seconds() && t <= now + 60);
+        if recent && (!has_factor || token.amr.iter().any(|m| m == "mfa")) {
+            return Ok(());
+        }
+        if let Some(password) = offered.current_password.as_deref() {
+            let login = user.username.as_str().to_owned();
+            let password_ok = crate::identity::login::verify(self.db, dummy, cost, &login, password)
+                .await
+                .is_ok_and(|u| u.id == user.id);
+            let second_ok = !has_factor || self.second_factor_ok(user, &factors, offered.otp.as_deref()).await?;
+            if password_ok && second_ok {
+                return Ok(());
+            }
+            self.record(user, "step_up", Outcome::Failure, serde_json::json!({}))
+                .await;
+        }
+        Err(AdminError::StepUp(if has_factor {
+            "sign in again with your second factor, or send current_password and otp".into()
+        } else {
+            "sign in again, or send current_password".into()
+        }))
+    }
+
+    /// A TOTP code of one of the user's authenticators (each step once), or a recovery code.
+    async fn second_factor_ok(
+        &self,
+        user: &User,
+        factors: &[mfa::Factor],
+        otp: Option<&str>,
+    ) -> Result<bool, AdminError> {
+        let Some(code) = otp.map(str::trim).filter(|c| !c.is_empty() && c.len() <= 64) else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        for factor in factors
+            .iter()
+            .filter(|f| f.kind == FactorKind::Totp && f.is_confirmed())
+        {
+            if let Some(step) = mfa::totp_step(self.seal_key, factor, code, now)
+                && self.db.use_totp_step(factor.id, step).await?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(self
+            .db
+            .use_recovery_code(user.id, &mfa::recovery_hash(code), now)
+            .await?)
+    }
+}
