@@ -176,6 +176,9 @@ pub(super) enum AppCommand {
         /// Owning B2B account (uuid or slug).
         #[arg(long)]
         account: Option<String>,
+        /// An RFC 8707 resource (absolute URI) its tokens may be issued for (repeatable).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -282,6 +285,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     introspect,
                     role,
                     account,
+                    resources,
                     json,
                 },
         } => {
@@ -296,6 +300,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 introspect,
                 role,
                 account,
+                resources,
             };
             admin::create_application(db.as_ref(), &clock, input)
                 .await

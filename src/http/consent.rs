@@ -25,23 +25,42 @@ pub struct ConsentPage<'a> {
     csrf: &'a str,
     req: &'a str,
     app_name: &'a str,
-    scopes: Vec<&'static str>,
+    scopes: Vec<String>,
 }
 
-/// What each scope lets the application do, in words.
-fn describe(request: &AuthorizationRequest) -> Vec<&'static str> {
+/// What each scope lets the application do, in words. A permission scope (`parcels:read`)
+/// says what it does with which kind of record, and that it acts only within what the user
+/// may do (DESIGN.md, Token authority: what the scope covers).
+fn describe(request: &AuthorizationRequest) -> Vec<String> {
     request
         .scope()
         .iter()
         .map(|s| match s {
-            "openid" => "know who you are",
-            "profile" => "see your name and username",
-            "email" => "see your email address",
-            "phone" => "see your phone number",
-            "offline_access" => "stay signed in and act for you while you are away",
-            _ => "access your data on this platform",
+            "openid" => "know who you are".to_owned(),
+            "profile" => "see your name and username".to_owned(),
+            "email" => "see your email address".to_owned(),
+            "phone" => "see your phone number".to_owned(),
+            "offline_access" => "stay signed in and act for you while you are away".to_owned(),
+            other => match crate::identity::permission::Permission::parse(other) {
+                Ok(p) => describe_permission(&p),
+                Err(_) => format!("use the {other:?} scope on this platform"),
+            },
         })
         .collect()
+}
+
+/// `parcels:read` → "view parcels (as far as you may yourself)".
+fn describe_permission(p: &crate::identity::permission::Permission) -> String {
+    use crate::identity::permission::Action;
+    let what = p.resource().replace(['_', '-', '.'], " ");
+    let verb = match p.action() {
+        Action::Create => "create",
+        Action::Read => "view",
+        Action::Update => "change",
+        Action::Delete => "delete",
+        Action::All => "view, create, change and delete",
+    };
+    format!("{verb} {what} for you (only as far as you may yourself)")
 }
 
 /// True when the request still wants a (fresh) login — `prompt=login`, `max_age`, or an

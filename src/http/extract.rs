@@ -36,9 +36,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OAuthForm<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| OAuthError::invalid_request("the body is too large or could not be read"))?;
-        serde_urlencoded::from_bytes(&bytes)
-            .map(OAuthForm)
-            .map_err(|e| OAuthError::invalid_request(format!("malformed form body: {e}")))
+        serde_urlencoded::from_bytes(&bytes).map(OAuthForm).map_err(|e| {
+            let text = e.to_string();
+            if text.contains("duplicate field `resource`") {
+                // RFC 8707 §2: we issue a token for one resource at a time.
+                OAuthError::new(
+                    crate::oauth::error::ErrorCode::InvalidTarget,
+                    "name at most one resource",
+                )
+            } else {
+                OAuthError::invalid_request(format!("malformed form body: {text}"))
+            }
+        })
     }
 }
 

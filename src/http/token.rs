@@ -17,7 +17,7 @@ use crate::audit::RequestContext;
 use crate::identity::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
-use crate::oauth::grant::{TokenResponse, authorization_code, client_credentials, password, refresh_token};
+use crate::oauth::grant::{TokenResponse, Wanted, authorization_code, client_credentials, password, refresh_token};
 use crate::oauth::provider::Provider;
 use crate::oauth::request::{RawTokenRequest, TokenRequest};
 
@@ -56,20 +56,29 @@ async fn grant(
     ip: std::net::IpAddr,
     ctx: &RequestContext,
 ) -> Result<TokenResponse, OAuthError> {
+    let resource = raw.resource.as_deref().filter(|r| !r.is_empty());
     match TokenRequest::try_from(raw)? {
         TokenRequest::AuthorizationCode {
             code,
             redirect_uri,
             code_verifier,
-        } => authorization_code::grant(provider, app, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await,
+        } => {
+            let (redirect_uri, verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
+            authorization_code::grant(provider, app, &code, redirect_uri, verifier, resource).await
+        }
         TokenRequest::RefreshToken { refresh_token, scope } => {
-            refresh_token::grant(provider, app, &refresh_token, scope).await
+            refresh_token::grant(provider, app, &refresh_token, Wanted { scope, resource }).await
         }
         TokenRequest::Password {
             username,
             password,
             scope,
-        } => password::grant(provider, app, &username, password.expose_secret(), scope, ip, ctx).await,
-        TokenRequest::ClientCredentials { scope } => client_credentials::grant(provider, app, scope).await,
+        } => {
+            let wanted = Wanted { scope, resource };
+            password::grant(provider, app, &username, password.expose_secret(), wanted, ip, ctx).await
+        }
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials::grant(provider, app, Wanted { scope, resource }).await
+        }
     }
 }

@@ -50,7 +50,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
             );
         }
     };
-    let mut body = user_claims(&user, &scope, None, Target::UserInfo);
+    let mut body = user_claims(&user, &scope, None, Target::UserInfo, app.first_party);
     body.insert("sub".into(), serde_json::Value::String(claims.sub.clone()));
     let mut response = no_store(Json(body).into_response());
     super::cors::allow(&app, &headers, &mut response);

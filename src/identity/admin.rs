@@ -228,6 +228,8 @@ pub struct NewApplication {
     /// The owning B2B account's uuid or slug.
     #[serde(rename = "account_id")]
     pub account: Option<String>,
+    /// RFC 8707 resources its tokens may be issued for (absolute URIs).
+    pub resources: Vec<String>,
 }
 
 /// The standard OpenID Connect scopes an application gets when none are named.
@@ -349,12 +351,25 @@ pub async fn create_application(
         access_token_ttl: None,
         refresh_token_ttl: None,
         enabled: true,
+        resources: parse_resources(&input.resources)?,
         generation: 0,
         created_at: now,
         updated_at: now,
     };
     db.insert_application(&app).await?;
     Ok((app, secret))
+}
+
+/// The resources an application may name (RFC 8707), each an absolute URI, without repeats.
+pub(crate) fn parse_resources(resources: &[String]) -> Result<Vec<String>, AdminError> {
+    let mut out: Vec<String> = Vec::new();
+    for r in resources {
+        let r = super::application::parse_resource(r).map_err(field("resources"))?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn parse_uris(uris: &[String], name: &'static str) -> Result<Vec<RedirectUri>, AdminError> {

@@ -129,6 +129,9 @@ pub struct Application {
     pub access_token_ttl: Option<Duration>,
     pub refresh_token_ttl: Option<Duration>,
     pub enabled: bool,
+    /// RFC 8707 resources (absolute URIs) its access tokens may be issued for, besides
+    /// Propusk's own audience.
+    pub resources: Vec<String>,
     /// The revocation generation this copy was read under (not stored: see
     /// [`crate::oauth::clients`]); 0 outside the protocol's cache.
     pub generation: i64,
@@ -153,6 +156,7 @@ impl Application {
             "account_id": self.account_id,
             "id_token_signed_response_alg": self.id_token_alg,
             "enabled": self.enabled,
+            "resources": self.resources,
         })
     }
 
@@ -166,6 +170,16 @@ impl Application {
 }
 
 /// `N` random bytes, base64url without padding.
+/// Checks an RFC 8707 resource indicator: an absolute URI without a fragment (§2).
+pub fn parse_resource(s: &str) -> Result<String, InvalidValue> {
+    match url::Url::parse(s) {
+        Ok(url) if url.fragment().is_none() && !url.cannot_be_a_base() && s.len() <= 512 => Ok(s.to_owned()),
+        _ => Err(InvalidValue::new(
+            "a resource is an absolute URI without a fragment (RFC 8707 §2)",
+        )),
+    }
+}
+
 pub(crate) fn random_token<const N: usize>() -> String {
     let mut bytes = [0u8; N];
     crate::keys::random::fill(&mut bytes);

@@ -33,6 +33,8 @@ pub struct RawAuthorizationRequest {
     pub request: Option<String>,
     pub request_uri: Option<String>,
     pub ui_locales: Option<String>,
+    /// RFC 8707 resource indicator (one at most).
+    pub resource: Option<String>,
 }
 
 /// A validated authorization request, kept while the user signs in and consents.
@@ -58,6 +60,9 @@ pub struct AuthorizationRequest {
     pub claims: Option<serde_json::Value>,
     /// Set once the user has signed in for this very request, which satisfies `prompt=login`.
     pub login_done: bool,
+    /// The RFC 8707 resource the tokens are for (one the client may ask for).
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -231,6 +236,15 @@ pub async fn validate(
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) || raw.login_hint.as_ref().is_some_and(|h| h.len() > 256) {
         return Err(fail(ErrorCode::InvalidRequest, "nonce or login_hint is too long"));
     }
+    let resource = match raw.resource.as_deref() {
+        None | Some("") => None,
+        Some(r) => Some(super::grant::audience(provider, &app, Some(r)).map_err(|_| {
+            fail(
+                ErrorCode::InvalidTarget,
+                "the resource is not one this client may ask for",
+            )
+        })?),
+    };
     let expected_sub = match raw.id_token_hint.as_deref() {
         None | Some("") => None,
         Some(hint) => Some(
@@ -258,6 +272,7 @@ pub async fn validate(
         expected_sub,
         claims,
         login_done: false,
+        resource,
     };
     Ok((request, app))
 }

@@ -37,6 +37,9 @@ pub struct CodeGrant {
     pub account: Option<String>,
     #[serde(default)]
     pub session_marks: super::revocation::Marks,
+    /// The RFC 8707 resource authorized (`None`: Propusk's audience).
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 /// What the first redemption of a code issued, so a replay can revoke it.
@@ -85,6 +88,7 @@ pub async fn issue(
         claims: request.claims.clone(),
         account: session.account.clone(),
         session_marks: session.marks.clone(),
+        resource: request.resource.clone(),
     };
     let code = random_token::<32>();
     let value = serde_json::to_vec(&grant).map_err(corrupt)?;

@@ -42,6 +42,14 @@ impl TokenResponse {
     }
 }
 
+/// What a token request asks for besides its grant: a narrower `scope`, and an RFC 8707
+/// `resource`.
+#[derive(Debug, Default)]
+pub struct Wanted<'a> {
+    pub scope: Option<Scope>,
+    pub resource: Option<&'a str>,
+}
+
 /// The scope of a grant: what was requested, which must lie within `allowed`; by default all
 /// of `allowed`.
 pub fn within(requested: Option<Scope>, allowed: &Scope) -> Result<Scope, OAuthError> {
@@ -52,6 +60,24 @@ pub fn within(requested: Option<Scope>, allowed: &Scope) -> Result<Scope, OAuthE
         )),
         Some(scope) => Ok(scope),
         None => Ok(allowed.clone()),
+    }
+}
+
+/// The `aud` of an access token for `app` (DESIGN.md, Token authority: audience): the RFC 8707
+/// `resource` it asked for, which must be one the application is allowed, else Propusk's own
+/// audience.
+pub fn audience(
+    provider: &crate::oauth::provider::Provider,
+    app: &crate::identity::application::Application,
+    resource: Option<&str>,
+) -> Result<String, OAuthError> {
+    match resource {
+        None => Ok(provider.audience.clone()),
+        Some(r) if app.resources.iter().any(|allowed| allowed == r) => Ok(r.to_owned()),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "the resource is not one this client may ask for",
+        )),
     }
 }
 

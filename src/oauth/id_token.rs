@@ -83,7 +83,7 @@ pub fn issue(
         amr: subject.amr.clone(),
         sid: subject.sid.clone(),
         at_hash: Some(at_hash(access_token)),
-        user: user_claims(user, scope, asked.claims, Target::IdToken),
+        user: user_claims(user, scope, asked.claims, Target::IdToken, app.first_party),
     };
     mint(provider, app, &claims).map(Some).map_err(|e| {
         tracing::error!(error = %e, "signing an ID token failed");
@@ -125,8 +125,15 @@ fn scope_of(claim: &str) -> Option<&'static str> {
 /// The user claims for `target`. `/userinfo` gets every claim the granted `scope` releases
 /// (OpenID Connect Core §5.4); the ID token gets `role` and `clientId`, plus the claims the
 /// `claims` request parameter asks of it (§5.5) — but only those the granted scope releases,
-/// so the parameter never reveals more than the user consented to.
-pub fn user_claims(user: &User, scope: &Scope, requested: Option<&Value>, target: Target) -> Map<String, Value> {
+/// so the parameter never reveals more than the user consented to. `role` goes to first-party
+/// applications only, as in access tokens (DESIGN.md, Token authority).
+pub fn user_claims(
+    user: &User,
+    scope: &Scope,
+    requested: Option<&Value>,
+    target: Target,
+    first_party: bool,
+) -> Map<String, Value> {
     let member = match target {
         Target::IdToken => "id_token",
         Target::UserInfo => "userinfo",
@@ -143,7 +150,7 @@ pub fn user_claims(user: &User, scope: &Scope, requested: Option<&Value>, target
             Target::UserInfo => true,
             Target::IdToken => scope_of(name).is_none() || asked.iter().any(|a| a == name),
         };
-        if released && wanted && !value.is_null() {
+        if released && wanted && !value.is_null() && (first_party || name != "role") {
             out.insert(name.to_owned(), value);
         }
     }

@@ -41,6 +41,9 @@ pub struct RefreshRecord {
     pub family_created: i64,
     /// When this token was issued (unix seconds).
     pub issued_at: i64,
+    /// The RFC 8707 resource the family's access tokens are for (`None`: Propusk's audience).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 impl RefreshRecord {
@@ -79,6 +82,7 @@ pub async fn start_family(
     provider: &Provider,
     client_id: &str,
     scope: &str,
+    resource: Option<&str>,
     subject: Subject,
 ) -> Result<(String, RefreshRecord), OAuthError> {
     let now = provider.clock.now().unix_timestamp();
@@ -89,6 +93,7 @@ pub async fn start_family(
         subject,
         family_created: now,
         issued_at: now,
+        resource: resource.map(str::to_owned),
     };
     let token = random_token::<32>();
     store(provider.hot.as_ref(), &token, &record).await?;

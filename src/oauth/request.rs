@@ -21,6 +21,8 @@ pub struct RawTokenRequest {
     pub password: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// RFC 8707 resource indicator (one at most).
+    pub resource: Option<String>,
 }
 
 /// A token request, typed per grant. No `Debug`: it holds codes and passwords.

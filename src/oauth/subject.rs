@@ -208,13 +208,15 @@ impl Subject {
         (None, granted)
     }
 
-    /// Mints an access token for this subject, issued to `app`, for `scope`; `family` names the
-    /// refresh-token family it descends from, so revoking the family revokes it too.
+    /// Mints an access token for this subject, issued to `app`, for `scope` and the audience
+    /// `aud`; `family` names the refresh-token family it descends from, so revoking the family
+    /// revokes it too.
     pub fn access_token(
         &self,
         provider: &Provider,
         app: &Application,
         scope: &Scope,
+        aud: &str,
         family: Option<&str>,
     ) -> Result<(String, AccessClaims), OAuthError> {
         let now = provider.clock.now();
@@ -228,7 +230,7 @@ impl Subject {
         let claims = AccessClaims {
             iss: provider.issuer.clone(),
             sub: self.sub.clone(),
-            aud: provider.audience.clone(),
+            aud: aud.to_owned(),
             exp: (now + ttl).unix_timestamp(),
             iat: now.unix_timestamp(),
             jti: token::new_jti(),

@@ -259,11 +259,12 @@ pub(super) struct ApplicationRow {
     enabled: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    resources: Json<Vec<String>>,
 }
 
 pub(super) const APPLICATION_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
      grant_types, scopes, first_party, may_introspect, service_role, account_id, id_token_alg, \
-     access_token_ttl_secs, refresh_token_ttl_secs, enabled, created_at, updated_at";
+     access_token_ttl_secs, refresh_token_ttl_secs, enabled, created_at, updated_at, resources";
 
 fn uris(list: &[String], what: &str) -> Result<Vec<RedirectUri>, StoreError> {
     list.iter()
@@ -310,6 +311,7 @@ impl TryFrom<ApplicationRow> for Application {
             access_token_ttl: r.access_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
             refresh_token_ttl: r.refresh_token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
             enabled: r.enabled,
+            resources: r.resources.0,
             generation: 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -462,6 +464,7 @@ macro_rules! sql_repositories {
                     .bind(a.enabled)
                     .bind(a.created_at)
                     .bind(a.updated_at)
+                    .bind(sqlx::types::Json(&a.resources))
             }
 
             /// Inserts the user row inside the caller's transaction.
@@ -876,7 +879,7 @@ macro_rules! sql_repositories {
                 Self::bind_application(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO applications ({}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                         $crate::store::sql::APPLICATION_COLUMNS
                     ))),
                     a,
@@ -902,11 +905,11 @@ macro_rules! sql_repositories {
             }
 
             async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
-                // Row-value SET with the same 17 parameters as the insert (created_at is rewritten
+                // Row-value SET with the same 18 parameters as the insert (created_at is rewritten
                 // with its own value), so both bind through `bind_application`.
                 let done = Self::bind_application(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE applications SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                        "UPDATE applications SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                          WHERE client_id = $1",
                         $crate::store::sql::APPLICATION_COLUMNS.trim_start_matches("client_id, ")
                     ))),

@@ -625,3 +625,186 @@ async fn a_refresh_token_introspects_without_role_or_permissions_and_loses_withd
     assert_eq!(claims["permissions"], json!([]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_resource_indicator_sets_the_audience_only_for_resources_the_application_may_name() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let billing = "https://billing.example.com";
+    let gateway = app.service_app("admin", true).await;
+    let staff = app.client_token(&gateway).await;
+    // Through the admin API: a service allowed the billing resource.
+    let body = json!({
+        "name": "Billing sync", "grant_types": ["client_credentials"], "service_role": "operator",
+        "resources": [billing],
+    });
+    let (status, created) = app
+        .call(&staff, Method::POST, "/admin/v1/applications", Some(body))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["resources"], json!([billing]));
+    let service = RegisteredApp {
+        client_id: created["client_id"].as_str().unwrap().to_owned(),
+        secret: created["client_secret"].as_str().map(str::to_owned),
+    };
+    let grant = |resource: Option<&'static str>| {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend(resource.map(|r| ("resource", r)));
+        let app = &app;
+        let service = &service;
+        async move {
+            let response = app.post_form("/token", Some(service), &form).await;
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = grant(Some(billing)).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(crate::support::claims_of(token)["aud"], billing);
+    let (status, body) = app.call(token, Method::GET, "/admin/v1/users", None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_scope")),
+        "another resource's token"
+    );
+    assert_eq!(
+        authz(&app, token, "parcels:read").await,
+        "allowed",
+        "judged by its permissions"
+    );
+    let (status, body) = grant(Some("https://other.example.com")).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")));
+    let (status, body) = grant(None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        crate::support::claims_of(body["access_token"].as_str().unwrap())["aud"],
+        "propusk"
+    );
+    let response = app
+        .post_form(
+            "/token",
+            Some(&service),
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", billing),
+                ("resource", billing),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "invalid_target",
+        "one resource at most"
+    );
+
+    // The code flow: the resource authorized at /authorize is the audience, refreshes keep it.
+    let web = app
+        .register(NewApplication {
+            name: "Billing portal".into(),
+            redirect_uris: vec![CB.into()],
+            first_party: true,
+            resources: vec![billing.into()],
+            ..NewApplication::default()
+        })
+        .await;
+    let (verifier, challenge) = crate::support::pkce();
+    let url = app.authorize_url(
+        &web,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", CB),
+            ("scope", "openid offline_access"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", billing),
+        ],
+    );
+    let callback = app.sign_in(&Browser::default(), &url, "ann").await;
+    let code = crate::support::query_param(&callback, "code").unwrap();
+    let response = app
+        .post_form(
+            "/token",
+            Some(&web),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(
+        crate::support::claims_of(tokens["access_token"].as_str().unwrap())["aud"],
+        billing
+    );
+    let (status, body) = refresh(&app, &web, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        crate::support::claims_of(body["access_token"].as_str().unwrap())["aud"],
+        billing
+    );
+    let url = app.authorize_url(
+        &web,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", CB),
+            ("scope", "openid"),
+            ("resource", "https://other.example.com"),
+        ],
+    );
+    let to = crate::support::location(&Browser::default().get(&url).await, &app.base);
+    assert_eq!(
+        crate::support::query_param(&to, "error").as_deref(),
+        Some("invalid_target"),
+        "{to}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn consent_names_each_permission_in_plain_words() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("ann", "operator", None).await;
+    let tp = third_party(&app).await;
+    let browser = Browser::default();
+    let url = app.authorize_url(
+        &tp,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", CB),
+            ("scope", "openid parcels:* users:read"),
+        ],
+    );
+    let response = browser.get(&url).await;
+    let to = crate::support::location(&response, &app.base);
+    let page = browser.get(&to).await.text().await.unwrap();
+    let form_page = if page.contains("name=\"password\"") {
+        let response = browser
+            .post(
+                &app.url("/login"),
+                &[
+                    ("csrf", &crate::support::hidden(&page, "csrf")),
+                    ("req", &crate::support::hidden(&page, "req")),
+                    ("login", "ann"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let to = crate::support::location(&response, &app.base);
+        browser.get(&to).await.text().await.unwrap()
+    } else {
+        page
+    };
+    assert!(
+        form_page.contains("view, create, change and delete parcels for you"),
+        "{form_page}"
+    );
+    assert!(
+        form_page.contains("view users for you (only as far as you may yourself)"),
+        "{form_page}"
+    );
+    app.stop().await;
+}

@@ -193,11 +193,14 @@ async fn creates_accounts_users_and_applications(target: Target) {
             "--role",
             "admin",
             "--introspect",
+            "--resource",
+            "https://billing.example.com",
             "--json",
         ],
         "",
     );
     assert_eq!(service["grant_types"], serde_json::json!(["client_credentials"]));
+    assert_eq!(service["resources"], serde_json::json!(["https://billing.example.com"]));
     let tenant_service = target.json(
         &[
             "admin",

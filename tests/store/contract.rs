@@ -65,6 +65,7 @@ fn application(f: &DbFixture) -> Application {
         access_token_ttl: None,
         refresh_token_ttl: None,
         enabled: true,
+        resources: vec!["https://billing.example.com".into()],
         generation: 0,
         created_at: now,
         updated_at: now,

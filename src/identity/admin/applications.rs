@@ -17,6 +17,7 @@ pub struct ApplicationChange {
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
+    pub resources: Option<Vec<String>>,
     pub first_party: Option<bool>,
     pub introspect: Option<bool>,
     pub enabled: Option<bool>,
@@ -104,6 +105,9 @@ impl UserAdmin<'_> {
                 field: "scopes",
                 message: e.0,
             })?;
+        }
+        if let Some(resources) = change.resources {
+            app.resources = super::parse_resources(&resources)?;
         }
         if let Some(introspect) = change.introspect {
             if introspect && app.is_public() {

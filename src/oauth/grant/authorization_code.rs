@@ -20,6 +20,7 @@ pub async fn grant(
     code: &str,
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if !app.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
@@ -92,15 +93,32 @@ pub async fn grant(
     )
     .await?;
     let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
+    // RFC 8707 §2.2: the token request may repeat the authorized resource, not change it.
+    let resource = match (grant.resource.as_deref(), resource) {
+        (Some(authorized), Some(asked)) if authorized != asked => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "the resource differs from the one authorized",
+            ));
+        }
+        (authorized, asked) => authorized.or(asked),
+    };
+    let aud = super::audience(provider, app, resource)?;
     let (refresh_token, family) = if super::wants_refresh(app, &scope) {
-        let (token, record) =
-            refresh::start_family(provider, app.client_id.as_str(), &grant.scope, subject.clone()).await?;
+        let (token, record) = refresh::start_family(
+            provider,
+            app.client_id.as_str(),
+            &grant.scope,
+            resource,
+            subject.clone(),
+        )
+        .await?;
         (Some(token), Some(record))
     } else {
         (None, None)
     };
     let (access_token, claims) =
-        subject.access_token(provider, app, &scope, family.as_ref().map(|f| f.family.as_str()))?;
+        subject.access_token(provider, app, &scope, &aud, family.as_ref().map(|f| f.family.as_str()))?;
     let id_token = id_token::issue(
         provider,
         app,

@@ -6,7 +6,6 @@ use super::TokenResponse;
 use crate::identity::application::{Application, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
-use crate::oauth::scope::Scope;
 use crate::oauth::subject::Subject;
 
 /// Issues an access token to `app`, for `requested` scopes (default: all the app may have).
@@ -14,7 +13,7 @@ use crate::oauth::subject::Subject;
 pub async fn grant(
     provider: &Provider,
     app: &Application,
-    requested: Option<Scope>,
+    wanted: super::Wanted<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     if app.is_public() || !app.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::new(
@@ -22,8 +21,9 @@ pub async fn grant(
             "this client may not use the client_credentials grant",
         ));
     }
-    let scope = super::within(requested, &app.scopes)?;
+    let scope = super::within(wanted.scope, &app.scopes)?;
+    let aud = super::audience(provider, app, wanted.resource)?;
     let subject = Subject::of_application(provider, app).await?;
-    let (access_token, claims) = subject.access_token(provider, app, &scope, None)?;
+    let (access_token, claims) = subject.access_token(provider, app, &scope, &aud, None)?;
     Ok(TokenResponse::new(access_token, &claims, None, None))
 }

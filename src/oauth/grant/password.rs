@@ -9,7 +9,6 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
-use crate::oauth::scope::Scope;
 use crate::oauth::subject::{Authenticated, Proof, Subject};
 use crate::security::ratelimit::{self, Bucket, Limited};
 use crate::security::signin::{self, Origins, SignInError};
@@ -20,7 +19,7 @@ pub async fn grant(
     app: &Application,
     username: &str,
     password: &str,
-    requested: Option<Scope>,
+    wanted: super::Wanted<'_>,
     ip: std::net::IpAddr,
     ctx: &RequestContext,
 ) -> Result<TokenResponse, OAuthError> {
@@ -30,7 +29,8 @@ pub async fn grant(
             "this client may not use the password grant",
         ));
     }
-    let scope = super::within(requested, &app.scopes)?;
+    let scope = super::within(wanted.scope, &app.scopes)?;
+    let aud = super::audience(provider, app, wanted.resource)?;
     // Password guesses through the grant are rationed per client address like the login form.
     let bucket = provider.limits.login.map(|rate| Bucket::ip("login", ip, rate));
     ratelimit::check_one(provider.hot.as_ref(), bucket)
@@ -73,12 +73,26 @@ pub async fn grant(
         Subject::of_user(provider, app, user.id, Proof::Password(user.password_hash.clone()), how).await?;
     let family = if super::wants_refresh(app, &scope) {
         let scope_text = scope.to_string();
-        Some(refresh::start_family(provider, app.client_id.as_str(), &scope_text, subject.clone()).await?)
+        Some(
+            refresh::start_family(
+                provider,
+                app.client_id.as_str(),
+                &scope_text,
+                wanted.resource,
+                subject.clone(),
+            )
+            .await?,
+        )
     } else {
         None
     };
-    let (access_token, claims) =
-        subject.access_token(provider, app, &scope, family.as_ref().map(|(_, f)| f.family.as_str()))?;
+    let (access_token, claims) = subject.access_token(
+        provider,
+        app,
+        &scope,
+        &aud,
+        family.as_ref().map(|(_, f)| f.family.as_str()),
+    )?;
     let refresh_token = family.map(|(token, _)| token);
     let id_token = id_token::issue(
         provider,

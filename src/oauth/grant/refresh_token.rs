@@ -14,7 +14,7 @@ pub async fn grant(
     provider: &Provider,
     app: &Application,
     refresh_token: &str,
-    requested: Option<Scope>,
+    wanted: super::Wanted<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     if !app.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::new(
@@ -26,9 +26,12 @@ pub async fn grant(
     // What was granted, less what the application may no longer ask for.
     let granted = Scope::parse(&record.scope).unwrap_or_default();
     let granted = Scope::from_tokens(granted.iter().filter(|s| app.scopes.contains(s))).unwrap_or_default();
-    let scope = super::within(requested, &granted)?;
+    let scope = super::within(wanted.scope, &granted)?;
+    // RFC 8707 §2.2: a refresh may name one resource (one the client may ask for); by default
+    // the family's.
+    let aud = super::audience(provider, &app, wanted.resource.or(record.resource.as_deref()))?;
     let (access_token, claims) = record
         .subject
-        .access_token(provider, &app, &scope, Some(&record.family))?;
+        .access_token(provider, &app, &scope, &aud, Some(&record.family))?;
     Ok(TokenResponse::new(access_token, &claims, Some(successor), None))
 }
