@@ -1,5 +1,7 @@
-//! Applications, roles and B2B accounts as the protocol sees them: cached in process, so that
-//! client authentication, `client_credentials` and refresh stay free of SQL on the hot path.
+//! Applications, roles, B2B accounts and users as the protocol sees them: cached in process, so
+//! that client authentication, `client_credentials` and refresh stay free of SQL on the hot path.
+//! (A user's cached row serves only the subject of a refresh — status, role, permissions,
+//! account — every change to which moves the user's generation.)
 //!
 //! A cache may hold data, never hide a revocation (DESIGN.md, Revocation): each entry remembers
 //! the revocation generation read *before* its row, and a token minted from it carries that
@@ -14,6 +16,7 @@ use super::revocation::{self, Generation};
 use crate::identity::account::{Account, AccountId};
 use crate::identity::application::{Application, ClientId};
 use crate::identity::role::{Role, RoleName};
+use crate::identity::user::{User, UserId};
 use crate::store::cache::TtlCache;
 use crate::store::{Database, HotStore, StoreError};
 
@@ -36,6 +39,7 @@ pub struct ClientRegistry {
     apps: TtlCache<ClientId, Application>,
     roles: TtlCache<RoleName, Marked<Role>>,
     accounts: TtlCache<AccountId, Marked<Account>>,
+    users: TtlCache<UserId, Marked<User>>,
 }
 
 impl ClientRegistry {
@@ -46,6 +50,7 @@ impl ClientRegistry {
             apps: TtlCache::new(CACHE_TTL, MISS_TTL, CAPACITY),
             roles: TtlCache::new(CACHE_TTL, MISS_TTL, 1_000),
             accounts: TtlCache::new(CACHE_TTL, MISS_TTL, CAPACITY),
+            users: TtlCache::new(CACHE_TTL, MISS_TTL, CAPACITY),
         }
     }
 
@@ -140,6 +145,24 @@ impl ClientRegistry {
             .await?
             .map(|value| Arc::new(Marked { generation, value }));
         self.accounts.insert(id, found.clone());
+        Ok(found)
+    }
+
+    /// The user's row, from a copy read under a generation at least `current` (the user's
+    /// generation, read before: see [`super::revocation::Generation::User`]).
+    pub async fn user(&self, id: UserId, current: i64) -> Result<Option<Arc<Marked<User>>>, StoreError> {
+        if let Some(Some(user)) = self.users.get(&id)
+            && user.generation >= current
+        {
+            return Ok(Some(user));
+        }
+        let found = self.db.find_user(id).await?.map(|value| {
+            Arc::new(Marked {
+                generation: current,
+                value,
+            })
+        });
+        self.users.insert(id, found.clone());
         Ok(found)
     }
 

@@ -197,7 +197,7 @@ pub async fn rotate(
 /// under the generations `current` read with the family's state.
 async fn current_subject(provider: &Provider, record: &RefreshRecord, current: Marks) -> Result<Subject, OAuthError> {
     let id = UserId::parse(&record.subject.sub).map_err(|_| invalid())?;
-    let user = provider.db.find_user(id).await?.ok_or_else(invalid)?;
+    let user = provider.clients.user(id, current.user).await?.ok_or_else(invalid)?;
     let known = (
         record.subject.role.as_deref().unwrap_or(""),
         current.role,
@@ -208,7 +208,7 @@ async fn current_subject(provider: &Provider, record: &RefreshRecord, current: M
         auth_time: record.subject.auth_time.unwrap_or(record.family_created),
         amr: record.subject.amr.clone(),
     };
-    Subject::rebuild(provider, &user, current, Some(known), how).await
+    Subject::rebuild(provider, &user.value, current, Some(known), how).await
 }
 
 /// Revokes the family `record` belongs to.

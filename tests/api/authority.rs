@@ -96,42 +96,111 @@ async fn introspect(app: &TestApp, gateway: &RegisteredApp, token: &str) -> Stri
     if body["active"] == true { "active" } else { "inactive" }.into()
 }
 
-/// What `token` gets at `endpoint`.
-async fn probe(app: &TestApp, gateway: &RegisteredApp, token: &str, endpoint: &str) -> String {
-    let status = |(s, _): (u16, Value)| s.to_string();
-    match endpoint {
-        "userinfo" => status(app.call(token, Method::GET, "/userinfo", None).await),
-        "account profile" => status(app.call(token, Method::GET, "/account/v1/profile", None).await),
-        "account totp" => status(app.call(token, Method::POST, "/account/v1/factors/totp", None).await),
-        "account email" => status(
-            app.call(
-                token,
-                Method::PATCH,
-                "/account/v1/profile",
-                Some(json!({ "email": "mallory@evil.example" })),
-            )
-            .await,
+/// A bearer endpoint of the matrix: its column name, method, path and body.
+type Endpoint = (&'static str, Method, &'static str, Option<Value>);
+
+/// Every bearer endpoint of the matrix: `/userinfo`, each `/account/v1` route, a sample of
+/// `/admin/v1`, `/authz/check` and `/introspect`.
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        ("userinfo", Method::GET, "/userinfo", None),
+        ("profile", Method::GET, "/account/v1/profile", None),
+        (
+            "name",
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "name": "Someone" })),
         ),
-        "admin users" => status(app.call(token, Method::GET, "/admin/v1/users", None).await),
-        "authz" => authz(app, token, "parcels:read").await,
-        "introspect" => introspect(app, gateway, token).await,
-        other => panic!("no endpoint {other}"),
+        (
+            "email",
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "email": "mallory@evil.example" })),
+        ),
+        (
+            "password",
+            Method::POST,
+            "/account/v1/password",
+            Some(json!({ "current_password": "a wrong guess", "new_password": "a new passphrase" })),
+        ),
+        ("sessions", Method::GET, "/account/v1/sessions", None),
+        ("end session", Method::DELETE, "/account/v1/sessions/no-such-sid", None),
+        ("factors", Method::GET, "/account/v1/factors", None),
+        ("totp", Method::POST, "/account/v1/factors/totp", None),
+        (
+            "confirm",
+            Method::POST,
+            "/account/v1/factors/00000000-0000-0000-0000-000000000000/confirm",
+            Some(json!({ "code": "123456" })),
+        ),
+        ("email factor", Method::POST, "/account/v1/factors/email", None),
+        (
+            "remove",
+            Method::DELETE,
+            "/account/v1/factors/00000000-0000-0000-0000-000000000000",
+            None,
+        ),
+        ("recovery", Method::POST, "/account/v1/recovery-codes", None),
+        (
+            "verify",
+            Method::POST,
+            "/account/v1/verification/email/confirm",
+            Some(json!({ "code": "000000" })),
+        ),
+        ("admin users", Method::GET, "/admin/v1/users", None),
+        ("admin audit", Method::GET, "/admin/v1/audit", None),
+        ("admin roles", Method::GET, "/admin/v1/roles", None),
+    ]
+}
+
+/// What `token` gets at `endpoint`: the status, and for refusals the error (`ins` 403
+/// insufficient_scope, `fbd` 403 forbidden, `inv` 401 invalid_token, `stp` 401 step-up).
+async fn probe(app: &TestApp, token: &str, (_, method, path, body): &Endpoint) -> String {
+    let (status, body) = app.call(token, method.clone(), path, body.clone()).await;
+    match (status, body["error"].as_str()) {
+        (403, Some("insufficient_scope")) => "ins".into(),
+        (403, Some("forbidden")) => "fbd".into(),
+        (401, Some("invalid_token") | None) => "inv".into(),
+        (401, Some("insufficient_user_authentication")) => "stp".into(),
+        (status, _) => status.to_string(),
     }
 }
 
-const ENDPOINTS: [&str; 7] = [
-    "userinfo",
-    "account profile",
-    "account totp",
-    "account email",
-    "admin users",
-    "authz",
-    "introspect",
-];
+/// The matrix cells of `token`: every endpoint, then `/authz/check` for `parcels:read`, then
+/// `/introspect`.
+async fn row(app: &TestApp, gateway: &RegisteredApp, token: &str) -> Vec<String> {
+    let mut cells = Vec::new();
+    for endpoint in &endpoints() {
+        cells.push(probe(app, token, endpoint).await);
+    }
+    cells.push(match authz(app, token, "parcels:read").await.as_str() {
+        "allowed" => "alw".into(),
+        "denied" => "den".into(),
+        "401" => "inv".into(),
+        other => other.to_owned(),
+    });
+    cells.push(match introspect(app, gateway, token).await.as_str() {
+        "active" => "act".into(),
+        _ => "ina".into(),
+    });
+    cells
+}
+
+/// A row: the 17 endpoint cells, then `/authz/check` and `/introspect`.
+fn with(cells: [&'static str; 17], authz: &'static str, introspect: &'static str) -> [&'static str; 19] {
+    let mut row = [
+        "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+    ];
+    row[..17].copy_from_slice(&cells);
+    row[17] = authz;
+    row[18] = introspect;
+    row
+}
 
 #[tokio::test]
 async fn every_kind_of_token_gets_exactly_its_authority_at_every_bearer_endpoint() {
-    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    // Rationing off: the matrix guesses codes and passwords from one address many times.
+    let app = TestApp::spawn_with(Backend::PostgresRedis, |c| c.rate_limit_login = None).await;
     let acme = app.account("Acme").await;
     let globex = app.account("Globex").await;
     let acme_id = acme.id.to_string();
@@ -190,47 +259,46 @@ async fn every_kind_of_token_gets_exactly_its_authority_at_every_bearer_endpoint
     assert_eq!(s, 200);
 
     let s = |v: &str| v.to_owned();
+    let refused = ["inv"; 17];
     #[rustfmt::skip]
-    let table: Vec<(&str, String, [&str; 7])> = vec![
-        //                                        userinfo profile totp   email  admin  authz      introspect
-        ("first-party user",  s(first["access_token"].as_str().unwrap()),
-                                                  ["200", "200", "201", "200", "200", "allowed", "active"]),
+    let table: Vec<(&str, String, [&str; 19])> = vec![
+        //  userinfo profile name  email  passwd sess   end    factrs totp   confirm efactr remove recov  verify adm-us adm-au adm-ro authz  intro
+        ("first-party user", s(first["access_token"].as_str().unwrap()),
+           ["200", "200", "200", "200", "fbd", "200", "404", "200", "201", "404", "400", "404", "400", "400", "200", "200", "200", "alw", "act"]),
         ("third-party openid", s(tp_openid["access_token"].as_str().unwrap()),
-                                                  ["200", "403", "403", "403", "403", "denied",  "active"]),
+           ["200", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "den", "act"]),
         ("third-party parcels:*", s(tp_parcels["access_token"].as_str().unwrap()),
-                                                  ["200", "403", "403", "403", "403", "allowed", "active"]),
-        ("service with a role", service.clone(),  ["403", "403", "403", "403", "200", "allowed", "active"]),
-        ("ID token",          s(first["id_token"].as_str().unwrap()),
-                                                  ["401", "401", "401", "401", "401", "401",     "inactive"]),
-        ("refresh token",     s(first["refresh_token"].as_str().unwrap()),
-                                                  ["401", "401", "401", "401", "401", "401",     "active"]),
-        ("another audience",  wrong_aud.clone(),  ["403", "403", "403", "403", "403", "allowed", "active"]),
-        ("disabled app",      disabled.clone(),   ["401", "401", "401", "401", "401", "401",     "inactive"]),
-        ("blocked user, same instant", blocked.clone(),
-                                                  ["401", "401", "401", "401", "401", "401",     "inactive"]),
-        ("suspended account", suspended.clone(),  ["401", "401", "401", "401", "401", "401",     "inactive"]),
+           ["200", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "alw", "act"]),
+        ("service with a role", service.clone(),
+           ["ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "200", "200", "fbd", "alw", "act"]),
+        ("another audience", wrong_aud.clone(),
+           ["ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "ins", "alw", "act"]),
+        ("ID token", s(first["id_token"].as_str().unwrap()), with(refused, "inv", "ina")),
+        ("refresh token", s(first["refresh_token"].as_str().unwrap()), with(refused, "inv", "act")),
+        ("disabled app", disabled.clone(), with(refused, "inv", "ina")),
+        ("blocked user, same instant", blocked.clone(), with(refused, "inv", "ina")),
+        ("suspended account", suspended.clone(), with(refused, "inv", "ina")),
     ];
+    let names: Vec<&str> = endpoints().iter().map(|e| e.0).chain(["authz", "introspect"]).collect();
     let mut wrong = Vec::new();
-    for (kind, token, expected) in &table {
-        for (endpoint, want) in ENDPOINTS.iter().zip(expected) {
-            let got = probe(&app, &gateway, token, endpoint).await;
-            if got != *want {
-                wrong.push(format!("{kind} at {endpoint}: got {got}, want {want}"));
+    let mut check = |kind: &str, got: Vec<String>, want: &[&str]| {
+        for ((name, got), want) in names.iter().zip(&got).zip(want) {
+            if got != want {
+                wrong.push(format!("{kind} at {name}: got {got}, want {want}"));
             }
         }
+    };
+    for (kind, token, expected) in &table {
+        check(kind, row(&app, &gateway, token).await, expected);
     }
     // Expired: every endpoint refuses it, introspection calls it inactive.
     app.clock.advance(Duration::minutes(11));
     let expired = first["access_token"].as_str().unwrap();
-    for (endpoint, want) in ENDPOINTS
-        .iter()
-        .zip(["401", "401", "401", "401", "401", "401", "inactive"])
-    {
-        let got = probe(&app, &gateway, expired, endpoint).await;
-        if got != want {
-            wrong.push(format!("expired at {endpoint}: got {got}, want {want}"));
-        }
-    }
+    check(
+        "expired",
+        row(&app, &gateway, expired).await,
+        &with(refused, "inv", "ina"),
+    );
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     app.stop().await;
 }
@@ -446,13 +514,7 @@ async fn whichever_redemption_of_a_code_loses_nothing_issued_from_it_stays_activ
 #[tokio::test]
 async fn a_change_on_one_node_takes_effect_on_the_other_at_the_next_request() {
     let a = TestApp::spawn(Backend::PostgresRedis).await;
-    let b = TestApp::spawn_with(Backend::PostgresRedis, |config| {
-        config.database = a.config.database.clone();
-        config.redis_prefix = a.config.redis_prefix.clone();
-        config.keys_dir = a.config.keys_dir.clone();
-        config.issuer = a.config.issuer.clone();
-    })
-    .await;
+    let b = a.second_node().await;
     let acme = a.account("Acme").await;
     let acme_id = acme.id.to_string();
     let client = first_party_password(&a).await;
@@ -491,6 +553,38 @@ async fn a_change_on_one_node_takes_effect_on_the_other_at_the_next_request() {
         *access = body["access_token"].as_str().unwrap().to_owned();
         *refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
         assert_eq!(authz(&b, access, "parcels:read").await, "allowed");
+    }
+
+    // A demotion and an extra grant on A: B, which holds the users' rows in its cache, mints
+    // the new role and permissions at the next refresh.
+    let demoted = b.state.provider.access_claims(&users[0].0).unwrap().sub.clone();
+    let path = format!("/admin/v1/users/{demoted}/role");
+    let (status, _) = a
+        .call(&staff, Method::PUT, &path, Some(json!({ "role": "client_user" })))
+        .await;
+    assert_eq!(status, 200);
+    let granted = b.state.provider.access_claims(&users[1].0).unwrap().sub.clone();
+    let path = format!("/admin/v1/users/{granted}/permissions/invoices:read");
+    assert_eq!(a.call(&staff, Method::PUT, &path, None).await.0, 200);
+    for (n, want_role, want) in [
+        (0, "client_user", json!(["parcels:create", "parcels:read"])),
+        (1, "dispatcher", json!(["invoices:read", "parcels:read"])),
+    ] {
+        let (access, refresh_token) = &mut users[n];
+        assert_eq!(
+            authz(&b, access, "parcels:read").await,
+            "401",
+            "user {n}'s old token ended"
+        );
+        let (status, body) = refresh(&b, &client, refresh_token).await;
+        assert_eq!(status, 200);
+        let claims = crate::support::claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(
+            (claims["role"].clone(), claims["permissions"].clone()),
+            (json!(want_role), want)
+        );
+        *access = body["access_token"].as_str().unwrap().to_owned();
+        *refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
     }
 
     // A block on A: B's introspection and refresh see it.
@@ -554,13 +648,7 @@ async fn a_block_made_before_generations_still_ends_what_carries_none() {
 #[tokio::test]
 async fn an_application_that_loses_first_party_standing_loses_it_on_every_node_at_once() {
     let a = TestApp::spawn(Backend::PostgresRedis).await;
-    let b = TestApp::spawn_with(Backend::PostgresRedis, |config| {
-        config.database = a.config.database.clone();
-        config.redis_prefix = a.config.redis_prefix.clone();
-        config.keys_dir = a.config.keys_dir.clone();
-        config.issuer = a.config.issuer.clone();
-    })
-    .await;
+    let b = a.second_node().await;
     a.user("ann", "operator", None).await;
     let client = first_party_password(&a).await;
     let gateway = a.service_app("admin", true).await;

@@ -399,17 +399,7 @@ async fn a_new_email_needs_fresh_proof_waits_for_its_code_and_tells_the_old_addr
     );
 
     // Pending, the new address receives no reset link: the link goes to the proven one.
-    propusk::security::reset::request(
-        &app.state.provider,
-        &name,
-        propusk::security::reset::Source {
-            ip: [127, 0, 0, 1].into(),
-            device: None,
-        },
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    app.request_reset(&name).await;
     mails_about(&old, "/login/reset/confirm?token=", 1).await;
 
     let (status, _) = app

@@ -410,17 +410,7 @@ async fn company_staff_sign_in_through_their_idp_and_are_provisioned_just_in_tim
 
     // Ann signs in through her company only: no reset link gives her a local password that
     // would outlive her removal there.
-    propusk::security::reset::request(
-        &app.state.provider,
-        "ann",
-        propusk::security::reset::Source {
-            ip: [127, 0, 0, 1].into(),
-            device: None,
-        },
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    app.request_reset("ann").await;
     assert!(app.audit_of("password.reset_requested").await.is_empty());
 }
 

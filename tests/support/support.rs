@@ -244,6 +244,28 @@ impl TestApp {
         }
     }
 
+    /// A second node on this node's stores: the same database, Redis prefix, keys and issuer.
+    pub async fn second_node(&self) -> Self {
+        Self::spawn_with(Backend::PostgresRedis, |config| {
+            config.database = self.config.database.clone();
+            config.redis_prefix = self.config.redis_prefix.clone();
+            config.keys_dir = self.config.keys_dir.clone();
+            config.issuer = self.config.issuer.clone();
+        })
+        .await
+    }
+
+    /// Asks for a password reset link for `login`, as the reset page does from 127.0.0.1.
+    pub async fn request_reset(&self, login: &str) {
+        let from = propusk::security::reset::Source {
+            ip: [127, 0, 0, 1].into(),
+            device: None,
+        };
+        propusk::security::reset::request(&self.state.provider, login, from, &Default::default())
+            .await
+            .unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
