@@ -70,9 +70,12 @@ pub trait UserStore: Send + Sync {
     /// Inserts the user and appends `events` to the outbox, in one transaction.
     async fn insert_user(&self, user: &User, events: &[OutboxEvent]) -> Result<(), StoreError>;
     async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
-    /// Saves every mutable field of `user` and appends `events`, in one transaction;
-    /// `NotFound` when the user does not exist.
-    async fn update_user(&self, user: &User, events: &[OutboxEvent]) -> Result<(), StoreError>;
+    /// Saves every mutable field of `user` and appends `events`, in one transaction — only if
+    /// the row is still as it was read (its `updated_at` is `read_at`): a write from a row read
+    /// before another change (a block landing during a profile edit) must not undo it. Else
+    /// `Conflict { constraint: "users_changed" }` (also when the user does not exist).
+    async fn update_user(&self, user: &User, read_at: OffsetDateTime, events: &[OutboxEvent])
+    -> Result<(), StoreError>;
     /// Users matching `filter`, in id (creation) order, after the cursor, at most `limit`.
     async fn list_users(&self, filter: &UserFilter, limit: i64) -> Result<Vec<User>, StoreError>;
     /// The user whose username or email (case-insensitive) is `login`, deleted users excluded.

@@ -341,7 +341,7 @@ async fn update(
     if events.is_empty() {
         return Ok(user);
     }
-    user.updated_at = now;
+    let read_at = std::mem::replace(&mut user.updated_at, now);
     // Access tokens that carry the old role end now, as with an administrator's role change
     // (before the write and after it: see `revocation::end_user`).
     let role_changed = user.role != old_role;
@@ -351,7 +351,7 @@ async fn update(
         crate::oauth::revocation::end_user(hot, &sub, ends, now).await?;
         user.not_before = Some(now);
     }
-    provider.db.update_user(&user, &events).await?;
+    provider.db.update_user(&user, read_at, &events).await?;
     if role_changed {
         crate::oauth::revocation::end_user(hot, &sub, ends, now).await?;
     }

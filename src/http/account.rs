@@ -256,24 +256,24 @@ pub struct Me {
 impl Me {
     /// Passes when the request carries fresh proof for a sensitive change (DESIGN.md): a recent
     /// sign-in (with the second factor, for users who have one), or `current_password` (+ `otp`)
-    /// in `offered`. Guessing a password with a stolen token is rationed like sign-in forms.
-    async fn proven(&self, state: &AppState, svc: &SelfService<'_>, offered: &Offered) -> Result<(), Response> {
+    /// in `offered` — checked under the sign-in lockout, and rationed per address like sign-in
+    /// forms. `password_required`: the current password is needed whatever the token says.
+    async fn proven(
+        &self,
+        state: &AppState,
+        svc: &SelfService<'_>,
+        offered: &Offered,
+        password_required: bool,
+    ) -> Result<(), Response> {
         let user = svc.me(&self.sub).await.map_err(IntoResponse::into_response)?;
         if offered.current_password.is_some()
             && let Err(limited) = super::browser::limit_form_json(state, svc_ip(svc)).await
         {
             return Err(super::error::rate_limited_json(&limited));
         }
-        let provider = &state.provider;
-        svc.fresh_proof(
-            &user,
-            &self.signed_in,
-            offered,
-            provider.bcrypt_cost,
-            &provider.dummy_hash,
-        )
-        .await
-        .map_err(IntoResponse::into_response)
+        svc.fresh_proof(&state.provider, &user, &self.signed_in, offered, password_required)
+            .await
+            .map_err(IntoResponse::into_response)
     }
 }
 
@@ -345,7 +345,7 @@ pub async fn update_profile(
     };
     let svc = service(&state, peer, &headers);
     let sensitive = request.change.email.is_some() || request.change.phone.is_some();
-    if sensitive && let Err(refused) = me.proven(&state, &svc, &request.proof).await {
+    if sensitive && let Err(refused) = me.proven(&state, &svc, &request.proof, false).await {
         return refused;
     }
     match svc.update_profile(&me.sub, request.change).await {
@@ -372,7 +372,7 @@ pub struct ProfileRequest {
 /// [`Me::proven`] with the proof of an optional JSON body.
 async fn gate(state: &AppState, svc: &SelfService<'_>, me: &Me, body: &axum::body::Bytes) -> Result<(), Response> {
     let offered = offered(body).map_err(IntoResponse::into_response)?;
-    me.proven(state, svc, &offered).await
+    me.proven(state, svc, &offered, false).await
 }
 
 /// No `Debug`: passwords.
@@ -399,18 +399,11 @@ pub async fn change_password(
         current_password: Some(body.current_password.clone()),
         otp: body.otp.clone(),
     };
-    if let Err(refused) = me.proven(&state, &svc, &proof).await {
+    if let Err(refused) = me.proven(&state, &svc, &proof, true).await {
         return refused;
     }
-    let provider = &state.provider;
     let result = svc
-        .change_password(
-            &me.sub,
-            &body.current_password,
-            &body.new_password,
-            provider.bcrypt_cost,
-            &provider.dummy_hash,
-        )
+        .change_password(&me.sub, &body.new_password, state.provider.bcrypt_cost)
         .await;
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

@@ -13,6 +13,7 @@ use super::browser::{checked_form, csrf_token, error_page, page, session};
 use super::extract::ClientIp;
 use super::login::UNAVAILABLE;
 use crate::app::AppState;
+use crate::identity::account_self::{Offered, SignedIn};
 use crate::identity::admin::AdminError;
 use crate::identity::mfa;
 
@@ -75,10 +76,10 @@ async fn render(
     page(extra.status.unwrap_or(StatusCode::OK), &view, set.as_slice())
 }
 
-/// The signed-in user of this browser, or the page saying to sign in.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<crate::identity::user::UserId, Response> {
+/// The browser's session, or the page saying to sign in.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<crate::security::session::Session, Response> {
     match session(state, headers).await {
-        Ok(Some((_, s))) => Ok(s.user_id),
+        Ok(Some((_, s))) => Ok(s),
         Ok(None) => Err(error_page(
             StatusCode::UNAUTHORIZED,
             "Sign in first (at /login), then come back to this page.",
@@ -89,7 +90,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<crate::ident
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match signed_in(&state, &headers).await {
-        Ok(user) => render(&state, &headers, user, Extra::default()).await,
+        Ok(session) => render(&state, &headers, session.user_id, Extra::default()).await,
         Err(page) => page,
     }
 }
@@ -101,6 +102,9 @@ pub struct SecurityForm {
     action: Option<String>,
     factor: Option<String>,
     code: Option<String>,
+    /// Fresh proof, when the sign-in is older than ten minutes (or lacked the second factor).
+    current_password: Option<String>,
+    otp: Option<String>,
 }
 
 pub async fn submit(
@@ -112,34 +116,43 @@ pub async fn submit(
     if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
         return refused;
     }
-    let user = match signed_in(&state, &headers).await {
-        Ok(user) => user,
+    let session = match signed_in(&state, &headers).await {
+        Ok(session) => session,
         Err(page) => return page,
     };
+    let user = session.user_id;
     let sub = user.to_string();
     let service = super::account::service(&state, ip, &headers);
     let issuer = state.config.issuer.host_str().unwrap_or("Propusk").to_owned();
     match form.action.as_deref() {
-        Some("totp") => match service.enrol_totp(&sub, &issuer).await {
-            Ok(e) => {
-                let enrol = EnrolView {
-                    id: e.id.to_string(),
-                    qr_svg: e.qr_svg,
-                    secret: e.secret,
-                };
-                render(
-                    &state,
-                    &headers,
-                    user,
-                    Extra {
-                        enrol: Some(enrol),
+        Some("totp") => {
+            // The same fresh proof as the account API: a recent sign-in (with the second factor,
+            // if there is one), or the password and a code typed here.
+            let token = SignedIn {
+                auth_time: Some(session.auth_time),
+                amr: session.amr.clone(),
+            };
+            let offered = Offered {
+                current_password: form.current_password.filter(|p| !p.is_empty()),
+                otp: form.otp.filter(|c| !c.is_empty()),
+            };
+            let proof = match service.me(&sub).await {
+                Ok(me) => service.fresh_proof(&state.provider, &me, &token, &offered, false).await,
+                Err(e) => Err(e),
+            };
+            match proof {
+                Ok(()) => enrol(&state, &headers, &service, user, &issuer).await,
+                Err(AdminError::StepUp(_) | AdminError::Forbidden(_)) => {
+                    let extra = Extra {
+                        status: Some(StatusCode::UNAUTHORIZED),
+                        error: Some(STEP_UP),
                         ..Extra::default()
-                    },
-                )
-                .await
+                    };
+                    render(&state, &headers, user, extra).await
+                }
+                Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
             }
-            Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
-        },
+        }
         Some("confirm") => {
             let factor = form.factor.unwrap_or_default();
             let code = form.code.unwrap_or_default();
@@ -168,6 +181,34 @@ pub async fn submit(
             }
         }
         _ => error_page(StatusCode::BAD_REQUEST, "Unknown action."),
+    }
+}
+
+const STEP_UP: &str = "To change how you sign in, enter your current password (and a code from your second \
+                       factor, if you have one), or sign out and sign in again.";
+
+/// Starts an authenticator enrolment and shows its QR code.
+async fn enrol(
+    state: &AppState,
+    headers: &HeaderMap,
+    service: &crate::identity::account_self::SelfService<'_>,
+    user: crate::identity::user::UserId,
+    issuer: &str,
+) -> Response {
+    match service.enrol_totp(&user.to_string(), issuer).await {
+        Ok(e) => {
+            let enrol = EnrolView {
+                id: e.id.to_string(),
+                qr_svg: e.qr_svg,
+                secret: e.secret,
+            };
+            let extra = Extra {
+                enrol: Some(enrol),
+                ..Extra::default()
+            };
+            render(state, headers, user, extra).await
+        }
+        Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     }
 }
 

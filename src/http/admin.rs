@@ -205,6 +205,11 @@ impl IntoResponse for AdminError {
                 "server_error",
                 "password hashing failed",
             ),
+            AdminError::Store(crate::store::StoreError::Conflict { .. }) => json_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the record was changed meanwhile: read it again and retry",
+            ),
             AdminError::Store(e) => {
                 tracing::warn!(error = %e, "admin API: store error");
                 json_error(

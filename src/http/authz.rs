@@ -1,6 +1,7 @@
 //! `POST /authz/check` (DESIGN.md): `{"permission": "parcels:read", "client_id": "<account uuid>"}`
 //! with the bearer token → `200 {"allowed", "reason"}`; 401 for a missing, invalid, expired or
-//! revoked token, so the gateway sees a logout or a block on the next request.
+//! revoked token, so the gateway sees a logout or a block on the next request. An optional
+//! `"audience"` names the service asking: a token meant for another audience is not allowed.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +21,9 @@ use crate::identity::permission::Permission;
 pub struct CheckRequest {
     permission: String,
     client_id: Option<String>,
+    /// The audience the asking service answers to (RFC 8707 resource, or Propusk's own): a token
+    /// meant for another one is not allowed there.
+    audience: Option<String>,
 }
 
 pub async fn check(
@@ -59,5 +63,14 @@ pub async fn check(
             }
         },
     };
+    if let Some(audience) = request.audience.as_deref().filter(|a| !a.is_empty())
+        && claims.aud != audience
+    {
+        let refused = authz::Decision {
+            allowed: false,
+            reason: format!("the token is meant for {}, not {audience}", claims.aud),
+        };
+        return no_store(Json(refused).into_response());
+    }
     no_store(Json(authz::decide(&claims, &permission, target)).into_response())
 }

@@ -73,6 +73,14 @@ pub struct SsoForm {
 }
 
 /// `POST /login/sso`.
+/// The upstream's `auth_time`, when it says one (OpenID Connect Core §2).
+fn upstream_auth_time(claims: &serde_json::Map<String, serde_json::Value>) -> Option<i64> {
+    let value = claims.get("auth_time")?;
+    value
+        .as_i64()
+        .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+}
+
 pub async fn start(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -181,6 +189,7 @@ pub async fn callback(
         cookies: Vec::new(),
         // The upstream vouched for the browser's user; no new-device mail for each SSO sign-in.
         known_device: true,
+        authenticated_at: upstream_auth_time(&verified.claims),
     };
     complete(&state, &headers, &ctx, done, parked).await
 }

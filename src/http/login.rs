@@ -226,6 +226,7 @@ pub async fn submit(
         req: form.req.as_deref(),
         cookies: Vec::new(),
         known_device: signed_in.known_device,
+        authenticated_at: None,
     };
     complete(&state, &headers, &ctx, done, parked).await
 }
@@ -262,6 +263,9 @@ pub(super) struct Completed<'a> {
     pub cookies: Vec<String>,
     /// The browser was a known device of this user.
     pub known_device: bool,
+    /// When the user authenticated (unix seconds), if earlier than now: an upstream IdP's
+    /// `auth_time`, so an old upstream session replayed silently is not fresh proof here.
+    pub authenticated_at: Option<i64>,
 }
 
 /// Finishes a sign-in: remembers the device, starts a fresh session (against fixation), audits
@@ -300,12 +304,13 @@ pub(super) async fn complete(
     if let Ok(Some((old_cookie, old))) = session(state, headers).await {
         let _ = browser_session::end(hot, &old_cookie, &old).await;
     }
-    let (cookie, new_session) = match browser_session::start(hot, user, done.amr.clone(), now).await {
-        Ok(started) => started,
-        Err(_) => {
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
-        }
-    };
+    let (cookie, new_session) =
+        match browser_session::start(hot, user, done.amr.clone(), now, done.authenticated_at).await {
+            Ok(started) => started,
+            Err(_) => {
+                return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+            }
+        };
     match crate::security::signin::still_standing(provider, user).await {
         Ok(true) => {}
         Ok(false) => {

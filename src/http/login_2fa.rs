@@ -223,6 +223,8 @@ pub async fn submit(
         req: pending.req.as_deref(),
         cookies: vec![clear],
         known_device: pending.known_device,
+        // The second factor was checked just now.
+        authenticated_at: None,
     };
     complete(&state, &headers, &ctx, done, parked).await
 }

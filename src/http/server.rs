@@ -73,6 +73,19 @@ fn raise_fd_limit() -> u64 {
     }
 }
 
+/// The address a client's connections are counted under: IPv4 as is, IPv6 by its /64 (what one
+/// host usually holds, as the rate limits count it), so one host cannot take every slot by
+/// cycling through its addresses.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+        v4 => v4,
+    }
+}
+
 /// Open connections per client address.
 #[derive(Default)]
 struct PerClient(Mutex<HashMap<IpAddr, usize>>);
@@ -147,7 +160,7 @@ pub async fn serve(
         let counted = if limits.exempt.iter().any(|net| net.contains(peer.ip())) {
             None
         } else {
-            match per_client.admit(peer.ip(), limits.per_client) {
+            match per_client.admit(client_key(peer.ip()), limits.per_client) {
                 Some(counted) => Some(counted),
                 None => {
                     tracing::debug!(peer = %peer, "connection refused: MAX_CONNECTIONS_PER_CLIENT reached");
@@ -175,4 +188,28 @@ pub async fn serve(
         tracing::warn!("requests still in flight after the drain period; closing them");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+        let table = Arc::new(PerClient::default());
+        let first = table.admit(client_key(a), 1);
+        assert!(first.is_some() && table.admit(client_key(b), 1).is_none());
+        drop(first);
+        assert!(
+            table.admit(client_key(b), 1).is_some(),
+            "a closed connection frees its slot"
+        );
+    }
 }

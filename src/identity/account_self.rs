@@ -12,7 +12,6 @@ use super::user::{Email, Phone, User, UserId, UserStatus};
 use crate::audit::{ActorType, AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
-use crate::identity::login::DummyHash;
 use crate::oauth::revocation::{self, Ends};
 use crate::security::session;
 use crate::store::{Database, HotStore, StoreError};
@@ -137,8 +136,12 @@ impl SelfService<'_> {
         self.audit.record_or_log(record).await;
     }
 
-    async fn save(&self, user: &User, event: OutboxEvent) -> Result<(), AdminError> {
-        self.db.update_user(user, &[event]).await.map_err(|e| match e {
+    /// Saves `user`, read when its `updated_at` was `read_at` (see [`Database::update_user`]).
+    async fn save(&self, user: &User, read_at: time::OffsetDateTime, event: OutboxEvent) -> Result<(), AdminError> {
+        self.db.update_user(user, read_at, &[event]).await.map_err(|e| match e {
+            StoreError::Conflict { constraint } if constraint == "users_changed" => {
+                StoreError::Conflict { constraint }.into()
+            }
             StoreError::Conflict { .. } => AdminError::Conflict("email is already used by another user".into()),
             other => other.into(),
         })
@@ -190,9 +193,13 @@ impl SelfService<'_> {
         let changed = direct.apply(&mut user)?;
         self.drop_code_factors(&user, &changed).await?;
         if !changed.is_empty() {
-            user.updated_at = now;
-            self.save(&user, UserEvent::updated(self.source, &user, &changed, user.updated_at))
-                .await?;
+            let read_at = std::mem::replace(&mut user.updated_at, now);
+            self.save(
+                &user,
+                read_at,
+                UserEvent::updated(self.source, &user, &changed, user.updated_at),
+            )
+            .await?;
         }
         let details = json!({ "changed": changed, "pending": pending.fields() });
         self.record(&user, "profile.update", Outcome::Success, details).await;
@@ -220,30 +227,10 @@ impl SelfService<'_> {
         Ok(value.and_then(|v| String::from_utf8(v).ok()))
     }
 
-    /// Changes the password; every token and session issued before now ends.
-    pub async fn change_password(
-        &self,
-        sub: &str,
-        current: &str,
-        new: &str,
-        cost: u32,
-        dummy: &DummyHash,
-    ) -> Result<(), AdminError> {
+    /// Changes the password (the caller checked the current one: [`Self::fresh_proof`] with
+    /// `password_required`); every token and session issued before now ends.
+    pub async fn change_password(&self, sub: &str, new: &str, cost: u32) -> Result<(), AdminError> {
         let mut user = self.me(sub).await?;
-        let login = user.username.as_str().to_owned();
-        if super::login::verify(self.db, dummy, cost, &login, current)
-            .await
-            .is_err()
-        {
-            self.record(
-                &user,
-                "password.change",
-                Outcome::Failure,
-                json!({ "reason": "wrong current password" }),
-            )
-            .await;
-            return Err(AdminError::Forbidden("the current password is wrong".into()));
-        }
         let email = user.email.as_ref().map(|e| e.as_str().to_owned());
         let password =
             Password::new_password_for(new, user.username.as_str(), email.as_deref()).map_err(field("new_password"))?;
@@ -252,8 +239,8 @@ impl SelfService<'_> {
         let sub = user.id.to_string();
         revocation::end_user(self.hot, &sub, Ends::Everything, now).await?;
         user.not_before = Some(now);
-        user.updated_at = now;
-        self.save(&user, UserEvent::password_changed(self.source, &user, now))
+        let read_at = std::mem::replace(&mut user.updated_at, now);
+        self.save(&user, read_at, UserEvent::password_changed(self.source, &user, now))
             .await?;
         revocation::end_user(self.hot, &sub, Ends::Everything, now).await?;
         self.notifier

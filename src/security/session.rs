@@ -82,12 +82,14 @@ fn user_sessions(user: UserId) -> String {
 }
 
 /// Starts a session of `user`, under the generations current now; returns the cookie value and
-/// the session.
+/// the session. `authenticated_at` (unix seconds): when the user proved who they are, if
+/// earlier than now (an upstream IdP's sign-in); never later than now.
 pub async fn start(
     hot: &dyn HotStore,
     user: &User,
     amr: Vec<String>,
     now: OffsetDateTime,
+    authenticated_at: Option<i64>,
 ) -> Result<(String, Session), StoreError> {
     let user_id = user.id;
     let sub = user_id.to_string();
@@ -104,7 +106,7 @@ pub async fn start(
     let session = Session {
         sid: random_token::<16>(),
         user_id,
-        auth_time: now.unix_timestamp(),
+        auth_time: authenticated_at.map_or(now.unix_timestamp(), |t| t.min(now.unix_timestamp())),
         amr,
         created_at: now.unix_timestamp(),
         account,

@@ -736,18 +736,29 @@ macro_rules! sql_repositories {
                 Ok(())
             }
 
-            async fn update_user(&self, u: &User, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
+            async fn update_user(
+                &self,
+                u: &User,
+                read_at: time::OffsetDateTime,
+                events: &[$crate::events::OutboxEvent],
+            ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 // Row-value SET with the same 15 parameters as the insert (created_at is rewritten
-                // with its own value), so both bind through `bind_user`.
+                // with its own value), so both bind through `bind_user`; $16 is the version read.
                 let done = Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE users SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) WHERE id = $1",
+                    "UPDATE users SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                     WHERE id = $1 AND updated_at = $16",
                     USER_COLUMNS.trim_start_matches("id, ")
                 ))), u)
+                .bind(read_at)
                 .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
-                found(done.rows_affected())?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict {
+                        constraint: "users_changed".into(),
+                    });
+                }
                 if u.status == $crate::identity::user::UserStatus::Deleted {
                     // Erasure: the upstream identities linked to the user go too.
                     sqlx::query("DELETE FROM federated_identities WHERE user_id = $1")

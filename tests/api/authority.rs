@@ -896,3 +896,26 @@ async fn consent_names_each_permission_in_plain_words() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn authz_check_refuses_a_token_meant_for_another_audience_when_asked_for_its_own() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let gateway = app.service_app("admin", true).await;
+    let token = app.client_token(&gateway).await;
+    let check = |audience: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let body = json!({ "permission": "parcels:read", "audience": audience });
+            app.call(&token, Method::POST, "/authz/check", Some(body)).await.1
+        }
+    };
+    assert_eq!(check("propusk").await["allowed"], true);
+    let other = check("https://billing.example.com").await;
+    assert_eq!(other["allowed"], false);
+    assert!(
+        other["reason"].as_str().unwrap().contains("meant for propusk"),
+        "{other}"
+    );
+    app.stop().await;
+}

@@ -424,3 +424,74 @@ async fn a_password_only_session_signs_in_again_once_a_second_factor_applies() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_old_browser_session_sets_up_an_authenticator_only_with_the_password() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("ezra", "operator", None).await;
+    let browser = Browser::default();
+    assert_eq!(browser.log_in(&app, "ezra", PASSWORD).await.status(), 200);
+    // A session from eleven minutes ago (a shared computer, a stolen cookie) is no proof.
+    app.clock.advance(Duration::minutes(11));
+    let page = browser.get(&app.url("/account/security")).await.text().await.unwrap();
+    let url = app.url("/account/security");
+    let csrf = hidden(&page, "csrf");
+    let refused = browser.post(&url, &[("csrf", &csrf), ("action", "totp")]).await;
+    assert_eq!(refused.status(), 401);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("current password") && !html.contains("<svg"), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let wrong = browser
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("action", "totp"),
+                ("current_password", "not it at all"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let csrf = hidden(&wrong.text().await.unwrap(), "csrf");
+    let enrol = browser
+        .post(
+            &url,
+            &[("csrf", &csrf), ("action", "totp"), ("current_password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(enrol.status(), 200);
+    assert!(enrol.text().await.unwrap().contains("<svg"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn password_guesses_with_a_stolen_token_meet_the_sign_in_lockout() {
+    let app = TestApp::spawn_with(Backend::PostgresRedis, |c| {
+        c.access_token_ttl = Duration::hours(1);
+        c.rate_limit_login = None;
+    })
+    .await;
+    app.user("finn", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "finn").await;
+    app.clock.advance(Duration::minutes(11));
+    let guess = |password: &str| json!({ "email": "finn-new@example.com", "current_password": password });
+    for n in 0..5 {
+        let (status, body) = app
+            .call(
+                &token,
+                Method::PATCH,
+                "/account/v1/profile",
+                Some(guess(&format!("guess number {n}"))),
+            )
+            .await;
+        // The fifth failure (LOCKOUT_THRESHOLD) locks the account for this source.
+        assert_eq!(status, if n < 4 { 401 } else { 403 }, "{body}");
+    }
+    let (status, body) = app
+        .call(&token, Method::PATCH, "/account/v1/profile", Some(guess(PASSWORD)))
+        .await;
+    assert_eq!(status, 403, "locked now, even for the right password: {body}");
+    assert_eq!(app.audit_of("lock").await.len(), 1, "the lock is on the record");
+    app.stop().await;
+}

@@ -152,6 +152,35 @@ pub async fn users_round_trip(f: DbFixture) {
     assert_eq!(f.db.find_user(UserId::generate()).await.unwrap(), None);
 }
 
+pub async fn a_user_write_from_a_stale_read_changes_nothing(f: DbFixture) {
+    let ann = user(&f, "ann", "operator", None);
+    f.db.insert_user(&ann, &[]).await.unwrap();
+    let read = f.db.find_user(ann.id).await.unwrap().unwrap();
+    // An administrator blocks Ann ...
+    let mut blocked = read.clone();
+    blocked.status = UserStatus::Blocked;
+    blocked.updated_at = f.clock.now() + Duration::seconds(1);
+    f.db.update_user(&blocked, read.updated_at, &[]).await.unwrap();
+    // ... while a profile edit from the row read before is under way: it must not unblock her.
+    let mut edit = read.clone();
+    edit.name = Some("Ann the Unblocked".into());
+    edit.updated_at = f.clock.now() + Duration::seconds(2);
+    assert_eq!(
+        conflict(f.db.update_user(&edit, read.updated_at, &[]).await),
+        "users_changed"
+    );
+    let now = f.db.find_user(ann.id).await.unwrap().unwrap();
+    assert_eq!((now.status, now.name), (UserStatus::Blocked, read.name));
+    assert_eq!(
+        conflict(
+            f.db.update_user(&user(&f, "ghost", "operator", None), read.updated_at, &[])
+                .await
+        ),
+        "users_changed",
+        "no such user"
+    );
+}
+
 pub async fn users_are_found_by_username_or_email_ignoring_case(f: DbFixture) {
     let mut u = user(&f, "ann.lee", "admin", None);
     u.email = Some(Email::parse("Ann.Lee@example.com").unwrap());
@@ -511,7 +540,7 @@ pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFix
     // Erasing a user erases its links.
     let mut erased = ann.clone();
     erased.status = UserStatus::Deleted;
-    f.db.update_user(&erased, &[]).await.unwrap();
+    f.db.update_user(&erased, ann.updated_at, &[]).await.unwrap();
     assert!(f.db.find_link(idp.id, issuer, "sub-1").await.unwrap().is_none());
     assert!(f.db.find_link(idp.id, issuer, "sub-3").await.unwrap().is_none());
 

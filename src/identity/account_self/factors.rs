@@ -276,9 +276,9 @@ impl SelfService<'_> {
             Channel::Email => user.email_verified = true,
             Channel::Phone => user.phone_verified = true,
         }
-        user.updated_at = self.clock.now();
+        let read_at = std::mem::replace(&mut user.updated_at, self.clock.now());
         let event = crate::events::UserEvent::updated(self.source, &user, &changed, user.updated_at);
-        self.save(&user, event).await?;
+        self.save(&user, read_at, event).await?;
         if pending.is_some() {
             self.hot.delete(&super::pending_key(channel, user.id)).await?;
             // The address that was on file hears of it: a takeover would announce itself.

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use time::Duration;
 
 use super::SelfService;
-use crate::audit::Outcome;
 use crate::identity::admin::AdminError;
-use crate::identity::login::DummyHash;
 use crate::identity::mfa::{self, FactorKind};
 use crate::identity::user::User;
+use crate::oauth::provider::Provider;
+use crate::security::signin::{self, Origins, SignInError};
 
 /// How recent a sign-in must be to count as fresh proof.
 pub const FRESH: Duration = Duration::minutes(10);
@@ -34,14 +34,18 @@ pub struct Offered {
 }
 
 impl SelfService<'_> {
-    /// Passes when the request carries fresh proof (see the module docs).
+    /// Passes when the request carries fresh proof (see the module docs). With
+    /// `password_required` (a password change) the current password is checked whatever the
+    /// token says. Password guesses go through the sign-in lockout (per account and source, as at
+    /// the login page), and a code is looked at only after the password matched, so a stolen
+    /// token buys no more guesses than the login page gives.
     pub async fn fresh_proof(
         &self,
+        provider: &Provider,
         user: &User,
         token: &SignedIn,
         offered: &Offered,
-        cost: u32,
-        dummy: &DummyHash,
+        password_required: bool,
     ) -> Result<(), AdminError> {
         let factors = self.db.list_factors(user.id).await?;
         let has_factor = factors.iter().any(mfa::Factor::is_confirmed);
@@ -49,26 +53,49 @@ impl SelfService<'_> {
         let recent = token
             .auth_time
             .is_some_and(|t| now - t <= FRESH.whole_seconds() && t <= now + 60);
-        if recent && (!has_factor || token.amr.iter().any(|m| m == "mfa")) {
+        let token_proves = recent && (!has_factor || token.amr.iter().any(|m| m == "mfa"));
+        if token_proves && !password_required {
             return Ok(());
         }
-        if let Some(password) = offered.current_password.as_deref() {
-            let login = user.username.as_str().to_owned();
-            let password_ok = crate::identity::login::verify(self.db, dummy, cost, &login, password)
-                .await
-                .is_ok_and(|u| u.id == user.id);
-            let second_ok = !has_factor || self.second_factor_ok(user, &factors, offered.otp.as_deref()).await?;
-            if password_ok && second_ok {
-                return Ok(());
+        let refused = || {
+            AdminError::StepUp(if has_factor {
+                "sign in again with your second factor, or send current_password and otp".into()
+            } else {
+                "sign in again, or send current_password".into()
+            })
+        };
+        let Some(password) = offered.current_password.as_deref() else {
+            return Err(refused());
+        };
+        let ip = self
+            .ctx
+            .ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let from = Origins {
+            ip,
+            device: None,
+            via: "step_up",
+            ctx: &self.ctx,
+        };
+        match signin::password(provider, user.username.as_str(), password, from).await {
+            Ok(signed_in) if signed_in.user.id == user.id => {}
+            Ok(_) | Err(SignInError::Invalid | SignInError::Busy) if password_required => {
+                return Err(AdminError::Forbidden("the current password is wrong".into()));
             }
-            self.record(user, "step_up", Outcome::Failure, serde_json::json!({}))
-                .await;
+            Ok(_) | Err(SignInError::Invalid | SignInError::Busy) => return Err(refused()),
+            Err(SignInError::Locked(_)) => {
+                return Err(AdminError::Forbidden(
+                    "too many failed attempts: try again later".into(),
+                ));
+            }
+            Err(SignInError::Store(e)) => return Err(e.into()),
         }
-        Err(AdminError::StepUp(if has_factor {
-            "sign in again with your second factor, or send current_password and otp".into()
-        } else {
-            "sign in again, or send current_password".into()
-        }))
+        if token_proves || !has_factor || self.second_factor_ok(user, &factors, offered.otp.as_deref()).await? {
+            return Ok(());
+        }
+        Err(refused())
     }
 
     /// A TOTP code of one of the user's authenticators (each step once), or a recovery code.

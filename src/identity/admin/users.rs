@@ -129,8 +129,8 @@ impl UserAdmin<'_> {
         let sub = user.id.to_string();
         revocation::end_user(self.hot, &sub, ends, now).await?;
         user.not_before = Some(now);
-        user.updated_at = now;
-        self.db.update_user(&user, &events(&user)).await?;
+        let read_at = std::mem::replace(&mut user.updated_at, now);
+        self.db.update_user(&user, read_at, &events(&user)).await?;
         revocation::end_user(self.hot, &sub, ends, now).await?;
         Ok(user)
     }
@@ -356,14 +356,18 @@ impl UserAdmin<'_> {
             return Err(self.refuse(who, "user.update", &user, denied).await);
         }
         let changed = change.apply(&mut user)?;
-        user.updated_at = self.clock.now();
+        let read_at = std::mem::replace(&mut user.updated_at, self.clock.now());
         let event = UserEvent::updated(self.source, &user, &changed, user.updated_at);
-        self.db.update_user(&user, &[event]).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict { .. } => {
-                AdminError::Conflict("email is already used by another user".into())
-            }
-            other => other.into(),
-        })?;
+        self.db
+            .update_user(&user, read_at, &[event])
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { constraint } if constraint == "users_changed" => {
+                    StoreError::Conflict { constraint }.into()
+                }
+                StoreError::Conflict { .. } => AdminError::Conflict("email is already used by another user".into()),
+                other => other.into(),
+            })?;
         self.record(
             who,
             "user.update",
