@@ -36,18 +36,6 @@ impl KeyError {
     }
 }
 
-/// Cryptographic randomness from the operating system.
-pub mod random {
-    /// Fills `buf` with random bytes. If the system RNG fails the process aborts: issuing a
-    /// predictable secret would be worse than stopping.
-    pub fn fill(buf: &mut [u8]) {
-        if aws_lc_rs::rand::fill(buf).is_err() {
-            eprintln!("propusk: the system random number generator failed");
-            std::process::abort();
-        }
-    }
-}
-
 /// Writes `data` to `path` readable by the owner only (0600), atomically: a temporary file
 /// renamed into place, so a crash never leaves half a key.
 pub(crate) fn write_private(path: &std::path::Path, data: &[u8]) -> Result<(), KeyError> {

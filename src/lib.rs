@@ -7,6 +7,7 @@ pub mod authz;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod events;
 pub mod federation;
 pub mod http;

@@ -19,10 +19,11 @@ use time::Duration;
 use uuid::Uuid;
 
 use super::upstream::{self, Metadata, UpstreamError};
-use crate::identity::application::random_token;
+use crate::crypto::digest;
+use crate::crypto::random_token;
 use crate::identity::idp::IdentityProvider;
 use crate::oauth::provider::Provider;
-use crate::security::{digest, sealed};
+use crate::security::sealed;
 use crate::store::{StoreError, Taken};
 
 /// How long the user may take at the upstream.

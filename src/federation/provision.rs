@@ -243,7 +243,7 @@ fn derived_username(idp: &IdentityProvider, profile: &Profile) -> Result<Usernam
 }
 
 fn hex_digest(s: &str) -> String {
-    crate::identity::application::sha256(s.as_bytes())
+    crate::crypto::sha256(s.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

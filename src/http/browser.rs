@@ -50,7 +50,7 @@ pub fn browser_binding(state: &AppState, headers: &HeaderMap) -> (String, Option
     match cookie(headers, name) {
         Some(value) => (value, None),
         None => {
-            let value = crate::identity::application::random_token::<16>();
+            let value = crate::crypto::random_token::<16>();
             let set = session::set_cookie(name, &value, https, Duration::days(1));
             (value, Some(set))
         }

@@ -211,7 +211,7 @@ pub async fn submit(
                 enrol: None,
                 must_enrol: need == Need::Enrol,
                 created_at: state.clock.now().unix_timestamp(),
-                id: crate::identity::application::random_token::<16>(),
+                id: crate::crypto::random_token::<16>(),
                 first: vec!["pwd".into()],
             };
             return second_step(&state, &pending).await;

@@ -4,9 +4,10 @@
 
 use std::fmt;
 
-use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
+
+use crate::crypto::{random_token, sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::account::AccountId;
@@ -178,19 +179,6 @@ pub fn parse_resource(s: &str) -> Result<String, InvalidValue> {
             "a resource is an absolute URI without a fragment (RFC 8707 §2)",
         )),
     }
-}
-
-pub(crate) fn random_token<const N: usize>() -> String {
-    let mut bytes = [0u8; N];
-    crate::keys::random::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ impl DummyHash {
     async fn get(&self, cost: u32) -> &str {
         self.0
             .get_or_init(|| async move {
-                let random = crate::identity::application::random_token::<16>();
+                let random = crate::crypto::random_token::<16>();
                 match Password::presented(&random) {
                     Ok(p) => p.hash(cost).await.unwrap_or_default(),
                     Err(_) => String::new(),

@@ -76,7 +76,7 @@ fn seal_context(user: UserId) -> String {
 /// A new, unconfirmed TOTP factor and its seed in base32 (for the authenticator app).
 pub fn new_totp(key: &[u8; 32], user: UserId, now: OffsetDateTime) -> Result<(Factor, String), SealError> {
     let mut seed = [0u8; SEED_BYTES];
-    crate::keys::random::fill(&mut seed);
+    crate::crypto::fill(&mut seed);
     let base32 = Secret::from(seed.to_vec()).to_base32();
     let factor = Factor {
         id: Uuid::now_v7(),
@@ -135,7 +135,7 @@ pub fn totp_step(key: &[u8; 32], factor: &Factor, code: &str, now: OffsetDateTim
     let mut found = None;
     for candidate in [step - 1, step, step + 1] {
         let at = u64::try_from(candidate * 30).ok()?;
-        if crate::security::same(&totp.generate(at).to_string(), code) && found.is_none() {
+        if crate::crypto::same(&totp.generate(at).to_string(), code) && found.is_none() {
             found = Some(candidate);
         }
     }
@@ -151,7 +151,7 @@ pub fn new_recovery_codes() -> Vec<(String, Vec<u8>)> {
     (0..RECOVERY_CODES)
         .map(|_| {
             let mut bytes = [0u8; 12];
-            crate::keys::random::fill(&mut bytes);
+            crate::crypto::fill(&mut bytes);
             let chars: String = bytes
                 .iter()
                 .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
@@ -170,7 +170,7 @@ pub fn recovery_hash(code: &str) -> Vec<u8> {
         .filter(|c| c.is_ascii_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    crate::identity::application::sha256(normal.as_bytes()).to_vec()
+    crate::crypto::sha256(normal.as_bytes()).to_vec()
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ impl Jwk {
 
 /// RFC 7638: base64url(SHA-256(canonical JSON of the required members)).
 fn thumbprint(canonical: &str) -> String {
-    b64(&crate::identity::application::sha256(canonical.as_bytes()))
+    b64(&crate::crypto::sha256(canonical.as_bytes()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use aws_lc_rs::hkdf;
 use base64::Engine as _;
 use secrecy::ExposeSecret as _;
 
-use super::{KeyError, ensure_dir, random, write_private};
+use super::{KeyError, ensure_dir, write_private};
+
 use crate::config::Config;
 
 /// What a derived key is for; the label is the HKDF `info`.
@@ -65,7 +66,7 @@ impl MasterKey {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = [0u8; 32];
-                random::fill(&mut bytes);
+                crate::crypto::fill(&mut bytes);
                 let text = base64::engine::general_purpose::STANDARD.encode(bytes);
                 write_private(&path, format!("{text}\n").as_bytes())?;
                 Ok(Self::from_bytes(&bytes))

@@ -408,10 +408,10 @@ struct Parked {
 /// Parks a request while the user signs in or consents; returns its id for the forms.
 /// `browser` is a value only that browser holds (a cookie).
 pub async fn park(provider: &Provider, request: &AuthorizationRequest, browser: &str) -> Result<String, OAuthError> {
-    let id = crate::identity::application::random_token::<16>();
+    let id = crate::crypto::random_token::<16>();
     let parked = Parked {
         request: request.clone(),
-        browser: crate::security::digest(browser),
+        browser: crate::crypto::digest(browser),
     };
     let value = serde_json::to_vec(&parked).map_err(|_| OAuthError::server_error())?;
     provider
@@ -437,7 +437,7 @@ pub async fn parked(
     let Ok(parked) = serde_json::from_slice::<Parked>(&bytes) else {
         return Ok(None);
     };
-    if !crate::security::same(&parked.browser, &crate::security::digest(browser)) {
+    if !crate::crypto::same(&parked.browser, &crate::crypto::digest(browser)) {
         return Ok(None);
     }
     let Ok(client_id) = ClientId::parse(&parked.request.client_id) else {
@@ -462,7 +462,7 @@ pub async fn mark_login_done(
             login_done: true,
             ..request.clone()
         },
-        browser: crate::security::digest(browser),
+        browser: crate::crypto::digest(browser),
     };
     let value = serde_json::to_vec(&parked).map_err(|_| OAuthError::server_error())?;
     provider

@@ -9,9 +9,9 @@ use super::authorize::AuthorizationRequest;
 use super::error::OAuthError;
 use super::pkce::CodeChallenge;
 use super::provider::Provider;
-use crate::identity::application::random_token;
+use crate::crypto::digest;
+use crate::crypto::random_token;
 use crate::identity::user::UserId;
-use crate::security::digest;
 use crate::security::session::Session;
 use crate::store::{StoreError, Taken};
 

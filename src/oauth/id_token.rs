@@ -10,7 +10,8 @@ use super::jwt;
 use super::provider::Provider;
 use super::scope::Scope;
 use super::subject::Subject;
-use crate::identity::application::{Application, ClientId, sha256};
+use crate::crypto::sha256;
+use crate::identity::application::{Application, ClientId};
 use crate::identity::user::User;
 
 /// The registered claims of an ID token; user claims are flattened in.

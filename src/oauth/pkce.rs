@@ -2,8 +2,8 @@
 
 use base64::Engine as _;
 
-use crate::identity::application::sha256;
-use crate::security::same;
+use crate::crypto::same;
+use crate::crypto::sha256;
 
 /// A `code_challenge`: base64url(SHA-256(verifier)), always 43 characters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

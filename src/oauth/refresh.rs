@@ -19,10 +19,10 @@ use super::revocation;
 use super::revocation::Marks;
 use super::subject::{Authenticated, Subject};
 use crate::audit::AuditRecord;
+use crate::crypto::random_token;
+use crate::crypto::{digest, mac};
 use crate::identity::application::Application;
-use crate::identity::application::random_token;
 use crate::identity::user::UserId;
-use crate::security::{digest, mac};
 use crate::store::{HotStore, StoreError, Taken};
 
 pub const IDLE: Duration = Duration::days(14);

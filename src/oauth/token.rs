@@ -68,7 +68,7 @@ impl AccessClaims {
 
 /// A new token id: 128 random bits.
 pub fn new_jti() -> String {
-    crate::identity::application::random_token::<16>()
+    crate::crypto::random_token::<16>()
 }
 
 /// Signs access-token claims with the active ES256 key.

@@ -2,7 +2,7 @@
 //! key derived from the master key (signed double submit). A cross-site page can neither read
 //! the cookie nor forge the HMAC.
 
-use super::{mac, same};
+use crate::crypto::{mac, same};
 
 /// The form field carrying the token.
 pub const FIELD: &str = "csrf";

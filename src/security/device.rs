@@ -4,8 +4,8 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::{mac, same};
-use crate::identity::application::random_token;
+use crate::crypto::random_token;
+use crate::crypto::{mac, same};
 use crate::identity::user::UserId;
 use crate::store::{HotStore, StoreError};
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::{digest, same};
+use crate::crypto::{digest, same};
 use crate::store::{HotStore, StoreError};
 
 pub const LIFETIME: Duration = Duration::minutes(5);
@@ -50,7 +50,7 @@ fn code_digest(purpose: &str, subject: &str, code: &str) -> String {
 pub fn random_code() -> String {
     loop {
         let mut b = [0u8; 4];
-        crate::keys::random::fill(&mut b);
+        crate::crypto::fill(&mut b);
         let n = u32::from_le_bytes(b);
         // Reject the top sliver so every code is equally likely.
         if n < 4_294_000_000 {

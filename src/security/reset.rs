@@ -6,11 +6,11 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::digest;
 use crate::audit::{ActorType, AuditRecord, Outcome, RequestContext};
+use crate::crypto::digest;
+use crate::crypto::random_token;
 use crate::events::UserEvent;
 use crate::identity::InvalidValue;
-use crate::identity::application::random_token;
 use crate::identity::password::Password;
 use crate::identity::user::{User, UserId, UserStatus};
 use crate::oauth::provider::Provider;
@@ -123,7 +123,7 @@ pub async fn peek(provider: &Provider, token: &str) -> Result<Option<User>, Stor
     };
     let user = provider.db.find_user(id).await?.filter(|u| {
         let current = u.email.as_ref().map(|e| digest(&e.as_str().to_lowercase()));
-        u.status == UserStatus::Active && current.is_some_and(|c| super::same(&c, sent_to))
+        u.status == UserStatus::Active && current.is_some_and(|c| crate::crypto::same(&c, sent_to))
     });
     match user {
         Some(u) if !signs_in_upstream(provider, &u).await? => Ok(Some(u)),

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::digest;
 use super::lockout::{Attempt, Factor as LockFactor, Lock, Origin};
-use crate::identity::application::random_token;
+use crate::crypto::digest;
+use crate::crypto::random_token;
 use crate::identity::mfa::{self, Factor, FactorKind};
 use crate::identity::user::{User, UserId};
 use crate::oauth::provider::Provider;

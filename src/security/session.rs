@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::digest;
-use crate::identity::application::random_token;
+use crate::crypto::digest;
+use crate::crypto::random_token;
 use crate::identity::user::{User, UserId};
 use crate::oauth::revocation::{self, Generation, Marks};
 use crate::store::{HotStore, StoreError};

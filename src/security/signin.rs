@@ -44,7 +44,7 @@ pub struct Origins<'a> {
 pub fn subject(user: Option<&User>, login: &str) -> String {
     match user {
         Some(u) => u.id.to_string(),
-        None => format!("n:{}", super::digest(&login.trim().to_lowercase())),
+        None => format!("n:{}", crate::crypto::digest(&login.trim().to_lowercase())),
     }
 }
 
@@ -72,7 +72,7 @@ pub async fn password(
     };
     let attempt = Attempt {
         subject: subject(user.as_ref(), login_name),
-        typed: super::digest(&login_name.trim().to_lowercase()),
+        typed: crate::crypto::digest(&login_name.trim().to_lowercase()),
         origin: match (known_device, from.device) {
             (true, Some(d)) => Origin::KnownDevice(d.to_owned()),
             _ => Origin::Source(from.ip),
