@@ -919,3 +919,41 @@ async fn authz_check_refuses_a_token_meant_for_another_audience_when_asked_for_i
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_grace_window_replay_is_judged_against_the_subject_as_it_is_now() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let acme = app.account("Acme").await;
+    app.user("ann", "client_admin", Some(&acme.id.to_string())).await;
+    let client = first_party_password(&app).await;
+    let gateway = app.service_app("admin", true).await;
+    let staff = app.client_token(&gateway).await;
+    let (access, first) = password_tokens(&app, &client, "ann").await;
+    let (status, rotated) = refresh(&app, &client, &first).await;
+    assert_eq!(status, 200);
+    // Demoted within the grace window: a retried refresh gets the same successor, with the
+    // role as it is now.
+    let sub = app.state.provider.access_claims(&access).unwrap().sub.clone();
+    let path = format!("/admin/v1/users/{sub}/role");
+    assert_eq!(
+        app.call(&staff, Method::PUT, &path, Some(json!({ "role": "client_user" })))
+            .await
+            .0,
+        200
+    );
+    let (status, replayed) = refresh(&app, &client, &first).await;
+    assert_eq!(status, 200, "{replayed}");
+    assert_eq!(replayed["refresh_token"], rotated["refresh_token"]);
+    let claims = crate::support::claims_of(replayed["access_token"].as_str().unwrap());
+    assert_eq!(claims["role"], "client_user");
+    // Blocked within the grace window: the replay is refused like everything else.
+    assert_eq!(
+        app.call(&staff, Method::POST, &format!("/admin/v1/users/{sub}/block"), None)
+            .await
+            .0,
+        200
+    );
+    let (status, body) = refresh(&app, &client, &first).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    app.stop().await;
+}
