@@ -1,6 +1,7 @@
 //! The HTTP/1.1 accept loop, with the connection hygiene a server facing the Internet needs
 //! (issue 12): a connection that has not sent a request's headers within `HEADER_READ_TIMEOUT`
-//! is closed (slowloris), open connections are limited in total (`MAX_CONNECTIONS`, kept under
+//! is closed (slowloris), and so is one whose client stops reading its answers for as long (slow
+//! read); open connections are limited in total (`MAX_CONNECTIONS`, kept under
 //! the file-descriptor limit, which start-up raises to its hard maximum) and per client address
 //! (`MAX_CONNECTIONS_PER_CLIENT`; peers in `TRUSTED_PROXIES` are exempt, as every connection of
 //! a gateway comes from them). A connection over a limit is closed at once, before any byte is
@@ -8,8 +9,11 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,7 +21,8 @@ use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
@@ -83,6 +88,86 @@ fn client_key(ip: IpAddr) -> IpAddr {
             None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
         },
         v4 => v4,
+    }
+}
+
+/// A connection whose writes must make progress: a client that stops reading its answers (a
+/// slow read, or requests pipelined without reading) is dropped once a write has waited
+/// `limit`, instead of holding its slot for ever (hyper's HTTP/1 has no write timeout).
+struct WriteDeadline {
+    inner: TcpStream,
+    limit: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WriteDeadline {
+    fn new(inner: TcpStream, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Called when a write could not proceed: pending until `limit` has passed, then an error.
+    fn wait<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let limit = self.limit;
+        let sleep = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn progressed<T>(&mut self, done: Poll<io::Result<T>>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        match done {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.wait(cx),
+        }
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let done = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.progressed(done, cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let done = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.progressed(done, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let done = Pin::new(&mut this.inner).poll_flush(cx);
+        this.progressed(done, cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 
@@ -175,6 +260,7 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 request.map(axum::body::Body::new)
             });
+        let stream = WriteDeadline::new(stream, limits.header_read_timeout);
         let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -211,5 +297,32 @@ mod tests {
             table.admit(client_key(b), 1).is_some(),
             "a closed connection frees its slot"
         );
+    }
+
+    #[tokio::test]
+    async fn a_write_to_a_peer_that_stops_reading_fails_after_the_limit() {
+        use tokio::io::AsyncWriteExt as _;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            // Accepts and never reads.
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(stream);
+        });
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut slow = WriteDeadline::new(stream, Duration::from_millis(200));
+        let chunk = vec![0u8; 64 * 1024];
+        let started = std::time::Instant::now();
+        let error = loop {
+            match tokio::time::timeout(Duration::from_secs(10), slow.write_all(&chunk)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => break e,
+                Err(_) => panic!("the write hung past its deadline"),
+            }
+        };
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        peer.abort();
     }
 }
