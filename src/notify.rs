@@ -20,6 +20,9 @@ pub enum NotifyError {
     Refused(String),
     #[error("the provider is unreachable: {0}")]
     Unavailable(String),
+    /// A mail template did not render: nothing is sent (an empty mail would be worse).
+    #[error("the {0} mail could not be rendered: {1}")]
+    Render(&'static str, String),
 }
 
 /// Mail and SMS, as configured.
@@ -67,8 +70,10 @@ impl Notifier {
         let when = at
             .format(&time::format_description::well_known::Rfc2822)
             .unwrap_or_default();
-        let message = mail::notice(what, &when, ip.unwrap_or("unknown"));
-        self.email_later(email.as_str().to_owned(), message);
+        match mail::notice(what, &when, ip.unwrap_or("unknown")) {
+            Ok(message) => self.email_later(email.as_str().to_owned(), message),
+            Err(e) => tracing::error!(error = %e, "a security notice was not sent"),
+        }
     }
 
     /// Sends an email in the background (security notices: best effort, logged on failure).

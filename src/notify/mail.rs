@@ -79,16 +79,19 @@ struct NoticeMail<'a> {
     advice: &'a str,
 }
 
-fn render(kind: &'static str, subject: &str, template: &impl Template) -> Message {
-    Message {
+fn render(kind: &'static str, subject: &str, template: &impl Template) -> Result<Message, super::NotifyError> {
+    let body = template
+        .render()
+        .map_err(|e| super::NotifyError::Render(kind, e.to_string()))?;
+    Ok(Message {
         kind,
         subject: subject.to_owned(),
-        body: template.render().unwrap_or_default(),
-    }
+        body,
+    })
 }
 
 /// A one-time code; `purpose` says what it is for ("sign in", "verify your email address").
-pub fn code(code: &str, purpose: &str, minutes: i64) -> Message {
+pub fn code(code: &str, purpose: &str, minutes: i64) -> Result<Message, super::NotifyError> {
     render(
         "code",
         &format!("Your code to {purpose}: {code}"),
@@ -97,12 +100,12 @@ pub fn code(code: &str, purpose: &str, minutes: i64) -> Message {
 }
 
 /// A password-reset link.
-pub fn reset(link: &str, minutes: i64) -> Message {
+pub fn reset(link: &str, minutes: i64) -> Result<Message, super::NotifyError> {
     render("reset", "Reset your password", &ResetMail { link, minutes })
 }
 
 /// A security notice: what happened, when, from where, and what to do if it was not them.
-pub fn notice(what: &str, when: &str, from: &str) -> Message {
+pub fn notice(what: &str, when: &str, from: &str) -> Result<Message, super::NotifyError> {
     let advice = "If this was not you, reset your password now and tell your administrator.";
     render(
         "notice",

@@ -16,6 +16,12 @@ impl Scope {
         Self::from_tokens(s.split(' ').filter(|t| !t.is_empty()))
     }
 
+    /// A scope as stored with a code, a refresh family or a parked request: it was checked when
+    /// it was granted, so one that no longer parses is corrupt data, never an empty scope.
+    pub fn stored(s: &str) -> Result<Self, crate::store::StoreError> {
+        Self::parse(s).map_err(|e| crate::store::StoreError::Corrupt(format!("stored scope: {}", e.0)))
+    }
+
     /// Builds a set from separate tokens, each checked.
     pub fn from_tokens<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Result<Self, InvalidValue> {
         let mut set = BTreeSet::new();
@@ -38,6 +44,11 @@ impl Scope {
     }
 
     /// True when every token of `other` is in `self`.
+    /// The tokens of `self` that `other` also holds.
+    pub fn intersection(&self, other: &Scope) -> Scope {
+        Scope(self.0.intersection(&other.0).cloned().collect())
+    }
+
     pub fn contains_all(&self, other: &Scope) -> bool {
         other.0.is_subset(&self.0)
     }

@@ -95,8 +95,13 @@ pub async fn request(provider: &Provider, login: &str, from: Source, ctx: &Reque
         .set_add(&index(user.id), &key(&token), now + LIFETIME)
         .await?;
     let link = format!("{}/login/reset/confirm?token={token}", provider.issuer);
-    let message = crate::notify::mail::reset(&link, LIFETIME.whole_minutes());
-    provider.notifier.email_later(email, message);
+    match crate::notify::mail::reset(&link, LIFETIME.whole_minutes()) {
+        Ok(message) => provider.notifier.email_later(email, message),
+        Err(e) => {
+            tracing::error!(error = %e, "a reset link was not sent");
+            return Ok(());
+        }
+    }
     record(provider, &user, "password.reset_requested", Outcome::Success, ctx, now).await;
     Ok(())
 }

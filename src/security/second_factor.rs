@@ -385,7 +385,7 @@ pub async fn send_code(provider: &Provider, pending: &Pending, method: Method) -
             provider.notifier.sms.send(&destination, &text).await?;
         }
         _ => {
-            let message = crate::notify::mail::code(&code, "sign in", minutes);
+            let message = crate::notify::mail::code(&code, "sign in", minutes)?;
             provider.notifier.email(&destination, &message).await?;
         }
     }

@@ -224,7 +224,7 @@ impl SelfService<'_> {
         let minutes = crate::security::otp::LIFETIME.whole_minutes();
         match channel {
             Channel::Email => {
-                let message = crate::notify::mail::code(&code, "verify your email address", minutes);
+                let message = crate::notify::mail::code(&code, "verify your email address", minutes)?;
                 notifier.email(&destination, &message).await?;
             }
             Channel::Phone => {

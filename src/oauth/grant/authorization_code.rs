@@ -92,7 +92,7 @@ pub async fn grant(
         how,
     )
     .await?;
-    let scope = crate::oauth::scope::Scope::parse(&grant.scope).unwrap_or_default();
+    let scope = crate::oauth::scope::Scope::stored(&grant.scope)?;
     // RFC 8707 §2.2: the token request may repeat the authorized resource, not change it.
     let resource = match (grant.resource.as_deref(), resource) {
         (Some(authorized), Some(asked)) if authorized != asked => {

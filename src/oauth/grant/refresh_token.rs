@@ -24,8 +24,7 @@ pub async fn grant(
     }
     let (record, successor, app) = refresh::rotate(provider, refresh_token, app).await?;
     // What was granted, less what the application may no longer ask for.
-    let granted = Scope::parse(&record.scope).unwrap_or_default();
-    let granted = Scope::from_tokens(granted.iter().filter(|s| app.scopes.contains(s))).unwrap_or_default();
+    let granted = Scope::stored(&record.scope)?.intersection(&app.scopes);
     let scope = super::within(wanted.scope, &granted)?;
     // RFC 8707 §2.2: a refresh may name one resource (one the client may ask for); by default
     // the family's.
