@@ -6,12 +6,14 @@
 //! each row, shows rows cut from the end; the next row continues after the head, so such a cut
 //! stays visible.
 
+pub mod action;
 pub mod record;
 
 use std::sync::Arc;
 
 use aws_lc_rs::hmac;
 
+pub use action::Action;
 pub use record::{ActorType, AuditRecord, Outcome, RequestContext, StoredAudit};
 
 use crate::store::{Database, StoreError};

@@ -1,6 +1,7 @@
 //! One audit record and its named constructors. The canonical form the HMAC covers is JSON with
 //! sorted keys, so it is the same whatever order a database hands fields or JSON keys back in.
 
+use super::action::Action;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -103,7 +104,7 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 impl AuditRecord {
-    fn new(at: OffsetDateTime, action: &str, outcome: Outcome, ctx: &RequestContext) -> Self {
+    fn new(at: OffsetDateTime, action: Action, outcome: Outcome, ctx: &RequestContext) -> Self {
         Self {
             occurred_at: at,
             actor_type: ActorType::Anonymous,
@@ -111,7 +112,7 @@ impl AuditRecord {
             client_id: None,
             ip: ctx.ip.clone(),
             user_agent: ctx.user_agent.as_deref().map(|u| clip(u, 256)),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             target_type: None,
             target_id: None,
             outcome,
@@ -143,14 +144,14 @@ impl AuditRecord {
         via: &str,
         ctx: &RequestContext,
     ) -> Self {
-        Self::new(at, "login", Outcome::Success, ctx)
+        Self::new(at, Action::Login, Outcome::Success, ctx)
             .by_user(user, account)
             .with("via", json!(via))
     }
 
     /// A failed sign-in: the name typed (clipped), never the password.
     pub fn login_failed(at: OffsetDateTime, login: &str, via: &str, ctx: &RequestContext) -> Self {
-        Self::new(at, "login", Outcome::Failure, ctx)
+        Self::new(at, Action::Login, Outcome::Failure, ctx)
             .with("login", json!(clip(login, 64)))
             .with("via", json!(via))
     }
@@ -163,7 +164,7 @@ impl AuditRecord {
         reason: &str,
         ctx: &RequestContext,
     ) -> Self {
-        let mut record = Self::new(at, "login", Outcome::Failure, ctx)
+        let mut record = Self::new(at, Action::Login, Outcome::Failure, ctx)
             .with("via", json!("federation"))
             .because(reason);
         if let Some((id, account)) = idp {
@@ -186,7 +187,7 @@ impl AuditRecord {
         method: &str,
         ctx: &RequestContext,
     ) -> Self {
-        Self::new(at, "login", Outcome::Failure, ctx)
+        Self::new(at, Action::Login, Outcome::Failure, ctx)
             .by_user(user, account)
             .with("via", json!("second_factor"))
             .with("method", json!(method))
@@ -194,7 +195,7 @@ impl AuditRecord {
 
     /// A sign-in refused because of a lockout, without checking the password.
     pub fn login_locked(at: OffsetDateTime, login: &str, via: &str, scope: &str, ctx: &RequestContext) -> Self {
-        Self::new(at, "login", Outcome::Denied, ctx)
+        Self::new(at, Action::Login, Outcome::Denied, ctx)
             .with("login", json!(clip(login, 64)))
             .with("via", json!(via))
             .with("reason", json!("locked"))
@@ -209,7 +210,7 @@ impl AuditRecord {
         lock: &crate::security::lockout::Lock,
         ctx: &RequestContext,
     ) -> Self {
-        let mut record = Self::new(at, "lock", Outcome::Success, ctx);
+        let mut record = Self::new(at, Action::Lock, Outcome::Success, ctx);
         record.actor_type = ActorType::System;
         record.actor_id = Some("lockout".into());
         record.client_id = account;
@@ -222,7 +223,7 @@ impl AuditRecord {
     }
 
     pub fn logout(at: OffsetDateTime, user: &str, sid: &str, ctx: &RequestContext) -> Self {
-        Self::new(at, "logout", Outcome::Success, ctx)
+        Self::new(at, Action::Logout, Outcome::Success, ctx)
             .by_user(user, None)
             .with("sid", json!(sid))
     }
@@ -231,7 +232,7 @@ impl AuditRecord {
     pub fn refresh_family_revoked(at: OffsetDateTime, user: &str, client: &str, reason: &str) -> Self {
         let mut record = Self::new(
             at,
-            "refresh_family_revoked",
+            Action::RefreshFamilyRevoked,
             Outcome::Success,
             &RequestContext::default(),
         );
@@ -244,7 +245,7 @@ impl AuditRecord {
 
     /// A user denied an application access.
     pub fn consent_denied(at: OffsetDateTime, user: &str, client: &str, ctx: &RequestContext) -> Self {
-        Self::new(at, "consent", Outcome::Denied, ctx)
+        Self::new(at, Action::Consent, Outcome::Denied, ctx)
             .by_user(user, None)
             .with("client_id", json!(client))
     }
@@ -252,7 +253,7 @@ impl AuditRecord {
     /// An administrative change to `target`; the actor defaults to the host operator (`cli`).
     pub fn change(
         at: OffsetDateTime,
-        action: &str,
+        action: Action,
         target_type: &str,
         target_id: &str,
         account: Option<AccountId>,

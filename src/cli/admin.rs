@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::Failure;
-use crate::audit::{AuditRecord, Auditor};
+use crate::audit::{Action, AuditRecord, Auditor};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::identity::admin::{self, NewAccount, NewApplication, NewUser};
@@ -223,7 +223,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
                 AuditRecord::change(
                     a.created_at,
-                    "client.created",
+                    Action::ClientCreate,
                     "client",
                     &a.id.to_string(),
                     Some(a.id),
@@ -264,7 +264,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     );
                     AuditRecord::change(
                         u.created_at,
-                        "user.created",
+                        Action::UserCreate,
                         "user",
                         &u.id.to_string(),
                         u.client_id,
@@ -308,7 +308,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     let mut object = app.view();
                     let record = AuditRecord::change(
                         app.created_at,
-                        "application.created",
+                        Action::ApplicationCreate,
                         "application",
                         app.client_id.as_str(),
                         app.account_id,
@@ -400,7 +400,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                         );
                         Ok(AuditRecord::change(
                             provider.created_at,
-                            "idp.create",
+                            Action::IdpCreate,
                             "identity_provider",
                             &provider.id.to_string(),
                             Some(provider.account_id),

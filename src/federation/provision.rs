@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::mapping::Profile;
-use crate::audit::{AuditRecord, RequestContext};
+use crate::audit::{Action, AuditRecord, RequestContext};
 use crate::events::event::UserEvent;
 use crate::identity::account::AccountStatus;
 use crate::identity::idp::{FederatedLink, IdentityProvider};
@@ -98,7 +98,7 @@ async fn resolve(
     if let Some(user) = by_trusted_email(provider, idp, issuer, profile).await? {
         db.insert_link(&new_link(idp, issuer, profile, user.id, now)).await?;
         let details = json!({ "subject": profile.subject });
-        audit(provider, "user.federation_link", &user, idp, ctx, details).await;
+        audit(provider, Action::UserFederationLink, &user, idp, ctx, details).await;
         let user = update(provider, idp, user, profile, ctx).await?;
         return Ok((user, Found::LinkedByEmail));
     }
@@ -283,7 +283,7 @@ async fn create(
     provider.db.insert_federated_user(&user, &link, &[event]).await?;
     audit(
         provider,
-        "user.create",
+        Action::UserCreate,
         &user,
         idp,
         ctx,
@@ -356,11 +356,19 @@ async fn update(
         crate::oauth::revocation::end_user(hot, &sub, ends, now).await?;
     }
     if !changed.is_empty() {
-        audit(provider, "user.update", &user, idp, ctx, json!({ "changed": changed })).await;
+        audit(
+            provider,
+            Action::UserUpdate,
+            &user,
+            idp,
+            ctx,
+            json!({ "changed": changed }),
+        )
+        .await;
     }
     if user.role != old_role {
         let details = json!({ "old_role": old_role, "new_role": user.role });
-        audit(provider, "user.role_change", &user, idp, ctx, details).await;
+        audit(provider, Action::UserRoleChange, &user, idp, ctx, details).await;
     }
     Ok(user)
 }
@@ -368,7 +376,7 @@ async fn update(
 /// An audit record of a change the provider's mapping made.
 async fn audit(
     provider: &Provider,
-    action: &str,
+    action: Action,
     user: &User,
     idp: &IdentityProvider,
     ctx: &RequestContext,

@@ -9,7 +9,7 @@ use super::account::display_name;
 use super::admin::AdminError;
 use super::password::Password;
 use super::user::{Email, Phone, User, UserId, UserStatus};
-use crate::audit::{ActorType, AuditRecord, Auditor, Outcome, RequestContext};
+use crate::audit::{Action, ActorType, AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
 use crate::oauth::revocation::{self, Ends};
@@ -125,7 +125,7 @@ impl SelfService<'_> {
             .ok_or_else(|| AdminError::Forbidden("the account is not active".into()))
     }
 
-    pub(crate) async fn record(&self, user: &User, action: &str, outcome: Outcome, details: serde_json::Value) {
+    pub(crate) async fn record(&self, user: &User, action: Action, outcome: Outcome, details: serde_json::Value) {
         let id = user.id.to_string();
         let mut record = AuditRecord::change(self.clock.now(), action, "user", &id, user.client_id, details);
         record.actor_type = ActorType::User;
@@ -202,7 +202,8 @@ impl SelfService<'_> {
             .await?;
         }
         let details = json!({ "changed": changed, "pending": pending.fields() });
-        self.record(&user, "profile.update", Outcome::Success, details).await;
+        self.record(&user, Action::ProfileUpdate, Outcome::Success, details)
+            .await;
         Ok((user, pending))
     }
 
@@ -245,7 +246,8 @@ impl SelfService<'_> {
         revocation::end_user(self.hot, &sub, Ends::Everything, now).await?;
         self.notifier
             .notice(&user, "Your password was changed", self.ctx.ip.as_deref(), now);
-        self.record(&user, "password.change", Outcome::Success, json!({})).await;
+        self.record(&user, Action::PasswordChange, Outcome::Success, json!({}))
+            .await;
         Ok(())
     }
 
@@ -259,7 +261,7 @@ impl SelfService<'_> {
         if !session::revoke(self.hot, user.id, sid, self.clock.now()).await? {
             return Err(AdminError::NotFound("no such session".into()));
         }
-        self.record(&user, "session.revoke", Outcome::Success, json!({ "sid": sid }))
+        self.record(&user, Action::SessionRevoke, Outcome::Success, json!({ "sid": sid }))
             .await;
         Ok(())
     }

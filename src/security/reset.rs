@@ -6,7 +6,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::audit::{ActorType, AuditRecord, Outcome, RequestContext};
+use crate::audit::{Action, ActorType, AuditRecord, Outcome, RequestContext};
 use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::events::UserEvent;
@@ -102,7 +102,15 @@ pub async fn request(provider: &Provider, login: &str, from: Source, ctx: &Reque
             return Ok(());
         }
     }
-    record(provider, &user, "password.reset_requested", Outcome::Success, ctx, now).await;
+    record(
+        provider,
+        &user,
+        Action::PasswordResetRequested,
+        Outcome::Success,
+        ctx,
+        now,
+    )
+    .await;
     Ok(())
 }
 
@@ -189,7 +197,7 @@ pub async fn complete(
     }
     provider.hot.delete(&index(user.id)).await?;
     super::device::forget_all(provider.hot.as_ref(), user.id).await?;
-    record(provider, &user, "password.reset", Outcome::Success, ctx, now).await;
+    record(provider, &user, Action::PasswordReset, Outcome::Success, ctx, now).await;
     provider
         .notifier
         .notice(&user, "Your password was reset", ctx.ip.as_deref(), now);
@@ -199,7 +207,7 @@ pub async fn complete(
 async fn record(
     provider: &Provider,
     user: &User,
-    action: &str,
+    action: Action,
     outcome: Outcome,
     ctx: &RequestContext,
     now: OffsetDateTime,

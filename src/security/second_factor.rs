@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::lockout::{Attempt, Factor as LockFactor, Lock, Origin};
+use crate::audit::Action;
 use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::identity::mfa::{self, Factor, FactorKind};
@@ -329,7 +330,7 @@ async fn confirm_enrolment(
     if let Some(user) = provider.db.find_user(user).await? {
         let id = user.id.to_string();
         let details = serde_json::json!({ "kind": "totp", "factor": factor.id, "during": "sign_in" });
-        let mut record = crate::audit::AuditRecord::change(now, "mfa.enrol", "user", &id, user.client_id, details);
+        let mut record = crate::audit::AuditRecord::change(now, Action::MfaEnrol, "user", &id, user.client_id, details);
         record.actor_type = crate::audit::ActorType::User;
         record.actor_id = Some(id);
         provider.audit.record_or_log(record).await;

@@ -120,7 +120,7 @@ async fn logins_and_logouts_are_on_the_record_and_tampering_shows() {
         auditor
             .record(AuditRecord::change(
                 app.clock.now(),
-                "test.append",
+                propusk::audit::Action::UserUpdate,
                 "user",
                 &user,
                 None,

@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::SelfService;
-use crate::audit::Outcome;
+use crate::audit::{Action, Outcome};
 use crate::identity::admin::AdminError;
 use crate::identity::mfa::{self, FactorKind};
 use crate::identity::user::User;
@@ -58,7 +58,7 @@ impl SelfService<'_> {
         let Some(step) = step else {
             self.record(
                 &user,
-                "mfa.enrol",
+                Action::MfaEnrol,
                 Outcome::Failure,
                 json!({ "kind": "totp", "reason": "wrong code" }),
             )
@@ -78,7 +78,7 @@ impl SelfService<'_> {
         };
         self.record(
             &user,
-            "mfa.enrol",
+            Action::MfaEnrol,
             Outcome::Success,
             json!({ "kind": "totp", "factor": factor.id }),
         )
@@ -102,7 +102,7 @@ impl SelfService<'_> {
         }
         self.record(
             &user,
-            "mfa.remove",
+            Action::MfaRemove,
             Outcome::Success,
             json!({ "kind": factor.kind, "factor": factor.id }),
         )
@@ -121,7 +121,7 @@ impl SelfService<'_> {
             });
         }
         let codes = self.replace_recovery_codes(&user).await?;
-        self.record(&user, "mfa.recovery_codes", Outcome::Success, json!({}))
+        self.record(&user, Action::MfaRecoveryCodes, Outcome::Success, json!({}))
             .await;
         Ok(codes)
     }
@@ -249,8 +249,13 @@ impl SelfService<'_> {
         if destination.is_empty()
             || !crate::security::otp::check(self.hot, channel.purpose(), &subject, &destination, code).await?
         {
-            self.record(&user, "verify", Outcome::Failure, json!({ "channel": channel.field() }))
-                .await;
+            self.record(
+                &user,
+                Action::Verify,
+                Outcome::Failure,
+                json!({ "channel": channel.field() }),
+            )
+            .await;
             return Err(AdminError::Invalid {
                 field: "code",
                 message: "the code is wrong, used or expired".into(),
@@ -288,7 +293,7 @@ impl SelfService<'_> {
         }
         self.record(
             &user,
-            "verify",
+            Action::Verify,
             Outcome::Success,
             json!({ "channel": field, "changed": pending.is_some() }),
         )
@@ -329,7 +334,7 @@ impl SelfService<'_> {
         self.db.insert_factor(&factor).await?;
         self.record(
             &user,
-            "mfa.enrol",
+            Action::MfaEnrol,
             Outcome::Success,
             json!({ "kind": kind, "factor": factor.id }),
         )

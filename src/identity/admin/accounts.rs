@@ -5,7 +5,7 @@
 use super::principal::Principal;
 use super::users::UserAdmin;
 use super::{AdminError, NewAccount, create_account, find_account};
-use crate::audit::Outcome;
+use crate::audit::{Action, Outcome};
 use crate::identity::account::{Account, AccountId, AccountStatus, display_name};
 use crate::identity::role::RoleName;
 use crate::identity::user::User;
@@ -56,7 +56,7 @@ impl UserAdmin<'_> {
         let account = create_account(self.db, self.clock, input).await?;
         self.record_change(
             who,
-            "client.create",
+            Action::ClientCreate,
             ("client", &account.id.to_string()),
             Some(account.id),
             Outcome::Success,
@@ -77,7 +77,7 @@ impl UserAdmin<'_> {
             return Err(self
                 .refuse_change(
                     who,
-                    "client.update",
+                    Action::ClientUpdate,
                     ("client", &account.id.to_string()),
                     Some(account.id),
                     denied,
@@ -104,7 +104,7 @@ impl UserAdmin<'_> {
         self.save_account(&account, was).await?;
         self.record_change(
             who,
-            "client.update",
+            Action::ClientUpdate,
             ("client", &account.id.to_string()),
             Some(account.id),
             Outcome::Success,
@@ -122,7 +122,7 @@ impl UserAdmin<'_> {
             return Err(self
                 .refuse_change(
                     who,
-                    "client.delete",
+                    Action::ClientDelete,
                     ("client", &account.id.to_string()),
                     Some(account.id),
                     denied,
@@ -135,7 +135,7 @@ impl UserAdmin<'_> {
         self.save_account(&account, was).await?;
         self.record_change(
             who,
-            "client.delete",
+            Action::ClientDelete,
             ("client", &account.id.to_string()),
             Some(account.id),
             Outcome::Success,

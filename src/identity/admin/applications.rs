@@ -6,7 +6,7 @@
 use super::principal::Principal;
 use super::users::UserAdmin;
 use super::{AdminError, NewApplication, create_application, parse_uris};
-use crate::audit::Outcome;
+use crate::audit::{Action, Outcome};
 use crate::identity::application::{Application, ClientId, ClientSecret};
 use crate::oauth::scope::Scope;
 
@@ -24,7 +24,7 @@ pub struct ApplicationChange {
 }
 
 impl UserAdmin<'_> {
-    async fn allowed(&self, who: &Principal, wanted: &str, action: &str, app: &str) -> Result<(), AdminError> {
+    async fn allowed(&self, who: &Principal, wanted: &str, action: Action, app: &str) -> Result<(), AdminError> {
         if let Err(denied) = who.check(wanted, None) {
             return Err(self
                 .refuse_change(who, action, ("application", app), None, denied)
@@ -64,12 +64,12 @@ impl UserAdmin<'_> {
         who: &Principal,
         input: NewApplication,
     ) -> Result<(Application, Option<ClientSecret>), AdminError> {
-        self.allowed(who, "applications:create", "application.create", &input.name)
+        self.allowed(who, "applications:create", Action::ApplicationCreate, &input.name)
             .await?;
         let (app, secret) = create_application(self.db, self.clock, input).await?;
         self.record_change(
             who,
-            "application.create",
+            Action::ApplicationCreate,
             ("application", app.client_id.as_str()),
             None,
             Outcome::Success,
@@ -86,7 +86,7 @@ impl UserAdmin<'_> {
         change: ApplicationChange,
     ) -> Result<Application, AdminError> {
         let mut app = self.application(who, id).await?;
-        self.allowed(who, "applications:update", "application.update", id)
+        self.allowed(who, "applications:update", Action::ApplicationUpdate, id)
             .await?;
         if let Some(name) = change.name {
             app.name = crate::identity::account::display_name(&name).map_err(|e| AdminError::Invalid {
@@ -131,7 +131,7 @@ impl UserAdmin<'_> {
             .await?;
         self.record_change(
             who,
-            "application.update",
+            Action::ApplicationUpdate,
             ("application", id),
             None,
             Outcome::Success,
@@ -143,7 +143,7 @@ impl UserAdmin<'_> {
 
     pub async fn delete_application(&self, who: &Principal, id: &str) -> Result<(), AdminError> {
         let app = self.application(who, id).await?;
-        self.allowed(who, "applications:delete", "application.delete", id)
+        self.allowed(who, "applications:delete", Action::ApplicationDelete, id)
             .await?;
         let client_id = app.client_id.to_string();
         let generation = crate::oauth::revocation::Generation::App(&client_id);
@@ -151,7 +151,7 @@ impl UserAdmin<'_> {
             .await?;
         self.record_change(
             who,
-            "application.delete",
+            Action::ApplicationDelete,
             ("application", id),
             None,
             Outcome::Success,
@@ -164,7 +164,7 @@ impl UserAdmin<'_> {
     /// A new secret for a confidential application, shown this once.
     pub async fn rotate_secret(&self, who: &Principal, id: &str) -> Result<(Application, ClientSecret), AdminError> {
         let mut app = self.application(who, id).await?;
-        self.allowed(who, "applications:update", "application.secret_rotate", id)
+        self.allowed(who, "applications:update", Action::ApplicationSecretRotate, id)
             .await?;
         if app.is_public() {
             return Err(AdminError::Invalid {
@@ -178,7 +178,7 @@ impl UserAdmin<'_> {
         self.db.update_application(&app).await?;
         self.record_change(
             who,
-            "application.secret_rotate",
+            Action::ApplicationSecretRotate,
             ("application", id),
             None,
             Outcome::Success,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::AdminError;
 use super::principal::Principal;
 use super::users::UserAdmin;
-use crate::audit::Outcome;
+use crate::audit::{Action, Outcome};
 use crate::identity::account::{Account, AccountId};
 use crate::identity::idp::{self, ClaimMap, IdentityProvider, RoleRule};
 use crate::identity::role::{RoleName, RoleScope};
@@ -44,14 +44,15 @@ fn invalid(field: &'static str, e: impl std::fmt::Display) -> AdminError {
 
 impl UserAdmin<'_> {
     /// The account, if the principal may use `identity_providers:{action}` on it.
-    async fn idp_account(&self, who: &Principal, account: &str, action: &str) -> Result<Account, AdminError> {
+    async fn idp_account(&self, who: &Principal, account: &str, action: Action) -> Result<Account, AdminError> {
         let account = self.account(who, account).await?;
-        let wanted = format!("identity_providers:{action}");
+        // idp.read → identity_providers:read, and so on.
+        let wanted = format!("identity_providers:{}", action.as_str().trim_start_matches("idp."));
         if let Err(denied) = who.check(&wanted, Some(account.id)) {
             return Err(self
                 .refuse_change(
                     who,
-                    &format!("idp.{action}"),
+                    action,
                     ("client", &account.id.to_string()),
                     Some(account.id),
                     denied,
@@ -62,12 +63,12 @@ impl UserAdmin<'_> {
     }
 
     pub async fn idps(&self, who: &Principal, account: &str) -> Result<Vec<IdentityProvider>, AdminError> {
-        let account = self.idp_account(who, account, "read").await?;
+        let account = self.idp_account(who, account, Action::IdpRead).await?;
         Ok(self.db.list_idps(Some(account.id)).await?)
     }
 
     pub async fn idp(&self, who: &Principal, account: &str, id: &str) -> Result<IdentityProvider, AdminError> {
-        let account = self.idp_account(who, account, "read").await?;
+        let account = self.idp_account(who, account, Action::IdpRead).await?;
         self.find_idp(&account, id).await
     }
 
@@ -90,7 +91,7 @@ impl UserAdmin<'_> {
     ) -> Result<IdentityProvider, AdminError> {
         let (provider, changed) = self.prepare_idp(who, account, seal_key, input).await?;
         self.db.insert_idp(&provider).await?;
-        self.idp_record(who, "idp.create", &provider, &changed).await;
+        self.idp_record(who, Action::IdpCreate, &provider, &changed).await;
         if provider.sso_required && provider.enabled {
             self.end_password_sessions(who, &provider).await?;
         }
@@ -123,7 +124,7 @@ impl UserAdmin<'_> {
         let details = serde_json::json!({ "users": ended });
         self.record_change(
             who,
-            "idp.password_sessions_end",
+            Action::IdpPasswordSessionsEnd,
             (target.0, &target.1),
             Some(provider.account_id),
             Outcome::Success,
@@ -141,7 +142,7 @@ impl UserAdmin<'_> {
         seal_key: &[u8; 32],
         input: IdpInput,
     ) -> Result<(IdentityProvider, Vec<&'static str>), AdminError> {
-        let account = self.idp_account(who, account, "create").await?;
+        let account = self.idp_account(who, account, Action::IdpCreate).await?;
         let now = self.clock.now();
         let issuer = input
             .issuer
@@ -158,7 +159,7 @@ impl UserAdmin<'_> {
             now,
         );
         let changed = self
-            .apply_idp_audited(who, &mut provider, seal_key, input, "idp.create")
+            .apply_idp_audited(who, &mut provider, seal_key, input, Action::IdpCreate)
             .await?;
         Ok((provider, changed))
     }
@@ -171,15 +172,15 @@ impl UserAdmin<'_> {
         seal_key: &[u8; 32],
         input: IdpInput,
     ) -> Result<IdentityProvider, AdminError> {
-        let account = self.idp_account(who, account, "update").await?;
+        let account = self.idp_account(who, account, Action::IdpUpdate).await?;
         let mut provider = self.find_idp(&account, id).await?;
         let was_required = provider.sso_required && provider.enabled;
         let changed = self
-            .apply_idp_audited(who, &mut provider, seal_key, input, "idp.update")
+            .apply_idp_audited(who, &mut provider, seal_key, input, Action::IdpUpdate)
             .await?;
         provider.updated_at = self.clock.now();
         self.db.update_idp(&provider).await?;
-        self.idp_record(who, "idp.update", &provider, &changed).await;
+        self.idp_record(who, Action::IdpUpdate, &provider, &changed).await;
         if !was_required && provider.sso_required && provider.enabled {
             self.end_password_sessions(who, &provider).await?;
         }
@@ -187,14 +188,14 @@ impl UserAdmin<'_> {
     }
 
     pub async fn delete_idp(&self, who: &Principal, account: &str, id: &str) -> Result<(), AdminError> {
-        let account = self.idp_account(who, account, "delete").await?;
+        let account = self.idp_account(who, account, Action::IdpDelete).await?;
         let provider = self.find_idp(&account, id).await?;
         self.db.delete_idp(provider.id).await?;
-        self.idp_record(who, "idp.delete", &provider, &[]).await;
+        self.idp_record(who, Action::IdpDelete, &provider, &[]).await;
         Ok(())
     }
 
-    async fn idp_record(&self, who: &Principal, action: &str, provider: &IdentityProvider, changed: &[&str]) {
+    async fn idp_record(&self, who: &Principal, action: Action, provider: &IdentityProvider, changed: &[&str]) {
         let details = serde_json::json!({
             "issuer": provider.issuer.as_str(),
             "changed": changed,
@@ -220,7 +221,7 @@ impl UserAdmin<'_> {
         p: &mut IdentityProvider,
         seal_key: &[u8; 32],
         input: IdpInput,
-        action: &str,
+        action: Action,
     ) -> Result<Vec<&'static str>, AdminError> {
         match self.apply_idp(who, p, seal_key, input).await {
             Err(AdminError::Forbidden(reason)) => {

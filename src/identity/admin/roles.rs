@@ -6,7 +6,7 @@
 use super::AdminError;
 use super::principal::Principal;
 use super::users::UserAdmin;
-use crate::audit::Outcome;
+use crate::audit::{Action, Outcome};
 use crate::identity::permission;
 use crate::identity::role::{Role, RoleName, RoleScope};
 use crate::store::StoreError;
@@ -50,7 +50,7 @@ impl UserAdmin<'_> {
         let name = RoleName::parse(input.name.as_deref().unwrap_or_default()).map_err(invalid("name"))?;
         if let Err(denied) = who.check("roles:create", None) {
             return Err(self
-                .refuse_change(who, "role.create", ("role", name.as_str()), None, denied)
+                .refuse_change(who, Action::RoleCreate, ("role", name.as_str()), None, denied)
                 .await);
         }
         let scope = RoleScope::parse(input.scope.as_deref().unwrap_or_default()).map_err(invalid("scope"))?;
@@ -72,7 +72,7 @@ impl UserAdmin<'_> {
         })?;
         self.record_change(
             who,
-            "role.create",
+            Action::RoleCreate,
             ("role", role.name.as_str()),
             None,
             Outcome::Success,
@@ -86,7 +86,7 @@ impl UserAdmin<'_> {
         let mut role = self.role(who, name).await?;
         if let Err(denied) = who.check("roles:update", None) {
             return Err(self
-                .refuse_change(who, "role.update", ("role", name), None, denied)
+                .refuse_change(who, Action::RoleUpdate, ("role", name), None, denied)
                 .await);
         }
         if role.builtin {
@@ -108,7 +108,7 @@ impl UserAdmin<'_> {
         self.ending(Some(generation), self.db.update_role(&role)).await?;
         self.record_change(
             who,
-            "role.update",
+            Action::RoleUpdate,
             ("role", name),
             None,
             Outcome::Success,
@@ -122,7 +122,7 @@ impl UserAdmin<'_> {
         let role = self.role(who, name).await?;
         if let Err(denied) = who.check("roles:delete", None) {
             return Err(self
-                .refuse_change(who, "role.delete", ("role", name), None, denied)
+                .refuse_change(who, Action::RoleDelete, ("role", name), None, denied)
                 .await);
         }
         if role.builtin {
@@ -139,7 +139,7 @@ impl UserAdmin<'_> {
         })?;
         self.record_change(
             who,
-            "role.delete",
+            Action::RoleDelete,
             ("role", name),
             None,
             Outcome::Success,

@@ -5,7 +5,7 @@
 
 use super::principal::{Denied, Principal};
 use super::{AdminError, NewUser, create_user, find_account};
-use crate::audit::{AuditRecord, Auditor, Outcome, RequestContext};
+use crate::audit::{Action, AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
 use crate::identity::account_self::ProfileChange;
@@ -29,7 +29,7 @@ pub struct UserAdmin<'a> {
 }
 
 impl UserAdmin<'_> {
-    async fn record(&self, who: &Principal, action: &str, user: &User, outcome: Outcome, details: serde_json::Value) {
+    async fn record(&self, who: &Principal, action: Action, user: &User, outcome: Outcome, details: serde_json::Value) {
         self.record_change(
             who,
             action,
@@ -45,7 +45,7 @@ impl UserAdmin<'_> {
     pub(super) async fn record_change(
         &self,
         who: &Principal,
-        action: &str,
+        action: Action,
         target: (&str, &str),
         account: Option<crate::identity::account::AccountId>,
         outcome: Outcome,
@@ -65,7 +65,7 @@ impl UserAdmin<'_> {
     pub(super) async fn refuse_change(
         &self,
         who: &Principal,
-        action: &str,
+        action: Action,
         target: (&str, &str),
         account: Option<crate::identity::account::AccountId>,
         denied: Denied,
@@ -77,7 +77,7 @@ impl UserAdmin<'_> {
     }
 
     /// Audits a refusal of `action` on `user` and turns it into the error.
-    async fn refuse(&self, who: &Principal, action: &str, user: &User, denied: Denied) -> AdminError {
+    async fn refuse(&self, who: &Principal, action: Action, user: &User, denied: Denied) -> AdminError {
         let target = ("user", user.id.to_string());
         self.refuse_change(who, action, (target.0, &target.1), user.client_id, denied)
             .await
@@ -138,14 +138,14 @@ impl UserAdmin<'_> {
     pub async fn block(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
         let mut user = self.find(id).await?;
         if let Err(denied) = who.check_user("users:update", &user) {
-            return Err(self.refuse(who, "user.block", &user, denied).await);
+            return Err(self.refuse(who, Action::UserBlock, &user, denied).await);
         }
         user.status = UserStatus::Blocked;
         let at = self.clock.now();
         let user = self
             .apply(user, Ends::Everything, |u| vec![UserEvent::blocked(self.source, u, at)])
             .await?;
-        self.record(who, "user.block", &user, Outcome::Success, serde_json::json!({}))
+        self.record(who, Action::UserBlock, &user, Outcome::Success, serde_json::json!({}))
             .await;
         Ok(user)
     }
@@ -153,14 +153,14 @@ impl UserAdmin<'_> {
     pub async fn unblock(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
         let mut user = self.find(id).await?;
         if let Err(denied) = who.check_user("users:update", &user) {
-            return Err(self.refuse(who, "user.unblock", &user, denied).await);
+            return Err(self.refuse(who, Action::UserUnblock, &user, denied).await);
         }
         user.status = UserStatus::Active;
         let at = self.clock.now();
         let user = self
             .apply(user, Ends::Tokens, |u| vec![UserEvent::unblocked(self.source, u, at)])
             .await?;
-        self.record(who, "user.unblock", &user, Outcome::Success, serde_json::json!({}))
+        self.record(who, Action::UserUnblock, &user, Outcome::Success, serde_json::json!({}))
             .await;
         Ok(user)
     }
@@ -169,7 +169,7 @@ impl UserAdmin<'_> {
     pub async fn unlock(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
         let user = self.find(id).await?;
         if let Err(denied) = who.check_user("users:update", &user) {
-            return Err(self.refuse(who, "user.unlock", &user, denied).await);
+            return Err(self.refuse(who, Action::UserUnlock, &user, denied).await);
         }
         let was_locked = crate::security::lockout::unlock(self.hot, &user.id.to_string()).await?;
         if was_locked {
@@ -177,7 +177,8 @@ impl UserAdmin<'_> {
             self.db.outbox_enqueue(&[event]).await?;
         }
         let details = serde_json::json!({ "was_locked": was_locked });
-        self.record(who, "user.unlock", &user, Outcome::Success, details).await;
+        self.record(who, Action::UserUnlock, &user, Outcome::Success, details)
+            .await;
         Ok(user)
     }
 
@@ -185,11 +186,11 @@ impl UserAdmin<'_> {
     pub async fn reset_factors(&self, who: &Principal, id: &str) -> Result<u64, AdminError> {
         let user = self.find(id).await?;
         if let Err(denied) = who.check_user("users:update", &user) {
-            return Err(self.refuse(who, "user.mfa_reset", &user, denied).await);
+            return Err(self.refuse(who, Action::UserMfaReset, &user, denied).await);
         }
         let removed = self.db.delete_factors(user.id).await?;
         let details = serde_json::json!({ "factors_removed": removed });
-        self.record(who, "user.mfa_reset", &user, Outcome::Success, details)
+        self.record(who, Action::UserMfaReset, &user, Outcome::Success, details)
             .await;
         let what = "An administrator reset your second factors; set one up again at your next sign-in";
         self.notifier.notice(&user, what, None, self.clock.now());
@@ -211,7 +212,7 @@ impl UserAdmin<'_> {
             .and_then(|()| who.check_grant(&found, user.client_id));
         if let Err(denied) = allowed {
             let details = serde_json::json!({ "new_role": role, "reason": denied.0 });
-            self.record(who, "user.role_change", &user, Outcome::Denied, details)
+            self.record(who, Action::UserRoleChange, &user, Outcome::Denied, details)
                 .await;
             return Err(AdminError::Forbidden(denied.0));
         }
@@ -223,7 +224,7 @@ impl UserAdmin<'_> {
             })
             .await?;
         let details = serde_json::json!({ "old_role": old, "new_role": user.role });
-        self.record(who, "user.role_change", &user, Outcome::Success, details)
+        self.record(who, Action::UserRoleChange, &user, Outcome::Success, details)
             .await;
         Ok(user)
     }
@@ -257,14 +258,21 @@ impl UserAdmin<'_> {
             .and_then(|()| who.check_grant(&role, account))
         {
             let details = serde_json::json!({ "username": input.username, "role": input.role, "reason": denied.0 });
-            self.record_change(who, "user.create", ("user", "-"), account, Outcome::Denied, details)
-                .await;
+            self.record_change(
+                who,
+                Action::UserCreate,
+                ("user", "-"),
+                account,
+                Outcome::Denied,
+                details,
+            )
+            .await;
             return Err(AdminError::Forbidden(denied.0));
         }
         let user = create_user(self.db, self.clock, bcrypt_cost, self.source, input).await?;
         self.record(
             who,
-            "user.create",
+            Action::UserCreate,
             &user,
             Outcome::Success,
             serde_json::json!({ "role": user.role }),
@@ -277,7 +285,7 @@ impl UserAdmin<'_> {
     pub async fn sign_out_everywhere(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
         let user = self.find(id).await?;
         if let Err(denied) = who.check_user("users:update", &user) {
-            return Err(self.refuse(who, "user.sessions_revoke", &user, denied).await);
+            return Err(self.refuse(who, Action::UserSessionsRevoke, &user, denied).await);
         }
         let at = self.clock.now();
         let user = self
@@ -287,7 +295,7 @@ impl UserAdmin<'_> {
             .await?;
         self.record(
             who,
-            "user.sessions_revoke",
+            Action::UserSessionsRevoke,
             &user,
             Outcome::Success,
             serde_json::json!({}),
@@ -311,9 +319,9 @@ impl UserAdmin<'_> {
             message: e.0,
         })?;
         let action = if grant {
-            "user.permission_grant"
+            Action::UserPermissionGrant
         } else {
-            "user.permission_revoke"
+            Action::UserPermissionRevoke
         };
         let mut allowed = who.check_user("users:update", &user);
         if grant && who.account.is_some() && !who.permissions.iter().any(|p| p.covers(&wanted)) {
@@ -353,7 +361,7 @@ impl UserAdmin<'_> {
         // check_user: an administrator never manages itself here (its own profile is
         // /account/v1's, with fresh proof).
         if let Err(denied) = who.check_user("users:update", &user) {
-            return Err(self.refuse(who, "user.update", &user, denied).await);
+            return Err(self.refuse(who, Action::UserUpdate, &user, denied).await);
         }
         let changed = change.apply(&mut user)?;
         let read_at = std::mem::replace(&mut user.updated_at, self.clock.now());
@@ -370,7 +378,7 @@ impl UserAdmin<'_> {
             })?;
         self.record(
             who,
-            "user.update",
+            Action::UserUpdate,
             &user,
             Outcome::Success,
             serde_json::json!({ "changed": changed }),
@@ -384,7 +392,7 @@ impl UserAdmin<'_> {
     pub async fn delete(&self, who: &Principal, id: &str) -> Result<User, AdminError> {
         let mut user = self.find(id).await?;
         if let Err(denied) = who.check_user("users:delete", &user) {
-            return Err(self.refuse(who, "user.delete", &user, denied).await);
+            return Err(self.refuse(who, Action::UserDelete, &user, denied).await);
         }
         user.username =
             Username::parse(&format!("deleted-{}", user.id.as_uuid().simple())).map_err(|e| AdminError::Invalid {
@@ -404,7 +412,7 @@ impl UserAdmin<'_> {
         let user = self
             .apply(user, Ends::Everything, |u| vec![UserEvent::deleted(self.source, u, at)])
             .await?;
-        self.record(who, "user.delete", &user, Outcome::Success, serde_json::json!({}))
+        self.record(who, Action::UserDelete, &user, Outcome::Success, serde_json::json!({}))
             .await;
         Ok(user)
     }
