@@ -1,0 +1,160 @@
+//! A browser that keeps cookies and follows nothing by itself, and what tests read off pages,
+//! redirects and tokens.
+
+use super::*;
+
+/// A browser: follows nothing by itself, keeps cookies.
+pub struct Browser {
+    client: reqwest::Client,
+    jar: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        propusk::app::install_crypto();
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: Default::default(),
+        }
+    }
+}
+
+impl Browser {
+    /// A browser whose requests arrive through a proxy that says they come from `ip`.
+    pub fn forwarded_for(ip: &str) -> Self {
+        propusk::app::install_crypto();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().unwrap());
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+            jar: Default::default(),
+        }
+    }
+
+    /// Loads the login page and submits it; the response to the POST.
+    pub async fn log_in(&self, app: &TestApp, login: &str, password: &str) -> reqwest::Response {
+        let page = self.get(&app.url("/login")).await.text().await.unwrap();
+        self.post(
+            &app.url("/login"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("login", login),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&self, response: &reqwest::Response) {
+        let mut jar = self.jar.lock().unwrap();
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attrs.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.jar.lock().unwrap().contains_key(name)
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(url)
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .client
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&response);
+        response
+    }
+}
+
+/// The `Location` of a redirect, made absolute against `base`.
+pub fn location(response: &reqwest::Response, base: &str) -> String {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    let to = response.headers()["location"].to_str().unwrap();
+    if to.starts_with('/') {
+        format!("{base}{to}")
+    } else {
+        to.to_owned()
+    }
+}
+
+/// The value of the hidden form field `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The claims of a JWT (unverified: the tests check what was issued).
+pub fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The current TOTP code of a base32 seed at `at` (what an authenticator app shows).
+pub fn totp_code(base32: &str, at: time::OffsetDateTime) -> String {
+    let secret = totp_rs::Secret::try_from_base32(base32).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    totp.generate(u64::try_from(at.unix_timestamp()).unwrap()).to_string()
+}
+
+/// A query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
