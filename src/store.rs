@@ -61,7 +61,10 @@ pub trait AccountStore: Send + Sync {
     /// Accounts in id (creation) order after `after`, at most `limit`.
     async fn list_accounts(&self, after: Option<AccountId>, limit: i64) -> Result<Vec<Account>, StoreError>;
     /// Saves name, slug and status; `NotFound` when absent.
-    async fn update_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// Saves the account if it is still as read (`updated_at` = `read_at`), else
+    /// `Conflict { constraint: "clients_changed" }` — a change from a stale read (say, a rename
+    /// read before a suspension) must not undo another.
+    async fn update_account(&self, account: &Account, read_at: OffsetDateTime) -> Result<(), StoreError>;
 }
 
 /// Users.
@@ -126,7 +129,9 @@ pub trait ApplicationStore: Send + Sync {
     /// Applications in client_id order after `after`, at most `limit`.
     async fn list_applications(&self, after: Option<&ClientId>, limit: i64) -> Result<Vec<Application>, StoreError>;
     /// Saves every mutable field (secret included); `NotFound` when absent.
-    async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// Saves the application if it is still as read (`updated_at` = `read_at`), else
+    /// `Conflict { constraint: "applications_changed" }` (a stale write must not re-enable it).
+    async fn update_application(&self, app: &Application, read_at: OffsetDateTime) -> Result<(), StoreError>;
     /// Removes the application (its consents go with it); `NotFound` when absent.
     async fn delete_application(&self, client_id: &ClientId) -> Result<(), StoreError>;
 }

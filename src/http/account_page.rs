@@ -215,7 +215,10 @@ async fn enrol(
 /// The enrolment view of an unconfirmed TOTP factor.
 async fn again(state: &AppState, user: crate::identity::user::UserId, id: &str, issuer: &str) -> Option<EnrolView> {
     let factors = state.stores.db.list_factors(user).await.ok()?;
-    let factor = factors.iter().find(|f| f.id.to_string() == id && !f.is_confirmed())?;
+    let fresh = state.clock.now() - crate::identity::account_self::FRESH;
+    let factor = factors
+        .iter()
+        .find(|f| f.id.to_string() == id && !f.is_confirmed() && f.created_at >= fresh)?;
     let secret = mfa::totp_base32(&state.provider.seal_key, factor).ok()?;
     let account = state
         .stores

@@ -190,8 +190,9 @@ impl SelfService<'_> {
                     .await?;
             }
         }
+        let before = user.clone();
         let changed = direct.apply(&mut user)?;
-        self.drop_code_factors(&user, &changed).await?;
+        let dropped = self.drop_code_factors(&user, &changed).await?;
         if !changed.is_empty() {
             let read_at = std::mem::replace(&mut user.updated_at, now);
             self.save(
@@ -201,25 +202,39 @@ impl SelfService<'_> {
             )
             .await?;
         }
+        // A contact removed is told at the address on file before the change (and the codes that
+        // went there with it), so clearing the email first cannot hide a takeover's next step.
+        for field in changed.iter().filter(|f| **f == "email" || **f == "phone") {
+            let what = format!("The {field} of your account was removed");
+            self.notifier.notice(&before, &what, self.ctx.ip.as_deref(), now);
+        }
+        if dropped > 0 {
+            let what = "Sign-in codes by email or SMS were turned off for your account";
+            self.notifier.notice(&before, what, self.ctx.ip.as_deref(), now);
+        }
         let details = json!({ "changed": changed, "pending": pending.fields() });
         self.record(&user, Action::ProfileUpdate, Outcome::Success, details)
             .await;
         Ok((user, pending))
     }
 
-    /// Codes go only to verified destinations: a changed one loses its factor.
-    async fn drop_code_factors(&self, user: &User, changed: &[&'static str]) -> Result<(), AdminError> {
+    /// Codes go only to verified destinations: a changed one loses its factor. Returns how many
+    /// factors went.
+    async fn drop_code_factors(&self, user: &User, changed: &[&'static str]) -> Result<usize, AdminError> {
+        let mut dropped = 0;
         for (field, kind) in [
             ("email", super::mfa::FactorKind::Email),
             ("phone", super::mfa::FactorKind::Sms),
         ] {
             if changed.contains(&field) {
                 for factor in self.db.list_factors(user.id).await?.iter().filter(|f| f.kind == kind) {
-                    self.db.delete_factor(user.id, factor.id).await?;
+                    if self.db.delete_factor(user.id, factor.id).await? {
+                        dropped += 1;
+                    }
                 }
             }
         }
-        Ok(())
+        Ok(dropped)
     }
 
     /// The pending new value of `channel`, if any.

@@ -408,6 +408,17 @@ pub(super) const USER_COLUMNS: &str = "id, username, password_hash, email, phone
 /// Implements the repository traits for a store type with a `pool` field and an
 /// `fn error(sqlx::Error) -> StoreError`; the SQL is the same for both engines.
 /// An UPDATE or DELETE of one row by its key: `NotFound` when it touched none.
+/// A conditional update (`… AND updated_at = read_at`) that matched nothing: the row changed
+/// since it was read (or is gone).
+pub(super) fn changed_since(rows_affected: u64, constraint: &str) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        return Err(StoreError::Conflict {
+            constraint: constraint.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn found(rows_affected: u64) -> Result<(), StoreError> {
     if rows_affected == 0 {
         return Err(StoreError::NotFound);
@@ -658,7 +669,7 @@ macro_rules! sql_repositories {
             }
         }
 
-        use $crate::store::sql::{AccountRow, ApplicationRow, RoleRow, USER_COLUMNS, UserRow, found, to_strings, ttl_secs};
+        use $crate::store::sql::{AccountRow, ApplicationRow, RoleRow, USER_COLUMNS, UserRow, changed_since, found, to_strings, ttl_secs};
 
         #[async_trait::async_trait]
         impl $crate::store::AccountStore for $store {
@@ -701,18 +712,22 @@ macro_rules! sql_repositories {
                     .collect()
             }
 
-            async fn update_account(&self, a: &Account) -> Result<(), StoreError> {
-                let done = sqlx::query("UPDATE clients SET name = $2, slug = $3, status = $4, updated_at = $5, mfa_required = $6 WHERE id = $1")
-                    .bind(a.id.as_uuid())
-                    .bind(&a.name)
-                    .bind(a.slug.as_str())
-                    .bind(a.status.as_str())
-                    .bind(a.updated_at)
-                    .bind(a.mfa_required)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(Self::error)?;
-                found(done.rows_affected())
+            async fn update_account(&self, a: &Account, read_at: time::OffsetDateTime) -> Result<(), StoreError> {
+                let done = sqlx::query(
+                    "UPDATE clients SET name = $2, slug = $3, status = $4, updated_at = $5, mfa_required = $6 \
+                     WHERE id = $1 AND updated_at = $7",
+                )
+                .bind(a.id.as_uuid())
+                .bind(&a.name)
+                .bind(a.slug.as_str())
+                .bind(a.status.as_str())
+                .bind(a.updated_at)
+                .bind(a.mfa_required)
+                .bind(read_at)
+                .execute(&self.pool)
+                .await
+                .map_err(Self::error)?;
+                changed_since(done.rows_affected(), "clients_changed")
             }
 
             async fn find_account_by_slug(&self, slug: &Slug) -> Result<Option<Account>, StoreError> {
@@ -754,11 +769,7 @@ macro_rules! sql_repositories {
                 .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::Conflict {
-                        constraint: "users_changed".into(),
-                    });
-                }
+                changed_since(done.rows_affected(), "users_changed")?;
                 if u.status == $crate::identity::user::UserStatus::Deleted {
                     // Erasure: the upstream identities linked to the user go too.
                     sqlx::query("DELETE FROM federated_identities WHERE user_id = $1")
@@ -915,21 +926,22 @@ macro_rules! sql_repositories {
                 .collect()
             }
 
-            async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
+            async fn update_application(&self, a: &Application, read_at: time::OffsetDateTime) -> Result<(), StoreError> {
                 // Row-value SET with the same 18 parameters as the insert (created_at is rewritten
                 // with its own value), so both bind through `bind_application`.
                 let done = Self::bind_application(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "UPDATE applications SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-                         WHERE client_id = $1",
+                         WHERE client_id = $1 AND updated_at = $19",
                         $crate::store::sql::APPLICATION_COLUMNS.trim_start_matches("client_id, ")
                     ))),
                     a,
                 )
+                .bind(read_at)
                 .execute(&self.pool)
                 .await
                 .map_err(Self::error)?;
-                found(done.rows_affected())
+                changed_since(done.rows_affected(), "applications_changed")
             }
 
             async fn delete_application(&self, client_id: &ClientId) -> Result<(), StoreError> {

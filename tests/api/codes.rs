@@ -424,3 +424,24 @@ async fn a_new_email_needs_fresh_proof_waits_for_its_code_and_tells_the_old_addr
     mails_about(&old, "email of your account was changed", 1).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn clearing_the_email_is_told_to_the_address_that_was_on_file() {
+    let app = TestApp::spawn_with(Backend::PostgresRedis, with_mail).await;
+    let name = unique("ida");
+    let old = format!("{name}@example.com");
+    app.user(&name, "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, &name).await;
+    let (status, me) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(json!({ "email": "" })),
+        )
+        .await;
+    assert_eq!((status, me["email"].clone()), (200, serde_json::Value::Null));
+    mails_about(&old, "email of your account was removed", 1).await;
+    app.stop().await;
+}

@@ -495,3 +495,25 @@ async fn password_guesses_with_a_stolen_token_meet_the_sign_in_lockout() {
     assert_eq!(app.audit_of("lock").await.len(), 1, "the lock is on the record");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_abandoned_authenticator_enrolment_cannot_be_finished_later() {
+    let app = TestApp::spawn_with(Backend::Embedded, |c| c.access_token_ttl = Duration::hours(1)).await;
+    app.user("gil", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "gil").await;
+    let (status, enrolment) = app.call(&token, Method::POST, "/account/v1/factors/totp", None).await;
+    assert_eq!(status, 201);
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let path = format!("/account/v1/factors/{}/confirm", enrolment["id"].as_str().unwrap());
+    // Eleven minutes later (a stolen token, an unattended screen) the set-up has expired.
+    app.clock.advance(Duration::minutes(11));
+    let code = totp_code(&secret, app.clock.now());
+    let (status, body) = app
+        .call(&token, Method::POST, &path, Some(json!({ "code": code })))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (_, factors) = app.call(&token, Method::GET, "/account/v1/factors", None).await;
+    assert_eq!(factors["items"], json!([]), "and it is gone");
+    app.stop().await;
+}

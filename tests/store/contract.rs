@@ -181,6 +181,43 @@ pub async fn a_user_write_from_a_stale_read_changes_nothing(f: DbFixture) {
     );
 }
 
+pub async fn account_and_application_writes_from_a_stale_read_change_nothing(f: DbFixture) {
+    let acme = account(&f, "acme");
+    f.db.insert_account(&acme).await.unwrap();
+    let read = f.db.find_account(acme.id).await.unwrap().unwrap();
+    let mut suspended = read.clone();
+    suspended.status = AccountStatus::Suspended;
+    suspended.updated_at = f.clock.now() + Duration::seconds(1);
+    f.db.update_account(&suspended, read.updated_at).await.unwrap();
+    let mut renamed = read.clone();
+    renamed.name = "ACME (renamed)".into();
+    renamed.updated_at = f.clock.now() + Duration::seconds(2);
+    assert_eq!(
+        conflict(f.db.update_account(&renamed, read.updated_at).await),
+        "clients_changed"
+    );
+    let now = f.db.find_account(acme.id).await.unwrap().unwrap();
+    assert_eq!((now.status, now.name), (AccountStatus::Suspended, read.name));
+
+    let app = application(&f);
+    f.db.insert_application(&app).await.unwrap();
+    let read = f.db.find_application(&app.client_id).await.unwrap().unwrap();
+    let mut disabled = read.clone();
+    disabled.enabled = false;
+    disabled.updated_at = f.clock.now() + Duration::seconds(1);
+    f.db.update_application(&disabled, read.updated_at).await.unwrap();
+    let mut renamed = read.clone();
+    renamed.name = "Renamed".into();
+    renamed.updated_at = f.clock.now() + Duration::seconds(2);
+    assert_eq!(
+        conflict(f.db.update_application(&renamed, read.updated_at).await),
+        "applications_changed"
+    );
+    let now = f.db.find_application(&app.client_id).await.unwrap().unwrap();
+    assert!(!now.enabled, "a stale write does not re-enable the application");
+    assert_eq!(now.resources, read.resources, "resources round-trip");
+}
+
 pub async fn users_are_found_by_username_or_email_ignoring_case(f: DbFixture) {
     let mut u = user(&f, "ann.lee", "admin", None);
     u.email = Some(Email::parse("Ann.Lee@example.com").unwrap());

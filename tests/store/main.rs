@@ -106,6 +106,7 @@ macro_rules! relational_suite {
                 account_slugs_are_unique,
                 users_round_trip,
                 a_user_write_from_a_stale_read_changes_nothing,
+                account_and_application_writes_from_a_stale_read_change_nothing,
                 users_are_found_by_username_or_email_ignoring_case,
                 deleted_users_cannot_be_found_by_login,
                 usernames_and_emails_are_unique,

@@ -52,6 +52,12 @@ impl SelfService<'_> {
         let user = self.me(sub).await?;
         let factor = self.factor(&user, id).await?;
         let now = self.clock.now();
+        // An enrolment is finished within the time its fresh proof is good for; an abandoned one
+        // is gone, so no later (and unproven) session can pick it up.
+        if !factor.is_confirmed() && now - factor.created_at > super::FRESH {
+            self.db.delete_factor(user.id, factor.id).await?;
+            return Err(not_found(id));
+        }
         let step = (factor.kind == FactorKind::Totp && !factor.is_confirmed())
             .then(|| mfa::totp_step(self.seal_key, &factor, code, now))
             .flatten();

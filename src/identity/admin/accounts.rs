@@ -90,7 +90,7 @@ impl UserAdmin<'_> {
                 message: e.0,
             })?;
         }
-        let was = account.status;
+        let (was, read_at) = (account.status, account.updated_at);
         if let Some(status) = change.status {
             account.status = AccountStatus::parse(&status).map_err(|e| AdminError::Invalid {
                 field: "status",
@@ -101,7 +101,7 @@ impl UserAdmin<'_> {
             account.mfa_required = required;
         }
         account.updated_at = self.clock.now();
-        self.save_account(&account, was).await?;
+        self.save_account(&account, was, read_at).await?;
         self.record_change(
             who,
             Action::ClientUpdate,
@@ -129,10 +129,10 @@ impl UserAdmin<'_> {
                 )
                 .await);
         }
-        let was = account.status;
+        let (was, read_at) = (account.status, account.updated_at);
         account.status = AccountStatus::Deleted;
         account.updated_at = self.clock.now();
-        self.save_account(&account, was).await?;
+        self.save_account(&account, was, read_at).await?;
         self.record_change(
             who,
             Action::ClientDelete,
@@ -147,11 +147,16 @@ impl UserAdmin<'_> {
 
     /// Saves `account`; leaving `active` ends everything of its users and services (DESIGN.md,
     /// Revocation), before the write and again after it (see `revocation::end_user`).
-    async fn save_account(&self, account: &Account, was: AccountStatus) -> Result<(), AdminError> {
+    async fn save_account(
+        &self,
+        account: &Account,
+        was: AccountStatus,
+        read_at: time::OffsetDateTime,
+    ) -> Result<(), AdminError> {
         let ends = was != account.status && account.status != AccountStatus::Active;
         let id = account.id.to_string();
         let generation = crate::oauth::revocation::Generation::Account(&id);
-        self.ending(ends.then_some(generation), self.db.update_account(account))
+        self.ending(ends.then_some(generation), self.db.update_account(account, read_at))
             .await
     }
 

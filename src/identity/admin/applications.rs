@@ -119,6 +119,7 @@ impl UserAdmin<'_> {
             app.may_introspect = introspect;
         }
         let before = (app.first_party, app.enabled);
+        let read_at = app.updated_at;
         app.first_party = change.first_party.unwrap_or(app.first_party);
         app.enabled = change.enabled.unwrap_or(app.enabled);
         app.updated_at = self.clock.now();
@@ -127,7 +128,7 @@ impl UserAdmin<'_> {
         let ends = (before.0 && !app.first_party) || (before.1 && !app.enabled);
         let client_id = app.client_id.to_string();
         let generation = crate::oauth::revocation::Generation::App(&client_id);
-        self.ending(ends.then_some(generation), self.db.update_application(&app))
+        self.ending(ends.then_some(generation), self.db.update_application(&app, read_at))
             .await?;
         self.record_change(
             who,
@@ -174,8 +175,8 @@ impl UserAdmin<'_> {
         }
         let secret = ClientSecret::generate();
         app.secret_hash = Some(secret.hash());
-        app.updated_at = self.clock.now();
-        self.db.update_application(&app).await?;
+        let read_at = std::mem::replace(&mut app.updated_at, self.clock.now());
+        self.db.update_application(&app, read_at).await?;
         self.record_change(
             who,
             Action::ApplicationSecretRotate,
