@@ -60,8 +60,7 @@ pub trait AccountStore: Send + Sync {
     async fn find_account_by_slug(&self, slug: &Slug) -> Result<Option<Account>, StoreError>;
     /// Accounts in id (creation) order after `after`, at most `limit`.
     async fn list_accounts(&self, after: Option<AccountId>, limit: i64) -> Result<Vec<Account>, StoreError>;
-    /// Saves name, slug and status; `NotFound` when absent.
-    /// Saves the account if it is still as read (`updated_at` = `read_at`), else
+    /// Saves name, slug, status and 2FA policy if the account is still as read (`updated_at` = `read_at`), else
     /// `Conflict { constraint: "clients_changed" }` — a change from a stale read (say, a rename
     /// read before a suspension) must not undo another.
     async fn update_account(&self, account: &Account, read_at: OffsetDateTime) -> Result<(), StoreError>;
@@ -128,8 +127,7 @@ pub trait ApplicationStore: Send + Sync {
     async fn find_application(&self, client_id: &ClientId) -> Result<Option<Application>, StoreError>;
     /// Applications in client_id order after `after`, at most `limit`.
     async fn list_applications(&self, after: Option<&ClientId>, limit: i64) -> Result<Vec<Application>, StoreError>;
-    /// Saves every mutable field (secret included); `NotFound` when absent.
-    /// Saves the application if it is still as read (`updated_at` = `read_at`), else
+    /// Saves every mutable field (secret included) if the application is still as read (`updated_at` = `read_at`), else
     /// `Conflict { constraint: "applications_changed" }` (a stale write must not re-enable it).
     async fn update_application(&self, app: &Application, read_at: OffsetDateTime) -> Result<(), StoreError>;
     /// Removes the application (its consents go with it); `NotFound` when absent.
@@ -177,9 +175,9 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox_unsent(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
     /// How many events wait.
     async fn outbox_backlog(&self) -> Result<i64, StoreError>;
-    /// Marks events sent (after the broker acknowledged them).
     /// Appends events that go with no relational change (a lockout lives in the hot state).
     async fn outbox_enqueue(&self, events: &[OutboxEvent]) -> Result<(), StoreError>;
+    /// Marks events sent (after the broker acknowledged them).
     async fn outbox_mark_sent(&self, ids: &[i64], at: OffsetDateTime) -> Result<(), StoreError>;
 }
 

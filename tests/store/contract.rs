@@ -589,3 +589,276 @@ pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFix
     assert!(f.db.delete_idp(idp.id).await.unwrap());
     assert!(f.db.find_link(idp.id, issuer, "sub-4").await.unwrap().is_none());
 }
+
+pub async fn listings_page_in_order_and_filter(f: DbFixture) {
+    use propusk::store::UserFilter;
+    let acme = account(&f, "acme");
+    let globex = account(&f, "globex");
+    for a in [&acme, &globex] {
+        f.db.insert_account(a).await.unwrap();
+    }
+    let first = f.db.list_accounts(None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let rest = f.db.list_accounts(Some(first[0].id), 10).await.unwrap();
+    assert_eq!(rest.len(), 1, "the cursor continues after the first page");
+    assert_ne!(rest[0].id, first[0].id);
+
+    let mut ann = user(&f, "ann", "client_admin", Some(acme.id));
+    ann.email = Some(Email::parse("ann@acme.example").unwrap());
+    let bob = user(&f, "bob", "client_user", Some(acme.id));
+    let mut cat = user(&f, "cat", "client_user", Some(globex.id));
+    cat.status = UserStatus::Blocked;
+    let olga = user(&f, "olga", "operator", None);
+    for u in [&ann, &bob, &cat, &olga] {
+        f.db.insert_user(u, &[]).await.unwrap();
+    }
+    let names = |users: Vec<User>| users.iter().map(|u| u.username.as_str().to_owned()).collect::<Vec<_>>();
+    let all = f.db.list_users(&UserFilter::default(), 10).await.unwrap();
+    assert_eq!(all.len(), 4);
+    let of_acme = UserFilter {
+        account: Some(acme.id),
+        ..Default::default()
+    };
+    let mut acme_names = names(f.db.list_users(&of_acme, 10).await.unwrap());
+    acme_names.sort();
+    assert_eq!(acme_names, ["ann", "bob"]);
+    let by_role = UserFilter {
+        role: Some("client_user".into()),
+        status: Some("blocked".into()),
+        ..Default::default()
+    };
+    assert_eq!(names(f.db.list_users(&by_role, 10).await.unwrap()), ["cat"]);
+    let by_text = UserFilter {
+        query: Some("ACME.EX".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(f.db.list_users(&by_text, 10).await.unwrap()),
+        ["ann"],
+        "email, any case"
+    );
+    let page = f.db.list_users(&UserFilter::default(), 2).await.unwrap();
+    let next = UserFilter {
+        after: Some(page[1].id),
+        ..Default::default()
+    };
+    let rest = f.db.list_users(&next, 10).await.unwrap();
+    assert_eq!(page.len() + rest.len(), 4, "pages cover everyone once");
+    assert!(rest.iter().all(|u| !page.contains(u)));
+
+    let mut apps = vec![application(&f), application(&f), application(&f)];
+    for app in &apps {
+        f.db.insert_application(app).await.unwrap();
+    }
+    apps.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
+    let listed = f.db.list_applications(None, 2).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|a| a.client_id.clone()).collect::<Vec<_>>(),
+        [apps[0].client_id.clone(), apps[1].client_id.clone()],
+        "in client_id order"
+    );
+    let rest = f.db.list_applications(Some(&apps[1].client_id), 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].client_id, apps[2].client_id);
+}
+
+pub async fn roles_change_and_go_only_while_nobody_holds_them(f: DbFixture) {
+    let now = f.clock.now();
+    let mut role = propusk::identity::role::Role {
+        name: RoleName::parse("dispatcher").unwrap(),
+        description: "Dispatches parcels".into(),
+        scope: RoleScope::Staff,
+        permissions: vec![Permission::parse("parcels:*").unwrap()],
+        builtin: false,
+        created_at: now,
+        updated_at: now,
+    };
+    f.db.insert_role(&role).await.unwrap();
+    assert!(!conflict(f.db.insert_role(&role).await).is_empty(), "names are unique");
+    role.permissions = vec![Permission::parse("parcels:read").unwrap()];
+    role.description = "Reads parcels".into();
+    f.db.update_role(&role).await.unwrap();
+    let found = f.db.find_role(&role.name).await.unwrap().unwrap();
+    assert_eq!(
+        (found.permissions, found.description),
+        (role.permissions.clone(), role.description.clone())
+    );
+    assert!(f.db.list_roles().await.unwrap().iter().any(|r| r.name == role.name));
+    let holder = user(&f, "dana", "dispatcher", None);
+    f.db.insert_user(&holder, &[]).await.unwrap();
+    assert_eq!(
+        conflict(f.db.delete_role(&role.name).await),
+        "foreign_key",
+        "held roles stay"
+    );
+    let mut gone = holder.clone();
+    gone.role = RoleName::parse("operator").unwrap();
+    gone.updated_at = now + Duration::seconds(1);
+    f.db.update_user(&gone, holder.updated_at, &[]).await.unwrap();
+    f.db.delete_role(&role.name).await.unwrap();
+    assert_eq!(f.db.find_role(&role.name).await.unwrap(), None);
+}
+
+pub async fn consent_is_kept_per_user_and_application_and_goes_with_the_application(f: DbFixture) {
+    let app = application(&f);
+    f.db.insert_application(&app).await.unwrap();
+    let ann = user(&f, "ann", "operator", None);
+    f.db.insert_user(&ann, &[]).await.unwrap();
+    assert_eq!(f.db.find_consent(ann.id, &app.client_id).await.unwrap(), None);
+    let first = Scope::parse("openid parcels:read").unwrap();
+    f.db.save_consent(ann.id, &app.client_id, &first, f.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(f.db.find_consent(ann.id, &app.client_id).await.unwrap(), Some(first));
+    let wider = Scope::parse("openid parcels:read offline_access").unwrap();
+    f.db.save_consent(ann.id, &app.client_id, &wider, f.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(f.db.find_consent(ann.id, &app.client_id).await.unwrap(), Some(wider));
+    f.db.delete_application(&app.client_id).await.unwrap();
+    assert_eq!(f.db.find_consent(ann.id, &app.client_id).await.unwrap(), None);
+    assert!(matches!(
+        f.db.delete_application(&app.client_id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn the_audit_head_follows_the_chain_and_search_filters(f: DbFixture) {
+    use propusk::audit::{Action, AuditRecord, Auditor, Outcome, RequestContext};
+    let acme = account(&f, "acme");
+    f.db.insert_account(&acme).await.unwrap();
+    assert_eq!(f.db.audit_head().await.unwrap(), None, "no head before the first row");
+    let auditor = Auditor::new(f.db.clone(), &[9; 32], "https://auth.example.com");
+    let at = f.clock.now();
+    let ctx = RequestContext::default();
+    auditor
+        .record(AuditRecord::login_failed(at, "ann", "login_page", &ctx))
+        .await
+        .unwrap();
+    auditor
+        .record(AuditRecord::change(
+            at,
+            Action::UserBlock,
+            "user",
+            "u-1",
+            Some(acme.id),
+            serde_json::json!({}),
+        ))
+        .await
+        .unwrap();
+    let last = auditor
+        .record(AuditRecord::change(
+            at,
+            Action::RoleUpdate,
+            "role",
+            "dispatcher",
+            None,
+            serde_json::json!({}),
+        ))
+        .await
+        .unwrap();
+    let (head, _) = f.db.audit_head().await.unwrap().unwrap();
+    assert_eq!(head, last, "the head names the last row");
+    let db = &f.db;
+    let search = |filter: propusk::store::AuditFilter| async move { db.audit_search(&filter, 10).await.unwrap() };
+    let newest_first = search(Default::default()).await;
+    assert_eq!(newest_first.iter().map(|r| r.id).collect::<Vec<_>>(), [3, 2, 1]);
+    let blocks = search(propusk::store::AuditFilter {
+        action: Some("user.block".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((blocks.len(), blocks[0].record.target_id.as_deref()), (1, Some("u-1")));
+    let of_acme = search(propusk::store::AuditFilter {
+        account: Some(acme.id),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(of_acme.len(), 1);
+    let failures = search(propusk::store::AuditFilter {
+        outcome: Some(Outcome::Failure.as_str().into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(failures.len(), 1);
+    let older = search(propusk::store::AuditFilter {
+        before: Some(2),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(older.iter().map(|r| r.id).collect::<Vec<_>>(), [1], "the cursor");
+    let by_target = search(propusk::store::AuditFilter {
+        target_id: Some("dispatcher".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_target.len(), 1);
+}
+
+pub async fn events_without_a_change_queue_and_count_in_the_backlog(f: DbFixture) {
+    use propusk::events::UserEvent;
+    assert_eq!(f.db.outbox_backlog().await.unwrap(), 0);
+    let ann = user(&f, "ann", "operator", None);
+    f.db.outbox_enqueue(&[UserEvent::created("s", &ann), UserEvent::created("s", &ann)])
+        .await
+        .unwrap();
+    assert_eq!(f.db.outbox_backlog().await.unwrap(), 2);
+    let rows = f.db.outbox_unsent(10).await.unwrap();
+    f.db.outbox_mark_sent(&[rows[0].id], f.clock.now()).await.unwrap();
+    assert_eq!(f.db.outbox_backlog().await.unwrap(), 1);
+    f.db.outbox_enqueue(&[]).await.unwrap();
+    assert_eq!(f.db.outbox_backlog().await.unwrap(), 1, "nothing to queue is no error");
+}
+
+pub async fn identity_providers_are_found_listed_and_changed(f: DbFixture) {
+    use propusk::identity::idp::{FederatedLink, IdentityProvider};
+    let acme = account(&f, "acme");
+    let globex = account(&f, "globex");
+    for a in [&acme, &globex] {
+        f.db.insert_account(a).await.unwrap();
+    }
+    let now = f.clock.now();
+    let upstream = |account: AccountId, host: &str| {
+        IdentityProvider::new(account, url::Url::parse(host).unwrap(), "propusk".into(), now)
+    };
+    let mut first = upstream(acme.id, "https://login.acme.example");
+    let second = upstream(acme.id, "https://sso.acme.example");
+    let other = upstream(globex.id, "https://login.globex.example");
+    for idp in [&first, &second, &other] {
+        f.db.insert_idp(idp).await.unwrap();
+    }
+    assert_eq!(f.db.find_idp(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(f.db.find_idp(uuid::Uuid::new_v4()).await.unwrap(), None);
+    let of_acme = f.db.list_idps(Some(acme.id)).await.unwrap();
+    assert_eq!(
+        of_acme.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [first.id, second.id],
+        "oldest first"
+    );
+    assert_eq!(f.db.list_idps(None).await.unwrap().len(), 3);
+    first.sso_required = true;
+    first.domains = vec!["acme.example".into()];
+    first.updated_at = now + Duration::seconds(1);
+    f.db.update_idp(&first).await.unwrap();
+    assert_eq!(f.db.find_idp(first.id).await.unwrap(), Some(first.clone()));
+
+    let ann = user(&f, "ann", "client_user", Some(acme.id));
+    f.db.insert_user(&ann, &[]).await.unwrap();
+    assert!(f.db.links_of(ann.id).await.unwrap().is_empty());
+    for (idp, subject) in [(&first, "a-1"), (&second, "a-2")] {
+        let link = FederatedLink {
+            issuer: idp.issuer.as_str().trim_end_matches('/').into(),
+            subject: subject.into(),
+            user_id: ann.id,
+            idp_id: idp.id,
+            created_at: now,
+            last_login_at: None,
+        };
+        f.db.insert_link(&link).await.unwrap();
+    }
+    let links = f.db.links_of(ann.id).await.unwrap();
+    assert_eq!(
+        links.iter().map(|l| l.subject.as_str()).collect::<Vec<_>>(),
+        ["a-1", "a-2"]
+    );
+}

@@ -119,6 +119,12 @@ macro_rules! relational_suite {
                 outbox_rows_leave_the_queue_in_order_once_marked_sent,
                 factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_once,
                 federated_users_and_their_links_are_written_all_or_nothing,
+                listings_page_in_order_and_filter,
+                roles_change_and_go_only_while_nobody_holds_them,
+                consent_is_kept_per_user_and_application_and_goes_with_the_application,
+                the_audit_head_follows_the_chain_and_search_filters,
+                events_without_a_change_queue_and_count_in_the_backlog,
+                identity_providers_are_found_listed_and_changed,
             ]
         );
     };
