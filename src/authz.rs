@@ -1,5 +1,5 @@
-//! The one permission decision (DESIGN.md, permission model) behind `POST /authz/check` and,
-//! as it arrives, every admin endpoint: the token's effective permissions (role + extra grants)
+//! The one permission decision (DESIGN.md, permission model) behind `POST /authz/check` and
+//! every admin endpoint ([`decide_for`]): the token's effective permissions (role + extra grants)
 //! must cover the permission, and a B2B account's users and services act only inside their own
 //! account (a client sees only its own parcels); staff act across all accounts.
 
@@ -32,25 +32,50 @@ impl Decision {
     }
 }
 
-/// Decides whether the holder of `claims` may use `wanted` in the B2B account `target` (`None`:
-/// the holder's own account, or no account in particular for staff).
-pub fn decide(claims: &AccessClaims, wanted: &Permission, target: Option<AccountId>) -> Decision {
-    let own = claims.account_id.as_deref();
-    if let (Some(own), Some(target)) = (own, target)
-        && own != target.to_string()
-    {
-        return Decision::deny(format!("the token belongs to account {own}, not {target}"));
+/// Where a permission is to be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Inside this B2B account.
+    Account(AccountId),
+    /// Inside the holder's own account (for staff: no account in particular).
+    Own,
+    /// On something no B2B account owns: staff users, accounts themselves, roles, applications.
+    Platform,
+}
+
+/// The one permission decision: may a holder of `held`, acting for the B2B account `own`
+/// (`None`: staff), use `wanted` on `target`? An account's users and services act only inside
+/// their own account and never on the platform; staff act anywhere their permissions cover.
+pub fn decide_for(held: &[Permission], own: Option<AccountId>, wanted: &Permission, target: Target) -> Decision {
+    match (own, target) {
+        (Some(own), Target::Account(t)) if own != t => {
+            return Decision::deny(format!("the token belongs to account {own}, not {t}"));
+        }
+        (Some(_), Target::Platform) => {
+            return Decision::deny("staff users and accounts are managed by staff");
+        }
+        _ => {}
     }
-    let held = claims
-        .permissions
-        .iter()
-        .filter_map(|p| Permission::parse(p).ok())
-        .find(|p| p.covers(wanted));
-    match (held, own) {
+    match (held.iter().find(|p| p.covers(wanted)), own) {
         (None, _) => Decision::deny(format!("no permission covers {wanted}")),
         (Some(p), Some(own)) => Decision::allow(format!("{p} within account {own}")),
         (Some(p), None) => Decision::allow(format!("{p} (staff: all accounts)")),
     }
+}
+
+/// Decides whether the holder of `claims` may use `wanted` in the B2B account `target` (`None`:
+/// the holder's own account, or no account in particular for staff) — `/authz/check`.
+pub fn decide(claims: &AccessClaims, wanted: &Permission, target: Option<AccountId>) -> Decision {
+    let own = claims.account_id.as_deref().and_then(|a| AccountId::parse(a).ok());
+    if claims.account_id.is_some() && own.is_none() {
+        return Decision::deny("the token's account is not a B2B account id");
+    }
+    let held: Vec<Permission> = claims
+        .permissions
+        .iter()
+        .filter_map(|p| Permission::parse(p).ok())
+        .collect();
+    decide_for(&held, own, wanted, target.map_or(Target::Own, Target::Account))
 }
 
 #[cfg(test)]
@@ -80,6 +105,25 @@ mod tests {
 
     fn p(s: &str) -> Permission {
         Permission::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_admin_api_and_authz_check_decide_alike() {
+        let mine = AccountId::generate();
+        let held = [p("users:*")];
+        let admin = decide_for(&held, Some(mine), &p("users:update"), Target::Account(mine));
+        assert!(admin.allowed);
+        let platform = decide_for(&held, Some(mine), &p("users:update"), Target::Platform);
+        assert!(!platform.allowed && platform.reason.contains("staff"), "{platform:?}");
+        let staff = decide_for(&[p("roles:*")], None, &p("roles:update"), Target::Platform);
+        assert!(staff.allowed);
+        let other = decide_for(
+            &held,
+            Some(mine),
+            &p("users:read"),
+            Target::Account(AccountId::generate()),
+        );
+        assert!(!other.allowed);
     }
 
     #[test]

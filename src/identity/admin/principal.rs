@@ -4,6 +4,7 @@
 //! themselves.
 
 use crate::audit::ActorType;
+use crate::authz::Target;
 use crate::identity::account::AccountId;
 use crate::identity::permission::Permission;
 use crate::identity::role::{Role, RoleScope};
@@ -55,23 +56,22 @@ impl Principal {
         }
     }
 
-    /// May use `wanted` on something in `target` (`None`: staff, or no account).
+    /// May use `wanted` on something in `target` (`None`: staff, or no account) — the same
+    /// decision as `/authz/check` ([`crate::authz::decide_for`]).
     pub fn check(&self, wanted: &str, target: Option<AccountId>) -> Result<(), Denied> {
         let Ok(wanted) = Permission::parse(wanted) else {
             return Err(Denied(format!("{wanted} is not a permission")));
         };
-        if let Some(own) = self.account {
-            match target {
-                None => return Err(Denied("staff users and accounts are managed by staff".into())),
-                Some(t) if t != own => return Err(Denied("the user belongs to another B2B account".into())),
-                Some(_) => {}
-            }
+        let target = target.map_or(Target::Platform, Target::Account);
+        let decision = crate::authz::decide_for(&self.permissions, self.account, &wanted, target);
+        if decision.allowed {
+            return Ok(());
         }
-        if self.permissions.iter().any(|p| p.covers(&wanted)) {
-            Ok(())
-        } else {
-            Err(Denied(format!("the {wanted} permission is required")))
-        }
+        Err(Denied(match (self.account, target) {
+            (Some(own), Target::Account(t)) if own != t => "the user belongs to another B2B account".into(),
+            (Some(_), Target::Platform) => decision.reason,
+            _ => format!("the {wanted} permission is required"),
+        }))
     }
 
     /// May act on `user` with `wanted`; acting on oneself is refused for changes.
