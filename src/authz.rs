@@ -3,65 +3,11 @@
 //! must cover the permission, and a B2B account's users and services act only inside their own
 //! account (a client sees only its own parcels); staff act across all accounts.
 
-use serde::Serialize;
-
 use crate::identity::account::AccountId;
 use crate::identity::permission::Permission;
 use crate::oauth::token::AccessClaims;
 
-/// The answer to "may this token do that, there?".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Decision {
-    pub allowed: bool,
-    pub reason: String,
-}
-
-impl Decision {
-    fn allow(reason: impl Into<String>) -> Self {
-        Self {
-            allowed: true,
-            reason: reason.into(),
-        }
-    }
-
-    fn deny(reason: impl Into<String>) -> Self {
-        Self {
-            allowed: false,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// Where a permission is to be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// Inside this B2B account.
-    Account(AccountId),
-    /// Inside the holder's own account (for staff: no account in particular).
-    Own,
-    /// On something no B2B account owns: staff users, accounts themselves, roles, applications.
-    Platform,
-}
-
-/// The one permission decision: may a holder of `held`, acting for the B2B account `own`
-/// (`None`: staff), use `wanted` on `target`? An account's users and services act only inside
-/// their own account and never on the platform; staff act anywhere their permissions cover.
-pub fn decide_for(held: &[Permission], own: Option<AccountId>, wanted: &Permission, target: Target) -> Decision {
-    match (own, target) {
-        (Some(own), Target::Account(t)) if own != t => {
-            return Decision::deny(format!("the token belongs to account {own}, not {t}"));
-        }
-        (Some(_), Target::Platform) => {
-            return Decision::deny("staff users and accounts are managed by staff");
-        }
-        _ => {}
-    }
-    match (held.iter().find(|p| p.covers(wanted)), own) {
-        (None, _) => Decision::deny(format!("no permission covers {wanted}")),
-        (Some(p), Some(own)) => Decision::allow(format!("{p} within account {own}")),
-        (Some(p), None) => Decision::allow(format!("{p} (staff: all accounts)")),
-    }
-}
+pub use crate::identity::permission::{Decision, Target, decide_for};
 
 /// Decides whether the holder of `claims` may use `wanted` in the B2B account `target` (`None`:
 /// the holder's own account, or no account in particular for staff) — `/authz/check`.

@@ -4,9 +4,9 @@
 //! themselves.
 
 use crate::audit::ActorType;
-use crate::authz::Target;
 use crate::identity::account::AccountId;
 use crate::identity::permission::Permission;
+use crate::identity::permission::Target;
 use crate::identity::role::{Role, RoleScope};
 use crate::identity::user::User;
 use crate::oauth::token::AccessClaims;
@@ -57,13 +57,13 @@ impl Principal {
     }
 
     /// May use `wanted` on something in `target` (`None`: staff, or no account) — the same
-    /// decision as `/authz/check` ([`crate::authz::decide_for`]).
+    /// decision as `/authz/check` ([`crate::identity::permission::decide_for`]).
     pub fn check(&self, wanted: &str, target: Option<AccountId>) -> Result<(), Denied> {
         let Ok(wanted) = Permission::parse(wanted) else {
             return Err(Denied(format!("{wanted} is not a permission")));
         };
         let target = target.map_or(Target::Platform, Target::Account);
-        let decision = crate::authz::decide_for(&self.permissions, self.account, &wanted, target);
+        let decision = crate::identity::permission::decide_for(&self.permissions, self.account, &wanted, target);
         if decision.allowed {
             return Ok(());
         }
