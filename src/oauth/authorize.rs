@@ -2,6 +2,8 @@
 //! RFC 7636, RFC 9207, RFC 9700 §2.1): validating a request, deciding whether the user must log
 //! in or consent, and building the redirect back to the client.
 
+mod params;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
@@ -133,109 +135,20 @@ pub async fn validate(
             state.as_deref(),
         )));
     }
-    match raw.response_type.as_deref() {
-        Some("code") => {}
-        None | Some("") => return Err(fail(ErrorCode::InvalidRequest, "response_type is missing")),
-        Some(_) => {
-            return Err(fail(
-                ErrorCode::UnsupportedResponseType,
-                "only response_type=code is supported",
-            ));
-        }
-    }
+    let refuse = |(code, description): params::Refusal| fail(code, description);
+    params::response(raw).map_err(refuse)?;
     if !app.allows_grant(GrantType::AuthorizationCode) {
         return Err(fail(
             ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code flow",
         ));
     }
-    if raw.response_mode.as_deref().is_some_and(|m| m != "query") {
-        return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
-    }
-    let scope = match raw.scope.as_deref().map(str::trim) {
-        None | Some("") => return Err(fail(ErrorCode::InvalidScope, "scope is required")),
-        Some(s) => Scope::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "scope is malformed"))?,
-    };
-    if !app.scopes.contains_all(&scope) {
-        return Err(fail(
-            ErrorCode::InvalidScope,
-            "a requested scope is not allowed for this client",
-        ));
-    }
-    let code_challenge = match (raw.code_challenge.as_deref(), raw.code_challenge_method.as_deref()) {
-        (None, None) if app.is_public() => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "public clients must use PKCE (code_challenge with S256)",
-            ));
-        }
-        (None, None) => None,
-        (None, Some(_)) => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "code_challenge_method without code_challenge",
-            ));
-        }
-        (Some(_), None) => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "code_challenge_method is required and must be S256",
-            ));
-        }
-        (Some(_), Some(m)) if m != "S256" => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "only the S256 code_challenge_method is supported",
-            ));
-        }
-        (Some(c), Some(_)) => Some(
-            CodeChallenge::parse(c).ok_or_else(|| fail(ErrorCode::InvalidRequest, "code_challenge is malformed"))?,
-        ),
-    };
-    let prompts: Vec<&str> = raw
-        .prompt
-        .as_deref()
-        .unwrap_or("")
-        .split(' ')
-        .filter(|p| !p.is_empty())
-        .collect();
-    if prompts
-        .iter()
-        .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
-    {
-        return Err(fail(ErrorCode::InvalidRequest, "prompt has an unknown value"));
-    }
-    let prompt_none = prompts.contains(&"none");
-    if prompt_none && prompts.len() > 1 {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values",
-        ));
-    }
-    let max_age = match raw.max_age.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(
-            s.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?,
-        ),
-    };
-    let claims = match raw.claims.as_deref() {
-        None | Some("") => None,
-        Some(s) => {
-            let value: serde_json::Value =
-                serde_json::from_str(s).map_err(|_| fail(ErrorCode::InvalidRequest, "claims must be a JSON object"))?;
-            if !value.is_object() || s.len() > MAX_PARAM {
-                return Err(fail(ErrorCode::InvalidRequest, "claims must be a JSON object"));
-            }
-            Some(value)
-        }
-    };
-    let nonce = raw.nonce.clone().filter(|n| !n.is_empty());
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) || raw.login_hint.as_ref().is_some_and(|h| h.len() > 256) {
-        return Err(fail(ErrorCode::InvalidRequest, "nonce or login_hint is too long"));
-    }
+    let scope = params::scope(raw, &app.scopes).map_err(refuse)?;
+    let code_challenge = params::pkce(raw, app.is_public()).map_err(refuse)?;
+    let prompts = params::prompts(raw).map_err(refuse)?;
+    let max_age = params::max_age(raw).map_err(refuse)?;
+    let claims = params::claims(raw).map_err(refuse)?;
+    let (nonce, login_hint) = params::nonce_and_hint(raw).map_err(refuse)?;
     let resource = match raw.resource.as_deref() {
         None | Some("") => None,
         Some(r) => Some(super::grant::audience(provider, &app, Some(r)).map_err(|_| {
@@ -264,11 +177,11 @@ pub async fn validate(
         state,
         nonce,
         code_challenge,
-        prompt_login: prompts.contains(&"login"),
-        prompt_consent: prompts.contains(&"consent"),
-        prompt_none,
+        prompt_login: prompts.login,
+        prompt_consent: prompts.consent,
+        prompt_none: prompts.none,
         max_age,
-        login_hint: raw.login_hint.clone().filter(|h| !h.is_empty()),
+        login_hint,
         expected_sub,
         claims,
         login_done: false,
