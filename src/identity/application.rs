@@ -21,6 +21,15 @@ string_newtype!(
     ClientId
 );
 
+/// Read back from stored records (codes, refresh families) through [`ClientId::parse`], so a
+/// corrupt value is an error, never a client id nobody registered.
+impl<'de> serde::Deserialize<'de> for ClientId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ClientId::parse(&s).map_err(|e| serde::de::Error::custom(e.0))
+    }
+}
+
 impl ClientId {
     /// 1–128 printable ASCII characters without spaces (RFC 6749 §2.2 leaves the form open;
     /// Propusk generates 22-character random ones).

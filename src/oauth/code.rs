@@ -20,11 +20,11 @@ pub const LIFETIME: Duration = Duration::seconds(60);
 /// What a code stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeGrant {
-    pub client_id: String,
+    pub client_id: crate::identity::application::ClientId,
     pub redirect_uri: String,
     pub redirect_uri_given: bool,
     pub user_id: UserId,
-    pub scope: String,
+    pub scope: crate::oauth::scope::Scope,
     pub nonce: Option<String>,
     pub code_challenge: Option<CodeChallenge>,
     pub sid: String,
@@ -75,11 +75,12 @@ pub async fn issue(
     session: &Session,
 ) -> Result<String, OAuthError> {
     let grant = CodeGrant {
-        client_id: request.client_id.clone(),
+        client_id: crate::identity::application::ClientId::parse(&request.client_id)
+            .map_err(|e| OAuthError::from(StoreError::Corrupt(format!("parked request: {}", e.0))))?,
         redirect_uri: request.redirect_uri.clone(),
         redirect_uri_given: request.redirect_uri_given,
         user_id: session.user_id,
-        scope: request.scope.clone(),
+        scope: crate::oauth::scope::Scope::stored(&request.scope)?,
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         sid: session.sid.clone(),

@@ -97,7 +97,7 @@ async fn introspect_refresh(
     let Some(record) = refresh::peek(provider, token).await? else {
         return Ok(Introspection::inactive());
     };
-    if !caller.may_introspect && record.client_id != caller.client_id.as_str() {
+    if !caller.may_introspect && record.client_id != caller.client_id {
         return Ok(Introspection::inactive());
     }
     let exp = record.expires_at().unix_timestamp();
@@ -106,8 +106,8 @@ async fn introspect_refresh(
         active: true,
         token: Some(ActiveToken {
             sub: subject.sub,
-            client_id: record.client_id,
-            scope: record.scope,
+            client_id: record.client_id.to_string(),
+            scope: record.scope.to_string(),
             exp,
             iat: record.issued_at,
             iss: provider.issuer.clone(),

@@ -21,8 +21,9 @@ use super::subject::{Authenticated, Subject};
 use crate::audit::AuditRecord;
 use crate::crypto::random_token;
 use crate::crypto::{digest, mac};
-use crate::identity::application::Application;
+use crate::identity::application::{Application, ClientId};
 use crate::identity::user::UserId;
+use crate::oauth::scope::Scope;
 use crate::store::{HotStore, StoreError, Taken};
 
 pub const IDLE: Duration = Duration::days(14);
@@ -33,9 +34,9 @@ pub const GRACE: Duration = Duration::seconds(10);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshRecord {
     pub family: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The scope granted; every successor keeps it.
-    pub scope: String,
+    pub scope: Scope,
     pub subject: Subject,
     /// When the family began (unix seconds).
     pub family_created: i64,
@@ -80,16 +81,16 @@ async fn store(hot: &dyn HotStore, token: &str, record: &RefreshRecord) -> Resul
 /// Starts a new family for `subject`; returns the first token and its record.
 pub async fn start_family(
     provider: &Provider,
-    client_id: &str,
-    scope: &str,
+    client_id: &ClientId,
+    scope: &Scope,
     resource: Option<&str>,
     subject: Subject,
 ) -> Result<(String, RefreshRecord), OAuthError> {
     let now = provider.clock.now().unix_timestamp();
     let record = RefreshRecord {
         family: random_token::<16>(),
-        client_id: client_id.to_owned(),
-        scope: scope.to_owned(),
+        client_id: client_id.clone(),
+        scope: scope.clone(),
         subject,
         family_created: now,
         issued_at: now,
@@ -135,7 +136,7 @@ pub async fn rotate(
         Taken::First(bytes) => (serde_json::from_slice(&bytes).map_err(corrupt)?, true),
         Taken::Again(bytes) => (serde_json::from_slice(&bytes).map_err(corrupt)?, false),
     };
-    if record.client_id != client_id {
+    if record.client_id != app.client_id {
         // Someone else holds this client's token: assume theft.
         revoke_family(hot, &record).await?;
         tracing::warn!(refresh.family = %record.family, "refresh token presented by another client; family revoked");
@@ -250,7 +251,7 @@ pub async fn peek(provider: &Provider, token: &str) -> Result<Option<RefreshReco
         &record.family,
         record.family_created,
         &record.subject,
-        &record.client_id,
+        record.client_id.as_str(),
     )
     .await?;
     Ok((!revoked).then_some(record))

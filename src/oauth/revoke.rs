@@ -31,7 +31,7 @@ async fn revoke_refresh(provider: &Provider, caller: &Application, token: &str) 
     let Some(record) = refresh::peek(provider, token).await? else {
         return Ok(());
     };
-    if record.client_id != caller.client_id.as_str() {
+    if record.client_id != caller.client_id {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "the token was not issued to this client",
@@ -41,7 +41,7 @@ async fn revoke_refresh(provider: &Provider, caller: &Application, token: &str) 
     let audit = AuditRecord::refresh_family_revoked(
         provider.clock.now(),
         &record.subject.sub,
-        &record.client_id,
+        record.client_id.as_str(),
         "revoked by its client",
     );
     provider.audit.record_or_log(audit).await;

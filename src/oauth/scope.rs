@@ -62,6 +62,21 @@ impl Scope {
     }
 }
 
+/// Stored (with codes and refresh families) as the space-separated string, read back through
+/// [`Scope::parse`].
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Scope::parse(&s).map_err(|e| serde::de::Error::custom(e.0))
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let joined: Vec<&str> = self.iter().collect();

@@ -39,7 +39,7 @@ pub async fn grant(
             return Err(OAuthError::invalid_grant("the code is invalid or expired"));
         }
     };
-    if grant.client_id != app.client_id.as_str() {
+    if grant.client_id != app.client_id {
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }
     match redirect_uri {
@@ -92,7 +92,7 @@ pub async fn grant(
         how,
     )
     .await?;
-    let scope = crate::oauth::scope::Scope::stored(&grant.scope)?;
+    let scope = grant.scope.clone();
     // RFC 8707 §2.2: the token request may repeat the authorized resource, not change it.
     let resource = match (grant.resource.as_deref(), resource) {
         (Some(authorized), Some(asked)) if authorized != asked => {
@@ -105,14 +105,8 @@ pub async fn grant(
     };
     let aud = super::audience(provider, app, resource)?;
     let (refresh_token, family) = if super::wants_refresh(app, &scope) {
-        let (token, record) = refresh::start_family(
-            provider,
-            app.client_id.as_str(),
-            &grant.scope,
-            resource,
-            subject.clone(),
-        )
-        .await?;
+        let (token, record) =
+            refresh::start_family(provider, &app.client_id, &scope, resource, subject.clone()).await?;
         (Some(token), Some(record))
     } else {
         (None, None)

@@ -72,17 +72,7 @@ pub async fn grant(
     let (subject, user) =
         Subject::of_user(provider, app, user.id, Proof::Password(user.password_hash.clone()), how).await?;
     let family = if super::wants_refresh(app, &scope) {
-        let scope_text = scope.to_string();
-        Some(
-            refresh::start_family(
-                provider,
-                app.client_id.as_str(),
-                &scope_text,
-                wanted.resource,
-                subject.clone(),
-            )
-            .await?,
-        )
+        Some(refresh::start_family(provider, &app.client_id, &scope, wanted.resource, subject.clone()).await?)
     } else {
         None
     };

@@ -7,7 +7,6 @@ use crate::identity::application::{Application, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
-use crate::oauth::scope::Scope;
 
 #[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
 pub async fn grant(
@@ -24,7 +23,7 @@ pub async fn grant(
     }
     let (record, successor, app) = refresh::rotate(provider, refresh_token, app).await?;
     // What was granted, less what the application may no longer ask for.
-    let granted = Scope::stored(&record.scope)?.intersection(&app.scopes);
+    let granted = record.scope.intersection(&app.scopes);
     let scope = super::within(wanted.scope, &granted)?;
     // RFC 8707 §2.2: a refresh may name one resource (one the client may ask for); by default
     // the family's.
