@@ -42,12 +42,12 @@ pub struct RawAuthorizationRequest {
 /// A validated authorization request, kept while the user signs in and consents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The redirect URI the response goes to.
     pub redirect_uri: String,
     /// Whether the request named it (then the token request must repeat it, RFC 6749 §4.1.3).
     pub redirect_uri_given: bool,
-    pub scope: String,
+    pub scope: Scope,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<CodeChallenge>,
@@ -69,7 +69,7 @@ pub struct AuthorizationRequest {
 
 impl AuthorizationRequest {
     pub fn scope(&self) -> Scope {
-        Scope::parse(&self.scope).unwrap_or_default()
+        self.scope.clone()
     }
 }
 
@@ -170,10 +170,10 @@ pub async fn validate(
         ),
     };
     let request = AuthorizationRequest {
-        client_id: app.client_id.to_string(),
+        client_id: app.client_id.clone(),
         redirect_uri,
         redirect_uri_given: raw.redirect_uri.is_some(),
-        scope: scope.to_string(),
+        scope,
         state,
         nonce,
         code_challenge,
@@ -353,12 +353,9 @@ pub async fn parked(
     if !crate::crypto::same(&parked.browser, &crate::crypto::digest(browser)) {
         return Ok(None);
     }
-    let Ok(client_id) = ClientId::parse(&parked.request.client_id) else {
-        return Ok(None);
-    };
     Ok(provider
         .clients
-        .application(&client_id)
+        .application(&parked.request.client_id)
         .await?
         .map(|app| (parked.request, app)))
 }

@@ -75,12 +75,11 @@ pub async fn issue(
     session: &Session,
 ) -> Result<String, OAuthError> {
     let grant = CodeGrant {
-        client_id: crate::identity::application::ClientId::parse(&request.client_id)
-            .map_err(|e| OAuthError::from(StoreError::Corrupt(format!("parked request: {}", e.0))))?,
+        client_id: request.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),
         redirect_uri_given: request.redirect_uri_given,
         user_id: session.user_id,
-        scope: crate::oauth::scope::Scope::stored(&request.scope)?,
+        scope: request.scope.clone(),
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         sid: session.sid.clone(),
