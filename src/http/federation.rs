@@ -51,7 +51,7 @@ pub(super) async fn go_upstream(
 ) -> Response {
     let (binding, set) = browser_binding(state, headers);
     let fresh = parked.map_or_else(Freshness::default, |(r, _)| Freshness {
-        login: r.prompt_login,
+        login: r.prompt.login,
         max_age: r.max_age,
     });
     match flow::start(&state.provider, idp, &binding, req, login_hint, fresh).await {

@@ -2,10 +2,13 @@
 //! RFC 7636, RFC 9207, RFC 9700 §2.1): validating a request, deciding whether the user must log
 //! in or consent, and building the redirect back to the client.
 
+mod next;
 mod params;
 
+pub use next::{Next, next_step};
+pub use params::Prompt;
+
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use url::Url;
 
 use super::error::{ErrorCode, OAuthError};
@@ -51,9 +54,9 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<CodeChallenge>,
-    pub prompt_login: bool,
-    pub prompt_consent: bool,
-    pub prompt_none: bool,
+    /// What `prompt` asked for (OpenID Connect Core §3.1.2.1).
+    #[serde(default)]
+    pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     /// The `sub` of a valid `id_token_hint`: the user the client expects.
@@ -177,9 +180,7 @@ pub async fn validate(
         state,
         nonce,
         code_challenge,
-        prompt_login: prompts.login,
-        prompt_consent: prompts.consent,
-        prompt_none: prompts.none,
+        prompt: prompts,
         max_age,
         login_hint,
         expected_sub,
@@ -246,59 +247,6 @@ fn error_url(provider: &Provider, redirect_uri: &str, code: &str, description: &
         params.push(("state", state));
     }
     redirect(provider, redirect_uri, &params)
-}
-
-/// What the user must do before the client gets its code.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Next {
-    Login,
-    Consent,
-    /// Ready: issue the code.
-    Issue,
-}
-
-/// Decides the next step for `request` given the browser's session (if any) and the consent
-/// on record. `prompt=login` is satisfied once the user signed in for this request.
-pub fn next_step(
-    request: &AuthorizationRequest,
-    app: &Application,
-    session: Option<&Session>,
-    consented: Option<&Scope>,
-    now: OffsetDateTime,
-) -> Result<Next, ErrorCode> {
-    let needs_login = match session {
-        None => true,
-        Some(s) => {
-            (request.prompt_login && !request.login_done)
-                || request
-                    .max_age
-                    .is_some_and(|max| now.unix_timestamp() - s.auth_time > max)
-                || request
-                    .expected_sub
-                    .as_ref()
-                    .is_some_and(|sub| *sub != s.user_id.to_string())
-        }
-    };
-    if needs_login {
-        return if request.prompt_none {
-            Err(ErrorCode::LoginRequired)
-        } else {
-            Ok(Next::Login)
-        };
-    }
-    let scope = request.scope();
-    let needs_consent = !app.first_party
-        && (request.prompt_consent
-            || scope.contains("offline_access")
-            || !consented.is_some_and(|c| c.contains_all(&scope)));
-    if needs_consent {
-        return if request.prompt_none {
-            Err(ErrorCode::ConsentRequired)
-        } else {
-            Ok(Next::Consent)
-        };
-    }
-    Ok(Next::Issue)
 }
 
 /// How long a user has to sign in and consent.

@@ -70,16 +70,18 @@ pub(super) fn pkce(raw: &RawAuthorizationRequest, public: bool) -> Result<Option
     }
 }
 
-/// The `prompt` values (OpenID Connect Core §3.1.2.1).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Prompts {
+/// What `prompt` asked for (OpenID Connect Core §3.1.2.1): `none` (no page may be shown), or
+/// pages to show again even when a session and consent would do (`login`, `consent`).
+/// `select_account` is accepted and needs nothing: a browser holds one session.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Prompt {
     pub none: bool,
     pub login: bool,
     pub consent: bool,
 }
 
 /// `prompt`: known values only, and `none` alone.
-pub(super) fn prompts(raw: &RawAuthorizationRequest) -> Result<Prompts, Refusal> {
+pub(super) fn prompts(raw: &RawAuthorizationRequest) -> Result<Prompt, Refusal> {
     let values: Vec<&str> = raw
         .prompt
         .as_deref()
@@ -93,7 +95,7 @@ pub(super) fn prompts(raw: &RawAuthorizationRequest) -> Result<Prompts, Refusal>
     {
         return Err((ErrorCode::InvalidRequest, "prompt has an unknown value"));
     }
-    let prompts = Prompts {
+    let prompts = Prompt {
         none: values.contains(&"none"),
         login: values.contains(&"login"),
         consent: values.contains(&"consent"),
@@ -218,7 +220,7 @@ mod tests {
         let both = raw(|r| r.prompt = Some("login consent".into()));
         assert_eq!(
             prompts(&both).unwrap(),
-            Prompts {
+            Prompt {
                 none: false,
                 login: true,
                 consent: true

@@ -1,0 +1,222 @@
+//! Which page an authorization request needs next (OpenID Connect Core §3.1.2.3–§3.1.2.4):
+//! sign-in, consent, or the code — a pure decision over the request, the client, the browser's
+//! session and the consent on record, unit-tested here.
+
+use time::OffsetDateTime;
+
+use super::AuthorizationRequest;
+use crate::identity::application::Application;
+use crate::oauth::error::ErrorCode;
+use crate::oauth::scope::Scope;
+use crate::security::session::Session;
+
+/// What the user must do before the client gets its code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Login,
+    Consent,
+    /// Ready: issue the code.
+    Issue,
+}
+
+/// Decides the next step for `request` given the browser's session (if any) and the consent
+/// on record. `prompt=login` is satisfied once the user signed in for this request.
+pub fn next_step(
+    request: &AuthorizationRequest,
+    app: &Application,
+    session: Option<&Session>,
+    consented: Option<&Scope>,
+    now: OffsetDateTime,
+) -> Result<Next, ErrorCode> {
+    let needs_login = match session {
+        None => true,
+        Some(s) => {
+            (request.prompt.login && !request.login_done)
+                || request
+                    .max_age
+                    .is_some_and(|max| now.unix_timestamp() - s.auth_time > max)
+                || request
+                    .expected_sub
+                    .as_ref()
+                    .is_some_and(|sub| *sub != s.user_id.to_string())
+        }
+    };
+    if needs_login {
+        return if request.prompt.none {
+            Err(ErrorCode::LoginRequired)
+        } else {
+            Ok(Next::Login)
+        };
+    }
+    let scope = request.scope();
+    let needs_consent = !app.first_party
+        && (request.prompt.consent
+            || scope.contains("offline_access")
+            || !consented.is_some_and(|c| c.contains_all(&scope)));
+    if needs_consent {
+        return if request.prompt.none {
+            Err(ErrorCode::ConsentRequired)
+        } else {
+            Ok(Next::Consent)
+        };
+    }
+    Ok(Next::Issue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::application::{ClientId, GrantType, SigningAlg};
+    use crate::identity::user::UserId;
+    use crate::oauth::authorize::Prompt;
+
+    fn app(first_party: bool) -> Application {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        Application {
+            client_id: ClientId::parse("web").unwrap(),
+            name: "Web".into(),
+            secret_hash: None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: Scope::parse("openid offline_access").unwrap(),
+            first_party,
+            may_introspect: false,
+            service_role: None,
+            account_id: None,
+            id_token_alg: SigningAlg::Rs256,
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            enabled: true,
+            resources: Vec::new(),
+            generation: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn request(scope: &str, prompt: Prompt) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: ClientId::parse("web").unwrap(),
+            redirect_uri: "https://web.example/cb".into(),
+            redirect_uri_given: true,
+            scope: Scope::parse(scope).unwrap(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt,
+            max_age: None,
+            login_hint: None,
+            expected_sub: None,
+            claims: None,
+            login_done: false,
+            resource: None,
+        }
+    }
+
+    fn session(user: UserId, auth_time: i64) -> Session {
+        Session {
+            sid: "sid".into(),
+            user_id: user,
+            auth_time,
+            amr: vec!["pwd".into()],
+            created_at: auth_time,
+            account: None,
+            marks: Default::default(),
+        }
+    }
+
+    const NOW: i64 = 1_000_000;
+
+    fn at() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(NOW).unwrap()
+    }
+
+    #[test]
+    fn no_session_means_login_and_prompt_none_means_an_error_instead_of_a_page() {
+        let plain = request("openid", Prompt::default());
+        assert_eq!(next_step(&plain, &app(true), None, None, at()), Ok(Next::Login));
+        let silent = request(
+            "openid",
+            Prompt {
+                none: true,
+                ..Prompt::default()
+            },
+        );
+        assert_eq!(
+            next_step(&silent, &app(true), None, None, at()),
+            Err(ErrorCode::LoginRequired)
+        );
+    }
+
+    #[test]
+    fn prompt_login_max_age_and_another_user_ask_for_a_new_sign_in() {
+        let user = UserId::generate();
+        let s = session(user, NOW - 100);
+        let login = request(
+            "openid",
+            Prompt {
+                login: true,
+                ..Prompt::default()
+            },
+        );
+        assert_eq!(next_step(&login, &app(true), Some(&s), None, at()), Ok(Next::Login));
+        let mut done = login.clone();
+        done.login_done = true;
+        assert_eq!(next_step(&done, &app(true), Some(&s), None, at()), Ok(Next::Issue));
+        let mut fresh = request("openid", Prompt::default());
+        fresh.max_age = Some(60);
+        assert_eq!(next_step(&fresh, &app(true), Some(&s), None, at()), Ok(Next::Login));
+        fresh.max_age = Some(600);
+        assert_eq!(next_step(&fresh, &app(true), Some(&s), None, at()), Ok(Next::Issue));
+        let mut other = request("openid", Prompt::default());
+        other.expected_sub = Some(UserId::generate().to_string());
+        assert_eq!(next_step(&other, &app(true), Some(&s), None, at()), Ok(Next::Login));
+    }
+
+    #[test]
+    fn third_parties_need_consent_for_new_scopes_offline_access_and_prompt_consent() {
+        let s = session(UserId::generate(), NOW - 10);
+        let openid = Scope::parse("openid").unwrap();
+        let asks = request("openid", Prompt::default());
+        assert_eq!(next_step(&asks, &app(false), Some(&s), None, at()), Ok(Next::Consent));
+        assert_eq!(
+            next_step(&asks, &app(false), Some(&s), Some(&openid), at()),
+            Ok(Next::Issue)
+        );
+        assert_eq!(
+            next_step(&asks, &app(true), Some(&s), None, at()),
+            Ok(Next::Issue),
+            "first party"
+        );
+        let again = request(
+            "openid",
+            Prompt {
+                consent: true,
+                ..Prompt::default()
+            },
+        );
+        assert_eq!(
+            next_step(&again, &app(false), Some(&s), Some(&openid), at()),
+            Ok(Next::Consent)
+        );
+        let offline = request("openid offline_access", Prompt::default());
+        let all = Scope::parse("openid offline_access").unwrap();
+        assert_eq!(
+            next_step(&offline, &app(false), Some(&s), Some(&all), at()),
+            Ok(Next::Consent),
+            "always asks"
+        );
+        let silent = request(
+            "openid",
+            Prompt {
+                none: true,
+                ..Prompt::default()
+            },
+        );
+        assert_eq!(
+            next_step(&silent, &app(false), Some(&s), None, at()),
+            Err(ErrorCode::ConsentRequired)
+        );
+    }
+}
