@@ -72,6 +72,16 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
 }
 
+impl RequestContext {
+    /// The client's address, for rationing and lockout (loopback when unknown, as in unit tests).
+    pub fn client_ip(&self) -> std::net::IpAddr {
+        self.ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+    }
+}
+
 /// An audit record before it is appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {

@@ -343,18 +343,16 @@ async fn update(
     }
     let read_at = std::mem::replace(&mut user.updated_at, now);
     // Access tokens that carry the old role end now, as with an administrator's role change
-    // (before the write and after it: see `revocation::end_user`).
-    let role_changed = user.role != old_role;
-    let (hot, sub) = (provider.hot.as_ref(), user.id.to_string());
-    let ends = crate::oauth::revocation::Ends::Tokens;
-    if role_changed {
-        crate::oauth::revocation::end_user(hot, &sub, ends, now).await?;
+    // (see `revocation::around`).
+    let sub = user.id.to_string();
+    let ends = if user.role != old_role {
         user.not_before = Some(now);
-    }
-    provider.db.update_user(&user, read_at, &events).await?;
-    if role_changed {
-        crate::oauth::revocation::end_user(hot, &sub, ends, now).await?;
-    }
+        crate::oauth::revocation::Ends::Tokens.of(&sub)
+    } else {
+        Vec::new()
+    };
+    let write = provider.db.update_user(&user, read_at, &events);
+    crate::oauth::revocation::around(provider.hot.as_ref(), &ends, now, write).await?;
     if !changed.is_empty() {
         audit(
             provider,

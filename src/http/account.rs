@@ -267,7 +267,7 @@ impl Me {
     ) -> Result<(), Response> {
         let user = svc.me(&self.sub).await.map_err(IntoResponse::into_response)?;
         if offered.current_password.is_some()
-            && let Err(limited) = super::browser::limit_form_json(state, svc_ip(svc)).await
+            && let Err(limited) = super::browser::limit_form_json(state, svc.ctx.client_ip()).await
         {
             return Err(super::error::rate_limited_json(&limited));
         }
@@ -275,15 +275,6 @@ impl Me {
             .await
             .map_err(IntoResponse::into_response)
     }
-}
-
-/// The client address a self-service call came from (for rationing).
-fn svc_ip(svc: &SelfService<'_>) -> std::net::IpAddr {
-    svc.ctx
-        .ip
-        .as_deref()
-        .and_then(|ip| ip.parse().ok())
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
 }
 
 /// An optional JSON body of proof (`current_password`, `otp`) on routes that take no other body.

@@ -253,12 +253,16 @@ impl SelfService<'_> {
         let now = self.clock.now();
         user.password_hash = Some(password.hash(cost).await.map_err(|_| AdminError::Hashing)?);
         let sub = user.id.to_string();
-        revocation::end_user(self.hot, &sub, Ends::Everything, now).await?;
         user.not_before = Some(now);
         let read_at = std::mem::replace(&mut user.updated_at, now);
-        self.save(&user, read_at, UserEvent::password_changed(self.source, &user, now))
-            .await?;
-        revocation::end_user(self.hot, &sub, Ends::Everything, now).await?;
+        let event = UserEvent::password_changed(self.source, &user, now);
+        revocation::around(
+            self.hot,
+            &Ends::Everything.of(&sub),
+            now,
+            self.save(&user, read_at, event),
+        )
+        .await?;
         self.notifier
             .notice(&user, "Your password was changed", self.ctx.ip.as_deref(), now);
         self.record(&user, Action::PasswordChange, Outcome::Success, json!({}))

@@ -105,22 +105,8 @@ impl ClientRegistry {
     /// The role with this name, reloaded when its cached copy is older than `current` (`None`:
     /// whatever the cache holds).
     pub async fn role(&self, name: &RoleName, current: Option<i64>) -> Result<Option<Arc<Marked<Role>>>, StoreError> {
-        match (self.roles.get(name), current) {
-            (Some(Some(role)), Some(now)) if role.generation >= now => return Ok(Some(role)),
-            (Some(cached), None) => return Ok(cached),
-            _ => {}
-        }
-        let generation = match current {
-            Some(g) => g,
-            None => self.generation(Generation::Role(name.as_str())).await?,
-        };
-        let found = self
-            .db
-            .find_role(name)
-            .await?
-            .map(|value| Arc::new(Marked { generation, value }));
-        self.roles.insert(name.clone(), found.clone());
-        Ok(found)
+        let which = Generation::Role(name.as_str());
+        marked(self, &self.roles, name, current, which, self.db.find_role(name)).await
     }
 
     /// The B2B account, reloaded when its cached copy is older than `current` (`None`: whatever
@@ -130,44 +116,60 @@ impl ClientRegistry {
         id: AccountId,
         current: Option<i64>,
     ) -> Result<Option<Arc<Marked<Account>>>, StoreError> {
-        match (self.accounts.get(&id), current) {
-            (Some(Some(account)), Some(now)) if account.generation >= now => return Ok(Some(account)),
-            (Some(cached), None) => return Ok(cached),
-            _ => {}
-        }
-        let generation = match current {
-            Some(g) => g,
-            None => self.generation(Generation::Account(&id.to_string())).await?,
-        };
-        let found = self
-            .db
-            .find_account(id)
-            .await?
-            .map(|value| Arc::new(Marked { generation, value }));
-        self.accounts.insert(id, found.clone());
-        Ok(found)
+        let key = id.to_string();
+        marked(
+            self,
+            &self.accounts,
+            &id,
+            current,
+            Generation::Account(&key),
+            self.db.find_account(id),
+        )
+        .await
     }
 
     /// The user's row, from a copy read under a generation at least `current` (the user's
     /// generation, read before: see [`super::revocation::Generation::User`]).
     pub async fn user(&self, id: UserId, current: i64) -> Result<Option<Arc<Marked<User>>>, StoreError> {
-        if let Some(Some(user)) = self.users.get(&id)
-            && user.generation >= current
-        {
-            return Ok(Some(user));
-        }
-        let found = self.db.find_user(id).await?.map(|value| {
-            Arc::new(Marked {
-                generation: current,
-                value,
-            })
-        });
-        self.users.insert(id, found.clone());
-        Ok(found)
+        let key = id.to_string();
+        marked(
+            self,
+            &self.users,
+            &id,
+            Some(current),
+            Generation::User(&key),
+            self.db.find_user(id),
+        )
+        .await
     }
 
     /// Forgets a changed application on this node.
     pub fn forget_application(&self, client_id: &ClientId) {
         self.apps.invalidate(client_id);
     }
+}
+
+/// A cached row of `cache`, reloaded by `load` when the copy is older than `current` (`None`:
+/// whatever the cache holds). A row loaded without a known `current` is marked with `which` as
+/// read before it. `load` is lazy: it runs only on a reload.
+async fn marked<K: Eq + std::hash::Hash + Clone, V>(
+    registry: &ClientRegistry,
+    cache: &TtlCache<K, Marked<V>>,
+    key: &K,
+    current: Option<i64>,
+    which: Generation<'_>,
+    load: impl std::future::Future<Output = Result<Option<V>, StoreError>>,
+) -> Result<Option<Arc<Marked<V>>>, StoreError> {
+    match (cache.get(key), current) {
+        (Some(Some(entry)), Some(now)) if entry.generation >= now => return Ok(Some(entry)),
+        (Some(cached), None) => return Ok(cached),
+        _ => {}
+    }
+    let generation = match current {
+        Some(g) => g,
+        None => registry.generation(which).await?,
+    };
+    let found = load.await?.map(|value| Arc::new(Marked { generation, value }));
+    cache.insert(key.clone(), found.clone());
+    Ok(found)
 }

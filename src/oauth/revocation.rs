@@ -74,12 +74,14 @@ fn legacy_key(sub: &str) -> String {
     format!("nbf:user:{sub}")
 }
 
+/// A number stored as decimal text (a generation, the legacy not-before time).
+fn stored_number(value: Option<&[u8]>) -> Option<i64> {
+    std::str::from_utf8(value?).ok()?.parse().ok()
+}
+
 /// True when `issued` (unix seconds) lies before the legacy not-before value read.
 fn before_legacy(value: Option<&[u8]>, issued: i64) -> bool {
-    value
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .is_some_and(|nbf| issued < nbf)
+    stored_number(value).is_some_and(|nbf| issued < nbf)
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -114,10 +116,7 @@ impl Marks {
 
 /// A counter's value as stored (absent: 0).
 fn parse_generation(value: Option<&[u8]>) -> i64 {
-    value
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    stored_number(value).unwrap_or(0)
 }
 
 /// Reads several generations in one round trip, in order.
@@ -144,14 +143,42 @@ pub enum Ends {
     Tokens,
 }
 
-/// Ends what `ends` names for user `sub`. A change calls it before its write and again after
-/// it: the first call stops what was issued before, the second what was issued while the write
-/// was under way from rows read before it committed.
-pub async fn end_user(hot: &dyn HotStore, sub: &str, ends: Ends, now: OffsetDateTime) -> Result<(), StoreError> {
-    if ends == Ends::Everything {
-        advance(hot, Generation::Sessions(sub), now).await?;
+impl Ends {
+    /// The generations of user `sub` this ending moves.
+    pub fn of(self, sub: &str) -> Vec<Generation<'_>> {
+        match self {
+            Ends::Everything => vec![Generation::Sessions(sub), Generation::User(sub)],
+            Ends::Tokens => vec![Generation::User(sub)],
+        }
     }
-    advance(hot, Generation::User(sub), now).await.map(drop)
+}
+
+/// Ends what `ends` names for user `sub`, now.
+pub async fn end_user(hot: &dyn HotStore, sub: &str, ends: Ends, now: OffsetDateTime) -> Result<(), StoreError> {
+    for generation in ends.of(sub) {
+        advance(hot, generation, now).await?;
+    }
+    Ok(())
+}
+
+/// Runs `write`, moving each of `which` on before it and again after it (DESIGN.md, Revocation):
+/// the first move ends what was issued before the change, the second what was issued while the
+/// write was under way from rows read before it committed. Every change that revokes goes
+/// through here.
+pub async fn around<T, E: From<StoreError>>(
+    hot: &dyn HotStore,
+    which: &[Generation<'_>],
+    now: OffsetDateTime,
+    write: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    for generation in which {
+        advance(hot, *generation, now).await?;
+    }
+    let done = write.await?;
+    for generation in which {
+        advance(hot, *generation, now).await?;
+    }
+    Ok(done)
 }
 
 /// The role an access token's permissions came from.

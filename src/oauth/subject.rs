@@ -122,7 +122,7 @@ impl Subject {
                 return Err(not_active());
             }
         }
-        let mut permissions = role_permissions(provider, &user.role, Some(role_gen)).await?;
+        let (_, mut permissions) = role_permissions(provider, &user.role, Some(role_gen)).await?;
         permissions.extend(user.permissions.iter().map(ToString::to_string));
         permissions.sort();
         permissions.dedup();
@@ -150,13 +150,9 @@ impl Subject {
         };
         let permissions = match &app.service_role {
             Some(role) => {
-                let found = provider
-                    .clients
-                    .role(role, None)
-                    .await?
-                    .ok_or_else(|| missing_role(role))?;
-                marks.role = found.generation;
-                found.value.permissions.iter().map(ToString::to_string).collect()
+                let (generation, permissions) = role_permissions(provider, role, None).await?;
+                marks.role = generation;
+                permissions
             }
             None => Vec::new(),
         };
@@ -258,17 +254,20 @@ fn missing_role(role: &RoleName) -> OAuthError {
     OAuthError::server_error()
 }
 
-/// The permissions of a role, as strings, from a copy at least as new as `current`; a missing
-/// role is a server-side inconsistency.
+/// The permissions of a role, as strings, and the generation of the copy they come from (at
+/// least `current`); a missing role is a server-side inconsistency.
 async fn role_permissions(
     provider: &Provider,
     role: &RoleName,
     current: Option<i64>,
-) -> Result<Vec<String>, OAuthError> {
+) -> Result<(i64, Vec<String>), OAuthError> {
     let found = provider
         .clients
         .role(role, current)
         .await?
         .ok_or_else(|| missing_role(role))?;
-    Ok(found.value.permissions.iter().map(ToString::to_string).collect())
+    Ok((
+        found.generation,
+        found.value.permissions.iter().map(ToString::to_string).collect(),
+    ))
 }

@@ -181,16 +181,15 @@ pub async fn complete(
     );
     user.email_verified = user.email.is_some();
     let sub = user.id.to_string();
-    let ends = crate::oauth::revocation::Ends::Everything;
-    crate::oauth::revocation::end_user(provider.hot.as_ref(), &sub, ends, now).await?;
     user.not_before = Some(now);
     let read_at = std::mem::replace(&mut user.updated_at, now);
     let mut events = vec![UserEvent::password_changed(&provider.issuer, &user, now)];
-    if super::lockout::unlock(provider.hot.as_ref(), &user.id.to_string()).await? {
+    if super::lockout::unlock(provider.hot.as_ref(), &sub).await? {
         events.push(UserEvent::unlocked(&provider.issuer, &user, now));
     }
-    provider.db.update_user(&user, read_at, &events).await?;
-    crate::oauth::revocation::end_user(provider.hot.as_ref(), &sub, ends, now).await?;
+    let ends = crate::oauth::revocation::Ends::Everything.of(&sub);
+    let write = provider.db.update_user(&user, read_at, &events);
+    crate::oauth::revocation::around(provider.hot.as_ref(), &ends, now, write).await?;
     // Whoever knew the old password loses every foothold: other reset links, known devices.
     for other in provider.hot.set_members(&index(user.id)).await? {
         provider.hot.delete(&other).await?;

@@ -67,14 +67,8 @@ impl SelfService<'_> {
         let Some(password) = offered.current_password.as_deref() else {
             return Err(refused());
         };
-        let ip = self
-            .ctx
-            .ip
-            .as_deref()
-            .and_then(|ip| ip.parse().ok())
-            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
         let from = Origins {
-            ip,
+            ip: self.ctx.client_ip(),
             device: None,
             via: "step_up",
             ctx: &self.ctx,

@@ -100,22 +100,14 @@ impl UserAdmin<'_> {
             .ok_or_else(|| not_found(id))
     }
 
-    /// Runs `write`, moving `generation` (if any) on before it and again after it: what was
-    /// issued before the change, or while it was under way from rows read before it committed,
-    /// is inactive on every node (DESIGN.md, Revocation).
+    /// Runs `write` between two moves of `generation`, if any (see [`revocation::around`]).
     pub(super) async fn ending<T>(
         &self,
         generation: Option<revocation::Generation<'_>>,
         write: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, AdminError> {
-        if let Some(g) = generation {
-            revocation::advance(self.hot, g, self.clock.now()).await?;
-        }
-        let done = write.await?;
-        if let Some(g) = generation {
-            revocation::advance(self.hot, g, self.clock.now()).await?;
-        }
-        Ok(done)
+        let which: Vec<_> = generation.into_iter().collect();
+        Ok(revocation::around(self.hot, &which, self.clock.now(), write).await?)
     }
 
     /// Saves `user`, ending what `ends` names of what was issued before (DESIGN.md, Revocation).
@@ -127,11 +119,16 @@ impl UserAdmin<'_> {
     ) -> Result<User, AdminError> {
         let now = self.clock.now();
         let sub = user.id.to_string();
-        revocation::end_user(self.hot, &sub, ends, now).await?;
         user.not_before = Some(now);
         let read_at = std::mem::replace(&mut user.updated_at, now);
-        self.db.update_user(&user, read_at, &events(&user)).await?;
-        revocation::end_user(self.hot, &sub, ends, now).await?;
+        let events = events(&user);
+        revocation::around(
+            self.hot,
+            &ends.of(&sub),
+            now,
+            self.db.update_user(&user, read_at, &events),
+        )
+        .await?;
         Ok(user)
     }
 

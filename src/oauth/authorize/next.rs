@@ -127,6 +127,21 @@ mod tests {
     }
 
     const NOW: i64 = 1_000_000;
+    const NONE: Prompt = Prompt {
+        none: true,
+        login: false,
+        consent: false,
+    };
+    const LOGIN: Prompt = Prompt {
+        none: false,
+        login: true,
+        consent: false,
+    };
+    const CONSENT: Prompt = Prompt {
+        none: false,
+        login: false,
+        consent: true,
+    };
 
     fn at() -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(NOW).unwrap()
@@ -136,13 +151,7 @@ mod tests {
     fn no_session_means_login_and_prompt_none_means_an_error_instead_of_a_page() {
         let plain = request("openid", Prompt::default());
         assert_eq!(next_step(&plain, &app(true), None, None, at()), Ok(Next::Login));
-        let silent = request(
-            "openid",
-            Prompt {
-                none: true,
-                ..Prompt::default()
-            },
-        );
+        let silent = request("openid", NONE);
         assert_eq!(
             next_step(&silent, &app(true), None, None, at()),
             Err(ErrorCode::LoginRequired)
@@ -153,13 +162,7 @@ mod tests {
     fn prompt_login_max_age_and_another_user_ask_for_a_new_sign_in() {
         let user = UserId::generate();
         let s = session(user, NOW - 100);
-        let login = request(
-            "openid",
-            Prompt {
-                login: true,
-                ..Prompt::default()
-            },
-        );
+        let login = request("openid", LOGIN);
         assert_eq!(next_step(&login, &app(true), Some(&s), None, at()), Ok(Next::Login));
         let mut done = login.clone();
         done.login_done = true;
@@ -189,13 +192,7 @@ mod tests {
             Ok(Next::Issue),
             "first party"
         );
-        let again = request(
-            "openid",
-            Prompt {
-                consent: true,
-                ..Prompt::default()
-            },
-        );
+        let again = request("openid", CONSENT);
         assert_eq!(
             next_step(&again, &app(false), Some(&s), Some(&openid), at()),
             Ok(Next::Consent)
@@ -207,13 +204,7 @@ mod tests {
             Ok(Next::Consent),
             "always asks"
         );
-        let silent = request(
-            "openid",
-            Prompt {
-                none: true,
-                ..Prompt::default()
-            },
-        );
+        let silent = request("openid", NONE);
         assert_eq!(
             next_step(&silent, &app(false), Some(&s), None, at()),
             Err(ErrorCode::ConsentRequired)
