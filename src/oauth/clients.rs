@@ -24,6 +24,11 @@ use crate::store::{Database, HotStore, StoreError};
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 const MISS_TTL: Duration = Duration::from_secs(5);
 const CAPACITY: usize = 10_000;
+/// How often a cached row used without a generation in hand (client authentication,
+/// `client_credentials`) has its generation read again: a change made on another node reaches
+/// the tokens this node mints within this, not within [`CACHE_TTL`] — one Redis read a second
+/// per row, not one per request.
+const CONFIRM_EVERY: Duration = Duration::from_secs(1);
 
 /// A cached row and the revocation generation read before it.
 #[derive(Debug)]
@@ -61,8 +66,18 @@ impl ClientRegistry {
     /// The application with this client_id, if registered and enabled; its `generation` is the
     /// one read before the row.
     pub async fn application(&self, client_id: &ClientId) -> Result<Option<Arc<Application>>, StoreError> {
-        match self.apps.get(client_id) {
-            Some(cached) => Ok(cached),
+        match self.apps.get_aged(client_id) {
+            // A miss stays a miss for its own (short) time: unknown ids cost no query each.
+            Some((None, _)) => Ok(None),
+            Some((cached, age)) if age < CONFIRM_EVERY => Ok(cached),
+            Some((Some(app), _)) => {
+                let current = self.generation(Generation::App(client_id.as_str())).await?;
+                if app.generation >= current {
+                    self.apps.insert(client_id.clone(), Some(app.clone()));
+                    return Ok(Some(app));
+                }
+                self.load_application(client_id, Some(current)).await
+            }
             None => self.load_application(client_id, None).await,
         }
     }
@@ -150,8 +165,9 @@ impl ClientRegistry {
 }
 
 /// A cached row of `cache`, reloaded by `load` when the copy is older than `current` (`None`:
-/// whatever the cache holds). A row loaded without a known `current` is marked with `which` as
-/// read before it. `load` is lazy: it runs only on a reload.
+/// the cached copy, its generation confirmed every [`CONFIRM_EVERY`]). A row loaded without a
+/// known `current` is marked with `which` as read before it. `load` is lazy: it runs only on a
+/// reload.
 async fn marked<K: Eq + std::hash::Hash + Clone, V>(
     registry: &ClientRegistry,
     cache: &TtlCache<K, Marked<V>>,
@@ -160,11 +176,21 @@ async fn marked<K: Eq + std::hash::Hash + Clone, V>(
     which: Generation<'_>,
     load: impl std::future::Future<Output = Result<Option<V>, StoreError>>,
 ) -> Result<Option<Arc<Marked<V>>>, StoreError> {
-    match (cache.get(key), current) {
-        (Some(Some(entry)), Some(now)) if entry.generation >= now => return Ok(Some(entry)),
-        (Some(cached), None) => return Ok(cached),
-        _ => {}
-    }
+    let current = match (cache.get_aged(key), current) {
+        (Some((Some(entry), _)), Some(now)) if entry.generation >= now => return Ok(Some(entry)),
+        (Some((None, _)), None) => return Ok(None),
+        (Some((cached, age)), None) if age < CONFIRM_EVERY => return Ok(cached),
+        // Without a generation in hand, an older entry is confirmed against the current one.
+        (Some((Some(entry), _)), None) => {
+            let now = registry.generation(which).await?;
+            if entry.generation >= now {
+                cache.insert(key.clone(), Some(entry.clone()));
+                return Ok(Some(entry));
+            }
+            Some(now)
+        }
+        (_, current) => current,
+    };
     let generation = match current {
         Some(g) => g,
         None => registry.generation(which).await?,

@@ -189,7 +189,10 @@ pub async fn rotate(
         ..record
     };
     if store_successor {
-        store(hot, &next, &successor_record).await?;
+        // `put_new`: two uses racing in the grace window both get here; the later must not
+        // overwrite (and so re-arm) a successor that was already stored, or even used.
+        let value = serde_json::to_vec(&successor_record).map_err(corrupt)?;
+        hot.put_new(&key(&next), &value, successor_record.expires_at()).await?;
     }
     Ok((successor_record, next, app))
 }

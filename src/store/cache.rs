@@ -42,6 +42,19 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
         (at.elapsed() < ttl).then(|| value.clone())
     }
 
+    /// [`Self::get`] with how long ago the answer was stored.
+    pub fn get_aged<Q>(&self, key: &Q) -> Option<(Option<Arc<V>>, Duration)>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        let map = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, value) = map.get(key)?;
+        let ttl = if value.is_some() { self.ttl } else { self.miss_ttl };
+        let age = at.elapsed();
+        (age < ttl).then(|| (value.clone(), age))
+    }
+
     /// Records the answer for `key`.
     pub fn insert(&self, key: K, value: Option<Arc<V>>) {
         let mut map = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -957,3 +957,38 @@ async fn a_grace_window_replay_is_judged_against_the_subject_as_it_is_now() {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_role_edit_on_another_node_does_not_leave_service_tokens_born_inactive() {
+    let a = TestApp::spawn(Backend::PostgresRedis).await;
+    let b = a.second_node().await;
+    let gateway = a.service_app("admin", true).await;
+    let staff = a.client_token(&gateway).await;
+    let role = json!({ "name": "courier", "scope": "staff", "permissions": ["parcels:read"] });
+    assert_eq!(a.call(&staff, Method::POST, "/admin/v1/roles", Some(role)).await.0, 201);
+    let courier = a.service_app("courier", false).await;
+    // B caches the application and its service role.
+    let before = b.client_token(&courier).await;
+    assert_eq!(introspect(&b, &gateway, &before).await, "active");
+    let widen = json!({ "permissions": ["parcels:read", "parcels:update"] });
+    assert_eq!(
+        a.call(&staff, Method::PUT, "/admin/v1/roles/courier", Some(widen))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        introspect(&b, &gateway, &before).await,
+        "inactive",
+        "the edit ends the old token"
+    );
+    // B's cached copies are confirmed against the generations every second (monotonic time, as
+    // the cache keeps it): after that, B mints live tokens with the new permissions.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let after = b.client_token(&courier).await;
+    assert_eq!(introspect(&b, &gateway, &after).await, "active");
+    let claims = crate::support::claims_of(&after);
+    assert_eq!(claims["permissions"], json!(["parcels:read", "parcels:update"]));
+    b.stop().await;
+    a.stop().await;
+}
