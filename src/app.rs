@@ -5,40 +5,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use tokio::net::TcpListener;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::events::relay::Relay;
-use crate::identity::application::SigningAlg;
+pub use crate::http::AppState;
 use crate::keys::{KeyError, Keyring, MasterKey, Purpose};
+use crate::model::application::SigningAlg;
 use crate::oauth::provider::Provider;
 use crate::store::{self, StoreError, Stores};
-
-/// What every handler may reach; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub stores: Stores,
-    pub master: Arc<MasterKey>,
-    pub provider: Arc<Provider>,
-    /// Signs CSRF tokens of the HTML forms.
-    pub csrf_key: [u8; 32],
-    pub clock: SharedClock,
-}
-
-impl FromRef<AppState> for Arc<Provider> {
-    fn from_ref(state: &AppState) -> Self {
-        state.provider.clone()
-    }
-}
-
-/// Makes aws-lc-rs the process's TLS crypto provider (outgoing HTTPS: SMS webhooks, upstream
-/// identity providers). Idempotent.
-pub fn install_crypto() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-}
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +56,7 @@ impl App {
         config: Config,
         clock: SharedClock,
     ) -> Result<Self, StartError> {
-        install_crypto();
+        crate::crypto::install_tls_provider();
         // The three are independent; the database (a TLS handshake, the migration check) is the
         // slowest, so start-up takes about as long as it alone.
         let engine = config.database.engine();

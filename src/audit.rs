@@ -6,20 +6,13 @@
 //! each row, shows rows cut from the end; the next row continues after the head, so such a cut
 //! stays visible.
 
-pub mod action;
-pub mod record;
-
 use std::sync::Arc;
 
 use aws_lc_rs::hmac;
 
-pub use action::Action;
-pub use record::{ActorType, AuditRecord, Outcome, RequestContext, StoredAudit};
+pub use crate::model::audit::{Action, ActorType, AuditRecord, GENESIS, Outcome, RequestContext, StoredAudit};
 
 use crate::store::{Database, StoreError};
-
-/// The first row's `prev_hmac`.
-pub const GENESIS: [u8; 32] = [0; 32];
 
 /// Writes and checks the chain.
 pub struct Auditor {
@@ -61,7 +54,7 @@ impl Auditor {
         let seal = |id: i64, prev: &[u8]| {
             let hmac = self.seal(id, prev, &record);
             let head = self.head_seal(id, &hmac);
-            (hmac, crate::events::event::audit(&self.source, id, &record), head)
+            (hmac, crate::model::event::audit(&self.source, id, &record), head)
         };
         let id = self.db.append_audit(&record, &seal).await?;
         let actor = record.actor_id.as_deref().unwrap_or("-");

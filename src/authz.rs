@@ -3,11 +3,11 @@
 //! must cover the permission, and a B2B account's users and services act only inside their own
 //! account (a client sees only its own parcels); staff act across all accounts.
 
-use crate::identity::account::AccountId;
-use crate::identity::permission::Permission;
+use crate::model::account::AccountId;
+use crate::model::permission::Permission;
 use crate::oauth::token::AccessClaims;
 
-pub use crate::identity::permission::{Decision, Target, decide_for};
+pub use crate::model::permission::{Decision, Target, decide_for};
 
 /// Decides whether the holder of `claims` may use `wanted` in the B2B account `target` (`None`:
 /// the holder's own account, or no account in particular for staff) — `/authz/check`.

@@ -2,6 +2,8 @@
 //! system, random tokens, SHA-256 digests, HMAC-SHA256 and constant-time comparison. A leaf:
 //! it imports no other module of the crate.
 
+pub mod sealed;
+
 use aws_lc_rs::{digest, hmac};
 use base64::Engine as _;
 
@@ -45,6 +47,23 @@ pub fn mac(key: &[u8; 32], data: &[u8]) -> String {
 pub fn same(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq as _;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Makes aws-lc-rs the process's TLS crypto provider (outgoing HTTPS: SMS webhooks, upstream
+/// identity providers). Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Base64 (standard or URL-safe) of at least 32 bytes: the form of a master key.
+pub fn decode_key(text: &str) -> Option<Vec<u8>> {
+    let standard = base64::engine::general_purpose::STANDARD;
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = standard
+        .decode(text)
+        .or_else(|_| url.decode(text.trim_end_matches('=')))
+        .ok()?;
+    (bytes.len() >= 32).then_some(bytes)
 }
 
 #[cfg(test)]

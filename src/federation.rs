@@ -10,7 +10,7 @@ pub mod mapping;
 pub mod provision;
 pub mod upstream;
 
-use crate::identity::idp::IdentityProvider;
+use crate::model::idp::IdentityProvider;
 use crate::oauth::provider::Provider;
 use crate::store::StoreError;
 
@@ -30,7 +30,7 @@ pub async fn provider_for(provider: &Provider, typed: &str) -> Result<Option<Ide
     if typed.contains('@') {
         return Ok(for_email(&db.list_idps(None).await?, typed).cloned());
     }
-    let Ok(slug) = crate::identity::account::Slug::parse(typed) else {
+    let Ok(slug) = crate::model::account::Slug::parse(typed) else {
         return Ok(None);
     };
     let Some(account) = db.find_account_by_slug(&slug).await? else {
@@ -41,19 +41,4 @@ pub async fn provider_for(provider: &Provider, typed: &str) -> Result<Option<Ide
         .await?
         .into_iter()
         .find(|idp| idp.enabled))
-}
-
-/// True when the user's B2B account has an enabled provider that requires SSO: the user may not
-/// sign in with a password.
-pub async fn sso_required(
-    provider: &Provider,
-    account: Option<crate::identity::account::AccountId>,
-) -> Result<bool, StoreError> {
-    let Some(account) = account else { return Ok(false) };
-    Ok(provider
-        .db
-        .list_idps(Some(account))
-        .await?
-        .iter()
-        .any(|idp| idp.enabled && idp.sso_required))
 }

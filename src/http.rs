@@ -22,6 +22,7 @@ pub mod logout;
 pub mod reset;
 pub mod revoke;
 pub mod server;
+mod state;
 pub mod token;
 pub mod userinfo;
 
@@ -36,8 +37,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::AppState;
 use crate::telemetry;
+pub use state::AppState;
 
 /// Request bodies larger than this are refused before any handler reads them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

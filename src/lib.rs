@@ -4,6 +4,7 @@
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod federation;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod model;
 pub mod notify;
 pub mod oauth;
 pub mod security;

@@ -65,7 +65,7 @@ impl Notifier {
     }
 
     /// Mails `user` a security notice (in the background) when they have an address.
-    pub fn notice(&self, user: &crate::identity::user::User, what: &str, ip: Option<&str>, at: time::OffsetDateTime) {
+    pub fn notice(&self, user: &crate::model::user::User, what: &str, ip: Option<&str>, at: time::OffsetDateTime) {
         let Some(email) = &user.email else { return };
         let when = at
             .format(&time::format_description::well_known::Rfc2822)

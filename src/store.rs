@@ -2,7 +2,6 @@
 //! implementation that pass one shared contract suite (`tests/store/`):
 //! relational data in PostgreSQL or SQLite, hot state in Redis or in process.
 
-pub mod cache;
 pub mod hot;
 pub mod memory;
 pub mod postgres;
@@ -15,17 +14,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::ExposeSecret as _;
 
-use crate::audit::{AuditRecord, StoredAudit};
 use crate::clock::SharedClock;
 use crate::config::{Config, DatabaseConfig};
-use crate::events::{OutboxEvent, OutboxRow};
-use crate::identity::account::{Account, AccountId, Slug};
-use crate::identity::application::{Application, ClientId};
-use crate::identity::idp::{FederatedLink, IdentityProvider};
-use crate::identity::mfa::Factor;
-use crate::identity::role::{Role, RoleName};
-use crate::identity::user::{User, UserId};
-use crate::oauth::scope::Scope;
+use crate::model::account::{Account, AccountId, Slug};
+use crate::model::application::{Application, ClientId};
+use crate::model::audit::{AuditRecord, StoredAudit};
+use crate::model::event::{OutboxEvent, OutboxRow};
+use crate::model::idp::{FederatedLink, IdentityProvider};
+use crate::model::mfa::Factor;
+use crate::model::role::{Role, RoleName};
+use crate::model::scope::Scope;
+use crate::model::user::{User, UserId};
 use time::OffsetDateTime;
 
 pub use hot::{Counter, HotStore, Rate, Taken, Throttle};

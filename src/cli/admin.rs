@@ -71,7 +71,7 @@ pub(super) enum IdpCommand {
         /// A claim-to-role rule `CLAIM=VALUE:ROLE` (the claim is, or contains, the value); the
         /// first match wins; repeatable.
         #[arg(long = "role-rule", value_parser = parse_role_rule)]
-        role_rules: Vec<crate::identity::idp::RoleRule>,
+        role_rules: Vec<crate::model::idp::RoleRule>,
         /// The account's users may not sign in with a password.
         #[arg(long = "sso-required")]
         sso_required: bool,
@@ -85,13 +85,13 @@ pub(super) enum IdpCommand {
 }
 
 /// `CLAIM=VALUE:ROLE`.
-fn parse_role_rule(s: &str) -> Result<crate::identity::idp::RoleRule, String> {
+fn parse_role_rule(s: &str) -> Result<crate::model::idp::RoleRule, String> {
     let (claim, rest) = s.split_once('=').ok_or("expected CLAIM=VALUE:ROLE")?;
     let (value, role) = rest.rsplit_once(':').ok_or("expected CLAIM=VALUE:ROLE")?;
     if claim.is_empty() || value.is_empty() || role.is_empty() {
         return Err("expected CLAIM=VALUE:ROLE".into());
     }
-    Ok(crate::identity::idp::RoleRule {
+    Ok(crate::model::idp::RoleRule {
         claim: claim.into(),
         value: value.into(),
         role: role.into(),

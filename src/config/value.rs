@@ -160,7 +160,7 @@ pub(super) fn brokers(s: &str) -> Option<Vec<String>> {
 }
 
 pub(super) fn master_key(s: &str) -> Option<SecretString> {
-    crate::keys::master::decode(s).map(|_| SecretString::from(s.to_owned()))
+    crate::crypto::decode_key(s).map(|_| SecretString::from(s.to_owned()))
 }
 
 /// `s` when it is 1..=`max` characters of ASCII alphanumerics and `extra`.
@@ -191,14 +191,14 @@ pub fn duration(s: &str) -> Option<Duration> {
 }
 
 /// A rate limit `N/period` (e.g. `30/1m`, `1000/1s`), or `off`.
-pub fn rate(s: &str) -> Option<Option<crate::store::Rate>> {
+pub fn rate(s: &str) -> Option<Option<crate::model::rate::Rate>> {
     if s.trim() == "off" {
         return Some(None);
     }
     let (count, period) = s.split_once('/')?;
     let count = count.trim().parse::<u32>().ok().filter(|n| *n > 0)?;
     let period = duration(period).filter(|d| *d >= Duration::seconds(1) && *d <= Duration::days(1))?;
-    Some(Some(crate::store::Rate::new(count, period)))
+    Some(Some(crate::model::rate::Rate::new(count, period)))
 }
 
 /// Growing lockout durations: `1m,5m,15m,1h`.

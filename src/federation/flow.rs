@@ -21,9 +21,9 @@ use uuid::Uuid;
 use super::upstream::{self, Metadata, UpstreamError};
 use crate::crypto::digest;
 use crate::crypto::random_token;
-use crate::identity::idp::IdentityProvider;
+use crate::crypto::sealed;
+use crate::model::idp::IdentityProvider;
 use crate::oauth::provider::Provider;
-use crate::security::sealed;
 use crate::store::{StoreError, Taken};
 
 /// How long the user may take at the upstream.

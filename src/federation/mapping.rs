@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::identity::idp::{IdentityProvider, RoleRule};
-use crate::identity::user::{Email, Phone, Username};
+use crate::model::idp::{IdentityProvider, RoleRule};
+use crate::model::user::{Email, Phone, Username};
 
 /// What the upstream says about the user, after mapping and checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +130,7 @@ mod tests {
     use serde_json::json;
 
     fn idp(rules: Vec<RoleRule>) -> IdentityProvider {
-        let account = crate::identity::account::AccountId::from_uuid(uuid::Uuid::nil());
+        let account = crate::model::account::AccountId::from_uuid(uuid::Uuid::nil());
         let issuer = url::Url::parse("https://login.acme.example").unwrap();
         let mut idp = IdentityProvider::new(account, issuer, "propusk".into(), time::OffsetDateTime::UNIX_EPOCH);
         idp.domains = vec!["acme.example".into()];
@@ -198,7 +198,7 @@ mod tests {
     fn required_claims_keep_other_tenants_out() {
         let mut idp = idp(vec![]);
         assert!(profile(&idp, &claims(json!({"sub": "1"}))).member, "nothing required");
-        idp.required_claims = vec![crate::identity::idp::ClaimValue {
+        idp.required_claims = vec![crate::model::idp::ClaimValue {
             claim: "hd".into(),
             value: "acme.example".into(),
         }];

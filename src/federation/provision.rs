@@ -7,11 +7,11 @@ use serde_json::json;
 
 use super::mapping::Profile;
 use crate::audit::{Action, AuditRecord, RequestContext};
-use crate::events::event::UserEvent;
-use crate::identity::account::AccountStatus;
-use crate::identity::idp::{FederatedLink, IdentityProvider};
-use crate::identity::role::{RoleName, RoleScope};
-use crate::identity::user::{User, UserId, UserStatus, Username};
+use crate::model::account::AccountStatus;
+use crate::model::event::UserEvent;
+use crate::model::idp::{FederatedLink, IdentityProvider};
+use crate::model::role::{RoleName, RoleScope};
+use crate::model::user::{User, UserId, UserStatus, Username};
 use crate::oauth::provider::Provider;
 use crate::store::StoreError;
 

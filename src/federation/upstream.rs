@@ -436,7 +436,7 @@ mod tests {
 
     #[test]
     fn production_servers_call_https_endpoints_outside_this_machine_and_its_networks_only() {
-        crate::app::install_crypto();
+        crate::crypto::install_tls_provider();
         let production = Upstreams::new(false);
         assert!(
             production

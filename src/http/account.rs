@@ -14,7 +14,7 @@ use super::admin::bad_body;
 use super::bearer::{Api, authorized};
 use super::error::json_error;
 use super::extract::{ClientIp, request_context};
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::identity::account_self::{Channel, Offered, ProfileChange, SelfService, SignedIn, VerifyError};
 
 pub fn routes() -> Router<AppState> {
@@ -52,8 +52,8 @@ pub async fn add_code_factor(
     body: axum::body::Bytes,
 ) -> Response {
     let kind = match kind.as_str() {
-        "email" => crate::identity::mfa::FactorKind::Email,
-        "sms" => crate::identity::mfa::FactorKind::Sms,
+        "email" => crate::model::mfa::FactorKind::Email,
+        "sms" => crate::model::mfa::FactorKind::Sms,
         _ => return json_error(StatusCode::NOT_FOUND, "not_found", "factors are totp, email or sms"),
     };
     let svc = service(&state, peer, &headers);

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use super::browser::{checked_form, csrf_token, error_page, page, session};
 use super::extract::ClientIp;
 use super::login::UNAVAILABLE;
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::identity::account_self::{Offered, SignedIn};
 use crate::identity::admin::AdminError;
-use crate::identity::mfa;
+use crate::model::mfa;
 
 pub struct EnrolView {
     id: String,
@@ -45,12 +45,7 @@ struct Extra<'a> {
     codes: Vec<String>,
 }
 
-async fn render(
-    state: &AppState,
-    headers: &HeaderMap,
-    user: crate::identity::user::UserId,
-    extra: Extra<'_>,
-) -> Response {
+async fn render(state: &AppState, headers: &HeaderMap, user: crate::model::user::UserId, extra: Extra<'_>) -> Response {
     let Ok(factors) = state.stores.db.list_factors(user).await else {
         return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
     };
@@ -192,7 +187,7 @@ async fn enrol(
     state: &AppState,
     headers: &HeaderMap,
     service: &crate::identity::account_self::SelfService<'_>,
-    user: crate::identity::user::UserId,
+    user: crate::model::user::UserId,
     issuer: &str,
 ) -> Response {
     match service.enrol_totp(&user.to_string(), issuer).await {
@@ -213,7 +208,7 @@ async fn enrol(
 }
 
 /// The enrolment view of an unconfirmed TOTP factor.
-async fn again(state: &AppState, user: crate::identity::user::UserId, id: &str, issuer: &str) -> Option<EnrolView> {
+async fn again(state: &AppState, user: crate::model::user::UserId, id: &str, issuer: &str) -> Option<EnrolView> {
     let factors = state.stores.db.list_factors(user).await.ok()?;
     let fresh = state.clock.now() - crate::identity::account_self::FRESH;
     let factor = factors

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::browser::{browser_binding, error_page, limit_form, redirect, session};
 use super::extract::ClientIp;
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::oauth::authorize::{self, AuthorizeError, Next, RawAuthorizationRequest, error_redirect};
 use crate::oauth::error::OAuthError;
 

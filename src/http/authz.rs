@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use super::bearer::{Api, authorized};
 use super::error::{json_error, no_store};
-use crate::app::AppState;
 use crate::authz;
-use crate::identity::account::AccountId;
-use crate::identity::permission::Permission;
+use crate::http::AppState;
+use crate::model::account::AccountId;
+use crate::model::permission::Permission;
 
 #[derive(Debug, Deserialize)]
 pub struct CheckRequest {

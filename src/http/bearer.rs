@@ -18,7 +18,7 @@ use axum::response::Response;
 
 use super::error::json_error;
 use super::extract::authorization;
-use crate::identity::application::{Application, ClientId};
+use crate::model::application::{Application, ClientId};
 use crate::oauth::provider::Provider;
 use crate::oauth::revocation;
 use crate::oauth::token::AccessClaims;

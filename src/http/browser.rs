@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use time::Duration;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::security::csrf;
 use crate::security::ratelimit::{self, Bucket};
 use crate::security::session::{self, Session};

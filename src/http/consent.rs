@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
 use super::extract::{ClientIp, request_context};
-use crate::app::AppState;
 use crate::audit::AuditRecord;
-use crate::identity::application::Application;
+use crate::http::AppState;
+use crate::model::application::Application;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, error_redirect};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::security::session::Session;
@@ -41,7 +41,7 @@ fn describe(request: &AuthorizationRequest) -> Vec<String> {
             "email" => "see your email address".to_owned(),
             "phone" => "see your phone number".to_owned(),
             "offline_access" => "stay signed in and act for you while you are away".to_owned(),
-            other => match crate::identity::permission::Permission::parse(other) {
+            other => match crate::model::permission::Permission::parse(other) {
                 Ok(p) => describe_permission(&p),
                 Err(_) => format!("use the {other:?} scope on this platform"),
             },
@@ -50,8 +50,8 @@ fn describe(request: &AuthorizationRequest) -> Vec<String> {
 }
 
 /// `parcels:read` → "view parcels (as far as you may yourself)".
-fn describe_permission(p: &crate::identity::permission::Permission) -> String {
-    use crate::identity::permission::Action;
+fn describe_permission(p: &crate::model::permission::Permission) -> String {
+    use crate::model::permission::Action;
     let what = p.resource().replace(['_', '-', '.'], " ");
     let verb = match p.action() {
         Action::Create => "create",

@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::identity::application::Application;
+use crate::model::application::Application;
 
 /// `OPTIONS` preflight.
 pub async fn preflight(headers: HeaderMap) -> Response {

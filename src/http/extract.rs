@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::identity::application::Application;
+use crate::model::application::Application;
 use crate::oauth::client_auth::{self, Accept, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;

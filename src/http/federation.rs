@@ -12,12 +12,12 @@ use serde::Deserialize;
 use super::browser::{browser_binding, browser_cookie, checked_form, error_page, limit_form, page, redirect};
 use super::extract::{ClientIp, request_context};
 use super::login::{Completed, UNAVAILABLE, complete, parked_request, second_step};
-use crate::app::AppState;
 use crate::audit::{AuditRecord, RequestContext};
 use crate::federation::flow::{self, Callback, FederationError, Freshness};
 use crate::federation::provision::{self, ProvisionError};
 use crate::federation::{self as federation_core, mapping, upstream::UpstreamError};
-use crate::identity::idp::IdentityProvider;
+use crate::http::AppState;
+use crate::model::idp::IdentityProvider;
 use crate::security::second_factor::{self, Need, Pending};
 use crate::telemetry::metrics::Federated;
 

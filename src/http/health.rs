@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
+use crate::http::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -15,9 +15,9 @@ use super::browser::{
 };
 use super::extract::{ClientIp, request_context};
 use super::federation::go_upstream;
-use crate::app::AppState;
 use crate::audit::AuditRecord;
 use crate::federation;
+use crate::http::AppState;
 use crate::oauth::authorize::{self, Next, error_redirect};
 use crate::oauth::error::OAuthError;
 use crate::security::device;
@@ -39,7 +39,7 @@ pub struct LoginPage<'a> {
 
 /// Every identity provider (for home-realm discovery); none when the store cannot say, so
 /// password sign-in still works.
-async fn identity_providers(state: &AppState) -> Vec<crate::identity::idp::IdentityProvider> {
+async fn identity_providers(state: &AppState) -> Vec<crate::model::idp::IdentityProvider> {
     state.stores.db.list_idps(None).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "identity providers could not be read");
         Vec::new()
@@ -48,7 +48,7 @@ async fn identity_providers(state: &AppState) -> Vec<crate::identity::idp::Ident
 
 pub(super) type Parked = (
     authorize::AuthorizationRequest,
-    std::sync::Arc<crate::identity::application::Application>,
+    std::sync::Arc<crate::model::application::Application>,
 );
 
 /// The parked authorization request a sign-in continues, or the page explaining it is gone.
@@ -250,7 +250,7 @@ pub(super) async fn second_step(state: &AppState, pending: &Pending) -> Response
 
 /// A sign-in whose every step succeeded.
 pub(super) struct Completed<'a> {
-    pub user: &'a crate::identity::user::User,
+    pub user: &'a crate::model::user::User,
     /// RFC 8176 methods: `pwd`, then `otp`, `mfa` after a second factor.
     pub amr: Vec<String>,
     /// How the user signed in, for the audit trail: `login_page` or `federation`.

@@ -14,9 +14,9 @@ use serde::Deserialize;
 
 use super::browser::{MessagePage, csrf_ok, csrf_token, error_page, page, redirect, session};
 use super::extract::{ClientIp, request_context};
-use crate::app::AppState;
 use crate::audit::{AuditRecord, RequestContext};
-use crate::identity::application::{Application, ClientId};
+use crate::http::AppState;
+use crate::model::application::{Application, ClientId};
 use crate::oauth::{authorize, id_token, refresh, revocation};
 use crate::security::session as browser_session;
 

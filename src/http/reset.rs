@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::browser::{MessagePage, checked_form, csrf_token, error_page, page};
 use super::extract::{ClientIp, request_context};
 use super::login::UNAVAILABLE;
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::security::reset::{self, ResetError};
 
 const GONE: &str = "This reset link is invalid, used or expired. Ask for a new one.";

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::cors;
 use super::error::no_store;
 use super::extract::{OAuthForm, TokenForm};
-use crate::identity::application::Application;
+use crate::model::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;

@@ -14,7 +14,7 @@ use super::cors;
 use super::error::no_store;
 use super::extract::{ClientIp, OAuthForm, client, request_context};
 use crate::audit::RequestContext;
-use crate::identity::application::Application;
+use crate::model::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant::{TokenResponse, Wanted, authorization_code, client_credentials, password, refresh_token};

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::bearer::{Api, authorized, bearer, bearer_error, invalid_token};
 use super::error::{json_error, no_store};
-use crate::app::AppState;
-use crate::identity::user::{UserId, UserStatus};
+use crate::http::AppState;
+use crate::model::scope::Scope;
+use crate::model::user::{UserId, UserStatus};
 use crate::oauth::id_token::{Target, user_claims};
-use crate::oauth::scope::Scope;
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if bearer(&headers).is_none() {

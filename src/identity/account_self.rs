@@ -5,13 +5,13 @@
 use serde_json::json;
 use time::Duration;
 
-use super::account::display_name;
 use super::admin::AdminError;
-use super::password::Password;
-use super::user::{Email, Phone, User, UserId, UserStatus};
 use crate::audit::{Action, ActorType, AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
+use crate::model::account::display_name;
+use crate::model::password::Password;
+use crate::model::user::{Email, Phone, User, UserId, UserStatus};
 use crate::oauth::revocation::{self, Ends};
 use crate::security::session;
 use crate::store::{Database, HotStore, StoreError};
@@ -107,7 +107,7 @@ impl ProfileChange {
     }
 }
 
-fn field(name: &'static str) -> impl Fn(super::InvalidValue) -> AdminError {
+fn field(name: &'static str) -> impl Fn(crate::model::InvalidValue) -> AdminError {
     move |e| AdminError::Invalid {
         field: name,
         message: e.0,
@@ -223,8 +223,8 @@ impl SelfService<'_> {
     async fn drop_code_factors(&self, user: &User, changed: &[&'static str]) -> Result<usize, AdminError> {
         let mut dropped = 0;
         for (field, kind) in [
-            ("email", super::mfa::FactorKind::Email),
-            ("phone", super::mfa::FactorKind::Sms),
+            ("email", crate::model::mfa::FactorKind::Email),
+            ("phone", crate::model::mfa::FactorKind::Sms),
         ] {
             if changed.contains(&field) {
                 for factor in self.db.list_factors(user.id).await?.iter().filter(|f| f.kind == kind) {

@@ -4,16 +4,16 @@
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::InvalidValue;
-use super::account::{Account, AccountId, AccountStatus, Slug, display_name};
-use super::application::{Application, ClientId, ClientSecret, GrantType, SigningAlg};
-use super::password::Password;
-use super::role::{RoleName, RoleScope};
-use super::user::{Email, Phone, User, UserId, UserStatus, Username};
 use crate::clock::Clock;
 use crate::events::UserEvent;
-use crate::oauth::redirect_uri::RedirectUri;
-use crate::oauth::scope::Scope;
+use crate::model::InvalidValue;
+use crate::model::account::{Account, AccountId, AccountStatus, Slug, display_name};
+use crate::model::application::{Application, ClientId, ClientSecret, GrantType, SigningAlg};
+use crate::model::password::Password;
+use crate::model::redirect_uri::RedirectUri;
+use crate::model::role::{RoleName, RoleScope};
+use crate::model::scope::Scope;
+use crate::model::user::{Email, Phone, User, UserId, UserStatus, Username};
 use crate::store::{Database, StoreError};
 
 pub mod accounts;
@@ -364,7 +364,7 @@ pub async fn create_application(
 pub(crate) fn parse_resources(resources: &[String]) -> Result<Vec<String>, AdminError> {
     let mut out: Vec<String> = Vec::new();
     for r in resources {
-        let r = super::application::parse_resource(r).map_err(field("resources"))?;
+        let r = crate::model::application::parse_resource(r).map_err(field("resources"))?;
         if !out.contains(&r) {
             out.push(r);
         }

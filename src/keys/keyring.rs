@@ -13,7 +13,7 @@ use aws_lc_rs::signature::{self, KeyPair as _};
 
 use super::jwk::Jwk;
 use super::{KeyError, ensure_dir, pem, write_private};
-use crate::identity::application::SigningAlg;
+use crate::model::application::SigningAlg;
 
 /// A private signing key with its public JWK.
 pub struct SigningKey {

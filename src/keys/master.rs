@@ -50,7 +50,7 @@ impl MasterKey {
     /// From the configuration, else from `KEYS_DIR/master.key`, generated when missing.
     pub fn load_or_create(config: &Config) -> Result<Self, KeyError> {
         if let Some(secret) = &config.master_key {
-            let bytes = decode(secret.expose_secret()).ok_or_else(|| {
+            let bytes = crate::crypto::decode_key(secret.expose_secret()).ok_or_else(|| {
                 KeyError::invalid(Path::new("PROPUSK_MASTER_KEY"), "expected base64 of at least 32 bytes")
             })?;
             return Ok(Self::from_bytes(&bytes));
@@ -60,7 +60,7 @@ impl MasterKey {
         let path = dir.join("master.key");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let bytes = decode(text.trim())
+                let bytes = crate::crypto::decode_key(text.trim())
                     .ok_or_else(|| KeyError::invalid(&path, "expected base64 of at least 32 bytes"))?;
                 Ok(Self::from_bytes(&bytes))
             }
@@ -90,17 +90,6 @@ impl MasterKey {
         }
         out
     }
-}
-
-/// Base64 (standard or URL-safe) of at least 32 bytes.
-pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
-    let standard = base64::engine::general_purpose::STANDARD;
-    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let bytes = standard
-        .decode(text)
-        .or_else(|_| url.decode(text.trim_end_matches('=')))
-        .ok()?;
-    (bytes.len() >= 32).then_some(bytes)
 }
 
 #[cfg(test)]

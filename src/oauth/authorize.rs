@@ -14,8 +14,8 @@ use url::Url;
 use super::error::{ErrorCode, OAuthError};
 use super::pkce::CodeChallenge;
 use super::provider::Provider;
-use super::scope::Scope;
-use crate::identity::application::{Application, ClientId, GrantType};
+use crate::model::application::{Application, ClientId, GrantType};
+use crate::model::scope::Scope;
 use crate::security::session::Session;
 
 /// `/authorize` parameters as they arrive (query or form). No `Debug`: `id_token_hint`.

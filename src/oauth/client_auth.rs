@@ -8,7 +8,7 @@ use base64::Engine as _;
 
 use super::clients::ClientRegistry;
 use super::error::OAuthError;
-use crate::identity::application::{Application, ClientId, ClientSecret};
+use crate::model::application::{Application, ClientId, ClientSecret};
 
 /// What the client presented.
 #[derive(Debug)]
@@ -121,7 +121,7 @@ pub async fn authenticate(
         (Some(app), None) => app.is_public() && accept == Accept::Any,
         (None, Some(secret)) => {
             // Same work as a real comparison, so timing does not tell which client ids exist.
-            let _ = crate::identity::application::SecretHash([0; 32]).matches(secret);
+            let _ = crate::model::application::SecretHash([0; 32]).matches(secret);
             false
         }
         (None, None) => false,

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::revocation::{self, Generation};
-use crate::identity::account::{Account, AccountId};
-use crate::identity::application::{Application, ClientId};
-use crate::identity::role::{Role, RoleName};
-use crate::identity::user::{User, UserId};
-use crate::store::cache::TtlCache;
+use crate::cache::TtlCache;
+use crate::model::account::{Account, AccountId};
+use crate::model::application::{Application, ClientId};
+use crate::model::role::{Role, RoleName};
+use crate::model::user::{User, UserId};
 use crate::store::{Database, HotStore, StoreError};
 
 /// How long an application, role or account read from the database is trusted.

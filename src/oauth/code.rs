@@ -11,7 +11,7 @@ use super::pkce::CodeChallenge;
 use super::provider::Provider;
 use crate::crypto::digest;
 use crate::crypto::random_token;
-use crate::identity::user::UserId;
+use crate::model::user::UserId;
 use crate::security::session::Session;
 use crate::store::{StoreError, Taken};
 
@@ -20,11 +20,11 @@ pub const LIFETIME: Duration = Duration::seconds(60);
 /// What a code stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeGrant {
-    pub client_id: crate::identity::application::ClientId,
+    pub client_id: crate::model::application::ClientId,
     pub redirect_uri: String,
     pub redirect_uri_given: bool,
     pub user_id: UserId,
-    pub scope: crate::oauth::scope::Scope,
+    pub scope: crate::model::scope::Scope,
     pub nonce: Option<String>,
     pub code_challenge: Option<CodeChallenge>,
     pub sid: String,

@@ -7,8 +7,8 @@ pub mod refresh_token;
 
 use serde::Serialize;
 
+use crate::model::scope::Scope;
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::scope::Scope;
 
 /// A successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
 #[derive(Debug, Serialize)]
@@ -68,7 +68,7 @@ pub fn within(requested: Option<Scope>, allowed: &Scope) -> Result<Scope, OAuthE
 /// audience.
 pub fn audience(
     provider: &crate::oauth::provider::Provider,
-    app: &crate::identity::application::Application,
+    app: &crate::model::application::Application,
     resource: Option<&str>,
 ) -> Result<String, OAuthError> {
     match resource {
@@ -83,7 +83,7 @@ pub fn audience(
 
 /// A refresh token goes to applications with the refresh_token grant that are first-party or
 /// were granted `offline_access` (DESIGN.md, Tokens).
-pub fn wants_refresh(app: &crate::identity::application::Application, scope: &Scope) -> bool {
-    app.allows_grant(crate::identity::application::GrantType::RefreshToken)
+pub fn wants_refresh(app: &crate::model::application::Application, scope: &Scope) -> bool {
+    app.allows_grant(crate::model::application::GrantType::RefreshToken)
         && (app.first_party || scope.contains("offline_access"))
 }

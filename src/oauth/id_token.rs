@@ -8,11 +8,11 @@ use serde_json::{Map, Value, json};
 use super::error::OAuthError;
 use super::jwt;
 use super::provider::Provider;
-use super::scope::Scope;
 use super::subject::Subject;
 use crate::crypto::sha256;
-use crate::identity::application::{Application, ClientId};
-use crate::identity::user::User;
+use crate::model::application::{Application, ClientId};
+use crate::model::scope::Scope;
+use crate::model::user::User;
 
 /// The registered claims of an ID token; user claims are flattened in.
 #[derive(Debug, Serialize, Deserialize)]

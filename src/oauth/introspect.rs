@@ -9,7 +9,7 @@ use super::error::OAuthError;
 use super::provider::Provider;
 use super::token::AccessClaims;
 use super::{refresh, revocation};
-use crate::identity::application::Application;
+use crate::model::application::Application;
 
 /// The introspection response.
 #[derive(Debug, Serialize, PartialEq, Eq)]

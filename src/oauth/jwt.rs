@@ -99,7 +99,7 @@ pub fn peek<C: DeserializeOwned>(token: &str) -> Option<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::application::SigningAlg;
+    use crate::model::application::SigningAlg;
 
     fn keyring() -> (tempfile::TempDir, Keyring) {
         let dir = tempfile::tempdir().unwrap();

@@ -9,11 +9,11 @@ use super::clients::ClientRegistry;
 use super::jwt;
 use super::token::{self, AccessClaims, TokenError};
 use crate::audit::Auditor;
+use crate::cache::TtlCache;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::identity::login::DummyHash;
 use crate::keys::{Keyring, MasterKey, Purpose};
-use crate::store::cache::TtlCache;
+use crate::security::login::DummyHash;
 use crate::store::{Database, HotStore, Stores};
 
 /// How long a verified signature is remembered (tokens expire sooner or are re-verified).

@@ -21,9 +21,9 @@ use super::subject::{Authenticated, Subject};
 use crate::audit::AuditRecord;
 use crate::crypto::random_token;
 use crate::crypto::{digest, mac};
-use crate::identity::application::{Application, ClientId};
-use crate::identity::user::UserId;
-use crate::oauth::scope::Scope;
+use crate::model::application::{Application, ClientId};
+use crate::model::scope::Scope;
+use crate::model::user::UserId;
 use crate::store::{HotStore, StoreError, Taken};
 
 pub const IDLE: Duration = Duration::days(14);

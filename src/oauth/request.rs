@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::error::{ErrorCode, OAuthError};
-use super::scope::Scope;
+use crate::model::scope::Scope;
 
 /// `/token` parameters as they arrive. Repeated parameters are refused by the form decoder
 /// (RFC 6749 §3.2: "MUST NOT be included more than once"); unknown ones are ignored.

@@ -7,7 +7,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
 use super::{refresh, revocation};
 use crate::audit::AuditRecord;
-use crate::identity::application::Application;
+use crate::model::application::Application;
 
 /// Revokes `token` on behalf of `caller`.
 #[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]

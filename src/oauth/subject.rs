@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::revocation::{self, Generation, Marks};
-use super::scope::Scope;
 use super::token::{self, AccessClaims};
-use crate::identity::account::AccountStatus;
-use crate::identity::application::Application;
-use crate::identity::permission::Permission;
-use crate::identity::role::RoleName;
-use crate::identity::user::{User, UserId, UserStatus};
+use crate::model::account::AccountStatus;
+use crate::model::application::Application;
+use crate::model::permission::Permission;
+use crate::model::role::RoleName;
+use crate::model::scope::Scope;
+use crate::model::user::{User, UserId, UserStatus};
 
 /// The identity and authorization facts an access token carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

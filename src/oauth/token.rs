@@ -7,8 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::jwt::{self, JwtError};
 use super::revocation::Marks;
-use crate::identity::application::SigningAlg;
 use crate::keys::Keyring;
+use crate::model::application::SigningAlg;
 
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";

@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::crypto::random_token;
 use crate::crypto::{mac, same};
-use crate::identity::user::UserId;
+use crate::model::user::UserId;
 use crate::store::{HotStore, StoreError};
 
 /// How long a device stays known without signing in again.

@@ -10,9 +10,9 @@ use crate::audit::{Action, ActorType, AuditRecord, Outcome, RequestContext};
 use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::events::UserEvent;
-use crate::identity::InvalidValue;
-use crate::identity::password::Password;
-use crate::identity::user::{User, UserId, UserStatus};
+use crate::model::InvalidValue;
+use crate::model::password::Password;
+use crate::model::user::{User, UserId, UserStatus};
 use crate::oauth::provider::Provider;
 use crate::store::{Rate, StoreError, Taken, Throttle};
 
@@ -45,7 +45,7 @@ fn index(user: UserId) -> String {
 /// active and has an address, within the daily budget. The caller answers the same either way.
 pub async fn request(provider: &Provider, login: &str, from: Source, ctx: &RequestContext) -> Result<(), StoreError> {
     let now = provider.clock.now();
-    let user = crate::identity::login::find(provider.db.as_ref(), login).await?;
+    let user = crate::security::login::find(provider.db.as_ref(), login).await?;
     let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
         return Ok(());
     };
@@ -119,7 +119,7 @@ pub async fn request(provider: &Provider, login: &str, from: Source, ctx: &Reque
 /// removal at the company's IdP.
 async fn signs_in_upstream(provider: &Provider, user: &User) -> Result<bool, StoreError> {
     let federated_only = user.password_hash.is_none() && !provider.db.links_of(user.id).await?.is_empty();
-    Ok(federated_only || crate::federation::sso_required(provider, user.client_id).await?)
+    Ok(federated_only || crate::security::signin::sso_required(provider, user.client_id).await?)
 }
 
 /// The user a still-valid token belongs to (without using it up); none once the user signs in

@@ -12,8 +12,8 @@ use super::lockout::{Attempt, Factor as LockFactor, Lock, Origin};
 use crate::audit::Action;
 use crate::crypto::digest;
 use crate::crypto::random_token;
-use crate::identity::mfa::{self, Factor, FactorKind};
-use crate::identity::user::{User, UserId};
+use crate::model::mfa::{self, Factor, FactorKind};
+use crate::model::user::{User, UserId};
 use crate::oauth::provider::Provider;
 use crate::store::{HotStore, StoreError};
 

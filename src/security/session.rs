@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::crypto::digest;
 use crate::crypto::random_token;
-use crate::identity::user::{User, UserId};
+use crate::model::user::{User, UserId};
 use crate::oauth::revocation::{self, Generation, Marks};
 use crate::store::{HotStore, StoreError};
 

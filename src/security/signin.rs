@@ -5,12 +5,12 @@
 use std::net::IpAddr;
 
 use crate::audit::{AuditRecord, RequestContext};
-use crate::events::event::UserEvent;
-use crate::identity::login::{self, LoginError};
-use crate::identity::user::User;
+use crate::model::event::UserEvent;
+use crate::model::user::User;
 use crate::oauth::provider::Provider;
 use crate::security::device;
 use crate::security::lockout::{Attempt, Factor, Lock, Origin};
+use crate::security::login::{self, LoginError};
 use crate::store::StoreError;
 
 /// Why a sign-in failed.
@@ -139,7 +139,7 @@ pub async fn still_standing(provider: &Provider, signed_in: &User) -> Result<boo
     let Some(user) = provider.db.find_user(signed_in.id).await? else {
         return Ok(false);
     };
-    if user.status != crate::identity::user::UserStatus::Active || user.password_hash != signed_in.password_hash {
+    if user.status != crate::model::user::UserStatus::Active || user.password_hash != signed_in.password_hash {
         return Ok(false);
     }
     match user.client_id {
@@ -148,7 +148,7 @@ pub async fn still_standing(provider: &Provider, signed_in: &User) -> Result<boo
             .db
             .find_account(account)
             .await?
-            .is_some_and(|a| a.status == crate::identity::account::AccountStatus::Active)),
+            .is_some_and(|a| a.status == crate::model::account::AccountStatus::Active)),
     }
 }
 
@@ -159,14 +159,14 @@ pub async fn still_standing(provider: &Provider, signed_in: &User) -> Result<boo
 async fn refused_by_account(provider: &Provider, user: Option<&User>) -> Result<Option<&'static str>, StoreError> {
     let account = user
         .and_then(|u| u.client_id)
-        .unwrap_or_else(|| crate::identity::account::AccountId::from_uuid(uuid::Uuid::nil()));
+        .unwrap_or_else(|| crate::model::account::AccountId::from_uuid(uuid::Uuid::nil()));
     let found = provider.db.find_account(account).await?;
     if user.is_some_and(|u| u.client_id.is_some())
-        && found.is_none_or(|a| a.status != crate::identity::account::AccountStatus::Active)
+        && found.is_none_or(|a| a.status != crate::model::account::AccountStatus::Active)
     {
         return Ok(Some("account_inactive"));
     }
-    let sso = crate::federation::sso_required(provider, Some(account)).await?;
+    let sso = crate::security::signin::sso_required(provider, Some(account)).await?;
     Ok(sso.then_some("sso_required"))
 }
 
@@ -224,4 +224,19 @@ pub async fn announce_lock(provider: &Provider, user: &User, lock: &Lock, ctx: &
     {
         provider.notifier.notice(user, what, ctx.ip.as_deref(), now);
     }
+}
+
+/// True when the user's B2B account has an enabled provider that requires SSO: the user may not
+/// sign in with a password.
+pub async fn sso_required(
+    provider: &Provider,
+    account: Option<crate::model::account::AccountId>,
+) -> Result<bool, StoreError> {
+    let Some(account) = account else { return Ok(false) };
+    Ok(provider
+        .db
+        .list_idps(Some(account))
+        .await?
+        .iter()
+        .any(|idp| idp.enabled && idp.sso_required))
 }

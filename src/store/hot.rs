@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
+pub use crate::model::rate::Rate;
 
 /// What [`HotStore::take`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,46 +25,6 @@ pub struct Counter {
     pub count: u64,
     /// When the counter's window ends and it starts again from zero (millisecond precision).
     pub resets_at: OffsetDateTime,
-}
-
-/// A rate limit: `count` requests per `period`, in bursts of up to `count` (GCRA: the
-/// generic cell rate algorithm, so the budget refills smoothly instead of per fixed window).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub count: u32,
-    pub period: Duration,
-}
-
-impl Rate {
-    pub const fn new(count: u32, period: Duration) -> Self {
-        Self { count, period }
-    }
-
-    /// The period in microseconds (at least 1).
-    pub fn period_us(&self) -> i64 {
-        i64::try_from(self.period.whole_microseconds())
-            .unwrap_or(i64::MAX / 4)
-            .max(1)
-    }
-
-    /// Microseconds between two requests at the sustained rate (at least 1): microseconds, so
-    /// rates well above 1000/s keep their precision.
-    pub fn interval_us(&self) -> i64 {
-        (self.period_us() / i64::from(self.count.max(1))).max(1)
-    }
-
-    /// One GCRA step: given the stored theoretical arrival time (unix µs, 0 when none) and
-    /// now (unix µs), the new arrival time and what is left when the request is allowed, or
-    /// how many microseconds to wait.
-    pub fn step(&self, stored_tat: i64, now: i64) -> Result<(i64, u32), i64> {
-        let tat = stored_tat.max(now) + self.interval_us();
-        let over = tat - now - self.period_us();
-        if over > 0 {
-            return Err(over);
-        }
-        let remaining = (-over) / self.interval_us();
-        Ok((tat, u32::try_from(remaining).unwrap_or(u32::MAX)))
-    }
 }
 
 /// What [`HotStore::throttle`] decided.

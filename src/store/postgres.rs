@@ -7,10 +7,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
 
 use super::StoreError;
-use crate::identity::account::{Account, AccountId, Slug};
-use crate::identity::application::{Application, ClientId};
-use crate::identity::role::{Role, RoleName};
-use crate::identity::user::{User, UserId};
+use crate::model::account::{Account, AccountId, Slug};
+use crate::model::application::{Application, ClientId};
+use crate::model::role::{Role, RoleName};
+use crate::model::user::{User, UserId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 

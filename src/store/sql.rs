@@ -11,15 +11,15 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::audit::{ActorType, AuditRecord, Outcome, StoredAudit};
-use crate::identity::InvalidValue;
-use crate::identity::account::{Account, AccountId, AccountStatus, Slug};
-use crate::identity::application::{Application, ClientId, GrantType, SecretHash, SigningAlg};
-use crate::identity::permission::{self, Permission};
-use crate::identity::role::{Role, RoleName, RoleScope};
-use crate::identity::user::{Email, Phone, User, UserId, UserStatus, Username};
-use crate::oauth::redirect_uri::RedirectUri;
-use crate::oauth::scope::Scope;
+use crate::model::InvalidValue;
+use crate::model::account::{Account, AccountId, AccountStatus, Slug};
+use crate::model::application::{Application, ClientId, GrantType, SecretHash, SigningAlg};
+use crate::model::audit::{ActorType, AuditRecord, Outcome, StoredAudit};
+use crate::model::permission::{self, Permission};
+use crate::model::redirect_uri::RedirectUri;
+use crate::model::role::{Role, RoleName, RoleScope};
+use crate::model::scope::Scope;
+use crate::model::user::{Email, Phone, User, UserId, UserStatus, Username};
 
 fn corrupt(what: &str) -> impl Fn(InvalidValue) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("{what}: {e}"))

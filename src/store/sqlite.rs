@@ -5,10 +5,10 @@ use std::path::Path;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::StoreError;
-use crate::identity::account::{Account, AccountId, Slug};
-use crate::identity::application::{Application, ClientId};
-use crate::identity::role::{Role, RoleName};
-use crate::identity::user::{User, UserId};
+use crate::model::account::{Account, AccountId, Slug};
+use crate::model::application::{Application, ClientId};
+use crate::model::role::{Role, RoleName};
+use crate::model::user::{User, UserId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 

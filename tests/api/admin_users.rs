@@ -443,13 +443,13 @@ async fn profile_updates_and_deletion_erase_personal_data() {
         .await;
     assert_eq!(status, 404, "a deleted user is gone from the API");
     let kept = db
-        .find_user(propusk::identity::user::UserId::parse(&ann).unwrap())
+        .find_user(propusk::model::user::UserId::parse(&ann).unwrap())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
         kept.status,
-        propusk::identity::user::UserStatus::Deleted,
+        propusk::model::user::UserStatus::Deleted,
         "the row stays for the audit trail"
     );
     let event = db

@@ -131,9 +131,9 @@ impl Corp {
         response.json().await.unwrap()
     }
 
-    async fn users_of(&self, account: &str) -> Vec<propusk::identity::user::User> {
+    async fn users_of(&self, account: &str) -> Vec<propusk::model::user::User> {
         let filter = propusk::store::UserFilter {
-            account: Some(propusk::identity::account::AccountId::parse(account).unwrap()),
+            account: Some(propusk::model::account::AccountId::parse(account).unwrap()),
             ..Default::default()
         };
         self.app.state.stores.db.list_users(&filter, 100).await.unwrap()

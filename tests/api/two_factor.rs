@@ -5,7 +5,7 @@
 //! admin's reset.
 
 use propusk::clock::Clock as _;
-use propusk::identity::user::UserId;
+use propusk::model::user::UserId;
 use reqwest::Method;
 use serde_json::{Value, json};
 use time::Duration;

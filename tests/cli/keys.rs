@@ -1,8 +1,8 @@
 //! `propusk keys rotate`: a new active key per algorithm, the previous one still published,
 //! older ones retired.
 
-use propusk::identity::application::SigningAlg;
 use propusk::keys::Keyring;
+use propusk::model::application::SigningAlg;
 use serde_json::Value;
 
 use crate::{propusk, stderr, stdout};

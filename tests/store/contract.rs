@@ -1,13 +1,13 @@
 //! What every relational store must do, whatever the engine.
 
 use propusk::clock::Clock as _;
-use propusk::identity::account::{Account, AccountId, AccountStatus, Slug};
-use propusk::identity::application::{Application, ClientId, ClientSecret, GrantType, SigningAlg};
-use propusk::identity::permission::Permission;
-use propusk::identity::role::{RoleName, RoleScope};
-use propusk::identity::user::{Email, Phone, User, UserId, UserStatus, Username};
-use propusk::oauth::redirect_uri::RedirectUri;
-use propusk::oauth::scope::Scope;
+use propusk::model::account::{Account, AccountId, AccountStatus, Slug};
+use propusk::model::application::{Application, ClientId, ClientSecret, GrantType, SigningAlg};
+use propusk::model::permission::Permission;
+use propusk::model::redirect_uri::RedirectUri;
+use propusk::model::role::{RoleName, RoleScope};
+use propusk::model::scope::Scope;
+use propusk::model::user::{Email, Phone, User, UserId, UserStatus, Username};
 use propusk::store::StoreError;
 use time::Duration;
 
@@ -443,7 +443,7 @@ pub async fn outbox_rows_leave_the_queue_in_order_once_marked_sent(f: DbFixture)
 }
 
 pub async fn factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_once(f: DbFixture) {
-    use propusk::identity::mfa::{self, FactorKind};
+    use propusk::model::mfa::{self, FactorKind};
     let u = user(&f, "ann", "operator", None);
     f.db.insert_user(&u, &[]).await.unwrap();
     let now = f.clock.now();
@@ -500,7 +500,7 @@ pub async fn factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_
 
 pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFixture) {
     use propusk::events::UserEvent;
-    use propusk::identity::idp::{FederatedLink, IdentityProvider};
+    use propusk::model::idp::{FederatedLink, IdentityProvider};
     let acme = account(&f, "acme");
     f.db.insert_account(&acme).await.unwrap();
     let now = f.clock.now();
@@ -664,7 +664,7 @@ pub async fn listings_page_in_order_and_filter(f: DbFixture) {
 
 pub async fn roles_change_and_go_only_while_nobody_holds_them(f: DbFixture) {
     let now = f.clock.now();
-    let mut role = propusk::identity::role::Role {
+    let mut role = propusk::model::role::Role {
         name: RoleName::parse("dispatcher").unwrap(),
         description: "Dispatches parcels".into(),
         scope: RoleScope::Staff,
@@ -811,7 +811,7 @@ pub async fn events_without_a_change_queue_and_count_in_the_backlog(f: DbFixture
 }
 
 pub async fn identity_providers_are_found_listed_and_changed(f: DbFixture) {
-    use propusk::identity::idp::{FederatedLink, IdentityProvider};
+    use propusk::model::idp::{FederatedLink, IdentityProvider};
     let acme = account(&f, "acme");
     let globex = account(&f, "globex");
     for a in [&acme, &globex] {

@@ -39,7 +39,7 @@ impl TestApp {
 
     /// Spawns after letting the test adjust the configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
-        propusk::app::install_crypto();
+        propusk::crypto::install_tls_provider();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::embedded_in(dir.path());
         if backend == Backend::PostgresRedis {
@@ -201,7 +201,7 @@ impl TestApp {
     }
 
     /// A B2B account named `name` (its slug made from the name), as `admin client create` would.
-    pub async fn account(&self, name: &str) -> propusk::identity::account::Account {
+    pub async fn account(&self, name: &str) -> propusk::model::account::Account {
         let input = propusk::identity::admin::NewAccount {
             name: name.into(),
             slug: None,

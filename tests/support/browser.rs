@@ -11,7 +11,7 @@ pub struct Browser {
 
 impl Default for Browser {
     fn default() -> Self {
-        propusk::app::install_crypto();
+        propusk::crypto::install_tls_provider();
         Self {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -25,7 +25,7 @@ impl Default for Browser {
 impl Browser {
     /// A browser whose requests arrive through a proxy that says they come from `ip`.
     pub fn forwarded_for(ip: &str) -> Self {
-        propusk::app::install_crypto();
+        propusk::crypto::install_tls_provider();
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-forwarded-for", ip.parse().unwrap());
         Self {

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{AdminRequest, PageQuery, bad_body};
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::identity::admin::NewApplication;
 use crate::identity::admin::applications::ApplicationChange;
-use crate::identity::application::ClientId;
+use crate::model::application::ClientId;
 
 /// Forgets the cached application on this node (other nodes within the cache lifetime, 30 s).
 fn forget(state: &AppState, id: &str) {

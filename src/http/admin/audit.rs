@@ -11,8 +11,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{AdminRequest, bad_body, text_filter};
 use crate::audit::StoredAudit;
-use crate::identity::account::AccountId;
 use crate::identity::admin::AdminError;
+use crate::model::account::AccountId;
 use crate::store::AuditFilter;
 
 #[derive(Debug, Deserialize)]

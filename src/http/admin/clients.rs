@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{AdminRequest, PageQuery, bad_body};
-use crate::identity::account::{Account, AccountId};
 use crate::identity::admin::accounts::AccountChange;
 use crate::identity::admin::{AdminError, NewAccount};
+use crate::model::account::{Account, AccountId};
 
 fn respond(result: Result<Account, AdminError>) -> Response {
     match result {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::{AdminRequest, bad_body};
 use crate::identity::admin::AdminError;
 use crate::identity::admin::idps::IdpInput;
-use crate::identity::idp::IdentityProvider;
+use crate::model::idp::IdentityProvider;
 
 fn respond(status: StatusCode, result: Result<IdentityProvider, AdminError>) -> Response {
     match result {

@@ -9,13 +9,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{AdminRequest, bad_body, text_filter};
-use crate::identity::account::AccountId;
 use crate::identity::account_self::ProfileChange;
 use crate::identity::admin::{AdminError, NewUser};
-use crate::identity::user::{UserId, UserStatus};
+use crate::model::account::AccountId;
+use crate::model::user::{UserId, UserStatus};
 use crate::store::UserFilter;
 
-fn respond(result: Result<crate::identity::user::User, AdminError>) -> Response {
+fn respond(result: Result<crate::model::user::User, AdminError>) -> Response {
     match result {
         Ok(user) => Json(user.view()).into_response(),
         Err(e) => e.into_response(),

@@ -7,8 +7,8 @@ use uuid::Uuid;
 use super::SelfService;
 use crate::audit::{Action, Outcome};
 use crate::identity::admin::AdminError;
-use crate::identity::mfa::{self, FactorKind};
-use crate::identity::user::User;
+use crate::model::mfa::{self, FactorKind};
+use crate::model::user::User;
 
 /// A TOTP enrolment waiting for its first code: what the authenticator app needs.
 #[derive(Debug, serde::Serialize)]
@@ -94,7 +94,7 @@ impl SelfService<'_> {
     }
 
     /// True when the user has a confirmed second factor.
-    async fn has_confirmed_factor(&self, user: crate::identity::user::UserId) -> Result<bool, AdminError> {
+    async fn has_confirmed_factor(&self, user: crate::model::user::UserId) -> Result<bool, AdminError> {
         Ok(self.db.list_factors(user).await?.iter().any(mfa::Factor::is_confirmed))
     }
 
@@ -276,8 +276,8 @@ impl SelfService<'_> {
         }];
         if let Some(new) = &pending {
             let parsed = match channel {
-                Channel::Email => crate::identity::user::Email::parse(new).map(|e| user.email = Some(e)),
-                Channel::Phone => crate::identity::user::Phone::parse(new).map(|p| user.phone = Some(p)),
+                Channel::Email => crate::model::user::Email::parse(new).map(|e| user.email = Some(e)),
+                Channel::Phone => crate::model::user::Phone::parse(new).map(|p| user.phone = Some(p)),
             };
             parsed.map_err(|e| AdminError::Invalid { field, message: e.0 })?;
             changed.insert(0, field);

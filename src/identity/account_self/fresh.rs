@@ -11,8 +11,8 @@ use time::Duration;
 
 use super::SelfService;
 use crate::identity::admin::AdminError;
-use crate::identity::mfa::{self, FactorKind};
-use crate::identity::user::User;
+use crate::model::mfa::{self, FactorKind};
+use crate::model::user::User;
 use crate::oauth::provider::Provider;
 use crate::security::signin::{self, Origins, SignInError};
 

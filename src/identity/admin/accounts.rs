@@ -6,9 +6,9 @@ use super::principal::Principal;
 use super::users::UserAdmin;
 use super::{AdminError, NewAccount, create_account, find_account};
 use crate::audit::{Action, Outcome};
-use crate::identity::account::{Account, AccountId, AccountStatus, display_name};
-use crate::identity::role::RoleName;
-use crate::identity::user::User;
+use crate::model::account::{Account, AccountId, AccountStatus, display_name};
+use crate::model::role::RoleName;
+use crate::model::user::User;
 
 /// Changes to an account; absent fields stay.
 #[derive(Debug, Default, serde::Deserialize)]

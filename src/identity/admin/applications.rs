@@ -7,8 +7,8 @@ use super::principal::Principal;
 use super::users::UserAdmin;
 use super::{AdminError, NewApplication, create_application, parse_uris};
 use crate::audit::{Action, Outcome};
-use crate::identity::application::{Application, ClientId, ClientSecret};
-use crate::oauth::scope::Scope;
+use crate::model::application::{Application, ClientId, ClientSecret};
+use crate::model::scope::Scope;
 
 /// Changes to an application; absent fields stay.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -89,7 +89,7 @@ impl UserAdmin<'_> {
         self.allowed(who, "applications:update", Action::ApplicationUpdate, id)
             .await?;
         if let Some(name) = change.name {
-            app.name = crate::identity::account::display_name(&name).map_err(|e| AdminError::Invalid {
+            app.name = crate::model::account::display_name(&name).map_err(|e| AdminError::Invalid {
                 field: "name",
                 message: e.0,
             })?;

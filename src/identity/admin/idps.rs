@@ -10,10 +10,10 @@ use super::AdminError;
 use super::principal::Principal;
 use super::users::UserAdmin;
 use crate::audit::{Action, Outcome};
-use crate::identity::account::{Account, AccountId};
-use crate::identity::idp::{self, ClaimMap, IdentityProvider, RoleRule};
-use crate::identity::role::{RoleName, RoleScope};
-use crate::security::sealed;
+use crate::crypto::sealed;
+use crate::model::account::{Account, AccountId};
+use crate::model::idp::{self, ClaimMap, IdentityProvider, RoleRule};
+use crate::model::role::{RoleName, RoleScope};
 
 /// A provider as typed; on update, absent fields stay. `client_secret` is write-only.
 /// No `Debug`: it holds the secret.

@@ -4,11 +4,11 @@
 //! themselves.
 
 use crate::audit::ActorType;
-use crate::identity::account::AccountId;
-use crate::identity::permission::Permission;
-use crate::identity::permission::Target;
-use crate::identity::role::{Role, RoleScope};
-use crate::identity::user::User;
+use crate::model::account::AccountId;
+use crate::model::permission::Permission;
+use crate::model::permission::Target;
+use crate::model::role::{Role, RoleScope};
+use crate::model::user::User;
 use crate::oauth::token::AccessClaims;
 
 /// The caller of an administrative action.
@@ -57,13 +57,13 @@ impl Principal {
     }
 
     /// May use `wanted` on something in `target` (`None`: staff, or no account) — the same
-    /// decision as `/authz/check` ([`crate::identity::permission::decide_for`]).
+    /// decision as `/authz/check` ([`crate::model::permission::decide_for`]).
     pub fn check(&self, wanted: &str, target: Option<AccountId>) -> Result<(), Denied> {
         let Ok(wanted) = Permission::parse(wanted) else {
             return Err(Denied(format!("{wanted} is not a permission")));
         };
         let target = target.map_or(Target::Platform, Target::Account);
-        let decision = crate::identity::permission::decide_for(&self.permissions, self.account, &wanted, target);
+        let decision = crate::model::permission::decide_for(&self.permissions, self.account, &wanted, target);
         if decision.allowed {
             return Ok(());
         }

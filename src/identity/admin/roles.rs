@@ -7,8 +7,8 @@ use super::AdminError;
 use super::principal::Principal;
 use super::users::UserAdmin;
 use crate::audit::{Action, Outcome};
-use crate::identity::permission;
-use crate::identity::role::{Role, RoleName, RoleScope};
+use crate::model::permission;
+use crate::model::role::{Role, RoleName, RoleScope};
 use crate::store::StoreError;
 
 /// A role as an API body carries it.
@@ -20,7 +20,7 @@ pub struct RoleInput {
     pub permissions: Option<Vec<String>>,
 }
 
-fn invalid(field: &'static str) -> impl Fn(crate::identity::InvalidValue) -> AdminError {
+fn invalid(field: &'static str) -> impl Fn(crate::model::InvalidValue) -> AdminError {
     move |e| AdminError::Invalid { field, message: e.0 }
 }
 

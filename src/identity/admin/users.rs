@@ -9,9 +9,9 @@ use crate::audit::{Action, AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
 use crate::identity::account_self::ProfileChange;
-use crate::identity::permission::Permission;
-use crate::identity::role::RoleName;
-use crate::identity::user::{User, UserId, UserStatus, Username};
+use crate::model::permission::Permission;
+use crate::model::role::RoleName;
+use crate::model::user::{User, UserId, UserStatus, Username};
 use crate::oauth::revocation::{self, Ends};
 use crate::store::{Database, HotStore, StoreError, UserFilter};
 
@@ -47,7 +47,7 @@ impl UserAdmin<'_> {
         who: &Principal,
         action: Action,
         target: (&str, &str),
-        account: Option<crate::identity::account::AccountId>,
+        account: Option<crate::model::account::AccountId>,
         outcome: Outcome,
         details: serde_json::Value,
     ) {
@@ -67,7 +67,7 @@ impl UserAdmin<'_> {
         who: &Principal,
         action: Action,
         target: (&str, &str),
-        account: Option<crate::identity::account::AccountId>,
+        account: Option<crate::model::account::AccountId>,
         denied: Denied,
     ) -> AdminError {
         let details = serde_json::json!({ "reason": denied.0 });

@@ -5,9 +5,9 @@
 use time::OffsetDateTime;
 
 use super::AuthorizationRequest;
-use crate::identity::application::Application;
+use crate::model::application::Application;
+use crate::model::scope::Scope;
 use crate::oauth::error::ErrorCode;
-use crate::oauth::scope::Scope;
 use crate::security::session::Session;
 
 /// What the user must do before the client gets its code.
@@ -66,8 +66,8 @@ pub fn next_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::application::{ClientId, GrantType, SigningAlg};
-    use crate::identity::user::UserId;
+    use crate::model::application::{ClientId, GrantType, SigningAlg};
+    use crate::model::user::UserId;
     use crate::oauth::authorize::Prompt;
 
     fn app(first_party: bool) -> Application {

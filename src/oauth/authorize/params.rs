@@ -4,9 +4,9 @@
 //! refusal to the client with its `state`.
 
 use super::{MAX_PARAM, RawAuthorizationRequest};
+use crate::model::scope::Scope;
 use crate::oauth::error::ErrorCode;
 use crate::oauth::pkce::CodeChallenge;
-use crate::oauth::scope::Scope;
 
 /// An RFC error code and its description.
 pub(super) type Refusal = (ErrorCode, &'static str);

@@ -4,7 +4,7 @@
 //! the client may have one (first-party, or `offline_access` granted).
 
 use super::TokenResponse;
-use crate::identity::application::{Application, GrantType};
+use crate::model::application::{Application, GrantType};
 use crate::oauth::code::{self, Issued, Redeemed};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::id_token;

@@ -3,7 +3,7 @@
 //! `permissions` the role's (DESIGN.md, Tokens).
 
 use super::TokenResponse;
-use crate::identity::application::{Application, GrantType};
+use crate::model::application::{Application, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::subject::Subject;

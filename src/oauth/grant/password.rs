@@ -4,7 +4,7 @@
 
 use super::TokenResponse;
 use crate::audit::{AuditRecord, RequestContext};
-use crate::identity::application::{Application, GrantType};
+use crate::model::application::{Application, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::id_token;
 use crate::oauth::provider::Provider;

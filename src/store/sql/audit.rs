@@ -57,7 +57,7 @@ macro_rules! sql_audit {
         impl $crate::store::AuditStore for $store {
             async fn append_audit(
                 &self,
-                r: &$crate::audit::AuditRecord,
+                r: &$crate::model::audit::AuditRecord,
                 seal: &$crate::store::AuditSeal<'_>,
             ) -> Result<i64, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
@@ -69,7 +69,7 @@ macro_rules! sql_audit {
                         .map_err(Self::error)?;
                 let (id, prev) = match last {
                     Some((id, hmac)) => (id + 1, hmac),
-                    None => (1, $crate::audit::GENESIS.to_vec()),
+                    None => (1, $crate::model::audit::GENESIS.to_vec()),
                 };
                 // Continue after the sealed head if rows were cut from the end: the gap stays
                 // visible to `audit verify` instead of being papered over by the next row.
@@ -122,7 +122,7 @@ macro_rules! sql_audit {
                 &self,
                 f: &$crate::store::AuditFilter,
                 limit: i64,
-            ) -> Result<Vec<$crate::audit::StoredAudit>, StoreError> {
+            ) -> Result<Vec<$crate::model::audit::StoredAudit>, StoreError> {
                 sqlx::query_as::<_, $crate::store::sql::AuditRow>(
                     "SELECT * FROM audit_logs WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR action = $2) \
                      AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR target_id = $4) \
@@ -139,11 +139,15 @@ macro_rules! sql_audit {
                 .await
                 .map_err(Self::error)?
                 .into_iter()
-                .map($crate::audit::StoredAudit::try_from)
+                .map($crate::model::audit::StoredAudit::try_from)
                 .collect()
             }
 
-            async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<$crate::audit::StoredAudit>, StoreError> {
+            async fn audit_page(
+                &self,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::model::audit::StoredAudit>, StoreError> {
                 sqlx::query_as::<_, $crate::store::sql::AuditRow>(
                     "SELECT * FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $2",
                 )
@@ -153,7 +157,7 @@ macro_rules! sql_audit {
                 .await
                 .map_err(Self::error)?
                 .into_iter()
-                .map($crate::audit::StoredAudit::try_from)
+                .map($crate::model::audit::StoredAudit::try_from)
                 .collect()
             }
         }

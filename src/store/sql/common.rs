@@ -70,7 +70,7 @@ macro_rules! sql_common {
             /// Appends `events` to the outbox inside the caller's transaction.
             async fn append_events(
                 tx: &mut sqlx::Transaction<'_, $db>,
-                events: &[$crate::events::OutboxEvent],
+                events: &[$crate::model::event::OutboxEvent],
             ) -> Result<(), StoreError> {
                 for event in events {
                     sqlx::query($crate::store::sql::OUTBOX_INSERT)

@@ -12,7 +12,7 @@ macro_rules! sql_consent {
                 &self,
                 user: UserId,
                 client: &ClientId,
-            ) -> Result<Option<$crate::oauth::scope::Scope>, StoreError> {
+            ) -> Result<Option<$crate::model::scope::Scope>, StoreError> {
                 let row: Option<sqlx::types::Json<Vec<String>>> =
                     sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2")
                         .bind(user.as_uuid())
@@ -21,7 +21,7 @@ macro_rules! sql_consent {
                         .await
                         .map_err(Self::error)?;
                 row.map(|r| {
-                    $crate::oauth::scope::Scope::from_tokens(r.0.iter().map(String::as_str))
+                    $crate::model::scope::Scope::from_tokens(r.0.iter().map(String::as_str))
                         .map_err(|e| StoreError::Corrupt(format!("consents.scopes: {e}")))
                 })
                 .transpose()
@@ -31,7 +31,7 @@ macro_rules! sql_consent {
                 &self,
                 user: UserId,
                 client: &ClientId,
-                scope: &$crate::oauth::scope::Scope,
+                scope: &$crate::model::scope::Scope,
                 at: time::OffsetDateTime,
             ) -> Result<(), StoreError> {
                 sqlx::query(

@@ -15,13 +15,13 @@ pub(in crate::store) struct FactorRow {
     created_at: OffsetDateTime,
 }
 
-impl TryFrom<FactorRow> for crate::identity::mfa::Factor {
+impl TryFrom<FactorRow> for crate::model::mfa::Factor {
     type Error = StoreError;
     fn try_from(r: FactorRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: r.id,
             user_id: UserId::from_uuid(r.user_id),
-            kind: crate::identity::mfa::FactorKind::parse(&r.kind).map_err(corrupt("mfa_factors.kind"))?,
+            kind: crate::model::mfa::FactorKind::parse(&r.kind).map_err(corrupt("mfa_factors.kind"))?,
             secret_enc: r.secret_enc,
             target: r.target,
             confirmed_at: r.confirmed_at,
@@ -36,7 +36,7 @@ macro_rules! sql_factors {
     ($store:ty, $db:ty, $engine:literal, $begin:literal, $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::FactorStore for $store {
-            async fn list_factors(&self, user: UserId) -> Result<Vec<$crate::identity::mfa::Factor>, StoreError> {
+            async fn list_factors(&self, user: UserId) -> Result<Vec<$crate::model::mfa::Factor>, StoreError> {
                 let rows = sqlx::query_as::<_, $crate::store::sql::FactorRow>(
                     "SELECT id, user_id, kind, secret_enc, target, confirmed_at, last_used_step, created_at \
                      FROM mfa_factors WHERE user_id = $1 ORDER BY created_at, id",
@@ -48,7 +48,7 @@ macro_rules! sql_factors {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
-            async fn insert_factor(&self, f: &$crate::identity::mfa::Factor) -> Result<(), StoreError> {
+            async fn insert_factor(&self, f: &$crate::model::mfa::Factor) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO mfa_factors (id, user_id, kind, secret_enc, target, confirmed_at, last_used_step, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -13,7 +13,7 @@ pub(in crate::store) struct LinkRow {
     last_login_at: Option<OffsetDateTime>,
 }
 
-impl From<LinkRow> for crate::identity::idp::FederatedLink {
+impl From<LinkRow> for crate::model::idp::FederatedLink {
     fn from(r: LinkRow) -> Self {
         Self {
             issuer: r.issuer,
@@ -34,12 +34,12 @@ pub(in crate::store) struct IdpRow {
     oauth_client_id: String,
     client_secret_enc: Option<Vec<u8>>,
     scopes: Json<Vec<String>>,
-    claims: Json<crate::identity::idp::ClaimMap>,
+    claims: Json<crate::model::idp::ClaimMap>,
     domains: Json<Vec<String>>,
     jit: bool,
     default_role: Option<String>,
-    role_rules: Json<Vec<crate::identity::idp::RoleRule>>,
-    required_claims: Json<Vec<crate::identity::idp::ClaimValue>>,
+    role_rules: Json<Vec<crate::model::idp::RoleRule>>,
+    required_claims: Json<Vec<crate::model::idp::ClaimValue>>,
     sso_required: bool,
     accept_upstream_mfa: bool,
     enabled: bool,
@@ -50,7 +50,7 @@ pub(in crate::store) struct IdpRow {
 pub(in crate::store) const IDP_COLUMNS: &str = "id, client_id, issuer, oauth_client_id, client_secret_enc, scopes, claims, domains, \
      jit, default_role, role_rules, required_claims, sso_required, accept_upstream_mfa, enabled, created_at, updated_at";
 
-impl TryFrom<IdpRow> for crate::identity::idp::IdentityProvider {
+impl TryFrom<IdpRow> for crate::model::idp::IdentityProvider {
     type Error = StoreError;
     fn try_from(r: IdpRow) -> Result<Self, StoreError> {
         Ok(Self {
@@ -88,7 +88,7 @@ macro_rules! sql_idps {
             /// Binds every identity_providers column of `i`, in [`IDP_COLUMNS`] order.
             fn bind_idp<'q>(
                 query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
-                i: &'q $crate::identity::idp::IdentityProvider,
+                i: &'q $crate::model::idp::IdentityProvider,
             ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
                 query
                     .bind(i.id)
@@ -113,7 +113,7 @@ macro_rules! sql_idps {
 
         #[async_trait::async_trait]
         impl $crate::store::IdpStore for $store {
-            async fn insert_idp(&self, i: &$crate::identity::idp::IdentityProvider) -> Result<(), StoreError> {
+            async fn insert_idp(&self, i: &$crate::model::idp::IdentityProvider) -> Result<(), StoreError> {
                 Self::bind_idp(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO identity_providers ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
@@ -127,7 +127,7 @@ macro_rules! sql_idps {
                 Ok(())
             }
 
-            async fn find_idp(&self, id: uuid::Uuid) -> Result<Option<$crate::identity::idp::IdentityProvider>, StoreError> {
+            async fn find_idp(&self, id: uuid::Uuid) -> Result<Option<$crate::model::idp::IdentityProvider>, StoreError> {
                 sqlx::query_as::<_, $crate::store::sql::IdpRow>(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM identity_providers WHERE id = $1",
                     $crate::store::sql::IDP_COLUMNS
@@ -143,7 +143,7 @@ macro_rules! sql_idps {
             async fn list_idps(
                 &self,
                 account: Option<AccountId>,
-            ) -> Result<Vec<$crate::identity::idp::IdentityProvider>, StoreError> {
+            ) -> Result<Vec<$crate::model::idp::IdentityProvider>, StoreError> {
                 sqlx::query_as::<_, $crate::store::sql::IdpRow>(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM identity_providers WHERE ($1 IS NULL OR client_id = $1) ORDER BY created_at, id",
                     $crate::store::sql::IDP_COLUMNS
@@ -157,7 +157,7 @@ macro_rules! sql_idps {
                 .collect()
             }
 
-            async fn update_idp(&self, i: &$crate::identity::idp::IdentityProvider) -> Result<(), StoreError> {
+            async fn update_idp(&self, i: &$crate::model::idp::IdentityProvider) -> Result<(), StoreError> {
                 let done = Self::bind_idp(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "UPDATE identity_providers SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) WHERE id = $1",
@@ -192,7 +192,7 @@ macro_rules! sql_idps {
                 idp: uuid::Uuid,
                 issuer: &str,
                 subject: &str,
-            ) -> Result<Option<$crate::identity::idp::FederatedLink>, StoreError> {
+            ) -> Result<Option<$crate::model::idp::FederatedLink>, StoreError> {
                 Ok(sqlx::query_as::<_, $crate::store::sql::LinkRow>(
                     "SELECT issuer, subject, user_id, idp_id, created_at, last_login_at \
                      FROM federated_identities WHERE idp_id = $1 AND issuer = $2 AND subject = $3",
@@ -206,7 +206,7 @@ macro_rules! sql_idps {
                 .map(Into::into))
             }
 
-            async fn links_of(&self, user: UserId) -> Result<Vec<$crate::identity::idp::FederatedLink>, StoreError> {
+            async fn links_of(&self, user: UserId) -> Result<Vec<$crate::model::idp::FederatedLink>, StoreError> {
                 Ok(sqlx::query_as::<_, $crate::store::sql::LinkRow>(
                     "SELECT issuer, subject, user_id, idp_id, created_at, last_login_at \
                      FROM federated_identities WHERE user_id = $1 ORDER BY created_at, subject",
@@ -223,8 +223,8 @@ macro_rules! sql_idps {
             async fn insert_federated_user(
                 &self,
                 u: &User,
-                link: &$crate::identity::idp::FederatedLink,
-                events: &[$crate::events::OutboxEvent],
+                link: &$crate::model::idp::FederatedLink,
+                events: &[$crate::model::event::OutboxEvent],
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 Self::insert_user_in(&mut tx, u).await?;
@@ -234,7 +234,7 @@ macro_rules! sql_idps {
                 Ok(())
             }
 
-            async fn insert_link(&self, link: &$crate::identity::idp::FederatedLink) -> Result<(), StoreError> {
+            async fn insert_link(&self, link: &$crate::model::idp::FederatedLink) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 Self::insert_link_in(&mut tx, link).await?;
                 tx.commit().await.map_err(Self::error)
@@ -242,7 +242,7 @@ macro_rules! sql_idps {
 
             async fn touch_link(
                 &self,
-                link: &$crate::identity::idp::FederatedLink,
+                link: &$crate::model::idp::FederatedLink,
                 at: time::OffsetDateTime,
             ) -> Result<(), StoreError> {
                 sqlx::query(
@@ -265,7 +265,7 @@ macro_rules! sql_idps {
             /// transaction.
             async fn insert_link_in(
                 tx: &mut sqlx::Transaction<'_, $db>,
-                link: &$crate::identity::idp::FederatedLink,
+                link: &$crate::model::idp::FederatedLink,
             ) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO federated_identities (issuer, subject, user_id, idp_id, created_at, last_login_at) \

@@ -14,7 +14,7 @@ pub(in crate::store) struct OutboxDbRow {
     payload: Json<serde_json::Value>,
 }
 
-impl From<OutboxDbRow> for crate::events::OutboxRow {
+impl From<OutboxDbRow> for crate::model::event::OutboxRow {
     fn from(r: OutboxDbRow) -> Self {
         Self {
             id: r.id,
@@ -30,7 +30,7 @@ macro_rules! sql_outbox {
     ($store:ty, $db:ty, $engine:literal, $begin:literal, $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::OutboxStore for $store {
-            async fn outbox_unsent(&self, limit: i64) -> Result<Vec<$crate::events::OutboxRow>, StoreError> {
+            async fn outbox_unsent(&self, limit: i64) -> Result<Vec<$crate::model::event::OutboxRow>, StoreError> {
                 let rows = sqlx::query_as::<_, $crate::store::sql::OutboxDbRow>(
                     "SELECT id, topic, key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
                 )
@@ -48,7 +48,7 @@ macro_rules! sql_outbox {
                     .map_err(Self::error)
             }
 
-            async fn outbox_enqueue(&self, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
+            async fn outbox_enqueue(&self, events: &[$crate::model::event::OutboxEvent]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 Self::append_events(&mut tx, events).await?;
                 tx.commit().await.map_err(Self::error)

@@ -64,7 +64,7 @@ macro_rules! sql_users {
     ($store:ty, $db:ty, $engine:literal, $begin:literal, $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::UserStore for $store {
-            async fn insert_user(&self, u: &User, events: &[$crate::events::OutboxEvent]) -> Result<(), StoreError> {
+            async fn insert_user(&self, u: &User, events: &[$crate::model::event::OutboxEvent]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 Self::insert_user_in(&mut tx, u).await?;
                 Self::append_events(&mut tx, events).await?;
@@ -76,7 +76,7 @@ macro_rules! sql_users {
                 &self,
                 u: &User,
                 read_at: time::OffsetDateTime,
-                events: &[$crate::events::OutboxEvent],
+                events: &[$crate::model::event::OutboxEvent],
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
                 // Row-value SET with the same 15 parameters as the insert (created_at is rewritten
@@ -91,7 +91,7 @@ macro_rules! sql_users {
                 .await
                 .map_err(Self::error)?;
                 changed_since(done.rows_affected(), "users_changed")?;
-                if u.status == $crate::identity::user::UserStatus::Deleted {
+                if u.status == $crate::model::user::UserStatus::Deleted {
                     // Erasure: the upstream identities linked to the user go too.
                     sqlx::query("DELETE FROM federated_identities WHERE user_id = $1")
                         .bind(u.id.as_uuid())

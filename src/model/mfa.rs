@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::name_enum;
 use super::user::UserId;
-use crate::security::sealed::{self, SealError};
+use crate::crypto::sealed::{self, SealError};
 
 name_enum!(
     /// The kind of a second factor.

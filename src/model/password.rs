@@ -4,7 +4,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::InvalidValue;
+use crate::model::InvalidValue;
 
 /// bcrypt reads at most 72 bytes; longer passwords would be silently truncated, so they are
 /// refused instead.

@@ -13,8 +13,8 @@ use time::{Duration, OffsetDateTime};
 use super::account::AccountId;
 use super::role::RoleName;
 use super::{InvalidValue, name_enum, string_newtype};
-use crate::oauth::redirect_uri::RedirectUri;
-use crate::oauth::scope::Scope;
+use crate::model::redirect_uri::RedirectUri;
+use crate::model::scope::Scope;
 
 string_newtype!(
     /// An application's OAuth `client_id`.

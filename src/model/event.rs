@@ -4,8 +4,13 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::audit::AuditRecord;
-use crate::identity::user::User;
+use crate::model::audit::AuditRecord;
+use crate::model::user::User;
+
+/// The topic of user lifecycle events (key: the user id).
+pub const USER_EVENTS: &str = "propusk.user-events";
+/// The topic carrying every audit record (key: the record's target, or its action).
+pub const AUDIT: &str = "propusk.audit";
 
 /// An event on its way to the outbox: the topic (without the configured prefix), the partition
 /// key, and the CloudEvent itself.
@@ -51,7 +56,7 @@ impl UserEvent {
             data.extend(extra);
         }
         OutboxEvent {
-            topic: super::USER_EVENTS,
+            topic: USER_EVENTS,
             key: user.id.to_string(),
             payload: cloud_event(kind, source, &user.id.to_string(), at, data),
         }
@@ -82,7 +87,7 @@ impl UserEvent {
     pub fn permissions_changed(
         source: &str,
         user: &User,
-        before: &[crate::identity::permission::Permission],
+        before: &[crate::model::permission::Permission],
         at: OffsetDateTime,
     ) -> OutboxEvent {
         Self::event(
@@ -124,7 +129,7 @@ impl UserEvent {
     pub fn locked(
         source: &str,
         user: &User,
-        lock: &crate::security::lockout::Lock,
+        lock: &crate::model::lockout::Lock,
         ip: Option<&str>,
         at: OffsetDateTime,
     ) -> OutboxEvent {
@@ -161,7 +166,7 @@ pub fn audit(source: &str, id: i64, record: &AuditRecord) -> OutboxEvent {
         "details": record.details,
     });
     OutboxEvent {
-        topic: super::AUDIT,
+        topic: AUDIT,
         key: key.clone(),
         payload: cloud_event(
             &format!("audit.{}", record.action),

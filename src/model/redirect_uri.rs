@@ -6,7 +6,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::identity::InvalidValue;
+use crate::model::InvalidValue;
 
 /// A redirect URI fit for registration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use super::action::Action;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::identity::account::AccountId;
+use crate::model::account::AccountId;
 
 /// Who acted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +217,7 @@ impl AuditRecord {
         at: OffsetDateTime,
         user: &str,
         account: Option<AccountId>,
-        lock: &crate::security::lockout::Lock,
+        lock: &crate::model::lockout::Lock,
         ctx: &RequestContext,
     ) -> Self {
         let mut record = Self::new(at, Action::Lock, Outcome::Success, ctx);

@@ -19,7 +19,7 @@ fn key(key: &[u8; 32]) -> Result<LessSafeKey, SealError> {
 /// Encrypts `plain` for `context`.
 pub fn seal(master: &[u8; 32], context: &str, plain: &[u8]) -> Result<Vec<u8>, SealError> {
     let mut nonce = [0u8; NONCE_LEN];
-    crate::crypto::fill(&mut nonce);
+    super::fill(&mut nonce);
     let mut data = plain.to_vec();
     key(master)?
         .seal_in_place_append_tag(

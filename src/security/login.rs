@@ -5,8 +5,8 @@
 
 use tokio::sync::OnceCell;
 
-use super::password::Password;
-use super::user::{User, UserStatus};
+use crate::model::password::Password;
+use crate::model::user::{User, UserStatus};
 use crate::store::{Database, StoreError};
 
 /// Why a login failed.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::identity::InvalidValue;
+use crate::model::InvalidValue;
 
 /// A set of scope tokens, kept sorted so equal sets print the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,12 +14,6 @@ impl Scope {
     /// Parses a space-separated scope string; an empty string is the empty set.
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         Self::from_tokens(s.split(' ').filter(|t| !t.is_empty()))
-    }
-
-    /// A scope as stored with a code, a refresh family or a parked request: it was checked when
-    /// it was granted, so one that no longer parses is corrupt data, never an empty scope.
-    pub fn stored(s: &str) -> Result<Self, crate::store::StoreError> {
-        Self::parse(s).map_err(|e| crate::store::StoreError::Corrupt(format!("stored scope: {}", e.0)))
     }
 
     /// Builds a set from separate tokens, each checked.
