@@ -13,7 +13,10 @@ use crate::events::relay::Relay;
 pub use crate::http::AppState;
 use crate::keys::{KeyError, Keyring, MasterKey, Purpose};
 use crate::model::application::SigningAlg;
+use crate::oauth::ports::Ports;
 use crate::oauth::provider::Provider;
+use crate::security::Services;
+use crate::store::directory::Directory;
 use crate::store::{self, StoreError, Stores};
 
 /// Why a node could not start.
@@ -79,19 +82,23 @@ impl App {
                     source,
                 })?,
         };
-        let stores = Stores { db, hot };
+        let stores = Stores::new(db, hot);
         let notifier = crate::notify::Notifier::from_config(&config)?;
         if notifier.sms.name() == "log" && !config.is_https() {
             tracing::warn!("no PROPUSK_SMS_WEBHOOK_URL: SMS codes are written to the log (development only)");
         }
-        let provider = Arc::new(Provider::new(
-            &config,
-            &stores,
-            Arc::new(keyring),
-            &master,
-            clock.clone(),
-            notifier,
+        let audit = Arc::new(crate::audit::Auditor::new(
+            stores.db.clone(),
+            &master.derive(Purpose::AuditChain),
+            config.issuer_str(),
         ));
+        let ports = Ports {
+            state: stores.state.clone(),
+            directory: Arc::new(Directory::new(stores.db.clone())),
+            audit: audit.clone(),
+        };
+        let oauth = Arc::new(Provider::new(&config, Arc::new(keyring), &master, clock.clone(), ports));
+        let provider = Arc::new(Services::new(&config, &stores, oauth, audit, &master, notifier));
         let state = AppState {
             config: Arc::new(config),
             stores,

@@ -135,3 +135,10 @@ pub struct Verification {
     /// The first break, described.
     pub broken_at: Option<String>,
 }
+
+#[async_trait::async_trait]
+impl crate::oauth::ports::AuditSink for Auditor {
+    async fn record_or_log(&self, record: AuditRecord) {
+        Auditor::record_or_log(self, record).await;
+    }
+}

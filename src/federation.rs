@@ -8,10 +8,9 @@
 pub mod flow;
 pub mod mapping;
 pub mod provision;
-pub mod upstream;
 
 use crate::model::idp::IdentityProvider;
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::store::StoreError;
 
 /// The enabled provider whose domains cover the domain of `email` (home-realm discovery).
@@ -25,7 +24,7 @@ pub fn for_email<'a>(idps: &'a [IdentityProvider], email: &str) -> Option<&'a Id
 
 /// The enabled provider a person typed on the login page: for a work email, the one whose
 /// domains cover it; otherwise the first of the account whose id (slug) it is.
-pub async fn provider_for(provider: &Provider, typed: &str) -> Result<Option<IdentityProvider>, StoreError> {
+pub async fn provider_for(provider: &Services, typed: &str) -> Result<Option<IdentityProvider>, StoreError> {
     let db = provider.db.as_ref();
     if typed.contains('@') {
         return Ok(for_email(&db.list_idps(None).await?, typed).cloned());

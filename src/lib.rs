@@ -17,6 +17,7 @@ pub mod keys;
 pub mod model;
 pub mod notify;
 pub mod oauth;
+pub mod outbound;
 pub mod security;
 pub mod store;
 pub mod telemetry;

@@ -17,7 +17,10 @@ pub mod rate;
 pub mod redirect_uri;
 pub mod role;
 pub mod scope;
+mod store_error;
 pub mod user;
+
+pub use store_error::StoreError;
 
 /// Why a value was refused; the message is safe to show to the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,8 +7,12 @@ pub mod device;
 pub mod lockout;
 pub mod login;
 pub mod otp;
+pub mod password_grant;
 pub mod ratelimit;
 pub mod reset;
 pub mod second_factor;
+pub mod services;
 pub mod session;
 pub mod signin;
+
+pub use services::Services;

@@ -2,6 +2,7 @@
 //! implementation that pass one shared contract suite (`tests/store/`):
 //! relational data in PostgreSQL or SQLite, hot state in Redis or in process.
 
+pub mod directory;
 pub mod hot;
 pub mod memory;
 pub mod postgres;
@@ -29,27 +30,7 @@ use time::OffsetDateTime;
 
 pub use hot::{Counter, HotStore, Rate, Taken, Throttle};
 
-/// What went wrong in a store, free of driver types.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    /// A uniqueness or reference rule refused the write; `constraint` names it
-    /// (`users_username_key`, `users_email_key`, `clients_slug_key`, `foreign_key` …).
-    #[error("conflict on {constraint}")]
-    Conflict { constraint: String },
-    /// Stored data that does not parse (a bug or a manual edit).
-    #[error("corrupt stored data: {0}")]
-    Corrupt(String),
-    #[error("store unavailable: {0}")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl StoreError {
-    pub(crate) fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Unavailable(Box::new(e))
-    }
-}
+pub use crate::model::StoreError;
 
 /// B2B customer accounts (table `clients`).
 #[async_trait]
@@ -272,6 +253,15 @@ pub trait Database:
 pub struct Stores {
     pub db: Arc<dyn Database>,
     pub hot: Arc<dyn HotStore>,
+    /// The protocol's and the browser sessions' typed state over `hot`.
+    pub state: Arc<hot::HotState>,
+}
+
+impl Stores {
+    pub fn new(db: Arc<dyn Database>, hot: Arc<dyn HotStore>) -> Self {
+        let state = Arc::new(hot::HotState::new(hot.clone()));
+        Self { db, hot, state }
+    }
 }
 
 /// Connects to the configured relational store, creating the PostgreSQL database or SQLite

@@ -355,9 +355,11 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 .map_err(|e| Failure(format!("cannot reach the hot-state store: {e}")))?;
             let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
             let notifier = crate::notify::Notifier::from_config(&config).map_err(|e| Failure(e.to_string()))?;
+            let state = crate::store::hot::HotState::new(hot.clone());
             let users = admin::users::UserAdmin {
                 db: db.as_ref(),
                 hot: hot.as_ref(),
+                state: &state,
                 clock: &clock,
                 audit: &auditor,
                 source: config.issuer_str(),

@@ -18,12 +18,12 @@ use serde_json::{Map, Value};
 use time::Duration;
 use uuid::Uuid;
 
-use super::upstream::{self, Metadata, UpstreamError};
 use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::crypto::sealed;
 use crate::model::idp::IdentityProvider;
-use crate::oauth::provider::Provider;
+use crate::outbound::{self as upstream, Metadata, UpstreamError};
+use crate::security::Services;
 use crate::store::{StoreError, Taken};
 
 /// How long the user may take at the upstream.
@@ -109,12 +109,12 @@ fn key(state: &str) -> String {
 }
 
 /// Propusk's callback URL, registered at every upstream.
-pub fn callback_url(provider: &Provider) -> String {
+pub fn callback_url(provider: &Services) -> String {
     provider.endpoint(CALLBACK_PATH)
 }
 
 fn client_of(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     metadata: &Metadata,
 ) -> Result<upstream::UpstreamClient, FederationError> {
@@ -137,7 +137,7 @@ fn client_of(
 /// Starts a sign-in at `idp` for the browser whose binding cookie is `browser`; returns the
 /// upstream authorization URL to send it to.
 pub async fn start(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     browser: &str,
     req: Option<&str>,
@@ -216,7 +216,7 @@ pub struct Failed {
 }
 
 /// Checks the callback and redeems its code; the upstream's verified claims.
-pub async fn finish(provider: &Provider, callback: &Callback, browser: Option<&str>) -> Result<Verified, Failed> {
+pub async fn finish(provider: &Services, callback: &Callback, browser: Option<&str>) -> Result<Verified, Failed> {
     let failed = |error: FederationError, req: Option<String>| Failed { error, req };
     let state = callback
         .state
@@ -244,7 +244,7 @@ pub async fn finish(provider: &Provider, callback: &Callback, browser: Option<&s
 /// The checks after the state was taken: browser, provider, `iss`, code exchange, ID token,
 /// userinfo.
 async fn verify(
-    provider: &Provider,
+    provider: &Services,
     callback: &Callback,
     browser: Option<&str>,
     outbound: Outbound,

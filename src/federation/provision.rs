@@ -12,7 +12,7 @@ use crate::model::event::UserEvent;
 use crate::model::idp::{FederatedLink, IdentityProvider};
 use crate::model::role::{RoleName, RoleScope};
 use crate::model::user::{User, UserId, UserStatus, Username};
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::store::StoreError;
 
 /// How the user was found.
@@ -57,7 +57,7 @@ pub enum ProvisionError {
 
 /// The user of `profile`, linked, updated or created.
 pub async fn user_for(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     issuer: &str,
     profile: &Profile,
@@ -83,7 +83,7 @@ pub async fn user_for(
 }
 
 async fn resolve(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     issuer: &str,
     profile: &Profile,
@@ -114,7 +114,7 @@ async fn resolve(
 
 /// A sign-in through an existing link: the user, brought up to date.
 async fn signed_in(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     link: &FederatedLink,
     profile: &Profile,
@@ -127,7 +127,7 @@ async fn signed_in(
 }
 
 /// The linked user, if it may still sign in through `idp`.
-async fn linked_user(provider: &Provider, idp: &IdentityProvider, id: UserId) -> Result<User, ProvisionError> {
+async fn linked_user(provider: &Services, idp: &IdentityProvider, id: UserId) -> Result<User, ProvisionError> {
     let user = provider.db.find_user(id).await?.ok_or(ProvisionError::Gone)?;
     match user.status {
         UserStatus::Deleted => return Err(ProvisionError::Gone),
@@ -144,7 +144,7 @@ async fn linked_user(provider: &Provider, idp: &IdentityProvider, id: UserId) ->
 /// active user of the provider's account not linked to another identity of this provider.
 /// Anyone else holding the address refuses the sign-in (never a second user beside them).
 async fn by_trusted_email(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     issuer: &str,
     profile: &Profile,
@@ -194,7 +194,7 @@ fn new_link(
 
 /// The role the mapping gives: the first matching rule's, else the provider's default, else
 /// `client_user`; only account-scoped roles that exist.
-async fn mapped_role(provider: &Provider, idp: &IdentityProvider, profile: &Profile) -> Result<RoleName, StoreError> {
+async fn mapped_role(provider: &Services, idp: &IdentityProvider, profile: &Profile) -> Result<RoleName, StoreError> {
     let candidates = profile
         .rule_role
         .iter()
@@ -210,7 +210,7 @@ async fn mapped_role(provider: &Provider, idp: &IdentityProvider, profile: &Prof
 }
 
 /// True when `email` may be set on `user` (no other user has it).
-async fn email_free(provider: &Provider, email: &str, user: Option<UserId>) -> Result<bool, StoreError> {
+async fn email_free(provider: &Services, email: &str, user: Option<UserId>) -> Result<bool, StoreError> {
     Ok(provider
         .db
         .find_user_by_login(email)
@@ -220,7 +220,7 @@ async fn email_free(provider: &Provider, email: &str, user: Option<UserId>) -> R
 
 /// A free username: the mapped one, else the email's local part, else one derived from the
 /// upstream subject.
-async fn username_for(provider: &Provider, idp: &IdentityProvider, profile: &Profile) -> Result<Username, StoreError> {
+async fn username_for(provider: &Services, idp: &IdentityProvider, profile: &Profile) -> Result<Username, StoreError> {
     let from_email = profile
         .email
         .as_ref()
@@ -252,7 +252,7 @@ fn hex_digest(s: &str) -> String {
 /// Creates the user, its link and `user.created` in one transaction, with the trusted address
 /// (no one holds it: [`by_trusted_email`] found no one).
 async fn create(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     issuer: &str,
     profile: &Profile,
@@ -297,7 +297,7 @@ async fn create(
 /// the role when the provider has rules (a user who left every mapped group falls back to the
 /// default role). The username never changes.
 async fn update(
-    provider: &Provider,
+    provider: &Services,
     idp: &IdentityProvider,
     mut user: User,
     profile: &Profile,
@@ -352,7 +352,7 @@ async fn update(
         Vec::new()
     };
     let write = provider.db.update_user(&user, read_at, &events);
-    crate::oauth::revocation::around(provider.hot.as_ref(), &ends, now, write).await?;
+    crate::oauth::revocation::around(provider.state.as_ref(), &ends, now, write).await?;
     if !changed.is_empty() {
         audit(
             provider,
@@ -373,7 +373,7 @@ async fn update(
 
 /// An audit record of a change the provider's mapping made.
 async fn audit(
-    provider: &Provider,
+    provider: &Services,
     action: Action,
     user: &User,
     idp: &IdentityProvider,

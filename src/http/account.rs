@@ -310,6 +310,7 @@ pub(super) fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: 
         seal_key: &state.provider.seal_key,
         notifier: &state.provider.notifier,
         hot: state.stores.hot.as_ref(),
+        state: &state.stores.state,
         clock: state.clock.as_ref(),
         audit: &state.provider.audit,
         source: &state.provider.issuer,

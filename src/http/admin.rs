@@ -121,6 +121,7 @@ impl AdminRequest {
         UserAdmin {
             db: self.state.stores.db.as_ref(),
             hot: self.state.stores.hot.as_ref(),
+            state: &self.state.stores.state,
             clock: self.state.clock.as_ref(),
             audit: &self.state.provider.audit,
             source: &self.state.provider.issuer,

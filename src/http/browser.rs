@@ -32,7 +32,7 @@ pub async fn session(
     let Some(value) = cookie(headers, name) else {
         return Ok(None);
     };
-    let found = session::load(state.stores.hot.as_ref(), &value, state.clock.now()).await?;
+    let found = session::load(state.stores.state.as_ref(), &value, state.clock.now()).await?;
     Ok(found.map(|s| (value, s)))
 }
 

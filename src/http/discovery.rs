@@ -9,9 +9,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::oauth::metadata;
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 
-pub async fn discovery(State(provider): State<Arc<Provider>>) -> Response {
+pub async fn discovery(State(provider): State<Arc<Services>>) -> Response {
     let mut response = Json(metadata::document(&provider)).into_response();
     response
         .headers_mut()

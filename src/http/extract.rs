@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::model::application::Application;
 use crate::oauth::client_auth::{self, Accept, Presented};
 use crate::oauth::error::OAuthError;
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::security::ratelimit::{self, Bucket};
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2). Another content type, a body
@@ -59,7 +59,7 @@ pub fn authorization(headers: &HeaderMap) -> Option<&str> {
 /// Authenticates the calling client from the `Authorization` header or the body's
 /// `client_id` / `client_secret` (RFC 6749 §2.3.1).
 pub async fn client(
-    provider: &Provider,
+    provider: &Services,
     headers: &HeaderMap,
     body_id: Option<&str>,
     body_secret: Option<&str>,
@@ -102,7 +102,7 @@ impl TokenForm {
     /// Authenticates the calling client.
     pub async fn client(
         &self,
-        provider: &Provider,
+        provider: &Services,
         headers: &HeaderMap,
         accept: Accept,
     ) -> Result<Arc<Application>, OAuthError> {
@@ -136,19 +136,19 @@ pub struct ClientIp(pub IpAddr);
 
 impl<S> axum::extract::FromRequestParts<S> for ClientIp
 where
-    Arc<Provider>: axum::extract::FromRef<S>,
+    Arc<Services>: axum::extract::FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let provider = <Arc<Provider> as axum::extract::FromRef<S>>::from_ref(state);
+        let provider = <Arc<Services> as axum::extract::FromRef<S>>::from_ref(state);
         Ok(ClientIp(client_ip_of(parts, &provider)))
     }
 }
 
 /// The client address of a request (the peer is unknown only in unit tests without a socket).
-pub fn client_ip_of(parts: &axum::http::request::Parts, provider: &Provider) -> IpAddr {
+pub fn client_ip_of(parts: &axum::http::request::Parts, provider: &Services) -> IpAddr {
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

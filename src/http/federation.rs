@@ -15,9 +15,10 @@ use super::login::{Completed, UNAVAILABLE, complete, parked_request, second_step
 use crate::audit::{AuditRecord, RequestContext};
 use crate::federation::flow::{self, Callback, FederationError, Freshness};
 use crate::federation::provision::{self, ProvisionError};
-use crate::federation::{self as federation_core, mapping, upstream::UpstreamError};
+use crate::federation::{self as federation_core, mapping};
 use crate::http::AppState;
 use crate::model::idp::IdentityProvider;
+use crate::outbound::UpstreamError;
 use crate::security::second_factor::{self, Need, Pending};
 use crate::telemetry::metrics::Federated;
 

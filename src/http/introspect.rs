@@ -13,10 +13,10 @@ use super::extract::{OAuthForm, TokenForm};
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspect::introspect as run;
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 
 pub async fn introspect(
-    State(provider): State<Arc<Provider>>,
+    State(provider): State<Arc<Services>>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {

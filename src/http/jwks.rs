@@ -8,9 +8,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 
-pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
+pub async fn jwks(State(provider): State<Arc<Services>>) -> Response {
     let keyring = provider.keyring();
     let keys: Vec<_> = keyring.published().collect();
     let mut response = Json(json!({ "keys": keys })).into_response();

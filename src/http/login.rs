@@ -53,7 +53,7 @@ pub(super) type Parked = (
 
 /// The parked authorization request a sign-in continues, or the page explaining it is gone.
 pub(super) async fn parked_request(
-    provider: &crate::oauth::provider::Provider,
+    provider: &crate::security::Services,
     id: Option<&str>,
     browser: Option<&str>,
 ) -> Result<Option<Parked>, Response> {
@@ -302,10 +302,10 @@ pub(super) async fn complete(
         tracing::warn!(error = %e, "the known device could not be remembered");
     }
     if let Ok(Some((old_cookie, old))) = session(state, headers).await {
-        let _ = browser_session::end(hot, &old_cookie, &old).await;
+        let _ = browser_session::end(&state.stores.state, &old_cookie, &old).await;
     }
     let (cookie, new_session) =
-        match browser_session::start(hot, user, done.amr.clone(), now, done.authenticated_at).await {
+        match browser_session::start(&state.stores.state, user, done.amr.clone(), now, done.authenticated_at).await {
             Ok(started) => started,
             Err(_) => {
                 return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
@@ -314,11 +314,11 @@ pub(super) async fn complete(
     match crate::security::signin::still_standing(provider, user).await {
         Ok(true) => {}
         Ok(false) => {
-            let _ = browser_session::end(hot, &cookie, &new_session).await;
+            let _ = browser_session::end(&state.stores.state, &cookie, &new_session).await;
             return error_page(StatusCode::FORBIDDEN, "This account cannot sign in now.");
         }
         Err(_) => {
-            let _ = browser_session::end(hot, &cookie, &new_session).await;
+            let _ = browser_session::end(&state.stores.state, &cookie, &new_session).await;
             return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
     }

@@ -163,7 +163,7 @@ async fn logout(
     let https = state.config.is_https();
     let mut cookies = Vec::new();
     if let Some((cookie, s)) = &current {
-        let hot = state.stores.hot.as_ref();
+        let hot = state.stores.state.as_ref();
         let now = state.clock.now();
         let ended = async {
             revocation::deny_session(hot, &s.sid, now).await?;

@@ -12,11 +12,11 @@ use super::extract::{OAuthForm, TokenForm};
 use crate::model::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
-use crate::oauth::provider::Provider;
 use crate::oauth::revoke::revoke as run;
+use crate::security::Services;
 
 pub async fn revoke(
-    State(provider): State<Arc<Provider>>,
+    State(provider): State<Arc<Services>>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
@@ -29,7 +29,7 @@ pub async fn revoke(
     Ok(response)
 }
 
-async fn revoke_token(provider: &Provider, caller: &Application, form: &TokenForm) -> Result<(), OAuthError> {
+async fn revoke_token(provider: &Services, caller: &Application, form: &TokenForm) -> Result<(), OAuthError> {
     let token = form.token()?;
     run(provider, caller, token).await
 }

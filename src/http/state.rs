@@ -7,7 +7,7 @@ use axum::extract::FromRef;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::keys::MasterKey;
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::store::Stores;
 
 /// What every handler may reach; cheap to clone.
@@ -16,13 +16,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub stores: Stores,
     pub master: Arc<MasterKey>,
-    pub provider: Arc<Provider>,
+    pub provider: Arc<Services>,
     /// Signs CSRF tokens of the HTML forms.
     pub csrf_key: [u8; 32],
     pub clock: SharedClock,
 }
 
-impl FromRef<AppState> for Arc<Provider> {
+impl FromRef<AppState> for Arc<Services> {
     fn from_ref(state: &AppState) -> Self {
         state.provider.clone()
     }

@@ -17,12 +17,13 @@ use crate::audit::RequestContext;
 use crate::model::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
-use crate::oauth::grant::{TokenResponse, Wanted, authorization_code, client_credentials, password, refresh_token};
-use crate::oauth::provider::Provider;
+use crate::oauth::grant::{TokenResponse, Wanted, authorization_code, client_credentials, refresh_token};
 use crate::oauth::request::{RawTokenRequest, TokenRequest};
+use crate::security::Services;
+use crate::security::password_grant as password;
 
 pub async fn token(
-    State(provider): State<Arc<Provider>>,
+    State(provider): State<Arc<Services>>,
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     OAuthForm(raw): OAuthForm<RawTokenRequest>,
@@ -50,7 +51,7 @@ pub async fn token(
 }
 
 async fn grant(
-    provider: &Provider,
+    provider: &Services,
     app: &Application,
     raw: &RawTokenRequest,
     ip: std::net::IpAddr,

@@ -29,6 +29,8 @@ pub struct SelfService<'a> {
     /// Security notices by mail.
     pub notifier: &'a crate::notify::Notifier,
     pub hot: &'a dyn HotStore,
+    /// Typed hot state: revocation generations and browser sessions.
+    pub state: &'a crate::store::hot::HotState,
     pub clock: &'a dyn Clock,
     pub audit: &'a Auditor,
     pub source: &'a str,
@@ -257,7 +259,7 @@ impl SelfService<'_> {
         let read_at = std::mem::replace(&mut user.updated_at, now);
         let event = UserEvent::password_changed(self.source, &user, now);
         revocation::around(
-            self.hot,
+            self.state,
             &Ends::Everything.of(&sub),
             now,
             self.save(&user, read_at, event),
@@ -272,12 +274,12 @@ impl SelfService<'_> {
 
     pub async fn sessions(&self, sub: &str) -> Result<Vec<String>, AdminError> {
         let user = self.me(sub).await?;
-        Ok(session::list(self.hot, user.id).await?)
+        Ok(session::list(self.state, user.id).await?)
     }
 
     pub async fn end_session(&self, sub: &str, sid: &str) -> Result<(), AdminError> {
         let user = self.me(sub).await?;
-        if !session::revoke(self.hot, user.id, sid, self.clock.now()).await? {
+        if !session::revoke(self.state, user.id, sid, self.clock.now()).await? {
             return Err(AdminError::NotFound("no such session".into()));
         }
         self.record(&user, Action::SessionRevoke, Outcome::Success, json!({ "sid": sid }))

@@ -1,5 +1,6 @@
 //! A rate limit, as configured and as the hot store counts it.
 
+use axum::http::{HeaderName, HeaderValue};
 use time::Duration;
 
 /// A rate limit: `count` requests per `period`, in bursts of up to `count` (GCRA: the
@@ -39,5 +40,40 @@ impl Rate {
         }
         let remaining = (-over) / self.interval_us();
         Ok((tat, u32::try_from(remaining).unwrap_or(u32::MAX)))
+    }
+}
+
+/// A refused request: which policy, and when to come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limited {
+    pub policy: &'static str,
+    pub rate: Rate,
+    pub retry_after: Duration,
+}
+
+impl Limited {
+    /// Whole seconds to wait, at least 1.
+    pub fn retry_after_secs(&self) -> i64 {
+        (self.retry_after.whole_milliseconds() as i64 + 999)
+            .div_euclid(1000)
+            .max(1)
+    }
+
+    /// `Retry-After`, `RateLimit-Policy` and `RateLimit` for the 429 response.
+    pub fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
+        let wait = self.retry_after_secs();
+        let window = self.rate.period.whole_seconds().max(1);
+        let value = |s: String| HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static(""));
+        [
+            (HeaderName::from_static("retry-after"), value(wait.to_string())),
+            (
+                HeaderName::from_static("ratelimit-policy"),
+                value(format!("\"{}\";q={};w={window}", self.policy, self.rate.count)),
+            ),
+            (
+                HeaderName::from_static("ratelimit"),
+                value(format!("\"{}\";r=0;t={wait}", self.policy)),
+            ),
+        ]
     }
 }

@@ -14,9 +14,9 @@ use url::Url;
 use super::error::{ErrorCode, OAuthError};
 use super::pkce::CodeChallenge;
 use super::provider::Provider;
+use super::session::Session;
 use crate::model::application::{Application, ClientId, GrantType};
 use crate::model::scope::Scope;
-use crate::security::session::Session;
 
 /// `/authorize` parameters as they arrive (query or form). No `Debug`: `id_token_hint`.
 #[derive(Default, Deserialize)]
@@ -252,18 +252,14 @@ fn error_url(provider: &Provider, redirect_uri: &str, code: &str, description: &
 /// How long a user has to sign in and consent.
 pub const PENDING_LIFETIME: time::Duration = time::Duration::minutes(10);
 
-fn pending_key(id: &str) -> String {
-    format!("authreq:{id}")
-}
-
 /// A request waiting for the user, bound to the browser that made it.
 #[derive(Serialize, Deserialize)]
-struct Parked {
-    request: AuthorizationRequest,
+pub struct Parked {
+    pub request: AuthorizationRequest,
     /// SHA-256 of a cookie of the browser that started the flow: the login and consent forms
     /// of a parked request work only in that browser, so nobody can hand a victim a half-done
     /// request to finish.
-    browser: String,
+    pub browser: String,
 }
 
 /// Parks a request while the user signs in or consents; returns its id for the forms.
@@ -274,10 +270,9 @@ pub async fn park(provider: &Provider, request: &AuthorizationRequest, browser: 
         request: request.clone(),
         browser: crate::crypto::digest(browser),
     };
-    let value = serde_json::to_vec(&parked).map_err(|_| OAuthError::server_error())?;
     provider
-        .hot
-        .put(&pending_key(&id), &value, provider.clock.now() + PENDING_LIFETIME)
+        .state
+        .park_request(&id, &parked, provider.clock.now() + PENDING_LIFETIME)
         .await?;
     Ok(id)
 }
@@ -292,10 +287,7 @@ pub async fn parked(
     if id.len() > 64 {
         return Ok(None);
     }
-    let Some(bytes) = provider.hot.get(&pending_key(id)).await? else {
-        return Ok(None);
-    };
-    let Ok(parked) = serde_json::from_slice::<Parked>(&bytes) else {
+    let Some(parked) = provider.state.parked_request(id).await? else {
         return Ok(None);
     };
     if !crate::crypto::same(&parked.browser, &crate::crypto::digest(browser)) {
@@ -322,17 +314,16 @@ pub async fn mark_login_done(
         },
         browser: crate::crypto::digest(browser),
     };
-    let value = serde_json::to_vec(&parked).map_err(|_| OAuthError::server_error())?;
     provider
-        .hot
-        .put(&pending_key(id), &value, provider.clock.now() + PENDING_LIFETIME)
+        .state
+        .park_request(id, &parked, provider.clock.now() + PENDING_LIFETIME)
         .await?;
     Ok(())
 }
 
 /// Forgets a parked request once answered.
 pub async fn unpark(provider: &Provider, id: &str) -> Result<(), OAuthError> {
-    provider.hot.delete(&pending_key(id)).await?;
+    provider.state.unpark_request(id).await?;
     Ok(())
 }
 

@@ -12,13 +12,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::ports::{ClientDirectory, ProtocolState};
 use super::revocation::{self, Generation};
 use crate::cache::TtlCache;
+use crate::model::StoreError;
 use crate::model::account::{Account, AccountId};
 use crate::model::application::{Application, ClientId};
 use crate::model::role::{Role, RoleName};
 use crate::model::user::{User, UserId};
-use crate::store::{Database, HotStore, StoreError};
 
 /// How long an application, role or account read from the database is trusted.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
@@ -39,8 +40,8 @@ pub struct Marked<T> {
 
 /// Cached application, role and account lookups.
 pub struct ClientRegistry {
-    db: Arc<dyn Database>,
-    hot: Arc<dyn HotStore>,
+    db: Arc<dyn ClientDirectory>,
+    state: Arc<dyn ProtocolState>,
     apps: TtlCache<ClientId, Application>,
     roles: TtlCache<RoleName, Marked<Role>>,
     accounts: TtlCache<AccountId, Marked<Account>>,
@@ -48,10 +49,10 @@ pub struct ClientRegistry {
 }
 
 impl ClientRegistry {
-    pub fn new(db: Arc<dyn Database>, hot: Arc<dyn HotStore>) -> Self {
+    pub fn new(db: Arc<dyn ClientDirectory>, state: Arc<dyn ProtocolState>) -> Self {
         Self {
             db,
-            hot,
+            state,
             apps: TtlCache::new(CACHE_TTL, MISS_TTL, CAPACITY),
             roles: TtlCache::new(CACHE_TTL, MISS_TTL, 1_000),
             accounts: TtlCache::new(CACHE_TTL, MISS_TTL, CAPACITY),
@@ -60,7 +61,7 @@ impl ClientRegistry {
     }
 
     async fn generation(&self, which: Generation<'_>) -> Result<i64, StoreError> {
-        Ok(revocation::generations(self.hot.as_ref(), &[which]).await?[0])
+        Ok(revocation::generations(self.state.as_ref(), &[which]).await?[0])
     }
 
     /// The application with this client_id, if registered and enabled; its `generation` is the
@@ -156,6 +157,11 @@ impl ClientRegistry {
             self.db.find_user(id),
         )
         .await
+    }
+
+    /// The user's row as stored now, uncached.
+    pub async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.db.find_user(id).await
     }
 
     /// Forgets a changed application on this node.

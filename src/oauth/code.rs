@@ -8,12 +8,12 @@ use time::Duration;
 use super::authorize::AuthorizationRequest;
 use super::error::OAuthError;
 use super::pkce::CodeChallenge;
+use super::ports::{CodeOutcome, Use};
 use super::provider::Provider;
-use crate::crypto::digest;
+use super::session::Session;
 use crate::crypto::random_token;
+use crate::model::StoreError;
 use crate::model::user::UserId;
-use crate::security::session::Session;
-use crate::store::{StoreError, Taken};
 
 pub const LIFETIME: Duration = Duration::seconds(60);
 
@@ -43,29 +43,12 @@ pub struct CodeGrant {
 }
 
 /// What the first redemption of a code issued, so a replay can revoke it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issued {
     pub jti: String,
     pub exp: i64,
     pub family: Option<String>,
     pub family_created: Option<i64>,
-}
-
-fn key(code: &str) -> String {
-    format!("code:{}", digest(code))
-}
-
-/// What became of a redeemed code: the first redemption's [`Issued`], or [`REPLAYED`] when a
-/// replay got there before the first redemption finished. Written once (`put_new`), so the two
-/// sides of a race agree on one outcome.
-fn outcome_key(code: &str) -> String {
-    format!("code-outcome:{}", digest(code))
-}
-
-const REPLAYED: &[u8] = b"replayed";
-
-fn corrupt(e: serde_json::Error) -> OAuthError {
-    OAuthError::from(StoreError::Corrupt(e.to_string()))
 }
 
 /// Issues a code for `request`, approved by the user of `session`.
@@ -91,10 +74,9 @@ pub async fn issue(
         resource: request.resource.clone(),
     };
     let code = random_token::<32>();
-    let value = serde_json::to_vec(&grant).map_err(corrupt)?;
     provider
-        .hot
-        .put(&key(&code), &value, provider.clock.now() + LIFETIME)
+        .state
+        .put_code(&code, &grant, provider.clock.now() + LIFETIME)
         .await?;
     Ok(code)
 }
@@ -112,18 +94,16 @@ pub async fn redeem(provider: &Provider, code: &str) -> Result<Redeemed, OAuthEr
     if code.len() > 256 {
         return Ok(Redeemed::Unknown);
     }
-    match provider.hot.take(&key(code)).await? {
-        Taken::Missing => Ok(Redeemed::Unknown),
-        Taken::First(bytes) => Ok(Redeemed::Fresh(serde_json::from_slice(&bytes).map_err(corrupt)?)),
-        Taken::Again(_) => {
-            let outcome = outcome_key(code);
+    let state = provider.state.as_ref();
+    match state.take_code(code).await? {
+        Use::Missing => Ok(Redeemed::Unknown),
+        Use::First(grant) => Ok(Redeemed::Fresh(Box::new(grant))),
+        Use::Again(_) => {
             let until = provider.clock.now() + LIFETIME;
-            if !provider.hot.put_new(&outcome, REPLAYED, until).await? {
+            // What became of the code is written once: the two sides of a race agree on it.
+            if !state.settle_code(code, &CodeOutcome::Replayed, until).await? {
                 // The first redemption finished: revoke what it issued.
-                if let Some(bytes) = provider.hot.get(&outcome).await?
-                    && bytes != REPLAYED
-                {
-                    let issued: Issued = serde_json::from_slice(&bytes).map_err(corrupt)?;
+                if let Some(CodeOutcome::Issued(issued)) = state.code_outcome(code).await? {
                     revoke(provider, &issued).await?;
                 }
             }
@@ -135,12 +115,12 @@ pub async fn redeem(provider: &Provider, code: &str) -> Result<Redeemed, OAuthEr
 }
 
 async fn revoke(provider: &Provider, issued: &Issued) -> Result<(), StoreError> {
-    let hot = provider.hot.as_ref();
+    let state = provider.state.as_ref();
     let exp = time::OffsetDateTime::from_unix_timestamp(issued.exp).unwrap_or_else(|_| provider.clock.now());
-    super::revocation::deny_jti(hot, &issued.jti, exp).await?;
+    super::revocation::deny_jti(state, &issued.jti, exp).await?;
     if let (Some(family), Some(created)) = (&issued.family, issued.family_created) {
         let until = time::OffsetDateTime::from_unix_timestamp(created).unwrap_or(exp) + super::refresh::ABSOLUTE;
-        super::refresh::revoke_family_id(hot, family, until).await?;
+        super::refresh::revoke_family_id(state, family, until).await?;
     }
     Ok(())
 }
@@ -149,9 +129,9 @@ async fn revoke(provider: &Provider, issued: &Issued) -> Result<(), StoreError> 
 /// Fails with `invalid_grant`, revoking it all, when a replay came first (RFC 6749 §4.1.2: a
 /// code used twice must not leave tokens from it active, whichever request wins the race).
 pub async fn record_issued(provider: &Provider, code: &str, issued: &Issued) -> Result<(), OAuthError> {
-    let value = serde_json::to_vec(issued).map_err(corrupt)?;
     let until = provider.clock.now() + LIFETIME;
-    if provider.hot.put_new(&outcome_key(code), &value, until).await? {
+    let outcome = CodeOutcome::Issued(issued.clone());
+    if provider.state.settle_code(code, &outcome, until).await? {
         return Ok(());
     }
     revoke(provider, issued).await?;

@@ -68,7 +68,7 @@ pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Cow<'static, str>,
     /// Set when a rate limit refused the request: answered 429 with `Retry-After`.
-    pub limited: Option<Box<crate::security::ratelimit::Limited>>,
+    pub limited: Option<Box<crate::model::rate::Limited>>,
     /// For `invalid_client`: the client authenticated in the body (`client_secret_post`, or a
     /// public client's id), so the answer is 400 without a `Basic` challenge (RFC 6749 §5.2:
     /// 401 and `WWW-Authenticate` only when the `Authorization` header was used).
@@ -87,7 +87,7 @@ impl OAuthError {
 
     /// A rate limit refused the request (`temporarily_unavailable`, RFC 6749 §4.1.2.1, sent
     /// with 429 and `Retry-After`).
-    pub fn rate_limited(limited: crate::security::ratelimit::Limited) -> Self {
+    pub fn rate_limited(limited: crate::model::rate::Limited) -> Self {
         Self {
             code: ErrorCode::TemporarilyUnavailable,
             description: format!("too many requests; retry after {} s", limited.retry_after_secs()).into(),
@@ -136,10 +136,10 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
-impl From<crate::store::StoreError> for OAuthError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::model::StoreError> for OAuthError {
+    fn from(e: crate::model::StoreError) -> Self {
         match e {
-            crate::store::StoreError::Unavailable(_) => {
+            crate::model::StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "store unavailable");
                 Self::unavailable()
             }

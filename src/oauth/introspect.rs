@@ -82,7 +82,7 @@ pub async fn introspect(provider: &Provider, caller: &Application, token: &str) 
     if !caller.may_introspect && claims.client_id != caller.client_id.as_str() {
         return Ok(Introspection::inactive());
     }
-    if revocation::is_revoked(provider.hot.as_ref(), &claims).await? {
+    if revocation::is_revoked(provider.state.as_ref(), &claims).await? {
         return Ok(Introspection::inactive());
     }
     Ok(Introspection::active(AccessClaims::clone(&claims)))

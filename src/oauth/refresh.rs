@@ -14,17 +14,18 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::error::OAuthError;
+use super::ports::{Denial, Denylist, ProtocolState, Use};
 use super::provider::Provider;
 use super::revocation;
 use super::revocation::Marks;
 use super::subject::{Authenticated, Subject};
-use crate::audit::AuditRecord;
+use crate::crypto::mac;
 use crate::crypto::random_token;
-use crate::crypto::{digest, mac};
+use crate::model::StoreError;
 use crate::model::application::{Application, ClientId};
+use crate::model::audit::AuditRecord;
 use crate::model::scope::Scope;
 use crate::model::user::UserId;
-use crate::store::{HotStore, StoreError, Taken};
 
 pub const IDLE: Duration = Duration::days(14);
 pub const ABSOLUTE: Duration = Duration::days(30);
@@ -53,29 +54,9 @@ impl RefreshRecord {
         (at(self.issued_at) + IDLE).min(at(self.family_created) + ABSOLUTE)
     }
 
-    fn family_expires_at(&self) -> OffsetDateTime {
+    pub fn family_expires_at(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.family_created).unwrap_or(OffsetDateTime::UNIX_EPOCH) + ABSOLUTE
     }
-}
-
-fn key(token: &str) -> String {
-    format!("rt:{}", digest(token))
-}
-
-use super::revocation::family_key;
-
-fn session_families(sid: &str) -> String {
-    format!("sid-families:{sid}")
-}
-
-fn corrupt(e: serde_json::Error) -> OAuthError {
-    OAuthError::from(StoreError::Corrupt(e.to_string()))
-}
-
-async fn store(hot: &dyn HotStore, token: &str, record: &RefreshRecord) -> Result<(), OAuthError> {
-    let value = serde_json::to_vec(record).map_err(corrupt)?;
-    hot.put(&key(token), &value, record.expires_at()).await?;
-    Ok(())
 }
 
 /// Starts a new family for `subject`; returns the first token and its record.
@@ -97,11 +78,11 @@ pub async fn start_family(
         resource: resource.map(str::to_owned),
     };
     let token = random_token::<32>();
-    store(provider.hot.as_ref(), &token, &record).await?;
+    provider.state.put_refresh(&token, &record).await?;
     if let Some(sid) = &record.subject.sid {
         provider
-            .hot
-            .set_add(&session_families(sid), &record.family, record.family_expires_at())
+            .state
+            .add_session_family(sid, &record.family, record.family_expires_at())
             .await?;
     }
     Ok((token, record))
@@ -129,16 +110,16 @@ pub async fn rotate(
         return Err(invalid());
     }
     let client_id = app.client_id.as_str();
-    let hot = provider.hot.as_ref();
+    let state = provider.state.as_ref();
     let now = provider.clock.now();
-    let (record, first): (RefreshRecord, bool) = match hot.take(&key(token)).await? {
-        Taken::Missing => return Err(invalid()),
-        Taken::First(bytes) => (serde_json::from_slice(&bytes).map_err(corrupt)?, true),
-        Taken::Again(bytes) => (serde_json::from_slice(&bytes).map_err(corrupt)?, false),
+    let (record, first) = match state.take_refresh(token).await? {
+        Use::Missing => return Err(invalid()),
+        Use::First(record) => (record, true),
+        Use::Again(record) => (record, false),
     };
     if record.client_id != app.client_id {
         // Someone else holds this client's token: assume theft.
-        revoke_family(hot, &record).await?;
+        revoke_family(state, &record).await?;
         tracing::warn!(refresh.family = %record.family, "refresh token presented by another client; family revoked");
         let audit =
             AuditRecord::refresh_family_revoked(now, &record.subject.sub, client_id, "presented by another client");
@@ -146,7 +127,7 @@ pub async fn rotate(
         return Err(invalid());
     }
     let (revoked, current) =
-        revocation::family_state(hot, &record.family, record.family_created, &record.subject, client_id).await?;
+        revocation::family_state(state, &record.family, record.family_created, &record.subject, client_id).await?;
     if revoked {
         return Err(invalid());
     }
@@ -162,12 +143,11 @@ pub async fn rotate(
     let store_successor = if first {
         true
     } else {
-        match hot.get(&key(&next)).await? {
+        match state.get_refresh(&next).await? {
             None => true,
-            Some(bytes) => {
-                let successor_record: RefreshRecord = serde_json::from_slice(&bytes).map_err(corrupt)?;
+            Some(successor_record) => {
                 if now.unix_timestamp() - successor_record.issued_at > GRACE.whole_seconds() {
-                    revoke_family(hot, &record).await?;
+                    revoke_family(state, &record).await?;
                     tracing::warn!(refresh.family = %record.family, "refresh token reused after rotation; family revoked");
                     let audit = AuditRecord::refresh_family_revoked(
                         now,
@@ -191,8 +171,7 @@ pub async fn rotate(
     if store_successor {
         // `put_new`: two uses racing in the grace window both get here; the later must not
         // overwrite (and so re-arm) a successor that was already stored, or even used.
-        let value = serde_json::to_vec(&successor_record).map_err(corrupt)?;
-        hot.put_new(&key(&next), &value, successor_record.expires_at()).await?;
+        state.put_new_refresh(&next, &successor_record).await?;
     }
     Ok((successor_record, next, app))
 }
@@ -216,20 +195,24 @@ async fn current_subject(provider: &Provider, record: &RefreshRecord, current: M
 }
 
 /// Revokes the family `record` belongs to.
-pub async fn revoke_family(hot: &dyn HotStore, record: &RefreshRecord) -> Result<(), StoreError> {
-    hot.put(&family_key(&record.family), b"1", record.family_expires_at())
+pub async fn revoke_family(deny: &dyn Denylist, record: &RefreshRecord) -> Result<(), StoreError> {
+    deny.deny(Denial::Family(&record.family), record.family_expires_at())
         .await
 }
 
 /// Revokes a family by id, until `until`.
-pub async fn revoke_family_id(hot: &dyn HotStore, family: &str, until: OffsetDateTime) -> Result<(), StoreError> {
-    hot.put(&family_key(family), b"1", until).await
+pub async fn revoke_family_id(deny: &dyn Denylist, family: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+    deny.deny(Denial::Family(family), until).await
 }
 
 /// Revokes every family started in the session `sid`.
-pub async fn revoke_session_families(hot: &dyn HotStore, sid: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-    for family in hot.set_members(&session_families(sid)).await? {
-        revoke_family_id(hot, &family, now + ABSOLUTE).await?;
+pub async fn revoke_session_families(
+    state: &dyn ProtocolState,
+    sid: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for family in state.session_families(sid).await? {
+        revoke_family_id(state, &family, now + ABSOLUTE).await?;
     }
     Ok(())
 }
@@ -240,17 +223,12 @@ pub async fn peek(provider: &Provider, token: &str) -> Result<Option<RefreshReco
     if token.len() > 256 {
         return Ok(None);
     }
-    let hot = provider.hot.as_ref();
-    let keys = [key(token), key(&successor(provider, token))];
-    let values = hot.get_many(&keys).await?;
-    let (Some(bytes), None) = (&values[0], &values[1]) else {
-        return Ok(None);
-    };
-    let Ok(record) = serde_json::from_slice::<RefreshRecord>(bytes) else {
+    let state = provider.state.as_ref();
+    let Some(record) = state.unrotated_refresh(token, &successor(provider, token)).await? else {
         return Ok(None);
     };
     let (revoked, _) = revocation::family_state(
-        hot,
+        state,
         &record.family,
         record.family_created,
         &record.subject,

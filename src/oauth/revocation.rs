@@ -15,29 +15,18 @@
 //! token in the same instant, on nodes whose clocks differ, are still ordered — the issuer reads
 //! the generations *before* it reads the subject, so a change that lands in between leaves the
 //! new token already inactive, never a stale token active. A counter never goes back (see
-//! [`HotStore::advance`]), so its entry may expire after [`HORIZON`].
+//! [`Denylist::advance`]), so its entry may expire after [`HORIZON`].
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use super::ports::{Denial, Denylist, Entry};
 use super::token::AccessClaims;
-use crate::store::{HotStore, StoreError};
+use crate::model::StoreError;
 
 /// How long a session entry or generation counter must live: as long as anything it covers — a
 /// refresh family lives at most 30 days, sessions 7, access tokens 24 hours.
 pub const HORIZON: Duration = Duration::days(31);
-
-fn jti_key(jti: &str) -> String {
-    format!("deny:jti:{jti}")
-}
-
-pub(crate) fn family_key(family: &str) -> String {
-    format!("deny:family:{family}")
-}
-
-pub(crate) fn sid_key(sid: &str) -> String {
-    format!("deny:sid:{sid}")
-}
 
 /// What a generation counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,34 +43,13 @@ pub enum Generation<'a> {
     App(&'a str),
 }
 
-impl Generation<'_> {
-    fn key(self) -> String {
-        match self {
-            Generation::User(id) => format!("gen:user:{id}"),
-            Generation::Sessions(id) => format!("gen:sessions:{id}"),
-            Generation::Role(name) => format!("gen:role:{name}"),
-            Generation::Account(id) => format!("gen:account:{id}"),
-            Generation::App(id) => format!("gen:app:{id}"),
-        }
-    }
-}
-
-/// The not-before time of releases before generations (unix seconds): tokens, families and
-/// sessions issued to the user before it are inactive. Nothing writes it any more; it is read
-/// for whatever carries no generation, so a block or reset made before the upgrade stays in force
-/// until the entry expires with [`HORIZON`].
-fn legacy_key(sub: &str) -> String {
-    format!("nbf:user:{sub}")
-}
-
-/// A number stored as decimal text (a generation, the legacy not-before time).
-fn stored_number(value: Option<&[u8]>) -> Option<i64> {
-    std::str::from_utf8(value?).ok()?.parse().ok()
-}
-
-/// True when `issued` (unix seconds) lies before the legacy not-before value read.
-fn before_legacy(value: Option<&[u8]>, issued: i64) -> bool {
-    stored_number(value).is_some_and(|nbf| issued < nbf)
+/// True when `issued` (unix seconds) lies before the legacy not-before time read: the not-before
+/// of releases before generations (tokens, families and sessions issued to the user before it are
+/// inactive). Nothing writes it any more; it is read for whatever carries no generation, so a
+/// block or reset made before the upgrade stays in force until the entry expires with
+/// [`HORIZON`].
+fn before_legacy(value: Option<i64>, issued: i64) -> bool {
+    value.is_some_and(|nbf| issued < nbf)
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -114,22 +82,17 @@ impl Marks {
     }
 }
 
-/// A counter's value as stored (absent: 0).
-fn parse_generation(value: Option<&[u8]>) -> i64 {
-    stored_number(value).unwrap_or(0)
-}
-
 /// Reads several generations in one round trip, in order.
-pub async fn generations(hot: &dyn HotStore, which: &[Generation<'_>]) -> Result<Vec<i64>, StoreError> {
-    let keys: Vec<String> = which.iter().map(|g| g.key()).collect();
-    let values = hot.get_many(&keys).await?;
-    Ok(values.iter().map(|v| parse_generation(v.as_deref())).collect())
+pub async fn generations(deny: &dyn Denylist, which: &[Generation<'_>]) -> Result<Vec<i64>, StoreError> {
+    let entries: Vec<Entry<'_>> = which.iter().map(|g| Entry::Generation(*g)).collect();
+    let values = deny.read(&entries).await?;
+    Ok(values.into_iter().map(|v| v.unwrap_or(0)).collect())
 }
 
 /// Moves a generation forward: everything issued under an earlier one is inactive from now on,
 /// on every node.
-pub async fn advance(hot: &dyn HotStore, which: Generation<'_>, now: OffsetDateTime) -> Result<i64, StoreError> {
-    hot.advance(&which.key(), now.unix_timestamp(), now + HORIZON).await
+pub async fn advance(deny: &dyn Denylist, which: Generation<'_>, now: OffsetDateTime) -> Result<i64, StoreError> {
+    deny.advance(which, now.unix_timestamp(), now + HORIZON).await
 }
 
 /// What a change to a user ends (DESIGN.md, Revocation).
@@ -154,9 +117,9 @@ impl Ends {
 }
 
 /// Ends what `ends` names for user `sub`, now.
-pub async fn end_user(hot: &dyn HotStore, sub: &str, ends: Ends, now: OffsetDateTime) -> Result<(), StoreError> {
+pub async fn end_user(deny: &dyn Denylist, sub: &str, ends: Ends, now: OffsetDateTime) -> Result<(), StoreError> {
     for generation in ends.of(sub) {
-        advance(hot, generation, now).await?;
+        advance(deny, generation, now).await?;
     }
     Ok(())
 }
@@ -166,17 +129,17 @@ pub async fn end_user(hot: &dyn HotStore, sub: &str, ends: Ends, now: OffsetDate
 /// write was under way from rows read before it committed. Every change that revokes goes
 /// through here.
 pub async fn around<T, E: From<StoreError>>(
-    hot: &dyn HotStore,
+    deny: &dyn Denylist,
     which: &[Generation<'_>],
     now: OffsetDateTime,
     write: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
     for generation in which {
-        advance(hot, *generation, now).await?;
+        advance(deny, *generation, now).await?;
     }
     let done = write.await?;
     for generation in which {
-        advance(hot, *generation, now).await?;
+        advance(deny, *generation, now).await?;
     }
     Ok(done)
 }
@@ -188,84 +151,91 @@ fn role_of(claims: &AccessClaims) -> Option<&str> {
 
 /// True when the token was revoked by any means: its `jti`, session or family denied, or a
 /// generation it was issued under moved on.
-pub async fn is_revoked(hot: &dyn HotStore, claims: &AccessClaims) -> Result<bool, StoreError> {
-    let mut keys = vec![jti_key(&claims.jti)];
-    keys.extend(claims.sid.as_deref().map(sid_key));
-    keys.extend(claims.family.as_deref().map(family_key));
-    let denials = keys.len();
+pub async fn is_revoked(deny: &dyn Denylist, claims: &AccessClaims) -> Result<bool, StoreError> {
+    let mut entries = vec![Entry::Denied(Denial::Jti(&claims.jti))];
+    entries.extend(claims.sid.as_deref().map(|s| Entry::Denied(Denial::Session(s))));
+    entries.extend(claims.family.as_deref().map(|f| Entry::Denied(Denial::Family(f))));
+    let denials = entries.len();
     let marks = &claims.rev;
     let mut carried = vec![marks.app];
-    keys.push(Generation::App(&claims.client_id).key());
+    entries.push(Entry::Generation(Generation::App(&claims.client_id)));
     if !claims.is_service() {
-        keys.push(Generation::User(&claims.sub).key());
+        entries.push(Entry::Generation(Generation::User(&claims.sub)));
         carried.push(marks.user);
     }
     if let Some(role) = role_of(claims) {
-        keys.push(Generation::Role(role).key());
+        entries.push(Entry::Generation(Generation::Role(role)));
         carried.push(marks.role);
     }
     if let Some(account) = &claims.account_id {
-        keys.push(Generation::Account(account).key());
+        entries.push(Entry::Generation(Generation::Account(account)));
         carried.push(marks.account);
     }
     let legacy = marks.is_empty() && !claims.is_service();
     if legacy {
-        keys.push(legacy_key(&claims.sub));
+        entries.push(Entry::LegacyNotBefore(&claims.sub));
     }
-    let values = hot.get_many(&keys).await?;
+    let values = deny.read(&entries).await?;
     let denied = values[..denials].iter().any(Option::is_some);
     let moved_on = values[denials..]
         .iter()
         .zip(&carried)
-        .any(|(now, then)| parse_generation(now.as_deref()) > *then);
-    let before = legacy && values.last().is_some_and(|v| before_legacy(v.as_deref(), claims.iat));
+        .any(|(now, then)| now.unwrap_or(0) > *then);
+    let before = legacy && values.last().is_some_and(|v| before_legacy(*v, claims.iat));
     Ok(denied || moved_on || before)
 }
 
 /// True when a browser session is dead: ended by logout, or begun under a generation of its user
 /// or account that has moved on. One round trip.
 pub async fn session_revoked(
-    hot: &dyn HotStore,
+    deny: &dyn Denylist,
     sid: &str,
     sub: &str,
     account: Option<&str>,
     marks: &Marks,
     auth_time: i64,
 ) -> Result<bool, StoreError> {
-    let mut keys = vec![sid_key(sid), Generation::Sessions(sub).key(), legacy_key(sub)];
-    keys.extend(account.map(|a| Generation::Account(a).key()));
-    let values = hot.get_many(&keys).await?;
-    let legacy = marks.is_empty() && before_legacy(values[2].as_deref(), auth_time);
-    let account_moved = values
-        .get(3)
-        .is_some_and(|v| parse_generation(v.as_deref()) > marks.account);
-    Ok(values[0].is_some() || legacy || parse_generation(values[1].as_deref()) > marks.sessions || account_moved)
+    let mut entries = vec![
+        Entry::Denied(Denial::Session(sid)),
+        Entry::Generation(Generation::Sessions(sub)),
+        Entry::LegacyNotBefore(sub),
+    ];
+    entries.extend(account.map(|a| Entry::Generation(Generation::Account(a))));
+    let values = deny.read(&entries).await?;
+    let legacy = marks.is_empty() && before_legacy(values[2], auth_time);
+    let account_moved = values.get(3).is_some_and(|v| v.unwrap_or(0) > marks.account);
+    Ok(values[0].is_some() || legacy || values[1].unwrap_or(0) > marks.sessions || account_moved)
 }
 
 /// What a refresh family depends on, read in one round trip: whether the family or its session
 /// was revoked, and the current generations (user, sessions, application, the role it last
 /// had, its B2B account).
 pub async fn family_state(
-    hot: &dyn HotStore,
+    deny: &dyn Denylist,
     family: &str,
     family_created: i64,
     subject: &super::subject::Subject,
     client_id: &str,
 ) -> Result<(bool, Marks), StoreError> {
-    let mut keys = vec![
-        family_key(family),
-        Generation::User(&subject.sub).key(),
-        Generation::Sessions(&subject.sub).key(),
-        Generation::App(client_id).key(),
-        Generation::Role(subject.role.as_deref().unwrap_or("")).key(),
+    let mut entries = vec![
+        Entry::Denied(Denial::Family(family)),
+        Entry::Generation(Generation::User(&subject.sub)),
+        Entry::Generation(Generation::Sessions(&subject.sub)),
+        Entry::Generation(Generation::App(client_id)),
+        Entry::Generation(Generation::Role(subject.role.as_deref().unwrap_or(""))),
     ];
-    keys.extend(subject.account_id.as_deref().map(|a| Generation::Account(a).key()));
-    let account = keys.len() - 1;
-    keys.push(legacy_key(&subject.sub));
-    let legacy = keys.len() - 1;
-    keys.extend(subject.sid.as_deref().map(sid_key));
-    let values = hot.get_many(&keys).await?;
-    let generation = |i: usize| parse_generation(values[i].as_deref());
+    entries.extend(
+        subject
+            .account_id
+            .as_deref()
+            .map(|a| Entry::Generation(Generation::Account(a))),
+    );
+    let account = entries.len() - 1;
+    entries.push(Entry::LegacyNotBefore(&subject.sub));
+    let legacy = entries.len() - 1;
+    entries.extend(subject.sid.as_deref().map(|s| Entry::Denied(Denial::Session(s))));
+    let values = deny.read(&entries).await?;
+    let generation = |i: usize| values[i].unwrap_or(0);
     let current = Marks {
         user: generation(1),
         sessions: generation(2),
@@ -278,26 +248,26 @@ pub async fn family_state(
         },
         role_name: None,
     };
-    let denied = values[0].is_some() || (subject.sid.is_some() && values[keys.len() - 1].is_some());
+    let denied = values[0].is_some() || (subject.sid.is_some() && values[entries.len() - 1].is_some());
     let then = &subject.marks;
     let moved_on = current.sessions > then.sessions || current.account > then.account || current.app > then.app;
-    let before = then.is_empty() && before_legacy(values[legacy].as_deref(), family_created);
+    let before = then.is_empty() && before_legacy(values[legacy], family_created);
     Ok((denied || moved_on || before, current))
 }
 
 /// Blacklists one access token until it expires.
-pub async fn deny_token(hot: &dyn HotStore, claims: &AccessClaims) -> Result<(), StoreError> {
-    deny_jti(hot, &claims.jti, claims.expires_at()).await
+pub async fn deny_token(deny: &dyn Denylist, claims: &AccessClaims) -> Result<(), StoreError> {
+    deny_jti(deny, &claims.jti, claims.expires_at()).await
 }
 
 /// Blacklists the access token `jti`, which expires at `exp`.
-pub async fn deny_jti(hot: &dyn HotStore, jti: &str, exp: OffsetDateTime) -> Result<(), StoreError> {
-    hot.put(&jti_key(jti), b"1", exp).await
+pub async fn deny_jti(deny: &dyn Denylist, jti: &str, exp: OffsetDateTime) -> Result<(), StoreError> {
+    deny.deny(Denial::Jti(jti), exp).await
 }
 
 /// Blacklists every access token of a browser session.
-pub async fn deny_session(hot: &dyn HotStore, sid: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-    hot.put(&sid_key(sid), b"1", now + HORIZON).await
+pub async fn deny_session(deny: &dyn Denylist, sid: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    deny.deny(Denial::Session(sid), now + HORIZON).await
 }
 
 #[cfg(test)]
@@ -315,12 +285,5 @@ mod tests {
         let text = serde_json::to_string(&marks).unwrap();
         assert_eq!(text, r#"{"u":3,"rn":"client_user"}"#);
         assert_eq!(serde_json::from_str::<Marks>(&text).unwrap(), marks);
-    }
-
-    #[test]
-    fn stored_generations_parse_and_absent_ones_are_zero() {
-        assert_eq!(parse_generation(None), 0);
-        assert_eq!(parse_generation(Some(b"1764590000")), 1_764_590_000);
-        assert_eq!(parse_generation(Some(b"garbage")), 0);
     }
 }

@@ -6,8 +6,8 @@
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
 use super::{refresh, revocation};
-use crate::audit::AuditRecord;
 use crate::model::application::Application;
+use crate::model::audit::AuditRecord;
 
 /// Revokes `token` on behalf of `caller`.
 #[tracing::instrument(skip_all, fields(client.id = %caller.client_id))]
@@ -21,7 +21,7 @@ pub async fn revoke(provider: &Provider, caller: &Application, token: &str) -> R
             "the token was not issued to this client",
         ));
     }
-    revocation::deny_token(provider.hot.as_ref(), &claims).await?;
+    revocation::deny_token(provider.state.as_ref(), &claims).await?;
     tracing::info!(token.jti = %claims.jti, "access token revoked");
     Ok(())
 }
@@ -37,7 +37,7 @@ async fn revoke_refresh(provider: &Provider, caller: &Application, token: &str) 
             "the token was not issued to this client",
         ));
     }
-    refresh::revoke_family(provider.hot.as_ref(), &record).await?;
+    refresh::revoke_family(provider.state.as_ref(), &record).await?;
     let audit = AuditRecord::refresh_family_revoked(
         provider.clock.now(),
         &record.subject.sub,

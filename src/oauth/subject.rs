@@ -71,11 +71,11 @@ impl Subject {
     ) -> Result<(Self, User), OAuthError> {
         let sub = id.to_string();
         let read = revocation::generations(
-            provider.hot.as_ref(),
+            provider.state.as_ref(),
             &[Generation::User(&sub), Generation::Sessions(&sub)],
         )
         .await?;
-        let user = provider.db.find_user(id).await?.ok_or_else(not_active)?;
+        let user = provider.clients.find_user(id).await?.ok_or_else(not_active)?;
         let standing = match &proof {
             Proof::Session(sessions) => read[1] <= *sessions,
             Proof::Password(hash) => user.password_hash == *hash,
@@ -112,7 +112,7 @@ impl Subject {
             _ => {
                 let mut which = vec![Generation::Role(user.role.as_str())];
                 which.extend(account.as_deref().map(Generation::Account));
-                let read = revocation::generations(provider.hot.as_ref(), &which).await?;
+                let read = revocation::generations(provider.state.as_ref(), &which).await?;
                 (read[0], read.get(1).copied().unwrap_or(0))
             }
         };

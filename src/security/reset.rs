@@ -13,7 +13,7 @@ use crate::events::UserEvent;
 use crate::model::InvalidValue;
 use crate::model::password::Password;
 use crate::model::user::{User, UserId, UserStatus};
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::store::{Rate, StoreError, Taken, Throttle};
 
 pub const LIFETIME: Duration = Duration::minutes(30);
@@ -43,7 +43,7 @@ fn index(user: UserId) -> String {
 
 /// Mails a reset link for the account named by `login` (username or email), if it exists, is
 /// active and has an address, within the daily budget. The caller answers the same either way.
-pub async fn request(provider: &Provider, login: &str, from: Source, ctx: &RequestContext) -> Result<(), StoreError> {
+pub async fn request(provider: &Services, login: &str, from: Source, ctx: &RequestContext) -> Result<(), StoreError> {
     let now = provider.clock.now();
     let user = crate::security::login::find(provider.db.as_ref(), login).await?;
     let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
@@ -117,14 +117,14 @@ pub async fn request(provider: &Provider, login: &str, from: Source, ctx: &Reque
 /// True for a user who signs in through an identity provider (the account requires it, or the
 /// user never had a password here): no local password for them, which would outlive their
 /// removal at the company's IdP.
-async fn signs_in_upstream(provider: &Provider, user: &User) -> Result<bool, StoreError> {
+async fn signs_in_upstream(provider: &Services, user: &User) -> Result<bool, StoreError> {
     let federated_only = user.password_hash.is_none() && !provider.db.links_of(user.id).await?.is_empty();
     Ok(federated_only || crate::security::signin::sso_required(provider, user.client_id).await?)
 }
 
 /// The user a still-valid token belongs to (without using it up); none once the user signs in
 /// through an identity provider (a link mailed before single sign-on was required).
-pub async fn peek(provider: &Provider, token: &str) -> Result<Option<User>, StoreError> {
+pub async fn peek(provider: &Services, token: &str) -> Result<Option<User>, StoreError> {
     let Some(bytes) = provider.hot.get(&key(token)).await? else {
         return Ok(None);
     };
@@ -159,7 +159,7 @@ pub enum ResetError {
 
 /// Uses the token once to set `new_password`.
 pub async fn complete(
-    provider: &Provider,
+    provider: &Services,
     token: &str,
     new_password: &str,
     ctx: &RequestContext,
@@ -189,7 +189,7 @@ pub async fn complete(
     }
     let ends = crate::oauth::revocation::Ends::Everything.of(&sub);
     let write = provider.db.update_user(&user, read_at, &events);
-    crate::oauth::revocation::around(provider.hot.as_ref(), &ends, now, write).await?;
+    crate::oauth::revocation::around(provider.state.as_ref(), &ends, now, write).await?;
     // Whoever knew the old password loses every foothold: other reset links, known devices.
     for other in provider.hot.set_members(&index(user.id)).await? {
         provider.hot.delete(&other).await?;
@@ -204,7 +204,7 @@ pub async fn complete(
 }
 
 async fn record(
-    provider: &Provider,
+    provider: &Services,
     user: &User,
     action: Action,
     outcome: Outcome,

@@ -14,7 +14,7 @@ use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::model::mfa::{self, Factor, FactorKind};
 use crate::model::user::{User, UserId};
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::store::{HotStore, StoreError};
 
 /// How long the second step may take.
@@ -36,7 +36,7 @@ pub enum Need {
 }
 
 /// True when the user's role or B2B account requires a second factor.
-pub async fn required(provider: &Provider, user: &User) -> Result<bool, StoreError> {
+pub async fn required(provider: &Services, user: &User) -> Result<bool, StoreError> {
     if provider.mfa_required_roles.iter().any(|r| r == user.role.as_str()) {
         return Ok(true);
     }
@@ -47,7 +47,7 @@ pub async fn required(provider: &Provider, user: &User) -> Result<bool, StoreErr
 }
 
 /// What the user must do after a correct password.
-pub async fn need(provider: &Provider, user: &User) -> Result<Need, StoreError> {
+pub async fn need(provider: &Services, user: &User) -> Result<Need, StoreError> {
     let confirmed: Vec<Factor> = provider
         .db
         .list_factors(user.id)
@@ -206,7 +206,7 @@ fn attempt(pending: &Pending, ip: std::net::IpAddr) -> Attempt {
 /// Checks a code for the pending sign-in under the lockout policy. On success with an
 /// enrolment, the factor is confirmed and the recovery codes saved.
 pub async fn verify(
-    provider: &Provider,
+    provider: &Services,
     pending: &Pending,
     method: Method,
     code: &str,
@@ -229,7 +229,7 @@ pub async fn verify(
 
 /// The code check and its bookkeeping, while the attempt is marked in flight.
 async fn check_code(
-    provider: &Provider,
+    provider: &Services,
     pending: &Pending,
     method: Method,
     code: &str,
@@ -290,7 +290,7 @@ async fn check_code(
     }
 }
 
-async fn check_totp(provider: &Provider, user: UserId, code: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+async fn check_totp(provider: &Services, user: UserId, code: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
     for factor in provider.db.list_factors(user).await? {
         if factor.kind != FactorKind::Totp || !factor.is_confirmed() {
             continue;
@@ -304,7 +304,7 @@ async fn check_totp(provider: &Provider, user: UserId, code: &str, now: OffsetDa
 }
 
 async fn confirm_enrolment(
-    provider: &Provider,
+    provider: &Services,
     user: UserId,
     enrol: &Enrolment,
     code: &str,
@@ -354,7 +354,7 @@ pub enum SendCodeError {
 }
 
 /// Sends a sign-in code by email or SMS to the destination of the user's confirmed factor.
-pub async fn send_code(provider: &Provider, pending: &Pending, method: Method) -> Result<(), SendCodeError> {
+pub async fn send_code(provider: &Services, pending: &Pending, method: Method) -> Result<(), SendCodeError> {
     let kind = match method {
         Method::Email => FactorKind::Email,
         Method::Sms => FactorKind::Sms,
@@ -395,7 +395,7 @@ pub async fn send_code(provider: &Provider, pending: &Pending, method: Method) -
 
 /// Starts the enrolment of a pending sign-in that must enrol: a new TOTP factor and recovery
 /// codes to show.
-pub async fn start_enrolment(provider: &Provider, pending: &mut Pending) -> Result<(), StoreError> {
+pub async fn start_enrolment(provider: &Services, pending: &mut Pending) -> Result<(), StoreError> {
     let (factor, _) = mfa::new_totp(&provider.seal_key, pending.user_id, provider.clock.now())
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     provider.db.insert_factor(&factor).await?;

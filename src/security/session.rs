@@ -2,17 +2,15 @@
 //! the session under the value's SHA-256, with 12 hours idle and 7 days absolute lifetime. Each
 //! session has a public id (`sid`) that tokens carry, so logout can revoke them.
 
-use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::model::user::{User, UserId};
 use crate::oauth::revocation::{self, Generation, Marks};
-use crate::store::{HotStore, StoreError};
+use crate::store::StoreError;
+use crate::store::hot::HotState;
 
-pub const IDLE: Duration = Duration::hours(12);
-pub const ABSOLUTE: Duration = Duration::days(7);
+pub use crate::oauth::session::{ABSOLUTE, IDLE, Session};
 
 /// Cookie names: `__Host-` prefixed over https (RFC 6265bis §4.1.3.2), plain for http development.
 pub fn cookie_name(https: bool) -> &'static str {
@@ -32,60 +30,11 @@ pub fn set_cookie(name: &str, value: &str, https: bool, max_age: Duration) -> St
     )
 }
 
-/// A signed-in browser.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    /// The public session id carried by tokens (`sid`).
-    pub sid: String,
-    pub user_id: UserId,
-    /// When the user last authenticated (unix seconds): `auth_time`.
-    pub auth_time: i64,
-    /// Authentication methods used (RFC 8176): `pwd`, `otp`, `mfa` …
-    pub amr: Vec<String>,
-    /// When the session began (unix seconds), for the absolute lifetime.
-    pub created_at: i64,
-    /// The user's B2B account, whose suspension ends the session.
-    #[serde(default)]
-    pub account: Option<String>,
-    /// The revocation generations the session began under (`sessions`, `account`).
-    #[serde(default)]
-    pub marks: Marks,
-}
-
-impl Session {
-    /// True when the session was ended: logged out, or a generation it began under moved on.
-    pub async fn revoked(&self, hot: &dyn HotStore) -> Result<bool, StoreError> {
-        let sub = self.user_id.to_string();
-        revocation::session_revoked(
-            hot,
-            &self.sid,
-            &sub,
-            self.account.as_deref(),
-            &self.marks,
-            self.auth_time,
-        )
-        .await
-    }
-
-    fn expires_at(&self, now: OffsetDateTime) -> OffsetDateTime {
-        let absolute = OffsetDateTime::from_unix_timestamp(self.created_at).unwrap_or(now) + ABSOLUTE;
-        (now + IDLE).min(absolute)
-    }
-}
-
-fn key(cookie: &str) -> String {
-    format!("session:{}", digest(cookie))
-}
-
-fn user_sessions(user: UserId) -> String {
-    format!("user-sessions:{user}")
-}
-
 /// Starts a session of `user`, under the generations current now; returns the cookie value and
 /// the session. `authenticated_at` (unix seconds): when the user proved who they are, if
 /// earlier than now (an upstream IdP's sign-in); never later than now.
 pub async fn start(
-    hot: &dyn HotStore,
+    hot: &HotState,
     user: &User,
     amr: Vec<String>,
     now: OffsetDateTime,
@@ -113,22 +62,17 @@ pub async fn start(
         marks,
     };
     save(hot, &cookie, &session, now).await?;
-    hot.set_add(&user_sessions(user_id), &session.sid, now + ABSOLUTE)
-        .await?;
+    hot.add_user_session(user_id, &session.sid, now + ABSOLUTE).await?;
     Ok((cookie, session))
 }
 
-async fn save(hot: &dyn HotStore, cookie: &str, session: &Session, now: OffsetDateTime) -> Result<(), StoreError> {
-    let value = serde_json::to_vec(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    hot.put(&key(cookie), &value, session.expires_at(now)).await
+async fn save(hot: &HotState, cookie: &str, session: &Session, now: OffsetDateTime) -> Result<(), StoreError> {
+    hot.put_session(cookie, session, session.expires_at(now)).await
 }
 
 /// The session of this cookie, if live; using it extends the idle lifetime.
-pub async fn load(hot: &dyn HotStore, cookie: &str, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
-    let Some(bytes) = hot.get(&key(cookie)).await? else {
-        return Ok(None);
-    };
-    let Ok(session) = serde_json::from_slice::<Session>(&bytes) else {
+pub async fn load(hot: &HotState, cookie: &str, now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
+    let Some(session) = hot.session(cookie).await? else {
         return Ok(None);
     };
     if session.revoked(hot).await? {
@@ -139,25 +83,25 @@ pub async fn load(hot: &dyn HotStore, cookie: &str, now: OffsetDateTime) -> Resu
 }
 
 /// Ends the session of this cookie (the caller revokes its tokens).
-pub async fn end(hot: &dyn HotStore, cookie: &str, session: &Session) -> Result<(), StoreError> {
-    hot.delete(&key(cookie)).await?;
-    hot.set_remove(&user_sessions(session.user_id), &session.sid).await?;
+pub async fn end(hot: &HotState, cookie: &str, session: &Session) -> Result<(), StoreError> {
+    hot.delete_session(cookie).await?;
+    hot.remove_user_session(session.user_id, &session.sid).await?;
     Ok(())
 }
 
 /// The ids (`sid`) of the user's live sessions.
-pub async fn list(hot: &dyn HotStore, user: UserId) -> Result<Vec<String>, StoreError> {
-    hot.set_members(&user_sessions(user)).await
+pub async fn list(hot: &HotState, user: UserId) -> Result<Vec<String>, StoreError> {
+    hot.user_sessions(user).await
 }
 
 /// Ends the user's session `sid` from elsewhere (self-service or admin): its cookie stops
 /// working, its tokens and refresh families are revoked. False when it was not the user's.
-pub async fn revoke(hot: &dyn HotStore, user: UserId, sid: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
-    if !hot.set_contains(&user_sessions(user), sid).await? {
+pub async fn revoke(hot: &HotState, user: UserId, sid: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+    if !hot.has_user_session(user, sid).await? {
         return Ok(false);
     }
     crate::oauth::revocation::deny_session(hot, sid, now).await?;
     crate::oauth::refresh::revoke_session_families(hot, sid, now).await?;
-    hot.set_remove(&user_sessions(user), sid).await?;
+    hot.remove_user_session(user, sid).await?;
     Ok(true)
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crate::audit::{AuditRecord, RequestContext};
 use crate::model::event::UserEvent;
 use crate::model::user::User;
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::security::device;
 use crate::security::lockout::{Attempt, Factor, Lock, Origin};
 use crate::security::login::{self, LoginError};
@@ -58,7 +58,7 @@ pub struct SignedIn {
 /// Checks a password under the lockout policy.
 #[tracing::instrument(skip_all, fields(via = from.via))]
 pub async fn password(
-    provider: &Provider,
+    provider: &Services,
     login_name: &str,
     password: &str,
     from: Origins<'_>,
@@ -97,7 +97,7 @@ pub async fn password(
 
 /// The password check and its bookkeeping, while the attempt is marked in flight.
 async fn settle(
-    provider: &Provider,
+    provider: &Services,
     attempt: &Attempt,
     user: Option<User>,
     login_name: &str,
@@ -135,7 +135,7 @@ async fn settle(
 /// generations were read: the user active with the password that was checked, and its B2B
 /// account active. A block, reset or suspension that landed while the sign-in was under way
 /// (a bcrypt check, a parked second step) is not outlived by the session it would start.
-pub async fn still_standing(provider: &Provider, signed_in: &User) -> Result<bool, StoreError> {
+pub async fn still_standing(provider: &Services, signed_in: &User) -> Result<bool, StoreError> {
     let Some(user) = provider.db.find_user(signed_in.id).await? else {
         return Ok(false);
     };
@@ -156,7 +156,7 @@ pub async fn still_standing(provider: &Provider, signed_in: &User) -> Result<boo
 /// (`account_inactive`), or it signs in through its identity provider only (`sso_required`).
 /// Always the same two queries (for an account that cannot exist for unknown users and staff),
 /// so timing tells nothing.
-async fn refused_by_account(provider: &Provider, user: Option<&User>) -> Result<Option<&'static str>, StoreError> {
+async fn refused_by_account(provider: &Services, user: Option<&User>) -> Result<Option<&'static str>, StoreError> {
     let account = user
         .and_then(|u| u.client_id)
         .unwrap_or_else(|| crate::model::account::AccountId::from_uuid(uuid::Uuid::nil()));
@@ -172,7 +172,7 @@ async fn refused_by_account(provider: &Provider, user: Option<&User>) -> Result<
 
 /// A failed password check: audited (with `reason`), counted, perhaps a new lock.
 async fn failed(
-    provider: &Provider,
+    provider: &Services,
     attempt: &Attempt,
     user: Option<User>,
     login_name: &str,
@@ -199,7 +199,7 @@ async fn failed(
 }
 
 /// The audit record and `user.locked` event of a new lock.
-pub async fn announce_lock(provider: &Provider, user: &User, lock: &Lock, ctx: &RequestContext) {
+pub async fn announce_lock(provider: &Services, user: &User, lock: &Lock, ctx: &RequestContext) {
     let now = provider.clock.now();
     let event = UserEvent::locked(&provider.issuer, user, lock, ctx.ip.as_deref(), now);
     if let Err(e) = provider.db.outbox_enqueue(&[event]).await {
@@ -229,7 +229,7 @@ pub async fn announce_lock(provider: &Provider, user: &User, lock: &Lock, ctx: &
 /// True when the user's B2B account has an enabled provider that requires SSO: the user may not
 /// sign in with a password.
 pub async fn sso_required(
-    provider: &Provider,
+    provider: &Services,
     account: Option<crate::model::account::AccountId>,
 ) -> Result<bool, StoreError> {
     let Some(account) = account else { return Ok(false) };

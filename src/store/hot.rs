@@ -5,6 +5,11 @@
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
+mod protocol;
+mod sessions;
+
+pub use protocol::HotState;
+
 use super::StoreError;
 pub use crate::model::rate::Rate;
 

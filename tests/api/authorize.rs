@@ -468,7 +468,7 @@ async fn signing_out_everywhere_ends_browser_sessions_too() {
 
     let now = propusk::clock::Clock::now(&app.clock);
     propusk::oauth::revocation::end_user(
-        app.state.stores.hot.as_ref(),
+        app.state.stores.state.as_ref(),
         &user,
         propusk::oauth::revocation::Ends::Everything,
         now,

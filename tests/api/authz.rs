@@ -66,7 +66,7 @@ async fn a_client_sees_only_its_own_parcels_and_an_operator_sees_all() {
     let claims = app.state.provider.access_claims(ann).unwrap();
     let now = propusk::clock::Clock::now(&app.clock);
     propusk::oauth::revocation::end_user(
-        app.state.stores.hot.as_ref(),
+        app.state.stores.state.as_ref(),
         &claims.sub,
         propusk::oauth::revocation::Ends::Everything,
         now,

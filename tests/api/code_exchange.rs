@@ -462,7 +462,7 @@ async fn a_user_not_before_time_kills_earlier_access_and_refresh_tokens() {
         // What blocking a user or changing their role does (users/admin work calls this).
         app.clock.advance(Duration::seconds(1));
         propusk::oauth::revocation::end_user(
-            app.state.stores.hot.as_ref(),
+            app.state.stores.state.as_ref(),
             &user,
             propusk::oauth::revocation::Ends::Everything,
             propusk::clock::Clock::now(&app.clock),

@@ -13,7 +13,7 @@ use super::SelfService;
 use crate::identity::admin::AdminError;
 use crate::model::mfa::{self, FactorKind};
 use crate::model::user::User;
-use crate::oauth::provider::Provider;
+use crate::security::Services;
 use crate::security::signin::{self, Origins, SignInError};
 
 /// How recent a sign-in must be to count as fresh proof.
@@ -41,7 +41,7 @@ impl SelfService<'_> {
     /// token buys no more guesses than the login page gives.
     pub async fn fresh_proof(
         &self,
-        provider: &Provider,
+        provider: &Services,
         user: &User,
         token: &SignedIn,
         offered: &Offered,

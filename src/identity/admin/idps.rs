@@ -111,7 +111,7 @@ impl UserAdmin<'_> {
             let page = self.db.list_users(&filter, 500).await?;
             for user in page.iter().filter(|u| u.password_hash.is_some()) {
                 let sub = user.id.to_string();
-                crate::oauth::revocation::end_user(self.hot, &sub, crate::oauth::revocation::Ends::Everything, now)
+                crate::oauth::revocation::end_user(self.state, &sub, crate::oauth::revocation::Ends::Everything, now)
                     .await?;
                 ended += 1;
             }

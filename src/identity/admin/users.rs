@@ -19,6 +19,8 @@ use crate::store::{Database, HotStore, StoreError, UserFilter};
 pub struct UserAdmin<'a> {
     pub db: &'a dyn Database,
     pub hot: &'a dyn HotStore,
+    /// Typed hot state: revocation generations and browser sessions.
+    pub state: &'a crate::store::hot::HotState,
     pub clock: &'a dyn Clock,
     pub audit: &'a Auditor,
     /// The CloudEvents source (the issuer).
@@ -107,7 +109,7 @@ impl UserAdmin<'_> {
         write: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, AdminError> {
         let which: Vec<_> = generation.into_iter().collect();
-        Ok(revocation::around(self.hot, &which, self.clock.now(), write).await?)
+        Ok(revocation::around(self.state, &which, self.clock.now(), write).await?)
     }
 
     /// Saves `user`, ending what `ends` names of what was issued before (DESIGN.md, Revocation).
@@ -123,7 +125,7 @@ impl UserAdmin<'_> {
         let read_at = std::mem::replace(&mut user.updated_at, now);
         let events = events(&user);
         revocation::around(
-            self.hot,
+            self.state,
             &ends.of(&sub),
             now,
             self.db.update_user(&user, read_at, &events),

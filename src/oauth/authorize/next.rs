@@ -8,7 +8,7 @@ use super::AuthorizationRequest;
 use crate::model::application::Application;
 use crate::model::scope::Scope;
 use crate::oauth::error::ErrorCode;
-use crate::security::session::Session;
+use crate::oauth::session::Session;
 
 /// What the user must do before the client gets its code.
 #[derive(Debug, PartialEq, Eq)]

@@ -68,7 +68,7 @@ pub async fn grant(
     }
     let sub = grant.user_id.to_string();
     let ended = revocation::session_revoked(
-        provider.hot.as_ref(),
+        provider.state.as_ref(),
         &grant.sid,
         &sub,
         grant.account.as_deref(),

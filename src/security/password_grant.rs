@@ -2,24 +2,24 @@
 //! it (legacy and first-party tools; RFC 9700 §2.4 advises against it otherwise). The same
 //! password check as the login page: one answer for unknown users and wrong passwords.
 
-use super::TokenResponse;
 use crate::audit::{AuditRecord, RequestContext};
 use crate::model::application::{Application, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::grant::{self, TokenResponse, Wanted};
 use crate::oauth::id_token;
-use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 use crate::oauth::subject::{Authenticated, Proof, Subject};
+use crate::security::Services;
 use crate::security::ratelimit::{self, Bucket, Limited};
 use crate::security::signin::{self, Origins, SignInError};
 
 #[tracing::instrument(skip_all, fields(client.id = %app.client_id))]
 pub async fn grant(
-    provider: &Provider,
+    provider: &Services,
     app: &Application,
     username: &str,
     password: &str,
-    wanted: super::Wanted<'_>,
+    wanted: Wanted<'_>,
     ip: std::net::IpAddr,
     ctx: &RequestContext,
 ) -> Result<TokenResponse, OAuthError> {
@@ -29,8 +29,8 @@ pub async fn grant(
             "this client may not use the password grant",
         ));
     }
-    let scope = super::within(wanted.scope, &app.scopes)?;
-    let aud = super::audience(provider, app, wanted.resource)?;
+    let scope = grant::within(wanted.scope, &app.scopes)?;
+    let aud = grant::audience(provider, app, wanted.resource)?;
     // Password guesses through the grant are rationed per client address like the login form.
     let bucket = provider.limits.login.map(|rate| Bucket::ip("login", ip, rate));
     ratelimit::check_one(provider.hot.as_ref(), bucket)
@@ -71,7 +71,7 @@ pub async fn grant(
     };
     let (subject, user) =
         Subject::of_user(provider, app, user.id, Proof::Password(user.password_hash.clone()), how).await?;
-    let family = if super::wants_refresh(app, &scope) {
+    let family = if grant::wants_refresh(app, &scope) {
         Some(refresh::start_family(provider, &app.client_id, &scope, wanted.resource, subject.clone()).await?)
     } else {
         None
@@ -100,7 +100,7 @@ pub async fn grant(
 fn busy() -> Limited {
     Limited {
         policy: "signin",
-        rate: crate::store::Rate::new(1, time::Duration::seconds(1)),
+        rate: crate::model::rate::Rate::new(1, time::Duration::seconds(1)),
         retry_after: time::Duration::seconds(1),
     }
 }

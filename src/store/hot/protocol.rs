@@ -1,0 +1,238 @@
+//! The protocol core's ports ([`crate::oauth::ports`]) over the hot-state store: this file owns
+//! their key names, lifetimes and serialisation. Keys (unchanged since they landed, so a rolling
+//! upgrade keeps every live code, token and session):
+//! `code:{sha256(code)}`, `code-outcome:{sha256(code)}`, `rt:{sha256(token)}`,
+//! `sid-families:{sid}`, `deny:jti:{jti}`, `deny:sid:{sid}`, `deny:family:{family}`,
+//! `gen:{user,sessions,role,account,app}:{id}`, `nbf:user:{sub}`, `authreq:{id}`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use super::{HotStore, Taken};
+use crate::crypto::digest;
+use crate::model::StoreError;
+use crate::oauth::authorize::Parked;
+use crate::oauth::code::{CodeGrant, Issued};
+use crate::oauth::ports::{CodeOutcome, CodeStore, Denial, Denylist, Entry, RefreshStore, RequestStore, Use};
+use crate::oauth::refresh::RefreshRecord;
+use crate::oauth::revocation::Generation;
+
+/// The protocol's state in a hot-state store.
+#[derive(Clone)]
+pub struct HotState {
+    pub(super) hot: Arc<dyn HotStore>,
+}
+
+impl HotState {
+    pub fn new(hot: Arc<dyn HotStore>) -> Self {
+        Self { hot }
+    }
+}
+
+fn code_key(code: &str) -> String {
+    format!("code:{}", digest(code))
+}
+
+fn outcome_key(code: &str) -> String {
+    format!("code-outcome:{}", digest(code))
+}
+
+fn refresh_key(token: &str) -> String {
+    format!("rt:{}", digest(token))
+}
+
+fn session_families_key(sid: &str) -> String {
+    format!("sid-families:{sid}")
+}
+
+fn request_key(id: &str) -> String {
+    format!("authreq:{id}")
+}
+
+fn denial_key(what: Denial<'_>) -> String {
+    match what {
+        Denial::Jti(jti) => format!("deny:jti:{jti}"),
+        Denial::Session(sid) => format!("deny:sid:{sid}"),
+        Denial::Family(family) => format!("deny:family:{family}"),
+    }
+}
+
+fn generation_key(which: Generation<'_>) -> String {
+    match which {
+        Generation::User(id) => format!("gen:user:{id}"),
+        Generation::Sessions(id) => format!("gen:sessions:{id}"),
+        Generation::Role(name) => format!("gen:role:{name}"),
+        Generation::Account(id) => format!("gen:account:{id}"),
+        Generation::App(id) => format!("gen:app:{id}"),
+    }
+}
+
+fn entry_key(entry: Entry<'_>) -> String {
+    match entry {
+        Entry::Denied(what) => denial_key(what),
+        Entry::Generation(which) => generation_key(which),
+        Entry::LegacyNotBefore(sub) => format!("nbf:user:{sub}"),
+    }
+}
+
+/// What a code's outcome holds when a replay came first.
+const REPLAYED: &[u8] = b"replayed";
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn typed<T: DeserializeOwned>(taken: Taken) -> Result<Use<T>, StoreError> {
+    Ok(match taken {
+        Taken::Missing => Use::Missing,
+        Taken::First(bytes) => Use::First(decode(&bytes)?),
+        Taken::Again(bytes) => Use::Again(decode(&bytes)?),
+    })
+}
+
+/// A number stored as decimal text (a generation, the legacy not-before time).
+fn stored_number(value: Option<&[u8]>) -> Option<i64> {
+    std::str::from_utf8(value?).ok()?.parse().ok()
+}
+
+#[async_trait]
+impl CodeStore for HotState {
+    async fn put_code(&self, code: &str, grant: &CodeGrant, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.hot.put(&code_key(code), &encode(grant)?, until).await
+    }
+
+    async fn take_code(&self, code: &str) -> Result<Use<CodeGrant>, StoreError> {
+        typed(self.hot.take(&code_key(code)).await?)
+    }
+
+    async fn settle_code(&self, code: &str, outcome: &CodeOutcome, until: OffsetDateTime) -> Result<bool, StoreError> {
+        let value = match outcome {
+            CodeOutcome::Replayed => REPLAYED.to_vec(),
+            CodeOutcome::Issued(issued) => encode(issued)?,
+        };
+        self.hot.put_new(&outcome_key(code), &value, until).await
+    }
+
+    async fn code_outcome(&self, code: &str) -> Result<Option<CodeOutcome>, StoreError> {
+        Ok(match self.hot.get(&outcome_key(code)).await? {
+            None => None,
+            Some(bytes) if bytes == REPLAYED => Some(CodeOutcome::Replayed),
+            Some(bytes) => Some(CodeOutcome::Issued(decode::<Issued>(&bytes)?)),
+        })
+    }
+}
+
+#[async_trait]
+impl RefreshStore for HotState {
+    async fn put_refresh(&self, token: &str, record: &RefreshRecord) -> Result<(), StoreError> {
+        self.hot
+            .put(&refresh_key(token), &encode(record)?, record.expires_at())
+            .await
+    }
+
+    async fn put_new_refresh(&self, token: &str, record: &RefreshRecord) -> Result<bool, StoreError> {
+        self.hot
+            .put_new(&refresh_key(token), &encode(record)?, record.expires_at())
+            .await
+    }
+
+    async fn take_refresh(&self, token: &str) -> Result<Use<RefreshRecord>, StoreError> {
+        typed(self.hot.take(&refresh_key(token)).await?)
+    }
+
+    async fn get_refresh(&self, token: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        self.hot
+            .get(&refresh_key(token))
+            .await?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    async fn unrotated_refresh(&self, token: &str, successor: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        let values = self.hot.get_many(&[refresh_key(token), refresh_key(successor)]).await?;
+        let (Some(Some(bytes)), Some(None)) = (values.first(), values.get(1)) else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice(bytes).ok())
+    }
+
+    async fn add_session_family(&self, sid: &str, family: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.hot.set_add(&session_families_key(sid), family, until).await
+    }
+
+    async fn session_families(&self, sid: &str) -> Result<Vec<String>, StoreError> {
+        self.hot.set_members(&session_families_key(sid)).await
+    }
+}
+
+#[async_trait]
+impl Denylist for HotState {
+    async fn read(&self, entries: &[Entry<'_>]) -> Result<Vec<Option<i64>>, StoreError> {
+        let keys: Vec<String> = entries.iter().map(|e| entry_key(*e)).collect();
+        let values = self.hot.get_many(&keys).await?;
+        Ok(entries
+            .iter()
+            .zip(values)
+            .map(|(entry, value)| match entry {
+                Entry::Denied(_) => value.map(|_| 1),
+                _ => stored_number(value.as_deref()),
+            })
+            .collect())
+    }
+
+    async fn deny(&self, what: Denial<'_>, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.hot.put(&denial_key(what), b"1", until).await
+    }
+
+    async fn advance(&self, which: Generation<'_>, floor: i64, until: OffsetDateTime) -> Result<i64, StoreError> {
+        self.hot.advance(&generation_key(which), floor, until).await
+    }
+}
+
+#[async_trait]
+impl RequestStore for HotState {
+    async fn park_request(&self, id: &str, parked: &Parked, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.hot.put(&request_key(id), &encode(parked)?, until).await
+    }
+
+    async fn parked_request(&self, id: &str) -> Result<Option<Parked>, StoreError> {
+        Ok(self
+            .hot
+            .get(&request_key(id))
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    async fn unpark_request(&self, id: &str) -> Result<(), StoreError> {
+        self.hot.delete(&request_key(id)).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_numbers_parse_and_garbage_is_absent() {
+        assert_eq!(stored_number(None), None);
+        assert_eq!(stored_number(Some(b"1764590000")), Some(1_764_590_000));
+        assert_eq!(stored_number(Some(b"garbage")), None);
+    }
+
+    #[test]
+    fn keys_are_the_ones_that_landed() {
+        assert_eq!(generation_key(Generation::User("u")), "gen:user:u");
+        assert_eq!(generation_key(Generation::App("a")), "gen:app:a");
+        assert_eq!(denial_key(Denial::Session("s")), "deny:sid:s");
+        assert_eq!(entry_key(Entry::LegacyNotBefore("u")), "nbf:user:u");
+        assert!(code_key("c").starts_with("code:"));
+    }
+}
