@@ -6,6 +6,8 @@ pub mod client_auth;
 pub mod clients;
 pub mod code;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fakes;
 pub mod grant;
 pub mod id_token;
 pub mod introspect;

@@ -3,6 +3,8 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
+#[cfg(test)]
+mod tests;
 
 use serde::Serialize;
 
