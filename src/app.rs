@@ -98,13 +98,14 @@ impl App {
             audit: audit.clone(),
         };
         let oauth = Arc::new(Provider::new(&config, Arc::new(keyring), &master, clock.clone(), ports));
-        let provider = Arc::new(Services::new(&config, &stores, oauth, audit, &master, notifier));
+        let provider = Arc::new(Services::new(&config, &stores, oauth.clone(), audit, &master, notifier));
         let state = AppState {
             config: Arc::new(config),
             stores,
             csrf_key: master.derive(Purpose::Csrf),
             master: Arc::new(master),
             provider,
+            oauth,
             clock,
         };
         Ok(Self { listener, state })

@@ -1,16 +1,11 @@
-//! Protections: the client's address behind trusted proxies, rate limits, CSRF tokens and
-//! browser sessions.
+//! Who may come in: sign-in and its steps ([`signin`]), password reset, browser sessions, and the
+//! protections around them — the client's address behind trusted proxies, rate limits, CSRF
+//! tokens.
 
 pub mod client_ip;
 pub mod csrf;
-pub mod device;
-pub mod lockout;
-pub mod login;
-pub mod otp;
-pub mod password_grant;
 pub mod ratelimit;
 pub mod reset;
-pub mod second_factor;
 pub mod services;
 pub mod session;
 pub mod signin;

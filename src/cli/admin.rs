@@ -1,6 +1,7 @@
 //! `propusk admin …`: the first accounts, users and applications, before any API token exists.
 
 use std::io::Read as _;
+use std::sync::Arc;
 
 use clap::Subcommand;
 use secrecy::SecretString;
@@ -12,6 +13,7 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::identity::admin::{self, NewAccount, NewApplication, NewUser};
 use crate::keys::{MasterKey, Purpose};
+use crate::store::Database;
 use crate::{store, telemetry};
 
 #[derive(Debug, Subcommand)]
@@ -188,48 +190,12 @@ pub(super) enum AppCommand {
 pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Failure> {
     telemetry::init(config.log_format, "warn");
     // Parse what needs no database first, so bad input fails fast.
-    let password = match &command {
-        AdminCommand::User {
-            command: UserCommand::Create {
-                password_stdin: true, ..
-            },
-        } => Some(read_password()?),
-        AdminCommand::Idp {
-            command: IdpCommand::Create {
-                client_secret_stdin: true,
-                ..
-            },
-        } => Some(read_password()?),
-        AdminCommand::User {
-            command: UserCommand::Create {
-                password_stdin: false, ..
-            },
-        } => {
-            return Err(Failure(
-                "a password is required: pipe it in and pass --password-stdin".into(),
-            ));
-        }
-        _ => None,
-    };
+    let secret = stdin_secret(&command)?;
     let db = store::connect_database(&config).await?;
-    let clock = SystemClock;
     let result = match command {
         AdminCommand::Client {
             command: ClientCommand::Create { name, slug, json },
-        } => admin::create_account(db.as_ref(), &clock, NewAccount { name, slug })
-            .await
-            .map(|a| {
-                let object = json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
-                print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
-                AuditRecord::change(
-                    a.created_at,
-                    Action::ClientCreate,
-                    "client",
-                    &a.id.to_string(),
-                    Some(a.id),
-                    object,
-                )
-            }),
+        } => create_client(db.as_ref(), NewAccount { name, slug }, json).await,
         AdminCommand::User {
             command:
                 UserCommand::Create {
@@ -245,32 +211,14 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
         } => {
             let input = NewUser {
                 username,
-                password: password.unwrap_or_else(|| SecretString::from(String::new())),
+                password: secret.unwrap_or_else(|| SecretString::from(String::new())),
                 role,
                 client,
                 email,
                 phone,
                 name,
             };
-            admin::create_user(db.as_ref(), &clock, config.bcrypt_cost, config.issuer_str(), input)
-                .await
-                .map(|u| {
-                    let mut object = serde_json::to_value(u.view()).unwrap_or_default();
-                    object["id"] = json!(u.id);
-                    print(
-                        json,
-                        &object,
-                        &format!("created user {} ({}, role {})", u.id, u.username, u.role),
-                    );
-                    AuditRecord::change(
-                        u.created_at,
-                        Action::UserCreate,
-                        "user",
-                        &u.id.to_string(),
-                        u.client_id,
-                        object,
-                    )
-                })
+            create_user(db.as_ref(), &config, input, json).await
         }
         AdminCommand::App {
             command:
@@ -302,32 +250,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 account,
                 resources,
             };
-            admin::create_application(db.as_ref(), &clock, input)
-                .await
-                .map(|(app, secret)| {
-                    let mut object = app.view();
-                    let record = AuditRecord::change(
-                        app.created_at,
-                        Action::ApplicationCreate,
-                        "application",
-                        app.client_id.as_str(),
-                        app.account_id,
-                        object.clone(),
-                    );
-                    if let Some(secret) = &secret {
-                        object["client_secret"] = json!(secret.expose());
-                    }
-                    let text = match &secret {
-                        Some(s) => format!(
-                            "created application {}\nclient_secret (shown once): {}",
-                            app.client_id,
-                            s.expose()
-                        ),
-                        None => format!("created public application {}", app.client_id),
-                    };
-                    print(json, &object, &text);
-                    record
-                })
+            create_app(db.as_ref(), input, json).await
         }
         AdminCommand::Idp {
             command:
@@ -346,30 +269,10 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     ..
                 },
         } => {
-            let master =
-                MasterKey::load_or_create(&config).map_err(|e| Failure(format!("cannot load the master key: {e}")))?;
-            // The shared hot store: requiring SSO ends the account's password sessions on every
-            // node (an in-process store here would end nothing).
-            let hot = store::connect_hot(&config, std::sync::Arc::new(SystemClock))
-                .await
-                .map_err(|e| Failure(format!("cannot reach the hot-state store: {e}")))?;
-            let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
-            let notifier = crate::notify::Notifier::from_config(&config).map_err(|e| Failure(e.to_string()))?;
-            let state = crate::store::hot::HotState::new(hot.clone());
-            let users = admin::users::UserAdmin {
-                db: db.as_ref(),
-                hot: hot.as_ref(),
-                state: &state,
-                clock: &clock,
-                audit: &auditor,
-                source: config.issuer_str(),
-                ctx: Default::default(),
-                notifier: &notifier,
-            };
             let input = admin::idps::IdpInput {
                 issuer: Some(issuer),
                 client_id: Some(client_id),
-                client_secret: password
+                client_secret: secret
                     .as_ref()
                     .map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned()),
                 domains: (!domains.is_empty()).then_some(domains),
@@ -381,52 +284,160 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 accept_upstream_mfa: Some(accept_upstream_mfa),
                 ..Default::default()
             };
-            let who = admin::principal::Principal::cli();
-            match users
-                .prepare_idp(&who, &client, &master.derive(Purpose::Encryption), input)
-                .await
-            {
-                Ok((provider, _)) => match db.insert_idp(&provider).await {
-                    Ok(()) => {
-                        if provider.sso_required && provider.enabled {
-                            users
-                                .end_password_sessions(&who, &provider)
-                                .await
-                                .map_err(|e| Failure(format!("the password sessions could not be ended: {e}")))?;
-                        }
-                        let object = provider.view();
-                        print(
-                            json,
-                            &object,
-                            &format!("created identity provider {} ({})", provider.id, provider.issuer),
-                        );
-                        Ok(AuditRecord::change(
-                            provider.created_at,
-                            Action::IdpCreate,
-                            "identity_provider",
-                            &provider.id.to_string(),
-                            Some(provider.account_id),
-                            object,
-                        ))
-                    }
-                    Err(e) => Err(e.into()),
-                },
-                Err(e) => Err(e),
-            }
+            create_idp(&db, &config, &client, input, json).await
         }
     };
     let audited = match result {
-        Ok(record) => match MasterKey::load_or_create(&config) {
-            Ok(master) => {
-                let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
-                auditor.record(record).await.map(drop).map_err(Failure::from)
-            }
-            Err(e) => Err(Failure::from(e)),
-        },
-        Err(e) => Err(Failure::from(e)),
+        Ok(record) => audit(&db, &config, record).await,
+        Err(e) => Err(e),
     };
     db.close().await;
     audited
+}
+
+/// The secret a command reads from stdin (a user's password, an upstream client secret), before
+/// any store is opened; a user created without `--password-stdin` is refused here.
+fn stdin_secret(command: &AdminCommand) -> Result<Option<SecretString>, Failure> {
+    match command {
+        AdminCommand::User {
+            command: UserCommand::Create {
+                password_stdin: true, ..
+            },
+        }
+        | AdminCommand::Idp {
+            command: IdpCommand::Create {
+                client_secret_stdin: true,
+                ..
+            },
+        } => Ok(Some(read_password()?)),
+        AdminCommand::User {
+            command: UserCommand::Create {
+                password_stdin: false, ..
+            },
+        } => Err(Failure(
+            "a password is required: pipe it in and pass --password-stdin".into(),
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Appends the command's audit record to the chain.
+async fn audit(db: &Arc<dyn Database>, config: &Config, record: AuditRecord) -> Result<(), Failure> {
+    let master = MasterKey::load_or_create(config)?;
+    let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
+    auditor.record(record).await.map(drop).map_err(Failure::from)
+}
+
+async fn create_client(db: &dyn Database, input: NewAccount, json: bool) -> Result<AuditRecord, Failure> {
+    let a = admin::create_account(db, &SystemClock, input).await?;
+    let object = json!({ "id": a.id, "name": a.name, "slug": a.slug, "status": a.status });
+    print(json, &object, &format!("created B2B account {} ({})", a.id, a.slug));
+    Ok(AuditRecord::change(
+        a.created_at,
+        Action::ClientCreate,
+        "client",
+        &a.id.to_string(),
+        Some(a.id),
+        object,
+    ))
+}
+
+async fn create_user(db: &dyn Database, config: &Config, input: NewUser, json: bool) -> Result<AuditRecord, Failure> {
+    let u = admin::create_user(db, &SystemClock, config.bcrypt_cost, config.issuer_str(), input).await?;
+    let mut object = serde_json::to_value(u.view()).unwrap_or_default();
+    object["id"] = json!(u.id);
+    print(
+        json,
+        &object,
+        &format!("created user {} ({}, role {})", u.id, u.username, u.role),
+    );
+    Ok(AuditRecord::change(
+        u.created_at,
+        Action::UserCreate,
+        "user",
+        &u.id.to_string(),
+        u.client_id,
+        object,
+    ))
+}
+
+async fn create_app(db: &dyn Database, input: NewApplication, json: bool) -> Result<AuditRecord, Failure> {
+    let (app, secret) = admin::create_application(db, &SystemClock, input).await?;
+    let mut object = app.view();
+    let record = AuditRecord::change(
+        app.created_at,
+        Action::ApplicationCreate,
+        "application",
+        app.client_id.as_str(),
+        app.account_id,
+        object.clone(),
+    );
+    if let Some(secret) = &secret {
+        object["client_secret"] = json!(secret.expose());
+    }
+    let text = match &secret {
+        Some(s) => format!(
+            "created application {}\nclient_secret (shown once): {}",
+            app.client_id,
+            s.expose()
+        ),
+        None => format!("created public application {}", app.client_id),
+    };
+    print(json, &object, &text);
+    Ok(record)
+}
+
+async fn create_idp(
+    db: &Arc<dyn Database>,
+    config: &Config,
+    client: &str,
+    input: admin::idps::IdpInput,
+    json: bool,
+) -> Result<AuditRecord, Failure> {
+    let master = MasterKey::load_or_create(config).map_err(|e| Failure(format!("cannot load the master key: {e}")))?;
+    // The shared hot store: requiring SSO ends the account's password sessions on every node (an
+    // in-process store here would end nothing).
+    let hot = store::connect_hot(config, Arc::new(SystemClock))
+        .await
+        .map_err(|e| Failure(format!("cannot reach the hot-state store: {e}")))?;
+    let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
+    let notifier = crate::notify::Notifier::from_config(config).map_err(|e| Failure(e.to_string()))?;
+    let state = crate::store::hot::HotState::new(hot.clone());
+    let users = admin::users::UserAdmin {
+        db: db.as_ref(),
+        hot: hot.as_ref(),
+        state: &state,
+        clock: &SystemClock,
+        audit: &auditor,
+        source: config.issuer_str(),
+        ctx: Default::default(),
+        notifier: &notifier,
+    };
+    let who = admin::principal::Principal::cli();
+    let (provider, _) = users
+        .prepare_idp(&who, client, &master.derive(Purpose::Encryption), input)
+        .await?;
+    db.insert_idp(&provider).await?;
+    if provider.sso_required && provider.enabled {
+        users
+            .end_password_sessions(&who, &provider)
+            .await
+            .map_err(|e| Failure(format!("the password sessions could not be ended: {e}")))?;
+    }
+    let object = provider.view();
+    print(
+        json,
+        &object,
+        &format!("created identity provider {} ({})", provider.id, provider.issuer),
+    );
+    Ok(AuditRecord::change(
+        provider.created_at,
+        Action::IdpCreate,
+        "identity_provider",
+        &provider.id.to_string(),
+        Some(provider.account_id),
+        object,
+    ))
 }
 
 fn print(json: bool, object: &serde_json::Value, text: &str) {

@@ -105,7 +105,7 @@ pub enum FederationError {
 }
 
 fn key(state: &str) -> String {
-    format!("fed-state:{}", digest(state))
+    crate::store::hot::Key::FederationState(state).to_string()
 }
 
 /// Propusk's callback URL, registered at every upstream.

@@ -96,8 +96,8 @@ pub async fn send_verification(
 }
 
 /// 429 for the cooldown or a spent daily budget, with `Retry-After`.
-pub fn send_refused(e: &crate::security::otp::SendError) -> Response {
-    use crate::security::otp::SendError;
+pub fn send_refused(e: &crate::security::signin::otp::SendError) -> Response {
+    use crate::security::signin::otp::SendError;
     let wait = match e {
         SendError::Cooldown(secs) => *secs,
         SendError::Budget { retry_after_secs } => *retry_after_secs,

@@ -69,8 +69,8 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
     // factor (their role or account began requiring one, or they enrolled since): sign in again.
     let session = match session {
         Some(s) if !s.amr.iter().any(|m| m == "mfa") => match state.stores.db.find_user(s.user_id).await {
-            Ok(Some(user)) => match crate::security::second_factor::need(provider, &user).await {
-                Ok(crate::security::second_factor::Need::Nothing) => Some(s),
+            Ok(Some(user)) => match crate::security::signin::second_factor::need(provider, &user).await {
+                Ok(crate::security::signin::second_factor::Need::Nothing) => Some(s),
                 Ok(_) => None,
                 Err(e) => return fail(e.into()),
             },

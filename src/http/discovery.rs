@@ -9,9 +9,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::oauth::metadata;
-use crate::security::Services;
+use crate::oauth::provider::Provider;
 
-pub async fn discovery(State(provider): State<Arc<Services>>) -> Response {
+pub async fn discovery(State(provider): State<Arc<Provider>>) -> Response {
     let mut response = Json(metadata::document(&provider)).into_response();
     response
         .headers_mut()

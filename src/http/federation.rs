@@ -19,7 +19,7 @@ use crate::federation::{self as federation_core, mapping};
 use crate::http::AppState;
 use crate::model::idp::IdentityProvider;
 use crate::outbound::UpstreamError;
-use crate::security::second_factor::{self, Need, Pending};
+use crate::security::signin::second_factor::{self, Need, Pending};
 use crate::telemetry::metrics::Federated;
 
 /// The error page of a federated sign-in, with the way back to the login page.

@@ -8,9 +8,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::security::Services;
+use crate::oauth::provider::Provider;
 
-pub async fn jwks(State(provider): State<Arc<Services>>) -> Response {
+pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
     let keyring = provider.keyring();
     let keys: Vec<_> = keyring.published().collect();
     let mut response = Json(json!({ "keys": keys })).into_response();

@@ -15,14 +15,13 @@ use super::browser::{
 };
 use super::extract::{ClientIp, request_context};
 use super::federation::go_upstream;
-use crate::audit::AuditRecord;
 use crate::federation;
 use crate::http::AppState;
 use crate::oauth::authorize::{self, Next, error_redirect};
 use crate::oauth::error::OAuthError;
-use crate::security::device;
-use crate::security::second_factor::{self, Need, Pending};
 use crate::security::session as browser_session;
+use crate::security::signin::device;
+use crate::security::signin::second_factor::{self, Need, Pending};
 use crate::security::signin::{self, Origins, SignInError};
 
 #[derive(Template)]
@@ -268,8 +267,8 @@ pub(super) struct Completed<'a> {
     pub authenticated_at: Option<i64>,
 }
 
-/// Finishes a sign-in: remembers the device, starts a fresh session (against fixation), audits
-/// the login, and continues the parked authorization request (consent, or the code).
+/// Finishes a sign-in ([`signin::finish`]: device, a fresh session, audit), sets its cookies and
+/// continues the parked authorization request (consent, or the code).
 pub(super) async fn complete(
     state: &AppState,
     headers: &HeaderMap,
@@ -280,71 +279,37 @@ pub(super) async fn complete(
     let provider = &state.provider;
     let db = state.stores.db.as_ref();
     let https = state.config.is_https();
-    let user = done.user;
     let now = state.clock.now();
-    let hot = state.stores.hot.as_ref();
     let mut set = done.cookies;
-    // Remember this browser as a known device of the user (its own lockout budget).
-    let device_id = match done.device {
-        Some(id) => id,
-        None => {
-            let (id, value) = device::issue(&provider.device_key);
-            set.push(browser_session::set_cookie(
-                device::cookie_name(https),
-                &value,
-                https,
-                device::REMEMBER,
-            ));
-            id
-        }
+    let success = signin::Success {
+        user: done.user,
+        amr: done.amr,
+        via: done.via,
+        device: done.device,
+        known_device: done.known_device,
+        authenticated_at: done.authenticated_at,
     };
-    if let Err(e) = device::remember(hot, user.id, &device_id, now).await {
-        tracing::warn!(error = %e, "the known device could not be remembered");
-    }
-    if let Ok(Some((old_cookie, old))) = session(state, headers).await {
-        let _ = browser_session::end(&state.stores.state, &old_cookie, &old).await;
-    }
-    let (cookie, new_session) =
-        match browser_session::start(&state.stores.state, user, done.amr.clone(), now, done.authenticated_at).await {
-            Ok(started) => started,
-            Err(_) => {
-                return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
-            }
-        };
-    match crate::security::signin::still_standing(provider, user).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let _ = browser_session::end(&state.stores.state, &cookie, &new_session).await;
+    let previous = session(state, headers).await.ok().flatten();
+    let finished = match signin::finish(provider, success, previous, ctx).await {
+        Ok(finished) => finished,
+        Err(signin::FinishError::NotStanding) => {
             return error_page(StatusCode::FORBIDDEN, "This account cannot sign in now.");
         }
-        Err(_) => {
-            let _ = browser_session::end(&state.stores.state, &cookie, &new_session).await;
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
-        }
-    }
-    let mut record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, done.via, ctx);
-    if let serde_json::Value::Object(details) = &mut record.details {
-        details.insert("amr".into(), serde_json::json!(done.amr));
-    }
-    if done.via == "federation" {
-        provider
-            .metrics
-            .federated(crate::telemetry::metrics::Federated::Success);
-    } else {
-        provider.metrics.login(true);
-    }
-    provider.audit.record_or_log(record).await;
-    if !done.known_device {
-        provider.notifier.notice(
-            user,
-            "New sign-in to your account from a new device or browser",
-            ctx.ip.as_deref(),
-            now,
-        );
+        Err(signin::FinishError::Store(_)) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    };
+    let user = done.user;
+    let new_session = finished.session;
+    if let Some(value) = &finished.device_cookie {
+        set.push(browser_session::set_cookie(
+            device::cookie_name(https),
+            value,
+            https,
+            device::REMEMBER,
+        ));
     }
     set.push(browser_session::set_cookie(
         browser_session::cookie_name(https),
-        &cookie,
+        &finished.cookie,
         https,
         browser_session::ABSOLUTE,
     ));

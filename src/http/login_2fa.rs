@@ -1,4 +1,4 @@
-//! `/login/2fa`: the second step of a sign-in (see [`crate::security::second_factor`]): a
+//! `/login/2fa`: the second step of a sign-in (see [`crate::security::signin::second_factor`]): a
 //! code from the authenticator app, a code sent by email or SMS, or a recovery code — or, when
 //! the policy requires a factor the user has not got, the TOTP enrolment (QR code as inline
 //! SVG, the key to type, recovery codes) confirmed by its first code.
@@ -16,9 +16,9 @@ use super::login::{Completed, UNAVAILABLE, complete, human_wait, parked_request}
 use crate::http::AppState;
 use crate::model::mfa::{self, FactorKind};
 use crate::model::user::UserStatus;
-use crate::security::otp::SendError;
-use crate::security::second_factor::{self, CodeError, Method, Pending, SendCodeError};
 use crate::security::session as browser_session;
+use crate::security::signin::otp::SendError;
+use crate::security::signin::second_factor::{self, CodeError, Method, Pending, SendCodeError};
 
 const GONE: &str = "This sign-in has expired. Go back to the application and sign in again.";
 

@@ -61,8 +61,8 @@ pub async fn submit(
     let ctx = request_context(ip, &headers);
     let login = form.login.unwrap_or_default();
     let https = state.config.is_https();
-    let device = super::browser::cookie(&headers, crate::security::device::cookie_name(https))
-        .and_then(|c| crate::security::device::verify(&state.provider.device_key, &c));
+    let device = super::browser::cookie(&headers, crate::security::signin::device::cookie_name(https))
+        .and_then(|c| crate::security::signin::device::verify(&state.provider.device_key, &c));
     let from = reset::Source { ip, device };
     // In the background: the answer, and its timing, is the same whether the account exists.
     let provider = state.provider.clone();

@@ -20,7 +20,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::grant::{TokenResponse, Wanted, authorization_code, client_credentials, refresh_token};
 use crate::oauth::request::{RawTokenRequest, TokenRequest};
 use crate::security::Services;
-use crate::security::password_grant as password;
+use crate::security::signin::password_grant as password;
 
 pub async fn token(
     State(provider): State<Arc<Services>>,

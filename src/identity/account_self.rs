@@ -41,7 +41,11 @@ pub struct SelfService<'a> {
 pub const PENDING: Duration = Duration::hours(24);
 
 fn pending_key(channel: Channel, user: UserId) -> String {
-    format!("pending-{}:{user}", channel.field())
+    crate::store::hot::Key::ContactChange {
+        channel: channel.field(),
+        user,
+    }
+    .to_string()
 }
 
 /// New contact values waiting for their code.

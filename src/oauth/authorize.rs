@@ -253,7 +253,7 @@ fn error_url(provider: &Provider, redirect_uri: &str, code: &str, description: &
 pub const PENDING_LIFETIME: time::Duration = time::Duration::minutes(10);
 
 /// A request waiting for the user, bound to the browser that made it.
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parked {
     pub request: AuthorizationRequest,
     /// SHA-256 of a cookie of the browser that started the flow: the login and consent forms

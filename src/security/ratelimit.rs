@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use time::Duration;
 
 use crate::config::Config;
+use crate::store::hot::Key;
 use crate::store::{HotStore, Rate, Throttle};
 
 /// The configured limits; `None` is off.
@@ -41,7 +42,7 @@ impl Bucket {
     pub fn new(policy: &'static str, id: &str, rate: Rate) -> Self {
         Self {
             policy,
-            key: format!("rl:{policy}:{id}"),
+            key: Key::RateLimit { policy, id }.to_string(),
             rate,
         }
     }

@@ -14,6 +14,7 @@ use crate::model::InvalidValue;
 use crate::model::password::Password;
 use crate::model::user::{User, UserId, UserStatus};
 use crate::security::Services;
+use crate::store::hot::Key;
 use crate::store::{Rate, StoreError, Taken, Throttle};
 
 pub const LIFETIME: Duration = Duration::minutes(30);
@@ -33,19 +34,19 @@ pub struct Source {
 }
 
 fn key(token: &str) -> String {
-    format!("reset:{}", digest(token))
+    Key::Reset(token).to_string()
 }
 
 /// The user's outstanding reset tokens (their keys), all voided by one reset.
 fn index(user: UserId) -> String {
-    format!("reset-tokens:{user}")
+    Key::ResetTokens(user).to_string()
 }
 
 /// Mails a reset link for the account named by `login` (username or email), if it exists, is
 /// active and has an address, within the daily budget. The caller answers the same either way.
 pub async fn request(provider: &Services, login: &str, from: Source, ctx: &RequestContext) -> Result<(), StoreError> {
     let now = provider.clock.now();
-    let user = crate::security::login::find(provider.db.as_ref(), login).await?;
+    let user = crate::security::signin::credentials::find(provider.db.as_ref(), login).await?;
     let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
         return Ok(());
     };
@@ -61,25 +62,33 @@ pub async fn request(provider: &Services, login: &str, from: Source, ctx: &Reque
     let address = digest(&email.to_lowercase());
     let day = Duration::days(1);
     let known = match &from.device {
-        Some(d) => super::device::is_known(provider.hot.as_ref(), user.id, d)
+        Some(d) => super::signin::device::is_known(provider.hot.as_ref(), user.id, d)
             .await?
             .then_some(d),
         None => None,
     };
     let budgets = match known {
         Some(d) => vec![(
-            format!("reset-budget:{address}:device:{}", digest(d)),
+            Key::ResetBudgetDevice {
+                address: &address,
+                device: d,
+            }
+            .to_string(),
             Rate::new(DAILY, day),
         )],
         None => vec![
             (
-                format!(
-                    "reset-budget:{address}:ip:{}",
-                    crate::security::ratelimit::source_key(from.ip)
-                ),
+                Key::ResetBudgetSource {
+                    address: &address,
+                    source: &crate::security::ratelimit::source_key(from.ip),
+                }
+                .to_string(),
                 Rate::new(DAILY, day),
             ),
-            (format!("reset-budget:{address}:unknown"), Rate::new(DAILY_UNKNOWN, day)),
+            (
+                Key::ResetBudgetUnknown { address: &address }.to_string(),
+                Rate::new(DAILY_UNKNOWN, day),
+            ),
         ],
     };
     if let Throttle::Limited { .. } = provider.hot.throttle(&budgets).await? {
@@ -184,7 +193,7 @@ pub async fn complete(
     user.not_before = Some(now);
     let read_at = std::mem::replace(&mut user.updated_at, now);
     let mut events = vec![UserEvent::password_changed(&provider.issuer, &user, now)];
-    if super::lockout::unlock(provider.hot.as_ref(), &sub).await? {
+    if super::signin::lockout::unlock(provider.hot.as_ref(), &sub).await? {
         events.push(UserEvent::unlocked(&provider.issuer, &user, now));
     }
     let ends = crate::oauth::revocation::Ends::Everything.of(&sub);
@@ -195,7 +204,7 @@ pub async fn complete(
         provider.hot.delete(&other).await?;
     }
     provider.hot.delete(&index(user.id)).await?;
-    super::device::forget_all(provider.hot.as_ref(), user.id).await?;
+    super::signin::device::forget_all(provider.hot.as_ref(), user.id).await?;
     record(provider, &user, Action::PasswordReset, Outcome::Success, ctx, now).await;
     provider
         .notifier

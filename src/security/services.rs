@@ -11,7 +11,7 @@ use crate::audit::Auditor;
 use crate::config::Config;
 use crate::keys::{MasterKey, Purpose};
 use crate::oauth::provider::Provider;
-use crate::security::login::DummyHash;
+use crate::security::signin::credentials::DummyHash;
 use crate::store::hot::HotState;
 use crate::store::{Database, HotStore, Stores};
 
@@ -32,8 +32,8 @@ pub struct Services {
     /// Buckets kept in this node's memory: the per-application limit of the token endpoints,
     /// whose machine traffic would otherwise pay a Redis round trip per request.
     pub local_limits: crate::store::memory::MemoryStore,
-    /// Lockout after repeated failures (see [`crate::security::lockout`]).
-    pub lockout: crate::security::lockout::Lockout,
+    /// Lockout after repeated failures (see [`crate::security::signin::lockout`]).
+    pub lockout: crate::security::signin::lockout::Lockout,
     /// Seals secrets that must be read back (TOTP seeds, upstream client secrets).
     pub seal_key: [u8; 32],
     /// Mail and SMS to users.
@@ -66,7 +66,7 @@ impl Services {
             dummy_hash: DummyHash::default(),
             local_limits: crate::store::memory::MemoryStore::new(oauth.clock.clone()),
             limits: crate::security::ratelimit::Limits::from_config(config),
-            lockout: crate::security::lockout::Lockout::from_config(config),
+            lockout: crate::security::signin::lockout::Lockout::from_config(config),
             device_key: master.derive(Purpose::CookieSigning),
             seal_key: master.derive(Purpose::Encryption),
             mfa_required_roles: config.mfa_required_roles.clone(),

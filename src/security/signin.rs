@@ -1,16 +1,26 @@
-//! Password sign-in with lockout, shared by the login page and the password grant: the lock is
-//! checked before bcrypt, failures are counted (see [`super::lockout`]), a new lock is audited
-//! and announced (`user.locked`), and unknown names take exactly the same path.
+//! Signing in, every step in one place: the password check against stored credentials
+//! ([`credentials`]) under the lockout ([`lockout`]) — checked before bcrypt, failures counted, a
+//! new lock audited and announced (`user.locked`), unknown names taking exactly the same path —
+//! the known-device cookie ([`device`]), the second factor ([`second_factor`], with its one-time
+//! codes in [`otp`]), the password grant ([`password_grant`]) and the end of a successful sign-in
+//! ([`finish`]: device, a fresh browser session, audit). The login pages in `crate::http` only
+//! translate between forms and these steps.
+
+pub mod credentials;
+pub mod device;
+pub mod lockout;
+pub mod otp;
+pub mod password_grant;
+pub mod second_factor;
 
 use std::net::IpAddr;
 
+use self::lockout::{Attempt, Factor, Lock, Origin};
 use crate::audit::{AuditRecord, RequestContext};
 use crate::model::event::UserEvent;
 use crate::model::user::User;
 use crate::security::Services;
-use crate::security::device;
-use crate::security::lockout::{Attempt, Factor, Lock, Origin};
-use crate::security::login::{self, LoginError};
+use crate::security::signin::credentials::LoginError;
 use crate::store::StoreError;
 
 /// Why a sign-in failed.
@@ -65,7 +75,7 @@ pub async fn password(
 ) -> Result<SignedIn, SignInError> {
     let hot = provider.hot.as_ref();
     let now = provider.clock.now();
-    let user = login::find(provider.db.as_ref(), login_name).await?;
+    let user = credentials::find(provider.db.as_ref(), login_name).await?;
     let known_device = match (&user, from.device) {
         (Some(u), Some(d)) => device::is_known(hot, u.id, d).await?,
         _ => false,
@@ -113,7 +123,7 @@ async fn settle(
     // Asked for every attempt, known user or not, right password or not: the answer's timing
     // must not tell them apart.
     let refused = refused_by_account(provider, user.as_ref()).await?;
-    match login::check(&provider.dummy_hash, provider.bcrypt_cost, user, password).await {
+    match credentials::check(&provider.dummy_hash, provider.bcrypt_cost, user, password).await {
         Ok(user) if refused.is_some() => {
             // The B2B account is suspended, or signs in through its identity provider: exactly
             // the answer of a wrong password (a distinct one would confirm the password), and it
@@ -208,14 +218,14 @@ pub async fn announce_lock(provider: &Services, user: &User, lock: &Lock, ctx: &
     let record = AuditRecord::locked(now, &user.id.to_string(), user.client_id, lock, ctx);
     provider.audit.record_or_log(record).await;
     let what = match lock.scope {
-        crate::security::lockout::LockScope::Account => {
+        crate::security::signin::lockout::LockScope::Account => {
             "Sign-in to your account is paused after repeated failed attempts"
         }
         _ => "Sign-in from one device or network is paused after repeated failed attempts",
     };
     // One lockout notice an hour at most: an attacker locking source after source must not
     // flood the user's mailbox.
-    let once = format!("notice-lock:{}", user.id);
+    let once = crate::store::hot::Key::LockNotice(user.id).to_string();
     if provider
         .hot
         .put_new(&once, b"1", now + time::Duration::hours(1))
@@ -239,4 +249,100 @@ pub async fn sso_required(
         .await?
         .iter()
         .any(|idp| idp.enabled && idp.sso_required))
+}
+
+/// A sign-in whose every step succeeded (password and second factor, or the upstream IdP).
+pub struct Success<'a> {
+    pub user: &'a User,
+    /// RFC 8176 methods: `pwd`, then `otp`, `mfa` after a second factor; `fed` upstream.
+    pub amr: Vec<String>,
+    /// How the user signed in, for the audit trail: `login_page` or `federation`.
+    pub via: &'a str,
+    /// The browser's verified known-device id, if it had one.
+    pub device: Option<String>,
+    /// The browser was a known device of this user.
+    pub known_device: bool,
+    /// When the user authenticated (unix seconds), if earlier than now (an upstream IdP's
+    /// `auth_time`).
+    pub authenticated_at: Option<i64>,
+}
+
+/// What a finished sign-in hands the browser.
+pub struct Finished {
+    /// The new session's cookie value, and the session.
+    pub cookie: String,
+    pub session: crate::security::session::Session,
+    /// A new known-device cookie value, when the browser had none.
+    pub device_cookie: Option<String>,
+}
+
+/// Why a sign-in could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    /// The user or its account was blocked, suspended or changed while signing in.
+    #[error("the account cannot sign in now")]
+    NotStanding,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Finishes a sign-in: remembers the device, ends the browser's `previous` session and starts a
+/// fresh one (against fixation), checks the user is still standing, audits the login and sends
+/// a new-device notice.
+pub async fn finish(
+    provider: &Services,
+    done: Success<'_>,
+    previous: Option<(String, crate::security::session::Session)>,
+    ctx: &RequestContext,
+) -> Result<Finished, FinishError> {
+    use crate::security::session;
+    let user = done.user;
+    let now = provider.clock.now();
+    let (device_id, device_cookie) = match done.device {
+        Some(id) => (id, None),
+        None => {
+            let (id, value) = device::issue(&provider.device_key);
+            (id, Some(value))
+        }
+    };
+    if let Err(e) = device::remember(provider.hot.as_ref(), user.id, &device_id, now).await {
+        tracing::warn!(error = %e, "the known device could not be remembered");
+    }
+    if let Some((old_cookie, old)) = previous {
+        let _ = session::end(&provider.state, &old_cookie, &old).await;
+    }
+    let (cookie, started) = session::start(&provider.state, user, done.amr.clone(), now, done.authenticated_at).await?;
+    let standing = still_standing(provider, user).await;
+    if !matches!(standing, Ok(true)) {
+        let _ = session::end(&provider.state, &cookie, &started).await;
+        return Err(match standing {
+            Err(e) => FinishError::Store(e),
+            Ok(_) => FinishError::NotStanding,
+        });
+    }
+    let mut record = AuditRecord::login_succeeded(now, &user.id.to_string(), user.client_id, done.via, ctx);
+    if let serde_json::Value::Object(details) = &mut record.details {
+        details.insert("amr".into(), serde_json::json!(done.amr));
+    }
+    if done.via == "federation" {
+        provider
+            .metrics
+            .federated(crate::telemetry::metrics::Federated::Success);
+    } else {
+        provider.metrics.login(true);
+    }
+    provider.audit.record_or_log(record).await;
+    if !done.known_device {
+        provider.notifier.notice(
+            user,
+            "New sign-in to your account from a new device or browser",
+            ctx.ip.as_deref(),
+            now,
+        );
+    }
+    Ok(Finished {
+        cookie,
+        session: started,
+        device_cookie,
+    })
 }

@@ -5,8 +5,11 @@
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
+mod keys;
 mod protocol;
 mod sessions;
+
+pub use keys::Key;
 
 pub use protocol::HotState;
 

@@ -9,6 +9,7 @@ mod support;
 mod contract;
 mod hot_contract;
 mod redis_only;
+mod state_contract;
 
 use std::sync::Arc;
 
@@ -161,7 +162,25 @@ macro_rules! hot_suite {
     };
 }
 
+macro_rules! state_suite {
+    ($module:ident, $make:path) => {
+        suite!(
+            $module,
+            state_contract,
+            $make,
+            [
+                codes_are_taken_once_and_settle_once,
+                refresh_tokens_rotate_under_their_own_keys,
+                denials_and_generations_read_back_in_one_call,
+                parked_requests_and_sessions_round_trip_and_bad_data_reads_as_absent,
+            ]
+        );
+    };
+}
+
 relational_suite!(postgres_store, crate::postgres);
 relational_suite!(sqlite_store, crate::sqlite);
 hot_suite!(redis_store, crate::redis);
 hot_suite!(memory_store, crate::memory);
+state_suite!(redis_state, crate::redis);
+state_suite!(memory_state, crate::memory);

@@ -190,7 +190,7 @@ pub enum VerifyError {
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error(transparent)]
-    Otp(#[from] crate::security::otp::SendError),
+    Otp(#[from] crate::security::signin::otp::SendError),
     #[error(transparent)]
     Notify(#[from] crate::notify::NotifyError),
 }
@@ -226,8 +226,9 @@ impl SelfService<'_> {
         let now = self.clock.now();
         let subject = user.id.to_string();
         let code =
-            crate::security::otp::issue(self.hot, channel.purpose(), &subject, &subject, &destination, now).await?;
-        let minutes = crate::security::otp::LIFETIME.whole_minutes();
+            crate::security::signin::otp::issue(self.hot, channel.purpose(), &subject, &subject, &destination, now)
+                .await?;
+        let minutes = crate::security::signin::otp::LIFETIME.whole_minutes();
         match channel {
             Channel::Email => {
                 let message = crate::notify::mail::code(&code, "verify your email address", minutes)?;
@@ -253,7 +254,7 @@ impl SelfService<'_> {
         };
         let destination = pending.clone().or(current).unwrap_or_default();
         if destination.is_empty()
-            || !crate::security::otp::check(self.hot, channel.purpose(), &subject, &destination, code).await?
+            || !crate::security::signin::otp::check(self.hot, channel.purpose(), &subject, &destination, code).await?
         {
             self.record(
                 &user,

@@ -241,59 +241,32 @@ impl UserAdmin<'_> {
         who: &Principal,
         p: &mut IdentityProvider,
         seal_key: &[u8; 32],
-        input: IdpInput,
+        mut input: IdpInput,
     ) -> Result<Vec<&'static str>, AdminError> {
         let mut changed = Vec::new();
-        if let Some(issuer) = input.issuer {
-            let parsed = idp::parse_issuer(&issuer).map_err(|e| invalid("issuer", e))?;
-            if parsed != p.issuer && who.account.is_some() {
-                // Staff approved the domains and the acceptance of upstream second factors for
-                // the old issuer: that trust (routing, linking by email, just-in-time users,
-                // 2FA) does not move with it.
-                if !p.domains.is_empty() {
-                    p.domains.clear();
-                    changed.push("domains");
-                }
-                if p.accept_upstream_mfa {
-                    p.accept_upstream_mfa = false;
-                    changed.push("accept_upstream_mfa");
-                }
-            }
-            p.issuer = parsed;
-            changed.push("issuer");
+        apply_upstream(who, p, seal_key, &mut input, &mut changed)?;
+        self.apply_domains(who, p, input.domains.take(), &mut changed).await?;
+        self.apply_roles(who, p, &mut input, &mut changed).await?;
+        apply_trust(who, p, &mut input, &mut changed)?;
+        if p.jit && p.default_role.is_none() && p.role_rules.is_empty() {
+            return Err(invalid(
+                "default_role",
+                "just-in-time provisioning needs a default role or role rules",
+            ));
         }
-        if let Some(client_id) = input.client_id {
-            if client_id.trim().is_empty() || client_id.len() > 255 {
-                return Err(invalid("client_id", "must be 1-255 characters"));
-            }
-            p.client_id = client_id;
-            changed.push("client_id");
-        }
-        if let Some(secret) = input.client_secret {
-            p.client_secret_enc = if secret.is_empty() {
-                None
-            } else {
-                let context = IdentityProvider::seal_context(p.id);
-                Some(
-                    sealed::seal(seal_key, &context, secret.as_bytes())
-                        .map_err(|e| AdminError::Store(crate::store::StoreError::Corrupt(e.to_string())))?,
-                )
-            };
-            changed.push("client_secret");
-        }
-        if let Some(scopes) = input.scopes {
-            p.scopes = idp::parse_scopes(&scopes).map_err(|e| invalid("scopes", e))?;
-            changed.push("scopes");
-        }
-        if let Some(claims) = input.claims {
-            let names = [&claims.username, &claims.email, &claims.phone, &claims.name];
-            if names.iter().any(|c| c.is_empty() || c.len() > 128) {
-                return Err(invalid("claims", "claim names must be 1-128 characters"));
-            }
-            p.claims = claims;
-            changed.push("claims");
-        }
-        if let Some(domains) = input.domains {
+        Ok(changed)
+    }
+
+    /// The email domains that route sign-ins to the provider: staff only, and never overlapping
+    /// another account's.
+    async fn apply_domains(
+        &self,
+        who: &Principal,
+        p: &mut IdentityProvider,
+        domains: Option<Vec<String>>,
+        changed: &mut Vec<&'static str>,
+    ) -> Result<(), AdminError> {
+        if let Some(domains) = domains {
             if who.account.is_some() {
                 return Err(AdminError::Forbidden(
                     "only staff may set email domains: they decide where people sign in".into(),
@@ -324,18 +297,29 @@ impl UserAdmin<'_> {
             p.domains = parsed;
             changed.push("domains");
         }
-        if let Some(jit) = input.jit {
+        Ok(())
+    }
+
+    /// Just-in-time provisioning and the roles it maps to (account roles the caller may grant).
+    async fn apply_roles(
+        &self,
+        who: &Principal,
+        p: &mut IdentityProvider,
+        input: &mut IdpInput,
+        changed: &mut Vec<&'static str>,
+    ) -> Result<(), AdminError> {
+        if let Some(jit) = input.jit.take() {
             p.jit = jit;
             changed.push("jit");
         }
-        if let Some(role) = input.default_role {
+        if let Some(role) = input.default_role.take() {
             p.default_role = match role {
                 Some(name) => Some(self.account_role(who, p.account_id, &name, "default_role").await?),
                 None => None,
             };
             changed.push("default_role");
         }
-        if let Some(rules) = input.role_rules {
+        if let Some(rules) = input.role_rules.take() {
             for rule in &rules {
                 if rule.claim.is_empty() || rule.value.is_empty() {
                     return Err(invalid("role_rules", "each rule needs a claim and a value"));
@@ -345,50 +329,7 @@ impl UserAdmin<'_> {
             p.role_rules = rules;
             changed.push("role_rules");
         }
-        if let Some(v) = input.sso_required {
-            p.sso_required = v;
-            changed.push("sso_required");
-        }
-        if let Some(claims) = input.required_claims {
-            if who.account.is_some() {
-                return Err(AdminError::Forbidden(
-                    "only staff may set the required claims: they decide who belongs to the account".into(),
-                ));
-            }
-            if claims
-                .iter()
-                .any(|c| c.claim.is_empty() || c.claim.len() > 128 || c.value.is_empty() || c.value.len() > 256)
-            {
-                return Err(invalid(
-                    "required_claims",
-                    "each needs a claim (1-128) and a value (1-256)",
-                ));
-            }
-            p.required_claims = claims;
-            changed.push("required_claims");
-        }
-        if let Some(v) = input.accept_upstream_mfa {
-            // An account's admin may turn it off (stricter), not on.
-            if who.account.is_some() && v && !p.accept_upstream_mfa {
-                return Err(AdminError::Forbidden(
-                    "only staff may accept the identity provider's second factors in place of the account's 2FA policy"
-                        .into(),
-                ));
-            }
-            p.accept_upstream_mfa = v;
-            changed.push("accept_upstream_mfa");
-        }
-        if let Some(v) = input.enabled {
-            p.enabled = v;
-            changed.push("enabled");
-        }
-        if p.jit && p.default_role.is_none() && p.role_rules.is_empty() {
-            return Err(invalid(
-                "default_role",
-                "just-in-time provisioning needs a default role or role rules",
-            ));
-        }
-        Ok(changed)
+        Ok(())
     }
 
     /// An existing account-scoped role (users of a B2B account can hold only those) that the
@@ -412,4 +353,113 @@ impl UserAdmin<'_> {
             None => Err(invalid(field, format!("there is no role {name}"))),
         }
     }
+}
+
+/// Where the upstream is and how Propusk signs in there: issuer (moving it drops the trust staff
+/// approved for the old one), client id and sealed secret, scopes, claim names.
+fn apply_upstream(
+    who: &Principal,
+    p: &mut IdentityProvider,
+    seal_key: &[u8; 32],
+    input: &mut IdpInput,
+    changed: &mut Vec<&'static str>,
+) -> Result<(), AdminError> {
+    if let Some(issuer) = input.issuer.take() {
+        let parsed = idp::parse_issuer(&issuer).map_err(|e| invalid("issuer", e))?;
+        if parsed != p.issuer && who.account.is_some() {
+            // Staff approved the domains and the acceptance of upstream second factors for
+            // the old issuer: that trust (routing, linking by email, just-in-time users,
+            // 2FA) does not move with it.
+            if !p.domains.is_empty() {
+                p.domains.clear();
+                changed.push("domains");
+            }
+            if p.accept_upstream_mfa {
+                p.accept_upstream_mfa = false;
+                changed.push("accept_upstream_mfa");
+            }
+        }
+        p.issuer = parsed;
+        changed.push("issuer");
+    }
+    if let Some(client_id) = input.client_id.take() {
+        if client_id.trim().is_empty() || client_id.len() > 255 {
+            return Err(invalid("client_id", "must be 1-255 characters"));
+        }
+        p.client_id = client_id;
+        changed.push("client_id");
+    }
+    if let Some(secret) = input.client_secret.take() {
+        p.client_secret_enc = if secret.is_empty() {
+            None
+        } else {
+            let context = IdentityProvider::seal_context(p.id);
+            Some(
+                sealed::seal(seal_key, &context, secret.as_bytes())
+                    .map_err(|e| AdminError::Store(crate::store::StoreError::Corrupt(e.to_string())))?,
+            )
+        };
+        changed.push("client_secret");
+    }
+    if let Some(scopes) = input.scopes.take() {
+        p.scopes = idp::parse_scopes(&scopes).map_err(|e| invalid("scopes", e))?;
+        changed.push("scopes");
+    }
+    if let Some(claims) = input.claims.take() {
+        let names = [&claims.username, &claims.email, &claims.phone, &claims.name];
+        if names.iter().any(|c| c.is_empty() || c.len() > 128) {
+            return Err(invalid("claims", "claim names must be 1-128 characters"));
+        }
+        p.claims = claims;
+        changed.push("claims");
+    }
+    Ok(())
+}
+
+/// What the provider is trusted with: SSO required, required claims and upstream second factors
+/// (the last two staff only, the second factors only turned off by an account's admin), enabled.
+fn apply_trust(
+    who: &Principal,
+    p: &mut IdentityProvider,
+    input: &mut IdpInput,
+    changed: &mut Vec<&'static str>,
+) -> Result<(), AdminError> {
+    if let Some(v) = input.sso_required.take() {
+        p.sso_required = v;
+        changed.push("sso_required");
+    }
+    if let Some(claims) = input.required_claims.take() {
+        if who.account.is_some() {
+            return Err(AdminError::Forbidden(
+                "only staff may set the required claims: they decide who belongs to the account".into(),
+            ));
+        }
+        if claims
+            .iter()
+            .any(|c| c.claim.is_empty() || c.claim.len() > 128 || c.value.is_empty() || c.value.len() > 256)
+        {
+            return Err(invalid(
+                "required_claims",
+                "each needs a claim (1-128) and a value (1-256)",
+            ));
+        }
+        p.required_claims = claims;
+        changed.push("required_claims");
+    }
+    if let Some(v) = input.accept_upstream_mfa.take() {
+        // An account's admin may turn it off (stricter), not on.
+        if who.account.is_some() && v && !p.accept_upstream_mfa {
+            return Err(AdminError::Forbidden(
+                "only staff may accept the identity provider's second factors in place of the account's 2FA policy"
+                    .into(),
+            ));
+        }
+        p.accept_upstream_mfa = v;
+        changed.push("accept_upstream_mfa");
+    }
+    if let Some(v) = input.enabled.take() {
+        p.enabled = v;
+        changed.push("enabled");
+    }
+    Ok(())
 }

@@ -170,7 +170,7 @@ impl UserAdmin<'_> {
         if let Err(denied) = who.check_user("users:update", &user) {
             return Err(self.refuse(who, Action::UserUnlock, &user, denied).await);
         }
-        let was_locked = crate::security::lockout::unlock(self.hot, &user.id.to_string()).await?;
+        let was_locked = crate::security::signin::lockout::unlock(self.hot, &user.id.to_string()).await?;
         if was_locked {
             let event = UserEvent::unlocked(self.source, &user, self.clock.now());
             self.db.outbox_enqueue(&[event]).await?;

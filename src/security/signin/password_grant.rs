@@ -55,7 +55,9 @@ pub async fn grant(
         Err(SignInError::Store(e)) => return Err(e.into()),
     };
     // The password grant has no second step: users who need one sign in through the browser.
-    if crate::security::second_factor::need(provider, &user).await? != crate::security::second_factor::Need::Nothing {
+    if crate::security::signin::second_factor::need(provider, &user).await?
+        != crate::security::signin::second_factor::Need::Nothing
+    {
         return Err(OAuthError::invalid_grant(
             "this account signs in with a second factor: use the authorization code flow",
         ));

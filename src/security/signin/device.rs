@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 use crate::crypto::random_token;
 use crate::crypto::{mac, same};
 use crate::model::user::UserId;
+use crate::store::hot::Key;
 use crate::store::{HotStore, StoreError};
 
 /// How long a device stays known without signing in again.
@@ -34,7 +35,7 @@ pub fn verify(key: &[u8; 32], cookie: &str) -> Option<String> {
 }
 
 fn devices_key(user: UserId) -> String {
-    format!("devices:{user}")
+    Key::Devices(user).to_string()
 }
 
 /// True when `device` signed in as `user` before.

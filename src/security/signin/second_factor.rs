@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use super::lockout::{Attempt, Factor as LockFactor, Lock, Origin};
 use crate::audit::Action;
-use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::model::mfa::{self, Factor, FactorKind};
 use crate::model::user::{User, UserId};
 use crate::security::Services;
+use crate::store::hot::Key;
 use crate::store::{HotStore, StoreError};
 
 /// How long the second step may take.
@@ -100,7 +100,7 @@ fn password_amr() -> Vec<String> {
 }
 
 fn key(token: &str) -> String {
-    format!("mfa-pending:{}", digest(token))
+    Key::MfaPending(token).to_string()
 }
 
 /// Parks a pending sign-in; returns the cookie value naming it.
@@ -282,7 +282,7 @@ async fn check_code(
         Some(lock) => {
             provider.metrics.lockout();
             if let Some(user) = user {
-                super::signin::announce_lock(provider, &user, &lock, ctx).await;
+                super::announce_lock(provider, &user, &lock, ctx).await;
             }
             Err(CodeError::Locked(lock))
         }

@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
+use crate::store::hot::Key;
 use crate::store::{HotStore, StoreError};
 
 /// Consecutive failures are remembered this long.
@@ -96,7 +97,7 @@ impl Lockout {
             Origin::Source(ip) => vec![
                 (
                     LockScope::Source,
-                    format!("s:{}:{}", attempt.typed, super::ratelimit::source_key(*ip)),
+                    format!("s:{}:{}", attempt.typed, crate::security::ratelimit::source_key(*ip)),
                     self.threshold,
                 ),
                 (LockScope::Account, "a".to_owned(), self.account_threshold),
@@ -104,16 +105,18 @@ impl Lockout {
         }
     }
 
-    fn lock_key(attempt: &Attempt, scope_id: &str) -> String {
-        format!("lock:{}:{}:{scope_id}", attempt.factor.tag(), attempt.subject)
+    fn lock_key(attempt: &Attempt, scope: &str) -> String {
+        let (factor, subject) = (attempt.factor.tag(), attempt.subject.as_str());
+        Key::Lock { factor, subject, scope }.to_string()
     }
 
-    fn failures_key(attempt: &Attempt, scope_id: &str) -> String {
-        format!("lockfail:{}:{}:{scope_id}", attempt.factor.tag(), attempt.subject)
+    fn failures_key(attempt: &Attempt, scope: &str) -> String {
+        let (factor, subject) = (attempt.factor.tag(), attempt.subject.as_str());
+        Key::LockFailures { factor, subject, scope }.to_string()
     }
 
     fn index_key(subject: &str) -> String {
-        format!("locks:{subject}")
+        Key::Locks(subject).to_string()
     }
 
     /// The lock that stops this attempt, if any (the longest, when several apply).
@@ -159,7 +162,13 @@ impl Lockout {
                 continue;
             }
             hot.delete(&Self::failures_key(attempt, &id)).await?;
-            let level_key = format!("locklevel:{}:{}:{id}", attempt.factor.tag(), attempt.subject);
+            let (factor, subject) = (attempt.factor.tag(), attempt.subject.as_str());
+            let level_key = Key::LockLevel {
+                factor,
+                subject,
+                scope: &id,
+            }
+            .to_string();
             let level = hot.incr(&level_key, LEVEL_WINDOW).await?.count;
             let level = u32::try_from(level).unwrap_or(u32::MAX);
             let index = usize::try_from(level.saturating_sub(1)).unwrap_or(usize::MAX);
@@ -200,7 +209,13 @@ impl Lockout {
     ) -> Result<Option<InFlight>, StoreError> {
         let mut taken = Vec::new();
         for (_, id, _) in self.scopes(attempt) {
-            let key = format!("inflight:{}:{}:{id}", attempt.factor.tag(), attempt.subject);
+            let (factor, subject) = (attempt.factor.tag(), attempt.subject.as_str());
+            let key = Key::InFlight {
+                factor,
+                subject,
+                scope: &id,
+            }
+            .to_string();
             if hot.put_new(&key, b"1", now + IN_FLIGHT).await? {
                 taken.push(key);
             } else {
@@ -238,7 +253,7 @@ pub async fn unlock(hot: &dyn HotStore, subject: &str) -> Result<bool, StoreErro
     let mut any = false;
     for key in hot.set_members(&index).await? {
         let live = hot.delete(&key).await?;
-        any |= live && key.starts_with("lock:");
+        any |= live && Key::is_lock(&key);
     }
     hot.delete(&index).await?;
     Ok(any)

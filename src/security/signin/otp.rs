@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::crypto::{digest, same};
+use crate::store::hot::Key;
 use crate::store::{HotStore, StoreError};
 
 pub const LIFETIME: Duration = Duration::minutes(5);
@@ -39,7 +40,7 @@ struct Challenge {
 }
 
 fn key(purpose: &str, subject: &str) -> String {
-    format!("otp:{purpose}:{subject}")
+    Key::Otp { purpose, subject }.to_string()
 }
 
 fn code_digest(purpose: &str, subject: &str, code: &str) -> String {
@@ -82,11 +83,8 @@ pub async fn issue(
     // Daily budgets: fixed 24-hour windows, counted whether or not the other budget allows the
     // message (a refused request still spent an attempt at the destination).
     let budgets = [
-        (
-            format!("otp-dest:{}", digest(&destination.to_lowercase())),
-            PER_DESTINATION_DAILY,
-        ),
-        (format!("otp-acct:{account}"), PER_ACCOUNT_DAILY),
+        (Key::OtpDestination(destination).to_string(), PER_DESTINATION_DAILY),
+        (Key::OtpAccount(account).to_string(), PER_ACCOUNT_DAILY),
     ];
     for (key, budget) in budgets {
         let spent = hot.incr(&key, Duration::days(1)).await?;
@@ -121,7 +119,13 @@ pub async fn check(
     let Ok(challenge) = serde_json::from_slice::<Challenge>(&bytes) else {
         return Ok(false);
     };
-    let attempts_key = format!("otp-attempts:{purpose}:{subject}:{}", challenge.sent_at);
+    let sent_at = challenge.sent_at;
+    let attempts_key = Key::OtpAttempts {
+        purpose,
+        subject,
+        sent_at,
+    }
+    .to_string();
     let attempts = hot.incr(&attempts_key, LIFETIME).await?;
     if attempts.count > MAX_ATTEMPTS {
         hot.delete(&key(purpose, subject)).await?;
