@@ -405,7 +405,6 @@ async fn create_idp(
     let state = crate::store::hot::HotState::new(hot.clone());
     let users = admin::users::UserAdmin {
         db: db.as_ref(),
-        hot: hot.as_ref(),
         state: &state,
         clock: &SystemClock,
         audit: &auditor,

@@ -22,9 +22,10 @@ use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::crypto::sealed;
 use crate::model::idp::IdentityProvider;
+use crate::oauth::ports::Use;
 use crate::outbound::{self as upstream, Metadata, UpstreamError};
 use crate::security::Services;
-use crate::store::{StoreError, Taken};
+use crate::store::StoreError;
 
 /// How long the user may take at the upstream.
 pub const LIFETIME: Duration = Duration::minutes(15);
@@ -104,8 +105,8 @@ pub enum FederationError {
     Store(#[from] StoreError),
 }
 
-fn key(state: &str) -> String {
-    crate::store::hot::Key::FederationState(state).to_string()
+fn key(state: &str) -> crate::store::hot::Key<'_> {
+    crate::store::hot::Key::FederationState(state)
 }
 
 /// Propusk's callback URL, registered at every upstream.
@@ -181,8 +182,10 @@ pub async fn start(
         created_at: now.unix_timestamp(),
         max_age: fresh.max_age(),
     };
-    let value = serde_json::to_vec(&outbound).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    provider.hot.put(&key(state.secret()), &value, now + LIFETIME).await?;
+    provider
+        .state
+        .put_record(key(state.secret()), &outbound, now + LIFETIME)
+        .await?;
     Ok(url.to_string())
 }
 
@@ -222,18 +225,15 @@ pub async fn finish(provider: &Services, callback: &Callback, browser: Option<&s
         .state
         .as_deref()
         .ok_or_else(|| failed(FederationError::Expired, None))?;
-    let decode = |bytes: &[u8]| {
-        serde_json::from_slice::<Outbound>(bytes).map_err(|e| failed(StoreError::Corrupt(e.to_string()).into(), None))
-    };
     let outbound = match provider
-        .hot
-        .take(&key(state))
+        .state
+        .take_record::<Outbound>(key(state))
         .await
         .map_err(|e| failed(e.into(), None))?
     {
-        Taken::First(bytes) => decode(&bytes)?,
-        Taken::Again(bytes) => return Err(failed(FederationError::Replayed, decode(&bytes)?.req)),
-        Taken::Missing => return Err(failed(FederationError::Expired, None)),
+        Use::First(outbound) => outbound,
+        Use::Again(outbound) => return Err(failed(FederationError::Replayed, outbound.req)),
+        Use::Missing => return Err(failed(FederationError::Expired, None)),
     };
     let req = outbound.req.clone();
     verify(provider, callback, browser, outbound)

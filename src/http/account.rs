@@ -309,7 +309,6 @@ pub(super) fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: 
         db: state.stores.db.as_ref(),
         seal_key: &state.provider.seal_key,
         notifier: &state.provider.notifier,
-        hot: state.stores.hot.as_ref(),
         state: &state.stores.state,
         clock: state.clock.as_ref(),
         audit: &state.provider.audit,

@@ -104,7 +104,7 @@ impl FromRequestParts<AppState> for AdminRequest {
             .limits
             .admin
             .map(|rate| Bucket::new("admin", &who.actor_id, rate));
-        if let Err(limited) = ratelimit::check_one(state.provider.hot.as_ref(), bucket).await {
+        if let Err(limited) = ratelimit::check_one(state.provider.state.as_ref(), bucket).await {
             return Err(rate_limited_json(&limited));
         }
         Ok(Self {
@@ -120,7 +120,6 @@ impl AdminRequest {
     pub fn admin(&self) -> UserAdmin<'_> {
         UserAdmin {
             db: self.state.stores.db.as_ref(),
-            hot: self.state.stores.hot.as_ref(),
             state: &self.state.stores.state,
             clock: self.state.clock.as_ref(),
             audit: &self.state.provider.audit,

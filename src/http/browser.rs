@@ -169,13 +169,13 @@ pub async fn checked_form(
 /// [`limit_form`] for JSON callers: the sign-in budget of the client address.
 pub async fn limit_form_json(state: &AppState, ip: std::net::IpAddr) -> Result<(), ratelimit::Limited> {
     let bucket = state.provider.limits.login.map(|rate| Bucket::ip("login", ip, rate));
-    ratelimit::check_one(state.provider.hot.as_ref(), bucket).await
+    ratelimit::check_one(state.provider.state.as_ref(), bucket).await
 }
 
 /// Counts a one-time-code check against the client address's budget (the sign-in rate).
 pub async fn limit_code(state: &AppState, ip: std::net::IpAddr) -> Result<(), ratelimit::Limited> {
     let bucket = state.provider.limits.login.map(|rate| Bucket::ip("code", ip, rate));
-    ratelimit::check_one(state.provider.hot.as_ref(), bucket).await
+    ratelimit::check_one(state.provider.state.as_ref(), bucket).await
 }
 
 /// The stylesheet of the pages.

@@ -233,7 +233,7 @@ pub async fn submit(
 /// Parks a sign-in that needs its second factor and sends the browser to `/login/2fa`.
 pub(super) async fn second_step(state: &AppState, pending: &Pending) -> Response {
     let https = state.config.is_https();
-    match second_factor::park(state.stores.hot.as_ref(), pending, state.clock.now()).await {
+    match second_factor::park(&state.stores.state, pending, state.clock.now()).await {
         Ok(token) => {
             let set = [browser_session::set_cookie(
                 second_factor::cookie_name(https),

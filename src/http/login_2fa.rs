@@ -48,7 +48,7 @@ async fn pending(state: &AppState, headers: &HeaderMap) -> Result<(String, Pendi
     let Some(token) = cookie(headers, name) else {
         return Err(error_page(StatusCode::BAD_REQUEST, GONE));
     };
-    match second_factor::load(state.stores.hot.as_ref(), &token).await {
+    match second_factor::load(&state.stores.state, &token).await {
         Ok(Some(p)) => Ok((token, p)),
         Ok(None) => Err(error_page(StatusCode::BAD_REQUEST, GONE)),
         Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
@@ -69,7 +69,7 @@ pub(super) async fn render(
     if pending.must_enrol
         && pending.enrol.is_none()
         && (second_factor::start_enrolment(provider, &mut pending).await.is_err()
-            || second_factor::save(state.stores.hot.as_ref(), token, &pending, state.clock.now())
+            || second_factor::save(&state.stores.state, token, &pending, state.clock.now())
                 .await
                 .is_err())
     {
@@ -193,7 +193,7 @@ pub async fn submit(
         }
         Err(CodeError::Store(_)) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     }
-    let _ = second_factor::finish(state.stores.hot.as_ref(), &token).await;
+    let _ = second_factor::finish(&state.stores.state, &token).await;
     let user = match state.stores.db.find_user(pending.user_id).await {
         Ok(Some(user)) if user.status == UserStatus::Active => user,
         Ok(_) => return error_page(StatusCode::FORBIDDEN, GONE),

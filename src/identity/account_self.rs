@@ -14,7 +14,7 @@ use crate::model::password::Password;
 use crate::model::user::{Email, Phone, User, UserId, UserStatus};
 use crate::oauth::revocation::{self, Ends};
 use crate::security::session;
-use crate::store::{Database, HotStore, StoreError};
+use crate::store::{Database, StoreError};
 
 mod factors;
 mod fresh;
@@ -28,7 +28,6 @@ pub struct SelfService<'a> {
     pub seal_key: &'a [u8; 32],
     /// Security notices by mail.
     pub notifier: &'a crate::notify::Notifier,
-    pub hot: &'a dyn HotStore,
     /// Typed hot state: revocation generations and browser sessions.
     pub state: &'a crate::store::hot::HotState,
     pub clock: &'a dyn Clock,
@@ -40,12 +39,11 @@ pub struct SelfService<'a> {
 /// How long a new email or phone waits for its code to be confirmed.
 pub const PENDING: Duration = Duration::hours(24);
 
-fn pending_key(channel: Channel, user: UserId) -> String {
+fn pending_key(channel: Channel, user: UserId) -> crate::store::hot::Key<'static> {
     crate::store::hot::Key::ContactChange {
         channel: channel.field(),
         user,
     }
-    .to_string()
 }
 
 /// New contact values waiting for their code.
@@ -191,8 +189,8 @@ impl SelfService<'_> {
         let now = self.clock.now();
         for (channel, value) in [(Channel::Email, &pending.email), (Channel::Phone, &pending.phone)] {
             if let Some(value) = value {
-                self.hot
-                    .put(&pending_key(channel, user.id), value.as_bytes(), now + PENDING)
+                self.state
+                    .put(pending_key(channel, user.id), value.as_bytes(), now + PENDING)
                     .await?;
             }
         }
@@ -245,7 +243,7 @@ impl SelfService<'_> {
 
     /// The pending new value of `channel`, if any.
     pub async fn pending(&self, user: &User, channel: Channel) -> Result<Option<String>, AdminError> {
-        let value = self.hot.get(&pending_key(channel, user.id)).await?;
+        let value = self.state.get(pending_key(channel, user.id)).await?;
         Ok(value.and_then(|v| String::from_utf8(v).ok()))
     }
 

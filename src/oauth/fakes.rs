@@ -72,8 +72,12 @@ impl CodeStore for Memory {
         Ok(())
     }
 
-    async fn take_code(&self, code: &str) -> Result<Use<CodeGrant>, StoreError> {
-        Ok(take(&self.codes, code))
+    async fn take_code(&self, code: &str) -> Result<Use<CodeGrant, ()>, StoreError> {
+        Ok(match take(&self.codes, code) {
+            Use::Missing => Use::Missing,
+            Use::First(grant) => Use::First(grant),
+            Use::Again(_) => Use::Again(()),
+        })
     }
 
     async fn settle_code(&self, code: &str, outcome: &CodeOutcome, _: OffsetDateTime) -> Result<bool, StoreError> {

@@ -19,15 +19,15 @@ use crate::model::audit::AuditRecord;
 use crate::model::role::{Role, RoleName};
 use crate::model::user::{User, UserId};
 
-/// What a single-use take found.
+/// What a single-use take found; `A` is what a replay reveals (the value, or nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Use<T> {
+pub enum Use<T, A = T> {
     /// Absent or expired.
     Missing,
     /// The first take: the value is now marked used (and kept until it expires).
     First(T),
     /// Taken before: a replay.
-    Again(T),
+    Again(A),
 }
 
 /// What became of a redeemed authorization code.
@@ -43,7 +43,8 @@ pub enum CodeOutcome {
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     async fn put_code(&self, code: &str, grant: &CodeGrant, until: OffsetDateTime) -> Result<(), StoreError>;
-    async fn take_code(&self, code: &str) -> Result<Use<CodeGrant>, StoreError>;
+    /// A replay reveals nothing of the code (its grant is not even read).
+    async fn take_code(&self, code: &str) -> Result<Use<CodeGrant, ()>, StoreError>;
     /// Records what became of the code, once: false when an outcome was recorded before.
     async fn settle_code(&self, code: &str, outcome: &CodeOutcome, until: OffsetDateTime) -> Result<bool, StoreError>;
     async fn code_outcome(&self, code: &str) -> Result<Option<CodeOutcome>, StoreError>;

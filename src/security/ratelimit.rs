@@ -8,8 +8,9 @@ use std::net::IpAddr;
 use time::Duration;
 
 use crate::config::Config;
+use crate::store::hot::HotState;
 use crate::store::hot::Key;
-use crate::store::{HotStore, Rate, Throttle};
+use crate::store::{Rate, Throttle};
 
 /// The configured limits; `None` is off.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +35,8 @@ impl Limits {
 pub struct Bucket {
     /// The policy's name, as the `RateLimit` header shows it.
     pub policy: &'static str,
-    pub key: String,
+    /// Whose budget: a client address, an application, an admin caller.
+    pub id: String,
     pub rate: Rate,
 }
 
@@ -42,7 +44,7 @@ impl Bucket {
     pub fn new(policy: &'static str, id: &str, rate: Rate) -> Self {
         Self {
             policy,
-            key: Key::RateLimit { policy, id }.to_string(),
+            id: id.to_owned(),
             rate,
         }
     }
@@ -69,11 +71,22 @@ pub use crate::model::rate::Limited;
 
 /// Counts one request against every bucket, all or none. A store outage lets the request
 /// through (and is logged): limits protect the service, they must not take it down.
-pub async fn check(hot: &dyn HotStore, buckets: &[Bucket]) -> Result<(), Limited> {
+pub async fn check(hot: &HotState, buckets: &[Bucket]) -> Result<(), Limited> {
     if buckets.is_empty() {
         return Ok(());
     }
-    let keyed: Vec<(String, Rate)> = buckets.iter().map(|b| (b.key.clone(), b.rate)).collect();
+    let keyed: Vec<(Key<'_>, Rate)> = buckets
+        .iter()
+        .map(|b| {
+            (
+                Key::RateLimit {
+                    policy: b.policy,
+                    id: &b.id,
+                },
+                b.rate,
+            )
+        })
+        .collect();
     match hot.throttle(&keyed).await {
         Ok(Throttle::Allowed { .. }) => Ok(()),
         Ok(Throttle::Limited { index, retry_after_ms }) => {
@@ -93,7 +106,7 @@ pub async fn check(hot: &dyn HotStore, buckets: &[Bucket]) -> Result<(), Limited
 }
 
 /// [`check`] of one optional bucket.
-pub async fn check_one(hot: &dyn HotStore, bucket: Option<Bucket>) -> Result<(), Limited> {
+pub async fn check_one(hot: &HotState, bucket: Option<Bucket>) -> Result<(), Limited> {
     match bucket {
         Some(b) => check(hot, std::slice::from_ref(&b)).await,
         None => Ok(()),
@@ -135,7 +148,14 @@ mod tests {
             "2001:db8:1:2:ffff::9".parse().unwrap_or(IpAddr::from([0; 4])),
             rate,
         );
-        assert_eq!(a.key, b.key);
-        assert_eq!(a.key, "rl:login:2001:db8:1:2::/64");
+        assert_eq!(a.id, b.id);
+        assert_eq!(
+            Key::RateLimit {
+                policy: a.policy,
+                id: &a.id
+            }
+            .to_string(),
+            "rl:login:2001:db8:1:2::/64"
+        );
     }
 }

@@ -33,13 +33,13 @@ pub struct Source {
     pub device: Option<String>,
 }
 
-fn key(token: &str) -> String {
-    Key::Reset(token).to_string()
+fn key(token: &str) -> Key<'_> {
+    Key::Reset(token)
 }
 
 /// The user's outstanding reset tokens (their keys), all voided by one reset.
-fn index(user: UserId) -> String {
-    Key::ResetTokens(user).to_string()
+fn index(user: UserId) -> Key<'static> {
+    Key::ResetTokens(user)
 }
 
 /// Mails a reset link for the account named by `login` (username or email), if it exists, is
@@ -62,46 +62,48 @@ pub async fn request(provider: &Services, login: &str, from: Source, ctx: &Reque
     let address = digest(&email.to_lowercase());
     let day = Duration::days(1);
     let known = match &from.device {
-        Some(d) => super::signin::device::is_known(provider.hot.as_ref(), user.id, d)
+        Some(d) => super::signin::device::is_known(provider.state.as_ref(), user.id, d)
             .await?
             .then_some(d),
         None => None,
     };
+    let source = crate::security::ratelimit::source_key(from.ip);
     let budgets = match known {
         Some(d) => vec![(
             Key::ResetBudgetDevice {
                 address: &address,
                 device: d,
-            }
-            .to_string(),
+            },
             Rate::new(DAILY, day),
         )],
         None => vec![
             (
                 Key::ResetBudgetSource {
                     address: &address,
-                    source: &crate::security::ratelimit::source_key(from.ip),
-                }
-                .to_string(),
+                    source: &source,
+                },
                 Rate::new(DAILY, day),
             ),
             (
-                Key::ResetBudgetUnknown { address: &address }.to_string(),
+                Key::ResetBudgetUnknown { address: &address },
                 Rate::new(DAILY_UNKNOWN, day),
             ),
         ],
     };
-    if let Throttle::Limited { .. } = provider.hot.throttle(&budgets).await? {
+    if let Throttle::Limited { .. } = provider.state.throttle(&budgets).await? {
         tracing::info!("password reset mail not sent: the daily budget of this address and source is spent");
         return Ok(());
     }
     let token = random_token::<32>();
     // The token names the user and the address it went to: a later change of address voids it.
     let value = format!("{}:{}", user.id, digest(&email.to_lowercase()));
-    provider.hot.put(&key(&token), value.as_bytes(), now + LIFETIME).await?;
     provider
-        .hot
-        .set_add(&index(user.id), &key(&token), now + LIFETIME)
+        .state
+        .put(key(&token), value.as_bytes(), now + LIFETIME)
+        .await?;
+    provider
+        .state
+        .index_add(index(user.id), key(&token), now + LIFETIME)
         .await?;
     let link = format!("{}/login/reset/confirm?token={token}", provider.issuer);
     match crate::notify::mail::reset(&link, LIFETIME.whole_minutes()) {
@@ -134,7 +136,7 @@ async fn signs_in_upstream(provider: &Services, user: &User) -> Result<bool, Sto
 /// The user a still-valid token belongs to (without using it up); none once the user signs in
 /// through an identity provider (a link mailed before single sign-on was required).
 pub async fn peek(provider: &Services, token: &str) -> Result<Option<User>, StoreError> {
-    let Some(bytes) = provider.hot.get(&key(token)).await? else {
+    let Some(bytes) = provider.state.get(key(token)).await? else {
         return Ok(None);
     };
     let Some((id, sent_to)) = std::str::from_utf8(&bytes).ok().and_then(|s| s.split_once(':')) else {
@@ -178,7 +180,7 @@ pub async fn complete(
     let password =
         Password::new_password_for(new_password, user.username.as_str(), email.as_deref()).map_err(ResetError::Weak)?;
     // Single use: only the first taker resets.
-    if !matches!(provider.hot.take(&key(token)).await?, Taken::First(_)) {
+    if !matches!(provider.state.take(key(token)).await?, Taken::First(_)) {
         return Err(ResetError::Gone);
     }
     let now = provider.clock.now();
@@ -193,18 +195,15 @@ pub async fn complete(
     user.not_before = Some(now);
     let read_at = std::mem::replace(&mut user.updated_at, now);
     let mut events = vec![UserEvent::password_changed(&provider.issuer, &user, now)];
-    if super::signin::lockout::unlock(provider.hot.as_ref(), &sub).await? {
+    if super::signin::lockout::unlock(provider.state.as_ref(), &sub).await? {
         events.push(UserEvent::unlocked(&provider.issuer, &user, now));
     }
     let ends = crate::oauth::revocation::Ends::Everything.of(&sub);
     let write = provider.db.update_user(&user, read_at, &events);
     crate::oauth::revocation::around(provider.state.as_ref(), &ends, now, write).await?;
     // Whoever knew the old password loses every foothold: other reset links, known devices.
-    for other in provider.hot.set_members(&index(user.id)).await? {
-        provider.hot.delete(&other).await?;
-    }
-    provider.hot.delete(&index(user.id)).await?;
-    super::signin::device::forget_all(provider.hot.as_ref(), user.id).await?;
+    provider.state.clear_index(index(user.id)).await?;
+    super::signin::device::forget_all(provider.state.as_ref(), user.id).await?;
     record(provider, &user, Action::PasswordReset, Outcome::Success, ctx, now).await;
     provider
         .notifier

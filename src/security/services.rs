@@ -13,13 +13,12 @@ use crate::keys::{MasterKey, Purpose};
 use crate::oauth::provider::Provider;
 use crate::security::signin::credentials::DummyHash;
 use crate::store::hot::HotState;
-use crate::store::{Database, HotStore, Stores};
+use crate::store::{Database, Stores};
 
 pub struct Services {
     /// The protocol core.
     pub oauth: Arc<Provider>,
     pub db: Arc<dyn Database>,
-    pub hot: Arc<dyn HotStore>,
     /// Typed hot state: the protocol's ports and browser sessions.
     pub state: Arc<HotState>,
     /// The audit trail (logins, logouts, revocations).
@@ -31,7 +30,7 @@ pub struct Services {
     pub limits: crate::security::ratelimit::Limits,
     /// Buckets kept in this node's memory: the per-application limit of the token endpoints,
     /// whose machine traffic would otherwise pay a Redis round trip per request.
-    pub local_limits: crate::store::memory::MemoryStore,
+    pub local_limits: HotState,
     /// Lockout after repeated failures (see [`crate::security::signin::lockout`]).
     pub lockout: crate::security::signin::lockout::Lockout,
     /// Seals secrets that must be read back (TOTP seeds, upstream client secrets).
@@ -59,12 +58,11 @@ impl Services {
     ) -> Self {
         Self {
             db: stores.db.clone(),
-            hot: stores.hot.clone(),
             state: stores.state.clone(),
             audit,
             bcrypt_cost: config.bcrypt_cost,
             dummy_hash: DummyHash::default(),
-            local_limits: crate::store::memory::MemoryStore::new(oauth.clock.clone()),
+            local_limits: HotState::new(Arc::new(crate::store::memory::MemoryStore::new(oauth.clock.clone()))),
             limits: crate::security::ratelimit::Limits::from_config(config),
             lockout: crate::security::signin::lockout::Lockout::from_config(config),
             device_key: master.derive(Purpose::CookieSigning),

@@ -73,7 +73,7 @@ pub async fn password(
     password: &str,
     from: Origins<'_>,
 ) -> Result<SignedIn, SignInError> {
-    let hot = provider.hot.as_ref();
+    let hot = provider.state.as_ref();
     let now = provider.clock.now();
     let user = credentials::find(provider.db.as_ref(), login_name).await?;
     let known_device = match (&user, from.device) {
@@ -115,7 +115,7 @@ async fn settle(
     from: Origins<'_>,
     known_device: bool,
 ) -> Result<SignedIn, SignInError> {
-    let hot = provider.hot.as_ref();
+    let hot = provider.state.as_ref();
     let attempt = attempt.clone();
     if user.as_ref().is_none_or(|u| u.password_hash.is_none()) {
         provider.metrics.dummy_check();
@@ -189,7 +189,7 @@ async fn failed(
     from: Origins<'_>,
     reason: Option<&str>,
 ) -> Result<SignedIn, SignInError> {
-    let (hot, now) = (provider.hot.as_ref(), provider.clock.now());
+    let (hot, now) = (provider.state.as_ref(), provider.clock.now());
     provider.metrics.login(false);
     let mut record = AuditRecord::login_failed(now, login_name, from.via, from.ctx);
     if let Some(reason) = reason {
@@ -225,10 +225,10 @@ pub async fn announce_lock(provider: &Services, user: &User, lock: &Lock, ctx: &
     };
     // One lockout notice an hour at most: an attacker locking source after source must not
     // flood the user's mailbox.
-    let once = crate::store::hot::Key::LockNotice(user.id).to_string();
+    let once = crate::store::hot::Key::LockNotice(user.id);
     if provider
-        .hot
-        .put_new(&once, b"1", now + time::Duration::hours(1))
+        .state
+        .put_new(once, b"1", now + time::Duration::hours(1))
         .await
         .unwrap_or(false)
     {
@@ -305,7 +305,7 @@ pub async fn finish(
             (id, Some(value))
         }
     };
-    if let Err(e) = device::remember(provider.hot.as_ref(), user.id, &device_id, now).await {
+    if let Err(e) = device::remember(provider.state.as_ref(), user.id, &device_id, now).await {
         tracing::warn!(error = %e, "the known device could not be remembered");
     }
     if let Some((old_cookie, old)) = previous {

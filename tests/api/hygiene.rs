@@ -90,7 +90,7 @@ async fn a_stranger_cannot_spend_the_reset_mails_of_the_users_own_sources() {
     assert_eq!(sent().await, reset::DAILY_UNKNOWN as usize);
     let user = app.state.stores.db.find_user_by_login("ann").await.unwrap().unwrap();
     let now = propusk::clock::Clock::now(&app.clock);
-    propusk::security::signin::device::remember(app.state.stores.hot.as_ref(), user.id, "laptop", now)
+    propusk::security::signin::device::remember(&app.state.stores.state, user.id, "laptop", now)
         .await
         .unwrap();
     let device = Source {

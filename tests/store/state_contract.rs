@@ -74,7 +74,7 @@ pub async fn codes_are_taken_once_and_settle_once(f: HotFixture) {
         panic!("first take")
     };
     assert_eq!(first.client_id.as_str(), "web");
-    assert!(matches!(s.take_code("c").await.unwrap(), Use::Again(_)));
+    assert_eq!(s.take_code("c").await.unwrap(), Use::Again(()));
 
     assert_eq!(s.code_outcome("c").await.unwrap(), None);
     let issued = Issued {
@@ -93,6 +93,14 @@ pub async fn codes_are_taken_once_and_settle_once(f: HotFixture) {
     assert!(s.settle_code("d", &CodeOutcome::Replayed, until).await.unwrap());
     assert_eq!(s.code_outcome("d").await.unwrap(), Some(CodeOutcome::Replayed));
 
+    let corrupt = format!("code:{}", propusk::crypto::digest("bad"));
+    f.hot.put(&corrupt, b"{", until).await.unwrap();
+    assert!(matches!(s.take_code("bad").await, Err(StoreError::Corrupt(_))));
+    assert_eq!(
+        s.take_code("bad").await.unwrap(),
+        Use::Again(()),
+        "a replay is recognised without reading the grant"
+    );
     f.clock.advance(Duration::seconds(60));
     assert_eq!(s.take_code("c").await.unwrap(), Use::Missing, "codes expire");
 }

@@ -226,7 +226,7 @@ impl SelfService<'_> {
         let now = self.clock.now();
         let subject = user.id.to_string();
         let code =
-            crate::security::signin::otp::issue(self.hot, channel.purpose(), &subject, &subject, &destination, now)
+            crate::security::signin::otp::issue(self.state, channel.purpose(), &subject, &subject, &destination, now)
                 .await?;
         let minutes = crate::security::signin::otp::LIFETIME.whole_minutes();
         match channel {
@@ -254,7 +254,7 @@ impl SelfService<'_> {
         };
         let destination = pending.clone().or(current).unwrap_or_default();
         if destination.is_empty()
-            || !crate::security::signin::otp::check(self.hot, channel.purpose(), &subject, &destination, code).await?
+            || !crate::security::signin::otp::check(self.state, channel.purpose(), &subject, &destination, code).await?
         {
             self.record(
                 &user,
@@ -292,7 +292,7 @@ impl SelfService<'_> {
         let event = crate::events::UserEvent::updated(self.source, &user, &changed, user.updated_at);
         self.save(&user, read_at, event).await?;
         if pending.is_some() {
-            self.hot.delete(&super::pending_key(channel, user.id)).await?;
+            self.state.delete(super::pending_key(channel, user.id)).await?;
             // The address that was on file hears of it: a takeover would announce itself.
             let what = format!("The {field} of your account was changed");
             self.notifier

@@ -13,12 +13,11 @@ use crate::model::permission::Permission;
 use crate::model::role::RoleName;
 use crate::model::user::{User, UserId, UserStatus, Username};
 use crate::oauth::revocation::{self, Ends};
-use crate::store::{Database, HotStore, StoreError, UserFilter};
+use crate::store::{Database, StoreError, UserFilter};
 
 /// What user administration needs.
 pub struct UserAdmin<'a> {
     pub db: &'a dyn Database,
-    pub hot: &'a dyn HotStore,
     /// Typed hot state: revocation generations and browser sessions.
     pub state: &'a crate::store::hot::HotState,
     pub clock: &'a dyn Clock,
@@ -170,7 +169,7 @@ impl UserAdmin<'_> {
         if let Err(denied) = who.check_user("users:update", &user) {
             return Err(self.refuse(who, Action::UserUnlock, &user, denied).await);
         }
-        let was_locked = crate::security::signin::lockout::unlock(self.hot, &user.id.to_string()).await?;
+        let was_locked = crate::security::signin::lockout::unlock(self.state, &user.id.to_string()).await?;
         if was_locked {
             let event = UserEvent::unlocked(self.source, &user, self.clock.now());
             self.db.outbox_enqueue(&[event]).await?;

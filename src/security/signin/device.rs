@@ -7,8 +7,9 @@ use time::{Duration, OffsetDateTime};
 use crate::crypto::random_token;
 use crate::crypto::{mac, same};
 use crate::model::user::UserId;
+use crate::store::StoreError;
+use crate::store::hot::HotState;
 use crate::store::hot::Key;
-use crate::store::{HotStore, StoreError};
 
 /// How long a device stays known without signing in again.
 pub const REMEMBER: Duration = Duration::days(180);
@@ -34,23 +35,23 @@ pub fn verify(key: &[u8; 32], cookie: &str) -> Option<String> {
     (id.len() <= 64 && same(tag, &mac(key, id.as_bytes()))).then(|| id.to_owned())
 }
 
-fn devices_key(user: UserId) -> String {
-    Key::Devices(user).to_string()
+fn devices_key(user: UserId) -> Key<'static> {
+    Key::Devices(user)
 }
 
 /// True when `device` signed in as `user` before.
-pub async fn is_known(hot: &dyn HotStore, user: UserId, device: &str) -> Result<bool, StoreError> {
-    hot.set_contains(&devices_key(user), device).await
+pub async fn is_known(hot: &HotState, user: UserId, device: &str) -> Result<bool, StoreError> {
+    hot.set_contains(devices_key(user), device).await
 }
 
 /// Remembers `device` for `user` (again) for [`REMEMBER`].
-pub async fn remember(hot: &dyn HotStore, user: UserId, device: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-    hot.set_add(&devices_key(user), device, now + REMEMBER).await
+pub async fn remember(hot: &HotState, user: UserId, device: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    hot.set_add(devices_key(user), device, now + REMEMBER).await
 }
 
 /// Forgets every device of `user` (after a password reset).
-pub async fn forget_all(hot: &dyn HotStore, user: UserId) -> Result<(), StoreError> {
-    hot.delete(&devices_key(user)).await.map(drop)
+pub async fn forget_all(hot: &HotState, user: UserId) -> Result<(), StoreError> {
+    hot.delete(devices_key(user)).await.map(drop)
 }
 
 #[cfg(test)]

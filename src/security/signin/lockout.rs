@@ -17,8 +17,9 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
+use crate::store::StoreError;
+use crate::store::hot::HotState;
 use crate::store::hot::Key;
-use crate::store::{HotStore, StoreError};
 
 /// Consecutive failures are remembered this long.
 const FAILURE_WINDOW: Duration = Duration::days(1);
@@ -28,7 +29,11 @@ const IN_FLIGHT: Duration = Duration::seconds(10);
 /// The markers of an attempt in flight (see [`Lockout::begin`]).
 #[derive(Debug)]
 #[must_use = "end the attempt with Lockout::end"]
-pub struct InFlight(Vec<String>);
+pub struct InFlight {
+    factor: &'static str,
+    subject: String,
+    scopes: Vec<String>,
+}
 
 /// Lockouts count toward the next one's length this long.
 const LEVEL_WINDOW: Duration = Duration::days(1);
@@ -105,32 +110,25 @@ impl Lockout {
         }
     }
 
-    fn lock_key(attempt: &Attempt, scope: &str) -> String {
+    fn lock_key<'a>(attempt: &'a Attempt, scope: &'a str) -> Key<'a> {
         let (factor, subject) = (attempt.factor.tag(), attempt.subject.as_str());
-        Key::Lock { factor, subject, scope }.to_string()
+        Key::Lock { factor, subject, scope }
     }
 
-    fn failures_key(attempt: &Attempt, scope: &str) -> String {
+    fn failures_key<'a>(attempt: &'a Attempt, scope: &'a str) -> Key<'a> {
         let (factor, subject) = (attempt.factor.tag(), attempt.subject.as_str());
-        Key::LockFailures { factor, subject, scope }.to_string()
-    }
-
-    fn index_key(subject: &str) -> String {
-        Key::Locks(subject).to_string()
+        Key::LockFailures { factor, subject, scope }
     }
 
     /// The lock that stops this attempt, if any (the longest, when several apply).
     pub async fn check(
         &self,
-        hot: &dyn HotStore,
+        hot: &HotState,
         attempt: &Attempt,
         now: OffsetDateTime,
     ) -> Result<Option<Lock>, StoreError> {
-        let keys: Vec<String> = self
-            .scopes(attempt)
-            .iter()
-            .map(|(_, id, _)| Self::lock_key(attempt, id))
-            .collect();
+        let scopes = self.scopes(attempt);
+        let keys: Vec<Key<'_>> = scopes.iter().map(|(_, id, _)| Self::lock_key(attempt, id)).collect();
         let found = hot.get_many(&keys).await?;
         Ok(found
             .into_iter()
@@ -143,33 +141,29 @@ impl Lockout {
     /// Counts a failure; returns the lock it started, if it reached a threshold.
     pub async fn failed(
         &self,
-        hot: &dyn HotStore,
+        hot: &HotState,
         attempt: &Attempt,
         now: OffsetDateTime,
     ) -> Result<Option<Lock>, StoreError> {
         let mut started: Option<Lock> = None;
         for (scope, id, threshold) in self.scopes(attempt) {
-            let failures = hot.incr(&Self::failures_key(attempt, &id), FAILURE_WINDOW).await?;
+            let failures = hot.incr(Self::failures_key(attempt, &id), FAILURE_WINDOW).await?;
+            let locks = Key::Locks(&attempt.subject);
             if failures.count == 1 {
-                hot.set_add(
-                    &Self::index_key(&attempt.subject),
-                    &Self::failures_key(attempt, &id),
-                    now + FAILURE_WINDOW,
-                )
-                .await?;
+                hot.index_add(locks, Self::failures_key(attempt, &id), now + FAILURE_WINDOW)
+                    .await?;
             }
             if failures.count < u64::from(threshold) {
                 continue;
             }
-            hot.delete(&Self::failures_key(attempt, &id)).await?;
+            hot.delete(Self::failures_key(attempt, &id)).await?;
             let (factor, subject) = (attempt.factor.tag(), attempt.subject.as_str());
             let level_key = Key::LockLevel {
                 factor,
                 subject,
                 scope: &id,
-            }
-            .to_string();
-            let level = hot.incr(&level_key, LEVEL_WINDOW).await?.count;
+            };
+            let level = hot.incr(level_key, LEVEL_WINDOW).await?.count;
             let level = u32::try_from(level).unwrap_or(u32::MAX);
             let index = usize::try_from(level.saturating_sub(1)).unwrap_or(usize::MAX);
             let length = self
@@ -183,14 +177,11 @@ impl Lockout {
                 until: now + length,
                 level,
             };
-            let value = serde_json::to_vec(&lock).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let key = Self::lock_key(attempt, &id);
-            hot.put(&key, &value, lock.until).await?;
+            hot.put_record(key, &lock, lock.until).await?;
             let indexed_until = lock.until.max(now + LEVEL_WINDOW);
-            hot.set_add(&Self::index_key(&attempt.subject), &key, indexed_until)
-                .await?;
-            hot.set_add(&Self::index_key(&attempt.subject), &level_key, now + LEVEL_WINDOW)
-                .await?;
+            hot.index_add(locks, key, indexed_until).await?;
+            hot.index_add(locks, level_key, now + LEVEL_WINDOW).await?;
             if started.as_ref().is_none_or(|s| lock.until > s.until) {
                 started = Some(lock);
             }
@@ -203,7 +194,7 @@ impl Lockout {
     /// parallel guesses would otherwise all pass the check. End it with [`Self::end`].
     pub async fn begin(
         &self,
-        hot: &dyn HotStore,
+        hot: &HotState,
         attempt: &Attempt,
         now: OffsetDateTime,
     ) -> Result<Option<InFlight>, StoreError> {
@@ -214,33 +205,37 @@ impl Lockout {
                 factor,
                 subject,
                 scope: &id,
-            }
-            .to_string();
-            if hot.put_new(&key, b"1", now + IN_FLIGHT).await? {
-                taken.push(key);
+            };
+            if hot.put_new(key, b"1", now + IN_FLIGHT).await? {
+                taken.push(id);
             } else {
-                for k in &taken {
-                    hot.delete(k).await?;
+                for scope in &taken {
+                    hot.delete(Key::InFlight { factor, subject, scope }).await?;
                 }
                 return Ok(None);
             }
         }
-        Ok(Some(InFlight(taken)))
+        Ok(Some(InFlight {
+            factor: attempt.factor.tag(),
+            subject: attempt.subject.clone(),
+            scopes: taken,
+        }))
     }
 
     /// Ends an attempt begun with [`Self::begin`].
-    pub async fn end(&self, hot: &dyn HotStore, in_flight: InFlight) {
-        for key in in_flight.0 {
-            if let Err(e) = hot.delete(&key).await {
+    pub async fn end(&self, hot: &HotState, in_flight: InFlight) {
+        let (factor, subject) = (in_flight.factor, in_flight.subject.as_str());
+        for scope in &in_flight.scopes {
+            if let Err(e) = hot.delete(Key::InFlight { factor, subject, scope }).await {
                 tracing::warn!(error = %e, "an in-flight sign-in marker stays until it expires");
             }
         }
     }
 
     /// A success ends the run of failures in the attempt's scopes.
-    pub async fn succeeded(&self, hot: &dyn HotStore, attempt: &Attempt) -> Result<(), StoreError> {
+    pub async fn succeeded(&self, hot: &HotState, attempt: &Attempt) -> Result<(), StoreError> {
         for (_, id, _) in self.scopes(attempt) {
-            hot.delete(&Self::failures_key(attempt, &id)).await?;
+            hot.delete(Self::failures_key(attempt, &id)).await?;
         }
         Ok(())
     }
@@ -248,13 +243,7 @@ impl Lockout {
 
 /// Ends every lock and failure count on `subject` (admin unlock, password reset); true when a
 /// lock was in force.
-pub async fn unlock(hot: &dyn HotStore, subject: &str) -> Result<bool, StoreError> {
-    let index = Lockout::index_key(subject);
-    let mut any = false;
-    for key in hot.set_members(&index).await? {
-        let live = hot.delete(&key).await?;
-        any |= live && Key::is_lock(&key);
-    }
-    hot.delete(&index).await?;
-    Ok(any)
+pub async fn unlock(hot: &HotState, subject: &str) -> Result<bool, StoreError> {
+    let live = hot.clear_index(Key::Locks(subject)).await?;
+    Ok(live.iter().any(|key| Key::is_lock(key)))
 }

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::crypto::{digest, same};
+use crate::store::StoreError;
+use crate::store::hot::HotState;
 use crate::store::hot::Key;
-use crate::store::{HotStore, StoreError};
 
 pub const LIFETIME: Duration = Duration::minutes(5);
 pub const MAX_ATTEMPTS: u64 = 5;
@@ -39,8 +40,8 @@ struct Challenge {
     sent_at: i64,
 }
 
-fn key(purpose: &str, subject: &str) -> String {
-    Key::Otp { purpose, subject }.to_string()
+fn key<'a>(purpose: &'a str, subject: &'a str) -> Key<'a> {
+    Key::Otp { purpose, subject }
 }
 
 fn code_digest(purpose: &str, subject: &str, code: &str) -> String {
@@ -64,7 +65,7 @@ pub fn random_code() -> String {
 /// `destination`, unless the cooldown or a daily budget (of the destination, and of `account`)
 /// forbids it.
 pub async fn issue(
-    hot: &dyn HotStore,
+    hot: &HotState,
     purpose: &str,
     subject: &str,
     account: &str,
@@ -72,9 +73,7 @@ pub async fn issue(
     now: OffsetDateTime,
 ) -> Result<String, SendError> {
     let now_ms = crate::clock::unix_millis(now);
-    if let Some(bytes) = hot.get(&key(purpose, subject)).await?
-        && let Ok(old) = serde_json::from_slice::<Challenge>(&bytes)
-    {
+    if let Some(old) = hot.record::<Challenge>(key(purpose, subject)).await? {
         let wait = old.sent_at + COOLDOWN.whole_milliseconds() as i64 - now_ms;
         if wait > 0 {
             return Err(SendError::Cooldown((wait + 999) / 1000));
@@ -83,11 +82,11 @@ pub async fn issue(
     // Daily budgets: fixed 24-hour windows, counted whether or not the other budget allows the
     // message (a refused request still spent an attempt at the destination).
     let budgets = [
-        (Key::OtpDestination(destination).to_string(), PER_DESTINATION_DAILY),
-        (Key::OtpAccount(account).to_string(), PER_ACCOUNT_DAILY),
+        (Key::OtpDestination(destination), PER_DESTINATION_DAILY),
+        (Key::OtpAccount(account), PER_ACCOUNT_DAILY),
     ];
     for (key, budget) in budgets {
-        let spent = hot.incr(&key, Duration::days(1)).await?;
+        let spent = hot.incr(key, Duration::days(1)).await?;
         if spent.count > u64::from(budget) {
             let wait = (spent.resets_at - now).whole_seconds().max(1);
             return Err(SendError::Budget { retry_after_secs: wait });
@@ -99,24 +98,21 @@ pub async fn issue(
         destination: digest(&destination.to_lowercase()),
         sent_at: now_ms,
     };
-    let value = serde_json::to_vec(&challenge).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    hot.put(&key(purpose, subject), &value, now + LIFETIME).await?;
+    hot.put_record(key(purpose, subject), &challenge, now + LIFETIME)
+        .await?;
     Ok(code)
 }
 
 /// Checks a code: true once, for the right code within its lifetime and attempt budget, sent
 /// to `destination` (a code sent to another address or phone proves nothing about this one).
 pub async fn check(
-    hot: &dyn HotStore,
+    hot: &HotState,
     purpose: &str,
     subject: &str,
     destination: &str,
     code: &str,
 ) -> Result<bool, StoreError> {
-    let Some(bytes) = hot.get(&key(purpose, subject)).await? else {
-        return Ok(false);
-    };
-    let Ok(challenge) = serde_json::from_slice::<Challenge>(&bytes) else {
+    let Some(challenge) = hot.record::<Challenge>(key(purpose, subject)).await? else {
         return Ok(false);
     };
     let sent_at = challenge.sent_at;
@@ -124,11 +120,10 @@ pub async fn check(
         purpose,
         subject,
         sent_at,
-    }
-    .to_string();
-    let attempts = hot.incr(&attempts_key, LIFETIME).await?;
+    };
+    let attempts = hot.incr(attempts_key, LIFETIME).await?;
     if attempts.count > MAX_ATTEMPTS {
-        hot.delete(&key(purpose, subject)).await?;
+        hot.delete(key(purpose, subject)).await?;
         return Ok(false);
     }
     let code = code.trim();
@@ -137,7 +132,7 @@ pub async fn check(
         return Ok(false);
     }
     // Single use: only the caller that removes it wins.
-    hot.delete(&key(purpose, subject)).await
+    hot.delete(key(purpose, subject)).await
 }
 
 #[cfg(test)]

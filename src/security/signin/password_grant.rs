@@ -33,7 +33,7 @@ pub async fn grant(
     let aud = grant::audience(provider, app, wanted.resource)?;
     // Password guesses through the grant are rationed per client address like the login form.
     let bucket = provider.limits.login.map(|rate| Bucket::ip("login", ip, rate));
-    ratelimit::check_one(provider.hot.as_ref(), bucket)
+    ratelimit::check_one(provider.state.as_ref(), bucket)
         .await
         .map_err(OAuthError::rate_limited)?;
     let from = Origins {

@@ -14,8 +14,9 @@ use crate::crypto::random_token;
 use crate::model::mfa::{self, Factor, FactorKind};
 use crate::model::user::{User, UserId};
 use crate::security::Services;
+use crate::store::StoreError;
+use crate::store::hot::HotState;
 use crate::store::hot::Key;
-use crate::store::{HotStore, StoreError};
 
 /// How long the second step may take.
 pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
@@ -99,35 +100,31 @@ fn password_amr() -> Vec<String> {
     vec!["pwd".into()]
 }
 
-fn key(token: &str) -> String {
-    Key::MfaPending(token).to_string()
+fn key(token: &str) -> Key<'_> {
+    Key::MfaPending(token)
 }
 
 /// Parks a pending sign-in; returns the cookie value naming it.
-pub async fn park(hot: &dyn HotStore, pending: &Pending, now: OffsetDateTime) -> Result<String, StoreError> {
+pub async fn park(hot: &HotState, pending: &Pending, now: OffsetDateTime) -> Result<String, StoreError> {
     let token = random_token::<32>();
     save(hot, &token, pending, now).await?;
     Ok(token)
 }
 
 /// Saves a changed pending sign-in under its token (keeping its original deadline).
-pub async fn save(hot: &dyn HotStore, token: &str, pending: &Pending, now: OffsetDateTime) -> Result<(), StoreError> {
-    let value = serde_json::to_vec(pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+pub async fn save(hot: &HotState, token: &str, pending: &Pending, now: OffsetDateTime) -> Result<(), StoreError> {
     let deadline = OffsetDateTime::from_unix_timestamp(pending.created_at).unwrap_or(now) + PENDING_LIFETIME;
-    hot.put(&key(token), &value, deadline).await
+    hot.put_record(key(token), pending, deadline).await
 }
 
 /// The pending sign-in of a cookie value, if live.
-pub async fn load(hot: &dyn HotStore, token: &str) -> Result<Option<Pending>, StoreError> {
-    Ok(hot
-        .get(&key(token))
-        .await?
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+pub async fn load(hot: &HotState, token: &str) -> Result<Option<Pending>, StoreError> {
+    hot.record(key(token)).await
 }
 
 /// Ends a pending sign-in (done, or given up).
-pub async fn finish(hot: &dyn HotStore, token: &str) -> Result<(), StoreError> {
-    hot.delete(&key(token)).await.map(drop)
+pub async fn finish(hot: &HotState, token: &str) -> Result<(), StoreError> {
+    hot.delete(key(token)).await.map(drop)
 }
 
 /// How the user proved the second factor.
@@ -213,7 +210,7 @@ pub async fn verify(
     ip: std::net::IpAddr,
     ctx: &crate::audit::RequestContext,
 ) -> Result<(), CodeError> {
-    let hot = provider.hot.as_ref();
+    let hot = provider.state.as_ref();
     let now = provider.clock.now();
     let attempt = attempt(pending, ip);
     if let Some(lock) = provider.lockout.check(hot, &attempt, now).await? {
@@ -236,7 +233,7 @@ async fn check_code(
     attempt: &Attempt,
     ctx: &crate::audit::RequestContext,
 ) -> Result<(), CodeError> {
-    let (hot, now) = (provider.hot.as_ref(), provider.clock.now());
+    let (hot, now) = (provider.state.as_ref(), provider.clock.now());
     let attempt = attempt.clone();
     let ok = match (&pending.enrol, method) {
         (Some(enrol), Method::Totp) => confirm_enrolment(provider, pending.user_id, enrol, code, now).await?,
@@ -371,7 +368,7 @@ pub async fn send_code(provider: &Services, pending: &Pending, method: Method) -
     let now = provider.clock.now();
     let account = pending.user_id.to_string();
     let code = super::otp::issue(
-        provider.hot.as_ref(),
+        provider.state.as_ref(),
         method.purpose(),
         &pending.id,
         &account,

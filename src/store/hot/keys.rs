@@ -2,12 +2,20 @@
 //! resets, contact changes and federation flows keep (the protocol's and the browser sessions'
 //! keys belong to their typed repositories, `protocol` and `sessions`). A caller names a key by
 //! its kind and parts; its text form, and the digest of any secret in it, are decided here only.
-//! The forms are the ones that landed, so live entries survive an upgrade.
+//! The forms are the ones that landed, so live entries survive an upgrade. [`HotState`] takes
+//! these keys only (never a string), and stores records as JSON.
 
 use std::fmt;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::{Duration, OffsetDateTime};
+
+use super::{Counter, HotState, Rate, Taken, Throttle};
 use crate::crypto::digest;
+use crate::model::StoreError;
 use crate::model::user::UserId;
+use crate::oauth::ports::Use;
 
 /// One hot-state key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +119,99 @@ impl fmt::Display for Key<'_> {
             Key::FederationState(state) => write!(f, "fed-state:{}", digest(state)),
             Key::ContactChange { channel, user } => write!(f, "pending-{channel}:{user}"),
         }
+    }
+}
+
+/// The hot-state primitives and JSON records, by [`Key`].
+impl HotState {
+    pub async fn put(&self, key: Key<'_>, value: &[u8], until: OffsetDateTime) -> Result<(), StoreError> {
+        self.hot.put(&key.to_string(), value, until).await
+    }
+
+    /// Stores only when absent or expired; true when stored.
+    pub async fn put_new(&self, key: Key<'_>, value: &[u8], until: OffsetDateTime) -> Result<bool, StoreError> {
+        self.hot.put_new(&key.to_string(), value, until).await
+    }
+
+    pub async fn get(&self, key: Key<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        self.hot.get(&key.to_string()).await
+    }
+
+    pub async fn get_many(&self, keys: &[Key<'_>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        self.hot.get_many(&keys).await
+    }
+
+    pub async fn delete(&self, key: Key<'_>) -> Result<bool, StoreError> {
+        self.hot.delete(&key.to_string()).await
+    }
+
+    pub async fn take(&self, key: Key<'_>) -> Result<Taken, StoreError> {
+        self.hot.take(&key.to_string()).await
+    }
+
+    pub async fn incr(&self, key: Key<'_>, window: Duration) -> Result<Counter, StoreError> {
+        self.hot.incr(&key.to_string(), window).await
+    }
+
+    pub async fn throttle(&self, buckets: &[(Key<'_>, Rate)]) -> Result<Throttle, StoreError> {
+        let buckets: Vec<(String, Rate)> = buckets.iter().map(|(k, r)| (k.to_string(), *r)).collect();
+        self.hot.throttle(&buckets).await
+    }
+
+    pub async fn set_add(&self, key: Key<'_>, member: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.hot.set_add(&key.to_string(), member, until).await
+    }
+
+    pub async fn set_contains(&self, key: Key<'_>, member: &str) -> Result<bool, StoreError> {
+        self.hot.set_contains(&key.to_string(), member).await
+    }
+
+    /// Records `member` in the index `index`, so [`Self::clear_index`] deletes it with the rest.
+    pub async fn index_add(&self, index: Key<'_>, member: Key<'_>, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.hot.set_add(&index.to_string(), &member.to_string(), until).await
+    }
+
+    /// Deletes every key `index` names and the index itself; returns the keys that were live.
+    pub async fn clear_index(&self, index: Key<'_>) -> Result<Vec<String>, StoreError> {
+        let index = index.to_string();
+        let mut live = Vec::new();
+        for key in self.hot.set_members(&index).await? {
+            if self.hot.delete(&key).await? {
+                live.push(key);
+            }
+        }
+        self.hot.delete(&index).await?;
+        Ok(live)
+    }
+
+    /// Stores `value` as JSON under `key` until `until`.
+    pub async fn put_record<T: Serialize + Sync>(
+        &self,
+        key: Key<'_>,
+        value: &T,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.put(key, &bytes, until).await
+    }
+
+    /// The record under `key`; `None` when absent, expired or unreadable.
+    pub async fn record<T: DeserializeOwned>(&self, key: Key<'_>) -> Result<Option<T>, StoreError> {
+        Ok(self
+            .get(key)
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Takes a single-use record; an unreadable one is `Corrupt`.
+    pub async fn take_record<T: DeserializeOwned>(&self, key: Key<'_>) -> Result<Use<T>, StoreError> {
+        let decode = |bytes: &[u8]| serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()));
+        Ok(match self.take(key).await? {
+            Taken::Missing => Use::Missing,
+            Taken::First(bytes) => Use::First(decode(&bytes)?),
+            Taken::Again(bytes) => Use::Again(decode(&bytes)?),
+        })
     }
 }
 

@@ -109,8 +109,12 @@ impl CodeStore for HotState {
         self.hot.put(&code_key(code), &encode(grant)?, until).await
     }
 
-    async fn take_code(&self, code: &str) -> Result<Use<CodeGrant>, StoreError> {
-        typed(self.hot.take(&code_key(code)).await?)
+    async fn take_code(&self, code: &str) -> Result<Use<CodeGrant, ()>, StoreError> {
+        Ok(match self.hot.take(&code_key(code)).await? {
+            Taken::Missing => Use::Missing,
+            Taken::First(bytes) => Use::First(decode(&bytes)?),
+            Taken::Again(_) => Use::Again(()),
+        })
     }
 
     async fn settle_code(&self, code: &str, outcome: &CodeOutcome, until: OffsetDateTime) -> Result<bool, StoreError> {
