@@ -403,7 +403,7 @@ async fn create_idp(
     let auditor = Auditor::new(db.clone(), &master.derive(Purpose::AuditChain), config.issuer_str());
     let notifier = crate::notify::Notifier::from_config(config).map_err(|e| Failure(e.to_string()))?;
     let state = crate::store::hot::HotState::new(hot.clone());
-    let users = admin::users::UserAdmin {
+    let services = admin::services::AdminServices {
         db: db.as_ref(),
         state: &state,
         clock: &SystemClock,
@@ -412,14 +412,14 @@ async fn create_idp(
         ctx: Default::default(),
         notifier: &notifier,
     };
+    let idps = services.idps();
     let who = admin::principal::Principal::cli();
-    let (provider, _) = users
+    let (provider, _) = idps
         .prepare_idp(&who, client, &master.derive(Purpose::Encryption), input)
         .await?;
     db.insert_idp(&provider).await?;
     if provider.sso_required && provider.enabled {
-        users
-            .end_password_sessions(&who, &provider)
+        idps.end_password_sessions(&who, &provider)
             .await
             .map_err(|e| Failure(format!("the password sessions could not be ended: {e}")))?;
     }

@@ -23,7 +23,7 @@ use crate::audit::RequestContext;
 use crate::http::AppState;
 use crate::identity::admin::AdminError;
 use crate::identity::admin::principal::Principal;
-use crate::identity::admin::users::UserAdmin;
+use crate::identity::admin::services::AdminServices;
 use crate::security::ratelimit::{self, Bucket};
 
 pub fn routes() -> Router<AppState> {
@@ -117,8 +117,8 @@ impl FromRequestParts<AppState> for AdminRequest {
 
 impl AdminRequest {
     /// The administration services, acting for this request.
-    pub fn admin(&self) -> UserAdmin<'_> {
-        UserAdmin {
+    pub fn admin(&self) -> AdminServices<'_> {
+        AdminServices {
             db: self.state.stores.db.as_ref(),
             state: &self.state.stores.state,
             clock: self.state.clock.as_ref(),

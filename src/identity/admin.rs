@@ -21,6 +21,7 @@ pub mod applications;
 pub mod idps;
 pub mod principal;
 pub mod roles;
+pub mod services;
 pub mod users;
 
 /// Why an administrative change was refused.

@@ -27,7 +27,8 @@ pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejectio
     let limit = q.limit.unwrap_or(50);
     match r
         .admin()
-        .applications(&r.who, q.cursor.as_deref().filter(|c| !c.is_empty()), limit)
+        .applications()
+        .list(&r.who, q.cursor.as_deref().filter(|c| !c.is_empty()), limit)
         .await
     {
         Ok(apps) => {
@@ -45,7 +46,7 @@ pub async fn create(r: AdminRequest, body: Result<Json<NewApplication>, JsonReje
     let Ok(Json(input)) = body else {
         return bad_body("body", "expected JSON with name, redirect_uris, grant_types …");
     };
-    match r.admin().register(&r.who, input).await {
+    match r.admin().applications().register(&r.who, input).await {
         Ok((app, secret)) => {
             let mut view = app.view();
             if let Some(secret) = secret {
@@ -58,7 +59,7 @@ pub async fn create(r: AdminRequest, body: Result<Json<NewApplication>, JsonReje
 }
 
 pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
-    match r.admin().application(&r.who, &id).await {
+    match r.admin().applications().application(&r.who, &id).await {
         Ok(app) => Json(app.view()).into_response(),
         Err(e) => e.into_response(),
     }
@@ -72,7 +73,7 @@ pub async fn update(
     let Ok(Json(change)) = body else {
         return bad_body("body", "expected JSON with the fields to change");
     };
-    let result = r.admin().change_application(&r.who, &id, change).await;
+    let result = r.admin().applications().change_application(&r.who, &id, change).await;
     forget(&r.state, &id);
     match result {
         Ok(app) => Json(app.view()).into_response(),
@@ -81,7 +82,7 @@ pub async fn update(
 }
 
 pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
-    let result = r.admin().delete_application(&r.who, &id).await;
+    let result = r.admin().applications().delete_application(&r.who, &id).await;
     forget(&r.state, &id);
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -90,7 +91,7 @@ pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
 }
 
 pub async fn rotate_secret(r: AdminRequest, Path(id): Path<String>) -> Response {
-    let result = r.admin().rotate_secret(&r.who, &id).await;
+    let result = r.admin().applications().rotate_secret(&r.who, &id).await;
     forget(&r.state, &id);
     match result {
         Ok((app, secret)) => {

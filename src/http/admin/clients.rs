@@ -36,7 +36,7 @@ pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejectio
         }
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    match r.admin().accounts(&r.who, after, Some(limit)).await {
+    match r.admin().accounts().list(&r.who, after, Some(limit)).await {
         Ok(accounts) => {
             let next = (accounts.len() as i64 == limit)
                 .then(|| accounts.last().map(|a| a.id.to_string()))
@@ -59,6 +59,7 @@ pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejectio
     };
     match r
         .admin()
+        .accounts()
         .create_account(
             &r.who,
             NewAccount {
@@ -74,7 +75,7 @@ pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejectio
 }
 
 pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().account(&r.who, &id).await)
+    respond(r.admin().accounts().account(&r.who, &id).await)
 }
 
 pub async fn update(
@@ -85,16 +86,21 @@ pub async fn update(
     let Ok(Json(change)) = body else {
         return bad_body("body", "expected JSON with name or status");
     };
-    respond(r.admin().update_account(&r.who, &id, change).await)
+    respond(r.admin().accounts().update_account(&r.who, &id, change).await)
 }
 
 pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().delete_account(&r.who, &id).await)
+    respond(r.admin().accounts().delete_account(&r.who, &id).await)
 }
 
 async fn set_admin(r: AdminRequest, ids: (String, String), admin_role: bool) -> Response {
     let (id, user_id) = ids;
-    match r.admin().set_account_admin(&r.who, &id, &user_id, admin_role).await {
+    match r
+        .admin()
+        .accounts()
+        .set_account_admin(&r.who, &id, &user_id, admin_role)
+        .await
+    {
         Ok(user) => Json(user.view()).into_response(),
         Err(e) => e.into_response(),
     }

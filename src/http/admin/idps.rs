@@ -28,7 +28,7 @@ fn body(input: Result<Json<IdpInput>, JsonRejection>) -> Result<IdpInput, Box<Re
 }
 
 pub async fn list(r: AdminRequest, Path(account): Path<String>) -> Response {
-    match r.admin().idps(&r.who, &account).await {
+    match r.admin().idps().list(&r.who, &account).await {
         Ok(items) => {
             let items: Vec<_> = items.iter().map(IdentityProvider::view).collect();
             Json(serde_json::json!({ "items": items })).into_response()
@@ -38,7 +38,7 @@ pub async fn list(r: AdminRequest, Path(account): Path<String>) -> Response {
 }
 
 pub async fn read(r: AdminRequest, Path((account, id)): Path<(String, String)>) -> Response {
-    respond(StatusCode::OK, r.admin().idp(&r.who, &account, &id).await)
+    respond(StatusCode::OK, r.admin().idps().idp(&r.who, &account, &id).await)
 }
 
 pub async fn create(
@@ -53,7 +53,7 @@ pub async fn create(
     let key = &r.state.provider.seal_key;
     respond(
         StatusCode::CREATED,
-        r.admin().create_idp(&r.who, &account, key, input).await,
+        r.admin().idps().create_idp(&r.who, &account, key, input).await,
     )
 }
 
@@ -69,12 +69,12 @@ pub async fn update(
     let key = &r.state.provider.seal_key;
     respond(
         StatusCode::OK,
-        r.admin().update_idp(&r.who, &account, &id, key, input).await,
+        r.admin().idps().update_idp(&r.who, &account, &id, key, input).await,
     )
 }
 
 pub async fn delete(r: AdminRequest, Path((account, id)): Path<(String, String)>) -> Response {
-    match r.admin().delete_idp(&r.who, &account, &id).await {
+    match r.admin().idps().delete_idp(&r.who, &account, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }

@@ -10,7 +10,7 @@ use super::{AdminRequest, bad_body};
 use crate::identity::admin::roles::RoleInput;
 
 pub async fn list(r: AdminRequest) -> Response {
-    match r.admin().roles(&r.who).await {
+    match r.admin().roles().list(&r.who).await {
         Ok(roles) => Json(serde_json::json!({ "items": roles })).into_response(),
         Err(e) => e.into_response(),
     }
@@ -20,14 +20,14 @@ pub async fn create(r: AdminRequest, body: Result<Json<RoleInput>, JsonRejection
     let Ok(Json(input)) = body else {
         return bad_body("body", "expected JSON with name, description, scope, permissions");
     };
-    match r.admin().create_role(&r.who, input).await {
+    match r.admin().roles().create_role(&r.who, input).await {
         Ok(role) => (StatusCode::CREATED, Json(role)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn read(r: AdminRequest, Path(name): Path<String>) -> Response {
-    match r.admin().role(&r.who, &name).await {
+    match r.admin().roles().role(&r.who, &name).await {
         Ok(role) => Json(role).into_response(),
         Err(e) => e.into_response(),
     }
@@ -41,14 +41,14 @@ pub async fn update(
     let Ok(Json(input)) = body else {
         return bad_body("body", "expected JSON with name, description, scope, permissions");
     };
-    match r.admin().update_role(&r.who, &name, input).await {
+    match r.admin().roles().update_role(&r.who, &name, input).await {
         Ok(role) => Json(role).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn delete(r: AdminRequest, Path(name): Path<String>) -> Response {
-    match r.admin().delete_role(&r.who, &name).await {
+    match r.admin().roles().delete_role(&r.who, &name).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }

@@ -23,26 +23,26 @@ fn respond(result: Result<crate::model::user::User, AdminError>) -> Response {
 }
 
 pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().get(&r.who, &id).await)
+    respond(r.admin().users().get(&r.who, &id).await)
 }
 
 pub async fn block(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().block(&r.who, &id).await)
+    respond(r.admin().users().block(&r.who, &id).await)
 }
 
 pub async fn reset_factors(r: AdminRequest, Path(id): Path<String>) -> Response {
-    match r.admin().reset_factors(&r.who, &id).await {
+    match r.admin().users().reset_factors(&r.who, &id).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn unlock(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().unlock(&r.who, &id).await)
+    respond(r.admin().users().unlock(&r.who, &id).await)
 }
 
 pub async fn unblock(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().unblock(&r.who, &id).await)
+    respond(r.admin().users().unblock(&r.who, &id).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,7 +58,7 @@ pub async fn change_role(
     let Ok(Json(body)) = body else {
         return bad_body("role", "expected a JSON body {\"role\": \"…\"}");
     };
-    respond(r.admin().change_role(&r.who, &id, &body.role).await)
+    respond(r.admin().users().change_role(&r.who, &id, &body.role).await)
 }
 
 /// `POST /admin/v1/users`. No `Debug`: it holds the password.
@@ -87,22 +87,27 @@ pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejectio
         phone: body.phone,
         name: body.name,
     };
-    match r.admin().create(&r.who, input, r.state.config.bcrypt_cost).await {
+    match r
+        .admin()
+        .users()
+        .create(&r.who, input, r.state.config.bcrypt_cost)
+        .await
+    {
         Ok(user) => (StatusCode::CREATED, Json(user.view())).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn sign_out_everywhere(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().sign_out_everywhere(&r.who, &id).await)
+    respond(r.admin().users().sign_out_everywhere(&r.who, &id).await)
 }
 
 pub async fn grant_permission(r: AdminRequest, Path((id, permission)): Path<(String, String)>) -> Response {
-    respond(r.admin().set_permission(&r.who, &id, &permission, true).await)
+    respond(r.admin().users().set_permission(&r.who, &id, &permission, true).await)
 }
 
 pub async fn revoke_permission(r: AdminRequest, Path((id, permission)): Path<(String, String)>) -> Response {
-    respond(r.admin().set_permission(&r.who, &id, &permission, false).await)
+    respond(r.admin().users().set_permission(&r.who, &id, &permission, false).await)
 }
 
 /// `GET /admin/v1/users` query: filters and the cursor.
@@ -153,7 +158,7 @@ pub async fn list(
         query,
         after,
     };
-    match r.admin().list(&r.who, filter, q.limit).await {
+    match r.admin().users().list(&r.who, filter, q.limit).await {
         Ok((users, next)) => {
             let items: Vec<_> = users.iter().map(|u| u.view()).collect();
             Json(serde_json::json!({ "items": items, "next_cursor": next })).into_response()
@@ -170,9 +175,9 @@ pub async fn update(
     let Ok(Json(change)) = body else {
         return bad_body("body", "expected JSON with name, email or phone");
     };
-    respond(r.admin().update_profile(&r.who, &id, change).await)
+    respond(r.admin().users().update_profile(&r.who, &id, change).await)
 }
 
 pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
-    respond(r.admin().delete(&r.who, &id).await)
+    respond(r.admin().users().delete(&r.who, &id).await)
 }

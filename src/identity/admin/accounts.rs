@@ -3,7 +3,7 @@
 //! all its rules (see [`super::users`]).
 
 use super::principal::Principal;
-use super::users::UserAdmin;
+use super::services::AccountAdmin;
 use super::{AdminError, NewAccount, create_account, find_account};
 use crate::audit::{Action, Outcome};
 use crate::model::account::{Account, AccountId, AccountStatus, display_name};
@@ -18,7 +18,7 @@ pub struct AccountChange {
     pub mfa_required: Option<bool>,
 }
 
-impl UserAdmin<'_> {
+impl AccountAdmin<'_> {
     /// An account in reach — any with `clients:read`, and always one's own — others look absent.
     pub async fn account(&self, who: &Principal, id: &str) -> Result<Account, AdminError> {
         let account = find_account(self.db, id).await?;
@@ -30,7 +30,7 @@ impl UserAdmin<'_> {
     }
 
     /// One page of accounts: all for staff, their own for an account's admins.
-    pub async fn accounts(
+    pub async fn list(
         &self,
         who: &Principal,
         after: Option<AccountId>,
@@ -169,7 +169,7 @@ impl UserAdmin<'_> {
         admin: bool,
     ) -> Result<User, AdminError> {
         let account = self.account(who, id).await?;
-        let user = self.get(who, user_id).await?;
+        let user = self.users().get(who, user_id).await?;
         if user.client_id != Some(account.id) {
             return Err(AdminError::Invalid {
                 field: "user_id",
@@ -181,6 +181,6 @@ impl UserAdmin<'_> {
         } else {
             RoleName::CLIENT_USER
         };
-        self.change_role(who, user_id, role).await
+        self.users().change_role(who, user_id, role).await
     }
 }

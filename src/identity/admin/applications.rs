@@ -4,7 +4,7 @@
 //! client cache's lifetime on others).
 
 use super::principal::Principal;
-use super::users::UserAdmin;
+use super::services::ApplicationAdmin;
 use super::{AdminError, NewApplication, create_application, parse_uris};
 use crate::audit::{Action, Outcome};
 use crate::model::application::{Application, ClientId, ClientSecret};
@@ -23,7 +23,7 @@ pub struct ApplicationChange {
     pub enabled: Option<bool>,
 }
 
-impl UserAdmin<'_> {
+impl ApplicationAdmin<'_> {
     async fn allowed(&self, who: &Principal, wanted: &str, action: Action, app: &str) -> Result<(), AdminError> {
         if let Err(denied) = who.check(wanted, None) {
             return Err(self
@@ -33,12 +33,7 @@ impl UserAdmin<'_> {
         Ok(())
     }
 
-    pub async fn applications(
-        &self,
-        who: &Principal,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<Application>, AdminError> {
+    pub async fn list(&self, who: &Principal, after: Option<&str>, limit: i64) -> Result<Vec<Application>, AdminError> {
         who.check("applications:read", None)
             .map_err(|d| AdminError::Forbidden(d.0))?;
         let after = after

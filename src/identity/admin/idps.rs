@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::AdminError;
 use super::principal::Principal;
-use super::users::UserAdmin;
+use super::services::IdpAdmin;
 use crate::audit::{Action, Outcome};
 use crate::crypto::sealed;
 use crate::model::account::{Account, AccountId};
@@ -42,10 +42,10 @@ fn invalid(field: &'static str, e: impl std::fmt::Display) -> AdminError {
     }
 }
 
-impl UserAdmin<'_> {
+impl IdpAdmin<'_> {
     /// The account, if the principal may use `identity_providers:{action}` on it.
     async fn idp_account(&self, who: &Principal, account: &str, action: Action) -> Result<Account, AdminError> {
-        let account = self.account(who, account).await?;
+        let account = self.accounts().account(who, account).await?;
         // idp.read → identity_providers:read, and so on.
         let wanted = format!("identity_providers:{}", action.as_str().trim_start_matches("idp."));
         if let Err(denied) = who.check(&wanted, Some(account.id)) {
@@ -62,7 +62,7 @@ impl UserAdmin<'_> {
         Ok(account)
     }
 
-    pub async fn idps(&self, who: &Principal, account: &str) -> Result<Vec<IdentityProvider>, AdminError> {
+    pub async fn list(&self, who: &Principal, account: &str) -> Result<Vec<IdentityProvider>, AdminError> {
         let account = self.idp_account(who, account, Action::IdpRead).await?;
         Ok(self.db.list_idps(Some(account.id)).await?)
     }

@@ -5,7 +5,7 @@
 
 use super::AdminError;
 use super::principal::Principal;
-use super::users::UserAdmin;
+use super::services::RoleAdmin;
 use crate::audit::{Action, Outcome};
 use crate::model::permission;
 use crate::model::role::{Role, RoleName, RoleScope};
@@ -24,9 +24,9 @@ fn invalid(field: &'static str) -> impl Fn(crate::model::InvalidValue) -> AdminE
     move |e| AdminError::Invalid { field, message: e.0 }
 }
 
-impl UserAdmin<'_> {
+impl RoleAdmin<'_> {
     /// Staff with `roles:read` see every role; an account's admins the account roles.
-    pub async fn roles(&self, who: &Principal) -> Result<Vec<Role>, AdminError> {
+    pub async fn list(&self, who: &Principal) -> Result<Vec<Role>, AdminError> {
         let all = self.db.list_roles().await?;
         if who.account.is_some() {
             return Ok(all.into_iter().filter(|r| r.scope == RoleScope::Account).collect());

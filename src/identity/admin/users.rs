@@ -4,30 +4,16 @@
 //! one transaction, and put it on the audit trail. Refusals are audited too.
 
 use super::principal::{Denied, Principal};
+use super::services::UserAdmin;
 use super::{AdminError, NewUser, create_user, find_account};
-use crate::audit::{Action, AuditRecord, Auditor, Outcome, RequestContext};
-use crate::clock::Clock;
+use crate::audit::{Action, Outcome};
 use crate::events::{OutboxEvent, UserEvent};
 use crate::identity::account_self::ProfileChange;
 use crate::model::permission::Permission;
 use crate::model::role::RoleName;
 use crate::model::user::{User, UserId, UserStatus, Username};
 use crate::oauth::revocation::{self, Ends};
-use crate::store::{Database, StoreError, UserFilter};
-
-/// What user administration needs.
-pub struct UserAdmin<'a> {
-    pub db: &'a dyn Database,
-    /// Typed hot state: revocation generations and browser sessions.
-    pub state: &'a crate::store::hot::HotState,
-    pub clock: &'a dyn Clock,
-    pub audit: &'a Auditor,
-    /// The CloudEvents source (the issuer).
-    pub source: &'a str,
-    pub ctx: RequestContext,
-    /// Security notices by mail.
-    pub notifier: &'a crate::notify::Notifier,
-}
+use crate::store::{StoreError, UserFilter};
 
 impl UserAdmin<'_> {
     async fn record(&self, who: &Principal, action: Action, user: &User, outcome: Outcome, details: serde_json::Value) {
@@ -40,41 +26,6 @@ impl UserAdmin<'_> {
             details,
         )
         .await;
-    }
-
-    /// Puts an administrative action (done or refused) on the audit trail.
-    pub(super) async fn record_change(
-        &self,
-        who: &Principal,
-        action: Action,
-        target: (&str, &str),
-        account: Option<crate::model::account::AccountId>,
-        outcome: Outcome,
-        details: serde_json::Value,
-    ) {
-        let (target_type, target_id) = target;
-        let mut record = AuditRecord::change(self.clock.now(), action, target_type, target_id, account, details);
-        record.actor_type = who.actor_type;
-        record.actor_id = Some(who.actor_id.clone());
-        record.outcome = outcome;
-        record.ip = self.ctx.ip.clone();
-        record.user_agent = self.ctx.user_agent.clone();
-        self.audit.record_or_log(record).await;
-    }
-
-    /// Audits a refusal of `action` on `target` and turns it into the error.
-    pub(super) async fn refuse_change(
-        &self,
-        who: &Principal,
-        action: Action,
-        target: (&str, &str),
-        account: Option<crate::model::account::AccountId>,
-        denied: Denied,
-    ) -> AdminError {
-        let details = serde_json::json!({ "reason": denied.0 });
-        self.record_change(who, action, target, account, Outcome::Denied, details)
-            .await;
-        AdminError::Forbidden(denied.0)
     }
 
     /// Audits a refusal of `action` on `user` and turns it into the error.
@@ -99,16 +50,6 @@ impl UserAdmin<'_> {
             .await?
             .filter(|u| u.status != UserStatus::Deleted)
             .ok_or_else(|| not_found(id))
-    }
-
-    /// Runs `write` between two moves of `generation`, if any (see [`revocation::around`]).
-    pub(super) async fn ending<T>(
-        &self,
-        generation: Option<revocation::Generation<'_>>,
-        write: impl std::future::Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, AdminError> {
-        let which: Vec<_> = generation.into_iter().collect();
-        Ok(revocation::around(self.state, &which, self.clock.now(), write).await?)
     }
 
     /// Saves `user`, ending what `ends` names of what was issued before (DESIGN.md, Revocation).
