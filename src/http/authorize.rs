@@ -57,7 +57,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
     };
     let fail = |e: OAuthError| {
         redirect(
-            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
+            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
             &[],
         )
     };

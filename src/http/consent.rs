@@ -143,7 +143,7 @@ pub async fn submit(
     };
     let fail = |e: OAuthError| {
         redirect(
-            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
+            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
             &[],
         )
     };

@@ -326,14 +326,14 @@ pub(super) async fn complete(
     let browser = browser_cookie(state, headers).unwrap_or_default();
     if let Err(e) = authorize::mark_login_done(provider, &req_id, &request, &browser).await {
         return redirect(
-            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
+            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
             &set,
         );
     }
     request.login_done = true;
     let fail = |e: OAuthError| {
         redirect(
-            &error_redirect(provider, &request.redirect_uri, &e, request.state.as_deref()),
+            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
             &set,
         )
     };

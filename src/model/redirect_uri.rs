@@ -43,6 +43,25 @@ impl RedirectUri {
     pub fn as_url(&self) -> &Url {
         &self.0
     }
+
+    /// True when `presented` names this URI: the same text, or text that parses to the same URI
+    /// (a loopback redirect written with its default port, say).
+    pub fn is(&self, presented: &str) -> bool {
+        presented == self.as_str() || Self::parse(presented).is_ok_and(|p| p == *self)
+    }
+}
+
+impl serde::Serialize for RedirectUri {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RedirectUri {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(|e| serde::de::Error::custom(e.0))
+    }
 }
 
 impl fmt::Display for RedirectUri {
@@ -74,5 +93,18 @@ mod tests {
         ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_redirect_uri_is_the_same_text_or_the_same_uri() {
+        let uri = RedirectUri::parse("http://127.0.0.1/cb").unwrap();
+        assert!(uri.is("http://127.0.0.1/cb"));
+        assert!(uri.is("http://127.0.0.1:80/cb"));
+        assert!(!uri.is("http://127.0.0.1:8080/cb"));
+        assert!(!uri.is("http://127.0.0.1/cb/"));
+        let text = serde_json::to_string(&uri).unwrap();
+        assert_eq!(text, "\"http://127.0.0.1/cb\"");
+        assert_eq!(serde_json::from_str::<RedirectUri>(&text).unwrap(), uri);
+        assert!(serde_json::from_str::<RedirectUri>("\"javascript:x\"").is_err());
     }
 }

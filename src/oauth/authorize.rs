@@ -16,6 +16,7 @@ use super::pkce::CodeChallenge;
 use super::provider::Provider;
 use super::session::Session;
 use crate::model::application::{Application, ClientId, GrantType};
+use crate::model::redirect_uri::RedirectUri;
 use crate::model::scope::Scope;
 
 /// `/authorize` parameters as they arrive (query or form). No `Debug`: `id_token_hint`.
@@ -47,7 +48,7 @@ pub struct RawAuthorizationRequest {
 pub struct AuthorizationRequest {
     pub client_id: ClientId,
     /// The redirect URI the response goes to.
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Whether the request named it (then the token request must repeat it, RFC 6749 §4.1.3).
     pub redirect_uri_given: bool,
     pub scope: Scope,
@@ -109,14 +110,14 @@ pub async fn validate(
         Some(given) => {
             match_redirect_uri(&app, given).ok_or_else(|| fatal("redirect_uri is not registered for this client"))?
         }
-        None if app.redirect_uris.len() == 1 && !requests_openid(raw) => app.redirect_uris[0].to_string(),
+        None if app.redirect_uris.len() == 1 && !requests_openid(raw) => app.redirect_uris[0].clone(),
         None => return Err(fatal("redirect_uri is missing")),
     };
     let state = raw.state.clone().filter(|s| !s.is_empty());
     let fail = |code: ErrorCode, description: &'static str| {
         AuthorizeError::Redirect(error_redirect(
             provider,
-            &redirect_uri,
+            redirect_uri.as_str(),
             &OAuthError::new(code, description),
             state.as_deref(),
         ))
@@ -132,7 +133,7 @@ pub async fn validate(
         };
         return Err(AuthorizeError::Redirect(error_url(
             provider,
-            &redirect_uri,
+            redirect_uri.as_str(),
             code,
             description,
             state.as_deref(),
@@ -203,9 +204,9 @@ fn requests_openid(raw: &RawAuthorizationRequest) -> bool {
 
 /// The registered redirect URI `given` matches: exactly, or for public native apps a loopback
 /// IP literal on any port (RFC 8252 §7.3).
-fn match_redirect_uri(app: &Application, given: &str) -> Option<String> {
-    if app.redirect_uris.iter().any(|r| r.as_str() == given) {
-        return Some(given.to_owned());
+fn match_redirect_uri(app: &Application, given: &str) -> Option<RedirectUri> {
+    if let Some(registered) = app.redirect_uris.iter().find(|r| r.as_str() == given) {
+        return Some(registered.clone());
     }
     if !app.is_public() {
         return None;
@@ -215,10 +216,8 @@ fn match_redirect_uri(app: &Application, given: &str) -> Option<String> {
         return None;
     }
     url.set_port(None).ok()?;
-    app.redirect_uris
-        .iter()
-        .any(|r| r.as_url() == &url)
-        .then(|| given.to_owned())
+    let registered = app.redirect_uris.iter().any(|r| r.as_url() == &url);
+    registered.then(|| RedirectUri::parse(given).ok()).flatten()
 }
 
 /// `redirect_uri` with `params` and `iss` (RFC 9207) appended to its query.
@@ -338,5 +337,5 @@ pub async fn approve(
     if let Some(state) = &request.state {
         params.push(("state", state));
     }
-    Ok(redirect(provider, &request.redirect_uri, &params))
+    Ok(redirect(provider, request.redirect_uri.as_str(), &params))
 }

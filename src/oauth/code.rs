@@ -21,7 +21,7 @@ pub const LIFETIME: Duration = Duration::seconds(60);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeGrant {
     pub client_id: crate::model::application::ClientId,
-    pub redirect_uri: String,
+    pub redirect_uri: crate::model::redirect_uri::RedirectUri,
     pub redirect_uri_given: bool,
     pub user_id: UserId,
     pub scope: crate::model::scope::Scope,

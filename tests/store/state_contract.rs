@@ -27,7 +27,7 @@ fn state(f: &HotFixture) -> HotState {
 fn grant() -> CodeGrant {
     CodeGrant {
         client_id: ClientId::parse("web").unwrap(),
-        redirect_uri: "https://app.example/cb".into(),
+        redirect_uri: propusk::model::redirect_uri::RedirectUri::parse("https://app.example/cb").unwrap(),
         redirect_uri_given: true,
         user_id: UserId::generate(),
         scope: Scope::parse("openid").unwrap(),
@@ -187,7 +187,7 @@ pub async fn parked_requests_and_sessions_round_trip_and_bad_data_reads_as_absen
     let parked = Parked {
         request: AuthorizationRequest {
             client_id: ClientId::parse("web").unwrap(),
-            redirect_uri: "https://app.example/cb".into(),
+            redirect_uri: propusk::model::redirect_uri::RedirectUri::parse("https://app.example/cb").unwrap(),
             redirect_uri_given: true,
             scope: Scope::parse("openid").unwrap(),
             state: Some("xyz".into()),

@@ -98,7 +98,7 @@ mod tests {
     fn request(scope: &str, prompt: Prompt) -> AuthorizationRequest {
         AuthorizationRequest {
             client_id: ClientId::parse("web").unwrap(),
-            redirect_uri: "https://web.example/cb".into(),
+            redirect_uri: crate::model::redirect_uri::RedirectUri::parse("https://web.example/cb").unwrap(),
             redirect_uri_given: true,
             scope: Scope::parse(scope).unwrap(),
             state: None,

@@ -43,7 +43,7 @@ pub async fn grant(
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }
     match redirect_uri {
-        Some(uri) if uri != grant.redirect_uri => {
+        Some(uri) if !grant.redirect_uri.is(uri) => {
             return Err(OAuthError::invalid_grant("redirect_uri does not match"));
         }
         None if grant.redirect_uri_given => {

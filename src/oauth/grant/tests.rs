@@ -27,7 +27,7 @@ fn challenge(verifier: &str) -> CodeChallenge {
 async fn code_for(h: &Harness, app: &Application, user: &User, code: &str) {
     let grant = CodeGrant {
         client_id: app.client_id.clone(),
-        redirect_uri: "https://app.example/cb".into(),
+        redirect_uri: crate::model::redirect_uri::RedirectUri::parse("https://app.example/cb").unwrap(),
         redirect_uri_given: true,
         user_id: user.id,
         scope: Scope::parse("openid profile").unwrap(),
