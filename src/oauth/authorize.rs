@@ -94,6 +94,27 @@ pub async fn validate(
     provider: &Provider,
     raw: &RawAuthorizationRequest,
 ) -> Result<(AuthorizationRequest, std::sync::Arc<Application>), AuthorizeError> {
+    let (app, redirect_uri) = client_and_redirect(provider, raw).await?;
+    let state = raw.state.clone().filter(|s| !s.is_empty());
+    let to_client = |(code, description): (&str, &str)| {
+        AuthorizeError::Redirect(error_url(
+            provider,
+            redirect_uri.as_str(),
+            code,
+            description,
+            state.as_deref(),
+        ))
+    };
+    let request = parameters(provider, raw, &app, &redirect_uri, state.clone()).map_err(to_client)?;
+    Ok((request, app))
+}
+
+/// The application and the redirect URI the answer may go to: until both are known, nothing
+/// may be sent anywhere (RFC 6749 §4.1.2.1), so every failure here is fatal.
+async fn client_and_redirect(
+    provider: &Provider,
+    raw: &RawAuthorizationRequest,
+) -> Result<(std::sync::Arc<Application>, RedirectUri), AuthorizeError> {
     let client_id = raw
         .client_id
         .as_deref()
@@ -113,39 +134,34 @@ pub async fn validate(
         None if app.redirect_uris.len() == 1 && !requests_openid(raw) => app.redirect_uris[0].clone(),
         None => return Err(fatal("redirect_uri is missing")),
     };
-    let state = raw.state.clone().filter(|s| !s.is_empty());
-    let fail = |code: ErrorCode, description: &'static str| {
-        AuthorizeError::Redirect(error_redirect(
-            provider,
-            redirect_uri.as_str(),
-            &OAuthError::new(code, description),
-            state.as_deref(),
-        ))
-    };
+    Ok((app, redirect_uri))
+}
+
+/// Every other parameter, checked in the order the RFCs' error codes suggest; a refusal is the
+/// error code and description to send back to the client.
+fn parameters(
+    provider: &Provider,
+    raw: &RawAuthorizationRequest,
+    app: &Application,
+    redirect_uri: &RedirectUri,
+    state: Option<String>,
+) -> Result<AuthorizationRequest, (&'static str, &'static str)> {
+    let refuse = |(code, description): params::Refusal| (code.as_str(), description);
     if state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
-        return Err(fail(ErrorCode::InvalidRequest, "state is too long"));
+        return Err(refuse((ErrorCode::InvalidRequest, "state is too long")));
     }
-    if raw.request.is_some() || raw.request_uri.is_some() {
-        let (code, description) = if raw.request.is_some() {
-            ("request_not_supported", "request objects are not supported")
-        } else {
-            ("request_uri_not_supported", "request_uri is not supported")
-        };
-        return Err(AuthorizeError::Redirect(error_url(
-            provider,
-            redirect_uri.as_str(),
-            code,
-            description,
-            state.as_deref(),
-        )));
+    if raw.request.is_some() {
+        return Err(("request_not_supported", "request objects are not supported"));
     }
-    let refuse = |(code, description): params::Refusal| fail(code, description);
+    if raw.request_uri.is_some() {
+        return Err(("request_uri_not_supported", "request_uri is not supported"));
+    }
     params::response(raw).map_err(refuse)?;
     if !app.allows_grant(GrantType::AuthorizationCode) {
-        return Err(fail(
+        return Err(refuse((
             ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code flow",
-        ));
+        )));
     }
     let scope = params::scope(raw, &app.scopes).map_err(refuse)?;
     let code_challenge = params::pkce(raw, app.is_public()).map_err(refuse)?;
@@ -155,27 +171,27 @@ pub async fn validate(
     let (nonce, login_hint) = params::nonce_and_hint(raw).map_err(refuse)?;
     let resource = match raw.resource.as_deref() {
         None | Some("") => None,
-        Some(r) => Some(super::grant::audience(provider, &app, Some(r)).map_err(|_| {
-            fail(
+        Some(r) => Some(super::grant::audience(provider, app, Some(r)).map_err(|_| {
+            refuse((
                 ErrorCode::InvalidTarget,
                 "the resource is not one this client may ask for",
-            )
+            ))
         })?),
     };
     let expected_sub = match raw.id_token_hint.as_deref() {
         None | Some("") => None,
         Some(hint) => Some(
             super::id_token::hint_subject(provider, hint, &app.client_id).ok_or_else(|| {
-                fail(
+                refuse((
                     ErrorCode::InvalidRequest,
                     "id_token_hint is not an ID token this server issued to this client",
-                )
+                ))
             })?,
         ),
     };
-    let request = AuthorizationRequest {
+    Ok(AuthorizationRequest {
         client_id: app.client_id.clone(),
-        redirect_uri,
+        redirect_uri: redirect_uri.clone(),
         redirect_uri_given: raw.redirect_uri.is_some(),
         scope,
         state,
@@ -188,8 +204,7 @@ pub async fn validate(
         claims,
         login_done: false,
         resource,
-    };
-    Ok((request, app))
+    })
 }
 
 fn fatal(message: &str) -> AuthorizeError {

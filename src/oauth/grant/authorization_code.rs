@@ -5,7 +5,7 @@
 
 use super::TokenResponse;
 use crate::model::application::{Application, GrantType};
-use crate::oauth::code::{self, Issued, Redeemed};
+use crate::oauth::code::{self, CodeGrant, Issued, Redeemed};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
@@ -39,33 +39,7 @@ pub async fn grant(
             return Err(OAuthError::invalid_grant("the code is invalid or expired"));
         }
     };
-    if grant.client_id != app.client_id {
-        return Err(OAuthError::invalid_grant("the code was issued to another client"));
-    }
-    match redirect_uri {
-        Some(uri) if !grant.redirect_uri.is(uri) => {
-            return Err(OAuthError::invalid_grant("redirect_uri does not match"));
-        }
-        None if grant.redirect_uri_given => {
-            return Err(OAuthError::invalid_grant("redirect_uri is required"));
-        }
-        _ => {}
-    }
-    match (&grant.code_challenge, verifier) {
-        (Some(challenge), Some(v)) if challenge.verify(v) => {}
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ));
-        }
-        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier sent but no code_challenge was",
-            ));
-        }
-        (None, None) => {}
-    }
+    bound_to(&grant, app, redirect_uri, verifier)?;
     let sub = grant.user_id.to_string();
     let ended = revocation::session_revoked(
         provider.state.as_ref(),
@@ -93,16 +67,7 @@ pub async fn grant(
     )
     .await?;
     let scope = grant.scope.clone();
-    // RFC 8707 §2.2: the token request may repeat the authorized resource, not change it.
-    let resource = match (grant.resource.as_deref(), resource) {
-        (Some(authorized), Some(asked)) if authorized != asked => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidTarget,
-                "the resource differs from the one authorized",
-            ));
-        }
-        (authorized, asked) => authorized.or(asked),
-    };
+    let resource = resource_of(&grant, resource)?;
     let aud = super::audience(provider, app, resource)?;
     let (refresh_token, family) = if super::wants_refresh(app, &scope) {
         let (token, record) =
@@ -134,4 +99,54 @@ pub async fn grant(
     code::record_issued(provider, code, &issued).await?;
     tracing::info!(user.id = %subject.sub, "tokens issued for an authorization code");
     Ok(TokenResponse::new(access_token, &claims, refresh_token, id_token))
+}
+
+/// The code was issued to this client, for this redirect URI (when the authorization request
+/// named one, RFC 6749 §4.1.3), and the verifier matches its PKCE challenge (RFC 7636 §4.6).
+fn bound_to(
+    grant: &CodeGrant,
+    app: &Application,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
+    if grant.client_id != app.client_id {
+        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+    }
+    match redirect_uri {
+        Some(uri) if !grant.redirect_uri.is(uri) => {
+            return Err(OAuthError::invalid_grant("redirect_uri does not match"));
+        }
+        None if grant.redirect_uri_given => {
+            return Err(OAuthError::invalid_grant("redirect_uri is required"));
+        }
+        _ => {}
+    }
+    match (&grant.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if challenge.verify(v) => {}
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent but no code_challenge was",
+            ));
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+/// The resource the tokens are for: the token request may repeat the authorized one, not change
+/// it (RFC 8707 §2.2).
+fn resource_of<'a>(grant: &'a CodeGrant, resource: Option<&'a str>) -> Result<Option<&'a str>, OAuthError> {
+    match (grant.resource.as_deref(), resource) {
+        (Some(authorized), Some(asked)) if authorized != asked => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "the resource differs from the one authorized",
+        )),
+        (authorized, asked) => Ok(authorized.or(asked)),
+    }
 }
