@@ -21,7 +21,7 @@ use super::extract::authorization;
 use crate::model::application::{Application, ClientId};
 use crate::oauth::revocation;
 use crate::oauth::token::AccessClaims;
-use crate::security::Services;
+use crate::oauth::provider::Provider;
 
 /// The API a bearer token is presented to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ fn unavailable() -> Response {
 
 /// The claims of a valid, unrevoked access token: 401 `invalid_token` for a bad, expired or
 /// revoked one, 503 when the revocation state cannot be read.
-pub async fn active_claims(provider: &Services, token: &str) -> Result<Arc<AccessClaims>, Response> {
+pub async fn active_claims(provider: &Provider, token: &str) -> Result<Arc<AccessClaims>, Response> {
     let claims = provider.access_claims(token).map_err(|_| invalid_token())?;
     match revocation::is_revoked(provider.state.as_ref(), &claims).await {
         Ok(false) => Ok(claims),
@@ -92,7 +92,7 @@ pub async fn active_claims(provider: &Services, token: &str) -> Result<Arc<Acces
 }
 
 /// The request's bearer token, if it may be used at `api` (see the module docs).
-pub async fn authorized(provider: &Services, headers: &HeaderMap, api: Api) -> Result<Bearer, Response> {
+pub async fn authorized(provider: &Provider, headers: &HeaderMap, api: Api) -> Result<Bearer, Response> {
     let token = bearer(headers).ok_or_else(invalid_token)?;
     let claims = active_claims(provider, token).await?;
     let app = match ClientId::parse(&claims.client_id) {
