@@ -19,9 +19,9 @@ use axum::response::Response;
 use super::error::json_error;
 use super::extract::authorization;
 use crate::model::application::{Application, ClientId};
+use crate::oauth::provider::Provider;
 use crate::oauth::revocation;
 use crate::oauth::token::AccessClaims;
-use crate::oauth::provider::Provider;
 
 /// The API a bearer token is presented to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

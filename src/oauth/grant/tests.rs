@@ -126,6 +126,13 @@ async fn a_code_must_match_its_client_redirect_uri_and_verifier() {
     );
 }
 
+/// The refresh token of a fresh code exchange by `app` for `user`.
+async fn first_refresh_token(h: &Harness, app: &Application, user: &User) -> String {
+    code_for(h, app, user, "code").await;
+    let tokens = exchange(h, app, "code", VERIFIER).await.unwrap();
+    tokens.refresh_token.unwrap()
+}
+
 async fn refresh(h: &Harness, app: &Application, token: &str) -> Result<super::TokenResponse, ErrorCode> {
     refresh_token::grant(&h.provider, app, token, Wanted::default())
         .await
@@ -135,14 +142,8 @@ async fn refresh(h: &Harness, app: &Application, token: &str) -> Result<super::T
 #[tokio::test]
 async fn refresh_rotates_a_retry_in_the_grace_window_gets_the_same_successor_and_later_reuse_kills_the_family() {
     let h = Harness::new();
-    let (app, _) = h.application("web");
-    let user = h.user();
-    code_for(&h, &app, &user, "code").await;
-    let first = exchange(&h, &app, "code", VERIFIER)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let (app, user) = (h.application("web").0, h.user());
+    let first = first_refresh_token(&h, &app, &user).await;
 
     let second = refresh(&h, &app, &first).await.unwrap().refresh_token.unwrap();
     assert_ne!(second, first);
@@ -166,15 +167,9 @@ async fn refresh_rotates_a_retry_in_the_grace_window_gets_the_same_successor_and
 #[tokio::test]
 async fn a_refresh_token_presented_by_another_client_is_refused_and_its_family_revoked() {
     let h = Harness::new();
-    let (app, _) = h.application("web");
+    let (app, user) = (h.application("web").0, h.user());
     let (thief, _) = h.application("thief");
-    let user = h.user();
-    code_for(&h, &app, &user, "code").await;
-    let token = exchange(&h, &app, "code", VERIFIER)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let token = first_refresh_token(&h, &app, &user).await;
     assert_eq!(refresh(&h, &thief, &token).await.unwrap_err(), ErrorCode::InvalidGrant);
     assert_eq!(refresh(&h, &app, &token).await.unwrap_err(), ErrorCode::InvalidGrant);
 }
@@ -182,14 +177,8 @@ async fn a_refresh_token_presented_by_another_client_is_refused_and_its_family_r
 #[tokio::test]
 async fn a_blocked_user_gets_no_new_tokens_from_a_refresh() {
     let h = Harness::new();
-    let (app, _) = h.application("web");
-    let user = h.user();
-    code_for(&h, &app, &user, "code").await;
-    let token = exchange(&h, &app, "code", VERIFIER)
-        .await
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let (app, user) = (h.application("web").0, h.user());
+    let token = first_refresh_token(&h, &app, &user).await;
     let sub = user.id.to_string();
     let now = h.clock_now();
     revocation::around(
