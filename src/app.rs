@@ -24,6 +24,8 @@ use crate::store::{self, StoreError, Stores};
 pub enum StartError {
     #[error("cannot open the {engine} database: {source}")]
     Database { engine: &'static str, source: StoreError },
+    #[error("cannot load the gateway route map (GATEWAY_ROUTES): {0}")]
+    GatewayRoutes(String),
     #[error("cannot reach the hot-state store: {0}")]
     HotStore(StoreError),
     #[error("cannot load keys: {0}")]
@@ -99,6 +101,8 @@ impl App {
         };
         let oauth = Arc::new(Provider::new(&config, Arc::new(keyring), &master, clock.clone(), ports));
         let provider = Arc::new(Services::new(&config, &stores, oauth.clone(), audit, &master, notifier));
+        let gateway =
+            crate::http::gateway::load(config.gateway_routes.as_deref()).map_err(StartError::GatewayRoutes)?;
         let state = AppState {
             config: Arc::new(config),
             stores,
@@ -107,6 +111,7 @@ impl App {
             provider,
             oauth,
             clock,
+            gateway,
         };
         Ok(Self { listener, state })
     }

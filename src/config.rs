@@ -76,6 +76,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "per application and node on /token, /introspect and /revoke (N/period or off)",
     ),
     (
+        "RATE_LIMIT_GATEWAY",
+        "200000/1s",
+        "the same for applications with the introspect right (gateways), instead of RATE_LIMIT_CLIENT",
+    ),
+    (
         "RATE_LIMIT_ADMIN",
         "600/1m",
         "per caller on the admin API (N/period or off)",
@@ -118,6 +123,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("SMTP_URL", "(none)", "smtp://user:pass@host:port or smtps://… for mail"),
     ("SMTP_FROM", "(none)", "sender address of mail"),
     ("SMS_WEBHOOK_URL", "(none: log codes)", "HTTP endpoint that sends SMS"),
+    (
+        "GATEWAY_ROUTES",
+        "(none: token checks only)",
+        "TOML route map of /gateway/check: [[route]] method, path glob, permission, audience",
+    ),
     ("LOG_FORMAT", "text", "text or json"),
     (
         "LOG_LEVEL",
@@ -173,6 +183,7 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limit_login: Option<crate::model::rate::Rate>,
     pub rate_limit_client: Option<crate::model::rate::Rate>,
+    pub rate_limit_gateway: Option<crate::model::rate::Rate>,
     pub rate_limit_admin: Option<crate::model::rate::Rate>,
     pub header_read_timeout: Duration,
     pub max_connections: usize,
@@ -184,6 +195,8 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     pub smtp_from: Option<String>,
     pub sms_webhook_url: Option<Url>,
+    /// The route map of `/gateway/check`.
+    pub gateway_routes: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -312,6 +325,7 @@ impl Config {
             ),
             rate_limit_login: p.parse("RATE_LIMIT_LOGIN", "30/1m", RATE_FORM, value::rate),
             rate_limit_client: p.parse("RATE_LIMIT_CLIENT", "1000/1s", RATE_FORM, value::rate),
+            rate_limit_gateway: p.parse("RATE_LIMIT_GATEWAY", "200000/1s", RATE_FORM, value::rate),
             rate_limit_admin: p.parse("RATE_LIMIT_ADMIN", "600/1m", RATE_FORM, value::rate),
             header_read_timeout: p.parse("HEADER_READ_TIMEOUT", "10s", "a duration from 1s to 60s", |s| {
                 value::duration(s).filter(|d| *d >= Duration::seconds(1) && *d <= Duration::seconds(60))
@@ -355,6 +369,7 @@ impl Config {
             sms_webhook_url: p.optional("SMS_WEBHOOK_URL", "an http(s) URL", |s| {
                 Url::parse(s).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
             }),
+            gateway_routes: p.optional("GATEWAY_ROUTES", "a file path", |s| Some(PathBuf::from(s))),
             log_format: p.parse("LOG_FORMAT", "text", "text or json", |s| s.parse().ok()),
             log_level: p.parse("LOG_LEVEL", "info", "a tracing filter, e.g. info", |s| {
                 tracing_subscriber::EnvFilter::try_new(s).ok().map(|_| s.to_owned())

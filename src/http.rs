@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod federation;
+pub mod gateway;
 pub mod health;
 pub mod introspect;
 pub mod jwks;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/introspect", post(introspect::introspect))
         .route("/authz/check", post(authz::check))
         .route("/revoke", post(revoke::revoke).options(cors::preflight))
+        .merge(gateway::routes())
         .merge(admin::routes())
         .merge(account::routes())
         .fallback(error::not_found)

@@ -4,7 +4,8 @@
 //!   not revoked (blacklist, sessions, families, generations — see `oauth::revocation`);
 //! - to which application: one that is registered and enabled now;
 //! - for which audience: Propusk's own (`ACCESS_TOKEN_AUDIENCE`) at `/userinfo`, `/account/v1`
-//!   and `/admin/v1`; `/authz/check` judges tokens of any audience by their own permissions;
+//!   and `/admin/v1`; `/authz/check` and `/gateway/check` judge tokens of any audience by their
+//!   own permissions (each may name the audience it serves);
 //! - with what authority: `/account/v1` takes user tokens of first-party applications,
 //!   `/admin/v1` those and `client_credentials` tokens of applications with a service role.
 //!
@@ -30,6 +31,8 @@ pub enum Api {
     Account,
     Admin,
     AuthzCheck,
+    /// Forward authentication (`/gateway/check`): any of our tokens, judged by its permissions.
+    Gateway,
 }
 
 /// A token accepted at an API: its claims and the application it was issued to, as it is now.
@@ -107,13 +110,13 @@ pub async fn authorized(provider: &Provider, headers: &HeaderMap, api: Api) -> R
     };
     // An application disabled or deleted since: its tokens end with it.
     let app = app.ok_or_else(invalid_token)?;
-    if api != Api::AuthzCheck && claims.aud != provider.audience {
+    if !matches!(api, Api::AuthzCheck | Api::Gateway) && claims.aud != provider.audience {
         return Err(insufficient_scope("the token is meant for another resource"));
     }
     let service = claims.is_service();
     let allowed = match api {
         Api::UserInfo => !service,
-        Api::AuthzCheck => true,
+        Api::AuthzCheck | Api::Gateway => true,
         Api::Account => !service && app.first_party,
         Api::Admin => (!service && app.first_party) || (service && app.service_role.is_some()),
     };

@@ -67,10 +67,13 @@ pub async fn client(
 ) -> Result<Arc<Application>, OAuthError> {
     let presented = Presented::from_request(authorization(headers), body_id, body_secret)?;
     let app = client_auth::authenticate(&provider.clients, presented, accept).await?;
-    let bucket = provider
-        .limits
-        .client
-        .map(|rate| Bucket::new("client", app.client_id.as_str(), rate));
+    // A gateway introspects on behalf of every client: its own, higher budget.
+    let (policy, rate) = if app.may_introspect {
+        ("gateway", provider.limits.gateway)
+    } else {
+        ("client", provider.limits.client)
+    };
+    let bucket = rate.map(|rate| Bucket::new(policy, app.client_id.as_str(), rate));
     // Machine traffic: counted in this node's memory, not with a Redis round trip per request.
     ratelimit::check_one(&provider.local_limits, bucket)
         .await

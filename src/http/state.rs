@@ -25,6 +25,8 @@ pub struct AppState {
     /// Signs CSRF tokens of the HTML forms.
     pub csrf_key: [u8; 32],
     pub clock: SharedClock,
+    /// The gateway's route map (`GATEWAY_ROUTES`).
+    pub gateway: Arc<super::gateway::Routes>,
 }
 
 impl FromRef<AppState> for Arc<Services> {

@@ -17,6 +17,8 @@ use crate::store::{Rate, Throttle};
 pub struct Limits {
     pub login: Option<Rate>,
     pub client: Option<Rate>,
+    /// Applications with the introspect right (gateways) instead of `client`.
+    pub gateway: Option<Rate>,
     pub admin: Option<Rate>,
 }
 
@@ -25,6 +27,7 @@ impl Limits {
         Self {
             login: config.rate_limit_login,
             client: config.rate_limit_client,
+            gateway: config.rate_limit_gateway,
             admin: config.rate_limit_admin,
         }
     }

@@ -234,12 +234,23 @@ async fn applications_over_their_rate_get_429_with_retry_after() {
     let app = TestApp::spawn_with(Backend::PostgresRedis, |c| {
         c.rate_limit_client = Some(propusk::store::Rate::new(3, Duration::minutes(1)));
         c.rate_limit_admin = Some(propusk::store::Rate::new(2, Duration::minutes(1)));
+        c.rate_limit_gateway = Some(propusk::store::Rate::new(5, Duration::minutes(1)));
     })
     .await;
-    let service = app.service_app("admin", true).await;
+    let service = app.service_app("admin", false).await;
+    let gateway = app.service_app("admin", true).await;
     for _ in 0..3 {
         app.client_token(&service).await;
     }
+    // A gateway (introspect right) has its own, higher budget.
+    for _ in 0..5 {
+        app.client_token(&gateway).await;
+    }
+    let over = app
+        .post_form("/token", Some(&gateway), &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(over.status(), 429);
+    assert_eq!(over.headers()["ratelimit-policy"], "\"gateway\";q=5;w=60");
     let response = app
         .post_form("/token", Some(&service), &[("grant_type", "client_credentials")])
         .await;

@@ -1,0 +1,390 @@
+//! Forward authentication (`/gateway/check`): the shapes nginx, Traefik and Envoy speak, the
+//! route map, and a real nginx (`auth_request`) in front of a small upstream — identity headers
+//! reach the service, a missing permission is 403, and `/revoke`, logout and a block are 401 on
+//! the very next request.
+
+use std::process::{Child, Command};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+
+use crate::support::{Backend, Browser, RegisteredApp, TestApp, hidden};
+
+const ROUTES: &str = r#"
+[[route]]
+method = "DELETE"
+path = "/parcels/**"
+permission = "parcels:delete"
+
+[[route]]
+method = "GET"
+path = "/parcels/**"
+permission = "parcels:read"
+
+[[route]]
+path = "/billing/**"
+permission = "parcels:read"
+audience = "https://billing.example"
+"#;
+
+/// A Propusk with the route map above, an account user `ann` (client_user of Acme) and a
+/// first-party web application.
+async fn setup(backend: Backend) -> (TestApp, RegisteredApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(&routes, ROUTES).unwrap();
+    let app = TestApp::spawn_with(backend, |c| c.gateway_routes = Some(routes)).await;
+    app.account("Acme").await;
+    app.user("ann", "client_user", Some("acme")).await;
+    let rp = app.web_app(true).await;
+    (app, rp, dir)
+}
+
+async fn check(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = app.client.request(method, app.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_check_answers_nginx_traefik_and_envoy_alike() {
+    let (app, rp, _dir) = setup(Backend::Embedded).await;
+    let tokens = app.code_tokens(&Browser::default(), &rp, "ann", "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let bearer = format!("Bearer {token}");
+    let claims = app.state.oauth.access_claims(token).unwrap();
+
+    let none = check(&app, "GET", "/gateway/check", &[("X-Original-URI", "/parcels/1")]).await;
+    assert_eq!(none.status(), 401);
+    assert!(header(&none, "www-authenticate").contains("invalid_token"));
+
+    let nginx = [
+        ("Authorization", bearer.as_str()),
+        ("X-Original-Method", "GET"),
+        ("X-Original-URI", "/parcels/1?expand=events"),
+    ];
+    let ok = check(&app, "GET", "/gateway/check", &nginx).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(header(&ok, "x-user-id"), claims.sub);
+    assert_eq!(header(&ok, "x-user-role"), "client_user");
+    assert_eq!(header(&ok, "x-client-id"), claims.account_id.clone().unwrap());
+    assert_eq!(header(&ok, "x-application-id"), rp.client_id);
+    assert!(header(&ok, "x-permissions").split(',').any(|p| p == "parcels:read"));
+    assert_eq!(header(&ok, "cache-control"), "no-store");
+
+    let delete = [
+        ("Authorization", bearer.as_str()),
+        ("X-Original-Method", "DELETE"),
+        ("X-Original-URI", "/parcels/1"),
+    ];
+    let refused = check(&app, "GET", "/gateway/check", &delete).await;
+    assert_eq!(refused.status(), 403);
+    assert!(header(&refused, "www-authenticate").contains("insufficient_scope"));
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error_description"].as_str().unwrap().contains("parcels:delete"),
+        "{body}"
+    );
+
+    let traefik = [
+        ("Authorization", bearer.as_str()),
+        ("X-Forwarded-Method", "DELETE"),
+        ("X-Forwarded-Uri", "/parcels/1"),
+    ];
+    assert_eq!(check(&app, "GET", "/gateway/check", &traefik).await.status(), 403);
+    let auth = [("Authorization", bearer.as_str())];
+    // Envoy: the original method and the path after the prefix.
+    assert_eq!(
+        check(&app, "GET", "/gateway/check/parcels/1", &auth).await.status(),
+        200
+    );
+    assert_eq!(
+        check(&app, "DELETE", "/gateway/check/parcels/1", &auth).await.status(),
+        403
+    );
+
+    let explicit = [
+        ("Authorization", bearer.as_str()),
+        ("X-Original-URI", "/anything"),
+        ("X-Required-Permission", "users:update"),
+    ];
+    assert_eq!(check(&app, "GET", "/gateway/check", &explicit).await.status(), 403);
+    let unmatched = [("Authorization", bearer.as_str()), ("X-Original-URI", "/anything")];
+    assert_eq!(
+        check(&app, "GET", "/gateway/check", &unmatched).await.status(),
+        200,
+        "no route: the token alone decides"
+    );
+    let sneaky = [
+        ("Authorization", bearer.as_str()),
+        ("X-Original-URI", "/other/%2e%2e/parcels/1"),
+    ];
+    assert_eq!(check(&app, "GET", "/gateway/check", &sneaky).await.status(), 403);
+    let billing = [
+        ("Authorization", bearer.as_str()),
+        ("X-Original-URI", "/billing/invoices"),
+    ];
+    let other_audience = check(&app, "GET", "/gateway/check", &billing).await;
+    assert_eq!(other_audience.status(), 403, "the token is for Propusk, not billing");
+
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let id_bearer = format!("Bearer {id_token}");
+    let wrong_kind = [("Authorization", id_bearer.as_str()), ("X-Original-URI", "/parcels/1")];
+    assert_eq!(check(&app, "GET", "/gateway/check", &wrong_kind).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_bad_route_map_stops_the_start_with_its_mistake_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(&routes, "[[route]]\npath = \"parcels\"\n").unwrap();
+    let mut config = propusk::config::Config::embedded_in(dir.path());
+    config.gateway_routes = Some(routes);
+    let clock = std::sync::Arc::new(propusk::clock::ManualClock::starting_now());
+    let Err(e) = propusk::app::App::build_on(None, config, clock).await else {
+        panic!("a bad route map must stop the start");
+    };
+    let text = e.to_string();
+    assert!(text.contains("GATEWAY_ROUTES") && text.contains("route 1"), "{text}");
+}
+
+/// A service behind the gateway: answers every request with the identity headers it received.
+async fn echo_service() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request).to_lowercase();
+                let seen: serde_json::Map<String, Value> = text
+                    .lines()
+                    .filter_map(|l| l.split_once(": "))
+                    .filter(|(k, _)| k.starts_with("x-"))
+                    .map(|(k, v)| (k.to_owned(), Value::String(v.trim().to_owned())))
+                    .collect();
+                let body = Value::Object(seen).to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+/// nginx with `auth_request` against Propusk, in front of `upstream`; killed on drop.
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its worker too (SIGKILL would leave the worker behind).
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Nginx {
+    async fn start(propusk: std::net::SocketAddr, upstream: std::net::SocketAddr) -> Self {
+        let bin = std::env::var("PROPUSK_TEST_NGINX")
+            .unwrap_or_else(|_| panic!("PROPUSK_TEST_NGINX is not set: run the tests with scripts/test"));
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        let config = format!(
+            r#"
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
+  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
+  server {{
+    listen 127.0.0.1:{port};
+    location = /_propusk {{
+      internal;
+      proxy_pass http://{propusk}/gateway/check;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }}
+    location / {{
+      auth_request /_propusk;
+      auth_request_set $user_id $upstream_http_x_user_id;
+      auth_request_set $user_role $upstream_http_x_user_role;
+      auth_request_set $client_id $upstream_http_x_client_id;
+      auth_request_set $application_id $upstream_http_x_application_id;
+      auth_request_set $permissions $upstream_http_x_permissions;
+      proxy_set_header X-User-Id $user_id;
+      proxy_set_header X-User-Role $user_role;
+      proxy_set_header X-Client-Id $client_id;
+      proxy_set_header X-Application-Id $application_id;
+      proxy_set_header X-Permissions $permissions;
+      proxy_pass http://{upstream};
+    }}
+  }}
+}}
+"#
+        );
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, config).unwrap();
+        let child = Command::new(&bin)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start nginx ({bin}): {e}"));
+        let nginx = Self { child, port, _dir: dir };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return nginx;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let log = std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default();
+        panic!("nginx did not start: {log}");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+async fn through(nginx: &Nginx, method: reqwest::Method, path: &str, token: Option<&str>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .request(method, nginx.url(path))
+        .header("X-User-Id", "forged-by-the-client");
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn nginx_passes_the_identity_and_sees_revoke_logout_and_block_at_once() {
+    let (app, rp, _dir) = setup(Backend::PostgresRedis).await;
+    let nginx = Nginx::start(app.addr, echo_service().await).await;
+    let get = reqwest::Method::GET;
+
+    let (status, _) = through(&nginx, get.clone(), "/parcels/1", None).await;
+    assert_eq!(status, 401, "no token");
+
+    let browser = Browser::default();
+    let tokens = app.code_tokens(&browser, &rp, "ann", "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let claims = app.state.oauth.access_claims(token).unwrap();
+    let (status, seen) = through(&nginx, get.clone(), "/parcels/1", Some(token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        seen["x-user-id"],
+        claims.sub.as_str(),
+        "the client's own X-User-Id is replaced"
+    );
+    assert_eq!(seen["x-user-role"], "client_user");
+    assert_eq!(seen["x-client-id"], claims.account_id.clone().unwrap().as_str());
+    assert_eq!(seen["x-application-id"], rp.client_id.to_lowercase().as_str());
+    assert!(seen["x-permissions"].as_str().unwrap().contains("parcels:read"));
+    let (status, _) = through(&nginx, reqwest::Method::DELETE, "/parcels/1", Some(token)).await;
+    assert_eq!(status, 403, "client_user may not delete parcels");
+
+    // /revoke by the application: the next request is refused.
+    let secret = rp.secret.clone().unwrap();
+    let revoked = app
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(&rp.client_id, Some(&secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(
+        through(&nginx, get.clone(), "/parcels/1", Some(token)).await.0,
+        401,
+        "revoked"
+    );
+
+    // Logout ends the session's tokens.
+    let tokens = app.code_tokens(&browser, &rp, "ann", "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(through(&nginx, get.clone(), "/parcels/1", Some(token)).await.0, 200);
+    let page = browser.get(&app.url("/logout")).await.text().await.unwrap();
+    let done = browser
+        .post(
+            &app.url("/logout"),
+            &[("csrf", &hidden(&page, "csrf")), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        through(&nginx, get.clone(), "/parcels/1", Some(token)).await.0,
+        401,
+        "logged out"
+    );
+
+    // A block by staff ends every token of the user.
+    let ann = Browser::default();
+    let tokens = app.code_tokens(&ann, &rp, "ann", "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(through(&nginx, get.clone(), "/parcels/1", Some(token)).await.0, 200);
+    app.user("root", "admin", None).await;
+    let admin = app.code_tokens(&Browser::default(), &rp, "root", "openid").await;
+    let admin = admin["access_token"].as_str().unwrap();
+    let sub = app.state.oauth.access_claims(token).unwrap().sub.clone();
+    let (status, body) = app
+        .call(
+            admin,
+            reqwest::Method::POST,
+            &format!("/admin/v1/users/{sub}/block"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(through(&nginx, get, "/parcels/1", Some(token)).await.0, 401, "blocked");
+}
