@@ -78,7 +78,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "RATE_LIMIT_GATEWAY",
         "200000/1s",
-        "the same for applications with the introspect right (gateways), instead of RATE_LIMIT_CLIENT",
+        "/introspect budget of applications with the introspect right (gateways), instead of RATE_LIMIT_CLIENT",
     ),
     (
         "RATE_LIMIT_ADMIN",

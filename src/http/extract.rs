@@ -56,6 +56,16 @@ pub fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
 }
 
+/// Which rate budget a client's request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// `RATE_LIMIT_CLIENT`: `/token`, `/revoke`.
+    Client,
+    /// `/introspect`: a gateway (an application with the introspect right) asks on behalf of
+    /// every client, so it has its own, higher budget (`RATE_LIMIT_GATEWAY`).
+    Introspection,
+}
+
 /// Authenticates the calling client from the `Authorization` header or the body's
 /// `client_id` / `client_secret` (RFC 6749 §2.3.1).
 pub async fn client(
@@ -64,11 +74,11 @@ pub async fn client(
     body_id: Option<&str>,
     body_secret: Option<&str>,
     accept: Accept,
+    budget: Budget,
 ) -> Result<Arc<Application>, OAuthError> {
     let presented = Presented::from_request(authorization(headers), body_id, body_secret)?;
     let app = client_auth::authenticate(&provider.clients, presented, accept).await?;
-    // A gateway introspects on behalf of every client: its own, higher budget.
-    let (policy, rate) = if app.may_introspect {
+    let (policy, rate) = if budget == Budget::Introspection && app.may_introspect {
         ("gateway", provider.limits.gateway)
     } else {
         ("client", provider.limits.client)
@@ -108,6 +118,7 @@ impl TokenForm {
         provider: &Services,
         headers: &HeaderMap,
         accept: Accept,
+        budget: Budget,
     ) -> Result<Arc<Application>, OAuthError> {
         client(
             provider,
@@ -115,6 +126,7 @@ impl TokenForm {
             self.client_id.as_deref(),
             self.client_secret.as_deref(),
             accept,
+            budget,
         )
         .await
     }

@@ -11,10 +11,12 @@
 //!
 //! The original request comes as `X-Original-Method` / `X-Original-URI` (nginx), or
 //! `X-Forwarded-Method` / `X-Forwarded-Uri` (Traefik), or as the method and the path after
-//! `/gateway/check` (Envoy's `path_prefix`). The required permission is `X-Required-Permission`,
-//! else the first entry of the route map (`GATEWAY_ROUTES`) that matches the method and path;
-//! no match checks the token only. Tokens are judged by their own permissions (DESIGN.md, Token
-//! authority), like `/authz/check`; a route may also name the audience its service answers to.
+//! `/gateway/check` (Envoy's `path_prefix`); both pairs present and disagreeing, a header that is
+//! not ASCII, a method-override header or a path not in normal form is 403. The permission is
+//! that of the first entry of the route map (`GATEWAY_ROUTES`) matching the method and path (no
+//! match: the token only), plus `X-Required-Permission` if the gateway adds one. Tokens are
+//! judged by their own permissions (DESIGN.md, Token authority), like `/authz/check`; the
+//! audience must be the route's, else Propusk's own.
 //!
 //! The gateway must set the original method and URI itself (a client's own `X-Original-URI`
 //! would otherwise choose the route): see the README's configurations.
@@ -111,8 +113,15 @@ impl Routes {
         Ok(Self(routes))
     }
 
-    /// The first route matching `method` and `path` (a normal path: see [`normal_path`]).
+    /// The first route matching `method` and `path` (a normal path: see [`normal_path`]; segments
+    /// compare ignoring ASCII case, as some services route).
     fn find(&self, method: &str, path: &[&str]) -> Option<&Route> {
+        // HEAD is served by GET handlers: a GET route covers it.
+        let method = if method.eq_ignore_ascii_case("HEAD") {
+            "GET"
+        } else {
+            method
+        };
         self.0
             .iter()
             .find(|r| r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method)) && matches(&r.pattern, path))
@@ -124,63 +133,128 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
 }
 
-/// True when the pattern's segments match the path's.
+/// True when the pattern's segments match the path's: `*` is one segment, `**` any number. The
+/// classic two-pointer glob (backtracking only to the last `**`): O(pattern × path) at worst,
+/// whatever the number of `**`.
 fn matches(pattern: &[String], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((first, rest)) if first == "**" => (0..=path.len()).any(|skip| matches(rest, &path[skip..])),
-        Some((first, rest)) => match path.split_first() {
-            Some((segment, tail)) => (first == "*" || first == segment) && matches(rest, tail),
-            None => false,
-        },
+    let (mut p, mut s) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while s < path.len() {
+        match pattern.get(p).map(String::as_str) {
+            Some("**") => {
+                star = Some((p, s));
+                p += 1;
+            }
+            Some(segment) if segment == "*" || segment.eq_ignore_ascii_case(path[s]) => {
+                p += 1;
+                s += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    p = sp + 1;
+                    s = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    pattern[p.min(pattern.len())..].iter().all(|rest| rest == "**")
 }
 
-/// The segments of the original URI's path, or `None` when the path is not in normal form (dot
-/// segments, encoded slashes, dots or backslashes): a service might resolve such a path to
-/// another route than the one matched here, so it is refused rather than guessed.
-fn normal_path(uri: &str) -> Option<Vec<&str>> {
-    let path = uri.split(['?', '#']).next().unwrap_or_default();
-    if !path.starts_with('/') || path.contains('\\') {
+/// Most segments a path may have (a gateway's URI limit is far below what could slow matching).
+const MAX_SEGMENTS: usize = 256;
+
+/// The segments of the original URI's path with unreserved characters percent-decoded, or `None`
+/// when the path is not in normal form: dot segments, `;` parameters, a fragment, encoded
+/// characters that are not unreserved (`/`, `.`, `\`, NUL …), backslashes, non-ASCII. A service
+/// might resolve such a path to another route than the one matched here, so it is refused rather
+/// than guessed.
+fn normal_path(uri: &str) -> Option<Vec<String>> {
+    if uri.contains('#') || !uri.is_ascii() {
         return None;
     }
-    let lower = path.to_ascii_lowercase();
-    if ["%2e", "%2f", "%5c", "%00"].iter().any(|e| lower.contains(e)) {
+    let path = uri.split('?').next().unwrap_or_default();
+    if !path.starts_with('/') || path.contains(['\\', ';']) {
         return None;
     }
-    let parts: Vec<&str> = segments(path).collect();
-    if parts.iter().any(|s| *s == "." || *s == "..") {
-        return None;
+    let mut parts = Vec::new();
+    for segment in segments(path) {
+        let segment = decode_unreserved(segment)?;
+        if segment == "." || segment == ".." || segment.contains('.') && segment.trim_matches('.').is_empty() {
+            return None;
+        }
+        parts.push(segment);
     }
-    Some(parts)
+    (parts.len() <= MAX_SEGMENTS).then_some(parts)
 }
 
-fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+/// Decodes `%XX` of unreserved characters (RFC 3986 §2.3: `A-Z a-z 0-9 - _ ~`, not `.`); any
+/// other escape makes the segment unmatchable (`None`).
+fn decode_unreserved(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = String::with_capacity(segment.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            let byte = u8::from_str_radix(hex, 16).ok()?;
+            if !(byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' || byte == b'~') {
+                return None;
+            }
+            out.push(char::from(byte));
+            i += 3;
+        } else {
+            out.push(char::from(bytes[i]));
+            i += 1;
+        }
+    }
+    Some(out)
 }
+
+/// The value of the first of `names` present: `Err` when one is present but not visible ASCII
+/// (never silently the next one), or when two are present and disagree.
+fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Result<Option<&'a str>, &'static str> {
+    let mut found: Option<&str> = None;
+    for name in names {
+        let mut values = headers.get_all(*name).iter();
+        let Some(value) = values.next() else { continue };
+        if values.next().is_some() {
+            return Err("a request header is repeated");
+        }
+        let value = value.to_str().map_err(|_| "a request header is not ASCII")?.trim();
+        match found {
+            Some(other) if other != value => return Err("the gateway's request headers disagree"),
+            _ => found = Some(value),
+        }
+    }
+    Ok(found.filter(|v| !v.is_empty()))
+}
+
+/// Headers that ask a service to treat the request as another method: refused, since the route
+/// was matched on the method the gateway saw.
+const METHOD_OVERRIDES: [&str; 3] = ["x-http-method-override", "x-http-method", "x-method-override"];
 
 /// The original request: method and URI.
-fn original(request: &Request) -> (String, String) {
+fn original(request: &Request) -> Result<(String, String), &'static str> {
     let headers = request.headers();
-    let method = header(headers, &["x-original-method", "x-forwarded-method"])
+    if METHOD_OVERRIDES.iter().any(|h| headers.contains_key(*h)) {
+        return Err("method override headers are refused");
+    }
+    let method = header(headers, &["x-original-method", "x-forwarded-method"])?
         .map_or_else(|| request.method().to_string(), str::to_owned);
-    let uri = header(headers, &["x-original-uri", "x-forwarded-uri"]).map_or_else(
-        || {
-            let path = request.uri().path();
-            let rest = path.strip_prefix(PATH).unwrap_or(path);
-            if rest.is_empty() {
-                "/".to_owned()
-            } else {
-                rest.to_owned()
+    let uri = match header(headers, &["x-original-uri", "x-forwarded-uri"])? {
+        Some(uri) => uri.to_owned(),
+        // Envoy: the original path follows the prefix; the bare prefix names no request.
+        None => match request.uri().path().strip_prefix(PATH) {
+            Some(rest) if rest.starts_with('/') => {
+                let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+                format!("{rest}{query}")
             }
+            _ => return Err("the original request is not named (X-Original-URI or X-Forwarded-Uri)"),
         },
-        str::to_owned,
-    );
-    (method, uri)
+    };
+    Ok((method, uri))
 }
 
 fn forbidden(reason: &str) -> Response {
@@ -194,24 +268,37 @@ pub async fn check(State(state): State<AppState>, request: Request) -> Response 
         Err(refused) => return refused,
     };
     let claims = &bearer.claims;
-    let (method, uri) = original(&request);
+    let (method, uri) = match original(&request) {
+        Ok(original) => original,
+        Err(reason) => return forbidden(reason),
+    };
     let Some(path) = normal_path(&uri) else {
         return forbidden("the request path is not in normal form");
     };
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let route = state.gateway.find(&method, &path);
-    let required = match header(request.headers(), &["x-required-permission"]) {
-        Some(p) => match Permission::parse(p) {
+    // The route's audience, else Propusk's own: a token for another resource passes only on
+    // the routes of that resource's service.
+    let audience = route
+        .and_then(|r| r.audience.as_deref())
+        .unwrap_or(&state.oauth.audience);
+    if claims.aud != audience {
+        return forbidden("the token is meant for another resource");
+    }
+    // The gateway may add a permission to the route's, never replace it.
+    let extra = match header(request.headers(), &["x-required-permission"]) {
+        Ok(None) => None,
+        Ok(Some(p)) => match Permission::parse(p) {
             Ok(p) => Some(p),
             Err(_) => return forbidden("X-Required-Permission is not a permission"),
         },
-        None => route.and_then(|r| r.permission.clone()),
+        Err(reason) => return forbidden(reason),
     };
-    if let Some(audience) = route.and_then(|r| r.audience.as_deref())
-        && claims.aud != audience
+    for wanted in route
+        .and_then(|r| r.permission.as_ref())
+        .into_iter()
+        .chain(extra.as_ref())
     {
-        return forbidden("the token is meant for another resource");
-    }
-    if let Some(wanted) = &required {
         let decision = authz::decide(claims, wanted, None);
         if !decision.allowed {
             return forbidden(&decision.reason);
@@ -219,20 +306,20 @@ pub async fn check(State(state): State<AppState>, request: Request) -> Response 
     }
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
-    set("x-user-id", &claims.sub);
-    if let Some(role) = &claims.role {
-        set("x-user-role", role);
+    // Every identity header, empty when the token has no such claim, so a gateway that copies
+    // them over the client's own never lets one of those through.
+    let permissions = claims.permissions.join(",");
+    let identity: [(&'static str, &str); 5] = [
+        ("x-user-id", &claims.sub),
+        ("x-user-role", claims.role.as_deref().unwrap_or_default()),
+        ("x-client-id", claims.account_id.as_deref().unwrap_or_default()),
+        ("x-application-id", &claims.client_id),
+        ("x-permissions", &permissions),
+    ];
+    for (name, value) in identity {
+        let value = HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static(""));
+        headers.insert(HeaderName::from_static(name), value);
     }
-    if let Some(account) = &claims.account_id {
-        set("x-client-id", account);
-    }
-    set("x-application-id", &claims.client_id);
-    set("x-permissions", &claims.permissions.join(","));
     headers.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -258,7 +345,9 @@ mod tests {
     use super::*;
 
     fn find<'a>(routes: &'a Routes, method: &str, uri: &str) -> Option<&'a Route> {
-        routes.find(method, &normal_path(uri).unwrap())
+        let path = normal_path(uri).unwrap();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        routes.find(method, &path)
     }
 
     #[test]
@@ -298,6 +387,21 @@ mod tests {
             find(&routes, "GET", "//parcels//1").is_some(),
             "empty segments collapse"
         );
+        assert_eq!(
+            permission("GET", "/%70arcels/1"),
+            Some("parcels:read".into()),
+            "unreserved escapes decode"
+        );
+        assert_eq!(
+            permission("POST", "/PARCELS"),
+            Some("parcels:create".into()),
+            "case is ignored"
+        );
+        assert_eq!(
+            permission("HEAD", "/parcels/1"),
+            Some("parcels:read".into()),
+            "HEAD is GET"
+        );
     }
 
     #[test]
@@ -310,6 +414,12 @@ mod tests {
             "/a\\b",
             "parcels",
             "/x%00",
+            "/parcels;x/1",
+            "/parcels/..;/admin",
+            "/public/x#/../../admin",
+            "/caf\u{e9}",
+            "/%2E/x",
+            "/a%20b",
         ] {
             assert!(normal_path(bad).is_none(), "{bad}");
         }

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::error::no_store;
-use super::extract::{OAuthForm, TokenForm};
+use super::extract::{Budget, OAuthForm, TokenForm};
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspect::introspect as run;
@@ -20,6 +20,8 @@ pub async fn introspect(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let caller = form.client(&provider, &headers, Accept::ConfidentialOnly).await?;
+    let caller = form
+        .client(&provider, &headers, Accept::ConfidentialOnly, Budget::Introspection)
+        .await?;
     Ok(no_store(Json(run(&provider, &caller, form.token()?).await?)))
 }

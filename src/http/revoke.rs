@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::cors;
 use super::error::no_store;
-use super::extract::{OAuthForm, TokenForm};
+use super::extract::{Budget, OAuthForm, TokenForm};
 use crate::model::application::Application;
 use crate::oauth::client_auth::Accept;
 use crate::oauth::error::OAuthError;
@@ -20,7 +20,7 @@ pub async fn revoke(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let caller = form.client(&provider, &headers, Accept::Any).await?;
+    let caller = form.client(&provider, &headers, Accept::Any, Budget::Client).await?;
     let mut response = match revoke_token(&provider, &caller, &form).await {
         Ok(()) => no_store(StatusCode::OK),
         Err(e) => e.into_response(),

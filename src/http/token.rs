@@ -12,7 +12,7 @@ use secrecy::ExposeSecret as _;
 
 use super::cors;
 use super::error::no_store;
-use super::extract::{ClientIp, OAuthForm, client, request_context};
+use super::extract::{Budget, ClientIp, OAuthForm, client, request_context};
 use crate::audit::RequestContext;
 use crate::model::application::Application;
 use crate::oauth::client_auth::Accept;
@@ -34,6 +34,7 @@ pub async fn token(
         raw.client_id.as_deref(),
         raw.client_secret.as_deref(),
         Accept::Any,
+        Budget::Client,
     )
     .await?;
     let ctx = request_context(peer, &headers);

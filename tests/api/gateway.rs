@@ -139,6 +139,69 @@ async fn the_check_answers_nginx_traefik_and_envoy_alike() {
     let other_audience = check(&app, "GET", "/gateway/check", &billing).await;
     assert_eq!(other_audience.status(), 403, "the token is for Propusk, not billing");
 
+    // What an attacker behind a gateway might try (each 403):
+    let attacks: [(&str, &[(&str, &str)]); 6] = [
+        (
+            "X-Required-Permission adds to the route's permission, never replaces it",
+            &[
+                ("X-Original-Method", "DELETE"),
+                ("X-Original-URI", "/parcels/1"),
+                ("X-Required-Permission", "parcels:read"),
+            ],
+        ),
+        (
+            "the client's own X-Original-URI disagreeing with the gateway's X-Forwarded-Uri",
+            &[
+                ("X-Forwarded-Method", "DELETE"),
+                ("X-Forwarded-Uri", "/parcels/1"),
+                ("X-Original-URI", "/public/x"),
+                ("X-Original-Method", "GET"),
+            ],
+        ),
+        (
+            "a method override",
+            &[("X-Original-URI", "/public/x"), ("X-HTTP-Method-Override", "DELETE")],
+        ),
+        (
+            "a path parameter",
+            &[("X-Original-Method", "DELETE"), ("X-Original-URI", "/parcels;x/1")],
+        ),
+        ("a fragment", &[("X-Original-URI", "/public/x#/../../admin")]),
+        ("nothing names the original request", &[]),
+    ];
+    for (case, headers) in attacks {
+        let mut all = vec![("Authorization", bearer.as_str())];
+        all.extend_from_slice(headers);
+        assert_eq!(check(&app, "GET", "/gateway/check", &all).await.status(), 403, "{case}");
+    }
+    let encoded = [
+        ("Authorization", bearer.as_str()),
+        ("X-Original-Method", "DELETE"),
+        ("X-Original-URI", "/%70arcels/1"),
+    ];
+    assert_eq!(
+        check(&app, "GET", "/gateway/check", &encoded).await.status(),
+        403,
+        "an encoded letter still names the route"
+    );
+    // Every identity header is sent, empty when the token has no such claim, so a gateway that
+    // copies them never lets a client's own through.
+    let service = app.service_app("operator", false).await;
+    let service_token = format!("Bearer {}", app.client_token(&service).await);
+    let staff = check(
+        &app,
+        "GET",
+        "/gateway/check",
+        &[
+            ("Authorization", service_token.as_str()),
+            ("X-Original-URI", "/parcels/1"),
+        ],
+    )
+    .await;
+    assert_eq!(staff.status(), 200);
+    assert!(staff.headers().contains_key("x-client-id"));
+    assert_eq!(header(&staff, "x-client-id"), "", "a staff service has no B2B account");
+
     let id_token = tokens["id_token"].as_str().unwrap();
     let id_bearer = format!("Bearer {id_token}");
     let wrong_kind = [("Authorization", id_bearer.as_str()), ("X-Original-URI", "/parcels/1")];
@@ -387,4 +450,30 @@ async fn nginx_passes_the_identity_and_sees_revoke_logout_and_block_at_once() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(through(&nginx, get, "/parcels/1", Some(token)).await.0, 401, "blocked");
+}
+
+/// The sizes of typical access tokens (printed for BENCHMARKS.md with `--no-capture`), held under
+/// a bound so that growth is a decision: some gateways key their caches by the token.
+#[tokio::test]
+async fn typical_access_tokens_stay_small() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.account("Acme").await;
+    app.user("olga", "operator", None).await;
+    app.user("adam", "client_admin", Some("acme")).await;
+    app.user("ann", "client_user", Some("acme")).await;
+    let rp = app.web_app(true).await;
+    let service = app.service_app("operator", false).await;
+    let mut sizes = Vec::new();
+    for (kind, user) in [
+        ("staff (operator)", "olga"),
+        ("account admin", "adam"),
+        ("account user", "ann"),
+    ] {
+        sizes.push((kind, app.access_token(&rp, user).await.len()));
+    }
+    sizes.push(("service (client_credentials)", app.client_token(&service).await.len()));
+    for (kind, size) in &sizes {
+        eprintln!("access token, {kind}: {size} characters");
+        assert!(*size < 1200, "{kind}: {size} characters");
+    }
 }

@@ -242,13 +242,14 @@ async fn applications_over_their_rate_get_429_with_retry_after() {
     for _ in 0..3 {
         app.client_token(&service).await;
     }
-    // A gateway (introspect right) has its own, higher budget.
+    // A gateway (introspect right) has its own, higher budget at /introspect; at /token it is
+    // a client like any other.
+    let token = app.client_token(&gateway).await;
     for _ in 0..5 {
-        app.client_token(&gateway).await;
+        let r = app.post_form("/introspect", Some(&gateway), &[("token", &token)]).await;
+        assert_eq!(r.status(), 200);
     }
-    let over = app
-        .post_form("/token", Some(&gateway), &[("grant_type", "client_credentials")])
-        .await;
+    let over = app.post_form("/introspect", Some(&gateway), &[("token", &token)]).await;
     assert_eq!(over.status(), 429);
     assert_eq!(over.headers()["ratelimit-policy"], "\"gateway\";q=5;w=60");
     let response = app
