@@ -181,6 +181,10 @@ pub(super) enum AppCommand {
         /// An RFC 8707 resource (absolute URI) its tokens may be issued for (repeatable).
         #[arg(long = "resource")]
         resources: Vec<String>,
+        /// Leave `permissions` out of its access tokens (services ask /authz/check or the
+        /// gateway, which read them from the role and the user).
+        #[arg(long)]
+        no_token_permissions: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -234,6 +238,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     role,
                     account,
                     resources,
+                    no_token_permissions,
                     json,
                 },
         } => {
@@ -249,6 +254,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 role,
                 account,
                 resources,
+                token_permissions: Some(!no_token_permissions),
             };
             create_app(db.as_ref(), input, json).await
         }

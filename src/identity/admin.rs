@@ -231,6 +231,8 @@ pub struct NewApplication {
     pub account: Option<String>,
     /// RFC 8707 resources its tokens may be issued for (absolute URIs).
     pub resources: Vec<String>,
+    /// Whether its access tokens carry `permissions` (default yes).
+    pub token_permissions: Option<bool>,
 }
 
 /// The standard OpenID Connect scopes an application gets when none are named.
@@ -353,6 +355,7 @@ pub async fn create_application(
         refresh_token_ttl: None,
         enabled: true,
         resources: parse_resources(&input.resources)?,
+        token_permissions: input.token_permissions.unwrap_or(true),
         generation: 0,
         created_at: now,
         updated_at: now,

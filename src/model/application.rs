@@ -142,6 +142,9 @@ pub struct Application {
     /// RFC 8707 resources (absolute URIs) its access tokens may be issued for, besides
     /// Propusk's own audience.
     pub resources: Vec<String>,
+    /// Whether its access tokens carry `permissions` (off: `/authz/check`, the gateway and
+    /// Propusk's own APIs read them from the role and the user, for smaller tokens).
+    pub token_permissions: bool,
     /// The revocation generation this copy was read under (not stored: see
     /// [`crate::oauth::clients`]); 0 outside the protocol's cache.
     pub generation: i64,
@@ -167,6 +170,7 @@ impl Application {
             "id_token_signed_response_alg": self.id_token_alg,
             "enabled": self.enabled,
             "resources": self.resources,
+            "token_permissions": self.token_permissions,
         })
     }
 

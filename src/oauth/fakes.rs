@@ -275,6 +275,7 @@ impl Harness {
             refresh_token_ttl: None,
             enabled: true,
             resources: vec![],
+            token_permissions: true,
             generation: 0,
             created_at: now,
             updated_at: now,

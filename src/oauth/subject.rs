@@ -188,20 +188,7 @@ impl Subject {
         if app.first_party || self.auth_time.is_none() {
             return (self.role.clone(), self.permissions.clone());
         }
-        let held: Vec<Permission> = self
-            .permissions
-            .iter()
-            .filter_map(|p| Permission::parse(p).ok())
-            .collect();
-        let mut granted: Vec<String> = scope
-            .iter()
-            .filter_map(|s| Permission::parse(s).ok())
-            .flat_map(|p| p.grantable(&held))
-            .map(|p| p.to_string())
-            .collect();
-        granted.sort();
-        granted.dedup();
-        (None, granted)
+        (None, granted(&self.permissions, scope))
     }
 
     /// Mints an access token for this subject, issued to `app`, for `scope` and the audience
@@ -217,7 +204,10 @@ impl Subject {
     ) -> Result<(String, AccessClaims), OAuthError> {
         let now = provider.clock.now();
         let ttl = app.access_token_ttl.unwrap_or(provider.access_token_ttl);
-        let (role, permissions) = self.shown(app, scope);
+        let (role, mut permissions) = self.shown(app, scope);
+        if !app.token_permissions {
+            permissions.clear();
+        }
         let mut rev = self.marks.clone();
         rev.sessions = 0;
         if role.is_none() {
@@ -247,6 +237,61 @@ impl Subject {
         })?;
         Ok((jwt, claims))
     }
+}
+
+/// What a third-party application's token may show of `held`: the permissions its granted scope
+/// names that the user holds, wildcards expanded to concrete actions.
+fn granted(held: &[String], scope: &Scope) -> Vec<String> {
+    let held: Vec<Permission> = held.iter().filter_map(|p| Permission::parse(p).ok()).collect();
+    let mut granted: Vec<String> = scope
+        .iter()
+        .filter_map(|s| Permission::parse(s).ok())
+        .flat_map(|p| p.grantable(&held))
+        .map(|p| p.to_string())
+        .collect();
+    granted.sort();
+    granted.dedup();
+    granted
+}
+
+/// The claims of an active token as a service reads them: when its application (`app`, as it is
+/// now) leaves `permissions` out of its tokens, they are read from the role and the user — the
+/// copies cached under generations at least the token's, which the revocation check has just
+/// found current — and shown as the token would have shown them.
+pub async fn with_permissions(
+    provider: &Provider,
+    claims: std::sync::Arc<AccessClaims>,
+    app: &Application,
+) -> Result<std::sync::Arc<AccessClaims>, OAuthError> {
+    if app.token_permissions {
+        return Ok(claims);
+    }
+    let permissions = if claims.is_service() {
+        match &app.service_role {
+            Some(role) => role_permissions(provider, role, Some(claims.rev.role)).await?.1,
+            None => Vec::new(),
+        }
+    } else {
+        let Ok(id) = UserId::parse(&claims.sub) else {
+            return Ok(claims);
+        };
+        let Some(user) = provider.clients.user(id, claims.rev.user).await? else {
+            return Ok(claims);
+        };
+        let (_, mut held) = role_permissions(provider, &user.value.role, Some(claims.rev.role)).await?;
+        held.extend(user.value.permissions.iter().map(ToString::to_string));
+        held.sort();
+        held.dedup();
+        if app.first_party {
+            held
+        } else {
+            let scope = Scope::parse(&claims.scope).unwrap_or_default();
+            granted(&held, &scope)
+        }
+    };
+    let mut filled = AccessClaims::clone(&claims);
+    filled.permissions = permissions;
+    Ok(std::sync::Arc::new(filled))
 }
 
 fn missing_role(role: &RoleName) -> OAuthError {

@@ -35,7 +35,10 @@ pub struct AccessClaims {
     /// The B2B account; absent for staff.
     #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    #[serde(default)]
+    /// The effective permissions; left out (empty) by applications that keep their tokens small
+    /// ([`crate::model::application::Application::token_permissions`]): see
+    /// [`crate::oauth::subject::with_permissions`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,

@@ -472,8 +472,128 @@ async fn typical_access_tokens_stay_small() {
         sizes.push((kind, app.access_token(&rp, user).await.len()));
     }
     sizes.push(("service (client_credentials)", app.client_token(&service).await.len()));
+    let slim = app
+        .register(propusk::identity::admin::NewApplication {
+            name: "Small tokens".into(),
+            redirect_uris: vec!["https://client.example.com/cb".into()],
+            first_party: true,
+            token_permissions: Some(false),
+            ..Default::default()
+        })
+        .await;
+    for (kind, user) in [
+        ("staff (operator), without permissions", "olga"),
+        ("account admin, without permissions", "adam"),
+        ("account user, without permissions", "ann"),
+    ] {
+        sizes.push((kind, app.access_token(&slim, user).await.len()));
+    }
     for (kind, size) in &sizes {
         eprintln!("access token, {kind}: {size} characters");
         assert!(*size < 1200, "{kind}: {size} characters");
     }
+}
+
+/// An application whose tokens leave `permissions` out: smaller tokens, and the gateway,
+/// `/authz/check`, `/introspect` and the admin API read the permissions from the role and user.
+#[tokio::test]
+async fn tokens_without_permissions_are_judged_by_the_role_and_user_read_now() {
+    let (app, _, _dir) = setup(Backend::PostgresRedis).await;
+    let small = app
+        .register(propusk::identity::admin::NewApplication {
+            name: "Small tokens".into(),
+            redirect_uris: vec!["https://client.example.com/cb".into()],
+            first_party: true,
+            token_permissions: Some(false),
+            ..Default::default()
+        })
+        .await;
+    let full = app.web_app(true).await;
+    let slim = app.access_token(&small, "ann").await;
+    let fat = app.access_token(&full, "ann").await;
+    assert!(
+        slim.len() + 40 < fat.len(),
+        "{} vs {} characters",
+        slim.len(),
+        fat.len()
+    );
+    let payload = slim.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(payload.get("permissions").is_none(), "{payload}");
+    assert_eq!(
+        payload["role"], "client_user",
+        "every other claim a service reads stays"
+    );
+    assert!(payload["clientId"].is_string());
+
+    let bearer = format!("Bearer {slim}");
+    let read = [("Authorization", bearer.as_str()), ("X-Original-URI", "/parcels/1")];
+    let ok = check(&app, "GET", "/gateway/check", &read).await;
+    assert_eq!(ok.status(), 200);
+    assert!(header(&ok, "x-permissions").split(',').any(|p| p == "parcels:read"));
+    let delete = [
+        ("Authorization", bearer.as_str()),
+        ("X-Original-Method", "DELETE"),
+        ("X-Original-URI", "/parcels/1"),
+    ];
+    assert_eq!(check(&app, "GET", "/gateway/check", &delete).await.status(), 403);
+
+    let (status, body) = app
+        .call(
+            &slim,
+            reqwest::Method::POST,
+            "/authz/check",
+            Some(serde_json::json!({ "permission": "parcels:read" })),
+        )
+        .await;
+    assert_eq!((status, body["allowed"].clone()), (200, Value::Bool(true)), "{body}");
+
+    let gateway = app.service_app("admin", true).await;
+    let seen: Value = app
+        .post_form("/introspect", Some(&gateway), &[("token", &slim)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["active"], true);
+    assert!(
+        seen["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "parcels:read"),
+        "{seen}"
+    );
+
+    // A service of such an application: its role's permissions.
+    let service = app
+        .register(propusk::identity::admin::NewApplication {
+            name: "Small service".into(),
+            grants: vec!["client_credentials".into()],
+            scopes: vec!["parcels".into()],
+            role: Some("operator".into()),
+            token_permissions: Some(false),
+            ..Default::default()
+        })
+        .await;
+    let token = format!("Bearer {}", app.client_token(&service).await);
+    let ok = check(
+        &app,
+        "GET",
+        "/gateway/check",
+        &[("Authorization", token.as_str()), ("X-Original-URI", "/parcels/1")],
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    assert!(
+        header(&ok, "x-permissions").contains("parcels:"),
+        "{}",
+        header(&ok, "x-permissions")
+    );
 }

@@ -66,6 +66,7 @@ fn application(f: &DbFixture) -> Application {
         refresh_token_ttl: None,
         enabled: true,
         resources: vec!["https://billing.example.com".into()],
+        token_permissions: false,
         generation: 0,
         created_at: now,
         updated_at: now,

@@ -18,6 +18,7 @@ pub struct ApplicationChange {
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
     pub resources: Option<Vec<String>>,
+    pub token_permissions: Option<bool>,
     pub first_party: Option<bool>,
     pub introspect: Option<bool>,
     pub enabled: Option<bool>,
@@ -103,6 +104,9 @@ impl ApplicationAdmin<'_> {
         }
         if let Some(resources) = change.resources {
             app.resources = super::parse_resources(&resources)?;
+        }
+        if let Some(carried) = change.token_permissions {
+            app.token_permissions = carried;
         }
         if let Some(introspect) = change.introspect {
             if introspect && app.is_public() {

@@ -89,6 +89,7 @@ mod tests {
             refresh_token_ttl: None,
             enabled: true,
             resources: Vec::new(),
+            token_permissions: true,
             generation: 0,
             created_at: now,
             updated_at: now,

@@ -54,6 +54,7 @@ macro_rules! sql_common {
                     .bind(a.created_at)
                     .bind(a.updated_at)
                     .bind(sqlx::types::Json(&a.resources))
+                    .bind(a.token_permissions)
             }
 
             /// Inserts the user row inside the caller's transaction.
