@@ -42,6 +42,7 @@ mod tests {
             role: None,
             account_id: account.map(str::to_owned),
             permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            permissions_left_out: false,
             auth_time: None,
             amr: None,
             family: None,

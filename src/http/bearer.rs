@@ -110,9 +110,6 @@ pub async fn authorized(provider: &Provider, headers: &HeaderMap, api: Api) -> R
     };
     // An application disabled or deleted since: its tokens end with it.
     let app = app.ok_or_else(invalid_token)?;
-    let claims = crate::oauth::subject::with_permissions(provider, claims, &app)
-        .await
-        .map_err(|_| unavailable())?;
     if !matches!(api, Api::AuthzCheck | Api::Gateway) && claims.aud != provider.audience {
         return Err(insufficient_scope("the token is meant for another resource"));
     }
@@ -131,5 +128,8 @@ pub async fn authorized(provider: &Provider, headers: &HeaderMap, api: Api) -> R
         };
         return Err(insufficient_scope(why));
     }
+    let claims = crate::oauth::subject::with_permissions(provider, claims)
+        .await
+        .map_err(|_| unavailable())?;
     Ok(Bearer { claims, app })
 }

@@ -9,7 +9,7 @@ use super::error::OAuthError;
 use super::provider::Provider;
 use super::token::AccessClaims;
 use super::{refresh, revocation};
-use crate::model::application::{Application, ClientId};
+use crate::model::application::Application;
 
 /// The introspection response.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -85,14 +85,8 @@ pub async fn introspect(provider: &Provider, caller: &Application, token: &str) 
     if revocation::is_revoked(provider.state.as_ref(), &claims).await? {
         return Ok(Introspection::inactive());
     }
-    // The permissions its application leaves out of its tokens, read now.
-    let claims = match ClientId::parse(&claims.client_id) {
-        Ok(id) => match provider.clients.application_at(&id, claims.rev.app).await? {
-            Some(app) => super::subject::with_permissions(provider, claims, &app).await?,
-            None => return Ok(Introspection::inactive()),
-        },
-        Err(_) => claims,
-    };
+    // The permissions the token left out, read now.
+    let claims = super::subject::with_permissions(provider, claims).await?;
     Ok(Introspection::active(AccessClaims::clone(&claims)))
 }
 

@@ -205,7 +205,8 @@ impl Subject {
         let now = provider.clock.now();
         let ttl = app.access_token_ttl.unwrap_or(provider.access_token_ttl);
         let (role, mut permissions) = self.shown(app, scope);
-        if !app.token_permissions {
+        let permissions_left_out = !app.token_permissions;
+        if permissions_left_out {
             permissions.clear();
         }
         let mut rev = self.marks.clone();
@@ -226,6 +227,7 @@ impl Subject {
             role,
             account_id: self.account_id.clone(),
             permissions,
+            permissions_left_out,
             auth_time: self.auth_time,
             amr: (!self.amr.is_empty()).then(|| self.amr.clone()),
             family: family.map(str::to_owned),
@@ -254,40 +256,45 @@ fn granted(held: &[String], scope: &Scope) -> Vec<String> {
     granted
 }
 
-/// The claims of an active token as a service reads them: when its application (`app`, as it is
-/// now) leaves `permissions` out of its tokens, they are read from the role and the user — the
-/// copies cached under generations at least the token's, which the revocation check has just
-/// found current — and shown as the token would have shown them.
+/// The claims of an active token as a service reads them: when the token left `permissions` out
+/// (its application's `token_permissions` was off), they are read from the role and the user —
+/// the copies cached under generations at least the token's, which the revocation check has just
+/// found current — and shown as the token would have shown them: all of them when it was minted
+/// with a `role` (first-party and services), else the granted scope's share (third party).
+/// Everything is decided from the token itself, never from the application as it is now.
 pub async fn with_permissions(
     provider: &Provider,
     claims: std::sync::Arc<AccessClaims>,
-    app: &Application,
 ) -> Result<std::sync::Arc<AccessClaims>, OAuthError> {
-    if app.token_permissions {
+    if !claims.permissions_left_out {
         return Ok(claims);
     }
-    let permissions = if claims.is_service() {
-        match &app.service_role {
-            Some(role) => role_permissions(provider, role, Some(claims.rev.role)).await?.1,
-            None => Vec::new(),
-        }
+    // The role the token was minted under: its claim, or for a third party the private name.
+    let Some(role) = claims.role.as_deref().or(claims.rev.role_name.as_deref()) else {
+        return Ok(claims);
+    };
+    let Ok(role) = RoleName::parse(role) else {
+        return Ok(claims);
+    };
+    let mut held = if claims.is_service() {
+        Vec::new()
     } else {
         let Ok(id) = UserId::parse(&claims.sub) else {
             return Ok(claims);
         };
-        let Some(user) = provider.clients.user(id, claims.rev.user).await? else {
-            return Ok(claims);
-        };
-        let (_, mut held) = role_permissions(provider, &user.value.role, Some(claims.rev.role)).await?;
-        held.extend(user.value.permissions.iter().map(ToString::to_string));
-        held.sort();
-        held.dedup();
-        if app.first_party {
-            held
-        } else {
-            let scope = Scope::parse(&claims.scope).unwrap_or_default();
-            granted(&held, &scope)
+        match provider.clients.user(id, claims.rev.user).await? {
+            // A user whose role changed since is revoked; read in a race, it gets nothing here.
+            Some(user) if user.value.role == role => user.value.permissions.iter().map(ToString::to_string).collect(),
+            _ => return Ok(claims),
         }
+    };
+    held.extend(role_permissions(provider, &role, Some(claims.rev.role)).await?.1);
+    held.sort();
+    held.dedup();
+    let permissions = if claims.role.is_some() {
+        held
+    } else {
+        granted(&held, &Scope::parse(&claims.scope).unwrap_or_default())
     };
     let mut filled = AccessClaims::clone(&claims);
     filled.permissions = permissions;

@@ -40,6 +40,10 @@ pub struct AccessClaims {
     /// [`crate::oauth::subject::with_permissions`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
+    /// Private claim: the permissions were left out on purpose (the application's
+    /// `token_permissions` is off), so a reader must fetch them, not take "none".
+    #[serde(rename = "np", default, skip_serializing_if = "std::ops::Not::not")]
+    pub permissions_left_out: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -571,6 +571,19 @@ async fn tokens_without_permissions_are_judged_by_the_role_and_user_read_now() {
         "{seen}"
     );
 
+    // The token says it left its permissions out: turning the setting back on changes nothing
+    // for tokens already issued.
+    app.user("root", "admin", None).await;
+    let admin = app.access_token(&full, "root").await;
+    let path = format!("/admin/v1/applications/{}", small.client_id);
+    let change = serde_json::json!({ "token_permissions": true });
+    assert_eq!(
+        app.call(&admin, reqwest::Method::PATCH, &path, Some(change)).await.0,
+        200
+    );
+    let still = check(&app, "GET", "/gateway/check", &read).await;
+    assert!(header(&still, "x-permissions").split(',').any(|p| p == "parcels:read"));
+
     // A service of such an application: its role's permissions.
     let service = app
         .register(propusk::identity::admin::NewApplication {
