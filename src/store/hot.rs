@@ -99,6 +99,19 @@ pub trait HotStore: Send + Sync {
     /// The unexpired members, sorted.
     async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
 
+    /// Appends `entry` to the log `key` and returns its id; entries older than `keep` are dropped.
+    /// Ids are `{unix ms}-{sequence}` and grow with every append (a Redis stream in Redis).
+    async fn log_append(&self, key: &str, entry: &[u8], keep: Duration) -> Result<String, StoreError>;
+
+    /// Up to `limit` entries of the log `key` after the id `after` (from the oldest kept when
+    /// `None`), oldest first, with their ids.
+    async fn log_read(
+        &self,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }

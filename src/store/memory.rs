@@ -28,6 +28,8 @@ enum Entry {
     Set(BTreeMap<String, OffsetDateTime>),
     /// A rate-limit bucket's theoretical arrival time (unix µs).
     Arrival(i64),
+    /// A log: entries with their ids (unix ms, sequence), oldest first, and how long they stay.
+    Log(std::collections::VecDeque<((i64, u64), Vec<u8>)>, i64),
 }
 
 impl Entry {
@@ -37,6 +39,9 @@ impl Entry {
             Entry::Counter { resets_at, .. } => *resets_at > now,
             Entry::Set(members) => members.values().any(|e| *e > now),
             Entry::Arrival(tat) => *tat > unix_micros(now),
+            Entry::Log(entries, keep_ms) => entries
+                .back()
+                .is_some_and(|((ms, _), _)| ms + keep_ms > crate::clock::unix_millis(now)),
         }
     }
 }
@@ -47,6 +52,12 @@ pub struct MemoryStore {
     entries: Mutex<HashMap<String, Entry>>,
     writes: AtomicU64,
     clock: SharedClock,
+}
+
+/// A log id `{ms}-{seq}`.
+fn parse_log_id(id: &str) -> Option<(i64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
 fn wrong_type(key: &str) -> StoreError {
@@ -268,6 +279,52 @@ impl HotStore for MemoryStore {
                 .iter()
                 .filter(|(_, e)| **e > now)
                 .map(|(m, _)| m.clone())
+                .collect()),
+            Some(_) => Err(wrong_type(key)),
+        })
+    }
+
+    async fn log_append(&self, key: &str, entry: &[u8], keep: Duration) -> Result<String, StoreError> {
+        self.with(true, |map, now| {
+            let now_ms = crate::clock::unix_millis(now);
+            let keep_ms = i64::try_from(keep.whole_milliseconds()).unwrap_or(i64::MAX / 2);
+            let slot = map
+                .entry(key.to_owned())
+                .or_insert_with(|| Entry::Log(Default::default(), keep_ms));
+            let Entry::Log(entries, kept) = slot else {
+                return Err(wrong_type(key));
+            };
+            *kept = keep_ms;
+            while entries.front().is_some_and(|((ms, _), _)| *ms < now_ms - keep_ms) {
+                entries.pop_front();
+            }
+            // Ids grow even if the clock steps back.
+            let id = match entries.back() {
+                Some(((ms, seq), _)) if *ms >= now_ms => (*ms, seq + 1),
+                _ => (now_ms, 0),
+            };
+            entries.push_back((id, entry.to_vec()));
+            Ok(format!("{}-{}", id.0, id.1))
+        })
+    }
+
+    async fn log_read(
+        &self,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let after = match after {
+            None => None,
+            Some(id) => Some(parse_log_id(id).ok_or_else(|| StoreError::Corrupt(format!("log id {id:?}")))?),
+        };
+        self.with(false, |map, _| match map.get(key) {
+            None => Ok(Vec::new()),
+            Some(Entry::Log(entries, _)) => Ok(entries
+                .iter()
+                .filter(|(id, _)| after.is_none_or(|a| *id > a))
+                .take(limit)
+                .map(|((ms, seq), e)| (format!("{ms}-{seq}"), e.clone()))
                 .collect()),
             Some(_) => Err(wrong_type(key)),
         })

@@ -53,6 +53,14 @@ if not r[2] or tonumber(r[2]) <= now then
 end
 return {redis.call('HINCRBY', KEYS[1], 'n', 1), tonumber(r[2])}";
 
+// A log is a Redis stream; entries older than ARGV[2] ms by the server's own clock (the clock of
+// the ids it hands out) are trimmed as the new one is added.
+const LOG_APPEND: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('XADD', KEYS[1], 'MINID', math.max(now - tonumber(ARGV[2]), 0), '*', 'e', ARGV[1])
+";
+
 // A generation counter is a value entry (`v` decimal, `e` expiry) so `get_many` reads it.
 const ADVANCE: &str = r"
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0') or 0
@@ -114,6 +122,7 @@ pub struct RedisStore {
     delete: Script,
     incr: Script,
     advance: Script,
+    log_append: Script,
     set_add: Script,
     set_remove: Script,
     throttle: Script,
@@ -159,6 +168,7 @@ impl RedisStore {
             delete: Script::new(DELETE),
             incr: Script::new(INCR),
             advance: Script::new(ADVANCE),
+            log_append: Script::new(LOG_APPEND),
             set_add: Script::new(SET_ADD),
             set_remove: Script::new(SET_REMOVE),
             throttle: Script::new(THROTTLE),
@@ -369,6 +379,38 @@ impl HotStore for RedisStore {
             .map_err(error)?;
         members.sort();
         Ok(members)
+    }
+
+    async fn log_append(&self, key: &str, entry: &[u8], keep: Duration) -> Result<String, StoreError> {
+        self.log_append
+            .key(self.key(key))
+            .arg(entry)
+            .arg(i64::try_from(keep.whole_milliseconds()).unwrap_or(i64::MAX / 2))
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)
+    }
+
+    async fn log_read(
+        &self,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+        let entries: Vec<(String, Vec<(String, Vec<u8>)>)> = redis::cmd("XRANGE")
+            .arg(self.key(key))
+            .arg(start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| fields.into_iter().next().map(|(_, value)| (id, value)))
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

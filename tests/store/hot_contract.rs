@@ -359,3 +359,34 @@ pub async fn throttle_keeps_rates_above_a_thousand_a_second(f: HotFixture) {
     }
     assert_eq!(allowed, 4, "four requests refill in a millisecond");
 }
+
+pub async fn logs_keep_order_resume_after_an_id_and_drop_old_entries(f: HotFixture) {
+    let keep = Duration::hours(1);
+    let a = f.hot.log_append("feed", b"a", keep).await.unwrap();
+    let b = f.hot.log_append("feed", b"b", keep).await.unwrap();
+    let c = f.hot.log_append("feed", b"c", keep).await.unwrap();
+    let all = f.hot.log_read("feed", None, 10).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, [a.as_str(), b.as_str(), c.as_str()]);
+    assert_eq!(all[1].1, b"b".to_vec());
+    let after_a = f.hot.log_read("feed", Some(&a), 10).await.unwrap();
+    assert_eq!(
+        after_a.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+        [b"b".to_vec(), b"c".to_vec()]
+    );
+    assert_eq!(f.hot.log_read("feed", Some(&a), 1).await.unwrap().len(), 1, "limit");
+    assert!(f.hot.log_read("feed", Some(&c), 10).await.unwrap().is_empty());
+    assert!(f.hot.log_read("nothing", None, 10).await.unwrap().is_empty());
+
+    // Entries older than what the log keeps go as the next one is added.
+    let short = Duration::milliseconds(300);
+    f.hot.log_append("short", b"old", short).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    f.clock.advance(Duration::milliseconds(400));
+    f.hot.log_append("short", b"new", short).await.unwrap();
+    let left = f.hot.log_read("short", None, 10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+        [b"new".to_vec()]
+    );
+}

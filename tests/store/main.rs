@@ -156,6 +156,7 @@ macro_rules! hot_suite {
                 set_members_expire_one_by_one,
                 set_remove_and_contains,
                 a_key_holds_one_kind_of_entry,
+                logs_keep_order_resume_after_an_id_and_drop_old_entries,
                 the_store_answers_pings,
             ]
         );
