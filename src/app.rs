@@ -112,6 +112,7 @@ impl App {
             oauth,
             clock,
             gateway,
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         };
         Ok(Self { listener, state })
     }
@@ -152,6 +153,13 @@ impl App {
         let relay = self.start_relay();
         let router = crate::http::router(self.state.clone());
         let limits = crate::http::server::Limits::from_config(&self.state.config);
+        // Long-lived responses (the revocation feed) end when shutdown begins, so draining does
+        // not wait for them.
+        let closing = self.state.closing.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.send_replace(true);
+        };
         let result = crate::http::server::serve(self.listener, router, limits, shutdown).await;
         reload.abort();
         if let Some(relay) = relay {

@@ -21,6 +21,7 @@ pub mod login;
 pub mod login_2fa;
 pub mod logout;
 pub mod reset;
+pub mod revocations;
 pub mod revoke;
 pub mod server;
 mod state;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/introspect", post(introspect::introspect))
         .route("/authz/check", post(authz::check))
         .route("/revoke", post(revoke::revoke).options(cors::preflight))
+        .route("/revocations", get(revocations::feed))
         .merge(gateway::routes())
         .merge(admin::routes())
         .merge(account::routes())

@@ -27,6 +27,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The gateway's route map (`GATEWAY_ROUTES`).
     pub gateway: Arc<super::gateway::Routes>,
+    /// Becomes true when the node starts shutting down: long-lived responses end.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl FromRef<AppState> for Arc<Services> {

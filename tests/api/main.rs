@@ -18,6 +18,7 @@ mod codes;
 mod discovery;
 mod events;
 mod federation;
+mod feed;
 mod gateway;
 mod health;
 mod hygiene;

@@ -177,6 +177,84 @@ impl RefreshStore for HotState {
     }
 }
 
+/// The revocation feed (`/revocations`, DESIGN.md Revocation): one entry per denial and per
+/// generation moved, kept as long as the longest access token lives.
+pub const FEED: &str = "feed:revocations";
+pub const FEED_KEEP: time::Duration = time::Duration::hours(24);
+
+/// One entry of the revocation feed, as gateways read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FeedEntry {
+    /// `jti`, `session`, `family` (a denial), or the generation moved: `user`, `sessions`,
+    /// `role`, `account`, `app`.
+    pub kind: String,
+    /// The jti, sid, family id, user id (`sub`), role name, account id or client_id.
+    pub id: String,
+    /// A denial's end (unix seconds): no token it covers lives longer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+    /// A generation's new value: tokens issued under a lower one are revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+}
+
+impl FeedEntry {
+    fn denial(what: Denial<'_>, until: OffsetDateTime) -> Self {
+        let (kind, id) = match what {
+            Denial::Jti(id) => ("jti", id),
+            Denial::Session(id) => ("session", id),
+            Denial::Family(id) => ("family", id),
+        };
+        Self {
+            kind: kind.into(),
+            id: id.into(),
+            until: Some(until.unix_timestamp()),
+            generation: None,
+        }
+    }
+
+    fn generation(which: Generation<'_>, value: i64) -> Self {
+        let (kind, id) = match which {
+            Generation::User(id) => ("user", id),
+            Generation::Sessions(id) => ("sessions", id),
+            Generation::Role(id) => ("role", id),
+            Generation::Account(id) => ("account", id),
+            Generation::App(id) => ("app", id),
+        };
+        Self {
+            kind: kind.into(),
+            id: id.into(),
+            until: None,
+            generation: Some(value),
+        }
+    }
+}
+
+impl HotState {
+    /// Publishes a revocation to the feed. The revocation itself is in force already; a feed
+    /// that cannot be written is logged (offline gateways would miss it until the token expires).
+    async fn publish(&self, entry: &FeedEntry) {
+        let appended = match serde_json::to_vec(entry) {
+            Ok(bytes) => self.hot.log_append(FEED, &bytes, FEED_KEEP).await.map(drop),
+            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        };
+        if let Err(e) = appended {
+            tracing::error!(error = %e, kind = %entry.kind, "a revocation could not be published to the feed");
+        }
+    }
+
+    /// Up to `limit` feed entries after the id `after` (from the oldest kept when `None`).
+    pub async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, FeedEntry)>, StoreError> {
+        Ok(self
+            .hot
+            .log_read(FEED, after, limit)
+            .await?
+            .into_iter()
+            .filter_map(|(id, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (id, e)))
+            .collect())
+    }
+}
+
 #[async_trait]
 impl Denylist for HotState {
     async fn read(&self, entries: &[Entry<'_>]) -> Result<Vec<Option<i64>>, StoreError> {
@@ -193,11 +271,15 @@ impl Denylist for HotState {
     }
 
     async fn deny(&self, what: Denial<'_>, until: OffsetDateTime) -> Result<(), StoreError> {
-        self.hot.put(&denial_key(what), b"1", until).await
+        self.hot.put(&denial_key(what), b"1", until).await?;
+        self.publish(&FeedEntry::denial(what, until)).await;
+        Ok(())
     }
 
     async fn advance(&self, which: Generation<'_>, floor: i64, until: OffsetDateTime) -> Result<i64, StoreError> {
-        self.hot.advance(&generation_key(which), floor, until).await
+        let value = self.hot.advance(&generation_key(which), floor, until).await?;
+        self.publish(&FeedEntry::generation(which, value)).await;
+        Ok(value)
     }
 }
 
