@@ -135,6 +135,7 @@ impl App {
         }
         match Relay::new(
             self.state.stores.db.clone(),
+            self.state.stores.state.clone(),
             &config.kafka_brokers,
             &config.kafka_topic_prefix,
         ) {

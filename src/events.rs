@@ -4,4 +4,4 @@
 
 pub mod relay;
 
-pub use crate::model::event::{AUDIT, OutboxEvent, OutboxRow, USER_EVENTS, UserEvent};
+pub use crate::model::event::{AUDIT, OutboxEvent, OutboxRow, REVOCATIONS, USER_EVENTS, UserEvent};

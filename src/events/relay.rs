@@ -13,6 +13,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
 use crate::store::Database;
+use crate::store::hot::HotState;
 
 const BATCH: i64 = 500;
 const IDLE: Duration = Duration::from_millis(200);
@@ -22,6 +23,8 @@ const PARTITIONS: i32 = 4;
 /// Forwards the outbox to the brokers until the task is dropped.
 pub struct Relay {
     db: Arc<dyn Database>,
+    /// The revocation feed, forwarded to its own (compacted) topic.
+    feed: Arc<HotState>,
     producer: FutureProducer,
     admin: AdminClient<DefaultClientContext>,
     prefix: String,
@@ -29,7 +32,12 @@ pub struct Relay {
 
 impl Relay {
     /// A relay for `brokers`; topics are named `{prefix}{topic}`.
-    pub fn new(db: Arc<dyn Database>, brokers: &[String], prefix: &str) -> Result<Self, rdkafka::error::KafkaError> {
+    pub fn new(
+        db: Arc<dyn Database>,
+        feed: Arc<HotState>,
+        brokers: &[String],
+        prefix: &str,
+    ) -> Result<Self, rdkafka::error::KafkaError> {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", brokers.join(","))
@@ -42,6 +50,7 @@ impl Relay {
             .set("reconnect.backoff.max.ms", "2000");
         Ok(Self {
             db,
+            feed,
             producer: config.create()?,
             admin: config.create()?,
             prefix: prefix.to_owned(),
@@ -55,10 +64,14 @@ impl Relay {
     /// Creates Propusk's topics when missing (ignoring "already exists").
     async fn ensure_topics(&self) -> bool {
         let names = [self.topic(super::USER_EVENTS), self.topic(super::AUDIT)];
-        let topics: Vec<NewTopic<'_>> = names
+        let revocations = self.topic(super::REVOCATIONS);
+        let mut topics: Vec<NewTopic<'_>> = names
             .iter()
             .map(|n| NewTopic::new(n, PARTITIONS, TopicReplication::Fixed(1)))
             .collect();
+        // Keyed by what was revoked: compaction keeps the latest word on each.
+        topics
+            .push(NewTopic::new(&revocations, PARTITIONS, TopicReplication::Fixed(1)).set("cleanup.policy", "compact"));
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
         match self.admin.create_topics(&topics, &options).await {
             Ok(results) => results.iter().all(|r| match r {
@@ -80,7 +93,14 @@ impl Relay {
             if !topics_ready {
                 topics_ready = self.ensure_topics().await;
             }
-            match self.forward_batch().await {
+            let forwarded = match self.forward_feed().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "revocation feed relay: broker or hot state unavailable");
+                    0
+                }
+            };
+            match self.forward_batch().await.map(|n| n + forwarded) {
                 Ok(0) => {
                     backoff = Duration::from_millis(100);
                     tokio::time::sleep(IDLE).await;
@@ -92,6 +112,59 @@ impl Relay {
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
+        }
+    }
+
+    /// Forwards the revocation feed after the shared cursor, one batch; moves the cursor past the
+    /// acknowledged prefix. Returns how many were sent. (Several nodes may forward the same
+    /// entries: the topic is keyed and compacted, and a repeat says nothing new.)
+    async fn forward_feed(&self) -> Result<usize, String> {
+        let cursor = self.feed.feed_cursor().await.map_err(|e| e.to_string())?;
+        let batch = self
+            .feed
+            .feed(cursor.as_deref(), BATCH as usize)
+            .await
+            .map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let topic = self.topic(super::REVOCATIONS);
+        let payloads: Vec<String> = batch
+            .iter()
+            .map(|(_, entry)| serde_json::to_string(entry).unwrap_or_default())
+            .collect();
+        let deliveries: Vec<_> = batch
+            .iter()
+            .zip(&payloads)
+            .map(|((_, entry), payload)| {
+                let record = FutureRecord::to(&topic).key(&entry.id).payload(payload);
+                self.producer.send(record, Timeout::After(Duration::from_secs(10)))
+            })
+            .collect();
+        let mut acknowledged = None;
+        let mut failure = None;
+        let mut sent = 0;
+        for ((id, _), delivery) in batch.iter().zip(deliveries) {
+            match delivery.await {
+                Ok(_) if failure.is_none() => {
+                    acknowledged = Some(id);
+                    sent += 1;
+                }
+                Ok(_) => {}
+                Err((e, _)) => {
+                    failure.get_or_insert(e.to_string());
+                }
+            }
+        }
+        if let Some(id) = acknowledged {
+            self.feed
+                .set_feed_cursor(id, time::OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(sent),
         }
     }
 

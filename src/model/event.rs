@@ -11,6 +11,8 @@ use crate::model::user::User;
 pub const USER_EVENTS: &str = "propusk.user-events";
 /// The topic carrying every audit record (key: the record's target, or its action).
 pub const AUDIT: &str = "propusk.audit";
+/// The revocation feed (key: the revoked thing's id; compacted): see `GET /revocations`.
+pub const REVOCATIONS: &str = "propusk.revocations";
 
 /// An event on its way to the outbox: the topic (without the configured prefix), the partition
 /// key, and the CloudEvent itself.

@@ -186,3 +186,44 @@ async fn create_role_change_and_block_arrive_in_order_for_the_user() {
     assert_eq!(mine[2]["data"]["status"], "blocked");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_their_kafka_topic_keyed_by_what_was_revoked() {
+    let brokers = kafka_brokers();
+    let topics = prefix();
+    let (b, t) = (brokers.clone(), topics.clone());
+    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
+        c.kafka_brokers = vec![b];
+        c.kafka_topic_prefix = t;
+    })
+    .await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "ann").await;
+    let jti = app.state.oauth.access_claims(&token).unwrap().jti.clone();
+    let response = app
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let wanted = jti.clone();
+    let records = consume(
+        &brokers,
+        &format!("{topics}propusk.revocations"),
+        Duration::from_secs(30),
+        move |seen| seen.iter().any(|(k, _)| *k == wanted),
+    )
+    .await;
+    let (_, entry) = records
+        .iter()
+        .find(|(k, _)| *k == jti)
+        .expect("the revocation arrives, keyed by the jti");
+    assert_eq!(entry["kind"], "jti");
+    assert_eq!(entry["id"], jti.as_str());
+    assert!(entry["until"].as_i64().unwrap() > 0);
+    app.stop().await;
+}

@@ -80,6 +80,8 @@ pub enum Key<'a> {
     FederationState(&'a str),
     /// A new email or phone waiting for its code: the channel (`email`, `phone`) and the user.
     ContactChange { channel: &'a str, user: UserId },
+    /// How far the Kafka relay has forwarded the revocation feed (a feed id).
+    FeedCursor,
 }
 
 impl Key<'_> {
@@ -118,6 +120,7 @@ impl fmt::Display for Key<'_> {
             Key::LockNotice(user) => write!(f, "notice-lock:{user}"),
             Key::FederationState(state) => write!(f, "fed-state:{}", digest(state)),
             Key::ContactChange { channel, user } => write!(f, "pending-{channel}:{user}"),
+            Key::FeedCursor => f.write_str("feed-cursor:kafka"),
         }
     }
 }

@@ -243,6 +243,20 @@ impl HotState {
         }
     }
 
+    /// How far the Kafka relay has forwarded the feed.
+    pub async fn feed_cursor(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(super::Key::FeedCursor)
+            .await?
+            .and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    /// Records how far the Kafka relay has forwarded the feed (kept twice the feed's span).
+    pub async fn set_feed_cursor(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.put(super::Key::FeedCursor, id.as_bytes(), now + FEED_KEEP * 2)
+            .await
+    }
+
     /// Up to `limit` feed entries after the id `after` (from the oldest kept when `None`).
     pub async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, FeedEntry)>, StoreError> {
         Ok(self
