@@ -182,3 +182,162 @@ async fn every_kind_of_revocation_reaches_the_feed_at_once_and_a_reconnect_loses
     drop(feed);
     app.stop().await;
 }
+
+/// A gateway that verifies tokens without asking Propusk (the signature is checked with the
+/// keys alone) and applies the feed as the README says.
+#[derive(Default)]
+struct OfflineGateway {
+    denied: std::collections::HashSet<(String, String)>,
+    generations: std::collections::HashMap<(String, String), i64>,
+}
+
+impl OfflineGateway {
+    fn apply(&mut self, entry: &Value) {
+        let kind = entry["kind"].as_str().unwrap().to_owned();
+        let id = entry["id"].as_str().unwrap().to_owned();
+        match entry["generation"].as_i64() {
+            Some(g) => {
+                let seen = self.generations.entry((kind, id)).or_default();
+                *seen = (*seen).max(g);
+            }
+            None => {
+                self.denied.insert((kind, id));
+            }
+        }
+    }
+
+    fn refuses(&self, claims: &Value) -> bool {
+        let denied = |kind: &str, field: &str| {
+            claims[field]
+                .as_str()
+                .is_some_and(|id| self.denied.contains(&(kind.to_owned(), id.to_owned())))
+        };
+        let rev = |mark: &str| claims["rev"][mark].as_i64().unwrap_or(0);
+        let moved = |kind: &str, id: Option<&str>, mark: &str| {
+            id.is_some_and(|id| {
+                self.generations
+                    .get(&(kind.to_owned(), id.to_owned()))
+                    .is_some_and(|g| *g > rev(mark))
+            })
+        };
+        let role = claims["role"].as_str().or(claims["rev"]["rn"].as_str());
+        denied("jti", "jti")
+            || denied("session", "sid")
+            || denied("family", "fam")
+            || moved("user", claims["sub"].as_str(), "u")
+            || moved("role", role, "r")
+            || moved("account", claims["clientId"].as_str(), "c")
+            || moved("app", claims["client_id"].as_str(), "a")
+    }
+
+    /// Reads the feed until the gateway refuses `token`; fails after one second.
+    async fn refuses_within_a_second(&mut self, app: &TestApp, feed: &mut Feed, token: &str) {
+        // Offline verification: signature, issuer, expiry with the keys, no call to Propusk.
+        let claims = serde_json::to_value(&*app.state.oauth.access_claims(token).unwrap()).unwrap();
+        let started = Instant::now();
+        while !self.refuses(&claims) {
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "not refused within 1 s: {claims}"
+            );
+            let (_, entry) = feed.next().await;
+            self.apply(&entry);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_offline_gateway_applying_the_feed_refuses_each_kind_of_revoked_token_within_a_second() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    let acme = app.account("Acme").await;
+    app.user("ann", "client_user", Some("acme")).await;
+    app.user("olga", "operator", None).await;
+    app.user("root", "admin", None).await;
+    let rp = app.web_app(true).await;
+    let gateway_app = app.service_app("admin", true).await;
+    let admin = app.access_token(&rp, "root").await;
+    let mut feed = Feed::open(&app, &gateway_app, None).await;
+    let mut gateway = OfflineGateway::default();
+    let call = |path: String, method: reqwest::Method, body: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let (status, answer) = app.call(&admin, method, &path, Some(body)).await;
+            assert_eq!(status, 200, "{path}: {answer}");
+        }
+    };
+
+    // jti: /revoke.
+    let token = app.access_token(&rp, "ann").await;
+    revoke(&app, &rp, &token).await;
+    gateway.refuses_within_a_second(&app, &mut feed, &token).await;
+
+    // family: /revoke of the refresh token ends the access tokens it produced.
+    let tokens = app.code_tokens(&Browser::default(), &rp, "ann", "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    revoke(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
+    gateway.refuses_within_a_second(&app, &mut feed, token).await;
+
+    // session: logout.
+    let browser = Browser::default();
+    let tokens = app.code_tokens(&browser, &rp, "ann", "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let page = browser.get(&app.url("/logout")).await.text().await.unwrap();
+    browser
+        .post(
+            &app.url("/logout"),
+            &[("csrf", &hidden(&page, "csrf")), ("confirm", "yes")],
+        )
+        .await;
+    gateway.refuses_within_a_second(&app, &mut feed, token).await;
+
+    // role: a role's permissions change.
+    let role = serde_json::json!({
+        "name": "dispatcher", "description": "d", "scope": "staff", "permissions": ["parcels:read"]
+    });
+    let (status, body) = app
+        .call(&admin, reqwest::Method::POST, "/admin/v1/roles", Some(role))
+        .await;
+    assert!(status == 200 || status == 201, "{body}");
+    app.user("dave", "dispatcher", None).await;
+    let token = app.access_token(&rp, "dave").await;
+    let change = serde_json::json!({ "permissions": ["parcels:read", "parcels:update"] });
+    call("/admin/v1/roles/dispatcher".into(), reqwest::Method::PUT, change).await;
+    gateway.refuses_within_a_second(&app, &mut feed, &token).await;
+
+    // account: Acme is suspended.
+    let token = app.access_token(&rp, "ann").await;
+    let suspend = serde_json::json!({ "status": "suspended" });
+    call(
+        format!("/admin/v1/clients/{}", acme.id),
+        reqwest::Method::PATCH,
+        suspend,
+    )
+    .await;
+    gateway.refuses_within_a_second(&app, &mut feed, &token).await;
+
+    // app: the application is disabled; and user: a block (on a second application's token).
+    let other = app.web_app(true).await;
+    let token = app.access_token(&other, "olga").await;
+    let disable = serde_json::json!({ "enabled": false });
+    call(
+        format!("/admin/v1/applications/{}", other.client_id),
+        reqwest::Method::PATCH,
+        disable,
+    )
+    .await;
+    gateway.refuses_within_a_second(&app, &mut feed, &token).await;
+    let token = app.access_token(&rp, "olga").await;
+    let sub = app.state.oauth.access_claims(&token).unwrap().sub.clone();
+    let (status, _) = app
+        .call(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/admin/v1/users/{sub}/block"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    gateway.refuses_within_a_second(&app, &mut feed, &token).await;
+    drop(feed);
+    app.stop().await;
+}
