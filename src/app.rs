@@ -26,8 +26,8 @@ pub enum StartError {
     Database { engine: &'static str, source: StoreError },
     #[error("cannot load the gateway route map (GATEWAY_ROUTES): {0}")]
     GatewayRoutes(String),
-    #[error("cannot reach the hot-state store: {0}")]
-    HotStore(StoreError),
+    #[error("cannot reach the hot-state store (Redis at {url}): {source}")]
+    HotStore { url: String, source: StoreError },
     #[error("cannot load keys: {0}")]
     Keys(#[from] KeyError),
     #[error("cannot set up mail or SMS: {0}")]
@@ -72,7 +72,10 @@ impl App {
             tokio::task::spawn_blocking(move || Keyring::load_or_create(&keys_dir)),
         );
         let db = db.map_err(|source| StartError::Database { engine, source })?;
-        let hot = hot.map_err(StartError::HotStore)?;
+        let hot = hot.map_err(|source| StartError::HotStore {
+            url: config.redis.as_ref().map_or_else(String::new, |r| shown_url(&r.url)),
+            source,
+        })?;
         let keyring = keyring.map_err(|_| StartError::Keys(KeyError::Generation))??;
         let master = MasterKey::load_or_create(&config)?;
         let listener = match listener {
@@ -227,4 +230,17 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// A store URL as logs and errors may show it: without user name or password.
+fn shown_url(url: &secrecy::SecretString) -> String {
+    use secrecy::ExposeSecret as _;
+    match url::Url::parse(url.expose_secret()) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => "(an unparsable URL)".to_owned(),
+    }
 }

@@ -210,14 +210,34 @@ async fn revocations_reach_their_kafka_topic_keyed_by_what_was_revoked() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let wanted = jti.clone();
+    // A block: the user's generations, keyed by the user's id.
+    app.user("root", "admin", None).await;
+    let admin = app.access_token(&rp, "root").await;
+    let sub = app.state.oauth.access_claims(&token).unwrap().sub.clone();
+    let (status, _) = app
+        .call(
+            &admin,
+            reqwest::Method::POST,
+            &format!("/admin/v1/users/{sub}/block"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (wanted, blocked) = (jti.clone(), sub.clone());
     let records = consume(
         &brokers,
         &format!("{topics}propusk.revocations"),
         Duration::from_secs(30),
-        move |seen| seen.iter().any(|(k, _)| *k == wanted),
+        move |seen| {
+            seen.iter().any(|(k, _)| *k == wanted) && seen.iter().any(|(k, e)| *k == blocked && e["kind"] == "user")
+        },
     )
     .await;
+    let (_, moved) = records
+        .iter()
+        .find(|(k, e)| *k == sub && e["kind"] == "user")
+        .expect("the block arrives, keyed by the user id");
+    assert!(moved["generation"].as_i64().unwrap() > 0);
     let (_, entry) = records
         .iter()
         .find(|(k, _)| *k == jti)

@@ -60,3 +60,28 @@ async fn keys_are_made_on_first_start_private_and_reused_after() {
         "no new key on the next start"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_redis_is_named_with_its_url_but_not_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = propusk::config::Config::embedded_in(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    config.redis = Some(propusk::config::RedisConfig {
+        url: secrecy::SecretString::from(format!("redis://user:s3cret@127.0.0.1:{port}/0")),
+        pool_size: 1,
+    });
+    let clock = std::sync::Arc::new(propusk::clock::ManualClock::starting_now());
+    let Err(e) = propusk::app::App::build_on(None, config, clock).await else {
+        panic!("a node without its Redis must not start");
+    };
+    let text = e.to_string();
+    assert!(
+        text.contains("Redis") && text.contains(&format!("127.0.0.1:{port}")),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+}
