@@ -190,39 +190,17 @@ async fn create_role_change_and_block_arrive_in_order_for_the_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_reach_their_kafka_topic_keyed_by_what_was_revoked() {
     let brokers = kafka_brokers();
-    let topics = prefix();
-    let (b, t) = (brokers.clone(), topics.clone());
-    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
-        c.kafka_brokers = vec![b];
-        c.kafka_topic_prefix = t;
-    })
-    .await;
+    let (app, topics) = TestApp::with_kafka().await;
     app.user("ann", "operator", None).await;
     let rp = app.web_app(true).await;
     let token = app.access_token(&rp, "ann").await;
     let jti = app.state.oauth.access_claims(&token).unwrap().jti.clone();
-    let response = app
-        .client
-        .post(app.url("/revoke"))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    app.revoke(&rp, &token).await;
     // A block: the user's generations, keyed by the user's id.
     app.user("root", "admin", None).await;
     let admin = app.access_token(&rp, "root").await;
     let sub = app.state.oauth.access_claims(&token).unwrap().sub.clone();
-    let (status, _) = app
-        .call(
-            &admin,
-            reqwest::Method::POST,
-            &format!("/admin/v1/users/{sub}/block"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.block(&admin, &sub).await;
     let (wanted, blocked) = (jti.clone(), sub.clone());
     let records = consume(
         &brokers,

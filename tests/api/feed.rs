@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Backend, Browser, RegisteredApp, TestApp, hidden};
+use crate::support::{Backend, Browser, RegisteredApp, TestApp};
 
 /// A connected feed and what it has sent but not yet been read.
 struct Feed {
@@ -67,18 +67,6 @@ impl Feed {
     }
 }
 
-async fn revoke(app: &TestApp, rp: &RegisteredApp, token: &str) {
-    let response = app
-        .client
-        .post(app.url("/revoke"))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
 #[tokio::test]
 async fn every_kind_of_revocation_reaches_the_feed_at_once_and_a_reconnect_loses_none() {
     let app = TestApp::spawn(Backend::PostgresRedis).await;
@@ -103,7 +91,7 @@ async fn every_kind_of_revocation_reaches_the_feed_at_once_and_a_reconnect_loses
     // Revoked before the gateway connects: replayed at connect.
     let early = app.access_token(&rp, "ann").await;
     let early_jti = app.state.oauth.access_claims(&early).unwrap().jti.clone();
-    revoke(&app, &rp, &early).await;
+    app.revoke(&rp, &early).await;
     let mut feed = Feed::open(&app, &gateway, None).await;
     let (_, entry) = feed.until("jti", &early_jti).await;
     assert!(entry["until"].as_i64().unwrap() > 0);
@@ -112,7 +100,7 @@ async fn every_kind_of_revocation_reaches_the_feed_at_once_and_a_reconnect_loses
     let token = app.access_token(&rp, "ann").await;
     let jti = app.state.oauth.access_claims(&token).unwrap().jti.clone();
     let started = Instant::now();
-    revoke(&app, &rp, &token).await;
+    app.revoke(&rp, &token).await;
     let (after_revoke, _) = feed.until("jti", &jti).await;
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
 
@@ -125,14 +113,7 @@ async fn every_kind_of_revocation_reaches_the_feed_at_once_and_a_reconnect_loses
         .access_claims(tokens["access_token"].as_str().unwrap())
         .unwrap();
     let sid = claims.sid.clone().unwrap();
-    let page = browser.get(&app.url("/logout")).await.text().await.unwrap();
-    let done = browser
-        .post(
-            &app.url("/logout"),
-            &[("csrf", &hidden(&page, "csrf")), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(done.status(), 200);
+    app.logout(&browser).await;
     feed.until("session", &sid).await;
 
     // A block: the user's generations move.
@@ -157,7 +138,7 @@ async fn every_kind_of_revocation_reaches_the_feed_at_once_and_a_reconnect_loses
     app.user("bob", "operator", None).await;
     let missed = app.access_token(&rp, "bob").await;
     let missed_jti = app.state.oauth.access_claims(&missed).unwrap().jti.clone();
-    revoke(&app, &rp, &missed).await;
+    app.revoke(&rp, &missed).await;
     let mut feed = Feed::open(&app, &gateway, Some(&last_seen)).await;
     let mut seen = Vec::new();
     loop {
@@ -268,26 +249,20 @@ async fn an_offline_gateway_applying_the_feed_refuses_each_kind_of_revoked_token
 
     // jti: /revoke.
     let token = app.access_token(&rp, "ann").await;
-    revoke(&app, &rp, &token).await;
+    app.revoke(&rp, &token).await;
     gateway.refuses_within_a_second(&app, &mut feed, &token).await;
 
     // family: /revoke of the refresh token ends the access tokens it produced.
     let tokens = app.code_tokens(&Browser::default(), &rp, "ann", "openid").await;
     let token = tokens["access_token"].as_str().unwrap();
-    revoke(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await;
+    app.revoke(&rp, tokens["refresh_token"].as_str().unwrap()).await;
     gateway.refuses_within_a_second(&app, &mut feed, token).await;
 
     // session: logout.
     let browser = Browser::default();
     let tokens = app.code_tokens(&browser, &rp, "ann", "openid").await;
     let token = tokens["access_token"].as_str().unwrap();
-    let page = browser.get(&app.url("/logout")).await.text().await.unwrap();
-    browser
-        .post(
-            &app.url("/logout"),
-            &[("csrf", &hidden(&page, "csrf")), ("confirm", "yes")],
-        )
-        .await;
+    app.logout(&browser).await;
     gateway.refuses_within_a_second(&app, &mut feed, token).await;
 
     // role: a role's permissions change.

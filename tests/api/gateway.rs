@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
-use crate::support::{Backend, Browser, RegisteredApp, TestApp, hidden};
+use crate::support::{Backend, Browser, RegisteredApp, TestApp};
 
 const ROUTES: &str = r#"
 [[route]]
@@ -397,16 +397,7 @@ async fn nginx_passes_the_identity_and_sees_revoke_logout_and_block_at_once() {
     assert_eq!(status, 403, "client_user may not delete parcels");
 
     // /revoke by the application: the next request is refused.
-    let secret = rp.secret.clone().unwrap();
-    let revoked = app
-        .client
-        .post(app.url("/revoke"))
-        .basic_auth(&rp.client_id, Some(&secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    app.revoke(&rp, token).await;
     assert_eq!(
         through(&nginx, get.clone(), "/parcels/1", Some(token)).await.0,
         401,
@@ -417,14 +408,7 @@ async fn nginx_passes_the_identity_and_sees_revoke_logout_and_block_at_once() {
     let tokens = app.code_tokens(&browser, &rp, "ann", "openid").await;
     let token = tokens["access_token"].as_str().unwrap();
     assert_eq!(through(&nginx, get.clone(), "/parcels/1", Some(token)).await.0, 200);
-    let page = browser.get(&app.url("/logout")).await.text().await.unwrap();
-    let done = browser
-        .post(
-            &app.url("/logout"),
-            &[("csrf", &hidden(&page, "csrf")), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(done.status(), 200);
+    app.logout(&browser).await;
     assert_eq!(
         through(&nginx, get.clone(), "/parcels/1", Some(token)).await.0,
         401,

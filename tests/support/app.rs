@@ -280,4 +280,48 @@ impl TestApp {
         let tokens = self.code_tokens(&Browser::default(), client, user, "openid").await;
         tokens["access_token"].as_str().unwrap().to_owned()
     }
+
+    /// An app whose events go to the test broker under a fresh topic prefix; the prefix.
+    pub async fn with_kafka() -> (Self, String) {
+        let topics = format!("t{}.", uuid::Uuid::new_v4().simple());
+        let (brokers, prefix) = (kafka_brokers(), topics.clone());
+        let app = Self::spawn_with(Backend::PostgresRedis, move |c| {
+            c.kafka_brokers = vec![brokers];
+            c.kafka_topic_prefix = prefix;
+        })
+        .await;
+        (app, topics)
+    }
+
+    /// `/revoke` of `token` by `client` (RFC 7009), which must succeed.
+    pub async fn revoke(&self, client: &RegisteredApp, token: &str) {
+        let response = self
+            .client
+            .post(self.url("/revoke"))
+            .basic_auth(&client.client_id, client.secret.as_deref())
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    /// Signs the browser out through the logout page (confirming it).
+    pub async fn logout(&self, browser: &Browser) {
+        let page = browser.get(&self.url("/logout")).await.text().await.unwrap();
+        let done = browser
+            .post(
+                &self.url("/logout"),
+                &[("csrf", &hidden(&page, "csrf")), ("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(done.status(), 200);
+    }
+
+    /// Blocks the user `sub` through the admin API with `admin`'s token.
+    pub async fn block(&self, admin: &str, sub: &str) {
+        let path = format!("/admin/v1/users/{sub}/block");
+        let (status, body) = self.call(admin, reqwest::Method::POST, &path, None).await;
+        assert_eq!(status, 200, "{body}");
+    }
 }
