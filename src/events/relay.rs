@@ -9,7 +9,7 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::util::Timeout;
 
 use crate::store::Database;
@@ -22,9 +22,13 @@ const PARTITIONS: i32 = 4;
 
 /// Forwards the outbox to the brokers until the task is dropped.
 pub struct Relay {
+    /// The producer's settings, to make a new one after a fatal error.
+    config: ClientConfig,
     db: Arc<dyn Database>,
     /// The revocation feed, forwarded to its own (compacted) topic.
     feed: Arc<HotState>,
+    /// A delivery failed since the producer was made (see [`Relay::recover`]).
+    delivery_failed: std::sync::atomic::AtomicBool,
     producer: FutureProducer,
     admin: AdminClient<DefaultClientContext>,
     prefix: String,
@@ -49,10 +53,12 @@ impl Relay {
             .set("socket.timeout.ms", "5000")
             .set("reconnect.backoff.max.ms", "2000");
         Ok(Self {
-            db,
-            feed,
             producer: config.create()?,
             admin: config.create()?,
+            config,
+            db,
+            feed,
+            delivery_failed: Default::default(),
             prefix: prefix.to_owned(),
         })
     }
@@ -85,8 +91,26 @@ impl Relay {
         }
     }
 
+    /// After a failure: a producer whose deliveries failed is replaced. librdkafka's idempotent
+    /// producer does not come back by itself from every failure — after an outage longer than
+    /// the message timeout its sequence has a gap and the broker answers `ProducerFenced` for as
+    /// long as it lives — so a new one (a new producer id) continues from the outbox and the feed
+    /// cursor. Nothing is lost: rows are marked sent only once acknowledged.
+    fn recover(&mut self) {
+        let fatal = self.producer.client().fatal_error();
+        let failed = self.delivery_failed.swap(false, std::sync::atomic::Ordering::Relaxed);
+        if fatal.is_none() && !failed {
+            return;
+        }
+        tracing::warn!(fatal = ?fatal, "the Kafka producer failed; starting a new one");
+        match self.config.create() {
+            Ok(producer) => self.producer = producer,
+            Err(e) => tracing::error!(error = %e, "cannot create a new Kafka producer; retrying"),
+        }
+    }
+
     /// Runs forever: one batch at a time, in id order.
-    pub async fn run(self) {
+    pub async fn run(mut self) {
         let mut topics_ready = false;
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -97,6 +121,7 @@ impl Relay {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "revocation feed relay: broker or hot state unavailable");
+                    self.recover();
                     0
                 }
             };
@@ -108,6 +133,7 @@ impl Relay {
                 Ok(_) => backoff = Duration::from_millis(100),
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay: broker or database unavailable");
+                    self.recover();
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -152,6 +178,7 @@ impl Relay {
                 }
                 Ok(_) => {}
                 Err((e, _)) => {
+                    self.delivery_failed.store(true, std::sync::atomic::Ordering::Relaxed);
                     failure.get_or_insert(e.to_string());
                 }
             }
@@ -193,6 +220,7 @@ impl Relay {
                 Ok(_) if failure.is_none() => sent.push(row.id),
                 Ok(_) => {}
                 Err((e, _)) => {
+                    self.delivery_failed.store(true, std::sync::atomic::Ordering::Relaxed);
                     failure.get_or_insert(e.to_string());
                 }
             }

@@ -225,3 +225,48 @@ async fn revocations_reach_their_kafka_topic_keyed_by_what_was_revoked() {
     assert!(entry["until"].as_i64().unwrap() > 0);
     app.stop().await;
 }
+
+/// An outage longer than the producer's message timeout (10 s) leaves librdkafka's idempotent
+/// producer in a fatal state; the relay replaces it, and every event — written during the cut
+/// or after — still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_recovers_from_an_outage_longer_than_the_message_timeout() {
+    let broker_port = free_port();
+    let proxy = TcpProxy::start(format!("127.0.0.1:{broker_port}").parse().unwrap()).await;
+    let _broker = Broker::start(broker_port, proxy.addr.port());
+    let brokers = proxy.addr.to_string();
+    let topics = prefix();
+    let (b, t) = (brokers.clone(), topics.clone());
+    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
+        c.kafka_brokers = vec![b];
+        c.kafka_topic_prefix = t;
+    })
+    .await;
+    let topic = format!("{topics}propusk.user-events");
+    let first = app.user("before", "operator", None).await;
+    let wanted = first.clone();
+    consume(&brokers, &topic, Duration::from_secs(30), move |s| {
+        s.iter().any(|(k, _)| *k == wanted)
+    })
+    .await;
+
+    proxy.cut();
+    let during = app.user("during", "operator", None).await;
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    proxy.restore();
+    let after = app.user("after", "operator", None).await;
+    let expected: BTreeSet<String> = [first, during, after].into_iter().collect();
+    let want = expected.clone();
+    let seen = consume(&brokers, &topic, Duration::from_secs(60), move |s| {
+        let keys: BTreeSet<String> = s.iter().map(|(k, _)| k.clone()).collect();
+        want.is_subset(&keys)
+    })
+    .await;
+    let keys: BTreeSet<String> = seen.iter().map(|(k, _)| k.clone()).collect();
+    assert!(
+        expected.is_subset(&keys),
+        "missing: {:?}",
+        expected.difference(&keys).collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
