@@ -141,6 +141,7 @@ impl App {
             self.state.stores.state.clone(),
             &config.kafka_brokers,
             &config.kafka_topic_prefix,
+            config.outbox_retention,
         ) {
             Ok(relay) => Some(tokio::spawn(relay.run())),
             Err(e) => {

@@ -44,6 +44,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KAFKA_BROKERS", "(none: outbox only)", "comma-separated host:port list"),
     ("KAFKA_TOPIC_PREFIX", "(empty)", "prefix of every Kafka topic name"),
     (
+        "OUTBOX_RETENTION",
+        "7d",
+        "how long sent events stay in the outbox table before they are deleted (1h-365d)",
+    ),
+    (
         "KEYS_DIR",
         "keys",
         "signing keys (PEM) and master.key; generated on first start",
@@ -179,6 +184,8 @@ pub struct Config {
     pub master_key: Option<SecretString>,
     pub access_token_audience: String,
     pub access_token_ttl: Duration,
+    /// How long sent outbox rows are kept.
+    pub outbox_retention: Duration,
     pub bcrypt_cost: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limit_login: Option<crate::model::rate::Rate>,
@@ -313,6 +320,9 @@ impl Config {
             ),
             access_token_ttl: p.parse("ACCESS_TOKEN_TTL", "10m", "a duration from 30s to 24h, e.g. 10m", |s| {
                 value::duration(s).filter(|d| *d >= Duration::seconds(30) && *d <= Duration::hours(24))
+            }),
+            outbox_retention: p.parse("OUTBOX_RETENTION", "7d", "a duration from 1h to 365d, e.g. 7d", |s| {
+                value::duration(s).filter(|d| *d >= Duration::hours(1) && *d <= Duration::days(365))
             }),
             bcrypt_cost: p.parse("BCRYPT_COST", "10", "an integer from 4 to 31", |s| {
                 s.parse::<u32>().ok().filter(|n| (4..=31).contains(n))

@@ -159,6 +159,10 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox_enqueue(&self, events: &[OutboxEvent]) -> Result<(), StoreError>;
     /// Marks events sent (after the broker acknowledged them).
     async fn outbox_mark_sent(&self, ids: &[i64], at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Deletes the events sent before `before` (`OUTBOX_RETENTION`); returns how many.
+    async fn outbox_purge_sent(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// When the oldest event still waiting was written, if one waits.
+    async fn outbox_oldest_unsent(&self) -> Result<Option<OffsetDateTime>, StoreError>;
 }
 
 /// The relational store as a whole: every repository plus health and lifecycle.

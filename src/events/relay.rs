@@ -19,6 +19,12 @@ const BATCH: i64 = 500;
 const IDLE: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const PARTITIONS: i32 = 4;
+/// Events waiting longer than this are late (`/readyz` says so; the relay logs the change).
+pub const LATE_AFTER: Duration = Duration::from_secs(30);
+/// How often the relay looks at how late events are.
+const LATENESS_EVERY: Duration = Duration::from_secs(5);
+/// How often sent rows past their retention are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Forwards the outbox to the brokers until the task is dropped.
 pub struct Relay {
@@ -27,6 +33,8 @@ pub struct Relay {
     db: Arc<dyn Database>,
     /// The revocation feed, forwarded to its own (compacted) topic.
     feed: Arc<HotState>,
+    /// How long sent rows stay in the outbox.
+    retention: time::Duration,
     /// A delivery failed since the producer was made (see [`Relay::recover`]).
     delivery_failed: std::sync::atomic::AtomicBool,
     producer: FutureProducer,
@@ -41,6 +49,7 @@ impl Relay {
         feed: Arc<HotState>,
         brokers: &[String],
         prefix: &str,
+        retention: time::Duration,
     ) -> Result<Self, rdkafka::error::KafkaError> {
         let mut config = ClientConfig::new();
         config
@@ -58,6 +67,7 @@ impl Relay {
             config,
             db,
             feed,
+            retention,
             delivery_failed: Default::default(),
             prefix: prefix.to_owned(),
         })
@@ -109,13 +119,52 @@ impl Relay {
         }
     }
 
+    /// Whether events are late now; logs at warn when they become late, and when they catch up.
+    async fn look_at_lateness(&self, was_late: bool) -> bool {
+        let Ok(oldest) = self.db.outbox_oldest_unsent().await else {
+            return was_late;
+        };
+        let age = oldest.map_or(0, |at| (time::OffsetDateTime::now_utc() - at).whole_seconds().max(0));
+        let late = age > LATE_AFTER.as_secs() as i64;
+        match (was_late, late) {
+            (false, true) => tracing::warn!(
+                oldest_unsent_seconds = age,
+                "events are late: the brokers have not taken them"
+            ),
+            (true, false) => tracing::info!("events caught up"),
+            _ => {}
+        }
+        late
+    }
+
+    /// Deletes the rows sent longer ago than the retention (`OUTBOX_RETENTION`).
+    async fn purge(&self) {
+        let before = time::OffsetDateTime::now_utc() - self.retention;
+        match self.db.outbox_purge_sent(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "sent events past their retention left the outbox"),
+            Err(e) => tracing::warn!(error = %e, "the outbox could not be purged; retrying later"),
+        }
+    }
+
     /// Runs forever: one batch at a time, in id order.
     pub async fn run(mut self) {
         let mut topics_ready = false;
+        let mut last_purge: Option<std::time::Instant> = None;
+        let mut last_look: Option<std::time::Instant> = None;
+        let mut late = false;
         let mut backoff = Duration::from_millis(100);
         loop {
             if !topics_ready {
                 topics_ready = self.ensure_topics().await;
+            }
+            if last_look.is_none_or(|at| at.elapsed() >= LATENESS_EVERY) {
+                late = self.look_at_lateness(late).await;
+                last_look = Some(std::time::Instant::now());
+            }
+            if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                self.purge().await;
+                last_purge = Some(std::time::Instant::now());
             }
             let forwarded = match self.forward_feed().await {
                 Ok(n) => n,

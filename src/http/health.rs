@@ -42,6 +42,9 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         };
         checks.insert(name.to_owned(), Value::String(status));
     }
+    if !state.config.kafka_brokers.is_empty() {
+        checks.insert("events".to_owned(), events_detail(&state).await);
+    }
     if down.is_empty() {
         (StatusCode::OK, Json(json!({ "status": "ready", "checks": checks }))).into_response()
     } else {
@@ -50,9 +53,28 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Seconds since the oldest event still waiting for the broker was written (0: none waits).
+async fn oldest_unsent_secs(state: &AppState) -> Option<i64> {
+    let oldest = state.stores.db.outbox_oldest_unsent().await.ok()?;
+    Some(oldest.map_or(0, |at| (state.clock.now() - at).whole_seconds().max(0)))
+}
+
+/// Whether events reach the brokers in time: a detail, not a reason to take the node out (the
+/// outbox keeps them; the API works).
+async fn events_detail(state: &AppState) -> Value {
+    match oldest_unsent_secs(state).await {
+        Some(age) => json!({
+            "oldest_unsent_seconds": age,
+            "late": age > crate::events::relay::LATE_AFTER.as_secs() as i64,
+        }),
+        None => json!({ "status": "unknown" }),
+    }
+}
+
 /// `/metrics`: Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let backlog = state.stores.db.outbox_backlog().await.ok();
-    let body = state.provider.metrics.render(backlog);
+    let oldest = oldest_unsent_secs(&state).await;
+    let body = state.provider.metrics.render(backlog, oldest);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -79,8 +79,9 @@ impl Metrics {
         self.lockouts.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The exposition text, with `outbox_backlog` (unsent events) when known.
-    pub fn render(&self, outbox_backlog: Option<i64>) -> String {
+    /// The exposition text, with `outbox_backlog` (unsent events) and the age of the oldest
+    /// waiting one (seconds) when known.
+    pub fn render(&self, outbox_backlog: Option<i64>, oldest_unsent_secs: Option<i64>) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -152,6 +153,16 @@ impl Metrics {
             );
             let _ = writeln!(out, "# TYPE propusk_outbox_backlog gauge");
             let _ = writeln!(out, "propusk_outbox_backlog {backlog}");
+            let _ = writeln!(
+                out,
+                "# HELP propusk_outbox_oldest_unsent_seconds Age of the oldest event waiting for the broker (0: none)."
+            );
+            let _ = writeln!(out, "# TYPE propusk_outbox_oldest_unsent_seconds gauge");
+            let _ = writeln!(
+                out,
+                "propusk_outbox_oldest_unsent_seconds {}",
+                oldest_unsent_secs.unwrap_or(0)
+            );
         }
         out
     }

@@ -253,6 +253,13 @@ async fn the_relay_recovers_from_an_outage_longer_than_the_message_timeout() {
     proxy.cut();
     let during = app.user("during", "operator", None).await;
     tokio::time::sleep(Duration::from_secs(13)).await;
+    // /readyz and /metrics say how long the oldest event has waited.
+    app.clock.advance(time::Duration::seconds(13));
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let waited = ready["checks"]["events"]["oldest_unsent_seconds"].as_i64().unwrap();
+    assert!(waited >= 10, "{ready}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("propusk_outbox_oldest_unsent_seconds "), "{metrics}");
     proxy.restore();
     let after = app.user("after", "operator", None).await;
     let expected: BTreeSet<String> = [first, during, after].into_iter().collect();
@@ -267,6 +274,52 @@ async fn the_relay_recovers_from_an_outage_longer_than_the_message_timeout() {
         expected.is_subset(&keys),
         "missing: {:?}",
         expected.difference(&keys).collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
+
+/// Sent events leave the outbox once past `OUTBOX_RETENTION`; waiting ones stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_deletes_sent_events_past_their_retention() {
+    use secrecy::ExposeSecret as _;
+    use sqlx::Connection as _;
+    // A node without brokers writes two events; one was sent three days ago.
+    let first = TestApp::spawn(Backend::PostgresRedis).await;
+    first.user("ann", "operator", None).await;
+    first.user("bob", "operator", None).await;
+    let db = first.state.stores.db.clone();
+    let rows = db.outbox_unsent(10).await.unwrap();
+    let (old, waiting) = (rows[0].id, rows[1].id);
+    let long_ago = time::OffsetDateTime::now_utc() - time::Duration::days(3);
+    db.outbox_mark_sent(&[old], long_ago).await.unwrap();
+    let propusk::config::DatabaseConfig::Postgres(url) = first.state.config.database.clone() else {
+        panic!("PostgreSQL")
+    };
+    first.stop().await;
+
+    // A node with brokers and a one-hour retention on the same database: its relay deletes the
+    // old row, and sends (and keeps) the waiting one.
+    let shared = url.clone();
+    let (app, _) = TestApp::with_kafka_and(move |c| {
+        c.database = propusk::config::DatabaseConfig::Postgres(shared);
+        c.outbox_retention = time::Duration::hours(1);
+    })
+    .await;
+    let mut pg = sqlx::PgConnection::connect(url.expose_secret()).await.unwrap();
+    let count = |id: i64| sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE id = $1").bind(id);
+    let mut gone = false;
+    for _ in 0..100 {
+        if count(old).fetch_one(&mut pg).await.unwrap() == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the row sent three days ago is deleted");
+    assert_eq!(
+        count(waiting).fetch_one(&mut pg).await.unwrap(),
+        1,
+        "a row sent now stays"
     );
     app.stop().await;
 }

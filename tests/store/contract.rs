@@ -443,6 +443,38 @@ pub async fn outbox_rows_leave_the_queue_in_order_once_marked_sent(f: DbFixture)
     assert_eq!(f.db.outbox_unsent(0).await.unwrap().len(), 0);
 }
 
+pub async fn sent_events_go_after_their_retention_and_the_oldest_wait_is_known(f: DbFixture) {
+    use propusk::events::UserEvent;
+    assert_eq!(f.db.outbox_oldest_unsent().await.unwrap(), None);
+    for name in ["ann", "bob", "cat"] {
+        let u = user(&f, name, "operator", None);
+        f.db.insert_user(&u, &[UserEvent::created("s", &u)]).await.unwrap();
+    }
+    let rows = f.db.outbox_unsent(10).await.unwrap();
+    let oldest = f.db.outbox_oldest_unsent().await.unwrap().unwrap();
+    assert!((oldest - f.clock.now()).abs() < time::Duration::seconds(5));
+    let t0 = f.clock.now();
+    f.db.outbox_mark_sent(&[rows[0].id], t0).await.unwrap();
+    f.db.outbox_mark_sent(&[rows[1].id], t0 + time::Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.db.outbox_purge_sent(t0).await.unwrap(),
+        0,
+        "sent at t0 is not before t0"
+    );
+    assert_eq!(f.db.outbox_purge_sent(t0 + time::Duration::hours(1)).await.unwrap(), 1);
+    assert_eq!(f.db.outbox_purge_sent(t0 + time::Duration::days(1)).await.unwrap(), 1);
+    let left = f.db.outbox_unsent(10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [rows[2].id],
+        "unsent rows stay"
+    );
+    assert_eq!(f.db.outbox_backlog().await.unwrap(), 1);
+    assert!(f.db.outbox_oldest_unsent().await.unwrap().is_some());
+}
+
 pub async fn factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_once(f: DbFixture) {
     use propusk::model::mfa::{self, FactorKind};
     let u = user(&f, "ann", "operator", None);

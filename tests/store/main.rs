@@ -118,6 +118,7 @@ macro_rules! relational_suite {
                 audit_rows_are_appended_one_at_a_time_in_a_chain,
                 a_user_and_its_event_are_written_in_one_transaction,
                 outbox_rows_leave_the_queue_in_order_once_marked_sent,
+                sent_events_go_after_their_retention_and_the_oldest_wait_is_known,
                 factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_once,
                 federated_users_and_their_links_are_written_all_or_nothing,
                 listings_page_in_order_and_filter,

@@ -283,11 +283,17 @@ impl TestApp {
 
     /// An app whose events go to the test broker under a fresh topic prefix; the prefix.
     pub async fn with_kafka() -> (Self, String) {
+        Self::with_kafka_and(|_| {}).await
+    }
+
+    /// [`Self::with_kafka`], after letting the test adjust the configuration.
+    pub async fn with_kafka_and(adjust: impl FnOnce(&mut Config)) -> (Self, String) {
         let topics = format!("t{}.", uuid::Uuid::new_v4().simple());
         let (brokers, prefix) = (kafka_brokers(), topics.clone());
         let app = Self::spawn_with(Backend::PostgresRedis, move |c| {
             c.kafka_brokers = vec![brokers];
             c.kafka_topic_prefix = prefix;
+            adjust(c);
         })
         .await;
         (app, topics)

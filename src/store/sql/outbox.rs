@@ -67,6 +67,22 @@ macro_rules! sql_outbox {
                 tx.commit().await.map_err(Self::error)?;
                 Ok(())
             }
+
+            async fn outbox_purge_sent(&self, before: time::OffsetDateTime) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(Self::error)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn outbox_oldest_unsent(&self) -> Result<Option<time::OffsetDateTime>, StoreError> {
+                sqlx::query_scalar("SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Self::error)
+            }
         }
     };
 }
