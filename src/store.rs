@@ -250,6 +250,17 @@ pub trait Database:
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.
     async fn close(&self);
+    /// Tries to become the one outbox relay among the nodes sharing this database: `Some` while
+    /// held (PostgreSQL: a session advisory lock on a connection of its own, released when the
+    /// lease is dropped or the node dies); SQLite serves one node, which always gets it.
+    async fn relay_lease(&self) -> Result<Option<Box<dyn Lease>>, StoreError>;
+}
+
+/// Held while this node is the one outbox relay.
+#[async_trait]
+pub trait Lease: Send + Sync {
+    /// True while the lease still holds (its connection answers).
+    async fn held(&mut self) -> bool;
 }
 
 /// Every store one node uses.

@@ -23,6 +23,8 @@ const PARTITIONS: i32 = 4;
 pub const LATE_AFTER: Duration = Duration::from_secs(30);
 /// How often the relay looks at how late events are.
 const LATENESS_EVERY: Duration = Duration::from_secs(5);
+/// How often a node without the relay lease tries to take it, and the holder checks it.
+const LEASE_EVERY: Duration = Duration::from_secs(2);
 /// How often sent rows past their retention are deleted.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
@@ -154,7 +156,39 @@ impl Relay {
         let mut last_look: Option<std::time::Instant> = None;
         let mut late = false;
         let mut backoff = Duration::from_millis(100);
+        let mut lease: Option<Box<dyn crate::store::Lease>> = None;
+        let mut lease_checked = std::time::Instant::now();
         loop {
+            // One relay at a time across the nodes: order per key holds and two relays never
+            // race over the same rows; when the holder dies, another takes over within
+            // LEASE_EVERY.
+            match &mut lease {
+                None => match self.db.relay_lease().await {
+                    Ok(Some(taken)) => {
+                        tracing::info!("this node relays the outbox");
+                        lease = Some(taken);
+                        lease_checked = std::time::Instant::now();
+                    }
+                    Ok(None) => {
+                        tokio::time::sleep(LEASE_EVERY).await;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot try for the relay lease; retrying");
+                        tokio::time::sleep(LEASE_EVERY).await;
+                        continue;
+                    }
+                },
+                Some(held) if lease_checked.elapsed() >= LEASE_EVERY => {
+                    lease_checked = std::time::Instant::now();
+                    if !held.held().await {
+                        tracing::warn!("the relay lease was lost; trying for it again");
+                        lease = None;
+                        continue;
+                    }
+                }
+                Some(_) => {}
+            }
             if !topics_ready {
                 topics_ready = self.ensure_topics().await;
             }

@@ -20,7 +20,32 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// The advisory lock of the outbox relay ("propusk" in ASCII).
+const RELAY_LOCK: i64 = 0x0070_726f_7075_736b;
+
+/// The relay lease: a connection of its own (out of the pool, so the session lock goes with it
+/// when the lease is dropped) holding the advisory lock.
+struct PgLease(sqlx::PgConnection);
+
+#[async_trait::async_trait]
+impl super::Lease for PgLease {
+    async fn held(&mut self) -> bool {
+        sqlx::query("SELECT 1").execute(&mut self.0).await.is_ok()
+    }
+}
+
 impl PgStore {
+    /// Takes the relay's advisory lock on a connection of its own, if no other node holds it.
+    async fn lease(&self) -> Result<Option<Box<dyn super::Lease>>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(StoreError::unavailable)?.detach();
+        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(taken.then(|| Box::new(PgLease(conn)) as Box<dyn super::Lease>))
+    }
+
     /// Connects (creating the database when missing) and migrates.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)

@@ -18,6 +18,22 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// SQLite serves one node: its relay lease always holds.
+struct OneNode;
+
+#[async_trait::async_trait]
+impl super::Lease for OneNode {
+    async fn held(&mut self) -> bool {
+        true
+    }
+}
+
+impl SqliteStore {
+    async fn lease(&self) -> Result<Option<Box<dyn super::Lease>>, StoreError> {
+        Ok(Some(Box::new(OneNode)))
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating file and directories when missing) and migrates.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {

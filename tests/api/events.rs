@@ -323,3 +323,55 @@ async fn the_relay_deletes_sent_events_past_their_retention() {
     );
     app.stop().await;
 }
+
+/// Three nodes on one database: one relays (a PostgreSQL advisory lock), so each event reaches
+/// Kafka once and in order; when it stops, another takes over within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_relay_each_event_once_and_another_takes_over() {
+    let brokers = kafka_brokers();
+    let (a, topics) = TestApp::with_kafka().await;
+    let like = |first: &TestApp| {
+        let c0 = first.config.clone();
+        TestApp::spawn_with(Backend::PostgresRedis, move |c| {
+            c.database = c0.database;
+            c.redis_prefix = c0.redis_prefix;
+            c.keys_dir = c0.keys_dir;
+            c.issuer = c0.issuer;
+            c.kafka_brokers = c0.kafka_brokers;
+            c.kafka_topic_prefix = c0.kafka_topic_prefix;
+        })
+    };
+    let b = like(&a).await;
+    let c = like(&a).await;
+    let mut ids = Vec::new();
+    for (i, node) in [&a, &b, &c, &a, &b, &c].into_iter().enumerate() {
+        ids.push(node.user(&format!("user{i}"), "operator", None).await);
+    }
+    let topic = format!("{topics}propusk.user-events");
+    let want: BTreeSet<String> = ids.iter().cloned().collect();
+    let expected = want.clone();
+    let seen = consume(&brokers, &topic, Duration::from_secs(60), move |s| {
+        let keys: BTreeSet<String> = s.iter().map(|(k, _)| k.clone()).collect();
+        expected.is_subset(&keys)
+    })
+    .await;
+    for id in &ids {
+        let copies = seen
+            .iter()
+            .filter(|(k, e)| k == id && e["type"] == "user.created")
+            .count();
+        assert_eq!(copies, 1, "user.created of {id} arrived {copies} times");
+    }
+
+    // The first node (the relay: it started first) stops; the others carry on.
+    a.stop().await;
+    let late = b.user("after", "operator", None).await;
+    let wanted = late.clone();
+    let seen = consume(&brokers, &topic, Duration::from_secs(60), move |s| {
+        s.iter().any(|(k, _)| *k == wanted)
+    })
+    .await;
+    assert!(seen.iter().any(|(k, _)| *k == late), "another node took over the relay");
+    b.stop().await;
+    c.stop().await;
+}

@@ -100,6 +100,10 @@ macro_rules! sql_common {
             async fn close(&self) {
                 self.pool.close().await;
             }
+
+            async fn relay_lease(&self) -> Result<Option<Box<dyn $crate::store::Lease>>, StoreError> {
+                self.lease().await
+            }
         }
     };
 }
