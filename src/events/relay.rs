@@ -205,6 +205,7 @@ impl Relay {
                 Err(e) => {
                     tracing::warn!(error = %e, "revocation feed relay: broker or hot state unavailable");
                     self.recover();
+                    topics_ready = false;
                     0
                 }
             };
@@ -217,6 +218,8 @@ impl Relay {
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay: broker or database unavailable");
                     self.recover();
+                    // A broker that came back empty (a replaced cluster) lost the topics.
+                    topics_ready = false;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -225,8 +228,9 @@ impl Relay {
     }
 
     /// Forwards the revocation feed after the shared cursor, one batch; moves the cursor past the
-    /// acknowledged prefix. Returns how many were sent. (Several nodes may forward the same
-    /// entries: the topic is keyed and compacted, and a repeat says nothing new.)
+    /// acknowledged prefix. Returns how many were sent. (Only the node holding the relay lease
+    /// forwards; after a failure an entry may go twice: the topic is keyed and compacted, and a
+    /// repeat says nothing new.)
     async fn forward_feed(&self) -> Result<usize, String> {
         let cursor = self.feed.feed_cursor().await.map_err(|e| e.to_string())?;
         let batch = self

@@ -375,3 +375,46 @@ async fn three_nodes_relay_each_event_once_and_another_takes_over() {
     b.stop().await;
     c.stop().await;
 }
+
+/// A broker that comes back empty (a replaced cluster, topics gone): the relay makes the topics
+/// again, and events written before and after reach the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_comes_back_empty_gets_its_topics_and_events_again() {
+    let broker_port = free_port();
+    let broker = Broker::start(broker_port, broker_port);
+    let brokers = format!("127.0.0.1:{broker_port}");
+    let topics = prefix();
+    let (b, t) = (brokers.clone(), topics.clone());
+    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
+        c.kafka_brokers = vec![b];
+        c.kafka_topic_prefix = t;
+    })
+    .await;
+    let topic = format!("{topics}propusk.user-events");
+    let first = app.user("first", "operator", None).await;
+    let wanted = first.clone();
+    consume(&brokers, &topic, Duration::from_secs(30), move |s| {
+        s.iter().any(|(k, _)| *k == wanted)
+    })
+    .await;
+
+    drop(broker);
+    let during = app.user("during", "operator", None).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _empty = Broker::start(broker_port, broker_port);
+    let after = app.user("after", "operator", None).await;
+    let want: BTreeSet<String> = [during, after].into_iter().collect();
+    let expected = want.clone();
+    let seen = consume(&brokers, &topic, Duration::from_secs(60), move |s| {
+        let keys: BTreeSet<String> = s.iter().map(|(k, _)| k.clone()).collect();
+        expected.is_subset(&keys)
+    })
+    .await;
+    let keys: BTreeSet<String> = seen.iter().map(|(k, _)| k.clone()).collect();
+    assert!(
+        want.is_subset(&keys),
+        "missing: {:?}",
+        want.difference(&keys).collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
