@@ -227,6 +227,32 @@ impl Relay {
         }
     }
 
+    /// Sends `(topic, key, payload)` records and waits for every acknowledgement. Returns how
+    /// many lead the batch acknowledged without a gap (what may be marked sent), and the first
+    /// failure; a failure also marks the producer for replacement ([`Relay::recover`]).
+    async fn deliver(&self, records: &[(String, &str, String)]) -> (usize, Option<String>) {
+        let deliveries: Vec<_> = records
+            .iter()
+            .map(|(topic, key, payload)| {
+                let record = FutureRecord::to(topic).key(*key).payload(payload);
+                self.producer.send(record, Timeout::After(Duration::from_secs(10)))
+            })
+            .collect();
+        let mut acknowledged = 0;
+        let mut failure = None;
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(_) if failure.is_none() => acknowledged += 1,
+                Ok(_) => {}
+                Err((e, _)) => {
+                    self.delivery_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    failure.get_or_insert(e.to_string());
+                }
+            }
+        }
+        (acknowledged, failure)
+    }
+
     /// Forwards the revocation feed after the shared cursor, one batch; moves the cursor past the
     /// acknowledged prefix. Returns how many were sent. (Only the node holding the relay lease
     /// forwards; after a failure an entry may go twice: the topic is keyed and compacted, and a
@@ -238,89 +264,42 @@ impl Relay {
             .feed(cursor.as_deref(), BATCH as usize)
             .await
             .map_err(|e| e.to_string())?;
-        if batch.is_empty() {
-            return Ok(0);
-        }
         let topic = self.topic(super::REVOCATIONS);
-        let payloads: Vec<String> = batch
+        let records: Vec<(String, &str, String)> = batch
             .iter()
-            .map(|(_, entry)| serde_json::to_string(entry).unwrap_or_default())
-            .collect();
-        let deliveries: Vec<_> = batch
-            .iter()
-            .zip(&payloads)
-            .map(|((_, entry), payload)| {
-                let record = FutureRecord::to(&topic).key(&entry.id).payload(payload);
-                self.producer.send(record, Timeout::After(Duration::from_secs(10)))
+            .map(|(_, entry)| {
+                (
+                    topic.clone(),
+                    entry.id.as_str(),
+                    serde_json::to_string(entry).unwrap_or_default(),
+                )
             })
             .collect();
-        let mut acknowledged = None;
-        let mut failure = None;
-        let mut sent = 0;
-        for ((id, _), delivery) in batch.iter().zip(deliveries) {
-            match delivery.await {
-                Ok(_) if failure.is_none() => {
-                    acknowledged = Some(id);
-                    sent += 1;
-                }
-                Ok(_) => {}
-                Err((e, _)) => {
-                    self.delivery_failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                    failure.get_or_insert(e.to_string());
-                }
-            }
-        }
-        if let Some(id) = acknowledged {
+        let (sent, failure) = self.deliver(&records).await;
+        if let Some((id, _)) = sent.checked_sub(1).and_then(|last| batch.get(last)) {
             self.feed
                 .set_feed_cursor(id, time::OffsetDateTime::now_utc())
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(sent),
-        }
+        failure.map_or(Ok(sent), Err)
     }
 
     /// Sends one batch; marks sent the acknowledged prefix of it. Returns how many were sent.
     async fn forward_batch(&self) -> Result<usize, String> {
         let rows = self.db.outbox_unsent(BATCH).await.map_err(|e| e.to_string())?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let payloads: Vec<(String, String)> = rows
+        let records: Vec<(String, &str, String)> = rows
             .iter()
-            .map(|r| (self.topic(&r.topic), r.payload.to_string()))
+            .map(|r| (self.topic(&r.topic), r.key.as_str(), r.payload.to_string()))
             .collect();
-        let deliveries: Vec<_> = rows
-            .iter()
-            .zip(&payloads)
-            .map(|(row, (topic, payload))| {
-                let record = FutureRecord::to(topic).key(&row.key).payload(payload);
-                self.producer.send(record, Timeout::After(Duration::from_secs(10)))
-            })
-            .collect();
-        let mut sent = Vec::new();
-        let mut failure = None;
-        for (row, delivery) in rows.iter().zip(deliveries) {
-            match delivery.await {
-                Ok(_) if failure.is_none() => sent.push(row.id),
-                Ok(_) => {}
-                Err((e, _)) => {
-                    self.delivery_failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                    failure.get_or_insert(e.to_string());
-                }
-            }
-        }
-        if !sent.is_empty() {
+        let (sent, failure) = self.deliver(&records).await;
+        let ids: Vec<i64> = rows.iter().take(sent).map(|r| r.id).collect();
+        if !ids.is_empty() {
             self.db
-                .outbox_mark_sent(&sent, time::OffsetDateTime::now_utc())
+                .outbox_mark_sent(&ids, time::OffsetDateTime::now_utc())
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(sent.len()),
-        }
+        failure.map_or(Ok(sent), Err)
     }
 }

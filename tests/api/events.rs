@@ -8,20 +8,10 @@ use serde_json::Value;
 
 use crate::support::{Backend, Broker, TcpProxy, TestApp, consume, free_port, kafka_brokers};
 
-fn prefix() -> String {
-    format!("t{}.", uuid::Uuid::new_v4().simple())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_and_its_login_reach_kafka_as_cloud_events() {
     let brokers = kafka_brokers();
-    let topics = prefix();
-    let (b, t) = (brokers.clone(), topics.clone());
-    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
-        c.kafka_brokers = vec![b];
-        c.kafka_topic_prefix = t;
-    })
-    .await;
+    let (app, topics) = TestApp::with_brokers(brokers.clone(), |_| {}).await;
     let id = app.user("ann", "operator", None).await;
     let wanted = id.clone();
     let events = consume(
@@ -81,13 +71,7 @@ async fn a_broker_outage_delays_events_and_loses_none() {
     let proxy = TcpProxy::start(format!("127.0.0.1:{broker_port}").parse().unwrap()).await;
     let _broker = Broker::start(broker_port, proxy.addr.port());
     let brokers = proxy.addr.to_string();
-    let topics = prefix();
-    let (b, t) = (brokers.clone(), topics.clone());
-    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
-        c.kafka_brokers = vec![b];
-        c.kafka_topic_prefix = t;
-    })
-    .await;
+    let (app, topics) = TestApp::with_brokers(brokers.clone(), |_| {}).await;
     let topic = format!("{topics}propusk.user-events");
     let first = app.user("before", "operator", None).await;
     let wanted = first.clone();
@@ -138,13 +122,7 @@ async fn a_broker_outage_delays_events_and_loses_none() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_role_change_and_block_arrive_in_order_for_the_user() {
     let brokers = kafka_brokers();
-    let topics = prefix();
-    let (b, t) = (brokers.clone(), topics.clone());
-    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
-        c.kafka_brokers = vec![b];
-        c.kafka_topic_prefix = t;
-    })
-    .await;
+    let (app, topics) = TestApp::with_brokers(brokers.clone(), |_| {}).await;
     app.user("root", "admin", None).await;
     let ann = app.user("ann", "operator", None).await;
     let rp = app.web_app(true).await;
@@ -235,13 +213,7 @@ async fn the_relay_recovers_from_an_outage_longer_than_the_message_timeout() {
     let proxy = TcpProxy::start(format!("127.0.0.1:{broker_port}").parse().unwrap()).await;
     let _broker = Broker::start(broker_port, proxy.addr.port());
     let brokers = proxy.addr.to_string();
-    let topics = prefix();
-    let (b, t) = (brokers.clone(), topics.clone());
-    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
-        c.kafka_brokers = vec![b];
-        c.kafka_topic_prefix = t;
-    })
-    .await;
+    let (app, topics) = TestApp::with_brokers(brokers.clone(), |_| {}).await;
     let topic = format!("{topics}propusk.user-events");
     let first = app.user("before", "operator", None).await;
     let wanted = first.clone();
@@ -383,13 +355,7 @@ async fn a_broker_that_comes_back_empty_gets_its_topics_and_events_again() {
     let broker_port = free_port();
     let broker = Broker::start(broker_port, broker_port);
     let brokers = format!("127.0.0.1:{broker_port}");
-    let topics = prefix();
-    let (b, t) = (brokers.clone(), topics.clone());
-    let app = TestApp::spawn_with(Backend::PostgresRedis, move |c| {
-        c.kafka_brokers = vec![b];
-        c.kafka_topic_prefix = t;
-    })
-    .await;
+    let (app, topics) = TestApp::with_brokers(brokers.clone(), |_| {}).await;
     let topic = format!("{topics}propusk.user-events");
     let first = app.user("first", "operator", None).await;
     let wanted = first.clone();

@@ -288,8 +288,14 @@ impl TestApp {
 
     /// [`Self::with_kafka`], after letting the test adjust the configuration.
     pub async fn with_kafka_and(adjust: impl FnOnce(&mut Config)) -> (Self, String) {
+        Self::with_brokers(kafka_brokers(), adjust).await
+    }
+
+    /// An app whose events go to `brokers` (a private broker, say) under a fresh topic prefix;
+    /// the prefix.
+    pub async fn with_brokers(brokers: String, adjust: impl FnOnce(&mut Config)) -> (Self, String) {
         let topics = format!("t{}.", uuid::Uuid::new_v4().simple());
-        let (brokers, prefix) = (kafka_brokers(), topics.clone());
+        let prefix = topics.clone();
         let app = Self::spawn_with(Backend::PostgresRedis, move |c| {
             c.kafka_brokers = vec![brokers];
             c.kafka_topic_prefix = prefix;

@@ -82,6 +82,10 @@ pub enum Key<'a> {
     ContactChange { channel: &'a str, user: UserId },
     /// How far the Kafka relay has forwarded the revocation feed (a feed id).
     FeedCursor,
+    /// A browser session (kept under the cookie's digest).
+    Session(&'a str),
+    /// The ids of a user's live browser sessions.
+    UserSessions(UserId),
 }
 
 impl Key<'_> {
@@ -121,6 +125,8 @@ impl fmt::Display for Key<'_> {
             Key::FederationState(state) => write!(f, "fed-state:{}", digest(state)),
             Key::ContactChange { channel, user } => write!(f, "pending-{channel}:{user}"),
             Key::FeedCursor => f.write_str("feed-cursor:kafka"),
+            Key::Session(cookie) => write!(f, "session:{}", digest(cookie)),
+            Key::UserSessions(user) => write!(f, "user-sessions:{user}"),
         }
     }
 }
@@ -170,6 +176,14 @@ impl HotState {
         self.hot.set_contains(&key.to_string(), member).await
     }
 
+    pub async fn set_remove(&self, key: Key<'_>, member: &str) -> Result<bool, StoreError> {
+        self.hot.set_remove(&key.to_string(), member).await
+    }
+
+    pub async fn set_members(&self, key: Key<'_>) -> Result<Vec<String>, StoreError> {
+        self.hot.set_members(&key.to_string()).await
+    }
+
     /// Records `member` in the index `index`, so [`Self::clear_index`] deletes it with the rest.
     pub async fn index_add(&self, index: Key<'_>, member: Key<'_>, until: OffsetDateTime) -> Result<(), StoreError> {
         self.hot.set_add(&index.to_string(), &member.to_string(), until).await
@@ -195,8 +209,7 @@ impl HotState {
         value: &T,
         until: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.put(key, &bytes, until).await
+        self.put(key, &super::protocol::encode(value)?, until).await
     }
 
     /// The record under `key`; `None` when absent, expired or unreadable.
@@ -209,12 +222,7 @@ impl HotState {
 
     /// Takes a single-use record; an unreadable one is `Corrupt`.
     pub async fn take_record<T: DeserializeOwned>(&self, key: Key<'_>) -> Result<Use<T>, StoreError> {
-        let decode = |bytes: &[u8]| serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()));
-        Ok(match self.take(key).await? {
-            Taken::Missing => Use::Missing,
-            Taken::First(bytes) => Use::First(decode(&bytes)?),
-            Taken::Again(bytes) => Use::Again(decode(&bytes)?),
-        })
+        super::protocol::typed(self.take(key).await?)
     }
 }
 

@@ -82,15 +82,15 @@ fn entry_key(entry: Entry<'_>) -> String {
 /// What a code's outcome holds when a replay came first.
 const REPLAYED: &[u8] = b"replayed";
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn typed<T: DeserializeOwned>(taken: Taken) -> Result<Use<T>, StoreError> {
+pub(super) fn typed<T: DeserializeOwned>(taken: Taken) -> Result<Use<T>, StoreError> {
     Ok(match taken {
         Taken::Missing => Use::Missing,
         Taken::First(bytes) => Use::First(decode(&bytes)?),
