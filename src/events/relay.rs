@@ -265,12 +265,17 @@ impl Relay {
             .await
             .map_err(|e| e.to_string())?;
         let topic = self.topic(super::REVOCATIONS);
+        // Keyed by kind and id: compaction keeps the latest word on each thing, and a user's
+        // `sessions` and `user` generations (or a role and an application of one name) never
+        // replace each other.
+        let keys: Vec<String> = batch.iter().map(|(_, e)| format!("{}:{}", e.kind, e.id)).collect();
         let records: Vec<(String, &str, String)> = batch
             .iter()
-            .map(|(_, entry)| {
+            .zip(&keys)
+            .map(|((_, entry), key)| {
                 (
                     topic.clone(),
-                    entry.id.as_str(),
+                    key.as_str(),
                     serde_json::to_string(entry).unwrap_or_default(),
                 )
             })

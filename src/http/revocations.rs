@@ -28,16 +28,29 @@ const POLL: Duration = Duration::from_millis(250);
 /// Entries sent per read.
 const BATCH: usize = 500;
 
-/// A feed id as the store hands them out: `{ms}-{seq}`.
-fn valid_id(id: &str) -> bool {
-    id.split_once('-').is_some_and(|(ms, seq)| {
-        !ms.is_empty()
-            && !seq.is_empty()
-            && ms.len() <= 20
-            && seq.len() <= 20
-            && (ms.bytes().chain(seq.bytes())).all(|b| b.is_ascii_digit())
-    })
+/// How far ahead of this node's clock a resumed id may lie (nodes' clocks differ a little).
+const SKEW_MS: u64 = 60_000;
+
+/// A feed id as the store hands them out, `{ms}-{seq}` with both parts fitting the store's
+/// counters and the time not in the future: anything else could never resume a feed.
+fn valid_id(id: &str, now_ms: i64) -> bool {
+    let Some((ms, seq)) = id.split_once('-') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(ms) || !digits(seq) {
+        return false;
+    }
+    match (ms.parse::<u64>(), seq.parse::<u64>()) {
+        (Ok(ms), Ok(_)) => {
+            i64::try_from(ms).is_ok() && ms <= u64::try_from(now_ms).unwrap_or(0).saturating_add(SKEW_MS)
+        }
+        _ => false,
+    }
 }
+
+/// How often an open stream checks that its application may still read the feed.
+const RECHECK: Duration = Duration::from_secs(10);
 
 pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let caller = match client(
@@ -62,7 +75,7 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
     }
     let after = match headers.get("last-event-id").map(|v| v.to_str()) {
         None => None,
-        Some(Ok(id)) if valid_id(id.trim()) => Some(id.trim().to_owned()),
+        Some(Ok(id)) if valid_id(id.trim(), crate::clock::unix_millis(state.clock.now())) => Some(id.trim().to_owned()),
         Some(_) => {
             return json_error(
                 StatusCode::BAD_REQUEST,
@@ -73,8 +86,25 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
     };
     let hot = state.stores.state.clone();
     let mut closing = state.closing.subscribe();
+    let oauth = state.oauth.clone();
+    let client_id = caller.client_id.clone();
+    // The stream ends when the node shuts down, or when its application may no longer read the
+    // feed (disabled, deleted, or the introspect right taken away).
     let until_closing = async move {
-        let _ = closing.wait_for(|closing| *closing).await;
+        let revoked = async {
+            loop {
+                tokio::time::sleep(RECHECK).await;
+                if let Ok(found) = oauth.clients.application(&client_id).await
+                    && !found.is_some_and(|app| app.may_introspect)
+                {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = closing.wait_for(|closing| *closing) => {}
+            () = revoked => {}
+        }
     };
     let events = futures_util::StreamExt::take_until(entries(hot, after), until_closing);
     Sse::new(events)
@@ -111,10 +141,24 @@ mod tests {
 
     #[test]
     fn only_feed_ids_resume_a_feed() {
-        assert!(valid_id("1764590000000-0"));
-        assert!(valid_id("1-12"));
-        for bad in ["", "-", "1-", "-1", "a-1", "1-1-1", "1764590000000", "+1-0", "1 -0"] {
-            assert!(!valid_id(bad), "{bad}");
+        let now = 1_764_590_000_000;
+        assert!(valid_id("1764590000000-0", now));
+        assert!(valid_id("1-12", now));
+        for bad in [
+            "",
+            "-",
+            "1-",
+            "-1",
+            "a-1",
+            "1-1-1",
+            "1764590000000",
+            "+1-0",
+            "1 -0",
+            "99999999999999999999-0",
+            "18446744073709551615-18446744073709551615",
+            "1764590100000-0",
+        ] {
+            assert!(!valid_id(bad, now), "{bad}");
         }
     }
 }

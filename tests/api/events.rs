@@ -174,30 +174,28 @@ async fn revocations_reach_their_kafka_topic_keyed_by_what_was_revoked() {
     let token = app.access_token(&rp, "ann").await;
     let jti = app.state.oauth.access_claims(&token).unwrap().jti.clone();
     app.revoke(&rp, &token).await;
-    // A block: the user's generations, keyed by the user's id.
+    // A block: the user's generations, keyed by kind and user id.
     app.user("root", "admin", None).await;
     let admin = app.access_token(&rp, "root").await;
     let sub = app.state.oauth.access_claims(&token).unwrap().sub.clone();
     app.block(&admin, &sub).await;
-    let (wanted, blocked) = (jti.clone(), sub.clone());
+    let (wanted, blocked) = (format!("jti:{jti}"), format!("user:{sub}"));
     let records = consume(
         &brokers,
         &format!("{topics}propusk.revocations"),
         Duration::from_secs(30),
-        move |seen| {
-            seen.iter().any(|(k, _)| *k == wanted) && seen.iter().any(|(k, e)| *k == blocked && e["kind"] == "user")
-        },
+        move |seen| seen.iter().any(|(k, _)| *k == wanted) && seen.iter().any(|(k, _)| *k == blocked),
     )
     .await;
     let (_, moved) = records
         .iter()
-        .find(|(k, e)| *k == sub && e["kind"] == "user")
-        .expect("the block arrives, keyed by the user id");
+        .find(|(k, e)| *k == format!("user:{sub}") && e["kind"] == "user")
+        .expect("the block arrives, keyed by kind and user id");
     assert!(moved["generation"].as_i64().unwrap() > 0);
     let (_, entry) = records
         .iter()
-        .find(|(k, _)| *k == jti)
-        .expect("the revocation arrives, keyed by the jti");
+        .find(|(k, _)| *k == format!("jti:{jti}"))
+        .expect("the revocation arrives, keyed by kind and jti");
     assert_eq!(entry["kind"], "jti");
     assert_eq!(entry["id"], jti.as_str());
     assert!(entry["until"].as_i64().unwrap() > 0);

@@ -316,3 +316,23 @@ async fn an_offline_gateway_applying_the_feed_refuses_each_kind_of_revoked_token
     drop(feed);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_open_feed_ends_when_its_application_loses_the_introspect_right() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("root", "admin", None).await;
+    let rp = app.web_app(true).await;
+    let gateway = app.service_app("admin", true).await;
+    let admin = app.access_token(&rp, "root").await;
+    let mut feed = Feed::open(&app, &gateway, None).await;
+    let path = format!("/admin/v1/applications/{}", gateway.client_id);
+    let change = serde_json::json!({ "introspect": false });
+    let (status, body) = app.call(&admin, reqwest::Method::PATCH, &path, Some(change)).await;
+    assert_eq!(status, 200, "{body}");
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while feed.response.chunk().await.unwrap().is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended");
+    app.stop().await;
+}
