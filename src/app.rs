@@ -115,6 +115,7 @@ impl App {
             oauth,
             clock,
             gateway,
+            feed: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         };
         Ok(Self { listener, state })

@@ -87,9 +87,15 @@ impl Relay {
             .iter()
             .map(|n| NewTopic::new(n, PARTITIONS, TopicReplication::Fixed(1)))
             .collect();
-        // Keyed by what was revoked: compaction keeps the latest word on each.
-        topics
-            .push(NewTopic::new(&revocations, PARTITIONS, TopicReplication::Fixed(1)).set("cleanup.policy", "compact"));
+        // Keyed by what was revoked: compaction keeps the latest word on each, and entries older
+        // than twice the feed's span (when no live token can be affected) are deleted, so the
+        // topic does not grow for ever without tombstones.
+        let retention = (crate::store::hot::FEED_KEEP * 2_i32).whole_milliseconds().to_string();
+        topics.push(
+            NewTopic::new(&revocations, PARTITIONS, TopicReplication::Fixed(1))
+                .set("cleanup.policy", "compact,delete")
+                .set("retention.ms", &retention),
+        );
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
         match self.admin.create_topics(&topics, &options).await {
             Ok(results) => results.iter().all(|r| match r {

@@ -7,8 +7,14 @@
 //! `Last-Event-ID` a reconnecting client sends, so a dropped connection loses nothing.
 //!
 //! For applications with the introspect right, authenticated like at `/introspect`.
+//!
+//! One task per node follows the feed's tail in the store (every 250 ms); an open stream reads
+//! the store only when the tail has moved past what it sent, so idle streams cost nothing.
+//! A node holds at most `MAX_STREAMS` streams; past that a new one is refused with a 503.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -16,6 +22,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::error::json_error;
 use super::extract::{Budget, client};
@@ -27,6 +34,59 @@ use crate::store::hot::HotState;
 const POLL: Duration = Duration::from_millis(250);
 /// Entries sent per read.
 const BATCH: usize = 500;
+/// Open streams a node serves at once (a gateway holds one per instance).
+pub const MAX_STREAMS: usize = 1024;
+/// An open stream re-reads the store at least this often, even if the tail seems still.
+const IDLE_READ: Duration = Duration::from_secs(5);
+
+/// The node's view of the feed: its tail, followed by one task, and the streams' budget.
+pub struct Tail {
+    tail: std::sync::OnceLock<watch::Receiver<Option<String>>>,
+    streams: Arc<Semaphore>,
+}
+
+impl Default for Tail {
+    fn default() -> Self {
+        Self {
+            tail: std::sync::OnceLock::new(),
+            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+        }
+    }
+}
+
+impl Tail {
+    /// The tail's watch, starting the follower on first use.
+    fn watch(&self, hot: &Arc<HotState>) -> watch::Receiver<Option<String>> {
+        self.tail
+            .get_or_init(|| {
+                let (tx, rx) = watch::channel(None);
+                tokio::spawn(follow(hot.clone(), tx));
+                rx
+            })
+            .clone()
+    }
+}
+
+/// Follows the feed's tail: publishes the newest id whenever entries were added.
+async fn follow(hot: Arc<HotState>, tail: watch::Sender<Option<String>>) {
+    let mut last: Option<String> = None;
+    loop {
+        match hot.feed(last.as_deref(), BATCH).await {
+            Ok(batch) => {
+                let full = batch.len() == BATCH;
+                if let Some((id, _)) = batch.last() {
+                    last = Some(id.clone());
+                    tail.send_replace(last.clone());
+                }
+                if full {
+                    continue;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the revocation feed could not be read; retrying"),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
 
 /// How far ahead of this node's clock a resumed id may lie (nodes' clocks differ a little).
 const SKEW_MS: u64 = 60_000;
@@ -84,7 +144,20 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
             );
         }
     };
+    let Ok(permit) = state.feed.streams.clone().try_acquire_owned() else {
+        let mut response = json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "this node serves as many revocation feeds as it can; retry later or on another node",
+        );
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return response;
+    };
     let hot = state.stores.state.clone();
+    let tail = state.feed.watch(&hot);
     let mut closing = state.closing.subscribe();
     let oauth = state.oauth.clone();
     let client_id = caller.client_id.clone();
@@ -106,33 +179,51 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
             () = revoked => {}
         }
     };
-    let events = futures_util::StreamExt::take_until(entries(hot, after), until_closing);
+    let events = futures_util::StreamExt::take_until(entries(hot, tail, after, permit), until_closing);
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
 
-/// The feed after `after`, for as long as the client listens.
-fn entries(hot: std::sync::Arc<HotState>, after: Option<String>) -> impl Stream<Item = Result<Event, Infallible>> {
-    let start = (hot, after, std::collections::VecDeque::new(), false);
-    stream::unfold(start, |(hot, mut after, mut pending, mut waited)| async move {
-        loop {
-            if let Some((id, entry)) = pending.pop_front() {
-                let data = serde_json::to_string(&entry).unwrap_or_default();
-                let event = Event::default().id(&id).event("revocation").data(data);
-                after = Some(id);
-                return Some((Ok(event), (hot, after, pending, false)));
+/// The feed after `after`, for as long as the client listens (holding one of the node's stream
+/// permits). The tail is marked seen before each read, so an entry added after the read moves
+/// the tail again and wakes the stream.
+fn entries(
+    hot: Arc<HotState>,
+    tail: watch::Receiver<Option<String>>,
+    after: Option<String>,
+    permit: OwnedSemaphorePermit,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let start = (hot, tail, after, VecDeque::new(), false, permit);
+    stream::unfold(
+        start,
+        |(hot, mut tail, mut after, mut pending, mut caught_up, permit)| async move {
+            loop {
+                if let Some((id, entry)) = pending.pop_front() {
+                    let data = serde_json::to_string(&entry).unwrap_or_default();
+                    let event = Event::default().id(&id).event("revocation").data(data);
+                    after = Some(id);
+                    return Some((Ok(event), (hot, tail, after, pending, caught_up, permit)));
+                }
+                if caught_up {
+                    // Woken by a moved tail, or after a while regardless.
+                    let _ = tokio::time::timeout(IDLE_READ, tail.changed()).await;
+                }
+                tail.borrow_and_update();
+                match hot.feed(after.as_deref(), BATCH).await {
+                    Ok(batch) => {
+                        caught_up = batch.len() < BATCH;
+                        pending.extend(batch);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the revocation feed could not be read; retrying");
+                        tokio::time::sleep(POLL).await;
+                        caught_up = false;
+                    }
+                }
             }
-            if waited {
-                tokio::time::sleep(POLL).await;
-            }
-            match hot.feed(after.as_deref(), BATCH).await {
-                Ok(batch) => pending.extend(batch),
-                Err(e) => tracing::warn!(error = %e, "the revocation feed could not be read; retrying"),
-            }
-            waited = true;
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

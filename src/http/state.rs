@@ -27,6 +27,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The gateway's route map (`GATEWAY_ROUTES`).
     pub gateway: Arc<super::gateway::Routes>,
+    /// The revocation feed's tail on this node and its open streams.
+    pub feed: Arc<super::revocations::Tail>,
     /// Becomes true when the node starts shutting down: long-lived responses end.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }

@@ -99,6 +99,26 @@ pub trait HotStore: Send + Sync {
     /// The unexpired members, sorted.
     async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
 
+    /// `put`, and appends `line` to its log in the same atomic step (a revocation and its feed
+    /// entry are written together or not at all).
+    async fn put_logged(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        line: &LogLine<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// `advance`, and appends `line` with the new value between its head and tail in the same
+    /// atomic step, so racing advances reach the log in the order of their values.
+    async fn advance_logged(
+        &self,
+        key: &str,
+        floor: i64,
+        expires_at: OffsetDateTime,
+        line: &LogLine<'_>,
+    ) -> Result<i64, StoreError>;
+
     /// Appends `entry` to the log `key` and returns its id; entries older than `keep` are dropped.
     /// Ids are `{unix ms}-{sequence}` and grow with every append (a Redis stream in Redis).
     async fn log_append(&self, key: &str, entry: &[u8], keep: Duration) -> Result<String, StoreError>;
@@ -114,6 +134,16 @@ pub trait HotStore: Send + Sync {
 
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A line a write appends to a log (`put_logged`, `advance_logged`): `head`, the written value
+/// when there is one, then `tail`. Entries older than `keep` are dropped as it is added.
+#[derive(Debug, Clone, Copy)]
+pub struct LogLine<'a> {
+    pub log: &'a str,
+    pub keep: Duration,
+    pub head: &'a [u8],
+    pub tail: &'a [u8],
 }
 
 /// The key of an item: `{kind}:{id}`, e.g. `key("code", hash)`.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
-use super::hot::{Counter, HotStore, Rate, Taken, Throttle};
+use super::hot::{Counter, HotStore, LogLine, Rate, Taken, Throttle};
 use crate::clock::{SharedClock, from_unix_millis, unix_micros, unix_millis};
 
 const SWEEP_EVERY: u64 = 4_096;
@@ -84,6 +84,74 @@ impl MemoryStore {
         f(&mut map, now)
     }
 
+    fn insert(map: &mut HashMap<String, Entry>, key: &str, value: Vec<u8>, expires_at: OffsetDateTime) {
+        let used = false;
+        map.insert(
+            key.to_owned(),
+            Entry::Value {
+                value,
+                expires_at,
+                used,
+            },
+        );
+    }
+
+    fn advance_in(
+        map: &mut HashMap<String, Entry>,
+        now: OffsetDateTime,
+        key: &str,
+        floor: i64,
+        expires_at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let stored = match Self::live_value(map, key, now)? {
+            Some((value, _)) => std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            None => 0,
+        };
+        let next = (stored + 1).max(floor);
+        Self::insert(map, key, next.to_string().into_bytes(), expires_at);
+        Ok(next)
+    }
+
+    /// Fails, before anything is written, when `key` holds something other than a log.
+    fn check_log(map: &HashMap<String, Entry>, key: &str) -> Result<(), StoreError> {
+        match map.get(key) {
+            None | Some(Entry::Log(..)) => Ok(()),
+            Some(_) => Err(wrong_type(key)),
+        }
+    }
+
+    /// Appends `entry` to the log `key`, dropping entries older than `keep`; returns its id.
+    fn append(
+        map: &mut HashMap<String, Entry>,
+        now: OffsetDateTime,
+        key: &str,
+        entry: Vec<u8>,
+        keep: Duration,
+    ) -> Result<String, StoreError> {
+        let now_ms = unix_millis(now);
+        let keep_ms = i64::try_from(keep.whole_milliseconds()).unwrap_or(i64::MAX / 2);
+        let slot = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Entry::Log(Default::default(), keep_ms));
+        let Entry::Log(entries, kept) = slot else {
+            return Err(wrong_type(key));
+        };
+        *kept = keep_ms;
+        while entries.front().is_some_and(|((ms, _), _)| *ms < now_ms - keep_ms) {
+            entries.pop_front();
+        }
+        // Ids grow even if the clock steps back.
+        let id = match entries.back() {
+            Some(((ms, seq), _)) if *ms >= now_ms => (*ms, seq + 1),
+            _ => (now_ms, 0),
+        };
+        entries.push_back((id, entry));
+        Ok(format!("{}-{}", id.0, id.1))
+    }
+
     /// The live value entry under `key`, if any.
     fn live_value<'a>(
         map: &'a mut HashMap<String, Entry>,
@@ -109,17 +177,22 @@ impl HotStore for MemoryStore {
     }
 
     async fn put(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError> {
-        self.with(true, |map, _| {
-            map.insert(
-                key.to_owned(),
-                Entry::Value {
-                    value: value.to_vec(),
-                    expires_at,
-                    used: false,
-                },
-            );
-        });
+        self.with(true, |map, _| Self::insert(map, key, value.to_vec(), expires_at));
         Ok(())
+    }
+
+    async fn put_logged(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        line: &LogLine<'_>,
+    ) -> Result<(), StoreError> {
+        self.with(true, |map, now| {
+            Self::check_log(map, line.log)?;
+            Self::insert(map, key, value.to_vec(), expires_at);
+            Self::append(map, now, line.log, [line.head, line.tail].concat(), line.keep).map(drop)
+        })
     }
 
     async fn put_new(&self, key: &str, value: &[u8], expires_at: OffsetDateTime) -> Result<bool, StoreError> {
@@ -193,23 +266,21 @@ impl HotStore for MemoryStore {
     }
 
     async fn advance(&self, key: &str, floor: i64, expires_at: OffsetDateTime) -> Result<i64, StoreError> {
+        self.with(true, |map, now| Self::advance_in(map, now, key, floor, expires_at))
+    }
+
+    async fn advance_logged(
+        &self,
+        key: &str,
+        floor: i64,
+        expires_at: OffsetDateTime,
+        line: &LogLine<'_>,
+    ) -> Result<i64, StoreError> {
         self.with(true, |map, now| {
-            let stored = match Self::live_value(map, key, now)? {
-                Some((value, _)) => std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-                None => 0,
-            };
-            let next = (stored + 1).max(floor);
-            map.insert(
-                key.to_owned(),
-                Entry::Value {
-                    value: next.to_string().into_bytes(),
-                    expires_at,
-                    used: false,
-                },
-            );
+            Self::check_log(map, line.log)?;
+            let next = Self::advance_in(map, now, key, floor, expires_at)?;
+            let entry = [line.head, next.to_string().as_bytes(), line.tail].concat();
+            Self::append(map, now, line.log, entry, line.keep)?;
             Ok(next)
         })
     }
@@ -285,27 +356,7 @@ impl HotStore for MemoryStore {
     }
 
     async fn log_append(&self, key: &str, entry: &[u8], keep: Duration) -> Result<String, StoreError> {
-        self.with(true, |map, now| {
-            let now_ms = crate::clock::unix_millis(now);
-            let keep_ms = i64::try_from(keep.whole_milliseconds()).unwrap_or(i64::MAX / 2);
-            let slot = map
-                .entry(key.to_owned())
-                .or_insert_with(|| Entry::Log(Default::default(), keep_ms));
-            let Entry::Log(entries, kept) = slot else {
-                return Err(wrong_type(key));
-            };
-            *kept = keep_ms;
-            while entries.front().is_some_and(|((ms, _), _)| *ms < now_ms - keep_ms) {
-                entries.pop_front();
-            }
-            // Ids grow even if the clock steps back.
-            let id = match entries.back() {
-                Some(((ms, seq), _)) if *ms >= now_ms => (*ms, seq + 1),
-                _ => (now_ms, 0),
-            };
-            entries.push_back((id, entry.to_vec()));
-            Ok(format!("{}-{}", id.0, id.1))
-        })
+        self.with(true, |map, now| Self::append(map, now, key, entry.to_vec(), keep))
     }
 
     async fn log_read(

@@ -23,27 +23,49 @@ pub struct PgStore {
 /// The advisory lock of the outbox relay ("propusk" in ASCII).
 const RELAY_LOCK: i64 = 0x0070_726f_7075_736b;
 
+/// How long taking or checking the relay lease may take.
+const LEASE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The relay lease: a connection of its own (out of the pool, so the session lock goes with it
 /// when the lease is dropped) holding the advisory lock.
 struct PgLease(sqlx::PgConnection);
 
 #[async_trait::async_trait]
 impl super::Lease for PgLease {
+    /// Asks PostgreSQL whether this connection still holds the lock (an administrator may have
+    /// ended it with `pg_advisory_unlock_all`, or the server restarted and a new connection
+    /// would hold nothing); a server that does not answer within the bound counts as lost.
     async fn held(&mut self) -> bool {
-        sqlx::query("SELECT 1").execute(&mut self.0).await.is_ok()
+        let check = sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND pid = pg_backend_pid() AND objsubid = 1 \
+             AND classid = ($1 >> 32)::oid AND objid = ($1 & 4294967295)::oid)",
+        )
+        .bind(RELAY_LOCK)
+        .fetch_one(&mut self.0);
+        matches!(tokio::time::timeout(LEASE_CHECK_TIMEOUT, check).await, Ok(Ok(true)))
     }
 }
 
 impl PgStore {
     /// Takes the relay's advisory lock on a connection of its own, if no other node holds it.
+    /// A connection that did not get the lock goes back to the pool; the one that did leaves it.
     async fn lease(&self) -> Result<Option<Box<dyn super::Lease>>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(StoreError::unavailable)?.detach();
-        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        let mut conn = self.pool.acquire().await.map_err(StoreError::unavailable)?;
+        let attempt = sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
             .bind(RELAY_LOCK)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(taken.then(|| Box::new(PgLease(conn)) as Box<dyn super::Lease>))
+            .fetch_one(&mut *conn);
+        let taken = match tokio::time::timeout(LEASE_CHECK_TIMEOUT, attempt).await {
+            Ok(result) => result.map_err(StoreError::unavailable)?,
+            Err(_) => {
+                // The lock may yet be granted on this connection: it must not return to the pool.
+                drop(conn.detach());
+                return Err(StoreError::Unavailable(
+                    "the relay lease could not be tried in time".into(),
+                ));
+            }
+        };
+        Ok(taken.then(|| Box::new(PgLease(conn.detach())) as Box<dyn super::Lease>))
     }
 
     /// Connects (creating the database when missing) and migrates.

@@ -11,7 +11,7 @@ use redis::{RedisError, Script};
 use time::{Duration, OffsetDateTime};
 
 use super::StoreError;
-use super::hot::{Counter, HotStore, RECLAIM_SLACK_MS, Rate, Taken, Throttle};
+use super::hot::{Counter, HotStore, LogLine, RECLAIM_SLACK_MS, Rate, Taken, Throttle};
 use crate::clock::{SharedClock, from_unix_millis, unix_micros, unix_millis};
 
 const PUT_NEW: &str = r"
@@ -70,6 +70,37 @@ redis.call('HSET', KEYS[1], 'v', string.format('%.0f', n), 'e', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return n";
 
+// `put` and `advance` that also append a line to a log (KEYS[2]) in the same script, so a
+// revocation and its feed entry are written together; the log trims as LOG_APPEND does.
+const PUT_LOGGED: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ty = redis.call('TYPE', KEYS[2]).ok
+if ty ~= 'none' and ty ~= 'stream' then
+  return redis.error_reply('WRONGTYPE log')
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'e', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('XADD', KEYS[2], 'MINID', math.max(now - tonumber(ARGV[5]), 0), '*', 'e', ARGV[4])
+return 1";
+
+const ADVANCE_LOGGED: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ty = redis.call('TYPE', KEYS[2]).ok
+if ty ~= 'none' and ty ~= 'stream' then
+  return redis.error_reply('WRONGTYPE log')
+end
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0') or 0
+local n = math.max(v + 1, tonumber(ARGV[1]))
+local s = string.format('%.0f', n)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', s, 'e', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('XADD', KEYS[2], 'MINID', math.max(now - tonumber(ARGV[6]), 0), '*', 'e', ARGV[4] .. s .. ARGV[5])
+return n";
+
 const SET_ADD: &str = r"
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -123,6 +154,8 @@ pub struct RedisStore {
     incr: Script,
     advance: Script,
     log_append: Script,
+    put_logged: Script,
+    advance_logged: Script,
     set_add: Script,
     set_remove: Script,
     throttle: Script,
@@ -134,6 +167,10 @@ fn error(e: RedisError) -> StoreError {
     } else {
         StoreError::unavailable(e)
     }
+}
+
+fn keep_ms(keep: Duration) -> i64 {
+    i64::try_from(keep.whole_milliseconds()).unwrap_or(i64::MAX / 2)
 }
 
 /// Milliseconds a backend should keep an entry expiring at `expires_ms`.
@@ -169,6 +206,8 @@ impl RedisStore {
             incr: Script::new(INCR),
             advance: Script::new(ADVANCE),
             log_append: Script::new(LOG_APPEND),
+            put_logged: Script::new(PUT_LOGGED),
+            advance_logged: Script::new(ADVANCE_LOGGED),
             set_add: Script::new(SET_ADD),
             set_remove: Script::new(SET_REMOVE),
             throttle: Script::new(THROTTLE),
@@ -381,11 +420,56 @@ impl HotStore for RedisStore {
         Ok(members)
     }
 
+    async fn put_logged(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        line: &LogLine<'_>,
+    ) -> Result<(), StoreError> {
+        let (now, exp) = (self.now_ms(), unix_millis(expires_at));
+        let _: i64 = self
+            .put_logged
+            .key(self.key(key))
+            .key(self.key(line.log))
+            .arg(value)
+            .arg(exp)
+            .arg(reclaim_after(now, exp))
+            .arg([line.head, line.tail].concat())
+            .arg(keep_ms(line.keep))
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn advance_logged(
+        &self,
+        key: &str,
+        floor: i64,
+        expires_at: OffsetDateTime,
+        line: &LogLine<'_>,
+    ) -> Result<i64, StoreError> {
+        let (now, exp) = (self.now_ms(), unix_millis(expires_at));
+        self.advance_logged
+            .key(self.key(key))
+            .key(self.key(line.log))
+            .arg(floor)
+            .arg(exp)
+            .arg(reclaim_after(now, exp))
+            .arg(line.head)
+            .arg(line.tail)
+            .arg(keep_ms(line.keep))
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(error)
+    }
+
     async fn log_append(&self, key: &str, entry: &[u8], keep: Duration) -> Result<String, StoreError> {
         self.log_append
             .key(self.key(key))
             .arg(entry)
-            .arg(i64::try_from(keep.whole_milliseconds()).unwrap_or(i64::MAX / 2))
+            .arg(keep_ms(keep))
             .invoke_async(&mut self.con())
             .await
             .map_err(error)

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use propusk::clock::{Clock as _, unix_millis};
-use propusk::store::hot::{Rate, Taken, Throttle};
+use propusk::store::hot::{LogLine, Rate, Taken, Throttle};
 use time::Duration;
 
 use crate::HotFixture;
@@ -389,4 +389,54 @@ pub async fn logs_keep_order_resume_after_an_id_and_drop_old_entries(f: HotFixtu
         left.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
         [b"new".to_vec()]
     );
+}
+
+pub async fn logged_writes_append_their_line_in_the_same_step(f: HotFixture) {
+    let keep = Duration::hours(1);
+    let until = f.clock.now() + Duration::minutes(5);
+    let line = |head: &'static [u8], tail: &'static [u8]| LogLine {
+        log: "feed",
+        keep,
+        head,
+        tail,
+    };
+    f.hot
+        .put_logged("deny:a", b"1", until, &line(b"denied a", b""))
+        .await
+        .unwrap();
+    assert_eq!(f.hot.get("deny:a").await.unwrap(), Some(b"1".to_vec()));
+    assert_eq!(
+        f.hot
+            .advance_logged("gen:u", 0, until, &line(b"u=", b";"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        f.hot
+            .advance_logged("gen:u", 7, until, &line(b"u=", b";"))
+            .await
+            .unwrap(),
+        7
+    );
+    let entries: Vec<Vec<u8>> = f
+        .hot
+        .log_read("feed", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(entries, [b"denied a".to_vec(), b"u=1;".to_vec(), b"u=7;".to_vec()]);
+
+    // A log key that holds something else refuses the write, and the value is not written.
+    f.hot.put("not-a-log", b"x", until).await.unwrap();
+    let bad = LogLine {
+        log: "not-a-log",
+        ..line(b"", b"")
+    };
+    assert!(f.hot.put_logged("deny:b", b"1", until, &bad).await.is_err());
+    assert_eq!(f.hot.get("deny:b").await.unwrap(), None);
+    assert!(f.hot.advance_logged("gen:v", 0, until, &bad).await.is_err());
+    assert_eq!(f.hot.get("gen:v").await.unwrap(), None);
 }

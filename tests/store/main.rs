@@ -158,6 +158,7 @@ macro_rules! hot_suite {
                 set_remove_and_contains,
                 a_key_holds_one_kind_of_entry,
                 logs_keep_order_resume_after_an_id_and_drop_old_entries,
+                logged_writes_append_their_line_in_the_same_step,
                 the_store_answers_pings,
             ]
         );
@@ -186,3 +187,53 @@ hot_suite!(redis_store, crate::redis);
 hot_suite!(memory_store, crate::memory);
 state_suite!(redis_state, crate::redis);
 state_suite!(memory_state, crate::memory);
+
+/// The PostgreSQL relay lease: one holder per database; a second node gets it once the first
+/// lets go, or once the holder's connection is gone (and the holder then knows it lost it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_relay_lease_has_one_holder_and_passes_on_when_it_goes() {
+    use sqlx::Connection as _;
+    let url = support::fresh_database().await;
+    let a = propusk::store::postgres::PgStore::connect(&url, 2).await.unwrap();
+    let b = propusk::store::postgres::PgStore::connect(&url, 2).await.unwrap();
+    let mut first = a.relay_lease().await.unwrap().expect("the first node takes the lease");
+    assert!(first.held().await);
+    assert!(b.relay_lease().await.unwrap().is_none(), "held elsewhere");
+    assert!(
+        b.relay_lease().await.unwrap().is_none(),
+        "still held; trying again costs nothing"
+    );
+    drop(first);
+    let mut second = None;
+    for _ in 0..50 {
+        second = b.relay_lease().await.unwrap();
+        if second.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut second = second.expect("the lease passes on when its holder lets go");
+    assert!(second.held().await);
+
+    // An administrator ends the holder's backend: the holder sees it lost the lease, and the
+    // other node takes it.
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(ended, [true]);
+    assert!(!second.held().await, "the holder knows it lost the lease");
+    let mut third = None;
+    for _ in 0..50 {
+        third = a.relay_lease().await.unwrap();
+        if third.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(third.expect("another node takes the lease over").held().await);
+}

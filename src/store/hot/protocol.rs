@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use super::{HotStore, Taken};
+use super::{HotStore, LogLine, Taken};
 use crate::crypto::digest;
 use crate::model::StoreError;
 use crate::oauth::authorize::Parked;
@@ -198,6 +198,15 @@ pub struct FeedEntry {
     pub generation: Option<i64>,
 }
 
+fn feed_line<'a>(head: &'a [u8], tail: &'a [u8]) -> LogLine<'a> {
+    LogLine {
+        log: FEED,
+        keep: FEED_KEEP,
+        head,
+        tail,
+    }
+}
+
 impl FeedEntry {
     fn denial(what: Denial<'_>, until: OffsetDateTime) -> Self {
         let (kind, id) = match what {
@@ -213,7 +222,9 @@ impl FeedEntry {
         }
     }
 
-    fn generation(which: Generation<'_>, value: i64) -> Self {
+    /// The JSON of a generation entry around its value, which the store fills in as it
+    /// advances: `{"kind":…,"id":…,"generation":` and `}`.
+    fn generation_parts(which: Generation<'_>) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         let (kind, id) = match which {
             Generation::User(id) => ("user", id),
             Generation::Sessions(id) => ("sessions", id),
@@ -221,28 +232,14 @@ impl FeedEntry {
             Generation::Account(id) => ("account", id),
             Generation::App(id) => ("app", id),
         };
-        Self {
-            kind: kind.into(),
-            id: id.into(),
-            until: None,
-            generation: Some(value),
-        }
+        let mut head = encode(&serde_json::json!({ "kind": kind, "id": id }))?;
+        head.pop(); // the closing brace
+        head.extend_from_slice(br#","generation":"#);
+        Ok((head, b"}".to_vec()))
     }
 }
 
 impl HotState {
-    /// Publishes a revocation to the feed. The revocation itself is in force already; a feed
-    /// that cannot be written is logged (offline gateways would miss it until the token expires).
-    async fn publish(&self, entry: &FeedEntry) {
-        let appended = match serde_json::to_vec(entry) {
-            Ok(bytes) => self.hot.log_append(FEED, &bytes, FEED_KEEP).await.map(drop),
-            Err(e) => Err(StoreError::Corrupt(e.to_string())),
-        };
-        if let Err(e) = appended {
-            tracing::error!(error = %e, kind = %entry.kind, "a revocation could not be published to the feed");
-        }
-    }
-
     /// How far the Kafka relay has forwarded the feed.
     pub async fn feed_cursor(&self) -> Result<Option<String>, StoreError> {
         Ok(self
@@ -284,16 +281,22 @@ impl Denylist for HotState {
             .collect())
     }
 
+    /// The denial and its feed entry are one atomic write: a gateway that follows the feed
+    /// never misses a revocation that is in force.
     async fn deny(&self, what: Denial<'_>, until: OffsetDateTime) -> Result<(), StoreError> {
-        self.hot.put(&denial_key(what), b"1", until).await?;
-        self.publish(&FeedEntry::denial(what, until)).await;
-        Ok(())
+        let entry = encode(&FeedEntry::denial(what, until))?;
+        let line = feed_line(&entry, b"");
+        self.hot.put_logged(&denial_key(what), b"1", until, &line).await
     }
 
+    /// The new generation and its feed entry are one atomic write, so racing advances reach the
+    /// feed in the order of their values (compaction keeps the highest).
     async fn advance(&self, which: Generation<'_>, floor: i64, until: OffsetDateTime) -> Result<i64, StoreError> {
-        let value = self.hot.advance(&generation_key(which), floor, until).await?;
-        self.publish(&FeedEntry::generation(which, value)).await;
-        Ok(value)
+        let (head, tail) = FeedEntry::generation_parts(which)?;
+        let line = feed_line(&head, &tail);
+        self.hot
+            .advance_logged(&generation_key(which), floor, until, &line)
+            .await
     }
 }
 
