@@ -265,11 +265,22 @@ impl Relay {
     /// repeat says nothing new.)
     async fn forward_feed(&self) -> Result<usize, String> {
         let cursor = self.feed.feed_cursor().await.map_err(|e| e.to_string())?;
-        let batch = self
+        let read = self
             .feed
             .feed(cursor.as_deref(), BATCH as usize)
             .await
             .map_err(|e| e.to_string())?;
+        if read.entries.is_empty() {
+            // Nothing readable: step over what was read, if anything.
+            if let Some(last) = read.last.filter(|l| Some(l) != cursor.as_ref()) {
+                self.feed
+                    .set_feed_cursor(&last, time::OffsetDateTime::now_utc())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            return Ok(0);
+        }
+        let batch = read.entries;
         let topic = self.topic(super::REVOCATIONS);
         // Keyed by kind and id: compaction keeps the latest word on each thing, and a user's
         // `sessions` and `user` generations (or a role and an application of one name) never

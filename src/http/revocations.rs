@@ -10,11 +10,12 @@
 //!
 //! One task per node follows the feed's tail in the store (every 250 ms); an open stream reads
 //! the store only when the tail has moved past what it sent, so idle streams cost nothing.
-//! A node holds at most `MAX_STREAMS` streams; past that a new one is refused with a 503.
+//! A node holds at most `MAX_STREAMS` streams, `MAX_STREAMS_PER_APPLICATION` of one
+//! application; past that a new one is refused with a 503.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -36,6 +37,8 @@ const POLL: Duration = Duration::from_millis(250);
 const BATCH: usize = 500;
 /// Open streams a node serves at once (a gateway holds one per instance).
 pub const MAX_STREAMS: usize = 1024;
+/// Open streams one application may hold on a node, so that one cannot take them all.
+pub const MAX_STREAMS_PER_APPLICATION: usize = 32;
 /// An open stream re-reads the store at least this often, even if the tail seems still.
 const IDLE_READ: Duration = Duration::from_secs(5);
 
@@ -43,6 +46,8 @@ const IDLE_READ: Duration = Duration::from_secs(5);
 pub struct Tail {
     tail: std::sync::OnceLock<watch::Receiver<Option<String>>>,
     streams: Arc<Semaphore>,
+    /// Open streams per client_id.
+    held: Mutex<HashMap<String, usize>>,
 }
 
 impl Default for Tail {
@@ -50,11 +55,52 @@ impl Default for Tail {
         Self {
             tail: std::sync::OnceLock::new(),
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            held: Mutex::default(),
+        }
+    }
+}
+
+/// One open stream's place on the node; given back when the stream ends.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    tail: Arc<Tail>,
+    client_id: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = self.tail.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&self.client_id) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.client_id);
+            }
         }
     }
 }
 
 impl Tail {
+    /// A place for one more stream of `client_id`, if the node and the application have one.
+    fn admit(self: &Arc<Self>, client_id: &str) -> Option<Slot> {
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = held.entry(client_id.to_owned()).or_default();
+        if *n >= MAX_STREAMS_PER_APPLICATION {
+            return None;
+        }
+        let Ok(permit) = self.streams.clone().try_acquire_owned() else {
+            if *n == 0 {
+                held.remove(client_id);
+            }
+            return None;
+        };
+        *n += 1;
+        Some(Slot {
+            _permit: permit,
+            tail: self.clone(),
+            client_id: client_id.to_owned(),
+        })
+    }
+
     /// The tail's watch, starting the follower on first use.
     fn watch(&self, hot: &Arc<HotState>) -> watch::Receiver<Option<String>> {
         self.tail
@@ -67,22 +113,32 @@ impl Tail {
     }
 }
 
-/// Follows the feed's tail: publishes the newest id whenever entries were added.
+/// Follows the feed's tail: publishes the newest id once it has caught up with new entries.
 async fn follow(hot: Arc<HotState>, tail: watch::Sender<Option<String>>) {
     let mut last: Option<String> = None;
+    let mut failing = false;
     loop {
         match hot.feed(last.as_deref(), BATCH).await {
-            Ok(batch) => {
-                let full = batch.len() == BATCH;
-                if let Some((id, _)) = batch.last() {
-                    last = Some(id.clone());
-                    tail.send_replace(last.clone());
+            Ok(read) => {
+                failing = false;
+                if read.last.is_some() {
+                    last = read.last;
                 }
-                if full {
+                if read.full {
+                    // Still catching up (a node's first read goes through the whole feed):
+                    // streams are woken once, at the end.
                     continue;
                 }
+                if *tail.borrow() != last {
+                    tail.send_replace(last.clone());
+                }
             }
-            Err(e) => tracing::warn!(error = %e, "the revocation feed could not be read; retrying"),
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "the revocation feed could not be read; retrying");
+                }
+                failing = true;
+            }
         }
         tokio::time::sleep(POLL).await;
     }
@@ -144,11 +200,12 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
             );
         }
     };
-    let Ok(permit) = state.feed.streams.clone().try_acquire_owned() else {
+    let Some(permit) = state.feed.admit(caller.client_id.as_str()) else {
+        tracing::warn!(client.id = %caller.client_id, "a revocation feed was refused: too many open streams");
         let mut response = json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
-            "this node serves as many revocation feeds as it can; retry later or on another node",
+            "too many open revocation feeds on this node (for the node or this application); retry later",
         );
         response.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
@@ -192,7 +249,7 @@ fn entries(
     hot: Arc<HotState>,
     tail: watch::Receiver<Option<String>>,
     after: Option<String>,
-    permit: OwnedSemaphorePermit,
+    permit: Slot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let start = (hot, tail, after, VecDeque::new(), false, permit);
     stream::unfold(
@@ -206,17 +263,24 @@ fn entries(
                     return Some((Ok(event), (hot, tail, after, pending, caught_up, permit)));
                 }
                 if caught_up {
-                    // Woken by a moved tail, or after a while regardless.
-                    let _ = tokio::time::timeout(IDLE_READ, tail.changed()).await;
+                    // Woken by a moved tail, or after a while regardless (also when the follower
+                    // is gone: its closed channel must not make this loop spin).
+                    if let Ok(Err(_)) = tokio::time::timeout(IDLE_READ, tail.changed()).await {
+                        tokio::time::sleep(IDLE_READ).await;
+                    }
                 }
                 tail.borrow_and_update();
                 match hot.feed(after.as_deref(), BATCH).await {
-                    Ok(batch) => {
-                        caught_up = batch.len() < BATCH;
-                        pending.extend(batch);
+                    Ok(read) => {
+                        caught_up = !read.full;
+                        if read.entries.is_empty() && read.last.is_some() {
+                            after = read.last; // only unreadable entries: step over them
+                        }
+                        pending.extend(read.entries);
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "the revocation feed could not be read; retrying");
+                        // The follower logs an outage once; streams wait it out quietly.
+                        tracing::debug!(error = %e, "the revocation feed could not be read; retrying");
                         tokio::time::sleep(POLL).await;
                         caught_up = false;
                     }

@@ -11,7 +11,7 @@ mod sessions;
 
 pub use keys::Key;
 
-pub use protocol::{FEED_KEEP, FeedEntry, HotState};
+pub use protocol::{FEED_KEEP, FeedBatch, FeedEntry, HotState};
 
 use super::StoreError;
 pub use crate::model::rate::Rate;

@@ -336,3 +336,65 @@ async fn an_open_feed_ends_when_its_application_loses_the_introspect_right() {
     assert!(ended.is_ok(), "the stream ended");
     app.stop().await;
 }
+
+/// One application cannot hold every stream of a node: past its own share it gets a 503 with
+/// `Retry-After`, and another application still connects.
+#[tokio::test]
+async fn one_application_cannot_take_every_feed_stream() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let greedy = app.service_app("admin", true).await;
+    let other = app.service_app("admin", true).await;
+    let mut open = Vec::new();
+    for _ in 0..32 {
+        open.push(Feed::open(&app, &greedy, None).await);
+    }
+    let refused = app
+        .client
+        .get(app.url("/revocations"))
+        .basic_auth(&greedy.client_id, greedy.secret.as_deref())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let _fine = Feed::open(&app, &other, None).await;
+    drop(open);
+    app.stop().await;
+}
+
+/// An entry nobody can read (a foreign or damaged write) is stepped over: the revocations after
+/// it still reach a new stream and an open one.
+#[tokio::test]
+async fn an_unreadable_feed_entry_does_not_stall_the_feed() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let gateway = app.service_app("admin", true).await;
+    let keep = time::Duration::hours(1);
+    for _ in 0..3 {
+        app.state
+            .stores
+            .hot
+            .log_append("feed:revocations", b"not json", keep)
+            .await
+            .unwrap();
+    }
+    let mut feed = Feed::open(&app, &gateway, None).await;
+    let token = app.access_token(&rp, "ann").await;
+    let jti = app.state.oauth.access_claims(&token).unwrap().jti.clone();
+    app.revoke(&rp, &token).await;
+    feed.until("jti", &jti).await;
+    app.state
+        .stores
+        .hot
+        .log_append("feed:revocations", b"{", keep)
+        .await
+        .unwrap();
+    let later = app.access_token(&rp, "ann").await;
+    let later_jti = app.state.oauth.access_claims(&later).unwrap().jti.clone();
+    app.revoke(&rp, &later).await;
+    feed.until("jti", &later_jti).await;
+    app.stop().await;
+}

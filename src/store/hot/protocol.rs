@@ -254,16 +254,36 @@ impl HotState {
             .await
     }
 
-    /// Up to `limit` feed entries after the id `after` (from the oldest kept when `None`).
-    pub async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, FeedEntry)>, StoreError> {
-        Ok(self
-            .hot
-            .log_read(FEED, after, limit)
-            .await?
+    /// Up to `limit` feed entries after the id `after` (from the oldest kept when `None`). An
+    /// entry that cannot be read is left out, but the batch's `last` id goes past it, so readers
+    /// never stall on it.
+    pub async fn feed(&self, after: Option<&str>, limit: usize) -> Result<FeedBatch, StoreError> {
+        let raw = self.hot.log_read(FEED, after, limit).await?;
+        let full = raw.len() >= limit;
+        let last = raw.last().map(|(id, _)| id.clone());
+        let entries = raw
             .into_iter()
-            .filter_map(|(id, bytes)| serde_json::from_slice(&bytes).ok().map(|e| (id, e)))
-            .collect())
+            .filter_map(|(id, bytes)| match serde_json::from_slice(&bytes) {
+                Ok(entry) => Some((id, entry)),
+                Err(e) => {
+                    tracing::warn!(feed.id = %id, error = %e, "an unreadable revocation feed entry is skipped");
+                    None
+                }
+            })
+            .collect();
+        Ok(FeedBatch { entries, last, full })
     }
+}
+
+/// One read of the revocation feed.
+#[derive(Debug, Default)]
+pub struct FeedBatch {
+    /// The readable entries, oldest first, with their ids.
+    pub entries: Vec<(String, FeedEntry)>,
+    /// The id of the last entry read, readable or not: where the next read starts.
+    pub last: Option<String>,
+    /// The read returned as many entries as asked: more may follow at once.
+    pub full: bool,
 }
 
 #[async_trait]
