@@ -41,7 +41,7 @@ enum Command {
     /// Create B2B accounts, users and applications.
     Admin {
         #[command(subcommand)]
-        command: admin::AdminCommand,
+        command: Box<admin::AdminCommand>,
     },
 }
 
@@ -93,7 +93,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Command::Migrate => serve::migrate(config).await,
                 Command::Keys { command } => keys::run(command, &config),
                 Command::Audit { command } => audit::run(command, config).await,
-                Command::Admin { command } => admin::run(command, config).await,
+                Command::Admin { command } => admin::run(*command, config).await,
             }
         }),
     };

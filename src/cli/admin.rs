@@ -185,6 +185,9 @@ pub(super) enum AppCommand {
         /// gateway, which read them from the role and the user).
         #[arg(long)]
         no_token_permissions: bool,
+        /// How its ID tokens are signed: RS256 (default) or ES256.
+        #[arg(long = "id-token-alg")]
+        id_token_alg: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -239,6 +242,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     account,
                     resources,
                     no_token_permissions,
+                    id_token_alg,
                     json,
                 },
         } => {
@@ -255,6 +259,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 account,
                 resources,
                 token_permissions: Some(!no_token_permissions),
+                id_token_signed_response_alg: id_token_alg,
             };
             create_app(db.as_ref(), input, json).await
         }

@@ -97,6 +97,11 @@ pub async fn active_claims(provider: &Provider, token: &str) -> Result<Arc<Acces
 /// The request's bearer token, if it may be used at `api` (see the module docs).
 pub async fn authorized(provider: &Provider, headers: &HeaderMap, api: Api) -> Result<Bearer, Response> {
     let token = bearer(headers).ok_or_else(invalid_token)?;
+    authorized_token(provider, token, api).await
+}
+
+/// As [`authorized`], for a token sent another way (the form body of `/userinfo`).
+pub async fn authorized_token(provider: &Provider, token: &str, api: Api) -> Result<Bearer, Response> {
     let claims = active_claims(provider, token).await?;
     let app = match ClientId::parse(&claims.client_id) {
         // At least as new as the token: a copy cached before a change the token was issued

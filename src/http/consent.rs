@@ -1,5 +1,6 @@
 //! `/consent`: a signed-in user allows or denies an application that is not first-party. An
-//! allowed set of scopes is remembered per user and application; `offline_access` always asks.
+//! allowed set of scopes is remembered per user and application (`offline_access` too: a
+//! consent that names it stands, OpenID Connect Core §11; `prompt=consent` asks again).
 
 use askama::Template;
 use axum::Form;

@@ -233,6 +233,8 @@ pub struct NewApplication {
     pub resources: Vec<String>,
     /// Whether its access tokens carry `permissions` (default yes).
     pub token_permissions: Option<bool>,
+    /// How its ID tokens are signed: `RS256` (default) or `ES256`.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// The standard OpenID Connect scopes an application gets when none are named.
@@ -350,7 +352,7 @@ pub async fn create_application(
         may_introspect: input.introspect,
         service_role,
         account_id,
-        id_token_alg: SigningAlg::Rs256,
+        id_token_alg: id_token_alg(input.id_token_signed_response_alg.as_deref())?.unwrap_or(SigningAlg::Rs256),
         access_token_ttl: None,
         refresh_token_ttl: None,
         enabled: true,
@@ -362,6 +364,17 @@ pub async fn create_application(
     };
     db.insert_application(&app).await?;
     Ok((app, secret))
+}
+
+/// An ID token signing algorithm as typed (`RS256` or `ES256`).
+pub(crate) fn id_token_alg(alg: Option<&str>) -> Result<Option<SigningAlg>, AdminError> {
+    alg.map(|a| {
+        SigningAlg::parse(a).map_err(|_| AdminError::Invalid {
+            field: "id_token_signed_response_alg",
+            message: format!("{a:?} is not RS256 or ES256"),
+        })
+    })
+    .transpose()
 }
 
 /// The resources an application may name (RFC 8707), each an absolute URI, without repeats.

@@ -228,7 +228,8 @@ async fn consent_is_asked_once_remembered_and_prompt_consent_asks_again() {
     let to = location(&response, &app.base);
     assert!(query_param(&to, "code").is_some(), "{to}");
 
-    // prompt=consent asks again; offline_access always asks.
+    // prompt=consent asks again; offline_access asks until a consent names it, and then
+    // stands like any other remembered scope (OpenID Connect Core §11).
     for extra in [&[("prompt", "consent")][..], &[("scope", "openid offline_access")]] {
         let mut p = params(&[]);
         for (k, v) in extra {
@@ -241,6 +242,24 @@ async fn consent_is_asked_once_remembered_and_prompt_consent_asks_again() {
             "{extra:?}"
         );
     }
+    let mut offline = params(&[]);
+    offline.retain(|(k, _)| *k != "scope");
+    offline.push(("scope", "openid email offline_access"));
+    let consent = location(&browser.get(&app.authorize_url(&rp, &offline)).await, &app.base);
+    let page = browser.get(&consent).await.text().await.unwrap();
+    let allowed = browser
+        .post(
+            &app.url("/consent"),
+            &[
+                ("csrf", &crate::support::hidden(&page, "csrf")),
+                ("req", &crate::support::hidden(&page, "req")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert!(query_param(&location(&allowed, &app.base), "code").is_some());
+    let to = location(&browser.get(&app.authorize_url(&rp, &offline)).await, &app.base);
+    assert!(query_param(&to, "code").is_some(), "remembered: {to}");
     // prompt=none when consent is missing for a wider scope: consent_required.
     let mut p = params(&[("prompt", "none")]);
     p.retain(|(k, _)| *k != "scope");

@@ -104,6 +104,60 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
             .await
             .unwrap();
         let successor = refreshed.refresh_token().unwrap().clone();
+        // OpenID Connect Core §12.2: a new ID token for the same user and authentication, with
+        // no nonce, bound to the new access token.
+        let renewed = refreshed
+            .id_token()
+            .expect("a refresh of an openid grant renews the ID token");
+        let renewed_claims = renewed
+            .claims(&verifier, |n: Option<&Nonce>| match n {
+                None => Ok(()),
+                Some(_) => Err("a refreshed ID token carries no nonce".to_owned()),
+            })
+            .unwrap();
+        assert_eq!(renewed_claims.subject().as_str(), user_id);
+        assert_eq!(renewed_claims.auth_time(), claims.auth_time());
+        assert_eq!(
+            renewed_claims.access_token_hash(),
+            Some(
+                &AccessTokenHash::from_token(
+                    refreshed.access_token(),
+                    renewed.signing_alg().unwrap(),
+                    renewed.signing_key(&verifier).unwrap(),
+                )
+                .unwrap()
+            )
+        );
+
+        // RFC 6750 §2.2: the access token in a form body is as good as in the header; both at
+        // once are refused.
+        let by_form: serde_json::Value = app
+            .client
+            .post(app.url("/userinfo"))
+            .form(&[("access_token", refreshed.access_token().secret())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(by_form["sub"], user_id.as_str());
+        assert_eq!(by_form["email"], "ann@example.com");
+        let both = app
+            .client
+            .post(app.url("/userinfo"))
+            .bearer_auth(refreshed.access_token().secret())
+            .form(&[("access_token", refreshed.access_token().secret())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(both.status(), 400);
+        assert!(
+            both.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("invalid_request")
+        );
         assert_ne!(successor.secret(), refresh.secret());
         let again = client
             .exchange_refresh_token(&successor)
@@ -224,5 +278,99 @@ async fn the_claims_parameter_adds_claims_to_the_id_token_within_the_granted_sco
         "userinfo carries every claim the scope releases"
     );
     assert!(info.get("phone_number").is_none());
+    app.stop().await;
+}
+
+/// `id_token_signed_response_alg` set through the admin API: the relying party gets ES256 ID
+/// tokens (checked by the `openidconnect` crate against JWKS), on the code and refresh grants;
+/// anything but RS256 or ES256 is refused.
+#[tokio::test]
+async fn an_application_may_choose_es256_id_tokens() {
+    use openidconnect::core::CoreJwsSigningAlgorithm;
+    use reqwest::Method;
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("root", "admin", None).await;
+    let user_id = app.user("ann", "operator", None).await;
+    let console = app.web_app(true).await;
+    let admin = app.access_token(&console, "root").await;
+    let body = json!({
+        "name": "ES RP", "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": ["https://client.example.com/cb"], "first_party": true,
+        "id_token_signed_response_alg": "ES256"
+    });
+    let (status, created) = app
+        .call(&admin, Method::POST, "/admin/v1/applications", Some(body))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id_token_signed_response_alg"], "ES256");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    for bad in ["HS256", "none", "es256x"] {
+        let (status, refused) = app
+            .call(
+                &admin,
+                Method::PATCH,
+                &format!("/admin/v1/applications/{id}"),
+                Some(json!({ "id_token_signed_response_alg": bad })),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {refused}");
+    }
+
+    let http = openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+        .await
+        .unwrap();
+    assert!(
+        metadata
+            .id_token_signing_alg_values_supported()
+            .contains(&CoreJwsSigningAlgorithm::EcdsaP256Sha256)
+    );
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(id),
+        Some(ClientSecret::new(created["client_secret"].as_str().unwrap().to_owned())),
+    )
+    .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let callback = app.sign_in(&Browser::default(), auth_url.as_str(), "ann").await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(query_param(&callback, "code").unwrap()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let es256 = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let id_token = tokens.id_token().unwrap();
+    assert_eq!(
+        *id_token.signing_alg().unwrap(),
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256
+    );
+    assert_eq!(id_token.claims(&es256, &nonce).unwrap().subject().as_str(), user_id);
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    let renewed = refreshed.id_token().unwrap();
+    assert_eq!(
+        *renewed.signing_alg().unwrap(),
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256
+    );
+    renewed.claims(&es256, |_: Option<&Nonce>| Ok(())).unwrap();
     app.stop().await;
 }

@@ -19,6 +19,7 @@ pub struct ApplicationChange {
     pub scopes: Option<Vec<String>>,
     pub resources: Option<Vec<String>>,
     pub token_permissions: Option<bool>,
+    pub id_token_signed_response_alg: Option<String>,
     pub first_party: Option<bool>,
     pub introspect: Option<bool>,
     pub enabled: Option<bool>,
@@ -107,6 +108,9 @@ impl ApplicationAdmin<'_> {
         }
         if let Some(carried) = change.token_permissions {
             app.token_permissions = carried;
+        }
+        if let Some(alg) = super::id_token_alg(change.id_token_signed_response_alg.as_deref())? {
+            app.id_token_alg = alg;
         }
         if let Some(introspect) = change.introspect {
             if introspect && app.is_public() {

@@ -49,10 +49,8 @@ pub fn next_step(
         };
     }
     let scope = request.scope();
-    let needs_consent = !app.first_party
-        && (request.prompt.consent
-            || scope.contains("offline_access")
-            || !consented.is_some_and(|c| c.contains_all(&scope)));
+    let needs_consent =
+        !app.first_party && (request.prompt.consent || !consented.is_some_and(|c| c.contains_all(&scope)));
     if needs_consent {
         return if request.prompt.none {
             Err(ErrorCode::ConsentRequired)
@@ -179,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn third_parties_need_consent_for_new_scopes_offline_access_and_prompt_consent() {
+    fn third_parties_need_consent_for_new_scopes_and_prompt_consent() {
         let s = session(UserId::generate(), NOW - 10);
         let openid = Scope::parse("openid").unwrap();
         let asks = request("openid", Prompt::default());
@@ -201,9 +199,14 @@ mod tests {
         let offline = request("openid offline_access", Prompt::default());
         let all = Scope::parse("openid offline_access").unwrap();
         assert_eq!(
-            next_step(&offline, &app(false), Some(&s), Some(&all), at()),
+            next_step(&offline, &app(false), Some(&s), Some(&openid), at()),
             Ok(Next::Consent),
-            "always asks"
+            "offline_access needs a consent that names it"
+        );
+        assert_eq!(
+            next_step(&offline, &app(false), Some(&s), Some(&all), at()),
+            Ok(Next::Issue),
+            "a remembered consent that names offline_access stands (OpenID Connect Core §11)"
         );
         let silent = request("openid", NONE);
         assert_eq!(

@@ -4,7 +4,9 @@
 
 use super::TokenResponse;
 use crate::model::application::{Application, GrantType};
+use crate::model::user::{UserId, UserStatus};
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::id_token;
 use crate::oauth::provider::Provider;
 use crate::oauth::refresh;
 
@@ -31,5 +33,28 @@ pub async fn grant(
     let (access_token, claims) = record
         .subject
         .access_token(provider, &app, &scope, &aud, Some(&record.family))?;
-    Ok(TokenResponse::new(access_token, &claims, Some(successor), None))
+    // OpenID Connect Core §12.2: a new ID token when the grant had `openid`, with the original
+    // authentication's `auth_time`, `amr` and `sid`, and no `nonce` (a refresh is no
+    // authentication request).
+    let id_token = if scope.contains("openid") {
+        let user = match UserId::parse(&record.subject.sub) {
+            Ok(id) => provider.clients.find_user(id).await?,
+            Err(_) => None,
+        };
+        let user = user
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or_else(|| OAuthError::invalid_grant("the user is not active"))?;
+        id_token::issue(
+            provider,
+            &app,
+            &user,
+            &record.subject,
+            &scope,
+            &access_token,
+            id_token::Asked::default(),
+        )?
+    } else {
+        None
+    };
+    Ok(TokenResponse::new(access_token, &claims, Some(successor), id_token))
 }
