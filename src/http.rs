@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
                 .options(cors::preflight),
         )
         .route("/static/propusk.css", get(browser::stylesheet))
+        .route("/static/form_post.js", get(browser::form_post_script))
         .route("/token", post(token::token).options(cors::preflight))
         .route("/introspect", post(introspect::introspect))
         .route("/authz/check", post(authz::check))

@@ -7,10 +7,10 @@ use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::browser::{browser_binding, error_page, limit_form, redirect, session};
+use super::browser::{browser_binding, error_page, limit_form, redirect, session, to_client};
 use super::extract::ClientIp;
 use crate::http::AppState;
-use crate::oauth::authorize::{self, AuthorizeError, Next, RawAuthorizationRequest, error_redirect};
+use crate::oauth::authorize::{self, AuthorizeError, Next, RawAuthorizationRequest};
 use crate::oauth::error::OAuthError;
 
 pub async fn authorize_get(
@@ -53,14 +53,9 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
         Err(AuthorizeError::Fatal(message)) => {
             return error_page(StatusCode::BAD_REQUEST, &message);
         }
-        Err(AuthorizeError::Redirect(url)) => return redirect(&url, &[]),
+        Err(AuthorizeError::Redirect(answer)) => return to_client(&answer, &[]),
     };
-    let fail = |e: OAuthError| {
-        redirect(
-            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
-            &[],
-        )
-    };
+    let fail = |e: OAuthError| to_client(&authorize::refusal(provider, &request, &e), &[]);
     let session = match session(state, headers).await {
         Ok(s) => s.map(|(_, s)| s),
         Err(e) => return fail(e.into()),
@@ -98,7 +93,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
                 return fail(OAuthError::server_error());
             };
             match authorize::approve(provider, &request, session).await {
-                Ok(url) => redirect(&url, &[]),
+                Ok(answer) => to_client(&answer, &[]),
                 Err(e) => fail(e),
             }
         }

@@ -1,11 +1,13 @@
 //! What the HTML pages share: cookies, CSRF tokens, the browser session, security headers.
 
 use askama::Template;
+
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use time::Duration;
 
 use crate::http::AppState;
+use crate::oauth::authorize::{Answer, ResponseMode};
 use crate::security::csrf;
 use crate::security::ratelimit::{self, Bucket};
 use crate::security::session::{self, Session};
@@ -94,6 +96,49 @@ pub fn page(status: StatusCode, template: &impl Template, cookies: &[String]) ->
     };
     add_cookies(&mut response, cookies);
     harden(&mut response);
+    response
+}
+
+/// The form_post page: its only script is the page's own file, which the page's CSP allows.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    action: &'a str,
+    fields: &'a [(String, String)],
+}
+
+/// An answer for the client at its redirect URI, setting `cookies`: a 303 redirect with the
+/// parameters in the query, or (`form_post`) a page whose form the browser posts there.
+pub fn to_client(answer: &Answer, cookies: &[String]) -> Response {
+    match answer.mode {
+        ResponseMode::Query => redirect(&answer.url(), cookies),
+        ResponseMode::FormPost => {
+            let template = FormPostPage {
+                action: &answer.redirect_uri,
+                fields: &answer.params,
+            };
+            let mut response = page(StatusCode::OK, &template, cookies);
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            );
+            response
+        }
+    }
+}
+
+/// The script of the form_post page.
+pub async fn form_post_script() -> Response {
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../static/form_post.js"),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
 }
 

@@ -11,12 +11,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session};
+use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session, to_client};
 use super::extract::{ClientIp, request_context};
 use crate::audit::AuditRecord;
 use crate::http::AppState;
 use crate::model::application::Application;
-use crate::oauth::authorize::{self, AuthorizationRequest, Next, error_redirect};
+use crate::oauth::authorize::{self, AuthorizationRequest, Next};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::security::session::Session;
 
@@ -142,12 +142,7 @@ pub async fn submit(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let fail = |e: OAuthError| {
-        redirect(
-            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
-            &[],
-        )
-    };
+    let fail = |e: OAuthError| to_client(&authorize::refusal(provider, &request, &e), &[]);
     let _ = authorize::unpark(provider, &req).await;
     if form.decision.as_deref() != Some("allow") {
         let ctx = request_context(peer, &headers);
@@ -170,7 +165,7 @@ pub async fn submit(
         return fail(e.into());
     }
     match authorize::approve(provider, &request, &session).await {
-        Ok(url) => redirect(&url, &[]),
+        Ok(answer) => to_client(&answer, &[]),
         Err(e) => fail(e),
     }
 }

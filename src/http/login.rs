@@ -11,13 +11,13 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{
-    MessagePage, browser_cookie, checked_form, cookie, csrf_token, error_page, page, redirect, session,
+    MessagePage, browser_cookie, checked_form, cookie, csrf_token, error_page, page, redirect, session, to_client,
 };
 use super::extract::{ClientIp, request_context};
 use super::federation::go_upstream;
 use crate::federation;
 use crate::http::AppState;
-use crate::oauth::authorize::{self, Next, error_redirect};
+use crate::oauth::authorize::{self, Next};
 use crate::oauth::error::OAuthError;
 use crate::security::session as browser_session;
 use crate::security::signin::device;
@@ -325,18 +325,10 @@ pub(super) async fn complete(
     // This sign-in satisfies prompt=login for the request, now and at the consent step.
     let browser = browser_cookie(state, headers).unwrap_or_default();
     if let Err(e) = authorize::mark_login_done(provider, &req_id, &request, &browser).await {
-        return redirect(
-            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
-            &set,
-        );
+        return to_client(&authorize::refusal(provider, &request, &e), &set);
     }
     request.login_done = true;
-    let fail = |e: OAuthError| {
-        redirect(
-            &error_redirect(provider, request.redirect_uri.as_str(), &e, request.state.as_deref()),
-            &set,
-        )
-    };
+    let fail = |e: OAuthError| to_client(&authorize::refusal(provider, &request, &e), &set);
     let consented = if app.first_party {
         None
     } else {
@@ -350,7 +342,7 @@ pub(super) async fn complete(
         Ok(Next::Issue) => {
             let _ = authorize::unpark(provider, &req_id).await;
             match authorize::approve(provider, &request, &new_session).await {
-                Ok(url) => redirect(&url, &set),
+                Ok(answer) => to_client(&answer, &set),
                 Err(e) => fail(e),
             }
         }

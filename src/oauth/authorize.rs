@@ -69,6 +69,61 @@ pub struct AuthorizationRequest {
     /// The RFC 8707 resource the tokens are for (one the client may ask for).
     #[serde(default)]
     pub resource: Option<String>,
+    /// How the answer goes back to the client.
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+}
+
+/// How the answer travels to the client: in the redirect URI's query (RFC 6749 §4.1.2), or as
+/// an HTML form the browser posts to it (OAuth 2.0 Form Post Response Mode), which keeps the
+/// code out of URLs, logs and the Referer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "query" => Some(Self::Query),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// An answer for the client at its redirect URI: the parameters (with `iss`, RFC 9207) and
+/// how they travel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub redirect_uri: String,
+    pub params: Vec<(String, String)>,
+    pub mode: ResponseMode,
+}
+
+impl Answer {
+    fn new(provider: &Provider, redirect_uri: &str, params: &[(&str, &str)], mode: ResponseMode) -> Self {
+        let mut params: Vec<(String, String)> =
+            params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        params.push(("iss".into(), provider.issuer.clone()));
+        Self {
+            redirect_uri: redirect_uri.to_owned(),
+            params,
+            mode,
+        }
+    }
+
+    /// The redirect URI with the parameters appended to its query (the `query` mode).
+    pub fn url(&self) -> String {
+        let Ok(mut url) = Url::parse(&self.redirect_uri) else {
+            return self.redirect_uri.clone();
+        };
+        url.query_pairs_mut().extend_pairs(&self.params);
+        url.to_string()
+    }
 }
 
 impl AuthorizationRequest {
@@ -83,7 +138,7 @@ pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show an error page, never redirect.
     Fatal(String),
     /// Tell the client, at its redirect URI.
-    Redirect(String),
+    Redirect(Answer),
 }
 
 const MAX_PARAM: usize = 2048;
@@ -96,13 +151,20 @@ pub async fn validate(
 ) -> Result<(AuthorizationRequest, std::sync::Arc<Application>), AuthorizeError> {
     let (app, redirect_uri) = client_and_redirect(provider, raw).await?;
     let state = raw.state.clone().filter(|s| !s.is_empty());
+    // Errors go back the way the client asked for the answer, when that way is known.
+    let mode = raw
+        .response_mode
+        .as_deref()
+        .and_then(ResponseMode::parse)
+        .unwrap_or_default();
     let to_client = |(code, description): (&str, &str)| {
-        AuthorizeError::Redirect(error_url(
+        AuthorizeError::Redirect(error_answer(
             provider,
             redirect_uri.as_str(),
             code,
             description,
             state.as_deref(),
+            mode,
         ))
     };
     let request = parameters(provider, raw, &app, &redirect_uri, state.clone()).map_err(to_client)?;
@@ -189,7 +251,13 @@ fn parameters(
             })?,
         ),
     };
+    let response_mode = raw
+        .response_mode
+        .as_deref()
+        .and_then(ResponseMode::parse)
+        .unwrap_or_default();
     Ok(AuthorizationRequest {
+        response_mode,
         client_id: app.client_id.clone(),
         redirect_uri: redirect_uri.clone(),
         redirect_uri_given: raw.redirect_uri.is_some(),
@@ -250,17 +318,31 @@ pub fn redirect(provider: &Provider, redirect_uri: &str, params: &[(&str, &str)]
     url.to_string()
 }
 
-/// An error response at the client's redirect URI (RFC 6749 §4.1.2.1).
-pub fn error_redirect(provider: &Provider, redirect_uri: &str, error: &OAuthError, state: Option<&str>) -> String {
-    error_url(provider, redirect_uri, error.code.as_str(), &error.description, state)
+/// An error response for the client of `request` (RFC 6749 §4.1.2.1), the way it asked.
+pub fn refusal(provider: &Provider, request: &AuthorizationRequest, error: &OAuthError) -> Answer {
+    error_answer(
+        provider,
+        request.redirect_uri.as_str(),
+        error.code.as_str(),
+        &error.description,
+        request.state.as_deref(),
+        request.response_mode,
+    )
 }
 
-fn error_url(provider: &Provider, redirect_uri: &str, code: &str, description: &str, state: Option<&str>) -> String {
+fn error_answer(
+    provider: &Provider,
+    redirect_uri: &str,
+    code: &str,
+    description: &str,
+    state: Option<&str>,
+    mode: ResponseMode,
+) -> Answer {
     let mut params = vec![("error", code), ("error_description", description)];
     if let Some(state) = state {
         params.push(("state", state));
     }
-    redirect(provider, redirect_uri, &params)
+    Answer::new(provider, redirect_uri, &params, mode)
 }
 
 /// How long a user has to sign in and consent.
@@ -346,11 +428,16 @@ pub async fn approve(
     provider: &Provider,
     request: &AuthorizationRequest,
     session: &Session,
-) -> Result<String, OAuthError> {
+) -> Result<Answer, OAuthError> {
     let code = super::code::issue(provider, request, session).await?;
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
         params.push(("state", state));
     }
-    Ok(redirect(provider, request.redirect_uri.as_str(), &params))
+    Ok(Answer::new(
+        provider,
+        request.redirect_uri.as_str(),
+        &params,
+        request.response_mode,
+    ))
 }

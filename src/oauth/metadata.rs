@@ -28,7 +28,7 @@ pub fn document(provider: &Provider) -> Value {
             "phone_number", "phone_number_verified", "role", "clientId"
         ],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

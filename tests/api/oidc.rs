@@ -374,3 +374,166 @@ async fn an_application_may_choose_es256_id_tokens() {
     renewed.claims(&es256, |_: Option<&Nonce>| Ok(())).unwrap();
     app.stop().await;
 }
+
+/// The fields of the form_post page, HTML entities undone.
+fn form_fields(html: &str) -> Vec<(String, String)> {
+    let unescape = |v: &str| {
+        v.replace("&quot;", "\"")
+            .replace("&#34;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&#60;", "<")
+            .replace("&gt;", ">")
+            .replace("&#62;", ">")
+            .replace("&amp;", "&")
+            .replace("&#38;", "&")
+    };
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"").unwrap();
+            let value = rest.split('"').next().unwrap();
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+/// `response_mode=form_post`: the answer is a page whose form posts code, state and iss to the
+/// redirect URI; the page's only script is its own file (CSP `script-src 'self'`, no inline
+/// code), with a button for browsers without scripts; every value is escaped; errors go back the
+/// same way. The code then works with the `openidconnect` crate.
+#[tokio::test]
+async fn form_post_answers_with_a_self_submitting_form_and_no_inline_script() {
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        app.user("ann", "operator", None).await;
+        let rp = app.web_app(true).await;
+        let http = openidconnect::reqwest::Client::builder()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+        let modes: Vec<String> = metadata
+            .response_modes_supported()
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::to_value(m).unwrap().as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(modes, ["query", "form_post"]);
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(rp.client_id.clone()),
+            Some(ClientSecret::new(rp.secret.clone().unwrap())),
+        )
+        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+        let nasty = "x\"><script>alert(1)</script>&'";
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (auth_url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                || CsrfToken::new(nasty.to_owned()),
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge)
+            .add_extra_param("response_mode", "form_post")
+            .url();
+        let browser = Browser::default();
+        let to = crate::support::location(&browser.get(auth_url.as_str()).await, &app.base);
+        let login = browser.get(&to).await.text().await.unwrap();
+        let answered = browser
+            .post(
+                &app.url("/login"),
+                &[
+                    ("csrf", &crate::support::hidden(&login, "csrf")),
+                    ("req", &crate::support::hidden(&login, "req")),
+                    ("login", "ann"),
+                    ("password", crate::support::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(answered.status(), 200, "a page, not a redirect");
+        let csp = answered.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(answered.headers()["cache-control"], "no-store");
+        let page = answered.text().await.unwrap();
+        assert!(
+            page.contains(r#"<form id="response" method="post" action="https://client.example.com/cb">"#),
+            "{page}"
+        );
+        assert!(page.contains(r#"<script src="/static/form_post.js" defer></script>"#));
+        assert_eq!(page.matches("<script").count(), 1, "no inline script: {page}");
+        assert!(page.contains("<noscript>") && page.contains(r#"<button type="submit">"#));
+        assert!(!page.contains(nasty), "the state is escaped");
+        let fields = form_fields(&page);
+        let field = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        assert_eq!(field("state").as_deref(), Some(nasty));
+        assert_eq!(field("iss").as_deref(), Some(app.base.as_str()));
+        let script = app.get("/static/form_post.js").await;
+        assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+        assert!(script.text().await.unwrap().contains("submit()"));
+
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(field("code").unwrap()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap();
+        tokens
+            .id_token()
+            .unwrap()
+            .claims(&client.id_token_verifier(), &nonce)
+            .unwrap();
+
+        // Signed in already: the page comes straight from /authorize; an error (here a
+        // malformed prompt) is posted back the same way.
+        let (again, _, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+            .add_extra_param("response_mode", "form_post")
+            .url();
+        let page = browser.get(again.as_str()).await.text().await.unwrap();
+        assert!(form_fields(&page).iter().any(|(n, _)| n == "code"), "{page}");
+        let (bad, _, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_extra_param("response_mode", "form_post")
+            .add_extra_param("prompt", "none login")
+            .url();
+        let page = browser.get(bad.as_str()).await.text().await.unwrap();
+        let fields = form_fields(&page);
+        assert!(
+            fields.iter().any(|(n, v)| n == "error" && v == "invalid_request"),
+            "{page}"
+        );
+        // An unknown mode is refused in the query (the mode it asked for is not one we speak).
+        let (odd, _, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_extra_param("response_mode", "fragment")
+            .url();
+        let to = crate::support::location(&browser.get(odd.as_str()).await, &app.base);
+        assert_eq!(query_param(&to, "error").as_deref(), Some("invalid_request"), "{to}");
+        app.stop().await;
+    }
+}

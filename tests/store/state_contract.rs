@@ -186,6 +186,7 @@ pub async fn parked_requests_and_sessions_round_trip_and_bad_data_reads_as_absen
     let until = f.clock.now() + Duration::minutes(10);
     let parked = Parked {
         request: AuthorizationRequest {
+            response_mode: propusk::oauth::authorize::ResponseMode::FormPost,
             client_id: ClientId::parse("web").unwrap(),
             redirect_uri: propusk::model::redirect_uri::RedirectUri::parse("https://app.example/cb").unwrap(),
             redirect_uri_given: true,

@@ -96,6 +96,7 @@ mod tests {
 
     fn request(scope: &str, prompt: Prompt) -> AuthorizationRequest {
         AuthorizationRequest {
+            response_mode: super::super::ResponseMode::Query,
             client_id: ClientId::parse("web").unwrap(),
             redirect_uri: crate::model::redirect_uri::RedirectUri::parse("https://web.example/cb").unwrap(),
             redirect_uri_given: true,

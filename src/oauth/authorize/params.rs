@@ -3,7 +3,7 @@
 //! names the RFC error, so the rules are unit-tested without a server. The caller redirects a
 //! refusal to the client with its `state`.
 
-use super::{MAX_PARAM, RawAuthorizationRequest};
+use super::{MAX_PARAM, RawAuthorizationRequest, ResponseMode};
 use crate::model::scope::Scope;
 use crate::oauth::error::ErrorCode;
 use crate::oauth::pkce::CodeChallenge;
@@ -11,7 +11,7 @@ use crate::oauth::pkce::CodeChallenge;
 /// An RFC error code and its description.
 pub(super) type Refusal = (ErrorCode, &'static str);
 
-/// `response_type` must be `code`; `response_mode`, if given, `query`.
+/// `response_type` must be `code`; `response_mode`, if given, `query` or `form_post`.
 pub(super) fn response(raw: &RawAuthorizationRequest) -> Result<(), Refusal> {
     match raw.response_type.as_deref() {
         Some("code") => {}
@@ -23,8 +23,12 @@ pub(super) fn response(raw: &RawAuthorizationRequest) -> Result<(), Refusal> {
             ));
         }
     }
-    if raw.response_mode.as_deref().is_some_and(|m| m != "query") {
-        return Err((ErrorCode::InvalidRequest, "only response_mode=query is supported"));
+    if raw
+        .response_mode
+        .as_deref()
+        .is_some_and(|m| ResponseMode::parse(m).is_none())
+    {
+        return Err((ErrorCode::InvalidRequest, "response_mode must be query or form_post"));
     }
     Ok(())
 }
