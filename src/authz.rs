@@ -45,8 +45,10 @@ mod tests {
             permissions_left_out: false,
             auth_time: None,
             amr: None,
+            acr: None,
             family: None,
             rev: Default::default(),
+            userinfo_claims: Vec::new(),
         }
     }
 

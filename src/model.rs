@@ -13,6 +13,7 @@ pub mod lockout;
 pub mod mfa;
 pub mod password;
 pub mod permission;
+pub mod profile;
 pub mod rate;
 pub mod redirect_uri;
 pub mod role;

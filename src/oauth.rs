@@ -1,6 +1,7 @@
 //! The OAuth 2.0 / OpenID Connect protocol core: values, rules and grants, free of HTTP and
 //! storage types so it can be tested on its own.
 
+pub mod acr;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;

@@ -160,7 +160,7 @@ pub(super) enum AppCommand {
         /// authorization_code, refresh_token, client_credentials or password (repeatable).
         #[arg(long = "grant")]
         grants: Vec<String>,
-        /// Allowed scope (repeatable); defaults to openid profile email phone (+ offline_access).
+        /// Allowed scope (repeatable); defaults to openid profile email phone address (+ offline_access).
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// A public client (browser or native app): no secret, PKCE required.
@@ -224,6 +224,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 email,
                 phone,
                 name,
+                profile: Default::default(),
             };
             create_user(db.as_ref(), &config, input, json).await
         }

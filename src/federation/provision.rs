@@ -277,6 +277,7 @@ async fn create(
         not_before: None,
         created_at: now,
         updated_at: now,
+        profile: Default::default(),
     };
     let link = new_link(idp, issuer, profile, user.id, now);
     let event = UserEvent::created(&provider.issuer, &user);

@@ -332,7 +332,7 @@ pub async fn update_profile(
     body: Result<Json<ProfileRequest>, JsonRejection>,
 ) -> Response {
     let Ok(Json(request)) = body else {
-        return bad_body("body", "expected JSON with name, email or phone");
+        return bad_body("body", "expected JSON with name, email, phone or profile");
     };
     let svc = service(&state, peer, &headers);
     let sensitive = request.change.email.is_some() || request.change.phone.is_some();

@@ -34,13 +34,14 @@ pub struct ConsentPage<'a> {
 /// may do (DESIGN.md, Token authority: what the scope covers).
 fn describe(request: &AuthorizationRequest) -> Vec<String> {
     request
-        .scope()
+        .consent_scope()
         .iter()
         .map(|s| match s {
             "openid" => "know who you are".to_owned(),
-            "profile" => "see your name and username".to_owned(),
+            "profile" => "see your name, username and profile (language, time zone, picture…)".to_owned(),
             "email" => "see your email address".to_owned(),
             "phone" => "see your phone number".to_owned(),
+            "address" => "see your postal address".to_owned(),
             "offline_access" => "stay signed in and act for you while you are away".to_owned(),
             other => match crate::model::permission::Permission::parse(other) {
                 Ok(p) => describe_permission(&p),
@@ -155,7 +156,7 @@ pub async fn submit(
         provider.audit.record_or_log(record).await;
         return fail(OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"));
     }
-    let scope = request.scope();
+    let scope = request.consent_scope();
     if let Err(e) = state
         .stores
         .db

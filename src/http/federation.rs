@@ -163,7 +163,8 @@ pub async fn callback(
     } else {
         vec!["fed".into()]
     };
-    match second_factor::need(provider, &user).await {
+    let step_up = parked.as_ref().is_some_and(|(r, _)| r.requires_second_factor);
+    match second_factor::need_for(provider, &user, step_up).await {
         Ok(need) if need != Need::Nothing && !upstream_mfa => {
             let pending = Pending {
                 user_id: user.id,

@@ -199,7 +199,8 @@ pub async fn submit(
         }
     };
     let user = signed_in.user;
-    match second_factor::need(provider, &user).await {
+    let step_up = parked.as_ref().is_some_and(|(r, _)| r.requires_second_factor);
+    match second_factor::need_for(provider, &user, step_up).await {
         Ok(Need::Nothing) => {}
         Ok(need) => {
             let pending = Pending {

@@ -67,7 +67,7 @@ pub async fn userinfo(State(state): State<AppState>, method: Method, headers: He
             );
         }
     };
-    let mut body = user_claims(&user, &scope, None, Target::UserInfo, app.first_party);
+    let mut body = user_claims(&user, &scope, &claims.userinfo_claims, Target::UserInfo, &app);
     body.insert("sub".into(), serde_json::Value::String(claims.sub.clone()));
     let mut response = no_store(Json(body).into_response());
     super::cors::allow(&app, &headers, &mut response);

@@ -68,12 +68,14 @@ impl Pending {
     }
 }
 
-/// Profile fields a user may change; `Some("")` clears email or phone.
+/// Profile fields a user may change; `Some("")` clears email or phone. `profile` changes the
+/// OpenID Connect profile fields it names (`null` clears one).
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct ProfileChange {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    pub profile: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ProfileChange {
@@ -81,6 +83,13 @@ impl ProfileChange {
     /// verification. Returns the names of the fields that changed.
     pub fn apply(self, user: &mut User) -> Result<Vec<&'static str>, AdminError> {
         let mut changed = Vec::new();
+        if let Some(fields) = &self.profile {
+            let profile = user.profile.changed(fields).map_err(field("profile"))?;
+            if profile != user.profile {
+                user.profile = profile;
+                changed.push("profile");
+            }
+        }
         if let Some(name) = self.name {
             user.name = Some(display_name(&name).map_err(field("name"))?);
             changed.push("name");
@@ -160,6 +169,7 @@ impl SelfService<'_> {
         let mut pending = Pending::default();
         let mut direct = ProfileChange {
             name: change.name,
+            profile: change.profile,
             ..ProfileChange::default()
         };
         match change.email.as_deref() {

@@ -111,6 +111,8 @@ pub struct NewUser {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub name: Option<String>,
+    /// OpenID Connect profile fields (given_name, locale, address, …), checked as set.
+    pub profile: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Creates a user with a bcrypt password hash; the role must exist and fit the account.
@@ -142,6 +144,9 @@ pub async fn create_user(
         .map(display_name)
         .transpose()
         .map_err(field("name"))?;
+    let profile = crate::model::profile::Profile::default()
+        .changed(&input.profile)
+        .map_err(field("profile"))?;
     let role_name = RoleName::parse(&input.role).map_err(field("role"))?;
     let role = db
         .find_role(&role_name)
@@ -196,6 +201,7 @@ pub async fn create_user(
         not_before: None,
         created_at: now,
         updated_at: now,
+        profile,
     };
     db.insert_user(&user, &[UserEvent::created(source, &user)])
         .await
@@ -238,7 +244,7 @@ pub struct NewApplication {
 }
 
 /// The standard OpenID Connect scopes an application gets when none are named.
-const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "phone"];
+const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "address"];
 
 /// Registers an application. Returns it with its secret, shown this once (confidential only).
 pub async fn create_application(

@@ -129,6 +129,8 @@ pub struct User {
     pub not_before: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// The OpenID Connect standard claims beyond name, email and phone.
+    pub profile: super::profile::Profile,
 }
 
 /// A user as the admin API and events show it: everything but the password hash.
@@ -145,6 +147,7 @@ pub struct UserView<'a> {
     pub client_id: Option<AccountId>,
     pub email_verified: bool,
     pub phone_verified: bool,
+    pub profile: &'a super::profile::Profile,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -166,6 +169,7 @@ impl User {
             client_id: self.client_id,
             email_verified: self.email_verified,
             phone_verified: self.phone_verified,
+            profile: &self.profile,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }

@@ -36,6 +36,7 @@ pub struct RawAuthorizationRequest {
     pub id_token_hint: Option<String>,
     pub claims: Option<String>,
     pub response_mode: Option<String>,
+    pub acr_values: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
     pub ui_locales: Option<String>,
@@ -72,6 +73,14 @@ pub struct AuthorizationRequest {
     /// How the answer goes back to the client.
     #[serde(default)]
     pub response_mode: ResponseMode,
+    /// The scopes of claims the `claims` parameter asked for one by one (among those the
+    /// application may have): the user consents to them as to the requested scope.
+    #[serde(default)]
+    pub claim_scopes: Scope,
+    /// The request accepts only `urn:propusk:loa:2` (see [`super::acr`]): a session without a
+    /// second factor steps up.
+    #[serde(default)]
+    pub requires_second_factor: bool,
 }
 
 /// How the answer travels to the client: in the redirect URI's query (RFC 6749 §4.1.2), or as
@@ -129,6 +138,12 @@ impl Answer {
 impl AuthorizationRequest {
     pub fn scope(&self) -> Scope {
         self.scope.clone()
+    }
+
+    /// What the user consents to: the requested scope and the scopes of claims asked for one by
+    /// one.
+    pub fn consent_scope(&self) -> Scope {
+        Scope::from_tokens(self.scope.iter().chain(self.claim_scopes.iter())).unwrap_or_else(|_| self.scope())
     }
 }
 
@@ -256,8 +271,15 @@ fn parameters(
         .as_deref()
         .and_then(ResponseMode::parse)
         .unwrap_or_default();
+    let claim_scopes = super::id_token::claim_scopes(claims.as_ref(), &app.scopes);
+    if raw.acr_values.as_deref().is_some_and(|v| v.len() > MAX_PARAM) {
+        return Err(refuse((ErrorCode::InvalidRequest, "acr_values is too long")));
+    }
+    let requires_second_factor = super::acr::requires_second_factor(raw.acr_values.as_deref(), claims.as_ref());
     Ok(AuthorizationRequest {
         response_mode,
+        claim_scopes,
+        requires_second_factor,
         client_id: app.client_id.clone(),
         redirect_uri: redirect_uri.clone(),
         redirect_uri_given: raw.redirect_uri.is_some(),

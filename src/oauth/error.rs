@@ -25,6 +25,8 @@ pub enum ErrorCode {
     LoginRequired,
     ConsentRequired,
     InteractionRequired,
+    /// OpenID Connect Unmet Authentication Requirements 1.0: the required `acr` cannot be met.
+    UnmetAuthenticationRequirements,
 }
 
 impl ErrorCode {
@@ -47,6 +49,7 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 

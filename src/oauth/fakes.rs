@@ -317,6 +317,7 @@ impl Harness {
             not_before: None,
             created_at: now,
             updated_at: now,
+            profile: Default::default(),
         };
         self.memory.users.lock().unwrap().insert(user.id, user.clone());
         user

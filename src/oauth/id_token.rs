@@ -11,6 +11,7 @@ use super::provider::Provider;
 use super::subject::Subject;
 use crate::crypto::sha256;
 use crate::model::application::{Application, ClientId};
+use crate::model::profile::PROFILE_CLAIMS;
 use crate::model::scope::Scope;
 use crate::model::user::User;
 
@@ -28,6 +29,8 @@ pub struct IdClaims {
     pub nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,9 +85,16 @@ pub fn issue(
         auth_time: subject.auth_time,
         nonce: asked.nonce,
         amr: subject.amr.clone(),
+        acr: Some(super::acr::of(&subject.amr).to_owned()),
         sid: subject.sid.clone(),
         at_hash: Some(at_hash(access_token)),
-        user: user_claims(user, scope, asked.claims, Target::IdToken, app.first_party),
+        user: user_claims(
+            user,
+            scope,
+            &requested(asked.claims, Target::IdToken),
+            Target::IdToken,
+            app,
+        ),
     };
     mint(provider, app, &claims).map(Some).map_err(|e| {
         tracing::error!(error = %e, "signing an ID token failed");
@@ -114,44 +124,71 @@ pub enum Target {
 }
 
 /// The scope that releases a user claim; `None` for claims every token carries.
-fn scope_of(claim: &str) -> Option<&'static str> {
+pub fn scope_of(claim: &str) -> Option<&'static str> {
     match claim {
         "name" | "preferred_username" | "updated_at" => Some("profile"),
+        c if PROFILE_CLAIMS.contains(&c) => Some("profile"),
         "email" | "email_verified" => Some("email"),
         "phone_number" | "phone_number_verified" => Some("phone"),
+        "address" => Some("address"),
         _ => None,
     }
 }
 
-/// The user claims for `target`. `/userinfo` gets every claim the granted `scope` releases
-/// (OpenID Connect Core §5.4); the ID token gets `role` and `clientId`, plus the claims the
-/// `claims` request parameter asks of it (§5.5) — but only those the granted scope releases,
-/// so the parameter never reveals more than the user consented to. `role` goes to first-party
-/// applications only, as in access tokens (DESIGN.md, Token authority).
-pub fn user_claims(
-    user: &User,
-    scope: &Scope,
-    requested: Option<&Value>,
-    target: Target,
-    first_party: bool,
-) -> Map<String, Value> {
+/// The user claims a `claims` request parameter (OpenID Connect Core §5.5) names for `target`.
+pub fn requested(claims: Option<&Value>, target: Target) -> Vec<String> {
     let member = match target {
         Target::IdToken => "id_token",
         Target::UserInfo => "userinfo",
     };
-    let asked: Vec<String> = requested
+    claims
         .and_then(|r| r.get(member))
         .and_then(Value::as_object)
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
+        .map(|o| o.keys().filter(|k| scope_of(k).is_some()).cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The scopes that the claims a `claims` parameter names one by one belong to, among those the
+/// application may have: asking for `name` alone needs the user's consent to `profile` as
+/// asking for the scope would (the consent page lists them), but releases only what was named.
+pub fn claim_scopes(claims: Option<&Value>, allowed: &Scope) -> Scope {
+    let names = [Target::IdToken, Target::UserInfo]
+        .into_iter()
+        .flat_map(|t| requested(claims, t))
+        .collect::<Vec<_>>();
+    let scopes: Vec<&str> = names
+        .iter()
+        .filter_map(|n| scope_of(n))
+        .filter(|s| allowed.contains(s))
+        .collect();
+    Scope::from_tokens(scopes).unwrap_or_default()
+}
+
+/// The user claims for `target`. `/userinfo` gets every claim the granted `scope` releases
+/// (OpenID Connect Core §5.4); the ID token gets `role` and `clientId`. Both also get the claims
+/// the `claims` request parameter named for them (§5.5) — those of the granted scope, and those
+/// of scopes the application may have, which the user consented to one by one (see
+/// [`claim_scopes`]). `role` goes to first-party applications only, as in access tokens
+/// (DESIGN.md, Token authority).
+pub fn user_claims(
+    user: &User,
+    scope: &Scope,
+    requested: &[String],
+    target: Target,
+    app: &Application,
+) -> Map<String, Value> {
     let mut out = Map::new();
     for (name, value) in all_claims(user) {
-        let released = scope_of(name).is_none_or(|s| scope.contains(s));
-        let wanted = match target {
-            Target::UserInfo => true,
-            Target::IdToken => scope_of(name).is_none() || asked.iter().any(|a| a == name),
+        let asked = requested.iter().any(|a| a == name);
+        let released = match scope_of(name) {
+            None => true,
+            Some(s) => scope.contains(s) || (asked && app.scopes.contains(s)),
         };
-        if released && wanted && !value.is_null() && (first_party || name != "role") {
+        let wanted = match target {
+            Target::UserInfo => scope_of(name).is_none_or(|s| scope.contains(s)) || asked,
+            Target::IdToken => scope_of(name).is_none() || asked,
+        };
+        if released && wanted && !value.is_null() && (app.first_party || name != "role") {
             out.insert(name.to_owned(), value);
         }
     }
@@ -159,28 +196,30 @@ pub fn user_claims(
 }
 
 fn all_claims(user: &User) -> Vec<(&'static str, Value)> {
+    let p = &user.profile;
+    let verified = |present: bool, verified: bool| if present { json!(verified) } else { Value::Null };
     vec![
         ("name", json!(user.name)),
+        ("given_name", json!(p.given_name)),
+        ("family_name", json!(p.family_name)),
+        ("middle_name", json!(p.middle_name)),
+        ("nickname", json!(p.nickname)),
         ("preferred_username", json!(user.username)),
+        ("picture", json!(p.picture)),
+        ("website", json!(p.website)),
+        ("gender", json!(p.gender)),
+        ("birthdate", json!(p.birthdate)),
+        ("zoneinfo", json!(p.zoneinfo)),
+        ("locale", json!(p.locale)),
         ("updated_at", json!(user.updated_at.unix_timestamp())),
         ("email", json!(user.email)),
-        (
-            "email_verified",
-            if user.email.is_some() {
-                json!(user.email_verified)
-            } else {
-                Value::Null
-            },
-        ),
+        ("email_verified", verified(user.email.is_some(), user.email_verified)),
         ("phone_number", json!(user.phone)),
         (
             "phone_number_verified",
-            if user.phone.is_some() {
-                json!(user.phone_verified)
-            } else {
-                Value::Null
-            },
+            verified(user.phone.is_some(), user.phone_verified),
         ),
+        ("address", json!(p.address)),
         ("role", json!(user.role)),
         ("clientId", json!(user.client_id)),
     ]

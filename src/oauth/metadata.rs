@@ -20,12 +20,15 @@ pub fn document(provider: &Provider) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": true,
+        "acr_values_supported": super::acr::SUPPORTED,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash",
-            "name", "preferred_username", "updated_at", "email", "email_verified",
-            "phone_number", "phone_number_verified", "role", "clientId"
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
+            "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
+            "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+            "email", "email_verified", "phone_number", "phone_number_verified", "address",
+            "role", "clientId"
         ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
@@ -34,7 +37,7 @@ pub fn document(provider: &Provider) -> Value {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "scopes_supported": ["openid", "profile", "email", "phone", "offline_access"],
+        "scopes_supported": ["openid", "profile", "email", "phone", "address", "offline_access"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
     })

@@ -191,7 +191,9 @@ async fn current_subject(provider: &Provider, record: &RefreshRecord, current: M
         auth_time: record.subject.auth_time.unwrap_or(record.family_created),
         amr: record.subject.amr.clone(),
     };
-    Subject::rebuild(provider, &user.value, current, Some(known), how).await
+    let mut subject = Subject::rebuild(provider, &user.value, current, Some(known), how).await?;
+    subject.userinfo_claims.clone_from(&record.subject.userinfo_claims);
+    Ok(subject)
 }
 
 /// Revokes the family `record` belongs to.

@@ -34,6 +34,10 @@ pub struct Subject {
     /// The revocation generations the subject was read under.
     #[serde(default)]
     pub marks: Marks,
+    /// The claims the authorization request's `claims` parameter asked of `/userinfo`, carried
+    /// by its access tokens (and the refresh family's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_claims: Vec<String>,
 }
 
 /// How the user authenticated, carried from the sign-in to every token of it.
@@ -138,6 +142,7 @@ impl Subject {
             auth_time: Some(how.auth_time),
             amr: how.amr,
             marks,
+            userinfo_claims: Vec::new(),
         })
     }
 
@@ -177,6 +182,7 @@ impl Subject {
             auth_time: None,
             amr: Vec::new(),
             marks,
+            userinfo_claims: Vec::new(),
         })
     }
 
@@ -230,8 +236,10 @@ impl Subject {
             permissions_left_out,
             auth_time: self.auth_time,
             amr: (!self.amr.is_empty()).then(|| self.amr.clone()),
+            acr: self.auth_time.map(|_| super::acr::of(&self.amr).to_owned()),
             family: family.map(str::to_owned),
             rev,
+            userinfo_claims: self.userinfo_claims.clone(),
         };
         let jwt = token::mint(&provider.keyring(), &claims).map_err(|e| {
             tracing::error!(error = %e, "signing an access token failed");

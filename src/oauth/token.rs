@@ -48,6 +48,9 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// How strongly the user authenticated ([`crate::oauth::acr`]); absent for applications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     /// The refresh-token family this token descends from (private claim), so that revoking the
     /// family (RFC 7009 §2.1, reuse detection) revokes the access tokens it produced.
     #[serde(rename = "fam", default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +59,10 @@ pub struct AccessClaims {
     /// [`crate::oauth::revocation`]). Absent when none was ever moved.
     #[serde(default, skip_serializing_if = "Marks::is_empty")]
     pub rev: Marks,
+    /// The claims the `claims` request parameter asked of `/userinfo` (private claim; absent
+    /// when none were).
+    #[serde(rename = "uc", default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_claims: Vec<String>,
 }
 
 impl AccessClaims {

@@ -537,3 +537,196 @@ async fn form_post_answers_with_a_self_submitting_form_and_no_inline_script() {
         app.stop().await;
     }
 }
+
+/// The standard profile claims: set through the admin API and changed by the user through the
+/// account API, released by the `profile` and `address` scopes at `/userinfo`, and one by one
+/// through the `claims` parameter (an essential `name` with `openid` alone, OP-claims-essential);
+/// a third-party application's user consents to what a claim request adds.
+#[tokio::test]
+async fn profile_and_address_claims_follow_scopes_and_claim_requests() {
+    use reqwest::Method;
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        app.user("root", "admin", None).await;
+        let console = app.web_app(true).await;
+        let admin = app.access_token(&console, "root").await;
+        let body = json!({
+            "username": "vera", "password": crate::support::PASSWORD, "role": "operator",
+            "email": "vera@example.com", "name": "Vera Petrova",
+            "profile": {
+                "given_name": "Vera", "family_name": "Petrova", "locale": "ru-RU",
+                "zoneinfo": "Europe/Moscow", "birthdate": "1990-04-01",
+                "address": {"street_address": "Тверская, 1", "locality": "Москва", "postal_code": "125009", "country": "RU"}
+            }
+        });
+        let (status, created) = app.call(&admin, Method::POST, "/admin/v1/users", Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["profile"]["locale"], "ru-RU");
+        let bad = json!({"username": "x1x", "password": crate::support::PASSWORD, "role": "operator",
+            "profile": {"website": "javascript:alert(1)"}});
+        let (status, refused) = app.call(&admin, Method::POST, "/admin/v1/users", Some(bad)).await;
+        assert_eq!(status, 400, "{refused}");
+        let vera = app.access_token(&console, "vera").await;
+        let (status, changed) = app
+            .call(
+                &vera,
+                Method::PATCH,
+                "/account/v1/profile",
+                Some(json!({"profile": {"nickname": "vp", "birthdate": null}})),
+            )
+            .await;
+        assert_eq!(status, 200, "{changed}");
+        assert_eq!(changed["profile"]["nickname"], "vp");
+        assert!(changed["profile"].get("birthdate").is_none());
+        let (status, _) = app
+            .call(
+                &vera,
+                Method::PATCH,
+                "/account/v1/profile",
+                Some(json!({"profile": {"role": "admin"}})),
+            )
+            .await;
+        assert_eq!(status, 400, "only profile fields");
+
+        let http = openidconnect::reqwest::Client::builder()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+        assert!(
+            metadata
+                .scopes_supported()
+                .unwrap()
+                .iter()
+                .any(|s| s.as_str() == "address")
+        );
+        let tokens_for =
+            |rp: crate::support::RegisteredApp, scopes: &'static [&'static str], claims: Option<&'static str>| {
+                let (metadata, http) = (metadata.clone(), http.clone());
+                let app = &app;
+                async move {
+                    let client = CoreClient::from_provider_metadata(
+                        metadata,
+                        ClientId::new(rp.client_id.clone()),
+                        Some(ClientSecret::new(rp.secret.clone().unwrap())),
+                    )
+                    .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+                    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+                    let mut request = client
+                        .authorize_url(
+                            CoreAuthenticationFlow::AuthorizationCode,
+                            CsrfToken::new_random,
+                            Nonce::new_random,
+                        )
+                        .set_pkce_challenge(challenge);
+                    for s in scopes {
+                        request = request.add_scope(Scope::new((*s).into()));
+                    }
+                    if let Some(claims) = claims {
+                        request = request.add_extra_param("claims", claims);
+                    }
+                    let (url, _, nonce) = request.url();
+                    let browser = Browser::default();
+                    let callback = app.sign_in(&browser, url.as_str(), "vera").await;
+                    let tokens = client
+                        .exchange_code(AuthorizationCode::new(query_param(&callback, "code").unwrap()))
+                        .unwrap()
+                        .set_pkce_verifier(verifier)
+                        .request_async(&http)
+                        .await
+                        .unwrap();
+                    let id: CoreUserInfoClaims = client
+                        .user_info(tokens.access_token().clone(), None)
+                        .unwrap()
+                        .request_async(&http)
+                        .await
+                        .unwrap();
+                    let raw: serde_json::Value = app
+                        .client
+                        .get(app.url("/userinfo"))
+                        .bearer_auth(tokens.access_token().secret())
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    let id_token = tokens
+                        .id_token()
+                        .unwrap()
+                        .claims(&client.id_token_verifier(), &nonce)
+                        .unwrap()
+                        .clone();
+                    (id, raw, id_token)
+                }
+            };
+
+        // profile + address: every profile claim and the address at /userinfo, none in the ID token.
+        let first = app.web_app(true).await;
+        let (info, raw, id_token) = tokens_for(first, &["profile", "address"], None).await;
+        assert_eq!(info.given_name().unwrap().get(None).unwrap().as_str(), "Vera");
+        assert_eq!(info.locale().unwrap().as_str(), "ru-RU");
+        assert_eq!(info.zoneinfo().unwrap().as_str(), "Europe/Moscow");
+        assert_eq!(info.address().unwrap().locality.as_ref().unwrap().as_str(), "Москва");
+        assert_eq!(raw["nickname"], "vp");
+        assert_eq!(raw["preferred_username"], "vera");
+        assert!(raw.get("email").is_none(), "no email scope");
+        assert!(id_token.given_name().is_none(), "scope claims go to userinfo");
+
+        // openid alone, and an essential name asked of userinfo: the name and nothing else of
+        // the profile; a locale asked of the ID token arrives there.
+        let second = app.web_app(true).await;
+        let (_, raw, id_token) = tokens_for(
+            second,
+            &[],
+            Some(r#"{"userinfo":{"name":{"essential":true}},"id_token":{"locale":null}}"#),
+        )
+        .await;
+        assert_eq!(raw["name"], "Vera Petrova");
+        assert!(raw.get("given_name").is_none() && raw.get("address").is_none(), "{raw}");
+        assert_eq!(id_token.locale().unwrap().as_str(), "ru-RU");
+
+        // A third-party application: the claim request adds `profile` to what the user consents
+        // to, then releases the name alone.
+        let third = app.web_app(false).await;
+        let client = CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(third.client_id.clone()),
+            Some(ClientSecret::new(third.secret.clone().unwrap())),
+        )
+        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+        let (url, _, _) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+            .add_extra_param("claims", r#"{"userinfo":{"name":{"essential":true}}}"#)
+            .url();
+        let browser = Browser::default();
+        let to = crate::support::location(&browser.get(url.as_str()).await, &app.base);
+        let login = browser.get(&to).await.text().await.unwrap();
+        let consent = browser
+            .post(
+                &app.url("/login"),
+                &[
+                    ("csrf", &crate::support::hidden(&login, "csrf")),
+                    ("req", &crate::support::hidden(&login, "req")),
+                    ("login", "vera"),
+                    ("password", crate::support::PASSWORD),
+                ],
+            )
+            .await;
+        let page = browser
+            .get(&crate::support::location(&consent, &app.base))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("see your name"), "{page}");
+        app.stop().await;
+    }
+}

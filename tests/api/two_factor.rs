@@ -517,3 +517,123 @@ async fn an_abandoned_authenticator_enrolment_cannot_be_finished_later() {
     assert_eq!(factors["items"], json!([]), "and it is gone");
     app.stop().await;
 }
+
+/// `acr`: a password-only sign-in is `urn:propusk:loa:1` in the ID and access tokens; a request
+/// that accepts only `loa:2` (`acr_values`, through the `openidconnect` crate) steps that
+/// session up — the user signs in again and must add a second factor — and then gets `loa:2`;
+/// `prompt=none` with a session that already has one answers at once.
+#[tokio::test]
+async fn a_request_for_loa2_steps_a_password_session_up_to_a_second_factor() {
+    use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
+    use openidconnect::{
+        AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+        OAuth2TokenResponse, PkceCodeChallenge, ProviderMetadataWithLogout, RedirectUrl, TokenResponse,
+    };
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("ann", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let http = openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+        .await
+        .unwrap();
+    let supported: Vec<String> = metadata
+        .acr_values_supported()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
+    assert_eq!(supported, ["urn:propusk:loa:1", "urn:propusk:loa:2"]);
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(rp.client_id.clone()),
+        Some(ClientSecret::new(rp.secret.clone().unwrap())),
+    )
+    .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+    let browser = Browser::default();
+    let sign_in = |acr: Option<&'static str>, prompt_none: bool| {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        if let Some(acr) = acr {
+            request = request.add_auth_context_value(AuthenticationContextClass::new(acr.into()));
+        }
+        if prompt_none {
+            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::None);
+        }
+        let (url, _, nonce) = request.url();
+        (url.to_string(), verifier, nonce)
+    };
+    let redeem = |code: String, verifier, nonce: Nonce| {
+        let (client, http) = (client.clone(), http.clone());
+        async move {
+            let tokens = client
+                .exchange_code(AuthorizationCode::new(code))
+                .unwrap()
+                .set_pkce_verifier(verifier)
+                .request_async(&http)
+                .await
+                .unwrap();
+            let id = tokens
+                .id_token()
+                .unwrap()
+                .claims(&client.id_token_verifier(), &nonce)
+                .unwrap();
+            let acr = id.auth_context_ref().map(|a| a.as_str().to_owned());
+            (acr, claims_of(tokens.access_token().secret()))
+        }
+    };
+
+    let (url, verifier, nonce) = sign_in(None, false);
+    let callback = app.sign_in(&browser, &url, "ann").await;
+    let code = crate::support::query_param(&callback, "code").unwrap();
+    let (acr, access) = redeem(code, verifier, nonce).await;
+    assert_eq!(acr.as_deref(), Some("urn:propusk:loa:1"));
+    assert_eq!(access["acr"], "urn:propusk:loa:1");
+
+    // loa:2 asked inside the password-only session: sign in again, and add a second factor.
+    let (url, verifier, nonce) = sign_in(Some("urn:propusk:loa:2"), false);
+    let asked = std::sync::atomic::AtomicBool::new(false);
+    let callback = app
+        .sign_in_with(&browser, &url, "ann", &|page: &str| {
+            asked.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(page.contains("<svg"), "enrol an authenticator: {page}");
+            ("totp".into(), totp_code(key_on(page), app.clock.now()))
+        })
+        .await;
+    assert!(asked.into_inner(), "the second factor was asked for");
+    let code = crate::support::query_param(&callback, "code").unwrap();
+    let (acr, access) = redeem(code, verifier, nonce).await;
+    assert_eq!(acr.as_deref(), Some("urn:propusk:loa:2"));
+    assert_eq!(access["acr"], "urn:propusk:loa:2");
+    assert!(access["amr"].as_array().unwrap().contains(&json!("mfa")));
+
+    // The session has a second factor now: prompt=none and loa:2 answer at once.
+    let (url, verifier, nonce) = sign_in(Some("urn:propusk:loa:2"), true);
+    let to = crate::support::location(&browser.get(&url).await, &app.base);
+    let code = crate::support::query_param(&to, "code").unwrap_or_else(|| panic!("{to}"));
+    assert_eq!(
+        redeem(code, verifier, nonce).await.0.as_deref(),
+        Some("urn:propusk:loa:2")
+    );
+
+    // A browser with only a password session and prompt=none: login_required.
+    let other = Browser::default();
+    app.user("bob", "operator", None).await;
+    let (url, _, _) = sign_in(None, false);
+    app.sign_in(&other, &url, "bob").await;
+    let (url, _, _) = sign_in(Some("urn:propusk:loa:2"), true);
+    let to = crate::support::location(&other.get(&url).await, &app.base);
+    assert_eq!(
+        crate::support::query_param(&to, "error").as_deref(),
+        Some("login_required")
+    );
+    app.stop().await;
+}

@@ -44,6 +44,7 @@ fn user(f: &DbFixture, username: &str, role: &str, client_id: Option<AccountId>)
         not_before: None,
         created_at: now,
         updated_at: now,
+        profile: Default::default(),
     }
 }
 
@@ -145,8 +146,22 @@ pub async fn users_round_trip(f: DbFixture) {
     ];
     u.email_verified = true;
     u.not_before = Some(f.clock.now() + Duration::seconds(5));
+    u.profile = propusk::model::profile::Profile::default()
+        .changed(
+            serde_json::json!({"given_name": "Ann", "locale": "ru-RU", "address": {"locality": "Москва"}})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
     f.db.insert_user(&u, &[]).await.unwrap();
     assert_eq!(f.db.find_user(u.id).await.unwrap(), Some(u.clone()));
+    // A profile change is written back whole.
+    let mut changed = u.clone();
+    changed.profile.family_name = Some("Lee".into());
+    changed.profile.address = None;
+    changed.updated_at = f.clock.now() + Duration::seconds(1);
+    f.db.update_user(&changed, u.updated_at, &[]).await.unwrap();
+    assert_eq!(f.db.find_user(u.id).await.unwrap(), Some(changed));
     let staff = user(&f, "olga", "operator", None);
     f.db.insert_user(&staff, &[]).await.unwrap();
     assert_eq!(f.db.find_user(staff.id).await.unwrap(), Some(staff));

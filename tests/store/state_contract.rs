@@ -58,6 +58,7 @@ fn record(f: &HotFixture, family: &str) -> RefreshRecord {
             auth_time: Some(now),
             amr: vec![],
             marks: Marks::default(),
+            userinfo_claims: vec!["name".into()],
         },
         family_created: now,
         issued_at: now,
@@ -187,6 +188,8 @@ pub async fn parked_requests_and_sessions_round_trip_and_bad_data_reads_as_absen
     let parked = Parked {
         request: AuthorizationRequest {
             response_mode: propusk::oauth::authorize::ResponseMode::FormPost,
+            claim_scopes: Scope::parse("profile").unwrap(),
+            requires_second_factor: true,
             client_id: ClientId::parse("web").unwrap(),
             redirect_uri: propusk::model::redirect_uri::RedirectUri::parse("https://app.example/cb").unwrap(),
             redirect_uri_given: true,

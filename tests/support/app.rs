@@ -192,6 +192,7 @@ impl TestApp {
             email: Some(format!("{username}@example.com")),
             phone: None,
             name: Some(format!("{username} tester")),
+            profile: Default::default(),
         };
         let user =
             propusk::identity::admin::create_user(self.state.stores.db.as_ref(), &self.clock, 4, &self.base, input)

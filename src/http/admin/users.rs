@@ -72,6 +72,9 @@ pub struct CreateBody {
     email: Option<String>,
     phone: Option<String>,
     name: Option<String>,
+    /// OpenID Connect profile fields.
+    #[serde(default)]
+    profile: serde_json::Map<String, serde_json::Value>,
 }
 
 pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejection>) -> Response {
@@ -86,6 +89,7 @@ pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejectio
         email: body.email,
         phone: body.phone,
         name: body.name,
+        profile: body.profile,
     };
     match r
         .admin()
@@ -173,7 +177,7 @@ pub async fn update(
     body: Result<Json<ProfileChange>, JsonRejection>,
 ) -> Response {
     let Ok(Json(change)) = body else {
-        return bad_body("body", "expected JSON with name, email or phone");
+        return bad_body("body", "expected JSON with name, email, phone or profile");
     };
     respond(r.admin().users().update_profile(&r.who, &id, change).await)
 }

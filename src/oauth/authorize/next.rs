@@ -48,7 +48,17 @@ pub fn next_step(
             Ok(Next::Login)
         };
     }
-    let scope = request.scope();
+    // Step-up: a request that accepts only a second factor, inside a session without one, signs
+    // in again (the sign-in then asks for the factor, or to enrol one); if even that sign-in
+    // brought none, the requirement cannot be met.
+    if request.requires_second_factor && session.is_some_and(|s| !s.amr.iter().any(|m| m == "mfa")) {
+        return match (request.prompt.none, request.login_done) {
+            (true, _) => Err(ErrorCode::LoginRequired),
+            (false, false) => Ok(Next::Login),
+            (false, true) => Err(ErrorCode::UnmetAuthenticationRequirements),
+        };
+    }
+    let scope = request.consent_scope();
     let needs_consent =
         !app.first_party && (request.prompt.consent || !consented.is_some_and(|c| c.contains_all(&scope)));
     if needs_consent {
@@ -97,6 +107,8 @@ mod tests {
     fn request(scope: &str, prompt: Prompt) -> AuthorizationRequest {
         AuthorizationRequest {
             response_mode: super::super::ResponseMode::Query,
+            claim_scopes: Scope::default(),
+            requires_second_factor: false,
             client_id: ClientId::parse("web").unwrap(),
             redirect_uri: crate::model::redirect_uri::RedirectUri::parse("https://web.example/cb").unwrap(),
             redirect_uri_given: true,
@@ -175,6 +187,29 @@ mod tests {
         let mut other = request("openid", Prompt::default());
         other.expected_sub = Some(UserId::generate().to_string());
         assert_eq!(next_step(&other, &app(true), Some(&s), None, at()), Ok(Next::Login));
+    }
+
+    #[test]
+    fn a_request_for_a_second_factor_steps_a_password_session_up() {
+        let s = session(UserId::generate(), NOW - 10);
+        let mut asks = request("openid", Prompt::default());
+        asks.requires_second_factor = true;
+        assert_eq!(next_step(&asks, &app(true), Some(&s), None, at()), Ok(Next::Login));
+        let mut strong = s.clone();
+        strong.amr = vec!["pwd".into(), "mfa".into()];
+        assert_eq!(next_step(&asks, &app(true), Some(&strong), None, at()), Ok(Next::Issue));
+        asks.login_done = true;
+        assert_eq!(
+            next_step(&asks, &app(true), Some(&s), None, at()),
+            Err(ErrorCode::UnmetAuthenticationRequirements),
+            "signed in again and still no second factor"
+        );
+        let mut silent = request("openid", NONE);
+        silent.requires_second_factor = true;
+        assert_eq!(
+            next_step(&silent, &app(true), Some(&s), None, at()),
+            Err(ErrorCode::LoginRequired)
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub async fn grant(
         auth_time: grant.auth_time,
         amr: grant.amr.clone(),
     };
-    let (subject, user) = Subject::of_user(
+    let (mut subject, user) = Subject::of_user(
         provider,
         app,
         grant.user_id,
@@ -66,6 +66,7 @@ pub async fn grant(
         how,
     )
     .await?;
+    subject.userinfo_claims = id_token::requested(grant.claims.as_ref(), id_token::Target::UserInfo);
     let scope = grant.scope.clone();
     let resource = resource_of(&grant, resource)?;
     let aud = super::audience(provider, app, resource)?;

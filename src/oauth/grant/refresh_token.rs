@@ -37,17 +37,18 @@ pub async fn grant(
     // authentication's `auth_time`, `amr` and `sid`, and no `nonce` (a refresh is no
     // authentication request).
     let id_token = if scope.contains("openid") {
+        // The copy the rotation just read under the family's generations (cached, no SQL).
         let user = match UserId::parse(&record.subject.sub) {
-            Ok(id) => provider.clients.find_user(id).await?,
+            Ok(id) => provider.clients.user(id, record.subject.marks.user).await?,
             Err(_) => None,
         };
         let user = user
-            .filter(|u| u.status == UserStatus::Active)
+            .filter(|cached| cached.value.status == UserStatus::Active)
             .ok_or_else(|| OAuthError::invalid_grant("the user is not active"))?;
         id_token::issue(
             provider,
             &app,
-            &user,
+            &user.value,
             &record.subject,
             &scope,
             &access_token,

@@ -7,7 +7,7 @@ use super::*;
 macro_rules! sql_common {
     ($store:ty, $db:ty, $engine:literal, $begin:literal, $lock:literal) => {
         impl $store {
-            /// Binds every users column of `u`, in [`USER_COLUMNS`] order, as `$1` … `$15`.
+            /// Binds every users column of `u`, in [`USER_COLUMNS`] order, as `$1` … `$16`.
             fn bind_user<'q>(
                 query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
                 u: &'q User,
@@ -28,6 +28,7 @@ macro_rules! sql_common {
                     .bind(u.not_before)
                     .bind(u.created_at)
                     .bind(u.updated_at)
+                    .bind(sqlx::types::Json(&u.profile))
             }
 
             /// Binds every applications column of `a`, in `APPLICATION_COLUMNS` order.
@@ -60,7 +61,7 @@ macro_rules! sql_common {
             /// Inserts the user row inside the caller's transaction.
             async fn insert_user_in(tx: &mut sqlx::Transaction<'_, $db>, u: &User) -> Result<(), StoreError> {
                 Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
                 ))), u)
                 .execute(&mut **tx)
                 .await

@@ -20,6 +20,7 @@ pub(in crate::store) struct UserRow {
     not_before: Option<OffsetDateTime>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    profile: Json<crate::model::profile::Profile>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -51,13 +52,14 @@ impl TryFrom<UserRow> for User {
             not_before: r.not_before,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            profile: r.profile.0,
         })
     }
 }
 
 /// The users columns in a fixed order; spliced into SQL text (a constant, never input).
 pub(in crate::store) const USER_COLUMNS: &str = "id, username, password_hash, email, phone, role, permissions, status, \
-    client_id, name, email_verified, phone_verified, not_before, created_at, updated_at";
+    client_id, name, email_verified, phone_verified, not_before, created_at, updated_at, profile";
 
 /// The users queries for one engine (see [`super::sql_repositories`]).
 macro_rules! sql_users {
@@ -79,11 +81,11 @@ macro_rules! sql_users {
                 events: &[$crate::model::event::OutboxEvent],
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(Self::error)?;
-                // Row-value SET with the same 15 parameters as the insert (created_at is rewritten
-                // with its own value), so both bind through `bind_user`; $16 is the version read.
+                // Row-value SET with the same 16 parameters as the insert (created_at is rewritten
+                // with its own value), so both bind through `bind_user`; $17 is the version read.
                 let done = Self::bind_user(sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE users SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                     WHERE id = $1 AND updated_at = $16",
+                    "UPDATE users SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     WHERE id = $1 AND updated_at = $17",
                     USER_COLUMNS.trim_start_matches("id, ")
                 ))), u)
                 .bind(read_at)
