@@ -20,6 +20,7 @@ pub mod jwks;
 pub mod login;
 pub mod login_2fa;
 pub mod logout;
+pub mod par;
 pub mod reset;
 pub mod revocations;
 pub mod revoke;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/propusk.css", get(browser::stylesheet))
         .route("/static/form_post.js", get(browser::form_post_script))
         .route("/token", post(token::token).options(cors::preflight))
+        .route("/par", post(par::par))
         .route("/introspect", post(introspect::introspect))
         .route("/authz/check", post(authz::check))
         .route("/revoke", post(revoke::revoke).options(cors::preflight))

@@ -188,6 +188,9 @@ pub(super) enum AppCommand {
         /// How its ID tokens are signed: RS256 (default) or ES256.
         #[arg(long = "id-token-alg")]
         id_token_alg: Option<String>,
+        /// Authorization requests only through /par (RFC 9126).
+        #[arg(long = "require-par")]
+        require_par: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -244,6 +247,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     resources,
                     no_token_permissions,
                     id_token_alg,
+                    require_par,
                     json,
                 },
         } => {
@@ -261,6 +265,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 resources,
                 token_permissions: Some(!no_token_permissions),
                 id_token_signed_response_alg: id_token_alg,
+                require_pushed_authorization_requests: Some(require_par),
             };
             create_app(db.as_ref(), input, json).await
         }

@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::events::UserEvent;
 use crate::model::InvalidValue;
 use crate::model::account::{Account, AccountId, AccountStatus, Slug, display_name};
-use crate::model::application::{Application, ClientId, ClientSecret, GrantType, SigningAlg};
+use crate::model::application::{Application, ClientId, ClientSecret, ClientSettings, GrantType, SigningAlg};
 use crate::model::password::Password;
 use crate::model::redirect_uri::RedirectUri;
 use crate::model::role::{RoleName, RoleScope};
@@ -241,6 +241,8 @@ pub struct NewApplication {
     pub token_permissions: Option<bool>,
     /// How its ID tokens are signed: `RS256` (default) or `ES256`.
     pub id_token_signed_response_alg: Option<String>,
+    /// Authorization requests only through `/par` (RFC 9126).
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// The standard OpenID Connect scopes an application gets when none are named.
@@ -364,6 +366,9 @@ pub async fn create_application(
         enabled: true,
         resources: parse_resources(&input.resources)?,
         token_permissions: input.token_permissions.unwrap_or(true),
+        settings: ClientSettings {
+            require_pushed_authorization_requests: input.require_pushed_authorization_requests.unwrap_or(false),
+        },
         generation: 0,
         created_at: now,
         updated_at: now,

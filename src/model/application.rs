@@ -5,6 +5,7 @@
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::crypto::{random_token, sha256};
@@ -145,11 +146,23 @@ pub struct Application {
     /// Whether its access tokens carry `permissions` (off: `/authz/check`, the gateway and
     /// Propusk's own APIs read them from the role and the user, for smaller tokens).
     pub token_permissions: bool,
+    /// Settings kept as one JSON column (every member defaults).
+    pub settings: ClientSettings,
     /// The revocation generation this copy was read under (not stored: see
     /// [`crate::oauth::clients`]); 0 outside the protocol's cache.
     pub generation: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// An application's OpenID Connect and OAuth settings beyond its columns, stored as one JSON
+/// object; a member missing from a stored row takes its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientSettings {
+    /// RFC 9126 §6: authorization requests only through `/par`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Application {
@@ -171,6 +184,7 @@ impl Application {
             "enabled": self.enabled,
             "resources": self.resources,
             "token_permissions": self.token_permissions,
+            "require_pushed_authorization_requests": self.settings.require_pushed_authorization_requests,
         })
     }
 

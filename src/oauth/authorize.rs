@@ -158,13 +158,44 @@ pub enum AuthorizeError {
 
 const MAX_PARAM: usize = 2048;
 
+/// The `request_uri` of a pushed authorization request: this prefix and a random id (RFC 9126
+/// §2.2).
+pub const PUSHED_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// How long a pushed request waits for its `/authorize` (RFC 9126 §2.2: short).
+pub const PUSHED_LIFETIME: time::Duration = time::Duration::seconds(60);
+
 /// Validates a request: first client and redirect URI (failures are fatal), then the rest
-/// (failures redirect with the RFC code).
+/// (failures redirect with the RFC code). A `request_uri` of a pushed request stands for the
+/// request the client pushed (once).
 pub async fn validate(
     provider: &Provider,
     raw: &RawAuthorizationRequest,
 ) -> Result<(AuthorizationRequest, std::sync::Arc<Application>), AuthorizeError> {
+    if let Some(id) = raw.request_uri.as_deref().and_then(|u| u.strip_prefix(PUSHED_PREFIX)) {
+        return pushed(provider, raw, id).await;
+    }
+    check(provider, raw, false).await
+}
+
+/// [`validate`] of a request that arrived at `/authorize` or, `via_par`, at `/par`.
+async fn check(
+    provider: &Provider,
+    raw: &RawAuthorizationRequest,
+    via_par: bool,
+) -> Result<(AuthorizationRequest, std::sync::Arc<Application>), AuthorizeError> {
     let (app, redirect_uri) = client_and_redirect(provider, raw).await?;
+    if app.settings.require_pushed_authorization_requests && !via_par {
+        let state = raw.state.clone().filter(|s| !s.is_empty());
+        return Err(AuthorizeError::Redirect(error_answer(
+            provider,
+            redirect_uri.as_str(),
+            ErrorCode::InvalidRequest.as_str(),
+            "this client must push its authorization requests (RFC 9126)",
+            state.as_deref(),
+            ResponseMode::Query,
+        )));
+    }
     let state = raw.state.clone().filter(|s| !s.is_empty());
     // Errors go back the way the client asked for the answer, when that way is known.
     let mode = raw
@@ -184,6 +215,81 @@ pub async fn validate(
     };
     let request = parameters(provider, raw, &app, &redirect_uri, state.clone()).map_err(to_client)?;
     Ok((request, app))
+}
+
+/// The request an application pushed, taken once by its `request_uri`; the `client_id` of the
+/// front-channel request must name the same application (RFC 9126 §4).
+async fn pushed(
+    provider: &Provider,
+    raw: &RawAuthorizationRequest,
+    id: &str,
+) -> Result<(AuthorizationRequest, std::sync::Arc<Application>), AuthorizeError> {
+    let gone = || fatal("the request_uri is unknown, expired or already used: start the sign-in again");
+    if id.is_empty() || id.len() > 64 {
+        return Err(gone());
+    }
+    let client_id = raw
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| fatal("client_id is missing"))?;
+    let request = provider
+        .state
+        .take_pushed(id)
+        .await
+        .map_err(|_| fatal("the service is temporarily unavailable; try again shortly"))?
+        .ok_or_else(gone)?;
+    if request.client_id.as_str() != client_id {
+        return Err(gone());
+    }
+    let app = provider
+        .clients
+        .application(&request.client_id)
+        .await
+        .map_err(|_| fatal("the service is temporarily unavailable; try again shortly"))?
+        .ok_or_else(|| fatal("unknown client"))?;
+    Ok((request, app))
+}
+
+/// A pushed authorization request (RFC 9126 §2.1) of the authenticated `app`: checked as at
+/// `/authorize`, kept for [`PUSHED_LIFETIME`]; returns its `request_uri`. A refusal is the
+/// error code and description to answer the client with (never a redirect).
+pub async fn push(
+    provider: &Provider,
+    app: &Application,
+    mut raw: RawAuthorizationRequest,
+) -> Result<String, (String, String)> {
+    let refuse = |code: &str, description: &str| (code.to_owned(), description.to_owned());
+    if raw.request_uri.is_some() {
+        return Err(refuse("invalid_request", "request_uri cannot be pushed"));
+    }
+    match raw.client_id.as_deref() {
+        None | Some("") => raw.client_id = Some(app.client_id.to_string()),
+        Some(id) if id == app.client_id.as_str() => {}
+        Some(_) => return Err(refuse("invalid_request", "client_id is not the authenticated client")),
+    }
+    let request = match check(provider, &raw, true).await {
+        Ok((request, _)) => request,
+        Err(AuthorizeError::Fatal(message)) => return Err(refuse("invalid_request", &message)),
+        Err(AuthorizeError::Redirect(answer)) => {
+            let param = |name: &str| {
+                answer
+                    .params
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            return Err((param("error"), param("error_description")));
+        }
+    };
+    let id = crate::crypto::random_token::<32>();
+    provider
+        .state
+        .push_request(&id, &request, provider.clock.now() + PUSHED_LIFETIME)
+        .await
+        .map_err(|_| refuse("temporarily_unavailable", "try again shortly"))?;
+    Ok(format!("{PUSHED_PREFIX}{id}"))
 }
 
 /// The application and the redirect URI the answer may go to: until both are known, nothing

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::authorize::Parked;
+use super::authorize::{AuthorizationRequest, Parked};
 use super::code::CodeGrant;
 use super::ports::{
     AuditSink, ClientDirectory, CodeOutcome, CodeStore, Denial, Denylist, Entry, Ports, RefreshStore, RequestStore, Use,
@@ -193,6 +193,22 @@ impl RequestStore for Memory {
         self.requests.lock().unwrap().remove(id);
         Ok(())
     }
+
+    async fn push_request(
+        &self,
+        id: &str,
+        request: &AuthorizationRequest,
+        _: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.requests.lock().unwrap().insert(format!("par:{id}"), text);
+        Ok(())
+    }
+
+    async fn take_pushed(&self, id: &str) -> Result<Option<AuthorizationRequest>, StoreError> {
+        let taken = self.requests.lock().unwrap().remove(&format!("par:{id}"));
+        Ok(taken.and_then(|t| serde_json::from_str(&t).ok()))
+    }
 }
 
 #[async_trait]
@@ -276,6 +292,7 @@ impl Harness {
             enabled: true,
             resources: vec![],
             token_permissions: true,
+            settings: Default::default(),
             generation: 0,
             created_at: now,
             updated_at: now,

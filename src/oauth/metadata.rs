@@ -15,6 +15,8 @@ pub fn document(provider: &Provider) -> Value {
         "userinfo_endpoint": p.endpoint("/userinfo"),
         "end_session_endpoint": p.endpoint("/logout"),
         "token_endpoint": p.endpoint("/token"),
+        "pushed_authorization_request_endpoint": p.endpoint("/par"),
+        "require_pushed_authorization_requests": false,
         "introspection_endpoint": p.endpoint("/introspect"),
         "revocation_endpoint": p.endpoint("/revoke"),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],

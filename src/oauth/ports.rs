@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::authorize::Parked;
+use super::authorize::{AuthorizationRequest, Parked};
 use super::code::{CodeGrant, Issued};
 use super::refresh::RefreshRecord;
 use super::revocation::Generation;
@@ -104,6 +104,15 @@ pub trait RequestStore: Send + Sync {
     /// The parked request, unless absent, expired or unreadable.
     async fn parked_request(&self, id: &str) -> Result<Option<Parked>, StoreError>;
     async fn unpark_request(&self, id: &str) -> Result<(), StoreError>;
+    /// Keeps a pushed authorization request (RFC 9126) under `id` until `until`.
+    async fn push_request(
+        &self,
+        id: &str,
+        request: &AuthorizationRequest,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Takes a pushed request: once only; `None` when absent, expired, used or unreadable.
+    async fn take_pushed(&self, id: &str) -> Result<Option<AuthorizationRequest>, StoreError>;
 }
 
 /// All of the protocol's short-lived state, as one object.

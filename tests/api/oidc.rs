@@ -730,3 +730,173 @@ async fn profile_and_address_claims_follow_scopes_and_claim_requests() {
         app.stop().await;
     }
 }
+
+/// Pushed Authorization Requests (RFC 9126): the client pushes its request (authenticated), then
+/// sends only `client_id` and the one-time `request_uri` to `/authorize`; the code then works with
+/// the `openidconnect` crate. Refused: a wrong secret, a bad pushed request (answered at `/par`,
+/// never redirected), a pushed `request_uri`, another client's, a used or expired one; an
+/// application that requires PAR cannot use `/authorize` without it.
+#[tokio::test]
+async fn pushed_authorization_requests_are_taken_once_by_their_own_client() {
+    use reqwest::Method;
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        app.user("root", "admin", None).await;
+        app.user("ann", "operator", None).await;
+        let console = app.web_app(true).await;
+        let admin = app.access_token(&console, "root").await;
+        let body = json!({
+            "name": "PAR RP", "grant_types": ["authorization_code"], "first_party": true,
+            "redirect_uris": ["https://client.example.com/cb"],
+            "require_pushed_authorization_requests": true
+        });
+        let (status, created) = app
+            .call(&admin, Method::POST, "/admin/v1/applications", Some(body))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["require_pushed_authorization_requests"], true);
+        let rp = crate::support::RegisteredApp {
+            client_id: created["client_id"].as_str().unwrap().to_owned(),
+            secret: created["client_secret"].as_str().map(str::to_owned),
+        };
+        let http = openidconnect::reqwest::Client::builder()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+        let raw_metadata: serde_json::Value = app.get("/.well-known/openid-configuration").await.json().await.unwrap();
+        let par_endpoint = raw_metadata["pushed_authorization_request_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(par_endpoint, app.url("/par"));
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(rp.client_id.clone()),
+            Some(ClientSecret::new(rp.secret.clone().unwrap())),
+        )
+        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (front, csrf, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge)
+            .url();
+        // The parameters openidconnect would send on the front channel, pushed instead.
+        let params: Vec<(String, String)> = front
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let push = |params: Vec<(String, String)>, secret: &str| {
+            let request = app
+                .client
+                .post(&par_endpoint)
+                .basic_auth(&rp.client_id, Some(secret))
+                .form(&params);
+            async move { request.send().await.unwrap() }
+        };
+        let pushed = push(params.clone(), rp.secret.as_deref().unwrap()).await;
+        assert_eq!(pushed.status(), 201);
+        assert_eq!(pushed.headers()["cache-control"], "no-store");
+        let pushed: serde_json::Value = pushed.json().await.unwrap();
+        assert_eq!(pushed["expires_in"], 60);
+        let request_uri = pushed["request_uri"].as_str().unwrap().to_owned();
+        assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+
+        let authorize = |client_id: &str, request_uri: &str| {
+            let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
+            url.query_pairs_mut()
+                .append_pair("client_id", client_id)
+                .append_pair("request_uri", request_uri);
+            url.to_string()
+        };
+        let browser = Browser::default();
+        let callback = app
+            .sign_in(&browser, &authorize(&rp.client_id, &request_uri), "ann")
+            .await;
+        assert_eq!(query_param(&callback, "state").as_deref(), Some(csrf.secret().as_str()));
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(query_param(&callback, "code").unwrap()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap();
+        tokens
+            .id_token()
+            .unwrap()
+            .claims(&client.id_token_verifier(), &nonce)
+            .unwrap();
+
+        // Used once: gone.
+        let again = browser.get(&authorize(&rp.client_id, &request_uri)).await;
+        assert_eq!(again.status(), 400, "a used request_uri");
+        // Another client's request_uri.
+        let pushed: serde_json::Value = push(params.clone(), rp.secret.as_deref().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
+        let theirs = pushed["request_uri"].as_str().unwrap().to_owned();
+        assert_eq!(browser.get(&authorize(&console.client_id, &theirs)).await.status(), 400);
+        // Expired after 60 s.
+        let pushed: serde_json::Value = push(params.clone(), rp.secret.as_deref().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
+        let late = pushed["request_uri"].as_str().unwrap().to_owned();
+        app.clock.advance(time::Duration::seconds(61));
+        assert_eq!(browser.get(&authorize(&rp.client_id, &late)).await.status(), 400);
+
+        // Refused at /par, as JSON.
+        assert_eq!(push(params.clone(), "wrong-secret").await.status(), 401);
+        let with = |name: &str, value: &str| {
+            let mut p: Vec<(String, String)> = params.iter().filter(|(k, _)| k != name).cloned().collect();
+            p.push((name.to_owned(), value.to_owned()));
+            p
+        };
+        for (case, body, error) in [
+            ("bad scope", with("scope", "openid nonsense"), "invalid_scope"),
+            (
+                "unregistered redirect",
+                with("redirect_uri", "https://evil.example/cb"),
+                "invalid_request",
+            ),
+            (
+                "pushed request_uri",
+                with("request_uri", "urn:ietf:params:oauth:request_uri:x"),
+                "invalid_request",
+            ),
+            (
+                "other client_id",
+                with("client_id", &console.client_id),
+                "invalid_request",
+            ),
+            (
+                "token response type",
+                with("response_type", "token"),
+                "unsupported_response_type",
+            ),
+        ] {
+            let response = push(body, rp.secret.as_deref().unwrap()).await;
+            let status = response.status();
+            let answer: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(
+                (status.as_u16(), answer["error"].as_str().unwrap()),
+                (400, error),
+                "{case}: {answer}"
+            );
+        }
+
+        // This application must push: the front channel alone is refused.
+        let to = crate::support::location(&browser.get(front.as_str()).await, &app.base);
+        assert_eq!(query_param(&to, "error").as_deref(), Some("invalid_request"), "{to}");
+        app.stop().await;
+    }
+}

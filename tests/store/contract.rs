@@ -68,6 +68,7 @@ fn application(f: &DbFixture) -> Application {
         enabled: true,
         resources: vec!["https://billing.example.com".into()],
         token_permissions: false,
+        settings: Default::default(),
         generation: 0,
         created_at: now,
         updated_at: now,

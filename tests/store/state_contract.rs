@@ -209,11 +209,22 @@ pub async fn parked_requests_and_sessions_round_trip_and_bad_data_reads_as_absen
     };
     assert_eq!(s.parked_request("r").await.unwrap(), None);
     s.park_request("r", &parked, until).await.unwrap();
-    assert_eq!(s.parked_request("r").await.unwrap(), Some(parked));
+    assert_eq!(s.parked_request("r").await.unwrap(), Some(parked.clone()));
     s.unpark_request("r").await.unwrap();
     assert_eq!(s.parked_request("r").await.unwrap(), None);
     f.hot.put("authreq:bad", b"not json", until).await.unwrap();
     assert_eq!(s.parked_request("bad").await.unwrap(), None);
+
+    // A pushed request (RFC 9126) is taken once, and not after it expires.
+    assert_eq!(s.take_pushed("p").await.unwrap(), None);
+    s.push_request("p", &parked.request, until).await.unwrap();
+    assert_eq!(s.take_pushed("p").await.unwrap(), Some(parked.request.clone()));
+    assert_eq!(s.take_pushed("p").await.unwrap(), None, "once");
+    s.push_request("late", &parked.request, f.clock.now() + Duration::seconds(60))
+        .await
+        .unwrap();
+    f.clock.advance(Duration::seconds(61));
+    assert_eq!(s.take_pushed("late").await.unwrap(), None, "expired");
 
     let user = UserId::generate();
     let session = Session {

@@ -20,6 +20,7 @@ pub struct ApplicationChange {
     pub resources: Option<Vec<String>>,
     pub token_permissions: Option<bool>,
     pub id_token_signed_response_alg: Option<String>,
+    pub require_pushed_authorization_requests: Option<bool>,
     pub first_party: Option<bool>,
     pub introspect: Option<bool>,
     pub enabled: Option<bool>,
@@ -111,6 +112,9 @@ impl ApplicationAdmin<'_> {
         }
         if let Some(alg) = super::id_token_alg(change.id_token_signed_response_alg.as_deref())? {
             app.id_token_alg = alg;
+        }
+        if let Some(par) = change.require_pushed_authorization_requests {
+            app.settings.require_pushed_authorization_requests = par;
         }
         if let Some(introspect) = change.introspect {
             if introspect && app.is_public() {

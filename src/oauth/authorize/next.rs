@@ -98,6 +98,7 @@ mod tests {
             enabled: true,
             resources: Vec::new(),
             token_permissions: true,
+            settings: Default::default(),
             generation: 0,
             created_at: now,
             updated_at: now,

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::{HotStore, LogLine, Taken};
 use crate::crypto::digest;
 use crate::model::StoreError;
-use crate::oauth::authorize::Parked;
+use crate::oauth::authorize::{AuthorizationRequest, Parked};
 use crate::oauth::code::{CodeGrant, Issued};
 use crate::oauth::ports::{CodeOutcome, CodeStore, Denial, Denylist, Entry, RefreshStore, RequestStore, Use};
 use crate::oauth::refresh::RefreshRecord;
@@ -51,6 +51,11 @@ fn session_families_key(sid: &str) -> String {
 
 fn request_key(id: &str) -> String {
     format!("authreq:{id}")
+}
+
+/// A pushed authorization request, under the digest of its `request_uri` id.
+fn pushed_key(id: &str) -> String {
+    format!("par:{}", digest(id))
 }
 
 fn denial_key(what: Denial<'_>) -> String {
@@ -336,6 +341,22 @@ impl RequestStore for HotState {
 
     async fn unpark_request(&self, id: &str) -> Result<(), StoreError> {
         self.hot.delete(&request_key(id)).await.map(|_| ())
+    }
+
+    async fn push_request(
+        &self,
+        id: &str,
+        request: &AuthorizationRequest,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.hot.put(&pushed_key(id), &encode(request)?, until).await
+    }
+
+    async fn take_pushed(&self, id: &str) -> Result<Option<AuthorizationRequest>, StoreError> {
+        Ok(match self.hot.take(&pushed_key(id)).await? {
+            Taken::First(bytes) => serde_json::from_slice(&bytes).ok(),
+            Taken::Missing | Taken::Again(_) => None,
+        })
     }
 }
 

@@ -24,12 +24,13 @@ pub(in crate::store) struct ApplicationRow {
     updated_at: OffsetDateTime,
     resources: Json<Vec<String>>,
     token_permissions: bool,
+    settings: Json<crate::model::application::ClientSettings>,
 }
 
 pub(in crate::store) const APPLICATION_COLUMNS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
      grant_types, scopes, first_party, may_introspect, service_role, account_id, id_token_alg, \
      access_token_ttl_secs, refresh_token_ttl_secs, enabled, created_at, updated_at, resources, \
-     token_permissions";
+     token_permissions, settings";
 
 fn uris(list: &[String], what: &str) -> Result<Vec<RedirectUri>, StoreError> {
     list.iter()
@@ -78,6 +79,7 @@ impl TryFrom<ApplicationRow> for Application {
             enabled: r.enabled,
             resources: r.resources.0,
             token_permissions: r.token_permissions,
+            settings: r.settings.0,
             generation: 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -94,7 +96,7 @@ macro_rules! sql_applications {
                 Self::bind_application(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO applications ({}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                         $crate::store::sql::APPLICATION_COLUMNS
                     ))),
                     a,
@@ -120,12 +122,12 @@ macro_rules! sql_applications {
             }
 
             async fn update_application(&self, a: &Application, read_at: time::OffsetDateTime) -> Result<(), StoreError> {
-                // Row-value SET with the same 19 parameters as the insert (created_at is rewritten
+                // Row-value SET with the same 20 parameters as the insert (created_at is rewritten
                 // with its own value), so both bind through `bind_application`.
                 let done = Self::bind_application(
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE applications SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-                         WHERE client_id = $1 AND updated_at = $20",
+                        "UPDATE applications SET ({}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+                         WHERE client_id = $1 AND updated_at = $21",
                         $crate::store::sql::APPLICATION_COLUMNS.trim_start_matches("client_id, ")
                     ))),
                     a,

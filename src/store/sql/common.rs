@@ -56,6 +56,7 @@ macro_rules! sql_common {
                     .bind(a.updated_at)
                     .bind(sqlx::types::Json(&a.resources))
                     .bind(a.token_permissions)
+                    .bind(sqlx::types::Json(&a.settings))
             }
 
             /// Inserts the user row inside the caller's transaction.
