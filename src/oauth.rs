@@ -3,6 +3,7 @@
 
 pub mod acr;
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod clients;
 pub mod code;

@@ -98,6 +98,14 @@ impl Upstreams {
         }
     }
 
+    /// Whether a URL may be fetched: https, or http only in development (see `allow_http`).
+    pub fn allows(&self, url: &str) -> bool {
+        match url::Url::parse(url) {
+            Ok(u) => u.scheme() == "https" || (u.scheme() == "http" && self.allow_http),
+            Err(_) => false,
+        }
+    }
+
     fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
             let mut builder = reqwest::Client::builder()

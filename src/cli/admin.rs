@@ -191,6 +191,16 @@ pub(super) enum AppCommand {
         /// Authorization requests only through /par (RFC 9126).
         #[arg(long = "require-par")]
         require_par: bool,
+        /// private_key_jwt: authenticate with a signed JWT (with --jwks-uri or --jwks) instead
+        /// of a secret.
+        #[arg(long = "token-endpoint-auth-method")]
+        token_endpoint_auth_method: Option<String>,
+        /// Where the application publishes its public keys (https), for private_key_jwt.
+        #[arg(long = "jwks-uri")]
+        jwks_uri: Option<String>,
+        /// The application's public keys as a JWK Set (JSON text), for private_key_jwt.
+        #[arg(long)]
+        jwks: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -248,6 +258,9 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     no_token_permissions,
                     id_token_alg,
                     require_par,
+                    token_endpoint_auth_method,
+                    jwks_uri,
+                    jwks,
                     json,
                 },
         } => {
@@ -266,6 +279,12 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                 token_permissions: Some(!no_token_permissions),
                 id_token_signed_response_alg: id_token_alg,
                 require_pushed_authorization_requests: Some(require_par),
+                token_endpoint_auth_method,
+                jwks: match jwks.as_deref().map(serde_json::from_str).transpose() {
+                    Ok(set) => set,
+                    Err(e) => return Err(Failure::from(format!("--jwks is not JSON: {e}"))),
+                },
+                jwks_uri,
             };
             create_app(db.as_ref(), input, json).await
         }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::model::application::Application;
-use crate::oauth::client_auth::{self, Accept, Presented};
+use crate::oauth::client_auth::{self, Accept, BodyCredentials, Presented};
 use crate::oauth::error::OAuthError;
 use crate::security::Services;
 use crate::security::ratelimit::{self, Bucket};
@@ -71,13 +71,12 @@ pub enum Budget {
 pub async fn client(
     provider: &Services,
     headers: &HeaderMap,
-    body_id: Option<&str>,
-    body_secret: Option<&str>,
+    body: BodyCredentials<'_>,
     accept: Accept,
     budget: Budget,
 ) -> Result<Arc<Application>, OAuthError> {
-    let presented = Presented::from_request(authorization(headers), body_id, body_secret)?;
-    let app = client_auth::authenticate(&provider.clients, presented, accept).await?;
+    let presented = Presented::from_request(authorization(headers), body)?;
+    let app = client_auth::authenticate(provider, &provider.client_keys, presented, accept).await?;
     let (policy, rate) = if budget == Budget::Introspection && app.may_introspect {
         ("gateway", provider.limits.gateway)
     } else {
@@ -101,6 +100,8 @@ pub struct TokenForm {
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
 }
 
 impl TokenForm {
@@ -120,15 +121,13 @@ impl TokenForm {
         accept: Accept,
         budget: Budget,
     ) -> Result<Arc<Application>, OAuthError> {
-        client(
-            provider,
-            headers,
-            self.client_id.as_deref(),
-            self.client_secret.as_deref(),
-            accept,
-            budget,
-        )
-        .await
+        let body = BodyCredentials {
+            id: self.client_id.as_deref(),
+            secret: self.client_secret.as_deref(),
+            assertion_type: self.client_assertion_type.as_deref(),
+            assertion: self.client_assertion.as_deref(),
+        };
+        client(provider, headers, body, accept, budget).await
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::error::{json_error, no_store};
 use super::extract::{Budget, OAuthForm, client};
 use crate::oauth::authorize::{self, PUSHED_LIFETIME, RawAuthorizationRequest};
-use crate::oauth::client_auth::Accept;
+use crate::oauth::client_auth::{Accept, BodyCredentials};
 use crate::security::Services;
 
 /// The pushed request and the client's credentials. No `Debug`: it holds a secret.
@@ -24,6 +24,8 @@ pub struct PushedForm {
     #[serde(flatten)]
     request: RawAuthorizationRequest,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 pub async fn par(
@@ -31,16 +33,13 @@ pub async fn par(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<PushedForm>,
 ) -> Response {
-    let app = match client(
-        &provider,
-        &headers,
-        form.request.client_id.as_deref(),
-        form.client_secret.as_deref(),
-        Accept::Any,
-        Budget::Client,
-    )
-    .await
-    {
+    let body = BodyCredentials {
+        id: form.request.client_id.as_deref(),
+        secret: form.client_secret.as_deref(),
+        assertion_type: form.client_assertion_type.as_deref(),
+        assertion: form.client_assertion.as_deref(),
+    };
+    let app = match client(&provider, &headers, body, Accept::Any, Budget::Client).await {
         Ok(app) => app,
         Err(e) => return e.into_response(),
     };

@@ -28,7 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use super::error::json_error;
 use super::extract::{Budget, client};
 use crate::http::AppState;
-use crate::oauth::client_auth::Accept;
+use crate::oauth::client_auth::{Accept, BodyCredentials};
 use crate::store::hot::HotState;
 
 /// How often the feed is read for new entries: a revocation reaches the gateway within this.
@@ -172,8 +172,7 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
     let caller = match client(
         &state.provider,
         &headers,
-        None,
-        None,
+        BodyCredentials::default(),
         Accept::ConfidentialOnly,
         Budget::Introspection,
     )

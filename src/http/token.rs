@@ -15,7 +15,7 @@ use super::error::no_store;
 use super::extract::{Budget, ClientIp, OAuthForm, client, request_context};
 use crate::audit::RequestContext;
 use crate::model::application::Application;
-use crate::oauth::client_auth::Accept;
+use crate::oauth::client_auth::{Accept, BodyCredentials};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant::{TokenResponse, Wanted, authorization_code, client_credentials, refresh_token};
 use crate::oauth::request::{RawTokenRequest, TokenRequest};
@@ -28,15 +28,13 @@ pub async fn token(
     headers: HeaderMap,
     OAuthForm(raw): OAuthForm<RawTokenRequest>,
 ) -> Result<Response, OAuthError> {
-    let app = client(
-        &provider,
-        &headers,
-        raw.client_id.as_deref(),
-        raw.client_secret.as_deref(),
-        Accept::Any,
-        Budget::Client,
-    )
-    .await?;
+    let body = BodyCredentials {
+        id: raw.client_id.as_deref(),
+        secret: raw.client_secret.as_deref(),
+        assertion_type: raw.client_assertion_type.as_deref(),
+        assertion: raw.client_assertion.as_deref(),
+    };
+    let app = client(&provider, &headers, body, Accept::Any, Budget::Client).await?;
     let ctx = request_context(peer, &headers);
     let mut response = match grant(&provider, &app, &raw, peer, &ctx).await {
         Ok(tokens) => {

@@ -243,6 +243,13 @@ pub struct NewApplication {
     pub id_token_signed_response_alg: Option<String>,
     /// Authorization requests only through `/par` (RFC 9126).
     pub require_pushed_authorization_requests: Option<bool>,
+    /// `private_key_jwt` for a confidential client without a secret (with `jwks` or
+    /// `jwks_uri`); else it follows from `public`.
+    pub token_endpoint_auth_method: Option<String>,
+    /// The client's public keys (a JWK Set), for `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its keys, for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
 }
 
 /// The standard OpenID Connect scopes an application gets when none are named.
@@ -346,7 +353,13 @@ pub async fn create_application(
             }
         }
     };
-    let secret = (!input.public).then(ClientSecret::generate);
+    let keys = client_keys(
+        input.token_endpoint_auth_method.as_deref(),
+        input.public,
+        input.jwks.clone(),
+        input.jwks_uri.clone(),
+    )?;
+    let secret = (!input.public && !keys.0).then(ClientSecret::generate);
     let now = clock.now();
     let app = Application {
         client_id: ClientId::generate(),
@@ -368,6 +381,9 @@ pub async fn create_application(
         token_permissions: input.token_permissions.unwrap_or(true),
         settings: ClientSettings {
             require_pushed_authorization_requests: input.require_pushed_authorization_requests.unwrap_or(false),
+            private_key_jwt: keys.0,
+            jwks: keys.1,
+            jwks_uri: keys.2,
         },
         generation: 0,
         created_at: now,
@@ -375,6 +391,57 @@ pub async fn create_application(
     };
     db.insert_application(&app).await?;
     Ok((app, secret))
+}
+
+/// The key settings of an application as typed: whether it uses `private_key_jwt`, and its
+/// `jwks` or `jwks_uri` (exactly one of them, and only with that method).
+pub(crate) fn client_keys(
+    method: Option<&str>,
+    public: bool,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+) -> Result<(bool, Option<serde_json::Value>, Option<String>), AdminError> {
+    let keyed = match method {
+        None | Some("client_secret_basic" | "client_secret_post" | "none") => false,
+        Some("private_key_jwt") => true,
+        Some(other) => {
+            return Err(invalid(
+                "token_endpoint_auth_method",
+                format!("{other:?} is not client_secret_basic, client_secret_post, private_key_jwt or none"),
+            ));
+        }
+    };
+    if !keyed {
+        if jwks.is_some() || jwks_uri.is_some() {
+            return Err(invalid(
+                "jwks",
+                "jwks and jwks_uri go with token_endpoint_auth_method private_key_jwt",
+            ));
+        }
+        return Ok((false, None, None));
+    }
+    if public {
+        return Err(invalid(
+            "token_endpoint_auth_method",
+            "a public application holds no key",
+        ));
+    }
+    match (jwks, jwks_uri) {
+        (Some(set), None) => {
+            crate::oauth::client_assertion::parse_set(&set).map_err(|e| invalid("jwks", e))?;
+            Ok((true, Some(set), None))
+        }
+        (None, Some(uri)) => match url::Url::parse(&uri) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() && uri.len() <= 2048 => {
+                Ok((true, None, Some(uri)))
+            }
+            _ => Err(invalid("jwks_uri", "an absolute https URL")),
+        },
+        _ => Err(invalid(
+            "jwks",
+            "private_key_jwt needs exactly one of jwks and jwks_uri",
+        )),
+    }
 }
 
 /// An ID token signing algorithm as typed (`RS256` or `ES256`).

@@ -163,6 +163,16 @@ pub struct ClientSettings {
     /// RFC 9126 §6: authorization requests only through `/par`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// Authenticates with `private_key_jwt` (RFC 7523) against `jwks` or `jwks_uri`: a
+    /// confidential client without a secret.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub private_key_jwt: bool,
+    /// Its public keys, as a JWK Set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Where it publishes its public keys (https).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 impl Application {
@@ -185,11 +195,26 @@ impl Application {
             "resources": self.resources,
             "token_permissions": self.token_permissions,
             "require_pushed_authorization_requests": self.settings.require_pushed_authorization_requests,
+            "token_endpoint_auth_method": self.auth_method(),
+            "jwks": self.settings.jwks,
+            "jwks_uri": self.settings.jwks_uri,
         })
     }
 
+    /// A public client (browser or native app): no secret and no keys.
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.secret_hash.is_none() && !self.settings.private_key_jwt
+    }
+
+    /// How it authenticates at the token endpoint (RFC 7591 names).
+    pub fn auth_method(&self) -> &'static str {
+        if self.settings.private_key_jwt {
+            "private_key_jwt"
+        } else if self.secret_hash.is_some() {
+            "client_secret_basic"
+        } else {
+            "none"
+        }
     }
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {

@@ -209,6 +209,11 @@ impl RequestStore for Memory {
         let taken = self.requests.lock().unwrap().remove(&format!("par:{id}"));
         Ok(taken.and_then(|t| serde_json::from_str(&t).ok()))
     }
+
+    async fn first_assertion(&self, client_id: &str, jti: &str, _: OffsetDateTime) -> Result<bool, StoreError> {
+        let key = format!("assertion:{client_id}:{jti}");
+        Ok(self.requests.lock().unwrap().insert(key, String::new()).is_none())
+    }
 }
 
 #[async_trait]

@@ -21,6 +21,8 @@ pub struct RawTokenRequest {
     pub password: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
     /// RFC 8707 resource indicator (one at most).
     pub resource: Option<String>,
 }

@@ -44,7 +44,9 @@ pub struct Services {
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::config::IpNet>,
     /// Upstream identity providers' metadata and keys (corporate SSO).
-    pub upstreams: crate::outbound::Upstreams,
+    pub upstreams: Arc<crate::outbound::Upstreams>,
+    /// Keys of `private_key_jwt` clients fetched from their `jwks_uri` (through `upstreams`).
+    pub client_keys: crate::oauth::client_assertion::ClientKeys,
 }
 
 impl Services {
@@ -56,6 +58,7 @@ impl Services {
         master: &MasterKey,
         notifier: crate::notify::Notifier,
     ) -> Self {
+        let upstreams = Arc::new(crate::outbound::Upstreams::new(!config.is_https()));
         Self {
             db: stores.db.clone(),
             state: stores.state.clone(),
@@ -70,7 +73,8 @@ impl Services {
             mfa_required_roles: config.mfa_required_roles.clone(),
             notifier,
             trusted_proxies: config.trusted_proxies.clone(),
-            upstreams: crate::outbound::Upstreams::new(!config.is_https()),
+            upstreams: upstreams.clone(),
+            client_keys: crate::oauth::client_assertion::ClientKeys::new(upstreams),
             oauth,
         }
     }

@@ -28,7 +28,23 @@ async fn both_discovery_documents_describe_this_issuer() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(auth, ["client_secret_basic", "client_secret_post", "none"]);
+        assert_eq!(
+            auth,
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+        );
+        assert_eq!(
+            doc["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "PS256", "ES256"])
+        );
+        assert_eq!(
+            doc["response_modes_supported"],
+            serde_json::json!(["query", "form_post"])
+        );
+        assert_eq!(
+            doc["acr_values_supported"],
+            serde_json::json!(["urn:propusk:loa:1", "urn:propusk:loa:2"])
+        );
+        assert_eq!(doc["pushed_authorization_request_endpoint"], format!("{issuer}/par"));
     }
     app.stop().await;
 }

@@ -21,6 +21,9 @@ pub struct ApplicationChange {
     pub token_permissions: Option<bool>,
     pub id_token_signed_response_alg: Option<String>,
     pub require_pushed_authorization_requests: Option<bool>,
+    /// New keys of a `private_key_jwt` application (one of the two).
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
     pub first_party: Option<bool>,
     pub introspect: Option<bool>,
     pub enabled: Option<bool>,
@@ -115,6 +118,12 @@ impl ApplicationAdmin<'_> {
         }
         if let Some(par) = change.require_pushed_authorization_requests {
             app.settings.require_pushed_authorization_requests = par;
+        }
+        if change.jwks.is_some() || change.jwks_uri.is_some() {
+            let method = app.settings.private_key_jwt.then_some("private_key_jwt");
+            let (_, jwks, jwks_uri) = super::client_keys(method, app.is_public(), change.jwks, change.jwks_uri)?;
+            app.settings.jwks = jwks;
+            app.settings.jwks_uri = jwks_uri;
         }
         if let Some(introspect) = change.introspect {
             if introspect && app.is_public() {

@@ -200,12 +200,19 @@ async fn a_blocked_user_gets_no_new_tokens_from_a_refresh() {
 async fn clients_authenticate_with_their_secret_only() {
     let h = Harness::new();
     let (app, secret) = h.application("web");
-    let registry = &h.provider.clients;
+    struct NoFetch;
+    #[async_trait::async_trait]
+    impl crate::oauth::client_assertion::Fetch for NoFetch {
+        async fn get(&self, _: &str) -> Result<Vec<u8>, String> {
+            Err("no network in unit tests".into())
+        }
+    }
+    let keys = crate::oauth::client_assertion::ClientKeys::new(std::sync::Arc::new(NoFetch));
     let basic = |id: &str, secret: &ClientSecret| Presented::Basic {
         id: id.into(),
         secret: ClientSecret::presented(secret.expose()),
     };
-    let found = authenticate(registry, basic("web", &secret), Accept::Any)
+    let found = authenticate(&h.provider, &keys, basic("web", &secret), Accept::Any)
         .await
         .unwrap();
     assert_eq!(found.client_id, app.client_id);
@@ -215,8 +222,14 @@ async fn clients_authenticate_with_their_secret_only() {
         basic("nobody", &secret),
         Presented::IdOnly { id: "web".into() },
         Presented::Nothing,
+        Presented::Assertion {
+            id: None,
+            assertion: "e30.eyJpc3MiOiJ3ZWIifQ.c2ln".into(),
+        },
     ] {
-        let e = authenticate(registry, presented, Accept::Any).await.unwrap_err();
+        let e = authenticate(&h.provider, &keys, presented, Accept::Any)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidClient);
     }
 }

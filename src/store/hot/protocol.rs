@@ -358,6 +358,11 @@ impl RequestStore for HotState {
             Taken::Missing | Taken::Again(_) => None,
         })
     }
+
+    async fn first_assertion(&self, client_id: &str, jti: &str, until: OffsetDateTime) -> Result<bool, StoreError> {
+        let key = format!("assertion:{}", digest(&format!("{client_id}\0{jti}")));
+        self.hot.put_new(&key, b"1", until).await
+    }
 }
 
 #[cfg(test)]
