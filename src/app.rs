@@ -157,6 +157,10 @@ impl App {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let reload = tokio::spawn(reload_keys(self.state.clone()));
         let relay = self.start_relay();
+        let backchannel = tokio::spawn(crate::security::backchannel::run(
+            self.state.provider.clone(),
+            self.state.closing.subscribe(),
+        ));
         let router = crate::http::router(self.state.clone());
         let limits = crate::http::server::Limits::from_config(&self.state.config);
         // Long-lived responses (the revocation feed) end when shutdown begins, so draining does
@@ -168,6 +172,7 @@ impl App {
         };
         let result = crate::http::server::serve(self.listener, router, limits, shutdown).await;
         reload.abort();
+        backchannel.abort();
         if let Some(relay) = relay {
             relay.abort();
         }

@@ -2,6 +2,7 @@
 //! protections around them — the client's address behind trusted proxies, rate limits, CSRF
 //! tokens.
 
+pub mod backchannel;
 pub mod client_ip;
 pub mod csrf;
 pub mod ratelimit;

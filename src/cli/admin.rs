@@ -201,6 +201,9 @@ pub(super) enum AppCommand {
         /// The application's public keys as a JWK Set (JSON text), for private_key_jwt.
         #[arg(long)]
         jwks: Option<String>,
+        /// Where the application takes logout tokens when a session it signed in to ends.
+        #[arg(long = "backchannel-logout-uri")]
+        backchannel_logout_uri: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -261,6 +264,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     token_endpoint_auth_method,
                     jwks_uri,
                     jwks,
+                    backchannel_logout_uri,
                     json,
                 },
         } => {
@@ -285,6 +289,7 @@ pub(super) async fn run(command: AdminCommand, config: Config) -> Result<(), Fai
                     Err(e) => return Err(Failure::from(format!("--jwks is not JSON: {e}"))),
                 },
                 jwks_uri,
+                backchannel_logout_uri,
             };
             create_app(db.as_ref(), input, json).await
         }

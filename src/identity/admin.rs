@@ -250,6 +250,8 @@ pub struct NewApplication {
     pub jwks: Option<serde_json::Value>,
     /// Where the client publishes its keys, for `private_key_jwt`.
     pub jwks_uri: Option<String>,
+    /// Where the client takes logout tokens (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// The standard OpenID Connect scopes an application gets when none are named.
@@ -384,6 +386,7 @@ pub async fn create_application(
             private_key_jwt: keys.0,
             jwks: keys.1,
             jwks_uri: keys.2,
+            backchannel_logout_uri: logout_uri(input.backchannel_logout_uri.as_deref())?,
         },
         generation: 0,
         created_at: now,
@@ -441,6 +444,28 @@ pub(crate) fn client_keys(
             "jwks",
             "private_key_jwt needs exactly one of jwks and jwks_uri",
         )),
+    }
+}
+
+/// A back-channel logout URI as typed: an absolute http(s) URL without a fragment (OpenID
+/// Connect Back-Channel Logout §2.2); https is enforced when it is called, outside development.
+pub(crate) fn logout_uri(uri: Option<&str>) -> Result<Option<String>, AdminError> {
+    match uri.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(u) => match url::Url::parse(u) {
+            Ok(url)
+                if matches!(url.scheme(), "https" | "http")
+                    && url.host_str().is_some()
+                    && url.fragment().is_none()
+                    && u.len() <= 2048 =>
+            {
+                Ok(Some(u.to_owned()))
+            }
+            _ => Err(invalid(
+                "backchannel_logout_uri",
+                "an absolute https URL without a fragment",
+            )),
+        },
     }
 }
 

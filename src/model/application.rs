@@ -173,6 +173,10 @@ pub struct ClientSettings {
     /// Where it publishes its public keys (https).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// Where it takes logout tokens when a session it signed in to ends (OpenID Connect
+    /// Back-Channel Logout 1.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Application {
@@ -198,6 +202,8 @@ impl Application {
             "token_endpoint_auth_method": self.auth_method(),
             "jwks": self.settings.jwks,
             "jwks_uri": self.settings.jwks_uri,
+            "backchannel_logout_uri": self.settings.backchannel_logout_uri,
+            "backchannel_logout_session_required": self.settings.backchannel_logout_uri.is_some(),
         })
     }
 

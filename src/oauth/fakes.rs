@@ -210,6 +210,12 @@ impl RequestStore for Memory {
         Ok(taken.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
+    async fn note_session_client(&self, sid: &str, client_id: &str, _: OffsetDateTime) -> Result<(), StoreError> {
+        let key = format!("session-clients:{sid}:{client_id}");
+        self.requests.lock().unwrap().insert(key, String::new());
+        Ok(())
+    }
+
     async fn first_assertion(&self, client_id: &str, jti: &str, _: OffsetDateTime) -> Result<bool, StoreError> {
         let key = format!("assertion:{client_id}:{jti}");
         Ok(self.requests.lock().unwrap().insert(key, String::new()).is_none())

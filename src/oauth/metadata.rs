@@ -22,6 +22,8 @@ pub fn document(provider: &Provider) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "acr_values_supported": super::acr::SUPPORTED,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

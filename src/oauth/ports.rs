@@ -113,6 +113,8 @@ pub trait RequestStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Takes a pushed request: once only; `None` when absent, expired, used or unreadable.
     async fn take_pushed(&self, id: &str) -> Result<Option<AuthorizationRequest>, StoreError>;
+    /// Records that browser session `sid` signed in to `client_id` (for back-channel logout).
+    async fn note_session_client(&self, sid: &str, client_id: &str, until: OffsetDateTime) -> Result<(), StoreError>;
     /// Records the `jti` of a client assertion until `until`; false when it was seen before.
     async fn first_assertion(&self, client_id: &str, jti: &str, until: OffsetDateTime) -> Result<bool, StoreError>;
 }

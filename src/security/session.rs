@@ -63,6 +63,12 @@ pub async fn start(
     };
     save(hot, &cookie, &session, now).await?;
     hot.add_user_session(user_id, &session.sid, now + ABSOLUTE).await?;
+    hot.put_record(
+        crate::store::hot::Key::SessionBySid(&session.sid),
+        &session,
+        now + ABSOLUTE,
+    )
+    .await?;
     Ok((cookie, session))
 }
 

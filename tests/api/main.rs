@@ -13,6 +13,7 @@ mod audit;
 mod authority;
 mod authorize;
 mod authz;
+mod backchannel;
 mod client_keys;
 mod code_exchange;
 mod codes;

@@ -24,6 +24,8 @@ pub struct ApplicationChange {
     /// New keys of a `private_key_jwt` application (one of the two).
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
+    /// A new back-channel logout URI (`""` removes it).
+    pub backchannel_logout_uri: Option<String>,
     pub first_party: Option<bool>,
     pub introspect: Option<bool>,
     pub enabled: Option<bool>,
@@ -118,6 +120,9 @@ impl ApplicationAdmin<'_> {
         }
         if let Some(par) = change.require_pushed_authorization_requests {
             app.settings.require_pushed_authorization_requests = par;
+        }
+        if let Some(uri) = change.backchannel_logout_uri.as_deref() {
+            app.settings.backchannel_logout_uri = super::logout_uri(Some(uri))?;
         }
         if change.jwks.is_some() || change.jwks_uri.is_some() {
             let method = app.settings.private_key_jwt.then_some("private_key_jwt");

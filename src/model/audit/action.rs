@@ -68,6 +68,7 @@ actions! {
     MfaRemove = "mfa.remove",
     MfaRecoveryCodes = "mfa.recovery_codes",
     Verify = "verify",
+    BackchannelLogout = "backchannel_logout",
 }
 
 impl fmt::Display for Action {

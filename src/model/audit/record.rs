@@ -253,6 +253,25 @@ impl AuditRecord {
         record.with("reason", json!(reason))
     }
 
+    /// A logout token that could not be delivered to an application (OpenID Connect Back-Channel
+    /// Logout), after its retries.
+    pub fn backchannel_logout_failed(at: OffsetDateTime, user: &str, client: &str, sid: &str, reason: &str) -> Self {
+        let mut record = Self::new(
+            at,
+            Action::BackchannelLogout,
+            Outcome::Failure,
+            &RequestContext::default(),
+        );
+        record.actor_type = ActorType::System;
+        record.actor_id = Some("backchannel".into());
+        record.target_type = Some("user".into());
+        record.target_id = Some(user.to_owned());
+        record
+            .with("client_id", json!(client))
+            .with("sid", json!(sid))
+            .with("reason", json!(reason))
+    }
+
     /// A user denied an application access.
     pub fn consent_denied(at: OffsetDateTime, user: &str, client: &str, ctx: &RequestContext) -> Self {
         Self::new(at, Action::Consent, Outcome::Denied, ctx)

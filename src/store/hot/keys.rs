@@ -86,6 +86,16 @@ pub enum Key<'a> {
     Session(&'a str),
     /// The ids of a user's live browser sessions.
     UserSessions(UserId),
+    /// A browser session by its `sid` (what back-channel logout needs to know of it).
+    SessionBySid(&'a str),
+    /// The applications a browser session signed in to (client ids).
+    SessionClients(&'a str),
+    /// How far the back-channel logout dispatcher has read the revocation feed.
+    BackchannelCursor,
+    /// A feed entry one node took to dispatch (its feed id).
+    BackchannelEntry(&'a str),
+    /// A logout token already sent for a session to an application.
+    BackchannelSent { sid: &'a str, client: &'a str },
 }
 
 impl Key<'_> {
@@ -127,6 +137,11 @@ impl fmt::Display for Key<'_> {
             Key::FeedCursor => f.write_str("feed-cursor:kafka"),
             Key::Session(cookie) => write!(f, "session:{}", digest(cookie)),
             Key::UserSessions(user) => write!(f, "user-sessions:{user}"),
+            Key::SessionBySid(sid) => write!(f, "session-sid:{sid}"),
+            Key::SessionClients(sid) => write!(f, "session-clients:{sid}"),
+            Key::BackchannelCursor => f.write_str("feed-cursor:backchannel"),
+            Key::BackchannelEntry(id) => write!(f, "bcl-entry:{id}"),
+            Key::BackchannelSent { sid, client } => write!(f, "bcl-sent:{sid}:{}", digest(client)),
         }
     }
 }

@@ -359,6 +359,10 @@ impl RequestStore for HotState {
         })
     }
 
+    async fn note_session_client(&self, sid: &str, client_id: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.set_add(super::Key::SessionClients(sid), client_id, until).await
+    }
+
     async fn first_assertion(&self, client_id: &str, jti: &str, until: OffsetDateTime) -> Result<bool, StoreError> {
         let key = format!("assertion:{}", digest(&format!("{client_id}\0{jti}")));
         self.hot.put_new(&key, b"1", until).await
