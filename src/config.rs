@@ -44,6 +44,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("KAFKA_BROKERS", "(none: outbox only)", "comma-separated host:port list"),
     ("KAFKA_TOPIC_PREFIX", "(empty)", "prefix of every Kafka topic name"),
     (
+        "DEFAULT_LOCALE",
+        "en",
+        "language of mails and SMS to users without a locale of their own: en or ru",
+    ),
+    (
         "OUTBOX_RETENTION",
         "7d",
         "how long sent events stay in the outbox table before they are deleted (1h-365d)",
@@ -186,6 +191,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// How long sent outbox rows are kept.
     pub outbox_retention: Duration,
+    /// The language of mails and SMS to users without a locale of their own.
+    pub default_locale: crate::i18n::Lang,
     pub bcrypt_cost: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limit_login: Option<crate::model::rate::Rate>,
@@ -321,6 +328,7 @@ impl Config {
             access_token_ttl: p.parse("ACCESS_TOKEN_TTL", "10m", "a duration from 30s to 24h, e.g. 10m", |s| {
                 value::duration(s).filter(|d| *d >= Duration::seconds(30) && *d <= Duration::hours(24))
             }),
+            default_locale: p.parse("DEFAULT_LOCALE", "en", "en or ru", crate::i18n::Lang::parse),
             outbox_retention: p.parse("OUTBOX_RETENTION", "7d", "a duration from 1h to 365d, e.g. 7d", |s| {
                 value::duration(s).filter(|d| *d >= Duration::hours(1) && *d <= Duration::days(365))
             }),

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod events;
 pub mod federation;
 pub mod http;
+pub mod i18n;
 pub mod identity;
 pub mod keys;
 pub mod model;

@@ -8,6 +8,7 @@ pub mod sms;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::i18n::{Lang, Msg};
 
 /// Why a message was not sent.
 #[derive(Debug, thiserror::Error)]
@@ -20,9 +21,6 @@ pub enum NotifyError {
     Refused(String),
     #[error("the provider is unreachable: {0}")]
     Unavailable(String),
-    /// A mail template did not render: nothing is sent (an empty mail would be worse).
-    #[error("the {0} mail could not be rendered: {1}")]
-    Render(&'static str, String),
 }
 
 /// Mail and SMS, as configured.
@@ -30,6 +28,8 @@ pub enum NotifyError {
 pub struct Notifier {
     pub mail: Option<Arc<mail::Mailer>>,
     pub sms: Arc<dyn sms::SmsSender>,
+    /// The language of users without a locale of their own (`DEFAULT_LOCALE`).
+    pub default_lang: Lang,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -53,7 +53,16 @@ impl Notifier {
                 development: !config.is_https(),
             }),
         };
-        Ok(Self { mail, sms })
+        Ok(Self {
+            mail,
+            sms,
+            default_lang: config.default_locale,
+        })
+    }
+
+    /// The language `user` reads: their profile's `locale`, else `DEFAULT_LOCALE`.
+    pub fn lang_of(&self, user: &crate::model::user::User) -> Lang {
+        Lang::for_user(user.profile.locale.as_deref(), self.default_lang)
     }
 
     /// Sends an email; an error when mail is not configured or the server refuses it.
@@ -64,16 +73,15 @@ impl Notifier {
         }
     }
 
-    /// Mails `user` a security notice (in the background) when they have an address.
-    pub fn notice(&self, user: &crate::model::user::User, what: &str, ip: Option<&str>, at: time::OffsetDateTime) {
+    /// Mails `user` a security notice (in the background, in their language) when they have
+    /// an address.
+    pub fn notice(&self, user: &crate::model::user::User, what: Msg, ip: Option<&str>, at: time::OffsetDateTime) {
         let Some(email) = &user.email else { return };
         let when = at
             .format(&time::format_description::well_known::Rfc2822)
             .unwrap_or_default();
-        match mail::notice(what, &when, ip.unwrap_or("unknown")) {
-            Ok(message) => self.email_later(email.as_str().to_owned(), message),
-            Err(e) => tracing::error!(error = %e, "a security notice was not sent"),
-        }
+        let message = mail::notice(self.lang_of(user), what, &when, ip);
+        self.email_later(email.as_str().to_owned(), message);
     }
 
     /// Sends an email in the background (security notices: best effort, logged on failure).

@@ -9,6 +9,7 @@ use super::admin::AdminError;
 use crate::audit::{Action, ActorType, AuditRecord, Auditor, Outcome, RequestContext};
 use crate::clock::Clock;
 use crate::events::{OutboxEvent, UserEvent};
+use crate::i18n::Msg;
 use crate::model::account::display_name;
 use crate::model::password::Password;
 use crate::model::user::{Email, Phone, User, UserId, UserStatus};
@@ -219,12 +220,16 @@ impl SelfService<'_> {
         // A contact removed is told at the address on file before the change (and the codes that
         // went there with it), so clearing the email first cannot hide a takeover's next step.
         for field in changed.iter().filter(|f| **f == "email" || **f == "phone") {
-            let what = format!("The {field} of your account was removed");
-            self.notifier.notice(&before, &what, self.ctx.ip.as_deref(), now);
+            let what = if *field == "email" {
+                Msg::NoticeEmailRemoved
+            } else {
+                Msg::NoticePhoneRemoved
+            };
+            self.notifier.notice(&before, what, self.ctx.ip.as_deref(), now);
         }
         if dropped > 0 {
-            let what = "Sign-in codes by email or SMS were turned off for your account";
-            self.notifier.notice(&before, what, self.ctx.ip.as_deref(), now);
+            self.notifier
+                .notice(&before, Msg::NoticeCodesOff, self.ctx.ip.as_deref(), now);
         }
         let details = json!({ "changed": changed, "pending": pending.fields() });
         self.record(&user, Action::ProfileUpdate, Outcome::Success, details)
@@ -278,7 +283,7 @@ impl SelfService<'_> {
         )
         .await?;
         self.notifier
-            .notice(&user, "Your password was changed", self.ctx.ip.as_deref(), now);
+            .notice(&user, Msg::NoticePasswordChanged, self.ctx.ip.as_deref(), now);
         self.record(&user, Action::PasswordChange, Outcome::Success, json!({}))
             .await;
         Ok(())

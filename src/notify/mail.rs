@@ -1,12 +1,12 @@
 //! Email over SMTP (lettre): `smtp://host:port` (add `?tls=required` for STARTTLS), or
 //! `smtps://host:port` for implicit TLS; credentials in the URL's user info.
 
-use askama::Template;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::NotifyError;
+use crate::i18n::{Lang, Msg};
 
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -55,66 +55,44 @@ impl Mailer {
     }
 }
 
-#[derive(Template)]
-#[template(path = "mail/code.txt")]
-struct CodeMail<'a> {
-    code: &'a str,
-    purpose: &'a str,
-    minutes: i64,
+fn message(kind: &'static str, subject: String, body: String) -> Message {
+    Message { kind, subject, body }
 }
 
-#[derive(Template)]
-#[template(path = "mail/reset.txt")]
-struct ResetMail<'a> {
-    link: &'a str,
-    minutes: i64,
-}
-
-#[derive(Template)]
-#[template(path = "mail/notice.txt")]
-struct NoticeMail<'a> {
-    what: &'a str,
-    when: &'a str,
-    from: &'a str,
-    advice: &'a str,
-}
-
-fn render(kind: &'static str, subject: &str, template: &impl Template) -> Result<Message, super::NotifyError> {
-    let body = template
-        .render()
-        .map_err(|e| super::NotifyError::Render(kind, e.to_string()))?;
-    Ok(Message {
-        kind,
-        subject: subject.to_owned(),
-        body,
-    })
-}
-
-/// A one-time code; `purpose` says what it is for ("sign in", "verify your email address").
-pub fn code(code: &str, purpose: &str, minutes: i64) -> Result<Message, super::NotifyError> {
-    render(
+/// A one-time code in `lang`; `purpose` says what it is for (sign in, verify an address).
+pub fn code(lang: Lang, code: &str, purpose: Msg, minutes: i64) -> Message {
+    let minutes = minutes.to_string();
+    let values = [
+        ("code", code),
+        ("purpose", purpose.text(lang)),
+        ("minutes", minutes.as_str()),
+    ];
+    message(
         "code",
-        &format!("Your code to {purpose}: {code}"),
-        &CodeMail { code, purpose, minutes },
+        Msg::CodeMailSubject.fill(lang, &values),
+        Msg::CodeMailBody.fill(lang, &values),
     )
 }
 
-/// A password-reset link.
-pub fn reset(link: &str, minutes: i64) -> Result<Message, super::NotifyError> {
-    render("reset", "Reset your password", &ResetMail { link, minutes })
+/// A password-reset link in `lang`.
+pub fn reset(lang: Lang, link: &str, minutes: i64) -> Message {
+    let minutes = minutes.to_string();
+    let values = [("link", link), ("minutes", minutes.as_str())];
+    message(
+        "reset",
+        Msg::ResetMailSubject.fill(lang, &[]),
+        Msg::ResetMailBody.fill(lang, &values),
+    )
 }
 
-/// A security notice: what happened, when, from where, and what to do if it was not them.
-pub fn notice(what: &str, when: &str, from: &str) -> Result<Message, super::NotifyError> {
-    let advice = "If this was not you, reset your password now and tell your administrator.";
-    render(
+/// A security notice in `lang`: what happened, when, from where, and what to do if it was not
+/// them.
+pub fn notice(lang: Lang, what: Msg, when: &str, from: Option<&str>) -> Message {
+    let from = from.unwrap_or(Msg::UnknownSource.text(lang));
+    let values = [("what", what.text(lang)), ("when", when), ("from", from)];
+    message(
         "notice",
-        &format!("Security notice: {what}"),
-        &NoticeMail {
-            what,
-            when,
-            from,
-            advice,
-        },
+        Msg::NoticeSubject.fill(lang, &values),
+        Msg::NoticeBody.fill(lang, &values),
     )
 }

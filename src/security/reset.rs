@@ -10,6 +10,7 @@ use crate::audit::{Action, ActorType, AuditRecord, Outcome, RequestContext};
 use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::events::UserEvent;
+use crate::i18n::Msg;
 use crate::model::InvalidValue;
 use crate::model::password::Password;
 use crate::model::user::{User, UserId, UserStatus};
@@ -106,13 +107,8 @@ pub async fn request(provider: &Services, login: &str, from: Source, ctx: &Reque
         .index_add(index(user.id), key(&token), now + LIFETIME)
         .await?;
     let link = format!("{}/login/reset/confirm?token={token}", provider.issuer);
-    match crate::notify::mail::reset(&link, LIFETIME.whole_minutes()) {
-        Ok(message) => provider.notifier.email_later(email, message),
-        Err(e) => {
-            tracing::error!(error = %e, "a reset link was not sent");
-            return Ok(());
-        }
-    }
+    let message = crate::notify::mail::reset(provider.notifier.lang_of(&user), &link, LIFETIME.whole_minutes());
+    provider.notifier.email_later(email, message);
     record(
         provider,
         &user,
@@ -207,7 +203,7 @@ pub async fn complete(
     record(provider, &user, Action::PasswordReset, Outcome::Success, ctx, now).await;
     provider
         .notifier
-        .notice(&user, "Your password was reset", ctx.ip.as_deref(), now);
+        .notice(&user, Msg::NoticePasswordReset, ctx.ip.as_deref(), now);
     Ok(user)
 }
 

@@ -218,10 +218,8 @@ pub async fn announce_lock(provider: &Services, user: &User, lock: &Lock, ctx: &
     let record = AuditRecord::locked(now, &user.id.to_string(), user.client_id, lock, ctx);
     provider.audit.record_or_log(record).await;
     let what = match lock.scope {
-        crate::security::signin::lockout::LockScope::Account => {
-            "Sign-in to your account is paused after repeated failed attempts"
-        }
-        _ => "Sign-in from one device or network is paused after repeated failed attempts",
+        crate::security::signin::lockout::LockScope::Account => crate::i18n::Msg::NoticeAccountLocked,
+        _ => crate::i18n::Msg::NoticeSourceLocked,
     };
     // One lockout notice an hour at most: an attacker locking source after source must not
     // flood the user's mailbox.
@@ -333,12 +331,9 @@ pub async fn finish(
     }
     provider.audit.record_or_log(record).await;
     if !done.known_device {
-        provider.notifier.notice(
-            user,
-            "New sign-in to your account from a new device or browser",
-            ctx.ip.as_deref(),
-            now,
-        );
+        provider
+            .notifier
+            .notice(user, crate::i18n::Msg::NoticeNewDevice, ctx.ip.as_deref(), now);
     }
     Ok(Finished {
         cookie,

@@ -445,3 +445,70 @@ async fn clearing_the_email_is_told_to_the_address_that_was_on_file() {
     mails_about(&old, "email of your account was removed", 1).await;
     app.stop().await;
 }
+
+/// The body of a mail, undoing base64 or quoted-printable.
+fn decoded_body(mail: &str) -> String {
+    use base64::Engine as _;
+    let text = mail.replace("\r\n", "\n");
+    let (headers, body) = text.split_once("\n\n").unwrap_or_default();
+    if headers.contains("Content-Transfer-Encoding: base64") {
+        let joined: String = body.split_whitespace().collect();
+        return String::from_utf8(base64::engine::general_purpose::STANDARD.decode(joined).unwrap()).unwrap();
+    }
+    mail_body(mail)
+}
+
+/// Mails speak the user's language: their profile's `locale`, else `DEFAULT_LOCALE`.
+#[tokio::test]
+async fn mails_go_out_in_the_users_language() {
+    let app = TestApp::spawn_with(Backend::Embedded, |c| {
+        with_mail(c);
+        c.default_locale = propusk::i18n::Lang::Ru;
+    })
+    .await;
+    let rp = app.web_app(true).await;
+    let (ru, en) = (unique("iva"), unique("eve"));
+    app.user(&ru, "operator", None).await;
+    app.user(&en, "operator", None).await;
+    let token = app.access_token(&rp, &en).await;
+    let (status, body) = app
+        .call(
+            &token,
+            reqwest::Method::PATCH,
+            "/account/v1/profile",
+            Some(serde_json::json!({"profile": {"locale": "en-GB"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for name in [&ru, &en] {
+        let browser = Browser::default();
+        let page = browser.get(&app.url("/login/reset")).await.text().await.unwrap();
+        browser
+            .post(
+                &app.url("/login/reset"),
+                &[("csrf", &hidden(&page, "csrf")), ("login", name)],
+            )
+            .await;
+    }
+    let russian = crate::support::mails_to(&format!("{ru}@example.com"), 1).await;
+    let reset = russian
+        .iter()
+        .map(|m| decoded_body(m))
+        .find(|b| b.contains("/login/reset/confirm"))
+        .unwrap();
+    assert!(
+        reset.contains("Кто-то (надеемся, вы) попросил сбросить ваш пароль"),
+        "{reset}"
+    );
+    let english = crate::support::mails_to(&format!("{en}@example.com"), 2).await;
+    let reset = english
+        .iter()
+        .map(|m| decoded_body(m))
+        .find(|b| b.contains("/login/reset/confirm"))
+        .unwrap();
+    assert!(
+        reset.contains("Someone (hopefully you) asked to reset your password"),
+        "{reset}"
+    );
+    app.stop().await;
+}

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::SelfService;
 use crate::audit::{Action, Outcome};
+use crate::i18n::Msg;
 use crate::identity::admin::AdminError;
 use crate::model::mfa::{self, FactorKind};
 use crate::model::user::User;
@@ -89,7 +90,7 @@ impl SelfService<'_> {
             json!({ "kind": "totp", "factor": factor.id }),
         )
         .await;
-        self.mfa_notice(&user, "An authenticator app was added to your account");
+        self.mfa_notice(&user, Msg::NoticeAuthenticatorAdded);
         Ok(codes)
     }
 
@@ -113,7 +114,7 @@ impl SelfService<'_> {
             json!({ "kind": factor.kind, "factor": factor.id }),
         )
         .await;
-        self.mfa_notice(&user, "A second factor was removed from your account");
+        self.mfa_notice(&user, Msg::NoticeFactorRemoved);
         Ok(())
     }
 
@@ -132,7 +133,7 @@ impl SelfService<'_> {
         Ok(codes)
     }
 
-    fn mfa_notice(&self, user: &User, what: &str) {
+    fn mfa_notice(&self, user: &User, what: Msg) {
         self.notifier
             .notice(user, what, self.ctx.ip.as_deref(), self.clock.now());
     }
@@ -231,11 +232,13 @@ impl SelfService<'_> {
         let minutes = crate::security::signin::otp::LIFETIME.whole_minutes();
         match channel {
             Channel::Email => {
-                let message = crate::notify::mail::code(&code, "verify your email address", minutes)?;
+                let message =
+                    crate::notify::mail::code(notifier.lang_of(&user), &code, Msg::PurposeVerifyEmail, minutes);
                 notifier.email(&destination, &message).await?;
             }
             Channel::Phone => {
-                let text = format!("{code} is your code to verify this phone number. It expires in {minutes} minutes.");
+                let minutes = minutes.to_string();
+                let text = Msg::VerifyPhoneSms.fill(notifier.lang_of(&user), &[("code", &code), ("minutes", &minutes)]);
                 notifier.sms.send(&destination, &text).await?;
             }
         }
@@ -294,9 +297,12 @@ impl SelfService<'_> {
         if pending.is_some() {
             self.state.delete(super::pending_key(channel, user.id)).await?;
             // The address that was on file hears of it: a takeover would announce itself.
-            let what = format!("The {field} of your account was changed");
+            let what = match channel {
+                Channel::Email => Msg::NoticeEmailChanged,
+                Channel::Phone => Msg::NoticePhoneChanged,
+            };
             self.notifier
-                .notice(&before, &what, self.ctx.ip.as_deref(), user.updated_at);
+                .notice(&before, what, self.ctx.ip.as_deref(), user.updated_at);
         }
         self.record(
             &user,
@@ -346,7 +352,7 @@ impl SelfService<'_> {
             json!({ "kind": kind, "factor": factor.id }),
         )
         .await;
-        self.mfa_notice(&user, "Sign-in codes by email or SMS were turned on for your account");
+        self.mfa_notice(&user, Msg::NoticeCodesOn);
         Ok(factor)
     }
 }

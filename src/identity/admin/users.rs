@@ -131,8 +131,8 @@ impl UserAdmin<'_> {
         let details = serde_json::json!({ "factors_removed": removed });
         self.record(who, Action::UserMfaReset, &user, Outcome::Success, details)
             .await;
-        let what = "An administrator reset your second factors; set one up again at your next sign-in";
-        self.notifier.notice(&user, what, None, self.clock.now());
+        self.notifier
+            .notice(&user, crate::i18n::Msg::NoticeFactorsReset, None, self.clock.now());
         Ok(removed)
     }
 

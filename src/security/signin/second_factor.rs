@@ -340,8 +340,9 @@ async fn confirm_enrolment(
         record.actor_type = crate::audit::ActorType::User;
         record.actor_id = Some(id);
         provider.audit.record_or_log(record).await;
-        let what = "An authenticator app was added to your account";
-        provider.notifier.notice(&user, what, None, now);
+        provider
+            .notifier
+            .notice(&user, crate::i18n::Msg::NoticeAuthenticatorAdded, None, now);
     }
     Ok(true)
 }
@@ -386,13 +387,18 @@ pub async fn send_code(provider: &Services, pending: &Pending, method: Method) -
     )
     .await?;
     let minutes = super::otp::LIFETIME.whole_minutes();
+    let lang = match provider.db.find_user(pending.user_id).await? {
+        Some(user) => provider.notifier.lang_of(&user),
+        None => provider.notifier.default_lang,
+    };
     match method {
         Method::Sms => {
-            let text = format!("{code} is your sign-in code. It expires in {minutes} minutes. Never share it.");
+            let minutes = minutes.to_string();
+            let text = crate::i18n::Msg::SignInSms.fill(lang, &[("code", &code), ("minutes", &minutes)]);
             provider.notifier.sms.send(&destination, &text).await?;
         }
         _ => {
-            let message = crate::notify::mail::code(&code, "sign in", minutes)?;
+            let message = crate::notify::mail::code(lang, &code, crate::i18n::Msg::PurposeSignIn, minutes);
             provider.notifier.email(&destination, &message).await?;
         }
     }
