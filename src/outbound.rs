@@ -98,12 +98,11 @@ impl Upstreams {
         }
     }
 
-    /// Whether a URL may be fetched: https, or http only in development (see `allow_http`).
+    /// Whether a client-given URL (`jwks_uri`, `backchannel_logout_uri`) may be called: https
+    /// to a public host (the resolver also refuses names that resolve to internal addresses),
+    /// or anything in development (see `allow_http`).
     pub fn allows(&self, url: &str) -> bool {
-        match url::Url::parse(url) {
-            Ok(u) => u.scheme() == "https" || (u.scheme() == "http" && self.allow_http),
-            Err(_) => false,
-        }
+        self.check_endpoint("the URL", url).is_ok()
     }
 
     fn http(&self) -> &reqwest::Client {
@@ -446,6 +445,19 @@ mod tests {
     fn production_servers_call_https_endpoints_outside_this_machine_and_its_networks_only() {
         crate::crypto::install_tls_provider();
         let production = Upstreams::new(false);
+        // Client-given URLs (jwks_uri, backchannel_logout_uri) follow the same rule.
+        assert!(production.allows("https://partner.example/jwks.json"));
+        for internal in [
+            "http://partner.example/jwks.json",
+            "https://10.0.0.7:8443/jwks",
+            "https://[::1]/logout",
+            "https://169.254.169.254/latest/meta-data",
+            "https://localhost/x",
+            "not a url",
+        ] {
+            assert!(!production.allows(internal), "{internal}");
+        }
+        assert!(Upstreams::new(true).allows("http://127.0.0.1:9/jwks"), "development");
         assert!(
             production
                 .check_endpoint("issuer", "https://login.acme.example")

@@ -70,7 +70,7 @@ fn describe_permission(p: &crate::model::permission::Permission) -> String {
 fn needs_login(state: &AppState, request: &AuthorizationRequest, app: &Application, session: &Session) -> bool {
     matches!(
         authorize::next_step(request, app, Some(session), None, state.clock.now()),
-        Ok(Next::Login) | Err(ErrorCode::LoginRequired)
+        Ok(Next::Login) | Err(_)
     )
 }
 

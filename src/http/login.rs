@@ -199,8 +199,10 @@ pub async fn submit(
         }
     };
     let user = signed_in.user;
-    let step_up = parked.as_ref().is_some_and(|(r, _)| r.requires_second_factor);
-    match second_factor::need_for(provider, &user, step_up).await {
+    // A request that accepts only a second factor gets one when the user has one; a factor
+    // enrolled within this very sign-in would prove nothing beyond the password, so a user
+    // without one gets `unmet_authentication_requirements` after the sign-in instead.
+    match second_factor::need(provider, &user).await {
         Ok(Need::Nothing) => {}
         Ok(need) => {
             let pending = Pending {

@@ -558,12 +558,15 @@ pub async fn approve(
     session: &Session,
 ) -> Result<Answer, OAuthError> {
     let code = super::code::issue(provider, request, session).await?;
-    // Back-channel logout tells every application the session signed in to when it ends.
-    let until = provider.clock.now() + super::session::ABSOLUTE;
-    provider
-        .state
-        .note_session_client(&session.sid, request.client_id.as_str(), until)
-        .await?;
+    // Back-channel logout tells every application the session signed in to (with `openid`: an
+    // ID token names the session) when it ends.
+    if request.scope.contains("openid") {
+        let until = provider.clock.now() + super::session::ABSOLUTE;
+        provider
+            .state
+            .note_session_client(&session.sid, request.client_id.as_str(), until)
+            .await?;
+    }
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
         params.push(("state", state));

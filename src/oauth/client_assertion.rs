@@ -37,6 +37,8 @@ const MAX_BYTES: usize = 8 * 1024;
 const KEYS_TTL: Duration = Duration::from_secs(300);
 /// A `jwks_uri` is fetched again for an unknown `kid` at most this often.
 const REFETCH_EVERY: Duration = Duration::from_secs(30);
+/// After a failed fetch, the URI is left alone this long.
+const FAILED_FOR: Duration = Duration::from_secs(15);
 /// Keys read from one set at most.
 const MAX_KEYS: usize = 20;
 
@@ -66,8 +68,18 @@ pub struct ClientKeys {
     cache: Mutex<KeyCache>,
 }
 
-/// Keys by `jwks_uri`, with when they were fetched.
-type KeyCache = HashMap<String, (Arc<Vec<Key>>, Instant)>;
+/// Keys by `jwks_uri`.
+type KeyCache = HashMap<String, Cached>;
+
+/// The keys of one `jwks_uri` and the state of fetching them.
+#[derive(Clone)]
+struct Cached {
+    keys: Option<Arc<Vec<Key>>>,
+    fetched: Instant,
+    /// When the fetch under way began (a fetch whose request was dropped counts for 15 s).
+    fetching: Option<Instant>,
+    failed: Option<Instant>,
+}
 
 impl ClientKeys {
     pub fn new(fetch: Arc<dyn Fetch>) -> Self {
@@ -78,7 +90,8 @@ impl ClientKeys {
     }
 
     /// The keys of `app`: its registered set, or its `jwks_uri`'s (`fresh`: fetched again if the
-    /// cached copy is older than [`REFETCH_EVERY`]).
+    /// cached copy is older than [`REFETCH_EVERY`]). One fetch per URI at a time; while it runs,
+    /// and for [`FAILED_FOR`] after a failed one, the cached keys (even stale) are used.
     async fn of(&self, app: &Application, fresh: bool) -> Result<Arc<Vec<Key>>, String> {
         if let Some(set) = &app.settings.jwks {
             return Ok(Arc::new(parse_set(set)?));
@@ -86,23 +99,66 @@ impl ClientKeys {
         let Some(uri) = app.settings.jwks_uri.as_deref() else {
             return Err("the client has no keys".into());
         };
-        let cached = self.lock().get(uri).cloned();
-        if let Some((keys, at)) = &cached {
-            let age = at.elapsed();
-            if age < KEYS_TTL && !(fresh && age >= REFETCH_EVERY) {
-                return Ok(keys.clone());
+        let cached = {
+            let mut cache = self.lock();
+            let entry = cache.get(uri).cloned();
+            let due = match &entry {
+                None => true,
+                Some(e) => {
+                    let age = e.fetched.elapsed();
+                    age >= KEYS_TTL || (fresh && age >= REFETCH_EVERY)
+                }
+            };
+            let quiet = entry.as_ref().is_some_and(|e| {
+                e.fetching.is_some_and(|f| f.elapsed() < FAILED_FOR)
+                    || e.failed.is_some_and(|f| f.elapsed() < FAILED_FOR)
+            });
+            if !due || quiet {
+                return entry
+                    .and_then(|e| e.keys)
+                    .ok_or_else(|| "the client's keys are being fetched or could not be fetched".to_owned());
+            }
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            let slot = cache.entry(uri.to_owned()).or_insert_with(|| Cached {
+                keys: None,
+                fetched: Instant::now(),
+                fetching: None,
+                failed: None,
+            });
+            slot.fetching = Some(Instant::now());
+            slot.keys.clone()
+        };
+        let fetched = async {
+            let body = self.fetch.get(uri).await?;
+            let set: Value =
+                serde_json::from_slice(&body).map_err(|_| "the jwks_uri did not answer with JSON".to_owned())?;
+            parse_set(&set)
+        }
+        .await;
+        let mut cache = self.lock();
+        let slot = cache.entry(uri.to_owned()).or_insert_with(|| Cached {
+            keys: None,
+            fetched: Instant::now(),
+            fetching: None,
+            failed: None,
+        });
+        slot.fetching = None;
+        match fetched {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                slot.keys = Some(keys.clone());
+                slot.fetched = Instant::now();
+                slot.failed = None;
+                Ok(keys)
+            }
+            Err(e) => {
+                slot.failed = Some(Instant::now());
+                tracing::warn!(jwks_uri = uri, error = %e, "a client's keys could not be fetched");
+                cached.ok_or(e)
             }
         }
-        let body = self.fetch.get(uri).await?;
-        let set: Value =
-            serde_json::from_slice(&body).map_err(|_| "the jwks_uri did not answer with JSON".to_owned())?;
-        let keys = Arc::new(parse_set(&set)?);
-        let mut cache = self.lock();
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(uri.to_owned(), (keys.clone(), Instant::now()));
-        Ok(keys)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, KeyCache> {
@@ -273,8 +329,9 @@ pub async fn verify(
     }
     let token_endpoint = provider.endpoint("/token");
     let audience_ok = |a: &Value| a.as_str().is_some_and(|a| a == provider.issuer || a == token_endpoint);
+    // One audience only: an assertion addressed to several parties at once is refused.
     let aud_ok = match &claims.aud {
-        Value::Array(list) => list.iter().any(audience_ok),
+        Value::Array(list) => list.len() == 1 && audience_ok(&list[0]),
         one => audience_ok(one),
     };
     if !aud_ok {

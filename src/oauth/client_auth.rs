@@ -169,7 +169,10 @@ pub async fn authenticate(
     };
     let app = registry.application(&client_id).await?;
     let ok = match (&app, &secret) {
-        (Some(app), Some(secret)) => app.secret_hash.as_ref().is_some_and(|h| h.matches(secret)),
+        // A private_key_jwt application authenticates with its key alone.
+        (Some(app), Some(secret)) => {
+            !app.settings.private_key_jwt && app.secret_hash.as_ref().is_some_and(|h| h.matches(secret))
+        }
         (Some(app), None) => app.is_public() && accept == Accept::Any,
         (None, Some(secret)) => {
             // Same work as a real comparison, so timing does not tell which client ids exist.

@@ -5,10 +5,10 @@
 //! (written atomically with it): a `session` denial (logout, an ended session), a moved
 //! `sessions` generation (block, password reset, sign-out everywhere, erasure, an identity
 //! provider's password sessions ended) or a moved `account` generation (a suspended B2B account).
-//! So one dispatcher per node follows the feed from a shared cursor; each entry is taken by one
-//! node (`put_new`), each (session, application) pair is told once, and deliveries run in their
-//! own tasks with bounded retries — never in the user's request. A delivery that still fails is
-//! audited.
+//! So one dispatcher per node follows the feed from a shared cursor, moved only past what was
+//! dispatched; each (session, application) pair is told once across nodes (`put_new`), and
+//! deliveries run in their own tasks (64 at a time per node) with bounded retries — never in the
+//! user's request. A delivery that still fails is audited.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +29,13 @@ const POLL: Duration = Duration::from_millis(500);
 const BATCH: usize = 200;
 /// Waits before the second and third delivery attempts.
 const RETRIES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(5)];
-/// Users of a suspended account looked at, at most.
-const MAX_ACCOUNT_USERS: i64 = 10_000;
+/// Users of a suspended account read at once.
+const USERS_PAGE: i64 = 500;
+/// Deliveries under way at once on a node; more wait their turn.
+const MAX_DELIVERIES: usize = 64;
+
+/// The node's delivery slots.
+static DELIVERIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_DELIVERIES);
 
 /// Follows the feed until `closing` becomes true.
 pub async fn run(services: Arc<Services>, mut closing: tokio::sync::watch::Receiver<bool>) {
@@ -85,10 +90,11 @@ async fn step(services: &Arc<Services>) -> Result<bool, crate::model::StoreError
         return Ok(true);
     };
     let read = state.feed(Some(&cursor), BATCH).await?;
-    for (id, entry) in &read.entries {
-        if state.put_new(Key::BackchannelEntry(id), b"1", now + FEED_KEEP).await? {
-            dispatch(services, entry).await?;
-        }
+    // Every node dispatches what it reads (each session/application pair is told once, by the
+    // node that takes it first), and the shared cursor moves only past what was dispatched: a
+    // node that fails or dies part-way leaves the entry for the next read.
+    for (_, entry) in &read.entries {
+        dispatch(services, entry).await?;
     }
     if let Some(last) = &read.last {
         state
@@ -121,15 +127,22 @@ async fn dispatch(services: &Arc<Services>, entry: &FeedEntry) -> Result<(), cra
             let Ok(account) = AccountId::parse(&entry.id) else {
                 return Ok(());
             };
-            let filter = UserFilter {
+            let mut filter = UserFilter {
                 account: Some(account),
                 ..UserFilter::default()
             };
-            for user in services.db.list_users(&filter, MAX_ACCOUNT_USERS).await? {
-                for session in sessions_of(services, user.id).await? {
-                    if session.marks.account < generation {
-                        tell(services, &session).await?;
+            loop {
+                let page = services.db.list_users(&filter, USERS_PAGE).await?;
+                for user in &page {
+                    for session in sessions_of(services, user.id).await? {
+                        if session.marks.account < generation {
+                            tell(services, &session).await?;
+                        }
                     }
+                }
+                match page.last() {
+                    Some(last) if page.len() as i64 == USERS_PAGE => filter.after = Some(last.id),
+                    _ => break,
                 }
             }
         }
@@ -179,7 +192,10 @@ async fn tell(services: &Arc<Services>, session: &Session) -> Result<(), crate::
         };
         let services = services.clone();
         let sid = session.sid.clone();
-        tokio::spawn(async move { deliver(&services, &uri, &token, &sub, &client, &sid).await });
+        tokio::spawn(async move {
+            let Ok(_slot) = DELIVERIES.acquire().await else { return };
+            deliver(&services, &uri, &token, &sub, &client, &sid).await;
+        });
     }
     Ok(())
 }

@@ -158,6 +158,15 @@ async fn a_client_signs_in_with_its_registered_key_and_every_bad_assertion_is_re
                 400,
             ),
             ("alg none", unsigned, 400),
+            (
+                "two audiences",
+                {
+                    let mut c = good("two");
+                    c["aud"] = json!([app.base, "https://other.example"]);
+                    key.sign(json!({}), &c)
+                },
+                400,
+            ),
             ("HS256", hmac, 400),
             (
                 "ES256 claimed as RS256",
@@ -199,6 +208,16 @@ async fn a_client_signs_in_with_its_registered_key_and_every_bad_assertion_is_re
         let mut mismatch = grant(key.sign(json!({}), &good("mismatch")));
         mismatch.push(("client_id".into(), console.client_id.clone()));
         assert_eq!(send(mismatch).await.1["error"], "invalid_request");
+        // Its secret cannot be "rotated" into existence: it has none, and its key is its proof.
+        let (status, _) = app
+            .call(
+                &admin,
+                Method::POST,
+                &format!("/admin/v1/applications/{id}/secret"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400);
         // The application has no secret: basic credentials or its id alone do not pass.
         let (status, _) = token(&app, &[("grant_type", "client_credentials"), ("client_id", &id)]).await;
         assert_eq!(status, 400);

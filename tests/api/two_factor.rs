@@ -519,9 +519,10 @@ async fn an_abandoned_authenticator_enrolment_cannot_be_finished_later() {
 }
 
 /// `acr`: a password-only sign-in is `urn:propusk:loa:1` in the ID and access tokens; a request
-/// that accepts only `loa:2` (`acr_values`, through the `openidconnect` crate) steps that
-/// session up — the user signs in again and must add a second factor — and then gets `loa:2`;
-/// `prompt=none` with a session that already has one answers at once.
+/// that accepts only `loa:2` (`acr_values`, through the `openidconnect` crate) steps a
+/// password-only session up — the user signs in again with their second factor — and then gets
+/// `loa:2`; a user without one gets `unmet_authentication_requirements`; `prompt=none` with a
+/// session that already has a factor answers at once.
 #[tokio::test]
 async fn a_request_for_loa2_steps_a_password_session_up_to_a_second_factor() {
     use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
@@ -598,17 +599,28 @@ async fn a_request_for_loa2_steps_a_password_session_up_to_a_second_factor() {
     assert_eq!(acr.as_deref(), Some("urn:propusk:loa:1"));
     assert_eq!(access["acr"], "urn:propusk:loa:1");
 
-    // loa:2 asked inside the password-only session: sign in again, and add a second factor.
+    // Ann has no second factor: loa:2 cannot be met (a factor enrolled within this very sign-in
+    // would prove nothing beyond the password). She signs in again and the client is told.
+    let (url, _, _) = sign_in(Some("urn:propusk:loa:2"), false);
+    let callback = app.sign_in(&browser, &url, "ann").await;
+    assert_eq!(
+        crate::support::query_param(&callback, "error").as_deref(),
+        Some("unmet_authentication_requirements"),
+        "{callback}"
+    );
+
+    // Ann adds an authenticator (from a password-only token); her browser session is still
+    // password-only, so loa:2 signs her in again with the factor, and then holds.
+    let token = app.access_token(&rp, "ann").await;
+    let (secret, _) = enrol(&app, &token).await;
     let (url, verifier, nonce) = sign_in(Some("urn:propusk:loa:2"), false);
-    let asked = std::sync::atomic::AtomicBool::new(false);
+    app.clock.advance(time::Duration::seconds(30));
     let callback = app
         .sign_in_with(&browser, &url, "ann", &|page: &str| {
-            asked.store(true, std::sync::atomic::Ordering::Relaxed);
-            assert!(page.contains("<svg"), "enrol an authenticator: {page}");
-            ("totp".into(), totp_code(key_on(page), app.clock.now()))
+            assert!(page.contains("Code from your authenticator app"), "{page}");
+            ("totp".into(), totp_code(&secret, app.clock.now()))
         })
         .await;
-    assert!(asked.into_inner(), "the second factor was asked for");
     let code = crate::support::query_param(&callback, "code").unwrap();
     let (acr, access) = redeem(code, verifier, nonce).await;
     assert_eq!(acr.as_deref(), Some("urn:propusk:loa:2"));

@@ -188,10 +188,10 @@ impl ApplicationAdmin<'_> {
         let mut app = self.application(who, id).await?;
         self.allowed(who, "applications:update", Action::ApplicationSecretRotate, id)
             .await?;
-        if app.is_public() {
+        if app.is_public() || app.settings.private_key_jwt {
             return Err(AdminError::Invalid {
                 field: "client_id",
-                message: "public applications have no secret".into(),
+                message: "this application has no secret (public, or private_key_jwt: rotate its keys instead)".into(),
             });
         }
         let secret = ClientSecret::generate();

@@ -47,15 +47,6 @@ pub async fn required(provider: &Services, user: &User) -> Result<bool, StoreErr
     }
 }
 
-/// What the user must do after a correct password, when the authorization request it continues
-/// accepts only a second factor (`step_up`): verify one, or enrol one if there is none.
-pub async fn need_for(provider: &Services, user: &User, step_up: bool) -> Result<Need, StoreError> {
-    match need(provider, user).await? {
-        Need::Nothing if step_up => Ok(Need::Enrol),
-        other => Ok(other),
-    }
-}
-
 /// What the user must do after a correct password.
 pub async fn need(provider: &Services, user: &User) -> Result<Need, StoreError> {
     let confirmed: Vec<Factor> = provider

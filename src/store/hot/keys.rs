@@ -92,8 +92,6 @@ pub enum Key<'a> {
     SessionClients(&'a str),
     /// How far the back-channel logout dispatcher has read the revocation feed.
     BackchannelCursor,
-    /// A feed entry one node took to dispatch (its feed id).
-    BackchannelEntry(&'a str),
     /// A logout token already sent for a session to an application.
     BackchannelSent { sid: &'a str, client: &'a str },
 }
@@ -140,7 +138,6 @@ impl fmt::Display for Key<'_> {
             Key::SessionBySid(sid) => write!(f, "session-sid:{sid}"),
             Key::SessionClients(sid) => write!(f, "session-clients:{sid}"),
             Key::BackchannelCursor => f.write_str("feed-cursor:backchannel"),
-            Key::BackchannelEntry(id) => write!(f, "bcl-entry:{id}"),
             Key::BackchannelSent { sid, client } => write!(f, "bcl-sent:{sid}:{}", digest(client)),
         }
     }
