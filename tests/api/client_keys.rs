@@ -317,3 +317,95 @@ async fn keys_published_at_a_jwks_uri_are_fetched_and_follow_a_rotation() {
     assert_eq!(*fetches.lock().unwrap(), 2);
     app.stop().await;
 }
+
+/// Runs the openid-client relying party (tests/upstream/rp.mjs; scripts/test installs it).
+async fn openid_client(args: &[&str]) -> Value {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream");
+    assert!(
+        dir.join("node_modules/openid-client").is_dir(),
+        "openid-client is not installed: run the tests with scripts/test"
+    );
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    // The server runs on this test's runtime: node must not be waited for on it.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("rp.mjs")
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "openid-client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+impl Key {
+    /// The private JWK (with `d`), for openid-client.
+    fn private_jwk(&self) -> Value {
+        let mut jwk = self.jwk();
+        use aws_lc_rs::encoding::AsBigEndian as _;
+        let d = self.pair.private_key().as_be_bytes().unwrap();
+        jwk["d"] = json!(B64.encode(d.as_ref()));
+        jwk
+    }
+}
+
+/// A certified relying-party library, openid-client, authenticates with private_key_jwt at the
+/// token endpoint (client_credentials) and at /par, and redeems a pushed request's code — on
+/// both backends.
+#[tokio::test]
+async fn openid_client_authenticates_with_its_key_and_pushes_requests() {
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        app.user("root", "admin", None).await;
+        app.user("ann", "operator", None).await;
+        let console = app.web_app(true).await;
+        let admin = app.access_token(&console, "root").await;
+        let key = Key::new("rp-1");
+        let body = json!({
+            "name": "Partner portal", "first_party": true, "service_role": "operator",
+            "grant_types": ["authorization_code", "client_credentials"],
+            "redirect_uris": ["https://client.example.com/cb"],
+            "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [key.jwk()]},
+            "require_pushed_authorization_requests": true
+        });
+        let (status, created) = app
+            .call(&admin, Method::POST, "/admin/v1/applications", Some(body))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["client_id"].as_str().unwrap().to_owned();
+        let jwk = key.private_jwk().to_string();
+
+        let tokens = openid_client(&["cc", &app.base, &id, &jwk]).await;
+        assert_eq!(
+            crate::support::claims_of(tokens["access_token"].as_str().unwrap())["sub"],
+            id.as_str()
+        );
+
+        let pushed = openid_client(&["par", &app.base, &id, &jwk]).await;
+        let url = pushed["url"].as_str().unwrap();
+        assert!(
+            url.contains("request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A"),
+            "{url}"
+        );
+        let callback = app.sign_in(&crate::support::Browser::default(), url, "ann").await;
+        let done = openid_client(&[
+            "code",
+            &app.base,
+            &id,
+            &jwk,
+            &callback,
+            pushed["verifier"].as_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(done["claims"]["aud"], id.as_str());
+        assert_eq!(done["claims"]["acr"], "urn:propusk:loa:1");
+        app.stop().await;
+    }
+}
