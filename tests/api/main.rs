@@ -15,6 +15,7 @@ mod authorize;
 mod authz;
 mod backchannel;
 mod client_keys;
+mod cluster;
 mod code_exchange;
 mod codes;
 mod discovery;

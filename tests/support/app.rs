@@ -168,6 +168,20 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and waits for it.
+    /// Sends this handle's requests (and resolves redirects) through `base` instead, e.g. a load
+    /// balancer in front of several nodes.
+    pub fn set_base(&mut self, base: String) {
+        self.base = base;
+    }
+
+    /// Ends the node at once, as a crash would: open connections are dropped mid-request.
+    pub fn kill(mut self) {
+        self.shutdown.take();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
