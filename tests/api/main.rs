@@ -20,6 +20,7 @@ mod code_exchange;
 mod codes;
 mod discovery;
 mod events;
+mod faults;
 mod federation;
 mod feed;
 mod gateway;

@@ -137,6 +137,17 @@ impl TcpProxy {
     }
 }
 
+/// `host:port` of the PostgreSQL server tests use.
+pub fn pg_host_port() -> String {
+    let url = url::Url::parse(&pg_server()).unwrap();
+    format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
+}
+
+/// The address of the PostgreSQL server tests use.
+pub fn pg_addr() -> SocketAddr {
+    pg_host_port().parse().unwrap()
+}
+
 /// The address of a `redis://host:port` URL.
 pub fn redis_addr() -> SocketAddr {
     let url = url::Url::parse(&redis_url()).unwrap();
