@@ -17,30 +17,45 @@ pub async fn live() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-pub async fn ready(State(state): State<AppState>) -> Response {
+/// Pings the relational and hot stores; each one's name and state (`ok`, `down`, `timeout`).
+/// The state goes to the `propusk_component_up` gauge, and a change to the log (warn when a
+/// store goes away, info when it is back).
+async fn check_stores(state: &AppState) -> Vec<(&'static str, &'static str)> {
     let db = &state.stores.db;
     let hot = &state.stores.hot;
     let (db_result, hot_result) = tokio::join!(
         tokio::time::timeout(CHECK_TIMEOUT, db.ping()),
         tokio::time::timeout(CHECK_TIMEOUT, hot.ping()),
     );
+    let mut states = Vec::new();
+    for (index, (name, result)) in [(db.engine(), db_result), (hot.name(), hot_result)]
+        .into_iter()
+        .enumerate()
+    {
+        let (status, error) = match result {
+            Ok(Ok(())) => ("ok", None),
+            Ok(Err(e)) => ("down", Some(e.to_string())),
+            Err(_) => ("timeout", Some("no answer in time".to_owned())),
+        };
+        if state.provider.metrics.component(index, status == "ok") {
+            match &error {
+                Some(e) => tracing::warn!(store = name, state = status, error = %e, "a store is unavailable"),
+                None => tracing::info!(store = name, "a store is available again"),
+            }
+        }
+        states.push((name, status));
+    }
+    states
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
     let mut checks = Map::new();
     let mut down = Vec::new();
-    for (name, result) in [(db.engine(), db_result), (hot.name(), hot_result)] {
-        let status = match result {
-            Ok(Ok(())) => "ok".to_owned(),
-            Ok(Err(e)) => {
-                tracing::warn!(store = name, error = %e, "readiness check failed");
-                down.push(name);
-                "down".to_owned()
-            }
-            Err(_) => {
-                tracing::warn!(store = name, "readiness check timed out");
-                down.push(name);
-                "timeout".to_owned()
-            }
-        };
-        checks.insert(name.to_owned(), Value::String(status));
+    for (name, status) in check_stores(&state).await {
+        if status != "ok" {
+            down.push(name);
+        }
+        checks.insert(name.to_owned(), Value::String(status.to_owned()));
     }
     if !state.config.kafka_brokers.is_empty() {
         checks.insert("events".to_owned(), events_detail(&state).await);
@@ -73,6 +88,7 @@ async fn events_detail(state: &AppState) -> Value {
 
 /// `/metrics`: Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    check_stores(&state).await;
     let backlog = state.stores.db.outbox_backlog().await.ok();
     let oldest = oldest_unsent_secs(&state).await;
     let body = state.provider.metrics.render(backlog, oldest);

@@ -19,7 +19,12 @@ pub struct Metrics {
     lockouts: AtomicU64,
     /// Sign-ins through upstream identity providers: completed, refused, upstream at fault.
     federated: [AtomicU64; 3],
+    /// The last seen state of the relational and hot stores: 0 unknown, 1 up, 2 down.
+    components: [std::sync::atomic::AtomicU8; 2],
 }
+
+/// The stores whose state is watched, in [`Metrics::component`] order.
+pub const COMPONENTS: [&str; 2] = ["database", "hot_state"];
 
 /// How a sign-in through an upstream identity provider ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +77,14 @@ impl Metrics {
     /// Counts a sign-in through an upstream identity provider.
     pub fn federated(&self, outcome: Federated) {
         self.federated[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records the state of component `index` (of [`COMPONENTS`]); true when it changed (the
+    /// caller logs the change once, at warn).
+    pub fn component(&self, index: usize, up: bool) -> bool {
+        let state = if up { 1 } else { 2 };
+        let before = self.components[index].swap(state, Ordering::Relaxed);
+        before != state && !(before == 0 && up)
     }
 
     /// Counts a lockout started.
@@ -163,6 +176,21 @@ impl Metrics {
                 "propusk_outbox_oldest_unsent_seconds {}",
                 oldest_unsent_secs.unwrap_or(0)
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP propusk_component_up Whether a store answered at the last check (readiness or scrape): 1 up, 0 down."
+        );
+        let _ = writeln!(out, "# TYPE propusk_component_up gauge");
+        for (i, name) in COMPONENTS.iter().enumerate() {
+            let state = self.components[i].load(Ordering::Relaxed);
+            if state != 0 {
+                let _ = writeln!(
+                    out,
+                    "propusk_component_up{{component=\"{name}\"}} {}",
+                    u8::from(state == 1)
+                );
+            }
         }
         out
     }

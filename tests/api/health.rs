@@ -57,6 +57,15 @@ async fn readiness_is_503_naming_redis_while_redis_is_cut_off() {
     assert_eq!(body["down"], json!(["redis"]));
     assert_eq!(body["checks"]["postgres"], "ok");
     assert_eq!(app.get("/healthz").await.status(), 200, "alive though not ready");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("propusk_component_up{component=\"hot_state\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("propusk_component_up{component=\"database\"} 1"),
+        "{metrics}"
+    );
 
     proxy.restore();
     let mut status = 0;
@@ -68,6 +77,11 @@ async fn readiness_is_503_naming_redis_while_redis_is_cut_off() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, 200, "ready again once Redis is back");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("propusk_component_up{component=\"hot_state\"} 1"),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
