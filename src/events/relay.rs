@@ -237,17 +237,18 @@ impl Relay {
     /// many lead the batch acknowledged without a gap (what may be marked sent), and the first
     /// failure; a failure also marks the producer for replacement ([`Relay::recover`]).
     async fn deliver(&self, records: &[(String, &str, String)]) -> (usize, Option<String>) {
-        let deliveries: Vec<_> = records
-            .iter()
-            .map(|(topic, key, payload)| {
-                let record = FutureRecord::to(topic).key(*key).payload(payload);
-                self.producer.send(record, Timeout::After(Duration::from_secs(10)))
-            })
-            .collect();
+        // Polled together, so every record is queued at once and librdkafka batches them (a
+        // `send` future enqueues its record only when first polled: awaiting them one by one
+        // sent one record per round trip, about 170 events/s).
+        let deliveries = futures_util::future::join_all(records.iter().map(|(topic, key, payload)| {
+            let record = FutureRecord::to(topic).key(*key).payload(payload);
+            self.producer.send(record, Timeout::After(Duration::from_secs(10)))
+        }))
+        .await;
         let mut acknowledged = 0;
         let mut failure = None;
         for delivery in deliveries {
-            match delivery.await {
+            match delivery {
                 Ok(_) if failure.is_none() => acknowledged += 1,
                 Ok(_) => {}
                 Err((e, _)) => {
