@@ -4,50 +4,19 @@
 //! sign-in lockout counts across nodes, a key rotation reaches every node, and a node killed
 //! mid-load loses no acknowledged write.
 
-use std::process::{Child, Command};
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Browser, PASSWORD, TestApp};
+use crate::support::{Backend, Browser, Nginx, PASSWORD, TestApp};
 
-struct Balancer {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Balancer {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Balancer {
-    async fn start(port: u16, nodes: &[std::net::SocketAddr]) -> Self {
-        let bin = std::env::var("PROPUSK_TEST_NGINX")
-            .unwrap_or_else(|_| panic!("PROPUSK_TEST_NGINX is not set: run the tests with scripts/test"));
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().display();
-        std::fs::create_dir(dir.path().join("tmp")).unwrap();
-        let servers: String = nodes
-            .iter()
-            .map(|n| format!("server {n} max_fails=1 fail_timeout=2s; "))
-            .collect();
-        let config = format!(
-            r#"
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
+/// nginx in front of `nodes`, round-robin, moving on from a node that refuses connections.
+async fn balancer(port: u16, nodes: &[std::net::SocketAddr]) -> Nginx {
+    let servers: String = nodes
+        .iter()
+        .map(|n| format!("server {n} max_fails=1 fail_timeout=2s; "))
+        .collect();
+    let config = format!(
+        r#"
   upstream propusk {{ {servers} }}
   server {{
     listen 127.0.0.1:{port};
@@ -57,31 +26,14 @@ http {{
       proxy_next_upstream error timeout;
       proxy_connect_timeout 1s;
     }}
-  }}
-}}
-"#
-        );
-        std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-        let child = Command::new(bin)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(dir.path().join("nginx.conf"))
-            .spawn()
-            .expect("nginx starts");
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        Self { child, _dir: dir }
-    }
+  }}"#
+    );
+    Nginx::start(port, &config).await
 }
 
 /// Three nodes on one database and Redis prefix, sharing keys and the balancer's issuer; the
 /// first handle's helpers go through the balancer.
-async fn cluster() -> (TestApp, TestApp, TestApp, Balancer) {
+async fn cluster() -> (TestApp, TestApp, TestApp, Nginx) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -101,7 +53,7 @@ async fn cluster() -> (TestApp, TestApp, TestApp, Balancer) {
     };
     let b = like(&a).await;
     let c = like(&a).await;
-    let balancer = Balancer::start(port, &[a.addr, b.addr, c.addr]).await;
+    let balancer = balancer(port, &[a.addr, b.addr, c.addr]).await;
     a.set_base(front);
     (a, b, c, balancer)
 }

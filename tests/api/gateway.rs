@@ -3,13 +3,11 @@
 //! reach the service, a missing permission is 403, and `/revoke`, logout and a block are 401 on
 //! the very next request.
 
-use std::process::{Child, Command};
-
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
-use crate::support::{Backend, Browser, RegisteredApp, TestApp};
+use crate::support::{Backend, Browser, Nginx, RegisteredApp, TestApp};
 
 const ROUTES: &str = r#"
 [[route]]
@@ -260,46 +258,11 @@ async fn echo_service() -> std::net::SocketAddr {
     addr
 }
 
-/// nginx with `auth_request` against Propusk, in front of `upstream`; killed on drop.
-struct Nginx {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM: the master stops its worker too (SIGKILL would leave the worker behind).
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Nginx {
-    async fn start(propusk: std::net::SocketAddr, upstream: std::net::SocketAddr) -> Self {
-        let bin = std::env::var("PROPUSK_TEST_NGINX")
-            .unwrap_or_else(|_| panic!("PROPUSK_TEST_NGINX is not set: run the tests with scripts/test"));
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().display();
-        std::fs::create_dir(dir.path().join("tmp")).unwrap();
-        let config = format!(
-            r#"
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
+/// nginx with `auth_request` against Propusk, in front of `upstream`.
+async fn gateway_nginx(propusk: std::net::SocketAddr, upstream: std::net::SocketAddr) -> Nginx {
+    let port = crate::support::free_port();
+    let servers = format!(
+        r#"
   server {{
     listen 127.0.0.1:{port};
     location = /_propusk {{
@@ -324,36 +287,9 @@ http {{
       proxy_set_header X-Permissions $permissions;
       proxy_pass http://{upstream};
     }}
-  }}
-}}
-"#
-        );
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, config).unwrap();
-        let child = Command::new(&bin)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start nginx ({bin}): {e}"));
-        let nginx = Self { child, port, _dir: dir };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return nginx;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        let log = std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default();
-        panic!("nginx did not start: {log}");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
+  }}"#
+    );
+    Nginx::start(port, &servers).await
 }
 
 async fn through(nginx: &Nginx, method: reqwest::Method, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -372,7 +308,7 @@ async fn through(nginx: &Nginx, method: reqwest::Method, path: &str, token: Opti
 #[tokio::test]
 async fn nginx_passes_the_identity_and_sees_revoke_logout_and_block_at_once() {
     let (app, rp, _dir) = setup(Backend::PostgresRedis).await;
-    let nginx = Nginx::start(app.addr, echo_service().await).await;
+    let nginx = gateway_nginx(app.addr, echo_service().await).await;
     let get = reqwest::Method::GET;
 
     let (status, _) = through(&nginx, get.clone(), "/parcels/1", None).await;

@@ -2,11 +2,10 @@
 //! party: discovery, authorize with PKCE, login, consent, callback, code exchange, ID token
 //! validation through JWKS, userinfo, refresh, logout.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreUserInfoClaims};
+use openidconnect::core::{CoreAuthenticationFlow, CoreUserInfoClaims};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
-    TokenResponse,
+    AccessTokenHash, AuthorizationCode, CsrfToken, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PostLogoutRedirectUrl, ProviderMetadataWithLogout, Scope, TokenResponse,
 };
 use serde_json::json;
 
@@ -20,21 +19,13 @@ async fn a_relying_party_signs_a_user_in_refreshes_and_signs_out() {
         let rp = app.web_app(false).await;
         let gateway = app.service_app("admin", true).await;
 
-        let http = openidconnect::reqwest::Client::builder()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = crate::support::rp_http();
         let issuer = IssuerUrl::new(app.base.clone()).unwrap();
         let metadata = ProviderMetadataWithLogout::discover_async(issuer.clone(), &http)
             .await
             .unwrap();
         let end_session = metadata.additional_metadata().end_session_endpoint.clone().unwrap();
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(rp.client_id.clone()),
-            Some(ClientSecret::new(rp.secret.clone().unwrap())),
-        )
-        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+        let client = crate::support::rp(metadata, &rp.client_id.clone(), &rp.secret.clone().unwrap());
 
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (auth_url, state, nonce) = client
@@ -316,24 +307,14 @@ async fn an_application_may_choose_es256_id_tokens() {
         assert_eq!(status, 400, "{bad}: {refused}");
     }
 
-    let http = openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-        .await
-        .unwrap();
+    let http = crate::support::rp_http();
+    let metadata = crate::support::discover(&app, &http).await;
     assert!(
         metadata
             .id_token_signing_alg_values_supported()
             .contains(&CoreJwsSigningAlgorithm::EcdsaP256Sha256)
     );
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(id),
-        Some(ClientSecret::new(created["client_secret"].as_str().unwrap().to_owned())),
-    )
-    .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+    let client = crate::support::rp(metadata, &id, created["client_secret"].as_str().unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, _, nonce) = client
         .authorize_url(
@@ -409,13 +390,8 @@ async fn form_post_answers_with_a_self_submitting_form_and_no_inline_script() {
         let app = TestApp::spawn(backend).await;
         app.user("ann", "operator", None).await;
         let rp = app.web_app(true).await;
-        let http = openidconnect::reqwest::Client::builder()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-            .await
-            .unwrap();
+        let http = crate::support::rp_http();
+        let metadata = crate::support::discover(&app, &http).await;
         let modes: Vec<String> = metadata
             .response_modes_supported()
             .unwrap()
@@ -423,12 +399,7 @@ async fn form_post_answers_with_a_self_submitting_form_and_no_inline_script() {
             .map(|m| serde_json::to_value(m).unwrap().as_str().unwrap().to_owned())
             .collect();
         assert_eq!(modes, ["query", "form_post"]);
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(rp.client_id.clone()),
-            Some(ClientSecret::new(rp.secret.clone().unwrap())),
-        )
-        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+        let client = crate::support::rp(metadata, &rp.client_id.clone(), &rp.secret.clone().unwrap());
         let nasty = "x\"><script>alert(1)</script>&'";
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (auth_url, _, nonce) = client
@@ -588,13 +559,8 @@ async fn profile_and_address_claims_follow_scopes_and_claim_requests() {
             .await;
         assert_eq!(status, 400, "only profile fields");
 
-        let http = openidconnect::reqwest::Client::builder()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-            .await
-            .unwrap();
+        let http = crate::support::rp_http();
+        let metadata = crate::support::discover(&app, &http).await;
         assert!(
             metadata
                 .scopes_supported()
@@ -607,12 +573,7 @@ async fn profile_and_address_claims_follow_scopes_and_claim_requests() {
                 let (metadata, http) = (metadata.clone(), http.clone());
                 let app = &app;
                 async move {
-                    let client = CoreClient::from_provider_metadata(
-                        metadata,
-                        ClientId::new(rp.client_id.clone()),
-                        Some(ClientSecret::new(rp.secret.clone().unwrap())),
-                    )
-                    .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+                    let client = crate::support::rp(metadata, &rp.client_id.clone(), &rp.secret.clone().unwrap());
                     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
                     let mut request = client
                         .authorize_url(
@@ -691,12 +652,11 @@ async fn profile_and_address_claims_follow_scopes_and_claim_requests() {
         // A third-party application: the claim request adds `profile` to what the user consents
         // to, then releases the name alone.
         let third = app.web_app(false).await;
-        let client = CoreClient::from_provider_metadata(
+        let client = crate::support::rp(
             metadata.clone(),
-            ClientId::new(third.client_id.clone()),
-            Some(ClientSecret::new(third.secret.clone().unwrap())),
-        )
-        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+            &third.client_id.clone(),
+            &third.secret.clone().unwrap(),
+        );
         let (url, _, _) = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -759,25 +719,15 @@ async fn pushed_authorization_requests_are_taken_once_by_their_own_client() {
             client_id: created["client_id"].as_str().unwrap().to_owned(),
             secret: created["client_secret"].as_str().map(str::to_owned),
         };
-        let http = openidconnect::reqwest::Client::builder()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-            .await
-            .unwrap();
+        let http = crate::support::rp_http();
+        let metadata = crate::support::discover(&app, &http).await;
         let raw_metadata: serde_json::Value = app.get("/.well-known/openid-configuration").await.json().await.unwrap();
         let par_endpoint = raw_metadata["pushed_authorization_request_endpoint"]
             .as_str()
             .unwrap()
             .to_owned();
         assert_eq!(par_endpoint, app.url("/par"));
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(rp.client_id.clone()),
-            Some(ClientSecret::new(rp.secret.clone().unwrap())),
-        )
-        .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+        let client = crate::support::rp(metadata, &rp.client_id.clone(), &rp.secret.clone().unwrap());
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (front, csrf, nonce) = client
             .authorize_url(

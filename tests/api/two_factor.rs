@@ -525,21 +525,16 @@ async fn an_abandoned_authenticator_enrolment_cannot_be_finished_later() {
 /// session that already has a factor answers at once.
 #[tokio::test]
 async fn a_request_for_loa2_steps_a_password_session_up_to_a_second_factor() {
-    use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
+    use openidconnect::core::CoreAuthenticationFlow;
     use openidconnect::{
-        AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-        OAuth2TokenResponse, PkceCodeChallenge, ProviderMetadataWithLogout, RedirectUrl, TokenResponse,
+        AuthenticationContextClass, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+        TokenResponse,
     };
     let app = TestApp::spawn(Backend::PostgresRedis).await;
     app.user("ann", "operator", None).await;
     let rp = app.web_app(true).await;
-    let http = openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let metadata = ProviderMetadataWithLogout::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-        .await
-        .unwrap();
+    let http = crate::support::rp_http();
+    let metadata = crate::support::discover(&app, &http).await;
     let supported: Vec<String> = metadata
         .acr_values_supported()
         .unwrap()
@@ -547,12 +542,7 @@ async fn a_request_for_loa2_steps_a_password_session_up_to_a_second_factor() {
         .map(|a| a.as_str().to_owned())
         .collect();
     assert_eq!(supported, ["urn:propusk:loa:1", "urn:propusk:loa:2"]);
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(rp.client_id.clone()),
-        Some(ClientSecret::new(rp.secret.clone().unwrap())),
-    )
-    .set_redirect_uri(RedirectUrl::new("https://client.example.com/cb".into()).unwrap());
+    let client = crate::support::rp(metadata, &rp.client_id.clone(), &rp.secret.clone().unwrap());
     let browser = Browser::default();
     let sign_in = |acr: Option<&'static str>, prompt_none: bool| {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();

@@ -41,3 +41,9 @@ pub use mail::*;
 #[path = "sms.rs"]
 mod sms;
 pub use sms::*;
+
+mod rp;
+pub use rp::*;
+
+mod nginx;
+pub use nginx::*;
