@@ -1,7 +1,7 @@
-//! Faults under load: PostgreSQL and Redis are each cut off (through a TCP proxy) for longer
-//! than their timeouts while a steady mix of client_credentials grants, introspections,
+//! Faults under load: PostgreSQL, Redis and the Kafka broker are each cut off (through a TCP
+//! proxy) for longer than their timeouts while a steady mix of client_credentials grants, introspections,
 //! refreshes, password sign-ins and admin writes runs. Every answer during the fault is a clear
-//! 503 or `temporarily_unavailable` (never a 500), every acknowledged write is there afterwards,
+//! 503 or `temporarily_unavailable` (never a 500), every acknowledged write is there afterwards (its event in Kafka),
 //! no refresh family forks, and the service answers again within seconds of the return. The
 //! figures (requests, errors by kind, recovery time) are printed for BENCHMARKS.md.
 
@@ -47,6 +47,13 @@ async fn run(component: &'static str) {
     let database = crate::support::fresh_database().await;
     let via_proxy = database.replacen(&crate::support::pg_host_port(), &pg.addr.to_string(), 1);
     let redis_url = format!("redis://{}", redis.addr);
+    // A private broker that advertises its proxy, so every connection goes through the proxy.
+    let broker_port = crate::support::free_port();
+    let kafka = TcpProxy::start(format!("127.0.0.1:{broker_port}").parse().unwrap()).await;
+    let _broker = crate::support::Broker::start(broker_port, kafka.addr.port());
+    let brokers = kafka.addr.to_string();
+    let topics = format!("t{}.", uuid::Uuid::new_v4().simple());
+    let (kafka_brokers, kafka_prefix) = (brokers.clone(), topics.clone());
     let app = Arc::new(
         TestApp::spawn_with(Backend::PostgresRedis, |c| {
             c.database = propusk::config::DatabaseConfig::Postgres(SecretString::from(via_proxy));
@@ -54,6 +61,8 @@ async fn run(component: &'static str) {
                 url: SecretString::from(redis_url),
                 pool_size: 2,
             });
+            c.kafka_brokers = vec![kafka_brokers];
+            c.kafka_topic_prefix = kafka_prefix;
             // The load is one client hammering: the limits would answer it, not the fault.
             c.rate_limit_admin = None;
             c.rate_limit_login = None;
@@ -190,7 +199,11 @@ async fn run(component: &'static str) {
             }
         })
     };
-    let proxy = if component == "postgres" { &pg } else { &redis };
+    let proxy = match component {
+        "postgres" => &pg,
+        "redis" => &redis,
+        _ => &kafka,
+    };
     tokio::time::sleep(Duration::from_secs(2)).await;
     proxy.cut();
     let cut_for = Duration::from_secs(6);
@@ -216,6 +229,23 @@ async fn run(component: &'static str) {
             .unwrap();
         assert!(user.is_some(), "acknowledged user {id} is in the database");
     }
+    // ... and its event reaches Kafka (at least once).
+    let wanted: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
+    let expected = wanted.clone();
+    let started = Instant::now();
+    let topic = format!("{topics}propusk.user-events");
+    let seen = crate::support::consume(&brokers, &topic, Duration::from_secs(60), move |s| {
+        let keys: std::collections::BTreeSet<String> = s.iter().map(|(k, _)| k.clone()).collect();
+        expected.is_subset(&keys)
+    })
+    .await;
+    let keys: std::collections::BTreeSet<String> = seen.iter().map(|(k, _)| k.clone()).collect();
+    assert!(wanted.is_subset(&keys), "every acknowledged user's event reached Kafka");
+    eprintln!(
+        "{component}: all {} user.created events in Kafka {} ms after the load ended",
+        wanted.len(),
+        started.elapsed().as_millis()
+    );
     let tallies = tallies.lock().unwrap();
     let mut report = format!("{component} cut for {} s under load:\n", cut_for.as_secs());
     for (kind, tally) in tallies.iter() {
@@ -252,4 +282,9 @@ async fn a_postgresql_outage_under_load_answers_503_loses_nothing_and_recovers()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_under_load_answers_503_loses_nothing_and_recovers() {
     run("redis").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kafka_outage_under_load_delays_events_and_loses_none() {
+    run("kafka").await;
 }
