@@ -50,7 +50,14 @@ impl Auditor {
 
     /// Appends `record`; returns its id. Callers await it: an action is not done until it is
     /// on the record.
-    pub async fn record(&self, record: AuditRecord) -> Result<i64, StoreError> {
+    pub async fn record(&self, mut record: AuditRecord) -> Result<i64, StoreError> {
+        // The stores keep microseconds: a finer time would be sealed as one value and read back
+        // as another, and the row would look altered.
+        let micros = record.occurred_at.microsecond();
+        record.occurred_at = record
+            .occurred_at
+            .replace_microsecond(micros)
+            .unwrap_or(record.occurred_at);
         let seal = |id: i64, prev: &[u8]| {
             let hmac = self.seal(id, prev, &record);
             let head = self.head_seal(id, &hmac);

@@ -154,3 +154,25 @@ async fn logins_and_logouts_are_on_the_record_and_tampering_shows() {
         app.stop().await;
     }
 }
+
+/// A record stamped finer than the store keeps (nanoseconds) is sealed as it is stored, so the
+/// chain still verifies (the server's clock truncates already; other writers need not).
+#[tokio::test]
+async fn records_stamped_in_nanoseconds_still_verify() {
+    for backend in [Backend::Embedded, Backend::PostgresRedis] {
+        let app = TestApp::spawn(backend).await;
+        let at = time::OffsetDateTime::now_utc().replace_nanosecond(123_456_789).unwrap();
+        let record = propusk::audit::AuditRecord::change(
+            at,
+            propusk::audit::Action::UserUpdate,
+            "user",
+            "someone",
+            None,
+            serde_json::json!({}),
+        );
+        app.state.provider.audit.record(record).await.unwrap();
+        let verified = app.state.provider.audit.verify().await.unwrap();
+        assert_eq!(verified.broken_at, None, "{backend:?}");
+        app.stop().await;
+    }
+}
