@@ -13,7 +13,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::util::Timeout;
 
 use crate::store::Database;
-use crate::store::hot::HotState;
+use crate::store::hot::{FeedReader, HotState};
 
 const BATCH: i64 = 500;
 const IDLE: Duration = Duration::from_millis(200);
@@ -265,7 +265,11 @@ impl Relay {
     /// forwards; after a failure an entry may go twice: the topic is keyed and compacted, and a
     /// repeat says nothing new.)
     async fn forward_feed(&self) -> Result<usize, String> {
-        let cursor = self.feed.feed_cursor().await.map_err(|e| e.to_string())?;
+        let cursor = self
+            .feed
+            .feed_cursor(FeedReader::Kafka)
+            .await
+            .map_err(|e| e.to_string())?;
         let read = self
             .feed
             .feed(cursor.as_deref(), BATCH as usize)
@@ -275,7 +279,7 @@ impl Relay {
             // Nothing readable: step over what was read, if anything.
             if let Some(last) = read.last.filter(|l| Some(l) != cursor.as_ref()) {
                 self.feed
-                    .set_feed_cursor(&last, time::OffsetDateTime::now_utc())
+                    .set_feed_cursor(FeedReader::Kafka, &last, time::OffsetDateTime::now_utc())
                     .await
                     .map_err(|e| e.to_string())?;
             }
@@ -301,7 +305,7 @@ impl Relay {
         let (sent, failure) = self.deliver(&records).await;
         if let Some((id, _)) = sent.checked_sub(1).and_then(|last| batch.get(last)) {
             self.feed
-                .set_feed_cursor(id, time::OffsetDateTime::now_utc())
+                .set_feed_cursor(FeedReader::Kafka, id, time::OffsetDateTime::now_utc())
                 .await
                 .map_err(|e| e.to_string())?;
         }

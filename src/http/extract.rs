@@ -14,6 +14,15 @@ use crate::oauth::error::OAuthError;
 use crate::security::Services;
 use crate::security::ratelimit::{self, Bucket};
 
+/// True when the request says its body is `application/x-www-form-urlencoded`.
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2). Another content type, a body
 /// over the size limit, a malformed body or a repeated parameter is `invalid_request`.
 pub struct OAuthForm<T>(pub T);
@@ -22,13 +31,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OAuthForm<T> {
     type Rejection = OAuthError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, OAuthError> {
-        let form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if !form {
+        if !is_form(req.headers()) {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",
             ));

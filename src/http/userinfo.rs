@@ -77,15 +77,7 @@ pub async fn userinfo(State(state): State<AppState>, method: Method, headers: He
 /// The `access_token` of a form-encoded POST body (RFC 6750 §2.2); `None` when the request
 /// carries none. A body that names it twice, or is not a form, is refused.
 fn body_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, &'static str> {
-    if method != Method::POST || body.is_empty() {
-        return Ok(None);
-    }
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !form {
+    if method != Method::POST || body.is_empty() || !super::extract::is_form(headers) {
         return Ok(None);
     }
     let mut found = None;

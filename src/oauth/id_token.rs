@@ -47,9 +47,19 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// Signs an ID token with the application's algorithm (RS256 unless it asked for ES256).
 pub fn mint(provider: &Provider, app: &Application, claims: &IdClaims) -> Result<String, jwt::JwtError> {
+    sign_for(provider, app, "JWT", claims)
+}
+
+/// Signs `claims` with the application's ID token algorithm, typed `typ`.
+fn sign_for<C: Serialize>(
+    provider: &Provider,
+    app: &Application,
+    typ: &str,
+    claims: &C,
+) -> Result<String, jwt::JwtError> {
     let keyring = provider.keyring();
     let key = keyring.active(app.id_token_alg).ok_or(jwt::JwtError::UnknownKey)?;
-    jwt::sign(key, "JWT", claims)
+    jwt::sign(key, typ, claims)
 }
 
 /// The `events` member of a logout token (OpenID Connect Back-Channel Logout 1.0 §2.4).
@@ -70,9 +80,7 @@ pub fn logout_token(provider: &Provider, app: &Application, sub: &str, sid: &str
         "sid": sid,
         "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
     });
-    let keyring = provider.keyring();
-    let key = keyring.active(app.id_token_alg).ok_or(jwt::JwtError::UnknownKey)?;
-    jwt::sign(key, "logout+jwt", &claims)
+    sign_for(provider, app, "logout+jwt", &claims)
 }
 
 /// What the authorization request asked of the ID token.

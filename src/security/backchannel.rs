@@ -21,7 +21,7 @@ use crate::model::account::AccountId;
 use crate::model::user::UserId;
 use crate::oauth::session::Session;
 use crate::store::UserFilter;
-use crate::store::hot::{FEED_KEEP, FeedEntry, Key};
+use crate::store::hot::{FeedEntry, FeedReader, Key};
 
 /// How often the feed is read.
 const POLL: Duration = Duration::from_millis(500);
@@ -66,27 +66,10 @@ pub async fn run(services: Arc<Services>, mut closing: tokio::sync::watch::Recei
 async fn step(services: &Arc<Services>) -> Result<bool, crate::model::StoreError> {
     let state = &services.state;
     let now = services.clock.now();
-    let cursor: Option<String> = state
-        .get(Key::BackchannelCursor)
-        .await?
-        .and_then(|b| String::from_utf8(b).ok());
-    let Some(cursor) = cursor else {
+    let Some(cursor) = state.feed_cursor(FeedReader::Backchannel).await? else {
         // First start: begin at the feed's end (revocations before back-channel logout existed
         // are not replayed).
-        let mut last = None;
-        loop {
-            let read = state.feed(last.as_deref(), 1000).await?;
-            if read.last.is_some() {
-                last = read.last;
-            }
-            if !read.full {
-                break;
-            }
-        }
-        let start = last.unwrap_or_else(|| "0-0".to_owned());
-        state
-            .put_new(Key::BackchannelCursor, start.as_bytes(), now + FEED_KEEP * 2_i32)
-            .await?;
+        state.start_feed_cursor(FeedReader::Backchannel, now).await?;
         return Ok(true);
     };
     let read = state.feed(Some(&cursor), BATCH).await?;
@@ -97,9 +80,7 @@ async fn step(services: &Arc<Services>) -> Result<bool, crate::model::StoreError
         dispatch(services, entry).await?;
     }
     if let Some(last) = &read.last {
-        state
-            .put(Key::BackchannelCursor, last.as_bytes(), now + FEED_KEEP * 2_i32)
-            .await?;
+        state.set_feed_cursor(FeedReader::Backchannel, last, now).await?;
     }
     Ok(read.full)
 }

@@ -9,7 +9,7 @@ mod keys;
 mod protocol;
 mod sessions;
 
-pub use keys::Key;
+pub use keys::{FeedReader, Key};
 
 pub use protocol::{FEED_KEEP, FeedBatch, FeedEntry, HotState};
 

@@ -80,8 +80,8 @@ pub enum Key<'a> {
     FederationState(&'a str),
     /// A new email or phone waiting for its code: the channel (`email`, `phone`) and the user.
     ContactChange { channel: &'a str, user: UserId },
-    /// How far the Kafka relay has forwarded the revocation feed (a feed id).
-    FeedCursor,
+    /// How far a reader of the revocation feed has read it (a feed id).
+    FeedCursor(FeedReader),
     /// A browser session (kept under the cookie's digest).
     Session(&'a str),
     /// The ids of a user's live browser sessions.
@@ -90,10 +90,17 @@ pub enum Key<'a> {
     SessionBySid(&'a str),
     /// The applications a browser session signed in to (client ids).
     SessionClients(&'a str),
-    /// How far the back-channel logout dispatcher has read the revocation feed.
-    BackchannelCursor,
     /// A logout token already sent for a session to an application.
     BackchannelSent { sid: &'a str, client: &'a str },
+}
+
+/// A reader of the revocation feed that keeps a cursor shared by the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedReader {
+    /// The relay to the Kafka topic.
+    Kafka,
+    /// The back-channel logout dispatcher.
+    Backchannel,
 }
 
 impl Key<'_> {
@@ -132,12 +139,12 @@ impl fmt::Display for Key<'_> {
             Key::LockNotice(user) => write!(f, "notice-lock:{user}"),
             Key::FederationState(state) => write!(f, "fed-state:{}", digest(state)),
             Key::ContactChange { channel, user } => write!(f, "pending-{channel}:{user}"),
-            Key::FeedCursor => f.write_str("feed-cursor:kafka"),
+            Key::FeedCursor(FeedReader::Kafka) => f.write_str("feed-cursor:kafka"),
+            Key::FeedCursor(FeedReader::Backchannel) => f.write_str("feed-cursor:backchannel"),
             Key::Session(cookie) => write!(f, "session:{}", digest(cookie)),
             Key::UserSessions(user) => write!(f, "user-sessions:{user}"),
             Key::SessionBySid(sid) => write!(f, "session-sid:{sid}"),
             Key::SessionClients(sid) => write!(f, "session-clients:{sid}"),
-            Key::BackchannelCursor => f.write_str("feed-cursor:backchannel"),
             Key::BackchannelSent { sid, client } => write!(f, "bcl-sent:{sid}:{}", digest(client)),
         }
     }

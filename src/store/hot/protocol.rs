@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use super::{HotStore, LogLine, Taken};
+use super::{FeedReader, HotStore, LogLine, Taken};
 use crate::crypto::digest;
 use crate::model::StoreError;
 use crate::oauth::authorize::{AuthorizationRequest, Parked};
@@ -245,18 +245,37 @@ impl FeedEntry {
 }
 
 impl HotState {
-    /// How far the Kafka relay has forwarded the feed.
-    pub async fn feed_cursor(&self) -> Result<Option<String>, StoreError> {
+    /// How far `reader` has read the feed.
+    pub async fn feed_cursor(&self, reader: FeedReader) -> Result<Option<String>, StoreError> {
         Ok(self
-            .get(super::Key::FeedCursor)
+            .get(super::Key::FeedCursor(reader))
             .await?
             .and_then(|b| String::from_utf8(b).ok()))
     }
 
-    /// Records how far the Kafka relay has forwarded the feed (kept twice the feed's span).
-    pub async fn set_feed_cursor(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        self.put(super::Key::FeedCursor, id.as_bytes(), now + FEED_KEEP * 2)
+    /// Records how far `reader` has read the feed (kept twice the feed's span).
+    pub async fn set_feed_cursor(&self, reader: FeedReader, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.put(super::Key::FeedCursor(reader), id.as_bytes(), now + FEED_KEEP * 2)
             .await
+    }
+
+    /// Starts `reader` at the feed's end, unless another node started it first (what the feed
+    /// held before is not read).
+    pub async fn start_feed_cursor(&self, reader: FeedReader, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut last = None;
+        loop {
+            let read = self.feed(last.as_deref(), 1000).await?;
+            if read.last.is_some() {
+                last = read.last;
+            }
+            if !read.full {
+                break;
+            }
+        }
+        let start = last.unwrap_or_else(|| "0-0".to_owned());
+        self.put_new(super::Key::FeedCursor(reader), start.as_bytes(), now + FEED_KEEP * 2)
+            .await
+            .map(drop)
     }
 
     /// Up to `limit` feed entries after the id `after` (from the oldest kept when `None`). An
