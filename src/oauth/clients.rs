@@ -74,7 +74,7 @@ impl ClientRegistry {
             Some((Some(app), _)) => {
                 let current = self.generation(Generation::App(client_id.as_str())).await?;
                 if app.generation >= current {
-                    self.apps.insert(client_id.clone(), Some(app.clone()));
+                    self.apps.confirm(client_id);
                     return Ok(Some(app));
                 }
                 self.load_application(client_id, Some(current)).await
@@ -190,7 +190,7 @@ async fn marked<K: Eq + std::hash::Hash + Clone, V>(
         (Some((Some(entry), _)), None) => {
             let now = registry.generation(which).await?;
             if entry.generation >= now {
-                cache.insert(key.clone(), Some(entry.clone()));
+                cache.confirm(key);
                 return Ok(Some(entry));
             }
             Some(now)

@@ -321,3 +321,36 @@ async fn applications_are_registered_changed_rotated_and_removed() {
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+/// A rotated secret stops working on every node within the application cache's lifetime, even
+/// while the old secret keeps being presented there (each use confirms the cached copy, which
+/// must not make it live for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_stops_on_other_nodes_within_the_cache_lifetime() {
+    let a = TestApp::spawn(Backend::PostgresRedis).await;
+    let b = a.second_node().await;
+    a.user("root", "admin", None).await;
+    let rp = a.web_app(true).await;
+    let admin = a.access_token(&rp, "root").await;
+    let service = a.service_app("operator", false).await;
+    b.client_token(&service).await;
+    let path = format!("/admin/v1/applications/{}/secret", service.client_id);
+    let (status, _) = a.call(&admin, Method::POST, &path, None).await;
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    let mut refused_after = None;
+    while started.elapsed() < std::time::Duration::from_secs(40) {
+        let response = b
+            .post_form("/token", Some(&service), &[("grant_type", "client_credentials")])
+            .await;
+        if response.status() == 401 {
+            refused_after = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let after = refused_after.expect("the old secret is refused on the other node");
+    assert!(after <= std::time::Duration::from_secs(31), "refused after {after:?}");
+    b.stop().await;
+    a.stop().await;
+}
