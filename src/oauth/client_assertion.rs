@@ -37,6 +37,8 @@ const MAX_BYTES: usize = 8 * 1024;
 const KEYS_TTL: Duration = Duration::from_secs(300);
 /// A `jwks_uri` is fetched again for an unknown `kid` at most this often.
 const REFETCH_EVERY: Duration = Duration::from_secs(30);
+/// Keys a failing `jwks_uri` last served are used at most this long after that fetch.
+const STALE_FOR: Duration = Duration::from_secs(3600);
 /// After a failed fetch, the URI is left alone this long.
 const FAILED_FOR: Duration = Duration::from_secs(15);
 /// Keys read from one set at most.
@@ -72,10 +74,11 @@ pub struct ClientKeys {
 type KeyCache = HashMap<String, Cached>;
 
 /// The keys of one `jwks_uri` and the state of fetching them.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Cached {
     keys: Option<Arc<Vec<Key>>>,
-    fetched: Instant,
+    /// When the keys were last fetched successfully.
+    fetched: Option<Instant>,
     /// When the fetch under way began (a fetch whose request was dropped counts for 15 s).
     fetching: Option<Instant>,
     failed: Option<Instant>,
@@ -99,64 +102,46 @@ impl ClientKeys {
         let Some(uri) = app.settings.jwks_uri.as_deref() else {
             return Err("the client has no keys".into());
         };
-        let cached = {
+        let stale = {
             let mut cache = self.lock();
-            let entry = cache.get(uri).cloned();
-            let due = match &entry {
-                None => true,
-                Some(e) => {
-                    let age = e.fetched.elapsed();
-                    age >= KEYS_TTL || (fresh && age >= REFETCH_EVERY)
-                }
-            };
-            let quiet = entry.as_ref().is_some_and(|e| {
-                e.fetching.is_some_and(|f| f.elapsed() < FAILED_FOR)
-                    || e.failed.is_some_and(|f| f.elapsed() < FAILED_FOR)
-            });
-            if !due || quiet {
-                return entry
-                    .and_then(|e| e.keys)
-                    .ok_or_else(|| "the client's keys are being fetched or could not be fetched".to_owned());
+            let entry = cache.get(uri).cloned().unwrap_or_default();
+            let age = entry.fetched.map(|at| at.elapsed());
+            let due = age.is_none_or(|age| age >= KEYS_TTL || (fresh && age >= REFETCH_EVERY));
+            let recent = |at: Option<Instant>| at.is_some_and(|at| at.elapsed() < FAILED_FOR);
+            // Keys a failing jwks_uri last served stay usable for a while, never for ever.
+            let stale = entry.keys.filter(|_| age.is_some_and(|age| age < STALE_FOR));
+            if !due || recent(entry.fetching) || recent(entry.failed) {
+                return stale.ok_or_else(|| "the client's keys are being fetched or could not be fetched".to_owned());
             }
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            let slot = cache.entry(uri.to_owned()).or_insert_with(|| Cached {
-                keys: None,
-                fetched: Instant::now(),
-                fetching: None,
-                failed: None,
-            });
-            slot.fetching = Some(Instant::now());
-            slot.keys.clone()
+            cache.entry(uri.to_owned()).or_default().fetching = Some(Instant::now());
+            stale
         };
         let fetched = async {
             let body = self.fetch.get(uri).await?;
             let set: Value =
                 serde_json::from_slice(&body).map_err(|_| "the jwks_uri did not answer with JSON".to_owned())?;
-            parse_set(&set)
+            usable_keys(&set)
         }
         .await;
         let mut cache = self.lock();
-        let slot = cache.entry(uri.to_owned()).or_insert_with(|| Cached {
-            keys: None,
-            fetched: Instant::now(),
-            fetching: None,
-            failed: None,
-        });
+        let slot = cache.entry(uri.to_owned()).or_default();
         slot.fetching = None;
         match fetched {
+            // What the client publishes now is what holds, even no usable key at all.
             Ok(keys) => {
                 let keys = Arc::new(keys);
                 slot.keys = Some(keys.clone());
-                slot.fetched = Instant::now();
+                slot.fetched = Some(Instant::now());
                 slot.failed = None;
                 Ok(keys)
             }
             Err(e) => {
                 slot.failed = Some(Instant::now());
                 tracing::warn!(jwks_uri = uri, error = %e, "a client's keys could not be fetched");
-                cached.ok_or(e)
+                stale.ok_or(e)
             }
         }
     }
@@ -187,15 +172,20 @@ enum Material {
 /// Reads a JWK Set: RSA (2048 bits or more) and EC P-256 signing keys; others are skipped, and a
 /// set with no usable key is refused.
 pub fn parse_set(set: &Value) -> Result<Vec<Key>, String> {
-    let keys = set
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| "a JWK Set is an object with a \"keys\" array".to_owned())?;
-    let usable: Vec<Key> = keys.iter().take(MAX_KEYS).filter_map(parse_key).collect();
+    let usable = usable_keys(set)?;
     if usable.is_empty() {
         return Err("the JWK Set has no RSA (2048 bits or more) or EC P-256 signing key".into());
     }
     Ok(usable)
+}
+
+/// The usable keys of a JWK Set, possibly none; an error only when it is no JWK Set.
+fn usable_keys(set: &Value) -> Result<Vec<Key>, String> {
+    let keys = set
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| "a JWK Set is an object with a \"keys\" array".to_owned())?;
+    Ok(keys.iter().take(MAX_KEYS).filter_map(parse_key).collect())
 }
 
 fn parse_key(jwk: &Value) -> Option<Key> {
