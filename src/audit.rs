@@ -48,6 +48,15 @@ impl Auditor {
         ctx.sign().as_ref().to_vec()
     }
 
+    /// The HMAC of row `id` holding `record` after a row with HMAC `prev`, and the head's seal
+    /// at that row: what [`Auditor::record`] writes, for tools that write a whole chain at once
+    /// (`examples/audit_chain.rs --bulk`, which loads millions of rows for `bench/scale`).
+    pub fn chain_link(&self, id: i64, prev: &[u8], record: &AuditRecord) -> (Vec<u8>, Vec<u8>) {
+        let hmac = self.seal(id, prev, record);
+        let head = self.head_seal(id, &hmac);
+        (hmac, head)
+    }
+
     /// Appends `record`; returns its id. Callers await it: an action is not done until it is
     /// on the record.
     pub async fn record(&self, mut record: AuditRecord) -> Result<i64, StoreError> {

@@ -59,6 +59,11 @@ impl Relay {
             .set("client.id", "propusk")
             .set("acks", "all")
             .set("enable.idempotence", "true")
+            // Topics are made only by the relay, with their settings (partitions, compaction of
+            // the revocations): a produce never creates one with the broker's defaults. A topic
+            // gone (an empty broker, a deleted topic) fails the delivery, and the relay makes it
+            // again before resending.
+            .set("allow.auto.create.topics", "false")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "10000")
             .set("socket.timeout.ms", "5000")

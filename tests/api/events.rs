@@ -380,5 +380,26 @@ async fn a_broker_that_comes_back_empty_gets_its_topics_and_events_again() {
         "missing: {:?}",
         want.difference(&keys).collect::<Vec<_>>()
     );
+    // The producer never creates a topic (auto-creation is off): the relay made them again,
+    // the revocations topic with its compaction.
+    let policy = topic_config(&brokers, &format!("{topics}propusk.revocations"), "cleanup.policy").await;
+    assert_eq!(policy.as_deref(), Some("compact,delete"));
     app.stop().await;
+}
+
+/// The value of `name` in `topic`'s configuration, as the broker describes it.
+async fn topic_config(brokers: &str, topic: &str, name: &str) -> Option<String> {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let described = admin
+        .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
+        .await
+        .unwrap();
+    let resource = described.into_iter().next()?.ok()?;
+    resource.get(name).and_then(|e| e.value.clone())
 }
