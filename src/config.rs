@@ -46,7 +46,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "DEFAULT_LOCALE",
         "en",
-        "language of mails and SMS to users without a locale of their own: en or ru",
+        "language of pages (after ui_locales, the switch and Accept-Language) and of mails and SMS to users without a locale of their own: en or ru",
     ),
     (
         "OUTBOX_RETENTION",
@@ -191,7 +191,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// How long sent outbox rows are kept.
     pub outbox_retention: Duration,
-    /// The language of mails and SMS to users without a locale of their own.
+    /// The language of pages no preference names, and of mails and SMS to users without a
+    /// locale of their own.
     pub default_locale: crate::i18n::Lang,
     pub bcrypt_cost: u32,
     pub trusted_proxies: Vec<IpNet>,

@@ -27,6 +27,7 @@ pub mod revoke;
 pub mod server;
 mod state;
 pub mod token;
+pub mod ui;
 pub mod userinfo;
 
 use std::time::Duration;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
                 .options(cors::preflight),
         )
         .route("/static/propusk.css", get(browser::stylesheet))
+        .route("/lang/{code}", get(ui::switch))
         .route("/static/form_post.js", get(browser::form_post_script))
         .route("/token", post(token::token).options(cors::preflight))
         .route("/par", post(par::par))

@@ -4,8 +4,15 @@
 //! a test checks that both languages use the same names.
 //!
 //! Which language: the user's stored `locale` (its primary subtag), else `DEFAULT_LOCALE`.
+//!
+//! The pages' texts are in [`pages`]; a page's language is negotiated by `http::ui`
+//! (`ui_locales`, then the language switch's cookie, then `Accept-Language`, then the default).
 
 use std::fmt;
+
+pub mod pages;
+
+pub use pages::Texts;
 
 /// A language Propusk speaks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -39,6 +46,103 @@ impl Lang {
             Lang::Ru => "ru",
         }
     }
+
+    /// The language's name in itself, for the language switch.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Ru => "Русский",
+        }
+    }
+
+    /// The pages' texts in this language.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &pages::EN,
+            Lang::Ru => &pages::RU,
+        }
+    }
+
+    /// The first spoken language of a space-separated preference list (`ui_locales`,
+    /// OpenID Connect Core §3.1.2.1).
+    pub fn first_of(list: &str) -> Option<Self> {
+        list.split_ascii_whitespace().take(16).find_map(Lang::parse)
+    }
+
+    /// The spoken language an `Accept-Language` header prefers most (RFC 9110 §12.5.4): the
+    /// highest `q`, the first listed among equals; none when it names none (or only with `q=0`).
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut best: Option<(u16, Lang)> = None;
+        for item in header.split(',').take(32) {
+            let mut parts = item.split(';');
+            let Some(lang) = parts.next().and_then(Lang::parse) else {
+                continue;
+            };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+                .map_or(Some(1000), quality);
+            let Some(q) = q.filter(|q| *q > 0) else { continue };
+            if best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, lang)| lang)
+    }
+
+    /// `n` with its unit in this language's plural form: `units` is `one|other` in English,
+    /// `one|few|many` in Russian (`2 минуты`, `5 минут`, `21 минуту`).
+    pub fn count(self, n: i64, units: &str) -> String {
+        let forms: Vec<&str> = units.split('|').collect();
+        let pick = match self {
+            Lang::En => usize::from(n != 1),
+            Lang::Ru => {
+                let (ten, hundred) = (n.rem_euclid(10), n.rem_euclid(100));
+                if ten == 1 && hundred != 11 {
+                    0
+                } else if (2..=4).contains(&ten) && !(12..=14).contains(&hundred) {
+                    1
+                } else {
+                    2
+                }
+            }
+        };
+        let unit = forms.get(pick).or(forms.last()).copied().unwrap_or_default();
+        format!("{n} {unit}")
+    }
+
+    /// "45 seconds", "3 minutes", "2 hours" (rounded up) in this language.
+    pub fn wait(self, secs: i64) -> String {
+        let t = self.texts();
+        match secs {
+            ..=59 => self.count(secs.max(1), t.unit_second),
+            60..=3599 => self.count((secs + 59) / 60, t.unit_minute),
+            _ => self.count((secs + 3599) / 3600, t.unit_hour),
+        }
+    }
+}
+
+/// An `Accept-Language` quality value in thousandths (`0.8` → 800); none when malformed.
+fn quality(v: &str) -> Option<u16> {
+    let v = v.trim();
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac: u16 = format!("{frac:0<3}").parse().ok()?;
+    match int {
+        "0" => Some(frac),
+        "1" if frac == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// `text` with each `{name}` replaced by its value.
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
 }
 
 impl fmt::Display for Lang {
@@ -145,11 +249,7 @@ catalogue! {
 impl Msg {
     /// The text in `lang` with each `{name}` replaced by its value.
     pub fn fill(self, lang: Lang, values: &[(&str, &str)]) -> String {
-        let mut out = self.text(lang).to_owned();
-        for (name, value) in values {
-            out = out.replace(&format!("{{{name}}}"), value);
-        }
-        out
+        fill(self.text(lang), values)
     }
 }
 
@@ -176,6 +276,53 @@ mod tests {
             assert_ne!(en, ru, "{msg:?} is not translated");
             assert_eq!(placeholders(en), placeholders(ru), "{msg:?}");
         }
+    }
+
+    /// Texts the same in both languages on purpose.
+    const SAME: &[&str] = &[];
+
+    #[test]
+    fn every_page_text_has_both_languages_with_the_same_placeholders() {
+        let (en, ru) = (pages::EN.entries(), pages::RU.entries());
+        assert_eq!(en.len(), ru.len());
+        for ((key, en), (_, ru)) in en.iter().zip(&ru) {
+            assert!(!en.trim().is_empty() && !ru.trim().is_empty(), "{key} is empty");
+            assert!(SAME.contains(key) || en != ru, "{key} is not translated");
+            assert_eq!(placeholders(en), placeholders(ru), "{key}");
+        }
+        for units in [pages::EN.unit_second, pages::EN.unit_minute, pages::EN.unit_hour] {
+            assert_eq!(units.split('|').count(), 2, "{units}");
+        }
+        for units in [pages::RU.unit_second, pages::RU.unit_minute, pages::RU.unit_hour] {
+            assert_eq!(units.split('|').count(), 3, "{units}");
+        }
+    }
+
+    #[test]
+    fn accept_language_and_ui_locales_pick_a_spoken_language() {
+        let al = Lang::from_accept_language;
+        assert_eq!(al("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7"), Some(Lang::Ru));
+        assert_eq!(al("de-DE, en;q=0.5, ru;q=0.7"), Some(Lang::Ru));
+        assert_eq!(al("en-GB;q=0.9, ru;q=0.9"), Some(Lang::En), "the first of equals");
+        assert_eq!(al("ru;q=0, en;q=0.1"), Some(Lang::En), "q=0 is not acceptable");
+        assert_eq!(al("ru;q=2, en;q=abc"), None, "malformed qualities are ignored");
+        assert_eq!(al("de, fr"), None);
+        assert_eq!(al(""), None);
+        assert_eq!(Lang::first_of("de ru-RU en"), Some(Lang::Ru));
+        assert_eq!(Lang::first_of("fr"), None);
+    }
+
+    #[test]
+    fn waits_are_counted_in_each_languages_plural() {
+        assert_eq!(Lang::En.wait(1), "1 second");
+        assert_eq!(Lang::En.wait(45), "45 seconds");
+        assert_eq!(Lang::En.wait(61), "2 minutes");
+        assert_eq!(Lang::Ru.wait(1), "1 секунду");
+        assert_eq!(Lang::Ru.wait(3), "3 секунды");
+        assert_eq!(Lang::Ru.wait(11), "11 секунд");
+        assert_eq!(Lang::Ru.wait(21), "21 секунду");
+        assert_eq!(Lang::Ru.wait(24 * 60), "24 минуты");
+        assert_eq!(Lang::Ru.wait(5 * 3600), "5 часов");
     }
 
     #[test]

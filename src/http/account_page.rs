@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::browser::{checked_form, csrf_token, error_page, page, session};
 use super::extract::ClientIp;
-use super::login::UNAVAILABLE;
+use super::ui::Ui;
 use crate::http::AppState;
 use crate::identity::account_self::{Offered, SignedIn};
 use crate::identity::admin::AdminError;
@@ -26,6 +26,7 @@ pub struct EnrolView {
 #[derive(Template)]
 #[template(path = "account_security.html")]
 struct SecurityPage<'a> {
+    ui: &'a Ui,
     csrf: &'a str,
     error: Option<&'a str>,
     message: Option<&'a str>,
@@ -45,22 +46,31 @@ struct Extra<'a> {
     codes: Vec<String>,
 }
 
-async fn render(state: &AppState, headers: &HeaderMap, user: crate::model::user::UserId, extra: Extra<'_>) -> Response {
+async fn render(
+    state: &AppState,
+    ui: &Ui,
+    headers: &HeaderMap,
+    user: crate::model::user::UserId,
+    extra: Extra<'_>,
+) -> Response {
     let Ok(factors) = state.stores.db.list_factors(user).await else {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+        return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable);
     };
     let factors = factors
         .iter()
         .filter(|f| f.is_confirmed())
         .map(|f| {
-            (
-                f.kind.to_string(),
-                f.target.as_deref().map(mfa::mask).unwrap_or_default(),
-            )
+            let kind = match f.kind {
+                mfa::FactorKind::Totp => ui.factor_totp,
+                mfa::FactorKind::Email => ui.factor_email,
+                mfa::FactorKind::Sms => ui.factor_sms,
+            };
+            (kind.to_owned(), f.target.as_deref().map(mfa::mask).unwrap_or_default())
         })
         .collect();
     let (csrf, set) = csrf_token(state, headers);
     let view = SecurityPage {
+        ui,
         csrf: &csrf,
         error: extra.error,
         message: extra.message,
@@ -72,20 +82,30 @@ async fn render(state: &AppState, headers: &HeaderMap, user: crate::model::user:
 }
 
 /// The browser's session, or the page saying to sign in.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<crate::security::session::Session, Response> {
+async fn signed_in(
+    state: &AppState,
+    ui: &Ui,
+    headers: &HeaderMap,
+) -> Result<crate::security::session::Session, Response> {
     match session(state, headers).await {
         Ok(Some((_, s))) => Ok(s),
-        Ok(None) => Err(error_page(
-            StatusCode::UNAUTHORIZED,
-            "Sign in first (at /login), then come back to this page.",
-        )),
-        Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
+        Ok(None) => {
+            let view = super::browser::MessagePage {
+                ui,
+                title: ui.sign_in_title,
+                message: ui.sign_in_first,
+                error: true,
+                link: Some(("/login", ui.sign_in_link)),
+            };
+            Err(page(StatusCode::UNAUTHORIZED, &view, &[]))
+        }
+        Err(_) => Err(error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable)),
     }
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match signed_in(&state, &headers).await {
-        Ok(session) => render(&state, &headers, session.user_id, Extra::default()).await,
+pub async fn show(State(state): State<AppState>, ui: Ui, headers: HeaderMap) -> Response {
+    match signed_in(&state, &ui, &headers).await {
+        Ok(session) => render(&state, &ui, &headers, session.user_id, Extra::default()).await,
         Err(page) => page,
     }
 }
@@ -104,14 +124,16 @@ pub struct SecurityForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<SecurityForm>,
 ) -> Response {
-    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+    let ui = &ui;
+    if let Err(refused) = checked_form(&state, ui, ip, &headers, form.csrf.as_deref()).await {
         return refused;
     }
-    let session = match signed_in(&state, &headers).await {
+    let session = match signed_in(&state, ui, &headers).await {
         Ok(session) => session,
         Err(page) => return page,
     };
@@ -136,16 +158,16 @@ pub async fn submit(
                 Err(e) => Err(e),
             };
             match proof {
-                Ok(()) => enrol(&state, &headers, &service, user, &issuer).await,
+                Ok(()) => enrol(&state, ui, &headers, &service, user, &issuer).await,
                 Err(AdminError::StepUp(_) | AdminError::Forbidden(_)) => {
                     let extra = Extra {
                         status: Some(StatusCode::UNAUTHORIZED),
-                        error: Some(STEP_UP),
+                        error: Some(ui.step_up_needed),
                         ..Extra::default()
                     };
-                    render(&state, &headers, user, extra).await
+                    render(&state, ui, &headers, user, extra).await
                 }
-                Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+                Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
             }
         }
         Some("confirm") => {
@@ -154,37 +176,35 @@ pub async fn submit(
             match service.confirm_totp(&sub, &factor, &code).await {
                 Ok(codes) => {
                     let extra = Extra {
-                        message: Some("The authenticator app is on: sign-ins now ask for its code."),
+                        message: Some(ui.authenticator_on),
                         codes: codes.unwrap_or_default(),
                         ..Extra::default()
                     };
-                    render(&state, &headers, user, extra).await
+                    render(&state, ui, &headers, user, extra).await
                 }
                 Err(AdminError::Invalid { .. }) => {
                     // Show the same enrolment again.
                     let enrol = again(&state, user, &factor, &issuer).await;
                     let extra = Extra {
                         status: Some(StatusCode::BAD_REQUEST),
-                        error: Some("The code does not match. Check the app's clock and try the next code."),
+                        error: Some(ui.code_mismatch),
                         enrol,
                         ..Extra::default()
                     };
-                    render(&state, &headers, user, extra).await
+                    render(&state, ui, &headers, user, extra).await
                 }
-                Err(AdminError::NotFound(_)) => error_page(StatusCode::BAD_REQUEST, "Start the set-up again."),
-                Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+                Err(AdminError::NotFound(_)) => error_page(ui, StatusCode::BAD_REQUEST, ui.start_again),
+                Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
             }
         }
-        _ => error_page(StatusCode::BAD_REQUEST, "Unknown action."),
+        _ => error_page(ui, StatusCode::BAD_REQUEST, ui.unknown_action),
     }
 }
-
-const STEP_UP: &str = "To change how you sign in, enter your current password (and a code from your second \
-                       factor, if you have one), or sign out and sign in again.";
 
 /// Starts an authenticator enrolment and shows its QR code.
 async fn enrol(
     state: &AppState,
+    ui: &Ui,
     headers: &HeaderMap,
     service: &crate::identity::account_self::SelfService<'_>,
     user: crate::model::user::UserId,
@@ -201,9 +221,9 @@ async fn enrol(
                 enrol: Some(enrol),
                 ..Extra::default()
             };
-            render(state, headers, user, extra).await
+            render(state, ui, headers, user, extra).await
         }
-        Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
 }
 

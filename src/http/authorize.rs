@@ -9,53 +9,52 @@ use axum::response::Response;
 
 use super::browser::{browser_binding, error_page, limit_form, redirect, session, to_client};
 use super::extract::ClientIp;
+use super::ui::Ui;
 use crate::http::AppState;
 use crate::oauth::authorize::{self, AuthorizeError, Next, RawAuthorizationRequest};
 use crate::oauth::error::OAuthError;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
+    ui: Ui,
     headers: HeaderMap,
     query: Result<Query<RawAuthorizationRequest>, QueryRejection>,
 ) -> Response {
     match query {
-        Ok(Query(raw)) => authorize(&state, &headers, raw).await,
-        Err(_) => error_page(
-            StatusCode::BAD_REQUEST,
-            "The authorization request is malformed (a parameter may be repeated).",
-        ),
+        Ok(Query(raw)) => authorize(&state, ui, &headers, raw).await,
+        Err(_) => error_page(&ui, StatusCode::BAD_REQUEST, ui.authorize_malformed),
     }
 }
 
 pub async fn authorize_post(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    if let Err(limited) = limit_form(&state, ip).await {
+    if let Err(limited) = limit_form(&state, &ui, ip).await {
         return limited;
     }
     match serde_urlencoded::from_bytes::<RawAuthorizationRequest>(&body) {
-        Ok(raw) => authorize(&state, &headers, raw).await,
-        Err(_) => error_page(
-            StatusCode::BAD_REQUEST,
-            "The authorization request is malformed (a parameter may be repeated).",
-        ),
+        Ok(raw) => authorize(&state, ui, &headers, raw).await,
+        Err(_) => error_page(&ui, StatusCode::BAD_REQUEST, ui.authorize_malformed),
     }
 }
 
 #[tracing::instrument(skip_all, fields(client.id = raw.client_id.as_deref().unwrap_or("-")))]
-async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationRequest) -> Response {
+async fn authorize(state: &AppState, ui: Ui, headers: &HeaderMap, raw: RawAuthorizationRequest) -> Response {
     let provider = &state.provider;
+    let ui = &ui.prefer(raw.ui_locales.as_deref());
     let (request, app) = match authorize::validate(provider, &raw).await {
         Ok(ok) => ok,
         Err(AuthorizeError::Fatal(message)) => {
-            return error_page(StatusCode::BAD_REQUEST, &message);
+            let message = ui.fill(ui.authorize_refused, &[("detail", &message)]);
+            return error_page(ui, StatusCode::BAD_REQUEST, &message);
         }
-        Err(AuthorizeError::Redirect(answer)) => return to_client(&answer, &[]),
+        Err(AuthorizeError::Redirect(answer)) => return to_client(ui, &answer, &[]),
     };
-    let fail = |e: OAuthError| to_client(&authorize::refusal(provider, &request, &e), &[]);
+    let fail = |e: OAuthError| to_client(ui, &authorize::refusal(provider, &request, &e), &[]);
     let session = match session(state, headers).await {
         Ok(s) => s.map(|(_, s)| s),
         Err(e) => return fail(e.into()),
@@ -93,7 +92,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: RawAuthorizationR
                 return fail(OAuthError::server_error());
             };
             match authorize::approve(provider, &request, session).await {
-                Ok(answer) => to_client(&answer, &[]),
+                Ok(answer) => to_client(ui, &answer, &[]),
                 Err(e) => fail(e),
             }
         }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use time::Duration;
 
+use super::ui::Ui;
 use crate::http::AppState;
 use crate::oauth::authorize::{Answer, ResponseMode};
 use crate::security::csrf;
@@ -103,17 +104,19 @@ pub fn page(status: StatusCode, template: &impl Template, cookies: &[String]) ->
 #[derive(Template)]
 #[template(path = "form_post.html")]
 struct FormPostPage<'a> {
+    ui: &'a Ui,
     action: &'a str,
     fields: &'a [(String, String)],
 }
 
 /// An answer for the client at its redirect URI, setting `cookies`: a 303 redirect with the
 /// parameters in the query, or (`form_post`) a page whose form the browser posts there.
-pub fn to_client(answer: &Answer, cookies: &[String]) -> Response {
+pub fn to_client(ui: &Ui, answer: &Answer, cookies: &[String]) -> Response {
     match answer.mode {
         ResponseMode::Query => redirect(&answer.url(), cookies),
         ResponseMode::FormPost => {
             let template = FormPostPage {
+                ui,
                 action: &answer.redirect_uri,
                 fields: &answer.params,
             };
@@ -162,33 +165,48 @@ fn add_cookies(response: &mut Response, cookies: &[String]) {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
+    pub ui: &'a Ui,
     pub title: &'a str,
     pub message: &'a str,
     pub error: bool,
+    /// A link to go on with: `(href, label)`.
+    pub link: Option<(&'a str, &'a str)>,
 }
 
 /// An error page (for when a redirect to the client is not safe).
-pub fn error_page(status: StatusCode, message: &str) -> Response {
+pub fn error_page(ui: &Ui, status: StatusCode, message: &str) -> Response {
     page(
         status,
         &MessagePage {
-            title: "Something went wrong",
+            ui,
+            title: ui.something_wrong,
             message,
             error: true,
+            link: None,
         },
         &[],
     )
 }
 
+/// A page saying `message` under `title`.
+pub fn message_page(ui: &Ui, title: &str, message: &str, cookies: &[String]) -> Response {
+    let view = MessagePage {
+        ui,
+        title,
+        message,
+        error: false,
+        link: None,
+    };
+    page(StatusCode::OK, &view, cookies)
+}
+
 /// Counts a form submission against the client address's sign-in budget
 /// (`PROPUSK_RATE_LIMIT_LOGIN`); the 429 page when it is spent.
-pub async fn limit_form(state: &AppState, ip: std::net::IpAddr) -> Result<(), Response> {
+pub async fn limit_form(state: &AppState, ui: &Ui, ip: std::net::IpAddr) -> Result<(), Response> {
     limit_form_json(state, ip).await.map_err(|limited| {
-        let message = format!(
-            "Too many attempts from your network. Try again in {} seconds.",
-            limited.retry_after_secs()
-        );
-        let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, &message);
+        let wait = limited.retry_after_secs();
+        let message = ui.fill(ui.too_many_from_network, &[("wait", &ui.wait(wait))]);
+        let mut response = error_page(ui, StatusCode::TOO_MANY_REQUESTS, &message);
         response.headers_mut().extend(limited.headers());
         response
     })
@@ -197,16 +215,14 @@ pub async fn limit_form(state: &AppState, ip: std::net::IpAddr) -> Result<(), Re
 /// The checks every form POST passes first: the client address's budget, then the CSRF token.
 pub async fn checked_form(
     state: &AppState,
+    ui: &Ui,
     ip: std::net::IpAddr,
     headers: &HeaderMap,
     csrf: Option<&str>,
 ) -> Result<(), Response> {
-    limit_form(state, ip).await?;
+    limit_form(state, ui, ip).await?;
     if !csrf_ok(state, headers, csrf) {
-        return Err(error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        ));
+        return Err(error_page(ui, StatusCode::FORBIDDEN, ui.form_expired));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::browser::{browser_cookie, csrf_ok, csrf_token, error_page, page, redirect, session, to_client};
 use super::extract::{ClientIp, request_context};
+use super::ui::Ui;
 use crate::audit::AuditRecord;
 use crate::http::AppState;
 use crate::model::application::Application;
@@ -23,6 +24,7 @@ use crate::security::session::Session;
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
+    ui: &'a Ui,
     csrf: &'a str,
     req: &'a str,
     app_name: &'a str,
@@ -32,37 +34,37 @@ pub struct ConsentPage<'a> {
 /// What each scope lets the application do, in words. A permission scope (`parcels:read`)
 /// says what it does with which kind of record, and that it acts only within what the user
 /// may do (DESIGN.md, Token authority: what the scope covers).
-fn describe(request: &AuthorizationRequest) -> Vec<String> {
+fn describe(ui: &Ui, request: &AuthorizationRequest) -> Vec<String> {
     request
         .consent_scope()
         .iter()
         .map(|s| match s {
-            "openid" => "know who you are".to_owned(),
-            "profile" => "see your name, username and profile (language, time zone, picture…)".to_owned(),
-            "email" => "see your email address".to_owned(),
-            "phone" => "see your phone number".to_owned(),
-            "address" => "see your postal address".to_owned(),
-            "offline_access" => "stay signed in and act for you while you are away".to_owned(),
+            "openid" => ui.scope_openid.to_owned(),
+            "profile" => ui.scope_profile.to_owned(),
+            "email" => ui.scope_email.to_owned(),
+            "phone" => ui.scope_phone.to_owned(),
+            "address" => ui.scope_address.to_owned(),
+            "offline_access" => ui.scope_offline_access.to_owned(),
             other => match crate::model::permission::Permission::parse(other) {
-                Ok(p) => describe_permission(&p),
-                Err(_) => format!("use the {other:?} scope on this platform"),
+                Ok(p) => describe_permission(ui, &p),
+                Err(_) => ui.fill(ui.scope_other, &[("scope", other)]),
             },
         })
         .collect()
 }
 
-/// `parcels:read` → "view parcels (as far as you may yourself)".
-fn describe_permission(p: &crate::model::permission::Permission) -> String {
+/// `parcels:read` → "view “parcels” for you (only as far as you may yourself)".
+fn describe_permission(ui: &Ui, p: &crate::model::permission::Permission) -> String {
     use crate::model::permission::Action;
     let what = p.resource().replace(['_', '-', '.'], " ");
     let verb = match p.action() {
-        Action::Create => "create",
-        Action::Read => "view",
-        Action::Update => "change",
-        Action::Delete => "delete",
-        Action::All => "view, create, change and delete",
+        Action::Create => ui.verb_create,
+        Action::Read => ui.verb_read,
+        Action::Update => ui.verb_update,
+        Action::Delete => ui.verb_delete,
+        Action::All => ui.verb_all,
     };
-    format!("{verb} {what} for you (only as far as you may yourself)")
+    ui.fill(ui.scope_permission, &[("verb", verb), ("what", &what)])
 }
 
 /// True when the request still wants a (fresh) login — `prompt=login`, `max_age`, or an
@@ -78,12 +80,13 @@ fn needs_login(state: &AppState, request: &AuthorizationRequest, app: &Applicati
 /// page to show instead (expired request, or a login still needed).
 async fn pending(
     state: &AppState,
+    ui: &Ui,
     headers: &HeaderMap,
     req: &str,
 ) -> Result<(AuthorizationRequest, Arc<Application>, Session), Response> {
     let browser = browser_cookie(state, headers);
     let Ok(Some((request, app))) = authorize::parked(&state.provider, req, browser.as_deref()).await else {
-        return Err(error_page(StatusCode::BAD_REQUEST, EXPIRED));
+        return Err(error_page(ui, StatusCode::BAD_REQUEST, ui.request_expired));
     };
     let login = || redirect(&format!("/login?req={req}"), &[]);
     let Ok(Some((_, session))) = session(state, headers).await else {
@@ -100,20 +103,25 @@ pub struct ConsentQuery {
     req: Option<String>,
 }
 
-const EXPIRED: &str = "This request has expired. Go back to the application and start again.";
-
-pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ConsentQuery>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    ui: Ui,
+    headers: HeaderMap,
+    Query(q): Query<ConsentQuery>,
+) -> Response {
     let req = q.req.unwrap_or_default();
-    let (request, app, _) = match pending(&state, &headers, &req).await {
+    let (request, app, _) = match pending(&state, &ui, &headers, &req).await {
         Ok(found) => found,
         Err(page) => return page,
     };
+    let ui = ui.prefer(request.ui_locales.as_deref());
     let (csrf, set) = csrf_token(&state, &headers);
     let consent = ConsentPage {
+        ui: &ui,
         csrf: &csrf,
         req: &req,
         app_name: &app.name,
-        scopes: describe(&request),
+        scopes: describe(&ui, &request),
     };
     page(StatusCode::OK, &consent, set.as_slice())
 }
@@ -127,23 +135,22 @@ pub struct ConsentForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     Form(form): Form<ConsentForm>,
 ) -> Response {
     if !csrf_ok(&state, &headers, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form has expired. Reload the page and try again.",
-        );
+        return error_page(&ui, StatusCode::FORBIDDEN, ui.form_expired);
     }
     let provider = &state.provider;
     let req = form.req.unwrap_or_default();
-    let (request, app, session) = match pending(&state, &headers, &req).await {
+    let (request, app, session) = match pending(&state, &ui, &headers, &req).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let fail = |e: OAuthError| to_client(&authorize::refusal(provider, &request, &e), &[]);
+    let ui = &ui.prefer(request.ui_locales.as_deref());
+    let fail = |e: OAuthError| to_client(ui, &authorize::refusal(provider, &request, &e), &[]);
     let _ = authorize::unpark(provider, &req).await;
     if form.decision.as_deref() != Some("allow") {
         let ctx = request_context(peer, &headers);
@@ -166,7 +173,7 @@ pub async fn submit(
         return fail(e.into());
     }
     match authorize::approve(provider, &request, &session).await {
-        Ok(answer) => to_client(&answer, &[]),
+        Ok(answer) => to_client(ui, &answer, &[]),
         Err(e) => fail(e),
     }
 }

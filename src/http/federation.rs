@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::browser::{browser_binding, browser_cookie, checked_form, error_page, limit_form, page, redirect};
 use super::extract::{ClientIp, request_context};
-use super::login::{Completed, UNAVAILABLE, complete, parked_request, second_step};
+use super::login::{Completed, complete, parked_request, second_step, ui_for};
+use super::ui::Ui;
 use crate::audit::{AuditRecord, RequestContext};
 use crate::federation::flow::{self, Callback, FederationError, Freshness};
 use crate::federation::provision::{self, ProvisionError};
@@ -26,11 +27,12 @@ use crate::telemetry::metrics::Federated;
 #[derive(Template)]
 #[template(path = "federation_error.html")]
 pub struct FederationErrorPage<'a> {
+    ui: &'a Ui,
     message: &'a str,
     retry: &'a str,
 }
 
-fn failure(status: StatusCode, message: &str, req: Option<&str>) -> Response {
+fn failure(ui: &Ui, status: StatusCode, message: &str, req: Option<&str>) -> Response {
     let retry = match req {
         Some(req) => format!(
             "/login?req={}",
@@ -38,12 +40,18 @@ fn failure(status: StatusCode, message: &str, req: Option<&str>) -> Response {
         ),
         None => "/login".to_owned(),
     };
-    page(status, &FederationErrorPage { message, retry: &retry }, &[])
+    let view = FederationErrorPage {
+        ui,
+        message,
+        retry: &retry,
+    };
+    page(status, &view, &[])
 }
 
 /// Sends the browser to `idp` to sign in (for the parked request `req`, if any).
 pub(super) async fn go_upstream(
     state: &AppState,
+    ui: &Ui,
     headers: &HeaderMap,
     idp: &IdentityProvider,
     req: Option<&str>,
@@ -59,8 +67,8 @@ pub(super) async fn go_upstream(
         Ok(url) => redirect(&url, set.as_slice()),
         Err(e) => {
             tracing::warn!(idp = %idp.id, error = %e, "a federated sign-in could not start");
-            let (status, message) = explain(&e);
-            failure(status, message, req)
+            let (status, message) = explain(ui, &e);
+            failure(ui, status, message, req)
         }
     }
 }
@@ -84,38 +92,37 @@ fn upstream_auth_time(claims: &serde_json::Map<String, serde_json::Value>) -> Op
 
 pub async fn start(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     Form(form): Form<SsoForm>,
 ) -> Response {
-    if let Err(refused) = checked_form(&state, peer, &headers, form.csrf.as_deref()).await {
+    if let Err(refused) = checked_form(&state, &ui, peer, &headers, form.csrf.as_deref()).await {
         return refused;
     }
     let provider = &state.provider;
     let req = form.req.as_deref();
-    let parked = match parked_request(provider, req, browser_cookie(&state, &headers).as_deref()).await {
+    let parked = match parked_request(provider, &ui, req, browser_cookie(&state, &headers).as_deref()).await {
         Ok(parked) => parked,
         Err(page) => return page,
     };
+    let ui = &ui_for(ui, parked.as_ref(), "/login", req);
     let typed = form.company.unwrap_or_default();
     let typed = typed.trim();
     match federation_core::provider_for(provider, typed).await {
         Ok(Some(idp)) => {
             let hint = typed.contains('@').then_some(typed);
-            go_upstream(&state, &headers, &idp, req, hint, parked.as_ref()).await
+            go_upstream(&state, ui, &headers, &idp, req, hint, parked.as_ref()).await
         }
-        Ok(None) => failure(
-            StatusCode::NOT_FOUND,
-            "No company sign-in is set up for that email domain or company. Sign in with your username and password.",
-            req,
-        ),
-        Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Ok(None) => failure(ui, StatusCode::NOT_FOUND, ui.fed_no_company, req),
+        Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
 }
 
 /// `GET /federation/callback`.
 pub async fn callback(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
@@ -129,16 +136,16 @@ pub async fn callback(
         Err(flow::Failed { error: e, req }) => {
             // Failed answers count against the address's sign-in budget (a completed sign-in
             // was counted when it started): a flood of forged callbacks is cut off.
-            if let Err(limited) = limit_form(&state, peer).await {
+            if let Err(limited) = limit_form(&state, &ui, peer).await {
                 return limited;
             }
             tracing::warn!(error = %e, "a federated sign-in failed");
-            let (status, message) = explain(&e);
+            let (status, message) = explain(&ui, &e);
             // An unknown state is noise anyone can send: logged, not audited.
             if !matches!(e, FederationError::Expired) {
                 refused(&state, &ctx, None, &e.to_string(), status).await;
             }
-            return failure(status, message, req.as_deref());
+            return failure(&ui, status, message, req.as_deref());
         }
     };
     let req = verified.req.as_deref();
@@ -148,15 +155,16 @@ pub async fn callback(
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(idp = %idp.id, error = %e, "a federated user may not sign in");
-            let (status, message) = explain_provision(&e);
+            let (status, message) = explain_provision(&ui, &e);
             refused(&state, &ctx, Some(idp), &e.to_string(), status).await;
-            return failure(status, message, req);
+            return failure(&ui, status, message, req);
         }
     };
-    let parked = match parked_request(provider, req, browser.as_deref()).await {
+    let parked = match parked_request(provider, &ui, req, browser.as_deref()).await {
         Ok(parked) => parked,
         Err(page) => return page,
     };
+    let ui = &ui_for(ui, parked.as_ref(), "/login", req);
     let upstream_mfa = idp.accept_upstream_mfa && mapping::upstream_mfa(&profile);
     let amr: Vec<String> = if upstream_mfa {
         vec!["fed".into(), "mfa".into()]
@@ -179,10 +187,10 @@ pub async fn callback(
                 id: crate::crypto::random_token::<16>(),
                 first: amr,
             };
-            return second_step(&state, &pending).await;
+            return second_step(&state, ui, &pending).await;
         }
         Ok(_) => {}
-        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Err(_) => return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
     let done = Completed {
         user: &user,
@@ -195,7 +203,7 @@ pub async fn callback(
         known_device: true,
         authenticated_at: upstream_auth_time(&verified.claims),
     };
-    complete(&state, &headers, &ctx, done, parked).await
+    complete(&state, ui, &headers, &ctx, done, parked).await
 }
 
 /// Counts and audits a refused federated sign-in; a 502 (`status`) puts the fault upstream.
@@ -217,74 +225,35 @@ async fn refused(
 }
 
 /// The status and page text of a failed round trip.
-fn explain(e: &FederationError) -> (StatusCode, &'static str) {
+fn explain(ui: &Ui, e: &FederationError) -> (StatusCode, &'static str) {
     match e {
-        FederationError::Expired | FederationError::Replayed | FederationError::OtherBrowser => (
-            StatusCode::BAD_REQUEST,
-            "This sign-in has expired or was already completed. Start again.",
-        ),
-        FederationError::WrongIssuer(_) | FederationError::MissingIssuer => (
-            StatusCode::BAD_REQUEST,
-            "The answer did not come from the identity provider this sign-in was sent to. Start again.",
-        ),
-        FederationError::Disabled => (
-            StatusCode::FORBIDDEN,
-            "Company sign-in is turned off for your organisation. Ask your administrator.",
-        ),
-        FederationError::Denied { error, .. } if error == "access_denied" => (
-            StatusCode::FORBIDDEN,
-            "Sign-in was cancelled at your company's identity provider.",
-        ),
-        FederationError::Denied { .. } => (
-            StatusCode::BAD_GATEWAY,
-            "Your company's identity provider reported an error. Try again, or ask your administrator.",
-        ),
-        FederationError::CodeRefused(_) => (
-            StatusCode::BAD_REQUEST,
-            "Your company's identity provider did not accept this sign-in (it may have been used already). Start again.",
-        ),
-        FederationError::BadToken(_) | FederationError::Upstream(UpstreamError::Invalid(_)) => (
-            StatusCode::BAD_GATEWAY,
-            "Your company's identity provider sent an answer that could not be verified. Ask your administrator.",
-        ),
-        FederationError::Upstream(UpstreamError::Unreachable(_)) => (
-            StatusCode::BAD_GATEWAY,
-            "Your company's identity provider could not be reached. Try again later.",
-        ),
-        FederationError::Secret(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Company sign-in is not configured correctly. Ask your administrator.",
-        ),
-        FederationError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        FederationError::Expired | FederationError::Replayed | FederationError::OtherBrowser => {
+            (StatusCode::BAD_REQUEST, ui.fed_expired)
+        }
+        FederationError::WrongIssuer(_) | FederationError::MissingIssuer => {
+            (StatusCode::BAD_REQUEST, ui.fed_wrong_issuer)
+        }
+        FederationError::Disabled => (StatusCode::FORBIDDEN, ui.fed_disabled),
+        FederationError::Denied { error, .. } if error == "access_denied" => (StatusCode::FORBIDDEN, ui.fed_cancelled),
+        FederationError::Denied { .. } => (StatusCode::BAD_GATEWAY, ui.fed_upstream_error),
+        FederationError::CodeRefused(_) => (StatusCode::BAD_REQUEST, ui.fed_code_refused),
+        FederationError::BadToken(_) | FederationError::Upstream(UpstreamError::Invalid(_)) => {
+            (StatusCode::BAD_GATEWAY, ui.fed_unverifiable)
+        }
+        FederationError::Upstream(UpstreamError::Unreachable(_)) => (StatusCode::BAD_GATEWAY, ui.fed_unreachable),
+        FederationError::Secret(_) => (StatusCode::INTERNAL_SERVER_ERROR, ui.fed_misconfigured),
+        FederationError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
 }
 
-fn explain_provision(e: &ProvisionError) -> (StatusCode, &'static str) {
+fn explain_provision(ui: &Ui, e: &ProvisionError) -> (StatusCode, &'static str) {
     match e {
-        ProvisionError::NotProvisioned => (
-            StatusCode::FORBIDDEN,
-            "Your company account has no access to this service yet. Ask your administrator.",
-        ),
-        ProvisionError::NotMember => (
-            StatusCode::FORBIDDEN,
-            "This identity does not belong to your company's directory. Sign in with your work account.",
-        ),
-        ProvisionError::AddressTaken(_) => (
-            StatusCode::FORBIDDEN,
-            "Your work email address is already used by another user here. Ask your administrator.",
-        ),
-        ProvisionError::Blocked => (
-            StatusCode::FORBIDDEN,
-            "This account is blocked. Contact your administrator.",
-        ),
-        ProvisionError::Gone | ProvisionError::AccountInactive => (
-            StatusCode::FORBIDDEN,
-            "This account is not active here. Contact your administrator.",
-        ),
-        ProvisionError::NoSubject => (
-            StatusCode::BAD_GATEWAY,
-            "Your company's identity provider sent an answer that could not be verified. Ask your administrator.",
-        ),
-        ProvisionError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        ProvisionError::NotProvisioned => (StatusCode::FORBIDDEN, ui.fed_not_provisioned),
+        ProvisionError::NotMember => (StatusCode::FORBIDDEN, ui.fed_not_member),
+        ProvisionError::AddressTaken(_) => (StatusCode::FORBIDDEN, ui.fed_address_taken),
+        ProvisionError::Blocked => (StatusCode::FORBIDDEN, ui.fed_blocked),
+        ProvisionError::Gone | ProvisionError::AccountInactive => (StatusCode::FORBIDDEN, ui.fed_inactive),
+        ProvisionError::NoSubject => (StatusCode::BAD_GATEWAY, ui.fed_unverifiable),
+        ProvisionError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
 }

@@ -11,10 +11,11 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{
-    MessagePage, browser_cookie, checked_form, cookie, csrf_token, error_page, page, redirect, session, to_client,
+    browser_cookie, checked_form, cookie, csrf_token, error_page, message_page, page, redirect, session, to_client,
 };
 use super::extract::{ClientIp, request_context};
 use super::federation::go_upstream;
+use super::ui::Ui;
 use crate::federation;
 use crate::http::AppState;
 use crate::oauth::authorize::{self, Next};
@@ -27,6 +28,7 @@ use crate::security::signin::{self, Origins, SignInError};
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
+    ui: &'a Ui,
     csrf: &'a str,
     req: Option<&'a str>,
     app_name: Option<&'a str>,
@@ -53,28 +55,40 @@ pub(super) type Parked = (
 /// The parked authorization request a sign-in continues, or the page explaining it is gone.
 pub(super) async fn parked_request(
     provider: &crate::security::Services,
+    ui: &Ui,
     id: Option<&str>,
     browser: Option<&str>,
 ) -> Result<Option<Parked>, Response> {
     let Some(id) = id else { return Ok(None) };
     match authorize::parked(provider, id, browser).await {
         Ok(Some(found)) => Ok(Some(found)),
-        Ok(None) => Err(error_page(StatusCode::BAD_REQUEST, EXPIRED)),
-        Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
+        Ok(None) => Err(error_page(ui, StatusCode::BAD_REQUEST, ui.request_expired)),
+        Err(_) => Err(error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable)),
     }
 }
 
-pub(super) const EXPIRED: &str = "This sign-in request has expired. Go back to the application and start again.";
-pub(super) const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again shortly.";
+/// The page's language, preferring the parked request's `ui_locales`; the switch comes back to
+/// `page` of the request (`/login`, `/login/2fa`) when it is a form's answer.
+pub(super) fn ui_for(ui: Ui, parked: Option<&Parked>, page: &str, req: Option<&str>) -> Ui {
+    let ui = ui.prefer(parked.and_then(|(r, _)| r.ui_locales.as_deref()));
+    match req {
+        Some(req) => ui.at(format!(
+            "{page}?req={}",
+            percent_encoding::utf8_percent_encode(req, percent_encoding::NON_ALPHANUMERIC)
+        )),
+        None => ui,
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     req: Option<String>,
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+pub async fn show(State(state): State<AppState>, ui: Ui, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
     let parked = match parked_request(
         &state.provider,
+        &ui,
         q.req.as_deref(),
         browser_cookie(&state, &headers).as_deref(),
     )
@@ -83,6 +97,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
         Ok(parked) => parked,
         Err(page) => return page,
     };
+    let ui = ui_for(ui, parked.as_ref(), "/login", None);
     let hint = parked
         .as_ref()
         .and_then(|(r, _)| r.login_hint.clone())
@@ -91,10 +106,20 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
     // Home-realm discovery: an application that names the user's work email sends them
     // straight to their company's identity provider.
     if let Some(idp) = federation::for_email(&idps, &hint) {
-        return go_upstream(&state, &headers, idp, q.req.as_deref(), Some(&hint), parked.as_ref()).await;
+        return go_upstream(
+            &state,
+            &ui,
+            &headers,
+            idp,
+            q.req.as_deref(),
+            Some(&hint),
+            parked.as_ref(),
+        )
+        .await;
     }
     let (csrf, set) = csrf_token(&state, &headers);
     let login_page = LoginPage {
+        ui: &ui,
         csrf: &csrf,
         req: q.req.as_deref(),
         app_name: parked.as_ref().map(|(_, a)| a.name.as_str()),
@@ -116,17 +141,19 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(refused) = checked_form(&state, peer, &headers, form.csrf.as_deref()).await {
+    if let Err(refused) = checked_form(&state, &ui, peer, &headers, form.csrf.as_deref()).await {
         return refused;
     }
     let ctx = request_context(peer, &headers);
     let provider = &state.provider;
     let parked = match parked_request(
         provider,
+        &ui,
         form.req.as_deref(),
         browser_cookie(&state, &headers).as_deref(),
     )
@@ -135,6 +162,7 @@ pub async fn submit(
         Ok(parked) => parked,
         Err(page) => return page,
     };
+    let ui = ui_for(ui, parked.as_ref(), "/login", form.req.as_deref());
     let login = form.login.unwrap_or_default();
     let password = form.password.unwrap_or_default();
     let idps = identity_providers(&state).await;
@@ -143,6 +171,7 @@ pub async fn submit(
     if let Some(idp) = federation::for_email(&idps, &login) {
         return go_upstream(
             &state,
+            &ui,
             &headers,
             idp,
             form.req.as_deref(),
@@ -162,6 +191,7 @@ pub async fn submit(
     let again = |error: &str, status: StatusCode| {
         let (csrf, set) = csrf_token(&state, &headers);
         let again = LoginPage {
+            ui: &ui,
             csrf: &csrf,
             req: form.req.as_deref(),
             app_name: parked.as_ref().map(|(_, a)| a.name.as_str()),
@@ -173,13 +203,10 @@ pub async fn submit(
     };
     let signed_in = match signin::password(provider, &login, &password, from).await {
         Ok(signed_in) => signed_in,
-        Err(SignInError::Invalid) => return again("Invalid username or password.", StatusCode::UNAUTHORIZED),
+        Err(SignInError::Invalid) => return again(ui.invalid_credentials, StatusCode::UNAUTHORIZED),
         Err(SignInError::Locked(lock)) => {
             let wait = (lock.until - state.clock.now()).whole_seconds().max(1);
-            let message = format!(
-                "Too many failed attempts. Try again in {} or reset your password.",
-                human_wait(wait)
-            );
+            let message = ui.fill(ui.too_many_failed, &[("wait", &ui.wait(wait))]);
             let mut response = again(&message, StatusCode::TOO_MANY_REQUESTS);
             if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -187,15 +214,14 @@ pub async fn submit(
             return response;
         }
         Err(SignInError::Busy) => {
-            let message = "Another sign-in to this account is being checked. Try again in a moment.";
-            let mut response = again(message, StatusCode::TOO_MANY_REQUESTS);
+            let mut response = again(ui.signin_busy, StatusCode::TOO_MANY_REQUESTS);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return response;
         }
         Err(SignInError::Store(_)) => {
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+            return error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable);
         }
     };
     let user = signed_in.user;
@@ -216,9 +242,9 @@ pub async fn submit(
                 id: crate::crypto::random_token::<16>(),
                 first: vec!["pwd".into()],
             };
-            return second_step(&state, &pending).await;
+            return second_step(&state, &ui, &pending).await;
         }
-        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Err(_) => return error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
     let done = Completed {
         user: &user,
@@ -230,11 +256,11 @@ pub async fn submit(
         known_device: signed_in.known_device,
         authenticated_at: None,
     };
-    complete(&state, &headers, &ctx, done, parked).await
+    complete(&state, &ui, &headers, &ctx, done, parked).await
 }
 
 /// Parks a sign-in that needs its second factor and sends the browser to `/login/2fa`.
-pub(super) async fn second_step(state: &AppState, pending: &Pending) -> Response {
+pub(super) async fn second_step(state: &AppState, ui: &Ui, pending: &Pending) -> Response {
     let https = state.config.is_https();
     match second_factor::park(&state.stores.state, pending, state.clock.now()).await {
         Ok(token) => {
@@ -246,7 +272,7 @@ pub(super) async fn second_step(state: &AppState, pending: &Pending) -> Response
             )];
             redirect("/login/2fa", &set)
         }
-        Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
 }
 
@@ -274,6 +300,7 @@ pub(super) struct Completed<'a> {
 /// continues the parked authorization request (consent, or the code).
 pub(super) async fn complete(
     state: &AppState,
+    ui: &Ui,
     headers: &HeaderMap,
     ctx: &crate::audit::RequestContext,
     done: Completed<'_>,
@@ -296,9 +323,9 @@ pub(super) async fn complete(
     let finished = match signin::finish(provider, success, previous, ctx).await {
         Ok(finished) => finished,
         Err(signin::FinishError::NotStanding) => {
-            return error_page(StatusCode::FORBIDDEN, "This account cannot sign in now.");
+            return error_page(ui, StatusCode::FORBIDDEN, ui.cannot_sign_in);
         }
-        Err(signin::FinishError::Store(_)) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Err(signin::FinishError::Store(_)) => return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     };
     let user = done.user;
     let new_session = finished.session;
@@ -317,21 +344,16 @@ pub(super) async fn complete(
         browser_session::ABSOLUTE,
     ));
     let Some((mut request, app)) = parked else {
-        let done = MessagePage {
-            title: "Signed in",
-            message: "You are signed in.",
-            error: false,
-        };
-        return page(StatusCode::OK, &done, &set);
+        return message_page(ui, ui.signed_in_title, ui.signed_in, &set);
     };
     let req_id = done.req.unwrap_or_default().to_owned();
     // This sign-in satisfies prompt=login for the request, now and at the consent step.
     let browser = browser_cookie(state, headers).unwrap_or_default();
     if let Err(e) = authorize::mark_login_done(provider, &req_id, &request, &browser).await {
-        return to_client(&authorize::refusal(provider, &request, &e), &set);
+        return to_client(ui, &authorize::refusal(provider, &request, &e), &set);
     }
     request.login_done = true;
-    let fail = |e: OAuthError| to_client(&authorize::refusal(provider, &request, &e), &set);
+    let fail = |e: OAuthError| to_client(ui, &authorize::refusal(provider, &request, &e), &set);
     let consented = if app.first_party {
         None
     } else {
@@ -345,7 +367,7 @@ pub(super) async fn complete(
         Ok(Next::Issue) => {
             let _ = authorize::unpark(provider, &req_id).await;
             match authorize::approve(provider, &request, &new_session).await {
-                Ok(answer) => to_client(&answer, &set),
+                Ok(answer) => to_client(ui, &answer, &set),
                 Err(e) => fail(e),
             }
         }
@@ -354,14 +376,5 @@ pub(super) async fn complete(
             code,
             "the user must interact with the authorization server",
         )),
-    }
-}
-
-/// "45 seconds", "3 minutes", "2 hours".
-pub(super) fn human_wait(secs: i64) -> String {
-    match secs {
-        ..=59 => format!("{secs} seconds"),
-        60..=3599 => format!("{} minutes", (secs + 59) / 60),
-        _ => format!("{} hours", (secs + 3599) / 3600),
     }
 }

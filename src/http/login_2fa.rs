@@ -12,15 +12,14 @@ use serde::Deserialize;
 
 use super::browser::{browser_cookie, checked_form, cookie, csrf_token, error_page, page};
 use super::extract::{ClientIp, request_context};
-use super::login::{Completed, UNAVAILABLE, complete, human_wait, parked_request};
+use super::login::{Completed, complete, parked_request, ui_for};
+use super::ui::Ui;
 use crate::http::AppState;
 use crate::model::mfa::{self, FactorKind};
 use crate::model::user::UserStatus;
 use crate::security::session as browser_session;
 use crate::security::signin::otp::SendError;
 use crate::security::signin::second_factor::{self, CodeError, Method, Pending, SendCodeError};
-
-const GONE: &str = "This sign-in has expired. Go back to the application and sign in again.";
 
 /// What the enrolment shows.
 pub struct EnrolView {
@@ -32,39 +31,61 @@ pub struct EnrolView {
 #[derive(Template)]
 #[template(path = "login_2fa.html")]
 pub struct TwoFactorPage<'a> {
+    ui: &'a Ui,
     csrf: &'a str,
     error: Option<&'a str>,
     enrol: Option<EnrolView>,
     has_totp: bool,
-    /// `(method, masked target)` a code can be sent to.
+    /// `(method, button label)` of each destination a code can be sent to.
     code_targets: Vec<(&'static str, String)>,
     /// The method a code was just sent by.
     sent: Option<&'a str>,
 }
 
-/// The pending sign-in of this browser, with its cookie value.
-async fn pending(state: &AppState, headers: &HeaderMap) -> Result<(String, Pending), Response> {
+/// The pending sign-in of this browser, with its cookie value, and the page's language (the
+/// parked request's `ui_locales` first).
+async fn pending(state: &AppState, ui: Ui, headers: &HeaderMap) -> Result<(String, Pending, Ui), Response> {
     let name = second_factor::cookie_name(state.config.is_https());
     let Some(token) = cookie(headers, name) else {
-        return Err(error_page(StatusCode::BAD_REQUEST, GONE));
+        return Err(error_page(&ui, StatusCode::BAD_REQUEST, ui.signin_gone));
     };
     match second_factor::load(&state.stores.state, &token).await {
-        Ok(Some(p)) => Ok((token, p)),
-        Ok(None) => Err(error_page(StatusCode::BAD_REQUEST, GONE)),
-        Err(_) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)),
+        Ok(Some(p)) => {
+            let browser = browser_cookie(state, headers);
+            let parked = match p.req.as_deref() {
+                Some(req) => crate::oauth::authorize::parked(&state.provider, req, browser.as_deref())
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            let ui = ui_for(ui, parked.as_ref(), "/login/2fa", p.req.as_deref());
+            Ok((token, p, ui))
+        }
+        Ok(None) => Err(error_page(&ui, StatusCode::BAD_REQUEST, ui.signin_gone)),
+        Err(_) => Err(error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable)),
     }
 }
 
+/// What the page says besides the methods: its status, an error, the method a code was just
+/// sent by.
+#[derive(Default)]
+struct Shown<'a> {
+    status: StatusCode,
+    error: Option<&'a str>,
+    sent: Option<&'a str>,
+}
+
 /// Renders the page for `pending` (starting its enrolment if it must enrol).
-pub(super) async fn render(
+async fn render(
     state: &AppState,
+    ui: &Ui,
     headers: &HeaderMap,
     token: &str,
     mut pending: Pending,
-    status: StatusCode,
-    error: Option<&str>,
-    sent: Option<&str>,
+    shown: Shown<'_>,
 ) -> Response {
+    let Shown { status, error, sent } = shown;
     let provider = &state.provider;
     if pending.must_enrol
         && pending.enrol.is_none()
@@ -73,18 +94,18 @@ pub(super) async fn render(
                 .await
                 .is_err())
     {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+        return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable);
     }
     let Ok(factors) = state.stores.db.list_factors(pending.user_id).await else {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+        return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable);
     };
     let enrol = match &pending.enrol {
         Some(enrolment) => {
             let Some(factor) = factors.iter().find(|f| f.id == enrolment.factor) else {
-                return error_page(StatusCode::BAD_REQUEST, GONE);
+                return error_page(ui, StatusCode::BAD_REQUEST, ui.signin_gone);
             };
             let Ok(secret) = mfa::totp_base32(&provider.seal_key, factor) else {
-                return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+                return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable);
             };
             let user = state.stores.db.find_user(pending.user_id).await.ok().flatten();
             let account = user.as_ref().map_or("user", |u| u.username.as_str());
@@ -101,10 +122,14 @@ pub(super) async fn render(
     let code_targets = confirmed
         .clone()
         .filter(|f| matches!(f.kind, FactorKind::Email | FactorKind::Sms))
-        .map(|f| (f.kind.as_str(), f.target.as_deref().map(mfa::mask).unwrap_or_default()))
+        .map(|f| {
+            let target = f.target.as_deref().map(mfa::mask).unwrap_or_default();
+            (f.kind.as_str(), ui.fill(ui.send_code_to, &[("target", &target)]))
+        })
         .collect();
     let (csrf, set) = csrf_token(state, headers);
     let view = TwoFactorPage {
+        ui,
         csrf: &csrf,
         error,
         enrol,
@@ -115,9 +140,9 @@ pub(super) async fn render(
     page(status, &view, set.as_slice())
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match pending(&state, &headers).await {
-        Ok((token, p)) => render(&state, &headers, &token, p, StatusCode::OK, None, None).await,
+pub async fn show(State(state): State<AppState>, ui: Ui, headers: HeaderMap) -> Response {
+    match pending(&state, ui, &headers).await {
+        Ok((token, p, ui)) => render(&state, &ui, &headers, &token, p, Shown::default()).await,
         Err(page) => page,
     }
 }
@@ -133,74 +158,70 @@ pub struct CodeForm {
 /// A form POST of this page: the form checks (rate limit, CSRF), then the pending sign-in.
 async fn checked_pending(
     state: &AppState,
+    ui: Ui,
     ip: std::net::IpAddr,
     headers: &HeaderMap,
     form: &CodeForm,
-) -> Result<(String, Pending), Response> {
-    checked_form(state, ip, headers, form.csrf.as_deref()).await?;
-    pending(state, headers).await
+) -> Result<(String, Pending, Ui), Response> {
+    checked_form(state, &ui, ip, headers, form.csrf.as_deref()).await?;
+    pending(state, ui, headers).await
 }
 
 pub async fn submit(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let (token, pending) = match checked_pending(&state, ip, &headers, &form).await {
+    let (token, pending, ui) = match checked_pending(&state, ui, ip, &headers, &form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let ctx = request_context(ip, &headers);
     let provider = &state.provider;
     let Some(method) = form.method.as_deref().and_then(Method::parse) else {
-        return error_page(StatusCode::BAD_REQUEST, "Choose how to verify.");
+        return error_page(&ui, StatusCode::BAD_REQUEST, ui.choose_method);
     };
     let code = form.code.unwrap_or_default();
     match second_factor::verify(provider, &pending, method, &code, ip, &ctx).await {
         Ok(()) => {}
         Err(CodeError::Invalid) => {
             let sent = matches!(method, Method::Email | Method::Sms).then(|| method.as_str());
-            return render(
-                &state,
-                &headers,
-                &token,
-                pending,
-                StatusCode::UNAUTHORIZED,
-                Some("The code is not valid."),
+            let shown = Shown {
+                status: StatusCode::UNAUTHORIZED,
+                error: Some(ui.code_invalid),
                 sent,
-            )
-            .await;
+            };
+            return render(&state, &ui, &headers, &token, pending, shown).await;
         }
         Err(CodeError::Locked(lock)) => {
             let wait = (lock.until - state.clock.now()).whole_seconds().max(1);
-            let message = format!("Too many wrong codes. Try again in {}.", human_wait(wait));
-            let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, &message);
+            let message = ui.fill(ui.too_many_codes, &[("wait", &ui.wait(wait))]);
+            let mut response = error_page(&ui, StatusCode::TOO_MANY_REQUESTS, &message);
             if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
             return response;
         }
         Err(CodeError::Busy) => {
-            let mut response = error_page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Another code is being checked. Go back and try again in a moment.",
-            );
+            let mut response = error_page(&ui, StatusCode::TOO_MANY_REQUESTS, ui.code_busy);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return response;
         }
-        Err(CodeError::Store(_)) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Err(CodeError::Store(_)) => return error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
     let _ = second_factor::finish(&state.stores.state, &token).await;
     let user = match state.stores.db.find_user(pending.user_id).await {
         Ok(Some(user)) if user.status == UserStatus::Active => user,
-        Ok(_) => return error_page(StatusCode::FORBIDDEN, GONE),
-        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Ok(_) => return error_page(&ui, StatusCode::FORBIDDEN, ui.signin_gone),
+        Err(_) => return error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     };
     let parked = match parked_request(
         provider,
+        &ui,
         pending.req.as_deref(),
         browser_cookie(&state, &headers).as_deref(),
     )
@@ -226,56 +247,44 @@ pub async fn submit(
         // The second factor was checked just now.
         authenticated_at: None,
     };
-    complete(&state, &headers, &ctx, done, parked).await
+    complete(&state, &ui, &headers, &ctx, done, parked).await
 }
 
 /// `POST /login/2fa/send`: sends a code by email or SMS, then shows where to type it.
 pub async fn send(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let (token, pending) = match checked_pending(&state, ip, &headers, &form).await {
+    let (token, pending, ui) = match checked_pending(&state, ui, ip, &headers, &form).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let method = match form.method.as_deref().and_then(Method::parse) {
         Some(m @ (Method::Email | Method::Sms)) => m,
-        _ => return error_page(StatusCode::BAD_REQUEST, "Choose where to send the code."),
+        _ => return error_page(&ui, StatusCode::BAD_REQUEST, ui.choose_destination),
     };
     let (status, error) = match second_factor::send_code(&state.provider, &pending, method).await {
         Ok(()) => (StatusCode::OK, None),
         Err(SendCodeError::Otp(SendError::Cooldown(secs))) => (
             StatusCode::TOO_MANY_REQUESTS,
-            Some(format!(
-                "A code was sent a moment ago. You can ask for another in {secs} seconds."
-            )),
+            Some(ui.fill(ui.code_cooldown, &[("wait", &ui.wait(secs))])),
         ),
-        Err(SendCodeError::Otp(SendError::Budget { .. })) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            Some("Too many codes were sent today. Use another method or try again tomorrow.".to_owned()),
-        ),
-        Err(SendCodeError::NoDestination) => (
-            StatusCode::BAD_REQUEST,
-            Some("There is no verified destination for this method.".to_owned()),
-        ),
+        Err(SendCodeError::Otp(SendError::Budget { .. })) => {
+            (StatusCode::TOO_MANY_REQUESTS, Some(ui.code_budget.to_owned()))
+        }
+        Err(SendCodeError::NoDestination) => (StatusCode::BAD_REQUEST, Some(ui.code_no_destination.to_owned())),
         Err(e) => {
             tracing::warn!(error = %e, "a sign-in code could not be sent");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some("The code could not be sent. Try again shortly or use another method.".to_owned()),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Some(ui.code_not_sent.to_owned()))
         }
     };
-    render(
-        &state,
-        &headers,
-        &token,
-        pending,
+    let shown = Shown {
         status,
-        error.as_deref(),
-        Some(method.as_str()),
-    )
-    .await
+        error: error.as_deref(),
+        sent: Some(method.as_str()),
+    };
+    render(&state, &ui, &headers, &token, pending, shown).await
 }

@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{MessagePage, csrf_ok, csrf_token, error_page, page, redirect, session};
+use super::browser::{csrf_ok, csrf_token, error_page, message_page, page, redirect, session};
 use super::extract::{ClientIp, request_context};
+use super::ui::Ui;
 use crate::audit::{AuditRecord, RequestContext};
 use crate::http::AppState;
 use crate::model::application::{Application, ClientId};
@@ -54,55 +55,61 @@ impl LogoutParams {
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
+    ui: &'a Ui,
     csrf: &'a str,
     app_name: Option<&'a str>,
     client_id: Option<&'a str>,
     post_logout_redirect_uri: Option<&'a str>,
     state: Option<&'a str>,
+    ui_locales: Option<&'a str>,
 }
 
 pub async fn logout_get(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     query: Result<Query<LogoutParams>, QueryRejection>,
 ) -> Response {
     match query {
-        Ok(Query(params)) => logout(&state, &request_context(peer, &headers), &headers, params, false).await,
-        Err(_) => error_page(StatusCode::BAD_REQUEST, "The logout request is malformed."),
+        Ok(Query(params)) => logout(&state, ui, &request_context(peer, &headers), &headers, params, false).await,
+        Err(_) => error_page(&ui, StatusCode::BAD_REQUEST, ui.logout_malformed),
     }
 }
 
 pub async fn logout_post(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(peer): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
     match serde_urlencoded::from_bytes::<LogoutParams>(&body) {
-        Ok(params) => logout(&state, &request_context(peer, &headers), &headers, params, true).await,
-        Err(_) => error_page(StatusCode::BAD_REQUEST, "The logout request is malformed."),
+        Ok(params) => logout(&state, ui, &request_context(peer, &headers), &headers, params, true).await,
+        Err(_) => error_page(&ui, StatusCode::BAD_REQUEST, ui.logout_malformed),
     }
 }
 
 async fn logout(
     state: &AppState,
+    ui: Ui,
     ctx: &RequestContext,
     headers: &HeaderMap,
     params: LogoutParams,
     posted: bool,
 ) -> Response {
     let provider = &state.provider;
+    let ui = &ui.prefer(params.ui_locales.as_deref());
     let hint = params
         .id_token_hint
         .as_deref()
         .and_then(|h| id_token::hint_claims(provider, h));
     if params.id_token_hint.is_some() && hint.is_none() {
-        return error_page(StatusCode::BAD_REQUEST, "The id_token_hint is not valid.");
+        return error_page(ui, StatusCode::BAD_REQUEST, ui.logout_hint_invalid);
     }
     let client_id = match (hint.as_ref().map(|h| h.aud.as_str()), params.client_id.as_deref()) {
         (Some(a), Some(b)) if a != b => {
-            return error_page(StatusCode::BAD_REQUEST, "client_id does not match the id_token_hint.");
+            return error_page(ui, StatusCode::BAD_REQUEST, ui.logout_client_mismatch);
         }
         (Some(a), _) | (None, Some(a)) => Some(a.to_owned()),
         (None, None) => None,
@@ -110,12 +117,10 @@ async fn logout(
     let app: Option<std::sync::Arc<Application>> = match client_id.as_deref().map(ClientId::parse) {
         Some(Ok(id)) => match provider.clients.application(&id).await {
             Ok(Some(app)) => Some(app),
-            Ok(None) => return error_page(StatusCode::BAD_REQUEST, "Unknown client."),
-            Err(_) => {
-                return error_page(StatusCode::SERVICE_UNAVAILABLE, "Sign-out is unavailable right now.");
-            }
+            Ok(None) => return error_page(ui, StatusCode::BAD_REQUEST, ui.logout_unknown_client),
+            Err(_) => return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.logout_unavailable),
         },
-        Some(Err(_)) => return error_page(StatusCode::BAD_REQUEST, "Unknown client."),
+        Some(Err(_)) => return error_page(ui, StatusCode::BAD_REQUEST, ui.logout_unknown_client),
         None => None,
     };
     let post_logout = match (params.post_logout_redirect_uri.as_deref(), &app) {
@@ -124,10 +129,7 @@ async fn logout(
             Some(uri.to_owned())
         }
         (Some(_), _) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "post_logout_redirect_uri is not registered for this client.",
-            );
+            return error_page(ui, StatusCode::BAD_REQUEST, ui.logout_uri_unregistered);
         }
     };
     let current = session(state, headers).await.ok().flatten();
@@ -152,11 +154,13 @@ async fn logout(
     if current.is_some() && !hint_matches && !confirmed {
         let (csrf, set) = csrf_token(state, headers);
         let confirm = LogoutPage {
+            ui,
             csrf: &csrf,
             app_name: app.as_ref().map(|a| a.name.as_str()),
             client_id: client_id.as_deref(),
             post_logout_redirect_uri: post_logout.as_deref(),
             state: params.state.as_deref(),
+            ui_locales: params.ui_locales.as_deref(),
         };
         return page(StatusCode::OK, &confirm, set.as_slice());
     }
@@ -172,10 +176,7 @@ async fn logout(
         }
         .await;
         if ended.is_err() {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-out is unavailable right now. Try again shortly.",
-            );
+            return error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.logout_unavailable);
         }
         let record = AuditRecord::logout(now, &s.user_id.to_string(), &s.sid, ctx);
         provider.audit.record_or_log(record).await;
@@ -191,14 +192,6 @@ async fn logout(
             let params: Vec<(&str, &str)> = params.state.as_deref().map(|s| vec![("state", s)]).unwrap_or_default();
             redirect(&authorize::redirect(provider, &uri, &params), &cookies)
         }
-        None => page(
-            StatusCode::OK,
-            &MessagePage {
-                title: "Signed out",
-                message: "You are signed out.",
-                error: false,
-            },
-            &cookies,
-        ),
+        None => message_page(ui, ui.signed_out_title, ui.signed_out, &cookies),
     }
 }

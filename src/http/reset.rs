@@ -8,17 +8,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{MessagePage, checked_form, csrf_token, error_page, page};
+use super::browser::{checked_form, csrf_token, error_page, message_page, page};
 use super::extract::{ClientIp, request_context};
-use super::login::UNAVAILABLE;
+use super::ui::Ui;
 use crate::http::AppState;
+use crate::model::password::{self, Weakness};
 use crate::security::reset::{self, ResetError};
-
-const GONE: &str = "This reset link is invalid, used or expired. Ask for a new one.";
 
 #[derive(Template)]
 #[template(path = "reset_request.html")]
 struct RequestPage<'a> {
+    ui: &'a Ui,
     csrf: &'a str,
     sent: bool,
 }
@@ -26,16 +26,47 @@ struct RequestPage<'a> {
 #[derive(Template)]
 #[template(path = "reset_confirm.html")]
 struct ConfirmPage<'a> {
+    ui: &'a Ui,
     csrf: &'a str,
     token: &'a str,
     error: Option<&'a str>,
+    password_label: &'a str,
+    min: usize,
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+impl<'a> ConfirmPage<'a> {
+    fn new(ui: &'a Ui, csrf: &'a str, token: &'a str, error: Option<&'a str>, label: &'a str) -> Self {
+        Self {
+            ui,
+            csrf,
+            token,
+            error,
+            password_label: label,
+            min: password::MIN_CHARS,
+        }
+    }
+}
+
+/// The words for a weak new password.
+fn weakness(ui: &Ui, w: Weakness) -> String {
+    let (min, max) = (password::MIN_CHARS.to_string(), password::MAX_BYTES.to_string());
+    let values = [("min", min.as_str()), ("max", max.as_str())];
+    let text = match w {
+        Weakness::TooLong => ui.weak_too_long,
+        Weakness::TooShort => ui.weak_too_short,
+        Weakness::Blank => ui.weak_blank,
+        Weakness::Personal => ui.weak_personal,
+        Weakness::Common => ui.weak_common,
+    };
+    ui.fill(text, &values)
+}
+
+pub async fn show(State(state): State<AppState>, ui: Ui, headers: HeaderMap) -> Response {
     let (csrf, set) = csrf_token(&state, &headers);
     page(
         StatusCode::OK,
         &RequestPage {
+            ui: &ui,
             csrf: &csrf,
             sent: false,
         },
@@ -51,11 +82,12 @@ pub struct RequestForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+    if let Err(refused) = checked_form(&state, &ui, ip, &headers, form.csrf.as_deref()).await {
         return refused;
     }
     let ctx = request_context(ip, &headers);
@@ -75,6 +107,7 @@ pub async fn submit(
     page(
         StatusCode::OK,
         &RequestPage {
+            ui: &ui,
             csrf: &csrf,
             sent: true,
         },
@@ -87,20 +120,22 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
-pub async fn show_confirm(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<TokenQuery>) -> Response {
+pub async fn show_confirm(
+    State(state): State<AppState>,
+    ui: Ui,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+) -> Response {
     let token = q.token.unwrap_or_default();
     match reset::peek(&state.provider, &token).await {
         Ok(Some(_)) => {
             let (csrf, set) = csrf_token(&state, &headers);
-            let view = ConfirmPage {
-                csrf: &csrf,
-                token: &token,
-                error: None,
-            };
+            let label = ui.fill(ui.new_password_label, &[("min", &password::MIN_CHARS.to_string())]);
+            let view = ConfirmPage::new(&ui, &csrf, &token, None, &label);
             page(StatusCode::OK, &view, set.as_slice())
         }
-        Ok(None) => error_page(StatusCode::BAD_REQUEST, GONE),
-        Err(_) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Ok(None) => error_page(&ui, StatusCode::BAD_REQUEST, ui.reset_gone),
+        Err(_) => error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     }
 }
 
@@ -114,39 +149,34 @@ pub struct ConfirmForm {
 
 pub async fn submit_confirm(
     State(state): State<AppState>,
+    ui: Ui,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    if let Err(refused) = checked_form(&state, ip, &headers, form.csrf.as_deref()).await {
+    if let Err(refused) = checked_form(&state, &ui, ip, &headers, form.csrf.as_deref()).await {
         return refused;
     }
     let ctx = request_context(ip, &headers);
     let token = form.token.unwrap_or_default();
+    let ui = ui.at(format!(
+        "/login/reset/confirm?token={}",
+        percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC)
+    ));
     let password = form.password.unwrap_or_default();
     match reset::complete(&state.provider, &token, &password, &ctx).await {
-        Ok(_) => {
-            let done = MessagePage {
-                title: "Password changed",
-                message: "Your password is changed and you are signed out everywhere. Sign in with the new password.",
-                error: false,
-            };
-            page(StatusCode::OK, &done, &[])
-        }
-        Err(ResetError::Weak(e)) => {
+        Ok(_) => message_page(&ui, ui.password_changed_title, ui.password_changed, &[]),
+        Err(ResetError::Weak(w)) => {
             let (csrf, set) = csrf_token(&state, &headers);
-            let message = format!("The new password {e}.");
-            let view = ConfirmPage {
-                csrf: &csrf,
-                token: &token,
-                error: Some(&message),
-            };
+            let message = weakness(&ui, w);
+            let label = ui.fill(ui.new_password_label, &[("min", &password::MIN_CHARS.to_string())]);
+            let view = ConfirmPage::new(&ui, &csrf, &token, Some(&message), &label);
             page(StatusCode::BAD_REQUEST, &view, set.as_slice())
         }
-        Err(ResetError::Gone) => error_page(StatusCode::BAD_REQUEST, GONE),
+        Err(ResetError::Gone) => error_page(&ui, StatusCode::BAD_REQUEST, ui.reset_gone),
         Err(e) => {
             tracing::warn!(error = %e, "a password reset failed");
-            error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable)
         }
     }
 }

@@ -12,6 +12,39 @@ pub const MAX_BYTES: usize = 72;
 /// The shortest password accepted (NIST SP 800-63B asks for at least 8; we ask for 10).
 pub const MIN_CHARS: usize = 10;
 
+/// The rule a new password breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weakness {
+    /// Longer than bcrypt can use ([`MAX_BYTES`]).
+    TooLong,
+    /// Shorter than [`MIN_CHARS`].
+    TooShort,
+    /// Blank, or with control characters.
+    Blank,
+    /// The username or email address.
+    Personal,
+    /// One of the most commonly used passwords.
+    Common,
+}
+
+impl fmt::Display for Weakness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Weakness::TooLong => write!(f, "is longer than {MAX_BYTES} bytes, which bcrypt cannot use"),
+            Weakness::TooShort => write!(f, "must be at least {MIN_CHARS} characters"),
+            Weakness::Blank => f.write_str("must not be blank or contain control characters"),
+            Weakness::Personal => f.write_str("must not be the username or email address"),
+            Weakness::Common => f.write_str("is one of the most commonly used passwords; choose another"),
+        }
+    }
+}
+
+impl From<Weakness> for InvalidValue {
+    fn from(w: Weakness) -> Self {
+        InvalidValue::new(w.to_string())
+    }
+}
+
 /// A candidate password. Prints `[redacted]`.
 #[derive(Clone)]
 pub struct Password(SecretString);
@@ -33,24 +66,32 @@ impl Password {
 
     /// Checks a new password against the policy.
     pub fn new_password(s: &str) -> Result<Self, InvalidValue> {
-        if s.len() > MAX_BYTES {
-            return Err(InvalidValue::new(format!(
-                "is longer than {MAX_BYTES} bytes, which bcrypt cannot use"
-            )));
-        }
-        if s.chars().count() < MIN_CHARS {
-            return Err(InvalidValue::new(format!("must be at least {MIN_CHARS} characters")));
-        }
-        if s.trim().is_empty() || s.chars().any(|c| c.is_control()) {
-            return Err(InvalidValue::new("must not be blank or contain control characters"));
-        }
-        Ok(Self(SecretString::from(s.to_owned())))
+        Ok(Self::checked(s)?)
     }
 
     /// Checks a new password for a user: the policy, and not the user's own name or email, nor
     /// a commonly used password.
     pub fn new_password_for(s: &str, username: &str, email: Option<&str>) -> Result<Self, InvalidValue> {
-        let password = Self::new_password(s)?;
+        Ok(Self::checked_for(s, username, email)?)
+    }
+
+    /// [`Password::new_password`], saying which rule a weak one breaks.
+    pub fn checked(s: &str) -> Result<Self, Weakness> {
+        if s.len() > MAX_BYTES {
+            return Err(Weakness::TooLong);
+        }
+        if s.chars().count() < MIN_CHARS {
+            return Err(Weakness::TooShort);
+        }
+        if s.trim().is_empty() || s.chars().any(|c| c.is_control()) {
+            return Err(Weakness::Blank);
+        }
+        Ok(Self(SecretString::from(s.to_owned())))
+    }
+
+    /// [`Password::new_password_for`], saying which rule a weak one breaks.
+    pub fn checked_for(s: &str, username: &str, email: Option<&str>) -> Result<Self, Weakness> {
+        let password = Self::checked(s)?;
         let lower = s.to_lowercase();
         let email = email.map(str::to_lowercase);
         let local_part = email.as_deref().and_then(|e| e.split('@').next());
@@ -58,12 +99,10 @@ impl Password {
             || Some(lower.as_str()) == email.as_deref()
             || Some(lower.as_str()) == local_part
         {
-            return Err(InvalidValue::new("must not be the username or email address"));
+            return Err(Weakness::Personal);
         }
         if is_common(&lower) {
-            return Err(InvalidValue::new(
-                "is one of the most commonly used passwords; choose another",
-            ));
+            return Err(Weakness::Common);
         }
         Ok(password)
     }

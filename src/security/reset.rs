@@ -11,7 +11,6 @@ use crate::crypto::digest;
 use crate::crypto::random_token;
 use crate::events::UserEvent;
 use crate::i18n::Msg;
-use crate::model::InvalidValue;
 use crate::model::password::Password;
 use crate::model::user::{User, UserId, UserStatus};
 use crate::security::Services;
@@ -157,7 +156,7 @@ pub enum ResetError {
     #[error("the link is invalid, used or expired")]
     Gone,
     #[error("the new password {0}")]
-    Weak(InvalidValue),
+    Weak(crate::model::password::Weakness),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]
@@ -174,7 +173,7 @@ pub async fn complete(
     let mut user = peek(provider, token).await?.ok_or(ResetError::Gone)?;
     let email = user.email.as_ref().map(|e| e.as_str().to_owned());
     let password =
-        Password::new_password_for(new_password, user.username.as_str(), email.as_deref()).map_err(ResetError::Weak)?;
+        Password::checked_for(new_password, user.username.as_str(), email.as_deref()).map_err(ResetError::Weak)?;
     // Single use: only the first taker resets.
     if !matches!(provider.state.take(key(token)).await?, Taken::First(_)) {
         return Err(ResetError::Gone);

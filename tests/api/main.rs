@@ -29,6 +29,7 @@ mod hygiene;
 mod introspect;
 mod logout;
 mod oidc;
+mod pages;
 mod protection;
 mod startup;
 mod token;

@@ -327,7 +327,7 @@ async fn a_signed_in_user_turns_on_an_authenticator_from_the_security_page() {
     assert_eq!(done.status(), 200);
     let html = done.text().await.unwrap();
     assert_eq!(html.matches("<li><code>").count(), 10, "{html}");
-    assert!(html.contains("totp"));
+    assert!(html.contains("Authenticator app"), "{html}");
     // From now on sign-in asks for the code.
     assert_eq!(Browser::default().log_in(&app, "dora", PASSWORD).await.status(), 303);
     app.stop().await;

@@ -204,6 +204,7 @@ pub async fn parked_requests_and_sessions_round_trip_and_bad_data_reads_as_absen
             claims: None,
             login_done: false,
             resource: None,
+            ui_locales: Some("ru".into()),
         },
         browser: "digest".into(),
     };

@@ -124,6 +124,7 @@ mod tests {
             claims: None,
             login_done: false,
             resource: None,
+            ui_locales: None,
         }
     }
 

@@ -1,0 +1,358 @@
+//! The texts of the HTML pages (sign-in, second step, consent, reset, sign-out, federation
+//! errors, account pages), in English and Russian. Templates read them as fields
+//! (`{{ ui.sign_in }}`), so a template naming a text that does not exist does not compile, and
+//! the macro takes no text without both languages. `{name}` marks a value filled in by
+//! [`super::fill`]; a test checks that both languages use the same names.
+
+macro_rules! texts {
+    ($($key:ident => { en: $en:literal, ru: $ru:literal $(,)? },)*) => {
+        /// Every text of the pages in one language.
+        #[derive(Debug)]
+        pub struct Texts {
+            $(pub $key: &'static str,)*
+        }
+
+        pub static EN: Texts = Texts { $($key: $en,)* };
+        pub static RU: Texts = Texts { $($key: $ru,)* };
+
+        impl Texts {
+            /// `(key, text)` of every text, for tests.
+            pub fn entries(&self) -> Vec<(&'static str, &'static str)> {
+                vec![$((stringify!($key), self.$key),)*]
+            }
+        }
+    };
+}
+
+texts! {
+    // --- chrome and common ---
+    language => { en: "Language", ru: "Язык" },
+    something_wrong => { en: "Something went wrong", ru: "Что-то пошло не так" },
+    unavailable => {
+        en: "Sign-in is unavailable right now. Try again shortly.",
+        ru: "Вход сейчас недоступен. Повторите попытку чуть позже.",
+    },
+    form_expired => {
+        en: "The form has expired. Reload the page and try again.",
+        ru: "Срок действия формы истёк. Обновите страницу и повторите попытку.",
+    },
+    too_many_from_network => {
+        en: "Too many attempts from your network. Try again in {wait}.",
+        ru: "Слишком много попыток из вашей сети. Повторите через {wait}.",
+    },
+    unit_second => { en: "second|seconds", ru: "секунду|секунды|секунд" },
+    unit_minute => { en: "minute|minutes", ru: "минуту|минуты|минут" },
+    unit_hour => { en: "hour|hours", ru: "час|часа|часов" },
+    key_label => { en: "Key:", ru: "Ключ:" },
+    code_from_app => { en: "Code from the app", ru: "Код из приложения" },
+    verify => { en: "Verify", ru: "Подтвердить" },
+    keep_recovery_codes => {
+        en: "Keep these recovery codes somewhere safe. Each works once if you lose the authenticator:",
+        ru: "Сохраните эти коды восстановления в надёжном месте. Каждый срабатывает один раз, если вы потеряете аутентификатор:",
+    },
+    sign_in_first => {
+        en: "Sign in first, then come back to this page.",
+        ru: "Сначала войдите, затем вернитесь на эту страницу.",
+    },
+    sign_in_link => { en: "Sign in", ru: "Войти" },
+
+    // --- sign-in ---
+    sign_in_title => { en: "Sign in", ru: "Вход" },
+    continue_to => { en: "to continue to", ru: "чтобы продолжить в" },
+    username_or_email => { en: "Username or email", ru: "Имя пользователя или почта" },
+    password => { en: "Password", ru: "Пароль" },
+    sign_in_button => { en: "Sign in", ru: "Войти" },
+    forgot_password => { en: "Forgot your password?", ru: "Забыли пароль?" },
+    company_heading => { en: "Sign in with your company", ru: "Вход через вашу компанию" },
+    company_label => { en: "Work email or company ID", ru: "Рабочая почта или ID компании" },
+    company_button => { en: "Continue with your company", ru: "Продолжить через компанию" },
+    invalid_credentials => {
+        en: "Invalid username or password.",
+        ru: "Неверное имя пользователя или пароль.",
+    },
+    too_many_failed => {
+        en: "Too many failed attempts. Try again in {wait} or reset your password.",
+        ru: "Слишком много неудачных попыток. Повторите через {wait} или сбросьте пароль.",
+    },
+    signin_busy => {
+        en: "Another sign-in to this account is being checked. Try again in a moment.",
+        ru: "Другой вход в этот аккаунт сейчас проверяется. Повторите через мгновение.",
+    },
+    request_expired => {
+        en: "This sign-in request has expired. Go back to the application and start again.",
+        ru: "Срок этого запроса на вход истёк. Вернитесь в приложение и начните заново.",
+    },
+    cannot_sign_in => {
+        en: "This account cannot sign in now.",
+        ru: "Этот аккаунт сейчас не может войти.",
+    },
+    signed_in_title => { en: "Signed in", ru: "Вход выполнен" },
+    signed_in => { en: "You are signed in.", ru: "Вы вошли." },
+    authorize_malformed => {
+        en: "The authorization request is malformed (a parameter may be repeated).",
+        ru: "Запрос авторизации составлен неверно (возможно, параметр повторяется).",
+    },
+    authorize_refused => {
+        en: "The application's request cannot be served. Details for its developers: {detail}",
+        ru: "Запрос приложения не может быть выполнен. Подробности для его разработчиков: {detail}",
+    },
+
+    // --- second step ---
+    two_step_title => { en: "Two-step verification", ru: "Двухэтапная проверка" },
+    must_enrol => {
+        en: "Your account needs a second factor. Scan this code with an authenticator app (or type the key), then enter the six-digit code it shows.",
+        ru: "Для вашего аккаунта нужен второй фактор. Отсканируйте этот код приложением-аутентификатором (или введите ключ), затем введите шестизначный код, который оно покажет.",
+    },
+    turn_on_and_continue => { en: "Turn on and continue", ru: "Включить и продолжить" },
+    code_from_authenticator => {
+        en: "Code from your authenticator app",
+        ru: "Код из приложения-аутентификатора",
+    },
+    send_code_to => { en: "Send a code to {target}", ru: "Отправить код на {target}" },
+    code_we_sent => { en: "Code we sent you", ru: "Код, который мы отправили" },
+    use_recovery_code => { en: "Use a recovery code", ru: "Использовать код восстановления" },
+    recovery_code => { en: "Recovery code", ru: "Код восстановления" },
+    signin_gone => {
+        en: "This sign-in has expired. Go back to the application and sign in again.",
+        ru: "Срок этого входа истёк. Вернитесь в приложение и войдите снова.",
+    },
+    choose_method => { en: "Choose how to verify.", ru: "Выберите способ проверки." },
+    choose_destination => { en: "Choose where to send the code.", ru: "Выберите, куда отправить код." },
+    code_invalid => { en: "The code is not valid.", ru: "Код неверен." },
+    too_many_codes => {
+        en: "Too many wrong codes. Try again in {wait}.",
+        ru: "Слишком много неверных кодов. Повторите через {wait}.",
+    },
+    code_busy => {
+        en: "Another code is being checked. Go back and try again in a moment.",
+        ru: "Сейчас проверяется другой код. Вернитесь и повторите через мгновение.",
+    },
+    code_cooldown => {
+        en: "A code was sent a moment ago. You can ask for another in {wait}.",
+        ru: "Код только что отправлен. Новый можно запросить через {wait}.",
+    },
+    code_budget => {
+        en: "Too many codes were sent today. Use another method or try again tomorrow.",
+        ru: "Сегодня отправлено слишком много кодов. Выберите другой способ или повторите завтра.",
+    },
+    code_no_destination => {
+        en: "There is no verified destination for this method.",
+        ru: "Для этого способа нет подтверждённого адреса.",
+    },
+    code_not_sent => {
+        en: "The code could not be sent. Try again shortly or use another method.",
+        ru: "Не удалось отправить код. Повторите чуть позже или выберите другой способ.",
+    },
+
+    // --- consent ---
+    consent_title => { en: "Allow access", ru: "Разрешить доступ" },
+    consent_heading => { en: "Allow access?", ru: "Разрешить доступ?" },
+    consent_asks => { en: "asks to:", ru: "запрашивает разрешение:" },
+    allow => { en: "Allow", ru: "Разрешить" },
+    deny => { en: "Deny", ru: "Отклонить" },
+    scope_openid => { en: "know who you are", ru: "знать, кто вы" },
+    scope_profile => {
+        en: "see your name, username and profile (language, time zone, picture…)",
+        ru: "видеть ваше имя, имя пользователя и профиль (язык, часовой пояс, фото…)",
+    },
+    scope_email => { en: "see your email address", ru: "видеть адрес вашей почты" },
+    scope_phone => { en: "see your phone number", ru: "видеть ваш номер телефона" },
+    scope_address => { en: "see your postal address", ru: "видеть ваш почтовый адрес" },
+    scope_offline_access => {
+        en: "stay signed in and act for you while you are away",
+        ru: "оставаться в системе и действовать от вашего имени, пока вас нет",
+    },
+    scope_other => {
+        en: "use the “{scope}” scope on this platform",
+        ru: "использовать область доступа «{scope}» на этой платформе",
+    },
+    scope_permission => {
+        en: "{verb} {what} for you (only as far as you may yourself)",
+        ru: "{verb} «{what}» от вашего имени (только в пределах ваших прав)",
+    },
+    verb_create => { en: "create", ru: "создавать" },
+    verb_read => { en: "view", ru: "просматривать" },
+    verb_update => { en: "change", ru: "изменять" },
+    verb_delete => { en: "delete", ru: "удалять" },
+    verb_all => { en: "view, create, change and delete", ru: "просматривать, создавать, изменять и удалять" },
+
+    // --- password reset ---
+    reset_title => { en: "Reset your password", ru: "Сброс пароля" },
+    reset_sent => {
+        en: "If an account matches, we have sent a link to its email address. It works once, for 30 minutes.",
+        ru: "Если такой аккаунт есть, мы отправили ссылку на его почту. Она действует один раз, 30 минут.",
+    },
+    send_reset_link => { en: "Send a reset link", ru: "Отправить ссылку для сброса" },
+    back_to_sign_in => { en: "Back to sign in", ru: "Вернуться ко входу" },
+    new_password_title => { en: "Choose a new password", ru: "Новый пароль" },
+    new_password_label => {
+        en: "New password (at least {min} characters)",
+        ru: "Новый пароль (не короче {min} символов)",
+    },
+    set_new_password => { en: "Set the new password", ru: "Сохранить новый пароль" },
+    reset_gone => {
+        en: "This reset link is invalid, used or expired. Ask for a new one.",
+        ru: "Ссылка для сброса неверна, уже использована или устарела. Запросите новую.",
+    },
+    password_changed_title => { en: "Password changed", ru: "Пароль изменён" },
+    password_changed => {
+        en: "Your password is changed and you are signed out everywhere. Sign in with the new password.",
+        ru: "Пароль изменён, и вы вышли на всех устройствах. Войдите с новым паролем.",
+    },
+    weak_too_long => {
+        en: "The new password is longer than {max} bytes, which cannot be used.",
+        ru: "Новый пароль длиннее {max} байт, такой использовать нельзя.",
+    },
+    weak_too_short => {
+        en: "The new password must be at least {min} characters.",
+        ru: "Новый пароль должен быть не короче {min} символов.",
+    },
+    weak_blank => {
+        en: "The new password must not be blank or contain control characters.",
+        ru: "Новый пароль не может быть пустым или содержать управляющие символы.",
+    },
+    weak_personal => {
+        en: "The new password must not be your username or email address.",
+        ru: "Новый пароль не может совпадать с именем пользователя или адресом почты.",
+    },
+    weak_common => {
+        en: "The new password is one of the most commonly used passwords; choose another.",
+        ru: "Новый пароль — один из самых распространённых; выберите другой.",
+    },
+
+    // --- sign-out ---
+    sign_out_title => { en: "Sign out", ru: "Выход" },
+    sign_out_heading => { en: "Sign out?", ru: "Выйти?" },
+    asks_sign_out => { en: "asks you to sign out.", ru: "просит вас выйти." },
+    sign_out_button => { en: "Sign out", ru: "Выйти" },
+    signed_out_title => { en: "Signed out", ru: "Выход выполнен" },
+    signed_out => { en: "You are signed out.", ru: "Вы вышли." },
+    logout_malformed => { en: "The logout request is malformed.", ru: "Запрос на выход составлен неверно." },
+    logout_hint_invalid => { en: "The id_token_hint is not valid.", ru: "Параметр id_token_hint недействителен." },
+    logout_client_mismatch => {
+        en: "client_id does not match the id_token_hint.",
+        ru: "client_id не соответствует id_token_hint.",
+    },
+    logout_unknown_client => { en: "Unknown client.", ru: "Неизвестное приложение." },
+    logout_uri_unregistered => {
+        en: "post_logout_redirect_uri is not registered for this client.",
+        ru: "post_logout_redirect_uri не зарегистрирован для этого приложения.",
+    },
+    logout_unavailable => {
+        en: "Sign-out is unavailable right now. Try again shortly.",
+        ru: "Выход сейчас недоступен. Повторите попытку чуть позже.",
+    },
+
+    // --- form_post ---
+    signing_you_in_title => { en: "Signing you in", ru: "Выполняется вход" },
+    signing_you_in => { en: "Signing you in…", ru: "Выполняется вход…" },
+    scripts_off => {
+        en: "Scripts are off in this browser: continue to the application yourself.",
+        ru: "В этом браузере отключены скрипты: перейдите в приложение сами.",
+    },
+    continue_button => { en: "Continue", ru: "Продолжить" },
+
+    // --- federation ---
+    company_failed => { en: "Company sign-in failed", ru: "Не удалось войти через компанию" },
+    back_to_sign_in_page => { en: "Back to sign-in", ru: "Вернуться ко входу" },
+    fed_no_company => {
+        en: "No company sign-in is set up for that email domain or company. Sign in with your username and password.",
+        ru: "Для этого домена почты или компании вход через компанию не настроен. Войдите с именем пользователя и паролем.",
+    },
+    fed_expired => {
+        en: "This sign-in has expired or was already completed. Start again.",
+        ru: "Срок этого входа истёк, или он уже завершён. Начните заново.",
+    },
+    fed_wrong_issuer => {
+        en: "The answer did not come from the identity provider this sign-in was sent to. Start again.",
+        ru: "Ответ пришёл не от того поставщика удостоверений, к которому был направлен вход. Начните заново.",
+    },
+    fed_disabled => {
+        en: "Company sign-in is turned off for your organisation. Ask your administrator.",
+        ru: "Вход через компанию отключён для вашей организации. Обратитесь к администратору.",
+    },
+    fed_cancelled => {
+        en: "Sign-in was cancelled at your company's identity provider.",
+        ru: "Вход отменён у поставщика удостоверений вашей компании.",
+    },
+    fed_upstream_error => {
+        en: "Your company's identity provider reported an error. Try again, or ask your administrator.",
+        ru: "Поставщик удостоверений вашей компании сообщил об ошибке. Повторите попытку или обратитесь к администратору.",
+    },
+    fed_code_refused => {
+        en: "Your company's identity provider did not accept this sign-in (it may have been used already). Start again.",
+        ru: "Поставщик удостоверений вашей компании не принял этот вход (возможно, он уже использован). Начните заново.",
+    },
+    fed_unverifiable => {
+        en: "Your company's identity provider sent an answer that could not be verified. Ask your administrator.",
+        ru: "Поставщик удостоверений вашей компании прислал ответ, который не удалось проверить. Обратитесь к администратору.",
+    },
+    fed_unreachable => {
+        en: "Your company's identity provider could not be reached. Try again later.",
+        ru: "Поставщик удостоверений вашей компании недоступен. Повторите попытку позже.",
+    },
+    fed_misconfigured => {
+        en: "Company sign-in is not configured correctly. Ask your administrator.",
+        ru: "Вход через компанию настроен неверно. Обратитесь к администратору.",
+    },
+    fed_not_provisioned => {
+        en: "Your company account has no access to this service yet. Ask your administrator.",
+        ru: "У учётной записи вашей компании пока нет доступа к этому сервису. Обратитесь к администратору.",
+    },
+    fed_not_member => {
+        en: "This identity does not belong to your company's directory. Sign in with your work account.",
+        ru: "Эта учётная запись не входит в каталог вашей компании. Войдите с рабочей учётной записью.",
+    },
+    fed_address_taken => {
+        en: "Your work email address is already used by another user here. Ask your administrator.",
+        ru: "Ваш рабочий адрес почты здесь уже занят другим пользователем. Обратитесь к администратору.",
+    },
+    fed_blocked => {
+        en: "This account is blocked. Contact your administrator.",
+        ru: "Этот аккаунт заблокирован. Обратитесь к администратору.",
+    },
+    fed_inactive => {
+        en: "This account is not active here. Contact your administrator.",
+        ru: "Этот аккаунт здесь не активен. Обратитесь к администратору.",
+    },
+
+    // --- account: sign-in security ---
+    security_title => { en: "Sign-in security", ru: "Безопасность входа" },
+    second_factors => { en: "Second factors", ru: "Вторые факторы" },
+    no_factors => {
+        en: "None yet: your password alone protects this account.",
+        ru: "Пока нет: аккаунт защищён только паролем.",
+    },
+    scan_code => {
+        en: "Scan this code with an authenticator app (or type the key), then enter the six-digit code it shows.",
+        ru: "Отсканируйте этот код приложением-аутентификатором (или введите ключ), затем введите шестизначный код, который оно покажет.",
+    },
+    turn_on => { en: "Turn on", ru: "Включить" },
+    confirm_identity => {
+        en: "If you signed in more than ten minutes ago, confirm it is you:",
+        ru: "Если вы вошли больше десяти минут назад, подтвердите, что это вы:",
+    },
+    current_password => { en: "Current password", ru: "Текущий пароль" },
+    second_factor_code => {
+        en: "Code from your second factor (or a recovery code)",
+        ru: "Код второго фактора (или код восстановления)",
+    },
+    set_up_authenticator => { en: "Set up an authenticator app", ru: "Подключить приложение-аутентификатор" },
+    factor_totp => { en: "Authenticator app", ru: "Приложение-аутентификатор" },
+    factor_email => { en: "Codes by email to", ru: "Коды по почте на" },
+    factor_sms => { en: "Codes by SMS to", ru: "Коды по SMS на" },
+    authenticator_on => {
+        en: "The authenticator app is on: sign-ins now ask for its code.",
+        ru: "Приложение-аутентификатор подключено: теперь при входе запрашивается его код.",
+    },
+    code_mismatch => {
+        en: "The code does not match. Check the app's clock and try the next code.",
+        ru: "Код не подходит. Проверьте время на устройстве и попробуйте следующий код.",
+    },
+    start_again => { en: "Start the set-up again.", ru: "Начните настройку заново." },
+    unknown_action => { en: "Unknown action.", ru: "Неизвестное действие." },
+    step_up_needed => {
+        en: "To change how you sign in, enter your current password (and a code from your second factor, if you have one), or sign out and sign in again.",
+        ru: "Чтобы изменить способ входа, введите текущий пароль (и код второго фактора, если он есть) или выйдите и войдите снова.",
+    },
+}
