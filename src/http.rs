@@ -1,6 +1,7 @@
 //! The HTTP edge (axum): routes, middleware and the mapping of domain results to responses.
 
 pub mod account;
+pub mod account_home;
 pub mod account_page;
 pub mod admin;
 pub mod authorize;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login/2fa", get(login_2fa::show).post(login_2fa::submit))
         .route("/login/2fa/send", post(login_2fa::send))
         .route("/login/reset", get(reset::show).post(reset::submit))
+        .route("/account", get(account_home::show).post(account_home::submit))
         .route("/account/security", get(account_page::show).post(account_page::submit))
         .route(
             "/login/reset/confirm",

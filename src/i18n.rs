@@ -116,7 +116,7 @@ impl Lang {
         match secs {
             ..=59 => self.count(secs.max(1), t.unit_second),
             60..=3599 => self.count((secs + 59) / 60, t.unit_minute),
-            _ => self.count((secs + 3599) / 3600, t.unit_hour),
+            _ => self.count(secs.saturating_add(3599) / 3600, t.unit_hour),
         }
     }
 }
@@ -323,6 +323,8 @@ mod tests {
         assert_eq!(Lang::Ru.wait(21), "21 секунду");
         assert_eq!(Lang::Ru.wait(24 * 60), "24 минуты");
         assert_eq!(Lang::Ru.wait(5 * 3600), "5 часов");
+        assert_eq!(Lang::En.wait(i64::MAX), format!("{} hours", i64::MAX / 3600));
+        assert_eq!(Lang::En.wait(i64::MIN), "1 second");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub async fn authorize_post(
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
+    // A posted request has no address to come back to after a language switch.
+    let ui = ui.without_switch();
     if let Err(limited) = limit_form(&state, &ui, ip).await {
         return limited;
     }
@@ -45,7 +47,7 @@ pub async fn authorize_post(
 #[tracing::instrument(skip_all, fields(client.id = raw.client_id.as_deref().unwrap_or("-")))]
 async fn authorize(state: &AppState, ui: Ui, headers: &HeaderMap, raw: RawAuthorizationRequest) -> Response {
     let provider = &state.provider;
-    let ui = &ui.prefer(raw.ui_locales.as_deref());
+    let ui = &ui.prefer(raw.ui_locales.as_deref(), state.clock.now().unix_timestamp());
     let (request, app) = match authorize::validate(provider, &raw).await {
         Ok(ok) => ok,
         Err(AuthorizeError::Fatal(message)) => {

@@ -115,6 +115,7 @@ pub fn to_client(ui: &Ui, answer: &Answer, cookies: &[String]) -> Response {
     match answer.mode {
         ResponseMode::Query => redirect(&answer.url(), cookies),
         ResponseMode::FormPost => {
+            let ui = &ui.clone().without_switch();
             let template = FormPostPage {
                 ui,
                 action: &answer.redirect_uri,

@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::browser::{
-    browser_cookie, checked_form, cookie, csrf_token, error_page, message_page, page, redirect, session, to_client,
+    MessagePage, browser_cookie, checked_form, cookie, csrf_token, error_page, page, redirect, session, to_client,
 };
 use super::extract::{ClientIp, request_context};
 use super::federation::go_upstream;
@@ -70,7 +70,10 @@ pub(super) async fn parked_request(
 /// The page's language, preferring the parked request's `ui_locales`; the switch comes back to
 /// `page` of the request (`/login`, `/login/2fa`) when it is a form's answer.
 pub(super) fn ui_for(ui: Ui, parked: Option<&Parked>, page: &str, req: Option<&str>) -> Ui {
-    let ui = ui.prefer(parked.and_then(|(r, _)| r.ui_locales.as_deref()));
+    let ui = match parked {
+        Some((r, _)) => ui.prefer(r.ui_locales.as_deref(), r.requested_at),
+        None => ui,
+    };
     match req {
         Some(req) => ui.at(format!(
             "{page}?req={}",
@@ -344,7 +347,14 @@ pub(super) async fn complete(
         browser_session::ABSOLUTE,
     ));
     let Some((mut request, app)) = parked else {
-        return message_page(ui, ui.signed_in_title, ui.signed_in, &set);
+        let view = MessagePage {
+            ui,
+            title: ui.signed_in_title,
+            message: ui.signed_in,
+            error: false,
+            link: Some(("/account", ui.account_title)),
+        };
+        return page(StatusCode::OK, &view, &set);
     };
     let req_id = done.req.unwrap_or_default().to_owned();
     // This sign-in satisfies prompt=login for the request, now and at the consent step.

@@ -99,7 +99,7 @@ async fn logout(
     posted: bool,
 ) -> Response {
     let provider = &state.provider;
-    let ui = &ui.prefer(params.ui_locales.as_deref());
+    let ui = &ui.prefer(params.ui_locales.as_deref(), state.clock.now().unix_timestamp());
     let hint = params
         .id_token_hint
         .as_deref()

@@ -48,7 +48,7 @@ impl<'a> ConfirmPage<'a> {
 }
 
 /// The words for a weak new password.
-fn weakness(ui: &Ui, w: Weakness) -> String {
+pub(super) fn weakness(ui: &Ui, w: Weakness) -> String {
     let (min, max) = (password::MIN_CHARS.to_string(), password::MAX_BYTES.to_string());
     let values = [("min", min.as_str()), ("max", max.as_str())];
     let text = match w {

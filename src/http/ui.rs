@@ -1,6 +1,8 @@
 //! The language of a page: the application's `ui_locales` for its sign-in, then the language
-//! switch's cookie, then `Accept-Language`, then `DEFAULT_LOCALE`. Every page template has a
-//! [`Ui`] as `ui`: its texts (`{{ ui.sign_in }}`), its `lang`, and the switch's links.
+//! switch's cookie, then `Accept-Language`, then `DEFAULT_LOCALE`. A choice made with the switch
+//! after a sign-in began comes before that sign-in's `ui_locales` (the cookie says when it was
+//! made), so the switch works on every page. Every page template has a [`Ui`] as `ui`: its
+//! texts (`{{ ui.sign_in }}`), its `lang`, and the switch's links.
 
 use std::ops::Deref;
 
@@ -30,6 +32,10 @@ pub fn cookie_name(https: bool) -> &'static str {
 pub struct Ui {
     pub lang: Lang,
     here: String,
+    /// When the user chose a language with the switch (unix seconds), if they did.
+    chosen_at: Option<i64>,
+    /// Whether the page shows the switch.
+    switch: bool,
 }
 
 impl Deref for Ui {
@@ -51,7 +57,18 @@ impl Ui {
         Self {
             lang,
             here: here.into(),
+            chosen_at: None,
+            switch: true,
         }
+    }
+
+    /// The language the switch's cookie holds, and when it was chosen (`ru.1764600000`; a bare
+    /// `ru` counts as chosen long ago).
+    fn chosen(headers: &HeaderMap, https: bool) -> Option<(Lang, i64)> {
+        let value = cookie(headers, cookie_name(https))?;
+        let (code, at) = value.split_once('.').unwrap_or((value.as_str(), "0"));
+        let lang = Lang::parse(code).filter(|l| l.as_str() == code)?;
+        Some((lang, at.parse().unwrap_or(0)))
     }
 
     /// The language of a request: `ui_locales` when it names a spoken one, then the switch's
@@ -59,7 +76,7 @@ impl Ui {
     pub fn negotiate(headers: &HeaderMap, https: bool, ui_locales: Option<&str>, default: Lang) -> Lang {
         ui_locales
             .and_then(Lang::first_of)
-            .or_else(|| cookie(headers, cookie_name(https)).and_then(|c| Lang::parse(&c)))
+            .or_else(|| Self::chosen(headers, https).map(|(lang, _)| lang))
             .or_else(|| {
                 headers
                     .get(header::ACCEPT_LANGUAGE)
@@ -69,11 +86,23 @@ impl Ui {
             .unwrap_or(default)
     }
 
-    /// The application's `ui_locales` for this sign-in comes first, when it names a spoken one.
-    pub fn prefer(mut self, ui_locales: Option<&str>) -> Self {
+    /// The application's `ui_locales` for a sign-in that began at `since` (unix seconds) comes
+    /// first, when it names a spoken one — unless the user chose a language with the switch
+    /// since.
+    pub fn prefer(mut self, ui_locales: Option<&str>, since: i64) -> Self {
+        if self.chosen_at.is_some_and(|at| at >= since) {
+            return self;
+        }
         if let Some(lang) = ui_locales.and_then(Lang::first_of) {
             self.lang = lang;
         }
+        self
+    }
+
+    /// The page shows no switch (a page whose address cannot be shown again, such as the
+    /// form_post answer).
+    pub fn without_switch(mut self) -> Self {
+        self.switch = false;
         self
     }
 
@@ -85,6 +114,9 @@ impl Ui {
 
     /// The switch: one link per language, back to this page.
     pub fn switch(&self) -> Vec<Switch> {
+        if !self.switch {
+            return Vec::new();
+        }
         let next = utf8_percent_encode(&self.here, NON_ALPHANUMERIC);
         Lang::ALL
             .iter()
@@ -119,9 +151,10 @@ impl FromRequestParts<AppState> for Ui {
         let ui_locales = Query::<UiQuery>::try_from_uri(&parts.uri)
             .ok()
             .and_then(|Query(q)| q.ui_locales);
+        let https = state.config.is_https();
         let lang = Self::negotiate(
             &parts.headers,
-            state.config.is_https(),
+            https,
             ui_locales.as_deref(),
             state.config.default_locale,
         );
@@ -132,7 +165,9 @@ impl FromRequestParts<AppState> for Ui {
                 .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
             _ => parts.uri.path().to_owned(),
         };
-        Ok(Ui::new(lang, here))
+        let mut ui = Ui::new(lang, here);
+        ui.chosen_at = Self::chosen(&parts.headers, https).map(|(_, at)| at);
+        Ok(ui)
     }
 }
 
@@ -141,12 +176,11 @@ pub struct SwitchQuery {
     next: Option<String>,
 }
 
-/// `GET /lang/{code}?next=/path`: remembers the choice in a cookie and goes back to `next` (a
-/// path of this server only; anything else goes to `/login`). When `next` belongs to a sign-in
-/// (`req=`), the choice also replaces the application's `ui_locales` for that sign-in.
+/// `GET /lang/{code}?next=/path`: remembers the choice, and when it was made, in a cookie and
+/// goes back to `next` (a path of this server only; anything else goes to `/login`) without its
+/// `ui_locales`, which would otherwise outrank the choice. It writes no state of the server's.
 pub async fn switch(
     axum::extract::State(state): axum::extract::State<AppState>,
-    headers: HeaderMap,
     Path(code): Path<String>,
     Query(q): Query<SwitchQuery>,
 ) -> Response {
@@ -160,18 +194,27 @@ pub async fn switch(
     let next = q
         .next
         .filter(|n| is_local_path(n))
-        .unwrap_or_else(|| "/login".to_owned());
-    let req = next.split_once('?').and_then(|(_, query)| {
-        url::form_urlencoded::parse(query.as_bytes()).find_map(|(k, v)| (k == "req").then(|| v.into_owned()))
-    });
-    if let (Some(req), Some(browser)) = (req, super::browser::browser_cookie(&state, &headers))
-        && let Err(e) = crate::oauth::authorize::choose_language(&state.provider, &req, &browser, lang).await
-    {
-        tracing::warn!(error = %e, "the language of a sign-in could not be recorded");
-    }
+        .map_or_else(|| "/login".to_owned(), |n| without_ui_locales(&n));
     let https = state.config.is_https();
-    let set = [session::set_cookie(cookie_name(https), lang.as_str(), https, REMEMBER)];
+    let value = format!("{lang}.{}", state.clock.now().unix_timestamp());
+    let set = [session::set_cookie(cookie_name(https), &value, https, REMEMBER)];
     redirect(&next, &set)
+}
+
+/// `path?query` without its `ui_locales` parameter (the rest kept as it was written).
+fn without_ui_locales(next: &str) -> String {
+    let Some((path, query)) = next.split_once('?') else {
+        return next.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| pair.split('=').next() != Some("ui_locales"))
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
 }
 
 /// A path on this server: starts with one `/`, no scheme, no backslash, no control character.
@@ -194,6 +237,31 @@ mod tests {
         assert!(!is_local_path("/\\evil.example"));
         assert!(!is_local_path("https://evil.example/"));
         assert!(!is_local_path("/a\r\nSet-Cookie: x=1"));
+    }
+
+    #[test]
+    fn the_switch_drops_ui_locales_from_where_it_goes_back_to() {
+        assert_eq!(without_ui_locales("/logout?ui_locales=ru"), "/logout");
+        assert_eq!(
+            without_ui_locales("/logout?client_id=a&ui_locales=ru%20en&state=s"),
+            "/logout?client_id=a&state=s"
+        );
+        assert_eq!(without_ui_locales("/login"), "/login");
+    }
+
+    #[test]
+    fn a_choice_made_after_a_sign_in_began_outranks_its_ui_locales() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "propusk_lang=en.2000".parse().unwrap());
+        let ui = |h: &HeaderMap, since| {
+            let mut ui = Ui::new(Ui::negotiate(h, false, None, Lang::Ru), "/");
+            ui.chosen_at = Ui::chosen(h, false).map(|(_, at)| at);
+            ui.prefer(Some("ru"), since).lang
+        };
+        assert_eq!(ui(&h, 1000), Lang::En, "chosen after the sign-in began");
+        assert_eq!(ui(&h, 3000), Lang::Ru, "chosen before: the application's ui_locales");
+        h.insert(header::COOKIE, "propusk_lang=xx.1".parse().unwrap());
+        assert_eq!(Ui::chosen(&h, false), None);
     }
 
     #[test]

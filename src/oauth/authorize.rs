@@ -67,10 +67,13 @@ pub struct AuthorizationRequest {
     pub claims: Option<serde_json::Value>,
     /// Set once the user has signed in for this very request, which satisfies `prompt=login`.
     pub login_done: bool,
-    /// The language of the sign-in pages (`en`, `ru`): the first spoken one of `ui_locales`, or
-    /// the one the user chose on a page of this request.
+    /// The language of the sign-in pages (`en`, `ru`): the first spoken one of `ui_locales`.
+    /// A language the user chooses with the switch after `requested_at` comes first.
     #[serde(default)]
     pub ui_locales: Option<String>,
+    /// When the request arrived (unix seconds).
+    #[serde(default)]
+    pub requested_at: i64,
     /// The RFC 8707 resource the tokens are for (one the client may ask for).
     #[serde(default)]
     pub resource: Option<String>,
@@ -409,6 +412,7 @@ fn parameters(
             .as_deref()
             .and_then(crate::i18n::Lang::first_of)
             .map(|l| l.as_str().to_owned()),
+        requested_at: provider.clock.now().unix_timestamp(),
     })
 }
 
@@ -540,34 +544,11 @@ pub async fn mark_login_done(
     request: &AuthorizationRequest,
     browser: &str,
 ) -> Result<(), OAuthError> {
-    let request = AuthorizationRequest {
-        login_done: true,
-        ..request.clone()
-    };
-    repark(provider, id, request, browser).await
-}
-
-/// Records the language the user chose on a page of the parked request `id` (same browser
-/// binding): it replaces the application's `ui_locales` for the rest of the sign-in.
-pub async fn choose_language(
-    provider: &Provider,
-    id: &str,
-    browser: &str,
-    lang: crate::i18n::Lang,
-) -> Result<(), OAuthError> {
-    let Some((request, _)) = parked(provider, id, Some(browser)).await? else {
-        return Ok(());
-    };
-    let request = AuthorizationRequest {
-        ui_locales: Some(lang.as_str().to_owned()),
-        ..request
-    };
-    repark(provider, id, request, browser).await
-}
-
-async fn repark(provider: &Provider, id: &str, request: AuthorizationRequest, browser: &str) -> Result<(), OAuthError> {
     let parked = Parked {
-        request,
+        request: AuthorizationRequest {
+            login_done: true,
+            ..request.clone()
+        },
         browser: crate::crypto::digest(browser),
     };
     provider

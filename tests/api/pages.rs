@@ -63,7 +63,7 @@ async fn each_preference_picks_the_language_in_its_order() {
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login/reset");
     let set = r.headers()["set-cookie"].to_str().unwrap();
-    assert!(set.starts_with("propusk_lang=en;") && set.contains("HttpOnly"), "{set}");
+    assert!(set.starts_with("propusk_lang=en.") && set.contains("HttpOnly"), "{set}");
     for evil in [
         "%2F%2Fevil.example%2F",
         "https%3A%2F%2Fevil.example%2F",
@@ -215,4 +215,156 @@ async fn the_pages_work_in_a_real_browser_in_english() {
 #[tokio::test]
 async fn the_pages_work_in_a_real_browser_in_russian() {
     in_browser(Lang::Ru).await;
+}
+
+/// Every value of the form field `name` in a page (one per form).
+fn all_hidden(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+/// `/account`: the profile (a new email waits for the code mailed to it, and needs fresh proof
+/// once the sign-in is older than ten minutes), the language of mails, the signed-in browsers
+/// with sign-out, the security events, and the password (every session ends).
+#[tokio::test]
+async fn the_account_page_changes_profile_email_sessions_and_password() {
+    let app = TestApp::spawn_with(Backend::PostgresRedis, with_mail).await;
+    let id = app.user("vera", "operator", None).await;
+    let en = Lang::En.texts();
+    let browser = Browser::default();
+    assert_eq!(browser.get(&app.url("/account")).await.status(), 401);
+    assert_eq!(browser.log_in(&app, "vera", PASSWORD).await.status(), 200);
+    let page = browser.get(&app.url("/account")).await.text().await.unwrap();
+    assert!(page.contains("<strong>vera</strong>"), "{page}");
+    assert!(
+        page.contains(&format!("<td>{}</td>", en.ev_login)),
+        "the sign-in is listed: {page}"
+    );
+    let post = |fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        let url = app.url("/account");
+        async move {
+            let page = browser.get(&url).await.text().await.unwrap();
+            let mut pairs: Vec<(&str, String)> = vec![("csrf", hidden(&page, "csrf"))];
+            pairs.extend(fields);
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = browser.post(&url, &pairs).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let forged = browser
+        .post(&app.url("/account"), &[("csrf", "forged"), ("action", "profile")])
+        .await;
+    assert_eq!(forged.status(), 403);
+
+    // A new email, right after signing in: it waits for the code mailed to it.
+    let (status, page) = post(vec![
+        ("action", "profile".into()),
+        ("name", "Vera Petrova".into()),
+        ("email", "vera.new@example.com".into()),
+        ("locale", "".into()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(en.profile_saved), "{page}");
+    assert!(page.contains("vera.new@example.com is waiting for its code"), "{page}");
+    let mail = mails_about("vera.new@example.com", "verify", 1).await;
+    let code = six_digits(&mail[0]);
+    let (status, page) = post(vec![
+        ("action", "confirm_code".into()),
+        ("channel", "email".into()),
+        ("code", "000000".into()),
+    ])
+    .await;
+    assert_eq!(status, 400, "{page}");
+    let (status, page) = post(vec![
+        ("action", "confirm_code".into()),
+        ("channel", "email".into()),
+        ("code", code),
+    ])
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let user = app
+        .state
+        .stores
+        .db
+        .find_user(propusk::model::user::UserId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.email.as_ref().map(|e| e.as_str()), Some("vera.new@example.com"));
+    assert!(user.email_verified);
+    assert_eq!(user.name.as_deref(), Some("Vera Petrova"));
+
+    // The language of mails and SMS.
+    let (status, _) = post(vec![("action", "profile".into()), ("locale", "ru".into())]).await;
+    assert_eq!(status, 200);
+    let user = app.state.stores.db.find_user(user.id).await.unwrap().unwrap();
+    assert_eq!(user.profile.language(), Some("ru"));
+
+    // Eleven minutes on, another email needs the password.
+    app.clock.advance(time::Duration::minutes(11));
+    let change = |proof: &str| {
+        vec![
+            ("action", "profile".into()),
+            ("email", "vera.third@example.com".into()),
+            ("current_password", proof.to_owned()),
+        ]
+    };
+    let (status, page) = post(change("")).await;
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains(en.step_up_needed), "{page}");
+    let (status, page) = post(change(PASSWORD)).await;
+    assert_eq!(status, 200, "{page}");
+
+    // Another browser's session, listed and signed out from here.
+    let other = Browser::default();
+    assert_eq!(other.log_in(&app, "vera", PASSWORD).await.status(), 200);
+    let page = browser.get(&app.url("/account")).await.text().await.unwrap();
+    let sids = all_hidden(&page, "sid");
+    assert_eq!(sids.len(), 2, "{page}");
+    assert_eq!(page.matches(en.this_browser).count(), 1);
+    let mine = browser.get(&app.url("/account")).await.text().await.unwrap();
+    let current_marker = format!("{}</span>", en.this_browser);
+    let theirs = sids
+        .iter()
+        .find(|sid| {
+            let at = mine.find(&format!("value=\"{sid}\"")).unwrap();
+            !mine[at..].split("</li>").next().unwrap().contains(&current_marker)
+        })
+        .unwrap()
+        .clone();
+    let (status, page) = post(vec![("action", "end_session".into()), ("sid", theirs)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(en.session_ended), "{page}");
+    assert_eq!(other.get(&app.url("/account")).await.status(), 401);
+
+    // The password: the current one is required, a weak one is refused, then every session ends.
+    let password = |current: &str, new: &str| {
+        vec![
+            ("action", "password".into()),
+            ("current_password", current.to_owned()),
+            ("new_password", new.to_owned()),
+        ]
+    };
+    let (status, _) = post(password("wrong password", "a much better passphrase")).await;
+    assert_eq!(status, 401);
+    let (status, page) = post(password(PASSWORD, "short")).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("at least 10 characters"), "{page}");
+    let (status, page) = post(password(PASSWORD, "a much better passphrase")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(en.password_changed), "{page}");
+    assert_eq!(browser.get(&app.url("/account")).await.status(), 401);
+    assert_eq!(
+        Browser::default()
+            .log_in(&app, "vera", "a much better passphrase")
+            .await
+            .status(),
+        200
+    );
+    app.stop().await;
 }

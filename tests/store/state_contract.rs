@@ -205,6 +205,7 @@ pub async fn parked_requests_and_sessions_round_trip_and_bad_data_reads_as_absen
             login_done: false,
             resource: None,
             ui_locales: Some("ru".into()),
+            requested_at: 1_764_600_000,
         },
         browser: "digest".into(),
     };

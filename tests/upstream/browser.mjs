@@ -127,6 +127,22 @@ try {
   await page.close(); // it shows the browser's own error for the unreachable application
   page = await context.newPage();
 
+  // The account page: the profile saved from the keyboard, this browser's session, the sign-in
+  // among the security events.
+  await page.goto(`${env.BASE}/account`);
+  expect(await h1(page), T.account_title, 'account heading');
+  if (!(await page.textContent('ul.sessions')).includes(T.this_browser)) fail('this browser is not among the sessions');
+  if (!(await page.textContent('table')).includes(T.ev_login)) fail('the sign-in is not among the events');
+  await check(page, 'account');
+  await page.fill('#name', 'Irina Ivanova');
+  await page.selectOption('#locale', LANG);
+  await page.focus('#name');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('[role="status"]');
+  expect((await page.textContent('[role="status"]')).trim(), T.profile_saved, 'profile saved message');
+  expect(await page.inputValue('#name'), 'Irina Ivanova', 'the saved name');
+  await check(page, 'account-saved');
+
   // Enrol an authenticator app on the account page.
   await page.goto(`${env.BASE}/account/security`);
   expect(await h1(page), T.security_title, 'account security heading');

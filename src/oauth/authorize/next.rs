@@ -125,6 +125,7 @@ mod tests {
             login_done: false,
             resource: None,
             ui_locales: None,
+            requested_at: 0,
         }
     }
 
