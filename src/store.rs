@@ -82,10 +82,48 @@ pub struct UserFilter {
     pub account: Option<AccountId>,
     pub role: Option<String>,
     pub status: Option<String>,
-    /// A substring of the username or email (case-insensitive).
+    /// Text the username or email matches (case-insensitive; see [`UserSearch`]).
     pub query: Option<String>,
     /// Only users created after this one (cursor pagination).
     pub after: Option<UserId>,
+}
+
+/// How the admin user search matches its text `q`, as Keycloak's does: `anna` — a username or
+/// email that starts with it (an index range: fast at any size); `*anna*` — one that contains it
+/// (a trigram index: slower on millions of users); `*@acme.example` — one that ends with it;
+/// `"anna@acme.example"` — exactly. Case does not matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserSearch {
+    StartsWith(String),
+    Contains(String),
+    EndsWith(String),
+    Exactly(String),
+}
+
+impl UserSearch {
+    pub fn parse(q: &str) -> Self {
+        let q = q.trim().to_lowercase();
+        if let Some(inner) = q.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            return Self::Exactly(inner.to_owned());
+        }
+        match (q.strip_prefix('*'), q.strip_suffix('*')) {
+            (Some(rest), Some(_)) if !rest.is_empty() => Self::Contains(rest[..rest.len() - 1].to_owned()),
+            (Some(rest), _) => Self::EndsWith(rest.to_owned()),
+            (None, Some(start)) => Self::StartsWith(start.to_owned()),
+            (None, None) => Self::StartsWith(q),
+        }
+    }
+
+    /// The LIKE pattern of the search (wildcards typed by the caller matched literally).
+    pub fn like_pattern(&self) -> String {
+        let escape = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        match self {
+            Self::StartsWith(s) => format!("{}%", escape(s)),
+            Self::Contains(s) => format!("%{}%", escape(s)),
+            Self::EndsWith(s) => format!("%{}", escape(s)),
+            Self::Exactly(s) => escape(s),
+        }
+    }
 }
 
 /// Roles and their permission sets.
@@ -298,4 +336,23 @@ pub async fn connect_hot(config: &Config, clock: SharedClock) -> Result<Arc<dyn 
         ),
         None => Arc::new(memory::MemoryStore::new(clock)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserSearch;
+
+    #[test]
+    fn the_user_search_reads_its_text_as_keycloak_does() {
+        let parse = UserSearch::parse;
+        assert_eq!(parse(" Anna "), UserSearch::StartsWith("anna".into()));
+        assert_eq!(parse("anna*"), UserSearch::StartsWith("anna".into()));
+        assert_eq!(parse("*Anna*"), UserSearch::Contains("anna".into()));
+        assert_eq!(parse("*@acme.example"), UserSearch::EndsWith("@acme.example".into()));
+        assert_eq!(parse("\"a@b.c\""), UserSearch::Exactly("a@b.c".into()));
+        assert_eq!(parse("*"), UserSearch::EndsWith(String::new()));
+        assert_eq!(parse("**"), UserSearch::Contains(String::new()));
+        assert_eq!(parse("\""), UserSearch::StartsWith("\"".into()));
+        assert_eq!(UserSearch::Contains("a_b%".into()).like_pattern(), "%a\\_b\\%%");
+    }
 }

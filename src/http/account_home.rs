@@ -122,6 +122,7 @@ fn event_words(t: &Texts, action: &str) -> &'static str {
 /// The user's own recent events: those they did and those done to them, newest first.
 async fn events(state: &AppState, ui: &Ui, user: &User) -> Vec<EventView> {
     let id = user.id.to_string();
+    let mine = id.clone();
     let by = crate::store::AuditFilter {
         actor_id: Some(id.clone()),
         ..Default::default()
@@ -132,11 +133,12 @@ async fn events(state: &AppState, ui: &Ui, user: &User) -> Vec<EventView> {
     };
     let db = state.stores.db.as_ref();
     let (by, to) = tokio::join!(db.audit_search(&by, EVENTS), db.audit_search(&to, EVENTS));
-    let mut rows: Vec<StoredAudit> = by
+    // Done to the user: only records about a user (a role named like the user's id is not).
+    let to = to
         .unwrap_or_default()
         .into_iter()
-        .chain(to.unwrap_or_default())
-        .collect();
+        .filter(|r| r.record.target_type.as_deref() == Some("user"));
+    let mut rows: Vec<StoredAudit> = by.unwrap_or_default().into_iter().chain(to).collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.id));
     rows.dedup_by_key(|r| r.id);
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
@@ -156,7 +158,12 @@ async fn events(state: &AppState, ui: &Ui, user: &User) -> Vec<EventView> {
                 } else {
                     format!("{what} {outcome}")
                 },
-                from: r.record.ip.unwrap_or_else(|| ui.from_unknown.to_owned()),
+                // Where an administrator acted from is not the user's to see.
+                from: if r.record.actor_id.as_deref() == Some(mine.as_str()) {
+                    r.record.ip.unwrap_or_else(|| ui.from_unknown.to_owned())
+                } else {
+                    ui.from_administrator.to_owned()
+                },
             }
         })
         .collect()

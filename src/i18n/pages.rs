@@ -409,6 +409,7 @@ texts! {
     what_col => { en: "What", ru: "Что" },
     from_col => { en: "From", ru: "Откуда" },
     from_unknown => { en: "unknown", ru: "неизвестно" },
+    from_administrator => { en: "an administrator", ru: "администратор" },
     outcome_failure => { en: "(failed)", ru: "(неудачно)" },
     outcome_denied => { en: "(refused)", ru: "(отклонено)" },
     ev_login => { en: "Sign-in", ru: "Вход" },

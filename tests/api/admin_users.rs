@@ -376,8 +376,10 @@ async fn listing_filters_pages_and_stays_inside_the_account() {
             )
             .await;
         assert_eq!(names(&filtered), ["ann", "amy", "al_x"]);
-        let (_, searched) = app.call(&t_root, Method::GET, "/admin/v1/users?q=L_", None).await;
+        let (_, searched) = app.call(&t_root, Method::GET, "/admin/v1/users?q=*L_*", None).await;
         assert_eq!(names(&searched), ["al_x"], "the underscore is matched literally");
+        let (_, searched) = app.call(&t_root, Method::GET, "/admin/v1/users?q=AL_", None).await;
+        assert_eq!(names(&searched), ["al_x"], "a start, any case");
 
         let (_, first) = app.call(&t_root, Method::GET, "/admin/v1/users?limit=4", None).await;
         assert_eq!(names(&first).len(), 4);

@@ -639,3 +639,56 @@ async fn a_request_for_loa2_steps_a_password_session_up_to_a_second_factor() {
     );
     app.stop().await;
 }
+
+/// Fresh proof for a sensitive self-service change takes a code under the sign-in lockout of
+/// codes: someone holding a stolen session and the password cannot guess codes one request after
+/// another (each wrong one is audited, and the lock holds even for the right code).
+#[tokio::test]
+async fn step_up_codes_are_counted_under_the_lockout() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("gus", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let browser = Browser::default();
+    assert_eq!(browser.log_in(&app, "gus", PASSWORD).await.status(), 200);
+    let token = app.access_token(&rp, "gus").await;
+    let (secret, _) = enrol(&app, &token).await;
+    // The browser's sign-in is now old (and had no second factor): a new email needs proof.
+    app.clock.advance(Duration::minutes(11));
+    let attempt = |otp: String| {
+        let browser = &browser;
+        let url = app.url("/account");
+        async move {
+            let page = browser.get(&url).await.text().await.unwrap();
+            let csrf = hidden(&page, "csrf");
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("action", "profile"),
+                ("email", "gus.new@example.com"),
+                ("current_password", PASSWORD),
+                ("otp", otp.as_str()),
+            ];
+            browser.post(&url, &form).await.status().as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("000000".into()).await, 401);
+    }
+    let right = totp_code(&secret, app.clock.now());
+    assert_eq!(attempt(right).await, 401, "locked, even for the right code");
+    let failures = app.audit_of("login").await;
+    assert!(
+        failures
+            .iter()
+            .filter(|r| r.record.details["method"] == "step_up")
+            .count()
+            >= 5,
+        "each wrong code is on the record"
+    );
+    let user = app.state.stores.db.find_user_by_login("gus").await.unwrap().unwrap();
+    assert_eq!(
+        user.email.as_ref().map(|e| e.as_str()),
+        Some("gus@example.com"),
+        "no change went through"
+    );
+    app.stop().await;
+}

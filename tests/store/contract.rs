@@ -677,15 +677,27 @@ pub async fn listings_page_in_order_and_filter(f: DbFixture) {
         ..Default::default()
     };
     assert_eq!(names(f.db.list_users(&by_role, 10).await.unwrap()), ["cat"]);
-    let by_text = UserFilter {
-        query: Some("ACME.EX".into()),
+    let by_text = |q: &str| UserFilter {
+        query: Some(q.into()),
         ..Default::default()
     };
-    assert_eq!(
-        names(f.db.list_users(&by_text, 10).await.unwrap()),
-        ["ann"],
-        "email, any case"
-    );
+    let search = |q: &'static str| {
+        let filter = by_text(q);
+        let db = f.db.clone();
+        async move {
+            let mut found = names(db.list_users(&filter, 10).await.unwrap());
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(search("*ACME.EX*").await, ["ann"], "contains, in the email, any case");
+    assert_eq!(search("O").await, ["olga"], "starts with, any case");
+    assert_eq!(search("ann@").await, ["ann"], "the email's start");
+    assert_eq!(search("*.example").await, ["ann"], "ends with");
+    assert_eq!(search("\"ann@acme.example\"").await, ["ann"], "exactly");
+    assert!(search("\"ann@acme\"").await.is_empty(), "exactly, not a start");
+    assert!(search("cme").await.is_empty(), "a start, not a substring");
+    assert_eq!(search("").await.len(), 4, "an empty start matches everyone");
     let page = f.db.list_users(&UserFilter::default(), 2).await.unwrap();
     let next = UserFilter {
         after: Some(page[1].id),

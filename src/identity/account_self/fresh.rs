@@ -14,6 +14,7 @@ use crate::identity::admin::AdminError;
 use crate::model::mfa::{self, FactorKind};
 use crate::model::user::User;
 use crate::security::Services;
+use crate::security::signin::lockout::{Attempt, Factor as LockFactor, Origin};
 use crate::security::signin::{self, Origins, SignInError};
 
 /// How recent a sign-in must be to count as fresh proof.
@@ -86,10 +87,61 @@ impl SelfService<'_> {
             }
             Err(SignInError::Store(e)) => return Err(e.into()),
         }
-        if token_proves || !has_factor || self.second_factor_ok(user, &factors, offered.otp.as_deref()).await? {
+        if token_proves || !has_factor {
             return Ok(());
         }
-        Err(refused())
+        self.code_under_lockout(provider, user, &factors, offered.otp.as_deref())
+            .await?
+            .then_some(())
+            .ok_or_else(refused)
+    }
+
+    /// [`Self::second_factor_ok`] under the sign-in lockout of codes (per account and source, as
+    /// at the login page's second step): a wrong code is counted, audited and may lock, so a
+    /// stolen session with a known password cannot guess codes one form post after another.
+    async fn code_under_lockout(
+        &self,
+        provider: &Services,
+        user: &User,
+        factors: &[mfa::Factor],
+        otp: Option<&str>,
+    ) -> Result<bool, AdminError> {
+        if otp.is_none_or(|c| c.trim().is_empty()) {
+            return Ok(false);
+        }
+        let hot = provider.state.as_ref();
+        let now = self.clock.now();
+        let attempt = Attempt {
+            subject: user.id.to_string(),
+            typed: String::new(),
+            origin: Origin::Source(self.ctx.client_ip()),
+            factor: LockFactor::Code,
+        };
+        let locked = || AdminError::Forbidden("too many failed attempts: try again later".into());
+        if provider.lockout.check(hot, &attempt, now).await?.is_some() {
+            return Err(locked());
+        }
+        let Some(in_flight) = provider.lockout.begin(hot, &attempt, now).await? else {
+            return Err(locked());
+        };
+        let ok = self.second_factor_ok(user, factors, otp).await;
+        provider.lockout.end(hot, in_flight).await;
+        if ok? {
+            provider.lockout.succeeded(hot, &attempt).await?;
+            return Ok(true);
+        }
+        let record = crate::audit::AuditRecord::second_factor_failed(
+            now,
+            &user.id.to_string(),
+            user.client_id,
+            "step_up",
+            &self.ctx,
+        );
+        self.audit.record_or_log(record).await;
+        if provider.lockout.failed(hot, &attempt, now).await?.is_some() {
+            return Err(locked());
+        }
+        Ok(false)
     }
 
     /// A TOTP code of one of the user's authenticators (each step once), or a recovery code.

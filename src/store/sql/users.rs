@@ -107,28 +107,49 @@ macro_rules! sql_users {
             }
 
             async fn list_users(&self, f: &$crate::store::UserFilter, limit: i64) -> Result<Vec<User>, StoreError> {
-                // LIKE wildcards typed by the caller are matched literally.
-                let pattern = f.query.as_deref().map(|q| {
-                    format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-                });
-                sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+                use $crate::store::UserSearch;
+                let search = f.query.as_deref().map(UserSearch::parse);
+                // A start is a range in byte order (an index range with a bound parameter); the
+                // other searches are LIKE patterns (trigram indexes on PostgreSQL).
+                let (fragment, first, second) = match &search {
+                    None => ("", None, None),
+                    Some(UserSearch::StartsWith(start)) => (
+                        if $engine == "postgres" {
+                            " AND ((username COLLATE \"C\" >= $6 AND username COLLATE \"C\" < $7) \
+                             OR (lower(email) COLLATE \"C\" >= $6 AND lower(email) COLLATE \"C\" < $7))"
+                        } else {
+                            " AND ((username >= $6 AND username < $7) OR (lower(email) >= $6 AND lower(email) < $7))"
+                        },
+                        Some(start.clone()),
+                        Some(format!("{start}\u{10FFFF}")),
+                    ),
+                    Some(other) => (
+                        " AND (username LIKE $6 ESCAPE '\\' OR lower(email) LIKE $6 ESCAPE '\\')",
+                        Some(other.like_pattern()),
+                        None,
+                    ),
+                };
+                let sql = format!(
                     "SELECT {USER_COLUMNS} FROM users WHERE status <> 'deleted' \
                      AND ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR role = $2) AND ($3 IS NULL OR status = $3) \
-                     AND ($4 IS NULL OR username LIKE $4 ESCAPE '\\' OR lower(email) LIKE $4 ESCAPE '\\') \
-                     AND ($5 IS NULL OR id > $5) ORDER BY id LIMIT $6"
-                )))
-                .bind(f.account.map(|a| a.as_uuid()))
-                .bind(f.role.as_deref())
-                .bind(f.status.as_deref())
-                .bind(pattern)
-                .bind(f.after.map(|a| a.as_uuid()))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(Self::error)?
-                .into_iter()
-                .map(User::try_from)
-                .collect()
+                     AND ($4 IS NULL OR id > $4){fragment} ORDER BY id LIMIT $5"
+                );
+                let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(f.account.map(|a| a.as_uuid()))
+                    .bind(f.role.as_deref())
+                    .bind(f.status.as_deref())
+                    .bind(f.after.map(|a| a.as_uuid()))
+                    .bind(limit);
+                for value in [first, second].into_iter().flatten() {
+                    query = query.bind(value);
+                }
+                query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(Self::error)?
+                    .into_iter()
+                    .map(User::try_from)
+                    .collect()
             }
 
             async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
