@@ -30,8 +30,8 @@ struct SecurityPage<'a> {
     csrf: &'a str,
     error: Option<&'a str>,
     message: Option<&'a str>,
-    /// `(kind, masked target)` of the confirmed factors.
-    factors: Vec<(String, String)>,
+    /// `(id, kind in words, masked target)` of the confirmed factors.
+    factors: Vec<(String, String, String)>,
     enrol: Option<EnrolView>,
     codes: Vec<String>,
 }
@@ -65,7 +65,8 @@ async fn render(
                 mfa::FactorKind::Email => ui.factor_email,
                 mfa::FactorKind::Sms => ui.factor_sms,
             };
-            (kind.to_owned(), f.target.as_deref().map(mfa::mask).unwrap_or_default())
+            let target = f.target.as_deref().map(mfa::mask).unwrap_or_default();
+            (f.id.to_string(), kind.to_owned(), target)
         })
         .collect();
     let (csrf, set) = csrf_token(state, headers);
@@ -142,7 +143,7 @@ pub async fn submit(
     let service = super::account::service(&state, ip, &headers);
     let issuer = state.config.issuer.host_str().unwrap_or("Propusk").to_owned();
     match form.action.as_deref() {
-        Some("totp") => {
+        Some(action @ ("totp" | "remove" | "recovery")) => {
             // The same fresh proof as the account API: a recent sign-in (with the second factor,
             // if there is one), or the password and a code typed here.
             let token = SignedIn {
@@ -158,7 +159,35 @@ pub async fn submit(
                 Err(e) => Err(e),
             };
             match proof {
-                Ok(()) => enrol(&state, ui, &headers, &service, user, &issuer).await,
+                Ok(()) if action == "totp" => enrol(&state, ui, &headers, &service, user, &issuer).await,
+                Ok(()) if action == "remove" => {
+                    let factor = form.factor.unwrap_or_default();
+                    match service.remove_factor(&sub, &factor).await {
+                        Ok(()) => {
+                            let extra = Extra {
+                                message: Some(ui.factor_removed),
+                                ..Extra::default()
+                            };
+                            render(&state, ui, &headers, user, extra).await
+                        }
+                        Err(AdminError::NotFound(_)) => error_page(ui, StatusCode::BAD_REQUEST, ui.start_again),
+                        Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
+                    }
+                }
+                Ok(()) => match service.new_recovery_codes(&sub).await {
+                    Ok(codes) => {
+                        let extra = Extra {
+                            message: Some(ui.codes_made),
+                            codes,
+                            ..Extra::default()
+                        };
+                        render(&state, ui, &headers, user, extra).await
+                    }
+                    Err(AdminError::Invalid { .. } | AdminError::NotFound(_)) => {
+                        error_page(ui, StatusCode::BAD_REQUEST, ui.no_factors)
+                    }
+                    Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
+                },
                 Err(AdminError::StepUp(_) | AdminError::Forbidden(_)) => {
                     let extra = Extra {
                         status: Some(StatusCode::UNAUTHORIZED),

@@ -350,6 +350,22 @@ texts! {
         ru: "Код не подходит. Проверьте время на устройстве и попробуйте следующий код.",
     },
     start_again => { en: "Start the set-up again.", ru: "Начните настройку заново." },
+    remove_factor => { en: "Remove", ru: "Удалить" },
+    factor_removed => { en: "The second factor is removed.", ru: "Второй фактор удалён." },
+    recovery_heading => { en: "Recovery codes", ru: "Коды восстановления" },
+    recovery_note => {
+        en: "New codes replace the old ones, which stop working at once.",
+        ru: "Новые коды заменяют старые, и те сразу перестают работать.",
+    },
+    new_recovery_codes => { en: "Make new recovery codes", ru: "Создать новые коды восстановления" },
+    codes_made => {
+        en: "New recovery codes are made; the old ones no longer work.",
+        ru: "Созданы новые коды восстановления; старые больше не действуют.",
+    },
+    proof_note => {
+        en: "If you signed in more than ten minutes ago, confirm it is you with each change below.",
+        ru: "Если вы вошли больше десяти минут назад, подтверждайте каждое изменение ниже.",
+    },
     unknown_action => { en: "Unknown action.", ru: "Неизвестное действие." },
     step_up_needed => {
         en: "To change how you sign in, enter your current password (and a code from your second factor, if you have one), or sign out and sign in again.",

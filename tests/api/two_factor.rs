@@ -330,6 +330,43 @@ async fn a_signed_in_user_turns_on_an_authenticator_from_the_security_page() {
     assert!(html.contains("Authenticator app"), "{html}");
     // From now on sign-in asks for the code.
     assert_eq!(Browser::default().log_in(&app, "dora", PASSWORD).await.status(), 303);
+
+    // New recovery codes, then the factor removed: each with the password and a code (this
+    // sign-in had no second factor), here a recovery code.
+    let codes = |html: &str| -> Vec<String> {
+        html.split("<li><code>")
+            .skip(1)
+            .map(|rest| rest.split('<').next().unwrap().to_owned())
+            .collect()
+    };
+    let old = codes(&html);
+    let page = browser.get(&app.url("/account/security")).await.text().await.unwrap();
+    let proof = |action: &str, code: &str| {
+        vec![
+            ("csrf", hidden(&page, "csrf")),
+            ("action", action.to_owned()),
+            ("factor", hidden(&page, "factor")),
+            ("current_password", PASSWORD.to_owned()),
+            ("otp", code.to_owned()),
+        ]
+    };
+    let refused = post(proof("recovery", "not-a-code")).await;
+    assert_eq!(refused.status(), 401);
+    let renewed = post(proof("recovery", &old[0])).await;
+    assert_eq!(renewed.status(), 200);
+    let html = renewed.text().await.unwrap();
+    assert!(html.contains("New recovery codes are made"), "{html}");
+    let new = codes(&html);
+    assert_eq!(new.len(), 10);
+    assert_eq!(post(proof("remove", &old[1])).await.status(), 401, "the old codes went");
+    let removed = post(proof("remove", &new[0])).await;
+    assert_eq!(removed.status(), 200);
+    let html = removed.text().await.unwrap();
+    assert!(
+        html.contains("The second factor is removed") && html.contains("None yet"),
+        "{html}"
+    );
+    assert_eq!(Browser::default().log_in(&app, "dora", PASSWORD).await.status(), 200);
     app.stop().await;
 }
 
