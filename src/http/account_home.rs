@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::browser::{MessagePage, checked_form, csrf_token, error_page, limit_code, page, session};
+use super::account_page::signed_in;
+use super::browser::{checked_form, csrf_token, error_page, limit_code, page};
 use super::extract::ClientIp;
 use super::ui::Ui;
 use crate::http::AppState;
@@ -227,24 +228,6 @@ async fn render(state: &AppState, ui: &Ui, headers: &HeaderMap, signed: &Session
         events,
     };
     page(said.status, &view, set.as_slice())
-}
-
-/// The browser's session, or the page saying to sign in.
-async fn signed_in(state: &AppState, ui: &Ui, headers: &HeaderMap) -> Result<Session, Response> {
-    match session(state, headers).await {
-        Ok(Some((_, s))) => Ok(s),
-        Ok(None) => {
-            let view = MessagePage {
-                ui,
-                title: ui.sign_in_title,
-                message: ui.sign_in_first,
-                error: true,
-                link: Some(("/login", ui.sign_in_link)),
-            };
-            Err(page(StatusCode::UNAUTHORIZED, &view, &[]))
-        }
-        Err(_) => Err(error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable)),
-    }
 }
 
 pub async fn show(State(state): State<AppState>, ui: Ui, headers: HeaderMap) -> Response {

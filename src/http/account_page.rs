@@ -82,8 +82,8 @@ async fn render(
     page(extra.status.unwrap_or(StatusCode::OK), &view, set.as_slice())
 }
 
-/// The browser's session, or the page saying to sign in.
-async fn signed_in(
+/// The browser's session, or the page saying to sign in (the account pages).
+pub(super) async fn signed_in(
     state: &AppState,
     ui: &Ui,
     headers: &HeaderMap,
