@@ -224,6 +224,10 @@ catalogue! {
         en: "An authenticator app was added to your account",
         ru: "К вашему аккаунту добавлено приложение-аутентификатор",
     },
+    NoticeRecoveryCodes => {
+        en: "New recovery codes were made for your account; the old ones no longer work",
+        ru: "Для вашего аккаунта созданы новые коды восстановления; старые больше не действуют",
+    },
     NoticeFactorRemoved => {
         en: "A second factor was removed from your account",
         ru: "Из вашего аккаунта удалён второй фактор",

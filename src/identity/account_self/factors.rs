@@ -130,6 +130,8 @@ impl SelfService<'_> {
         let codes = self.replace_recovery_codes(&user).await?;
         self.record(&user, Action::MfaRecoveryCodes, Outcome::Success, json!({}))
             .await;
+        // The old codes stopped working: the owner hears of it, in case it was not them.
+        self.mfa_notice(&user, Msg::NoticeRecoveryCodes);
         Ok(codes)
     }
 
