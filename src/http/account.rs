@@ -221,7 +221,7 @@ pub async fn remove_factor(
     if let Err(refused) = gate(&state, &svc, &me, &body).await {
         return refused;
     }
-    match svc.remove_factor(&me.sub, &id).await {
+    match svc.remove_factor(&state.provider, &me.sub, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }

@@ -162,7 +162,7 @@ pub async fn submit(
                 Ok(()) if action == "totp" => enrol(&state, ui, &headers, &service, user, &issuer).await,
                 Ok(()) if action == "remove" => {
                     let factor = form.factor.unwrap_or_default();
-                    match service.remove_factor(&sub, &factor).await {
+                    match service.remove_factor(&state.provider, &sub, &factor).await {
                         Ok(()) => {
                             let extra = Extra {
                                 message: Some(ui.factor_removed),
@@ -171,6 +171,14 @@ pub async fn submit(
                             render(&state, ui, &headers, user, extra).await
                         }
                         Err(AdminError::NotFound(_)) => error_page(ui, StatusCode::BAD_REQUEST, ui.start_again),
+                        Err(AdminError::Conflict(_)) => {
+                            let extra = Extra {
+                                status: Some(StatusCode::CONFLICT),
+                                error: Some(ui.factor_required),
+                                ..Extra::default()
+                            };
+                            render(&state, ui, &headers, user, extra).await
+                        }
                         Err(_) => error_page(ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
                     }
                 }

@@ -352,6 +352,10 @@ texts! {
     start_again => { en: "Start the set-up again.", ru: "Начните настройку заново." },
     remove_factor => { en: "Remove", ru: "Удалить" },
     factor_removed => { en: "The second factor is removed.", ru: "Второй фактор удалён." },
+    factor_required => {
+        en: "Your role or company requires a second factor: add another one before removing this one.",
+        ru: "Ваша роль или компания требует второй фактор: добавьте другой, прежде чем удалять этот.",
+    },
     recovery_heading => { en: "Recovery codes", ru: "Коды восстановления" },
     recovery_note => {
         en: "New codes replace the old ones, which stop working at once.",

@@ -729,3 +729,36 @@ async fn step_up_codes_are_counted_under_the_lockout() {
     );
     app.stop().await;
 }
+
+/// A user whose B2B account requires a second factor cannot remove the last one.
+#[tokio::test]
+async fn the_last_required_factor_stays() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let acme = app.account("Acme").await;
+    app.user("ida", "client_user", Some(acme.slug.as_str())).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "ida").await;
+    let (_, recovery) = enrol(&app, &token).await;
+    // The account begins requiring a second factor.
+    let db = app.state.stores.db.as_ref();
+    let mut account = db.find_account(acme.id).await.unwrap().unwrap();
+    let read_at = account.updated_at;
+    account.mfa_required = true;
+    account.updated_at = app.clock.now();
+    db.update_account(&account, read_at).await.unwrap();
+    let (_, factors) = app.call(&token, Method::GET, "/account/v1/factors", None).await;
+    let id = factors["items"][0]["id"].as_str().unwrap().to_owned();
+    let proof = json!({ "current_password": PASSWORD, "otp": recovery[0] });
+    let (status, body) = app
+        .call(
+            &token,
+            Method::DELETE,
+            &format!("/account/v1/factors/{id}"),
+            Some(proof),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (_, factors) = app.call(&token, Method::GET, "/account/v1/factors", None).await;
+    assert_eq!(factors["items"].as_array().unwrap().len(), 1, "{factors}");
+    app.stop().await;
+}

@@ -99,10 +99,31 @@ impl SelfService<'_> {
         Ok(self.db.list_factors(user).await?.iter().any(mfa::Factor::is_confirmed))
     }
 
-    /// Removes one factor (with the last one, the recovery codes go too).
-    pub async fn remove_factor(&self, sub: &str, id: &str) -> Result<(), AdminError> {
+    /// Removes one factor (with the last one, the recovery codes go too). The last confirmed
+    /// factor of a user whose role or account requires one stays: add another first.
+    pub async fn remove_factor(
+        &self,
+        provider: &crate::security::Services,
+        sub: &str,
+        id: &str,
+    ) -> Result<(), AdminError> {
         let user = self.me(sub).await?;
         let factor = self.factor(&user, id).await?;
+        let others = self
+            .db
+            .list_factors(user.id)
+            .await?
+            .iter()
+            .filter(|f| f.is_confirmed() && f.id != factor.id)
+            .count();
+        if factor.is_confirmed()
+            && others == 0
+            && crate::security::signin::second_factor::required(provider, &user).await?
+        {
+            return Err(AdminError::Conflict(
+                "your role or account requires a second factor: add another before removing this one".into(),
+            ));
+        }
         self.db.delete_factor(user.id, factor.id).await?;
         if !self.has_confirmed_factor(user.id).await? {
             self.db.delete_factors(user.id).await?;
