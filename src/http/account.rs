@@ -32,14 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route("/account/v1/verification/{channel}/confirm", post(confirm_verification))
 }
 
-fn channel(name: &str) -> Option<Channel> {
-    match name {
-        "email" => Some(Channel::Email),
-        "phone" => Some(Channel::Phone),
-        _ => None,
-    }
-}
-
 fn no_channel() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "verify `email` or `phone`")
 }
@@ -73,7 +65,7 @@ pub async fn send_verification(
     me: Me,
     Path(name): Path<String>,
 ) -> Response {
-    let Some(channel) = channel(&name) else {
+    let Some(channel) = Channel::parse(&name) else {
         return no_channel();
     };
     let notifier = &state.provider.notifier;
@@ -124,7 +116,7 @@ pub async fn confirm_verification(
     Path(name): Path<String>,
     body: Result<Json<CodeBody>, JsonRejection>,
 ) -> Response {
-    let Some(channel) = channel(&name) else {
+    let Some(channel) = Channel::parse(&name) else {
         return no_channel();
     };
     let body = match code_body(&state, peer, body).await {

@@ -92,13 +92,6 @@ impl Said {
     }
 }
 
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email",
-        Channel::Phone => "phone",
-    }
-}
-
 /// The words for an audited action on the user's own account.
 fn event_words(t: &Texts, action: &str) -> &'static str {
     match action {
@@ -186,7 +179,7 @@ async fn render(state: &AppState, ui: &Ui, headers: &HeaderMap, signed: &Session
         if let Ok(Some(value)) = svc.pending(&user, channel).await {
             let prompt = ui.fill(ui.pending_contact, &[("value", &value)]);
             let label = ui.fill(ui.code_sent_to, &[("value", &value)]);
-            pending.push((channel_name(channel), value, prompt, label));
+            pending.push((channel.field(), value, prompt, label));
         }
     }
     let sessions = sids
@@ -256,18 +249,11 @@ pub struct AccountForm {
 
 impl AccountForm {
     fn offered(&self) -> Offered {
-        Offered {
-            current_password: self.current_password.clone().filter(|p| !p.is_empty()),
-            otp: self.otp.clone().filter(|c| !c.is_empty()),
-        }
+        Offered::typed(self.current_password.as_deref(), self.otp.as_deref())
     }
 
     fn channel(&self) -> Option<Channel> {
-        match self.channel.as_deref() {
-            Some("email") => Some(Channel::Email),
-            Some("phone") => Some(Channel::Phone),
-            _ => None,
-        }
+        self.channel.as_deref().and_then(Channel::parse)
     }
 }
 
@@ -355,14 +341,6 @@ pub async fn submit(
     }
 }
 
-/// The proof a session gives: when and how it signed in.
-fn signed_in_by(s: &Session) -> SignedIn {
-    SignedIn {
-        auth_time: Some(s.auth_time),
-        amr: s.amr.clone(),
-    }
-}
-
 /// Saves the profile form; a new email or phone needs fresh proof and then waits for its code.
 async fn profile(
     state: &AppState,
@@ -379,7 +357,7 @@ async fn profile(
     let email_changes = differs(&form.email, me.email.as_ref().map(|e| e.as_str()));
     let phone_changes = differs(&form.phone, me.phone.as_ref().map(|p| p.as_str()));
     if email_changes || phone_changes {
-        svc.fresh_proof(&state.provider, &me, &signed_in_by(s), &form.offered(), false)
+        svc.fresh_proof(&state.provider, &me, &SignedIn::of(s), &form.offered(), false)
             .await?;
     }
     let locale = match form.locale.as_deref().and_then(Lang::parse) {
@@ -432,7 +410,7 @@ async fn change_password(
 ) -> Result<Response, Option<Said>> {
     let sub = s.user_id.to_string();
     let me = svc.me(&sub).await.map_err(|e| refusal(ui, e))?;
-    svc.fresh_proof(&state.provider, &me, &signed_in_by(s), &form.offered(), true)
+    svc.fresh_proof(&state.provider, &me, &SignedIn::of(s), &form.offered(), true)
         .await
         .map_err(|e| refusal(ui, e))?;
     let new = form.new_password.as_deref().unwrap_or_default();

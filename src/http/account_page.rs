@@ -146,14 +146,8 @@ pub async fn submit(
         Some(action @ ("totp" | "remove" | "recovery")) => {
             // The same fresh proof as the account API: a recent sign-in (with the second factor,
             // if there is one), or the password and a code typed here.
-            let token = SignedIn {
-                auth_time: Some(session.auth_time),
-                amr: session.amr.clone(),
-            };
-            let offered = Offered {
-                current_password: form.current_password.filter(|p| !p.is_empty()),
-                otp: form.otp.filter(|c| !c.is_empty()),
-            };
+            let token = SignedIn::of(&session);
+            let offered = Offered::typed(form.current_password.as_deref(), form.otp.as_deref());
             let proof = match service.me(&sub).await {
                 Ok(me) => service.fresh_proof(&state.provider, &me, &token, &offered, false).await,
                 Err(e) => Err(e),

@@ -114,7 +114,7 @@ pub async fn show(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let ui = ui.prefer(request.ui_locales.as_deref(), request.requested_at);
+    let ui = ui.prefer_request(&request);
     let (csrf, set) = csrf_token(&state, &headers);
     let consent = ConsentPage {
         ui: &ui,
@@ -149,9 +149,7 @@ pub async fn submit(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let ui = &ui
-        .prefer(request.ui_locales.as_deref(), request.requested_at)
-        .at(format!("/consent?req={req}"));
+    let ui = &ui.prefer_request(&request).at(format!("/consent?req={req}"));
     let fail = |e: OAuthError| to_client(ui, &authorize::refusal(provider, &request, &e), &[]);
     let _ = authorize::unpark(provider, &req).await;
     if form.decision.as_deref() != Some("allow") {

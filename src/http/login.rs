@@ -71,7 +71,7 @@ pub(super) async fn parked_request(
 /// `page` of the request (`/login`, `/login/2fa`) when it is a form's answer.
 pub(super) fn ui_for(ui: Ui, parked: Option<&Parked>, page: &str, req: Option<&str>) -> Ui {
     let ui = match parked {
-        Some((r, _)) => ui.prefer(r.ui_locales.as_deref(), r.requested_at),
+        Some((r, _)) => ui.prefer_request(r),
         None => ui,
     };
     match req {

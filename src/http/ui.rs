@@ -99,6 +99,11 @@ impl Ui {
         self
     }
 
+    /// [`Ui::prefer`] with a parked authorization request's `ui_locales` and start.
+    pub fn prefer_request(self, request: &crate::oauth::authorize::AuthorizationRequest) -> Self {
+        self.prefer(request.ui_locales.as_deref(), request.requested_at)
+    }
+
     /// The page shows no switch (a page whose address cannot be shown again, such as the
     /// form_post answer).
     pub fn without_switch(mut self) -> Self {

@@ -200,11 +200,17 @@ impl Channel {
         }
     }
 
-    pub(super) fn field(self) -> &'static str {
+    /// Its name in paths and forms (`email`, `phone`), also the profile field it verifies.
+    pub fn field(self) -> &'static str {
         match self {
             Self::Email => "email",
             Self::Phone => "phone",
         }
+    }
+
+    /// The channel [`Channel::field`] names.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Email, Self::Phone].into_iter().find(|c| c.field() == name)
     }
 }
 

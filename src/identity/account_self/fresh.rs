@@ -27,11 +27,32 @@ pub struct SignedIn {
     pub amr: Vec<String>,
 }
 
+impl SignedIn {
+    /// What a browser session says about its sign-in.
+    pub fn of(session: &crate::security::session::Session) -> Self {
+        Self {
+            auth_time: Some(session.auth_time),
+            amr: session.amr.clone(),
+        }
+    }
+}
+
 /// Proof offered in the request body. No `Debug`: a password.
 #[derive(Default, Deserialize)]
 pub struct Offered {
     pub current_password: Option<String>,
     pub otp: Option<String>,
+}
+
+impl Offered {
+    /// Proof typed into a form: empty fields count as not offered.
+    pub fn typed(current_password: Option<&str>, otp: Option<&str>) -> Self {
+        let given = |v: Option<&str>| v.filter(|v| !v.is_empty()).map(str::to_owned);
+        Self {
+            current_password: given(current_password),
+            otp: given(otp),
+        }
+    }
 }
 
 impl SelfService<'_> {
