@@ -88,6 +88,11 @@ impl App {
                 })?,
         };
         let stores = Stores::new(db, hot);
+        let console =
+            crate::identity::admin::ensure_console_application(stores.db.as_ref(), clock.as_ref(), config.issuer_str());
+        if let Err(e) = console.await {
+            tracing::warn!(error = %e, "the admin console's application could not be registered: /console will not work");
+        }
         let notifier = crate::notify::Notifier::from_config(&config)?;
         if notifier.sms.name() == "log" && !config.is_https() {
             tracing::warn!("no PROPUSK_SMS_WEBHOOK_URL: SMS codes are written to the log (development only)");

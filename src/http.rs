@@ -9,6 +9,7 @@ pub mod authz;
 pub mod bearer;
 pub mod browser;
 pub mod consent;
+pub mod console;
 pub mod cors;
 pub mod discovery;
 pub mod error;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/revocations", get(revocations::feed))
         .merge(gateway::routes())
         .merge(admin::routes())
+        .merge(console::routes())
         .merge(account::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_response))

@@ -99,12 +99,7 @@ impl FromRequestParts<AppState> for AdminRequest {
         let Admin(who) = Admin::from_request_parts(parts, state).await?;
         let ip = super::extract::client_ip_of(parts, &state.provider);
         let ctx = request_context(ip, &parts.headers);
-        let bucket = state
-            .provider
-            .limits
-            .admin
-            .map(|rate| Bucket::new("admin", &who.actor_id, rate));
-        if let Err(limited) = ratelimit::check_one(state.provider.state.as_ref(), bucket).await {
+        if let Err(limited) = budget(state, &who).await {
             return Err(rate_limited_json(&limited));
         }
         Ok(Self {
@@ -118,16 +113,31 @@ impl FromRequestParts<AppState> for AdminRequest {
 impl AdminRequest {
     /// The administration services, acting for this request.
     pub fn admin(&self) -> AdminServices<'_> {
-        AdminServices {
-            db: self.state.stores.db.as_ref(),
-            state: &self.state.stores.state,
-            clock: self.state.clock.as_ref(),
-            audit: &self.state.provider.audit,
-            source: &self.state.provider.issuer,
-            ctx: self.ctx.clone(),
-            notifier: &self.state.provider.notifier,
-        }
+        services(&self.state, self.ctx.clone())
     }
+}
+
+/// The administration services, acting for a request from `ctx` (the admin API and the console).
+pub fn services(state: &AppState, ctx: RequestContext) -> AdminServices<'_> {
+    AdminServices {
+        db: state.stores.db.as_ref(),
+        state: &state.stores.state,
+        clock: state.clock.as_ref(),
+        audit: &state.provider.audit,
+        source: &state.provider.issuer,
+        ctx,
+        notifier: &state.provider.notifier,
+    }
+}
+
+/// Counts a request of `who` against the administrators' budget (`PROPUSK_RATE_LIMIT_ADMIN`).
+pub async fn budget(state: &AppState, who: &Principal) -> Result<(), ratelimit::Limited> {
+    let bucket = state
+        .provider
+        .limits
+        .admin
+        .map(|rate| Bucket::new("admin", &who.actor_id, rate));
+    ratelimit::check_one(state.provider.state.as_ref(), bucket).await
 }
 
 /// The authenticated caller of an admin route.

@@ -18,6 +18,7 @@ use crate::store::{Database, StoreError};
 
 pub mod accounts;
 pub mod applications;
+pub mod audit_trail;
 pub mod idps;
 pub mod principal;
 pub mod roles;
@@ -263,6 +264,58 @@ pub async fn create_application(
     clock: &dyn Clock,
     input: NewApplication,
 ) -> Result<(Application, Option<ClientSecret>), AdminError> {
+    let (app, secret) = application_from(db, clock, input, ClientId::generate()).await?;
+    db.insert_application(&app).await?;
+    Ok((app, secret))
+}
+
+/// The client_id of the admin console (`/console`): a first-party public application Propusk
+/// registers for itself at first start.
+pub const CONSOLE_CLIENT_ID: &str = "propusk-console";
+
+/// Registers the console's application if it is missing, or points its redirect URIs at this
+/// issuer if they name another (the issuer changed). Staff may disable it; that stays.
+pub async fn ensure_console_application(db: &dyn Database, clock: &dyn Clock, issuer: &str) -> Result<(), AdminError> {
+    let id = ClientId::parse(CONSOLE_CLIENT_ID).map_err(field("client_id"))?;
+    let callback = format!("{issuer}/console/callback");
+    let home = format!("{issuer}/console");
+    if let Some(mut app) = db.find_application(&id).await? {
+        let redirect_uris = parse_uris(std::slice::from_ref(&callback), "redirect_uri")?;
+        let post_logout_redirect_uris = parse_uris(std::slice::from_ref(&home), "post_logout_redirect_uri")?;
+        if app.redirect_uris != redirect_uris || app.post_logout_redirect_uris != post_logout_redirect_uris {
+            let read_at = app.updated_at;
+            app.redirect_uris = redirect_uris;
+            app.post_logout_redirect_uris = post_logout_redirect_uris;
+            app.updated_at = clock.now();
+            db.update_application(&app, read_at).await?;
+        }
+        return Ok(());
+    }
+    let input = NewApplication {
+        name: "Propusk console".into(),
+        redirect_uris: vec![callback],
+        post_logout_redirect_uris: vec![home],
+        grants: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: vec!["openid".into()],
+        public: true,
+        first_party: true,
+        ..NewApplication::default()
+    };
+    let (app, _) = application_from(db, clock, input, id).await?;
+    match db.insert_application(&app).await {
+        // Another node registered it first.
+        Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An application as `input` describes it, with its secret (confidential only), not yet stored.
+async fn application_from(
+    db: &dyn Database,
+    clock: &dyn Clock,
+    input: NewApplication,
+    client_id: ClientId,
+) -> Result<(Application, Option<ClientSecret>), AdminError> {
     let name = display_name(&input.name).map_err(field("name"))?;
     let redirect_uris = parse_uris(&input.redirect_uris, "redirect_uri")?;
     let post_logout_redirect_uris = parse_uris(&input.post_logout_redirect_uris, "post_logout_redirect_uri")?;
@@ -364,7 +417,7 @@ pub async fn create_application(
     let secret = (!input.public && !keys.0).then(ClientSecret::generate);
     let now = clock.now();
     let app = Application {
-        client_id: ClientId::generate(),
+        client_id,
         name,
         secret_hash: secret.as_ref().map(ClientSecret::hash),
         redirect_uris,
@@ -392,7 +445,6 @@ pub async fn create_application(
         created_at: now,
         updated_at: now,
     };
-    db.insert_application(&app).await?;
     Ok((app, secret))
 }
 

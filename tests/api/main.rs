@@ -18,6 +18,7 @@ mod client_keys;
 mod cluster;
 mod code_exchange;
 mod codes;
+mod console;
 mod discovery;
 mod events;
 mod faults;

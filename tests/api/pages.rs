@@ -5,14 +5,8 @@
 
 use propusk::clock::Clock as _;
 use propusk::i18n::Lang;
-use serde_json::{Value, json};
 
 use crate::support::*;
-
-fn texts(lang: Lang) -> Value {
-    let entries = lang.texts().entries();
-    Value::Object(entries.into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect())
-}
 
 async fn heading(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> String {
     let mut request = app.client.get(app.url(path));
@@ -160,46 +154,13 @@ async fn in_browser(lang: Lang) {
             ("code_challenge_method", "S256"),
         ],
     );
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream");
-    assert!(
-        dir.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed: run the tests with scripts/test"
-    );
-    let chromium = std::env::var("PROPUSK_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "chromium is not installed: run the tests with scripts/test"
-    );
-    let texts = json!({"en": texts(Lang::En), "ru": texts(Lang::Ru)}).to_string();
-    let now = app.clock.now().unix_timestamp().to_string();
-    let base = app.base.clone();
-    let shots = std::env::var("PROPUSK_SCREENSHOTS").ok();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut command = std::process::Command::new("node");
-        command
-            .arg("browser.mjs")
-            .current_dir(&dir)
-            .env("BASE", base)
-            .env("AUTHORIZE", authorize)
-            .env("USERNAME", "irina")
-            .env("PASSWORD", PASSWORD)
-            .env("LANG_UNDER_TEST", lang.as_str())
-            .env("NOW", now)
-            .env("TEXTS", texts)
-            .env("CHROMIUM", chromium);
-        if let Some(shots) = shots {
-            command.env("SHOTS", shots);
-        }
-        command.output().expect("node runs")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "the browser run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vars = vec![
+        ("AUTHORIZE", authorize),
+        ("USERNAME", "irina".to_owned()),
+        ("PASSWORD", PASSWORD.to_owned()),
+        ("NOW", app.clock.now().unix_timestamp().to_string()),
+    ];
+    let summary = in_chromium(&app, "browser.mjs", lang, vars).await;
     assert!(summary["pages"].as_array().unwrap().len() >= 10, "{summary}");
     app.stop().await;
 }

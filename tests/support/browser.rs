@@ -158,3 +158,64 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// Runs `script` (in tests/upstream) in Debian's chromium through playwright-core, in `lang`,
+/// with the pages' texts of both languages (`TEXTS`), the server's address (`BASE`) and `vars`;
+/// screenshots go to `PROPUSK_SCREENSHOTS` when set. Fails the test, with the script's reason,
+/// unless it succeeds; returns the summary it prints.
+pub async fn in_chromium(
+    app: &TestApp,
+    script: &str,
+    lang: propusk::i18n::Lang,
+    vars: Vec<(&'static str, String)>,
+) -> serde_json::Value {
+    use propusk::i18n::Lang;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run the tests with scripts/test"
+    );
+    let chromium = std::env::var("PROPUSK_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "chromium is not installed: run the tests with scripts/test"
+    );
+    let texts = |lang: Lang| -> serde_json::Value {
+        let entries = lang.texts().entries();
+        serde_json::Value::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), serde_json::json!(v)))
+                .collect(),
+        )
+    };
+    let texts = serde_json::json!({"en": texts(Lang::En), "ru": texts(Lang::Ru)}).to_string();
+    let base = app.base.clone();
+    let script = script.to_owned();
+    let shots = std::env::var("PROPUSK_SCREENSHOTS").ok();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new("node");
+        command
+            .arg(script)
+            .current_dir(&dir)
+            .env("BASE", base)
+            .env("LANG_UNDER_TEST", lang.as_str())
+            .env("TEXTS", texts)
+            .env("CHROMIUM", chromium);
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        if let Some(shots) = shots {
+            command.env("SHOTS", shots);
+        }
+        command.output().expect("node runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "the browser run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -8,27 +8,16 @@
 //   TEXTS      {"en": {...}, "ru": {...}}: the pages' texts from Propusk's catalogue
 //   SHOTS      (optional) a directory to save screenshots in
 // Prints a JSON summary; exits non-zero with the reason on the first failure.
-import { chromium } from 'playwright-core';
-import { readFileSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import crypto from 'node:crypto';
+import { checker, launch } from './pagecheck.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const env = process.env;
 const LANG = env.LANG_UNDER_TEST;
 const OTHER = LANG === 'ru' ? 'en' : 'ru';
 const TEXTS = JSON.parse(env.TEXTS);
 const T = TEXTS[LANG];
 const summary = { lang: LANG, pages: [] };
-
-function fail(message) {
-  throw new Error(`[${LANG}] ${message}`);
-}
-
-function expect(actual, wanted, what) {
-  if (actual !== wanted) fail(`${what}: expected ${JSON.stringify(wanted)}, got ${JSON.stringify(actual)}`);
-}
+const { fail, expect, check, h1 } = checker(env, summary);
 
 function base32(text) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -48,33 +37,9 @@ function totp(secret, unix) {
   return String(value).padStart(6, '0');
 }
 
-async function check(page, name) {
-  expect(await page.getAttribute('html', 'lang'), page.__lang ?? LANG, `${name}: <html lang>`);
-  await page.addScriptTag({ content: AXE });
-  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  summary.pages.push({ name, url: new URL(page.url()).pathname, violations: result.violations.map((v) => `${v.id}:${v.impact}`) });
-  if (bad.length) {
-    fail(`${name}: accessibility violations: ${JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.html) })))}`);
-  }
-  if (env.SHOTS) {
-    mkdirSync(env.SHOTS, { recursive: true });
-    await page.screenshot({ path: `${env.SHOTS}/${name}-${LANG}.png` });
-  }
-}
-
-async function h1(page) {
-  return (await page.textContent('h1')).trim();
-}
-
-const browser = await chromium.launch({ executablePath: env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+const { browser, context: newContext } = await launch(env);
 try {
-  // The browser asks for the language under test: Accept-Language picks the pages' language.
-  const context = await browser.newContext({
-    locale: LANG === 'ru' ? 'ru-RU' : 'en-US',
-    bypassCSP: true, // lets axe-core be injected; the pages themselves run no script
-    viewport: { width: 900, height: 760 },
-  });
+  const context = await newContext();
   let page = await context.newPage();
 
   // Sign-in page of an application's request.

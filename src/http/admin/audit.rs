@@ -46,11 +46,10 @@ fn view(row: &StoredAudit) -> Value {
 
 /// Rationed like every admin route (`AdminRequest` counts the caller's budget).
 pub async fn list(r: AdminRequest, query: Result<Query<AuditQuery>, QueryRejection>) -> Response {
-    let (state, who) = (&r.state, &r.who);
     let Ok(Query(q)) = query else {
         return bad_body("query", "malformed or repeated parameters");
     };
-    let mut account = match q.client_id.as_deref().filter(|c| !c.is_empty()) {
+    let account = match q.client_id.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => match AccountId::parse(c) {
             Ok(id) => Some(id),
             Err(_) => {
@@ -59,16 +58,6 @@ pub async fn list(r: AdminRequest, query: Result<Query<AuditQuery>, QueryRejecti
         },
         None => None,
     };
-    if let Some(own) = who.account {
-        if account.is_some_and(|a| a != own) {
-            return AdminError::Forbidden("the account belongs to another customer".into()).into_response();
-        }
-        account = Some(own);
-    }
-    if let Err(denied) = who.check("audit:read", account.or(who.account)) {
-        return AdminError::Forbidden(denied.0).into_response();
-    }
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let texts = || -> Result<_, AdminError> {
         Ok((
             text_filter("action", q.action)?,
@@ -89,14 +78,11 @@ pub async fn list(r: AdminRequest, query: Result<Query<AuditQuery>, QueryRejecti
         outcome,
         before: q.cursor,
     };
-    match state.stores.db.audit_search(&filter, limit).await {
-        Ok(rows) => {
-            let next = (rows.len() as i64 == limit)
-                .then(|| rows.last().map(|r| r.id))
-                .flatten();
+    match r.admin().audit_trail().search(&r.who, filter, q.limit).await {
+        Ok((rows, next)) => {
             let items: Vec<Value> = rows.iter().map(view).collect();
             Json(json!({ "items": items, "next_cursor": next })).into_response()
         }
-        Err(e) => AdminError::Store(e).into_response(),
+        Err(e) => e.into_response(),
     }
 }

@@ -1,7 +1,7 @@
 //! What the admin services share: the stores, the clock, the audit trail and the request they
 //! act for; and one service per resource, each reached from it ([`AdminServices::users`],
 //! [`AdminServices::accounts`], [`AdminServices::roles`], [`AdminServices::applications`],
-//! [`AdminServices::idps`]). The admin API, the CLI and the console all go through these, so
+//! [`AdminServices::idps`], [`AdminServices::audit_trail`]). The admin API, the CLI and the console all go through these, so
 //! every permission check and audit record is the same whichever door a change comes through.
 
 use std::ops::Deref;
@@ -72,6 +72,11 @@ resource!(
     /// The identity providers of B2B accounts.
     IdpAdmin,
     idps
+);
+resource!(
+    /// The audit trail, as admins read it.
+    AuditAdmin,
+    audit_trail
 );
 
 impl AdminServices<'_> {

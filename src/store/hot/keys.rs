@@ -92,6 +92,10 @@ pub enum Key<'a> {
     SessionClients(&'a str),
     /// A logout token already sent for a session to an application.
     BackchannelSent { sid: &'a str, client: &'a str },
+    /// The admin console's sign-in in flight: its PKCE verifier (kept under the state's digest).
+    ConsoleSignIn(&'a str),
+    /// The admin console's tokens for one browser (kept under the cookie's digest).
+    ConsoleSession(&'a str),
 }
 
 /// A reader of the revocation feed that keeps a cursor shared by the nodes.
@@ -146,6 +150,8 @@ impl fmt::Display for Key<'_> {
             Key::SessionBySid(sid) => write!(f, "session-sid:{sid}"),
             Key::SessionClients(sid) => write!(f, "session-clients:{sid}"),
             Key::BackchannelSent { sid, client } => write!(f, "bcl-sent:{sid}:{}", digest(client)),
+            Key::ConsoleSignIn(state) => write!(f, "console-signin:{}", digest(state)),
+            Key::ConsoleSession(cookie) => write!(f, "console-session:{}", digest(cookie)),
         }
     }
 }
