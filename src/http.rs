@@ -22,6 +22,7 @@ pub mod jwks;
 pub mod login;
 pub mod login_2fa;
 pub mod logout;
+pub mod openapi;
 pub mod par;
 pub mod reset;
 pub mod revocations;

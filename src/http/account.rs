@@ -6,7 +6,8 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use axum::{Json, Router};
 use serde::Deserialize;
 
@@ -18,23 +19,33 @@ use crate::http::AppState;
 use crate::identity::account_self::{Channel, Offered, ProfileChange, SelfService, SignedIn, VerifyError};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account/v1/profile", get(profile).patch(update_profile))
-        .route("/account/v1/password", post(change_password))
-        .route("/account/v1/sessions", get(sessions))
-        .route("/account/v1/sessions/{sid}", delete(end_session))
-        .route("/account/v1/factors", get(factors))
-        .route("/account/v1/factors/totp", post(enrol_totp))
-        .route("/account/v1/factors/{id}/confirm", post(confirm_factor))
-        .route("/account/v1/factors/{id}", post(add_code_factor).delete(remove_factor))
-        .route("/account/v1/recovery-codes", post(recovery_codes))
-        .route("/account/v1/verification/{channel}", post(send_verification))
-        .route("/account/v1/verification/{channel}/confirm", post(confirm_verification))
+    let (router, paths) = OpenApiRouter::<AppState>::default()
+        .routes(routes!(profile, update_profile))
+        .routes(routes!(change_password))
+        .routes(routes!(sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(factors))
+        .routes(routes!(enrol_totp))
+        .routes(routes!(confirm_factor))
+        .routes(routes!(add_code_factor, remove_factor))
+        .routes(routes!(recovery_codes))
+        .routes(routes!(send_verification))
+        .routes(routes!(confirm_verification))
+        .split_for_parts();
+    let document = super::openapi::document(
+        "Propusk account API",
+        "The signed-in user's own account: profile, password, sessions, second factors. Bearer \
+         access tokens of first-party applications; a new email, phone, password or factor needs \
+         fresh proof (the password, and a second factor when the user has one) after ten minutes.",
+        paths,
+    );
+    router.route("/account/v1/openapi.json", super::openapi::serve(&document))
 }
 
 fn no_channel() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "verify `email` or `phone`")
 }
+#[utoipa::path(post, path = "/account/v1/factors/{id}", tag = "factors", params(("id" = String, Path, description = "`email` or `sms`")), request_body(content = Option<crate::identity::account_self::Offered>, description = "Fresh proof, when the sign-in is older than ten minutes"), responses((status = 201, description = "Codes by email or SMS as a second factor", body = crate::http::openapi::FactorView)))]
 pub async fn add_code_factor(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -58,6 +69,7 @@ pub async fn add_code_factor(
     }
 }
 
+#[utoipa::path(post, path = "/account/v1/verification/{channel}", tag = "verification", params(("channel" = String, Path, description = "`email` or `phone`")), responses((status = 202, description = "A code is on its way")))]
 pub async fn send_verification(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -108,6 +120,7 @@ pub fn send_refused(e: &crate::security::signin::otp::SendError) -> Response {
     response
 }
 
+#[utoipa::path(post, path = "/account/v1/verification/{channel}/confirm", tag = "verification", params(("channel" = String, Path, description = "`email` or `phone`")), request_body = CodeBody, responses((status = 200, description = "Confirmed", body = crate::model::user::UserView)))]
 pub async fn confirm_verification(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -132,6 +145,7 @@ pub async fn confirm_verification(
     }
 }
 
+#[utoipa::path(get, path = "/account/v1/factors", tag = "factors", responses((status = 200, description = "The second factors", body = crate::http::openapi::FactorList)))]
 pub async fn factors(State(state): State<AppState>, ClientIp(peer): ClientIp, headers: HeaderMap, me: Me) -> Response {
     match service(&state, peer, &headers).factors(&me.sub).await {
         Ok(view) => Json(view).into_response(),
@@ -139,6 +153,7 @@ pub async fn factors(State(state): State<AppState>, ClientIp(peer): ClientIp, he
     }
 }
 
+#[utoipa::path(post, path = "/account/v1/factors/totp", tag = "factors", request_body(content = Option<crate::identity::account_self::Offered>, description = "Fresh proof, when the sign-in is older than ten minutes"), responses((status = 201, description = "An authenticator waiting for its first code", body = crate::identity::account_self::TotpEnrolment)))]
 pub async fn enrol_totp(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -157,7 +172,7 @@ pub async fn enrol_totp(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
     code: String,
 }
@@ -180,6 +195,7 @@ async fn code_body(
     }
 }
 
+#[utoipa::path(post, path = "/account/v1/factors/{id}/confirm", tag = "factors", params(("id" = String, Path)), request_body = CodeBody, responses((status = 200, description = "Confirmed", body = crate::http::openapi::Confirmed)))]
 pub async fn confirm_factor(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -201,6 +217,7 @@ pub async fn confirm_factor(
     }
 }
 
+#[utoipa::path(delete, path = "/account/v1/factors/{id}", tag = "factors", params(("id" = String, Path)), request_body(content = Option<crate::identity::account_self::Offered>, description = "Fresh proof, when the sign-in is older than ten minutes"), responses((status = 204, description = "Removed")))]
 pub async fn remove_factor(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -219,6 +236,7 @@ pub async fn remove_factor(
     }
 }
 
+#[utoipa::path(post, path = "/account/v1/recovery-codes", tag = "factors", request_body(content = Option<crate::identity::account_self::Offered>, description = "Fresh proof, when the sign-in is older than ten minutes"), responses((status = 200, description = "New recovery codes, shown once; the old ones stop working", body = crate::http::openapi::RecoveryCodes)))]
 pub async fn recovery_codes(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -309,6 +327,7 @@ pub(super) fn service<'a>(state: &'a AppState, peer: std::net::IpAddr, headers: 
     }
 }
 
+#[utoipa::path(get, path = "/account/v1/profile", tag = "profile", responses((status = 200, description = "The signed-in user", body = crate::model::user::UserView)))]
 pub async fn profile(State(state): State<AppState>, ClientIp(peer): ClientIp, headers: HeaderMap, me: Me) -> Response {
     match service(&state, peer, &headers).me(&me.sub).await {
         Ok(user) => Json(user.view()).into_response(),
@@ -316,6 +335,7 @@ pub async fn profile(State(state): State<AppState>, ClientIp(peer): ClientIp, he
     }
 }
 
+#[utoipa::path(patch, path = "/account/v1/profile", tag = "profile", request_body = crate::http::openapi::ProfileRequestDoc, responses((status = 200, description = "Changed; a new email or phone waits for its code (`pending`)", body = crate::http::openapi::OwnProfile)))]
 pub async fn update_profile(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -359,7 +379,7 @@ async fn gate(state: &AppState, svc: &SelfService<'_>, me: &Me, body: &axum::bod
 }
 
 /// No `Debug`: passwords.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
@@ -367,6 +387,7 @@ pub struct PasswordChange {
     otp: Option<String>,
 }
 
+#[utoipa::path(post, path = "/account/v1/password", tag = "password", request_body = PasswordChange, responses((status = 204, description = "Changed; every other session ends")))]
 pub async fn change_password(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -394,6 +415,7 @@ pub async fn change_password(
     }
 }
 
+#[utoipa::path(get, path = "/account/v1/sessions", tag = "sessions", responses((status = 200, description = "The signed-in browsers", body = crate::http::openapi::SessionList)))]
 pub async fn sessions(State(state): State<AppState>, ClientIp(peer): ClientIp, headers: HeaderMap, me: Me) -> Response {
     match service(&state, peer, &headers).sessions(&me.sub).await {
         Ok(sids) => {
@@ -407,6 +429,7 @@ pub async fn sessions(State(state): State<AppState>, ClientIp(peer): ClientIp, h
     }
 }
 
+#[utoipa::path(delete, path = "/account/v1/sessions/{sid}", tag = "sessions", params(("sid" = String, Path)), responses((status = 204, description = "Signed out")))]
 pub async fn end_session(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,

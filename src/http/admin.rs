@@ -14,7 +14,8 @@ use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::bearer::{Api, authorized};
 use super::error::{json_error, rate_limited_json};
@@ -27,62 +28,36 @@ use crate::identity::admin::services::AdminServices;
 use crate::security::ratelimit::{self, Bucket};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/users", get(users::list).post(users::create))
-        .route("/admin/v1/audit", get(audit::list))
-        .route(
-            "/admin/v1/applications",
-            get(applications::list).post(applications::create),
-        )
-        .route(
-            "/admin/v1/applications/{client_id}",
-            get(applications::read)
-                .patch(applications::update)
-                .delete(applications::delete),
-        )
-        .route(
-            "/admin/v1/applications/{client_id}/secret",
-            post(applications::rotate_secret),
-        )
-        .route("/admin/v1/roles", get(roles::list).post(roles::create))
-        .route(
-            "/admin/v1/roles/{name}",
-            get(roles::read).put(roles::update).delete(roles::delete),
-        )
-        .route("/admin/v1/clients", get(clients::list).post(clients::create))
-        .route(
-            "/admin/v1/clients/{id}",
-            get(clients::read).patch(clients::update).delete(clients::delete),
-        )
-        .route(
-            "/admin/v1/clients/{id}/identity-providers",
-            get(idps::list).post(idps::create),
-        )
-        .route(
-            "/admin/v1/clients/{id}/identity-providers/{idp_id}",
-            get(idps::read).patch(idps::update).delete(idps::delete),
-        )
-        .route(
-            "/admin/v1/clients/{id}/admins/{user_id}",
-            put(clients::add_admin).delete(clients::remove_admin),
-        )
-        .route(
-            "/admin/v1/users/{id}",
-            get(users::read).patch(users::update).delete(users::delete),
-        )
-        .route("/admin/v1/users/{id}/logout", post(users::sign_out_everywhere))
-        .route(
-            "/admin/v1/users/{id}/permissions/{permission}",
-            put(users::grant_permission).delete(users::revoke_permission),
-        )
-        .route("/admin/v1/users/{id}/block", post(users::block))
-        .route("/admin/v1/users/{id}/unblock", post(users::unblock))
-        .route("/admin/v1/users/{id}/unlock", post(users::unlock))
-        .route(
-            "/admin/v1/users/{id}/factors",
-            axum::routing::delete(users::reset_factors),
-        )
-        .route("/admin/v1/users/{id}/role", put(users::change_role))
+    let (router, paths) = OpenApiRouter::<AppState>::default()
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::read, users::update, users::delete))
+        .routes(routes!(users::sign_out_everywhere))
+        .routes(routes!(users::grant_permission, users::revoke_permission))
+        .routes(routes!(users::block))
+        .routes(routes!(users::unblock))
+        .routes(routes!(users::unlock))
+        .routes(routes!(users::reset_factors))
+        .routes(routes!(users::change_role))
+        .routes(routes!(audit::list))
+        .routes(routes!(applications::list, applications::create))
+        .routes(routes!(applications::read, applications::update, applications::delete))
+        .routes(routes!(applications::rotate_secret))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::read, roles::update, roles::delete))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::read, clients::update, clients::delete))
+        .routes(routes!(idps::list, idps::create))
+        .routes(routes!(idps::read, idps::update, idps::delete))
+        .routes(routes!(clients::add_admin, clients::remove_admin))
+        .split_for_parts();
+    let document = super::openapi::document(
+        "Propusk admin API",
+        "Users, B2B accounts and their identity providers, roles, applications and the audit trail. \
+         Bearer access tokens of first-party applications (a user's, acting within their role) or \
+         of client_credentials applications with a service role.",
+        paths,
+    );
+    router.route("/admin/v1/openapi.json", super::openapi::serve(&document))
 }
 
 /// An admin request: the caller, where the request came from, and the services to act with.
@@ -154,7 +129,8 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 /// A page of a listing: the cursor a previous page returned, and how many items.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub cursor: Option<String>,
     pub limit: Option<i64>,

@@ -71,11 +71,12 @@ impl Pending {
 
 /// Profile fields a user may change; `Some("")` clears email or phone. `profile` changes the
 /// OpenID Connect profile fields it names (`null` clears one).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ProfileChange {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub profile: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

@@ -219,7 +219,7 @@ pub async fn create_user(
 }
 
 /// A new application as typed (CLI flags, or the admin API's JSON body).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct NewApplication {
     pub name: String,
@@ -248,6 +248,7 @@ pub struct NewApplication {
     /// `jwks_uri`); else it follows from `public`.
     pub token_endpoint_auth_method: Option<String>,
     /// The client's public keys (a JWK Set), for `private_key_jwt`.
+    #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     /// Where the client publishes its keys, for `private_key_jwt`.
     pub jwks_uri: Option<String>,

@@ -55,17 +55,22 @@ name_enum!(
 );
 
 /// A B2B customer account.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Account {
+    #[schema(value_type = String, format = Uuid)]
     pub id: AccountId,
     pub name: String,
+    #[schema(value_type = String)]
     pub slug: Slug,
+    #[schema(value_type = String, example = "active")]
     pub status: AccountStatus,
     /// Every user of the account must sign in with a second factor.
     pub mfa_required: bool,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
 }
 

@@ -40,15 +40,21 @@ name_enum!(
 );
 
 /// A role as stored.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Role {
+    #[schema(value_type = String)]
     pub name: RoleName,
     pub description: String,
+    /// `staff` or `account`: whose users may hold it.
+    #[schema(value_type = String, example = "account")]
     pub scope: RoleScope,
+    #[schema(value_type = Vec<String>)]
     pub permissions: Vec<Permission>,
     pub builtin: bool,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
 }

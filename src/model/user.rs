@@ -134,23 +134,38 @@ pub struct User {
 }
 
 /// A user as the admin API and events show it: everything but the password hash.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
 pub struct UserView<'a> {
+    #[schema(value_type = String, format = Uuid)]
     pub id: UserId,
+    #[schema(value_type = String)]
     pub username: &'a Username,
+    #[schema(value_type = Option<String>, format = Email)]
     pub email: Option<&'a Email>,
+    #[schema(value_type = Option<String>)]
     pub phone: Option<&'a Phone>,
     pub name: Option<&'a str>,
+    #[schema(value_type = String)]
     pub role: &'a RoleName,
+    /// Extra permissions beyond the role's (`resource:action`).
+    #[schema(value_type = Vec<String>)]
     pub permissions: &'a [Permission],
+    #[schema(value_type = String, example = "active")]
     pub status: UserStatus,
+    /// The B2B account (`None` for platform staff).
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub client_id: Option<AccountId>,
     pub email_verified: bool,
     pub phone_verified: bool,
+    /// The OpenID Connect profile fields (given_name, locale, address, …).
+    #[schema(value_type = Object)]
     pub profile: &'a super::profile::Profile,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
 }
 

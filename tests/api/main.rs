@@ -30,6 +30,7 @@ mod hygiene;
 mod introspect;
 mod logout;
 mod oidc;
+mod openapi;
 mod pages;
 mod protection;
 mod startup;

@@ -20,6 +20,7 @@ fn forget(state: &AppState, id: &str) {
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/applications", tag = "applications", params(PageQuery), responses((status = 200, description = "A page of applications", body = crate::http::openapi::ApplicationPage)))]
 pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
         return bad_body("body", "expected JSON with cursor and limit");
@@ -42,6 +43,7 @@ pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejectio
     }
 }
 
+#[utoipa::path(post, path = "/admin/v1/applications", tag = "applications", request_body = crate::identity::admin::NewApplication, responses((status = 201, description = "Registered; a confidential application's secret is in the answer, once", body = crate::http::openapi::ApplicationView)))]
 pub async fn create(r: AdminRequest, body: Result<Json<NewApplication>, JsonRejection>) -> Response {
     let Ok(Json(input)) = body else {
         return bad_body("body", "expected JSON with name, redirect_uris, grant_types …");
@@ -58,6 +60,7 @@ pub async fn create(r: AdminRequest, body: Result<Json<NewApplication>, JsonReje
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/applications/{client_id}", tag = "applications", params(("client_id" = String, Path)), responses((status = 200, description = "The application", body = crate::http::openapi::ApplicationView)))]
 pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
     match r.admin().applications().application(&r.who, &id).await {
         Ok(app) => Json(app.view()).into_response(),
@@ -65,6 +68,7 @@ pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
     }
 }
 
+#[utoipa::path(patch, path = "/admin/v1/applications/{client_id}", tag = "applications", params(("client_id" = String, Path)), request_body = crate::identity::admin::applications::ApplicationChange, responses((status = 200, description = "Changed", body = crate::http::openapi::ApplicationView)))]
 pub async fn update(
     r: AdminRequest,
     Path(id): Path<String>,
@@ -81,6 +85,7 @@ pub async fn update(
     }
 }
 
+#[utoipa::path(delete, path = "/admin/v1/applications/{client_id}", tag = "applications", params(("client_id" = String, Path)), responses((status = 204, description = "Deleted: its tokens end")))]
 pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
     let result = r.admin().applications().delete_application(&r.who, &id).await;
     forget(&r.state, &id);
@@ -90,6 +95,7 @@ pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
     }
 }
 
+#[utoipa::path(post, path = "/admin/v1/applications/{client_id}/secret", tag = "applications", params(("client_id" = String, Path)), responses((status = 200, description = "A new secret, shown once; the old one stops working", body = crate::http::openapi::NewSecret)))]
 pub async fn rotate_secret(r: AdminRequest, Path(id): Path<String>) -> Response {
     let result = r.admin().applications().rotate_secret(&r.who, &id).await;
     forget(&r.state, &id);

@@ -15,7 +15,8 @@ use crate::identity::admin::AdminError;
 use crate::model::account::AccountId;
 use crate::store::AuditFilter;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     client_id: Option<String>,
     action: Option<String>,
@@ -45,6 +46,7 @@ fn view(row: &StoredAudit) -> Value {
 }
 
 /// Rationed like every admin route (`AdminRequest` counts the caller's budget).
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "Audit records, newest first", body = crate::http::openapi::AuditPage)))]
 pub async fn list(r: AdminRequest, query: Result<Query<AuditQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
         return bad_body("query", "malformed or repeated parameters");

@@ -19,6 +19,7 @@ fn respond(result: Result<Account, AdminError>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients", tag = "accounts", params(PageQuery), responses((status = 200, description = "A page of B2B accounts", body = crate::http::openapi::AccountPage)))]
 pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejection>) -> Response {
     let Ok(Query(q)) = query else {
         return bad_body("body", "expected JSON with cursor and limit");
@@ -47,12 +48,13 @@ pub async fn list(r: AdminRequest, query: Result<Query<PageQuery>, QueryRejectio
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
     name: String,
     slug: Option<String>,
 }
 
+#[utoipa::path(post, path = "/admin/v1/clients", tag = "accounts", request_body = CreateBody, responses((status = 201, description = "Created", body = crate::model::account::Account)))]
 pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejection>) -> Response {
     let Ok(Json(body)) = body else {
         return bad_body("body", "expected JSON with name and an optional slug");
@@ -74,10 +76,12 @@ pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejectio
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients/{id}", tag = "accounts", params(("id" = String, Path, description = "The account's id or slug")), responses((status = 200, description = "The account", body = crate::model::account::Account)))]
 pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().accounts().account(&r.who, &id).await)
 }
 
+#[utoipa::path(patch, path = "/admin/v1/clients/{id}", tag = "accounts", params(("id" = String, Path, description = "The account's id or slug")), request_body = crate::identity::admin::accounts::AccountChange, responses((status = 200, description = "Changed", body = crate::model::account::Account)))]
 pub async fn update(
     r: AdminRequest,
     Path(id): Path<String>,
@@ -89,6 +93,7 @@ pub async fn update(
     respond(r.admin().accounts().update_account(&r.who, &id, change).await)
 }
 
+#[utoipa::path(delete, path = "/admin/v1/clients/{id}", tag = "accounts", params(("id" = String, Path, description = "The account's id or slug")), responses((status = 200, description = "Marked deleted", body = crate::model::account::Account)))]
 pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().accounts().delete_account(&r.who, &id).await)
 }
@@ -106,10 +111,12 @@ async fn set_admin(r: AdminRequest, ids: (String, String), admin_role: bool) -> 
     }
 }
 
+#[utoipa::path(put, path = "/admin/v1/clients/{id}/admins/{user_id}", tag = "accounts", params(("id" = String, Path, description = "The account's id or slug"), ("user_id" = String, Path)), responses((status = 200, description = "The user is now an admin of the account", body = crate::model::user::UserView)))]
 pub async fn add_admin(r: AdminRequest, Path(ids): Path<(String, String)>) -> Response {
     set_admin(r, ids, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/v1/clients/{id}/admins/{user_id}", tag = "accounts", params(("id" = String, Path, description = "The account's id or slug"), ("user_id" = String, Path)), responses((status = 200, description = "The user is no longer an admin of the account", body = crate::model::user::UserView)))]
 pub async fn remove_admin(r: AdminRequest, Path(ids): Path<(String, String)>) -> Response {
     set_admin(r, ids, false).await
 }

@@ -27,6 +27,7 @@ fn body(input: Result<Json<IdpInput>, JsonRejection>) -> Result<IdpInput, Box<Re
     })
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients/{id}/identity-providers", tag = "identity-providers", params(("id" = String, Path, description = "The account's id or slug")), responses((status = 200, description = "The account's identity providers", body = crate::http::openapi::IdpList)))]
 pub async fn list(r: AdminRequest, Path(account): Path<String>) -> Response {
     match r.admin().idps().list(&r.who, &account).await {
         Ok(items) => {
@@ -37,10 +38,12 @@ pub async fn list(r: AdminRequest, Path(account): Path<String>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients/{id}/identity-providers/{idp_id}", tag = "identity-providers", params(("id" = String, Path, description = "The account's id or slug"), ("idp_id" = String, Path)), responses((status = 200, description = "The identity provider", body = crate::http::openapi::IdpView)))]
 pub async fn read(r: AdminRequest, Path((account, id)): Path<(String, String)>) -> Response {
     respond(StatusCode::OK, r.admin().idps().idp(&r.who, &account, &id).await)
 }
 
+#[utoipa::path(post, path = "/admin/v1/clients/{id}/identity-providers", tag = "identity-providers", params(("id" = String, Path, description = "The account's id or slug")), request_body = crate::identity::admin::idps::IdpInput, responses((status = 201, description = "Created (its discovery document is fetched first)", body = crate::http::openapi::IdpView)))]
 pub async fn create(
     r: AdminRequest,
     Path(account): Path<String>,
@@ -57,6 +60,7 @@ pub async fn create(
     )
 }
 
+#[utoipa::path(patch, path = "/admin/v1/clients/{id}/identity-providers/{idp_id}", tag = "identity-providers", params(("id" = String, Path, description = "The account's id or slug"), ("idp_id" = String, Path)), request_body = crate::identity::admin::idps::IdpInput, responses((status = 200, description = "Changed", body = crate::http::openapi::IdpView)))]
 pub async fn update(
     r: AdminRequest,
     Path((account, id)): Path<(String, String)>,
@@ -73,6 +77,7 @@ pub async fn update(
     )
 }
 
+#[utoipa::path(delete, path = "/admin/v1/clients/{id}/identity-providers/{idp_id}", tag = "identity-providers", params(("id" = String, Path, description = "The account's id or slug"), ("idp_id" = String, Path)), responses((status = 204, description = "Deleted")))]
 pub async fn delete(r: AdminRequest, Path((account, id)): Path<(String, String)>) -> Response {
     match r.admin().idps().delete_idp(&r.who, &account, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::{AdminRequest, bad_body};
 use crate::identity::admin::roles::RoleInput;
 
+#[utoipa::path(get, path = "/admin/v1/roles", tag = "roles", responses((status = 200, description = "The roles the caller may see", body = crate::http::openapi::RoleList)))]
 pub async fn list(r: AdminRequest) -> Response {
     match r.admin().roles().list(&r.who).await {
         Ok(roles) => Json(serde_json::json!({ "items": roles })).into_response(),
@@ -16,6 +17,7 @@ pub async fn list(r: AdminRequest) -> Response {
     }
 }
 
+#[utoipa::path(post, path = "/admin/v1/roles", tag = "roles", request_body = crate::identity::admin::roles::RoleInput, responses((status = 201, description = "Created", body = crate::model::role::Role)))]
 pub async fn create(r: AdminRequest, body: Result<Json<RoleInput>, JsonRejection>) -> Response {
     let Ok(Json(input)) = body else {
         return bad_body("body", "expected JSON with name, description, scope, permissions");
@@ -26,6 +28,7 @@ pub async fn create(r: AdminRequest, body: Result<Json<RoleInput>, JsonRejection
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/roles/{name}", tag = "roles", params(("name" = String, Path)), responses((status = 200, description = "The role", body = crate::model::role::Role)))]
 pub async fn read(r: AdminRequest, Path(name): Path<String>) -> Response {
     match r.admin().roles().role(&r.who, &name).await {
         Ok(role) => Json(role).into_response(),
@@ -33,6 +36,7 @@ pub async fn read(r: AdminRequest, Path(name): Path<String>) -> Response {
     }
 }
 
+#[utoipa::path(put, path = "/admin/v1/roles/{name}", tag = "roles", params(("name" = String, Path)), request_body = crate::identity::admin::roles::RoleInput, responses((status = 200, description = "Changed", body = crate::model::role::Role)))]
 pub async fn update(
     r: AdminRequest,
     Path(name): Path<String>,
@@ -47,6 +51,7 @@ pub async fn update(
     }
 }
 
+#[utoipa::path(delete, path = "/admin/v1/roles/{name}", tag = "roles", params(("name" = String, Path)), responses((status = 204, description = "Deleted")))]
 pub async fn delete(r: AdminRequest, Path(name): Path<String>) -> Response {
     match r.admin().roles().delete_role(&r.who, &name).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

@@ -22,14 +22,17 @@ fn respond(result: Result<crate::model::user::User, AdminError>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "The user's id")), responses((status = 200, description = "The user", body = crate::model::user::UserView)))]
 pub async fn read(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().users().get(&r.who, &id).await)
 }
 
+#[utoipa::path(post, path = "/admin/v1/users/{id}/block", tag = "users", params(("id" = String, Path, description = "The user's id")), responses((status = 200, description = "Blocked: every session and token ends", body = crate::model::user::UserView)))]
 pub async fn block(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().users().block(&r.who, &id).await)
 }
 
+#[utoipa::path(delete, path = "/admin/v1/users/{id}/factors", tag = "users", params(("id" = String, Path, description = "The user's id")), responses((status = 204, description = "Every second factor and recovery code removed")))]
 pub async fn reset_factors(r: AdminRequest, Path(id): Path<String>) -> Response {
     match r.admin().users().reset_factors(&r.who, &id).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
@@ -37,19 +40,22 @@ pub async fn reset_factors(r: AdminRequest, Path(id): Path<String>) -> Response 
     }
 }
 
+#[utoipa::path(post, path = "/admin/v1/users/{id}/unlock", tag = "users", params(("id" = String, Path, description = "The user's id")), responses((status = 200, description = "Sign-in locks lifted", body = crate::model::user::UserView)))]
 pub async fn unlock(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().users().unlock(&r.who, &id).await)
 }
 
+#[utoipa::path(post, path = "/admin/v1/users/{id}/unblock", tag = "users", params(("id" = String, Path, description = "The user's id")), responses((status = 200, description = "Unblocked", body = crate::model::user::UserView)))]
 pub async fn unblock(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().users().unblock(&r.who, &id).await)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RoleBody {
     role: String,
 }
 
+#[utoipa::path(put, path = "/admin/v1/users/{id}/role", tag = "users", params(("id" = String, Path, description = "The user's id")), request_body = RoleBody, responses((status = 200, description = "The role changed; earlier tokens end", body = crate::model::user::UserView)))]
 pub async fn change_role(
     r: AdminRequest,
     Path(id): Path<String>,
@@ -62,7 +68,7 @@ pub async fn change_role(
 }
 
 /// `POST /admin/v1/users`. No `Debug`: it holds the password.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
     username: String,
     password: String,
@@ -74,9 +80,11 @@ pub struct CreateBody {
     name: Option<String>,
     /// OpenID Connect profile fields.
     #[serde(default)]
+    #[schema(value_type = Object)]
     profile: serde_json::Map<String, serde_json::Value>,
 }
 
+#[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = CreateBody, responses((status = 201, description = "Created", body = crate::model::user::UserView)))]
 pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejection>) -> Response {
     let Ok(Json(body)) = body else {
         return bad_body("body", "expected JSON with username, password and role");
@@ -102,20 +110,24 @@ pub async fn create(r: AdminRequest, body: Result<Json<CreateBody>, JsonRejectio
     }
 }
 
+#[utoipa::path(post, path = "/admin/v1/users/{id}/logout", tag = "users", params(("id" = String, Path, description = "The user's id")), responses((status = 200, description = "Every session and token of the user ended", body = crate::model::user::UserView)))]
 pub async fn sign_out_everywhere(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().users().sign_out_everywhere(&r.who, &id).await)
 }
 
+#[utoipa::path(put, path = "/admin/v1/users/{id}/permissions/{permission}", tag = "users", params(("id" = String, Path, description = "The user's id"), ("permission" = String, Path, description = "resource:action")), responses((status = 200, description = "Granted", body = crate::model::user::UserView)))]
 pub async fn grant_permission(r: AdminRequest, Path((id, permission)): Path<(String, String)>) -> Response {
     respond(r.admin().users().set_permission(&r.who, &id, &permission, true).await)
 }
 
+#[utoipa::path(delete, path = "/admin/v1/users/{id}/permissions/{permission}", tag = "users", params(("id" = String, Path, description = "The user's id"), ("permission" = String, Path, description = "resource:action")), responses((status = 200, description = "Revoked", body = crate::model::user::UserView)))]
 pub async fn revoke_permission(r: AdminRequest, Path((id, permission)): Path<(String, String)>) -> Response {
     respond(r.admin().users().set_permission(&r.who, &id, &permission, false).await)
 }
 
 /// `GET /admin/v1/users` query: filters and the cursor.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     client_id: Option<String>,
     role: Option<String>,
@@ -125,6 +137,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/admin/v1/users", tag = "users", params(ListQuery), responses((status = 200, description = "A page of users the caller may see", body = crate::http::openapi::UserPage)))]
 pub async fn list(
     r: AdminRequest,
     query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
@@ -171,6 +184,7 @@ pub async fn list(
     }
 }
 
+#[utoipa::path(patch, path = "/admin/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "The user's id")), request_body = crate::identity::account_self::ProfileChange, responses((status = 200, description = "Changed", body = crate::model::user::UserView)))]
 pub async fn update(
     r: AdminRequest,
     Path(id): Path<String>,
@@ -182,6 +196,7 @@ pub async fn update(
     respond(r.admin().users().update_profile(&r.who, &id, change).await)
 }
 
+#[utoipa::path(delete, path = "/admin/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "The user's id")), responses((status = 200, description = "Deleted: personal data erased, the row kept for the audit trail", body = crate::model::user::UserView)))]
 pub async fn delete(r: AdminRequest, Path(id): Path<String>) -> Response {
     respond(r.admin().users().delete(&r.who, &id).await)
 }

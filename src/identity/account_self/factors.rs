@@ -12,8 +12,9 @@ use crate::model::mfa::{self, FactorKind};
 use crate::model::user::User;
 
 /// A TOTP enrolment waiting for its first code: what the authenticator app needs.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct TotpEnrolment {
+    #[schema(value_type = String, format = Uuid)]
     pub id: Uuid,
     /// The seed in base32, for typing in.
     pub secret: String,

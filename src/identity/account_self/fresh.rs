@@ -38,7 +38,7 @@ impl SignedIn {
 }
 
 /// Proof offered in the request body. No `Debug`: a password.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 pub struct Offered {
     pub current_password: Option<String>,
     pub otp: Option<String>,

@@ -11,7 +11,7 @@ use crate::model::role::RoleName;
 use crate::model::user::User;
 
 /// Changes to an account; absent fields stay.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct AccountChange {
     pub name: Option<String>,
     pub status: Option<String>,

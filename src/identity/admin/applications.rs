@@ -11,7 +11,7 @@ use crate::model::application::{Application, ClientId, ClientSecret};
 use crate::model::scope::Scope;
 
 /// Changes to an application; absent fields stay.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ApplicationChange {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
@@ -22,6 +22,7 @@ pub struct ApplicationChange {
     pub id_token_signed_response_alg: Option<String>,
     pub require_pushed_authorization_requests: Option<bool>,
     /// New keys of a `private_key_jwt` application (one of the two).
+    #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
     /// A new back-channel logout URI (`""` removes it).

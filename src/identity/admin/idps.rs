@@ -17,18 +17,25 @@ use crate::model::role::{RoleName, RoleScope};
 
 /// A provider as typed; on update, absent fields stay. `client_secret` is write-only.
 /// No `Debug`: it holds the secret.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdpInput {
     pub issuer: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub scopes: Option<Vec<String>>,
+    /// Which upstream claims fill which local fields.
+    #[schema(value_type = Option<Object>)]
     pub claims: Option<ClaimMap>,
     pub domains: Option<Vec<String>>,
     pub jit: Option<bool>,
+    #[schema(value_type = Option<String>)]
     pub default_role: Option<Option<String>>,
+    /// `{claim, value, role}` rules giving a role from an upstream claim.
+    #[schema(value_type = Option<Vec<Object>>)]
     pub role_rules: Option<Vec<RoleRule>>,
+    /// `{claim, value}` pairs every sign-in must carry.
+    #[schema(value_type = Option<Vec<Object>>)]
     pub required_claims: Option<Vec<idp::ClaimValue>>,
     pub sso_required: Option<bool>,
     pub accept_upstream_mfa: Option<bool>,

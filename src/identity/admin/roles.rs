@@ -12,7 +12,7 @@ use crate::model::role::{Role, RoleName, RoleScope};
 use crate::store::StoreError;
 
 /// A role as an API body carries it.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct RoleInput {
     pub name: Option<String>,
     pub description: Option<String>,
