@@ -203,7 +203,6 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox_oldest_unsent(&self) -> Result<Option<OffsetDateTime>, StoreError>;
 }
 
-/// The relational store as a whole: every repository plus health and lifecycle.
 /// Upstream identity providers of B2B accounts.
 #[async_trait]
 pub trait IdpStore: Send + Sync {
@@ -255,9 +254,22 @@ pub trait FactorStore: Send + Sync {
     async fn use_totp_step(&self, id: uuid::Uuid, step: i64) -> Result<bool, StoreError>;
     /// Removes one factor; false when it was not the user's.
     async fn delete_factor(&self, user: UserId, id: uuid::Uuid) -> Result<bool, StoreError>;
+    /// Removes those of the factors `ids` that are the user's, in one transaction. With
+    /// `keep_one` (the user's role or account requires a second factor) it removes none and
+    /// answers [`FactorRemoval::Refused`] when the user had a confirmed factor and would be
+    /// left with none. Writers of one user's factors take turns (PostgreSQL locks the user's
+    /// row, SQLite takes its write lock at once), so two removals of a user's last two factors
+    /// cannot both pass.
+    async fn delete_factors_keeping(
+        &self,
+        user: UserId,
+        ids: &[uuid::Uuid],
+        keep_one: bool,
+    ) -> Result<FactorRemoval, StoreError>;
     /// Removes every factor and recovery code of the user; how many factors went.
     async fn delete_factors(&self, user: UserId) -> Result<u64, StoreError>;
-    /// Replaces the user's recovery codes with these hashes.
+    /// Replaces the user's recovery codes with these hashes, taking turns with the other writers
+    /// of the user's factors: of two replacements at once, one set is left, never both.
     async fn replace_recovery_codes(
         &self,
         user: UserId,
@@ -270,6 +282,16 @@ pub trait FactorStore: Send + Sync {
     async fn recovery_codes_left(&self, user: UserId) -> Result<i64, StoreError>;
 }
 
+/// What [`FactorStore::delete_factors_keeping`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorRemoval {
+    /// This many of the factors were the user's and are gone (0: none was).
+    Removed(u64),
+    /// Nothing changed: the user would have been left without a confirmed factor.
+    Refused,
+}
+
+/// The relational store as a whole: every repository plus health and lifecycle.
 #[async_trait]
 pub trait Database:
     AccountStore

@@ -137,7 +137,7 @@ pub async fn confirm_verification(
         Err(refused) => return *refused,
     };
     match service(&state, peer, &headers)
-        .confirm_verification(&me.sub, channel, &body.code)
+        .confirm_verification(&state.provider, &me.sub, channel, &body.code)
         .await
     {
         Ok(user) => Json(user.view()).into_response(),
@@ -351,7 +351,7 @@ pub async fn update_profile(
     if sensitive && let Err(refused) = me.proven(&state, &svc, &request.proof, false).await {
         return refused;
     }
-    match svc.update_profile(&me.sub, request.change).await {
+    match svc.update_profile(&state.provider, &me.sub, request.change).await {
         Ok((user, pending)) => {
             let mut view = serde_json::to_value(user.view()).unwrap_or_default();
             if let (Some(object), Ok(pending)) = (view.as_object_mut(), serde_json::to_value(&pending)) {

@@ -17,7 +17,7 @@ use super::extract::ClientIp;
 use super::ui::Ui;
 use crate::http::AppState;
 use crate::i18n::{Lang, Texts};
-use crate::identity::account_self::{Channel, Offered, ProfileChange, SelfService, SignedIn, VerifyError};
+use crate::identity::account_self::{self, Channel, Offered, ProfileChange, SelfService, SignedIn, VerifyError};
 use crate::identity::admin::AdminError;
 use crate::model::audit::{Outcome, StoredAudit};
 use crate::model::password;
@@ -266,6 +266,9 @@ fn refusal(ui: &Ui, e: AdminError) -> Option<Said> {
         AdminError::Invalid { field: "phone", .. } => Said::refused(bad, ui.invalid_phone),
         AdminError::Invalid { field: "name", .. } => Said::refused(bad, ui.invalid_name),
         AdminError::Invalid { message, .. } => Said::refused(bad, ui.fill(ui.invalid_value, &[("detail", &message)])),
+        refused @ AdminError::Conflict(_) if account_self::is_factor_required(&refused) => {
+            Said::refused(StatusCode::CONFLICT, ui.contact_factor_required)
+        }
         AdminError::Conflict(_) => Said::refused(StatusCode::CONFLICT, ui.email_taken),
         AdminError::NotFound(_) => Said::refused(bad, ui.no_session),
         AdminError::Hashing | AdminError::Store(_) => None,
@@ -311,7 +314,7 @@ pub async fn submit(
                 return error_page(ui, StatusCode::TOO_MANY_REQUESTS, &message);
             }
             let code = form.code.as_deref().unwrap_or_default();
-            match svc.confirm_verification(&sub, channel, code).await {
+            match svc.confirm_verification(&state.provider, &sub, channel, code).await {
                 Ok(_) => Said::done(ui.contact_confirmed),
                 Err(AdminError::Invalid { .. } | AdminError::NotFound(_)) => {
                     Said::refused(StatusCode::BAD_REQUEST, ui.code_invalid)
@@ -376,7 +379,7 @@ async fn profile(
         phone: phone_changes.then(|| trimmed(&form.phone)),
         profile: Some(serde_json::Map::from_iter([("locale".to_owned(), locale)])),
     };
-    svc.update_profile(&me.id.to_string(), change)
+    svc.update_profile(&state.provider, &me.id.to_string(), change)
         .await
         .map(|(_, pending)| pending)
 }

@@ -413,6 +413,10 @@ texts! {
         en: "This email is already used by another user.",
         ru: "Этот адрес уже используется другим пользователем.",
     },
+    contact_factor_required => {
+        en: "Your role or company requires a second factor, and the codes to this email or phone are your last one: add another factor before changing it.",
+        ru: "Ваша роль или компания требует второй фактор, а коды на этот адрес или номер — ваш последний: добавьте другой фактор, прежде чем менять его.",
+    },
     password_heading => { en: "Password", ru: "Пароль" },
     change_password => { en: "Change the password", ru: "Сменить пароль" },
     factors_link => { en: "Second factors and recovery codes", ru: "Вторые факторы и коды восстановления" },

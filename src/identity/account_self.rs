@@ -15,7 +15,7 @@ use crate::model::password::Password;
 use crate::model::user::{Email, Phone, User, UserId, UserStatus};
 use crate::oauth::revocation::{self, Ends};
 use crate::security::session;
-use crate::store::{Database, StoreError};
+use crate::store::{Database, FactorRemoval, StoreError};
 
 mod factors;
 mod fresh;
@@ -122,6 +122,22 @@ impl ProfileChange {
     }
 }
 
+/// How a refusal to take the last second factor from a user whose role or B2B account requires
+/// one begins (see [`factor_required`]).
+const FACTOR_REQUIRED: &str = "your role or account requires a second factor";
+
+/// The refusal (409) of a change that would leave a user whose role or B2B account requires a
+/// second factor without one: they must add another `before` it.
+fn factor_required(before: &str) -> AdminError {
+    AdminError::Conflict(format!("{FACTOR_REQUIRED}: add another before {before}"))
+}
+
+/// True when `e` refused a change because it would take the user's last required second factor,
+/// for pages that word the refusal themselves.
+pub fn is_factor_required(e: &AdminError) -> bool {
+    matches!(e, AdminError::Conflict(message) if message.starts_with(FACTOR_REQUIRED))
+}
+
 fn field(name: &'static str) -> impl Fn(crate::model::InvalidValue) -> AdminError {
     move |e| AdminError::Invalid {
         field: name,
@@ -164,9 +180,15 @@ impl SelfService<'_> {
 
     /// Changes the profile: the name at once, a cleared email or phone at once, and a new email
     /// or phone only once the code sent to it is confirmed (DESIGN.md, fresh proof): until then
-    /// it is pending, so no reset link or code ever goes to an address nobody proved. Returns
-    /// the user and the pending values.
-    pub async fn update_profile(&self, sub: &str, change: ProfileChange) -> Result<(User, Pending), AdminError> {
+    /// it is pending, so no reset link or code ever goes to an address nobody proved. Clearing
+    /// the email or phone whose codes are the last second factor of a user whose role or account
+    /// requires one is refused, and nothing changes. Returns the user and the pending values.
+    pub async fn update_profile(
+        &self,
+        provider: &crate::security::Services,
+        sub: &str,
+        change: ProfileChange,
+    ) -> Result<(User, Pending), AdminError> {
         let mut user = self.me(sub).await?;
         let mut pending = Pending::default();
         let mut direct = ProfileChange {
@@ -198,6 +220,10 @@ impl SelfService<'_> {
             }
             None => {}
         }
+        let before = user.clone();
+        let changed = direct.apply(&mut user)?;
+        // Before anything is stored: a refusal leaves no pending value behind either.
+        let dropped = self.drop_code_factors(provider, &user, &changed).await?;
         let now = self.clock.now();
         for (channel, value) in [(Channel::Email, &pending.email), (Channel::Phone, &pending.phone)] {
             if let Some(value) = value {
@@ -206,9 +232,6 @@ impl SelfService<'_> {
                     .await?;
             }
         }
-        let before = user.clone();
-        let changed = direct.apply(&mut user)?;
-        let dropped = self.drop_code_factors(&user, &changed).await?;
         if !changed.is_empty() {
             let read_at = std::mem::replace(&mut user.updated_at, now);
             self.save(
@@ -238,23 +261,43 @@ impl SelfService<'_> {
         Ok((user, pending))
     }
 
-    /// Codes go only to verified destinations: a changed one loses its factor. Returns how many
-    /// factors went.
-    async fn drop_code_factors(&self, user: &User, changed: &[&'static str]) -> Result<usize, AdminError> {
-        let mut dropped = 0;
-        for (field, kind) in [
-            ("email", crate::model::mfa::FactorKind::Email),
-            ("phone", crate::model::mfa::FactorKind::Sms),
-        ] {
-            if changed.contains(&field) {
-                for factor in self.db.list_factors(user.id).await?.iter().filter(|f| f.kind == kind) {
-                    if self.db.delete_factor(user.id, factor.id).await? {
-                        dropped += 1;
-                    }
-                }
-            }
+    /// Codes go only to verified destinations: a changed one loses its factor. When that would
+    /// take the last confirmed factor of a user whose role or account requires one, none goes
+    /// and the change is refused: they must add another factor first. The check and the removal
+    /// are one step in the store, so a factor removed meanwhile cannot slip past it. Returns how
+    /// many factors went.
+    async fn drop_code_factors(
+        &self,
+        provider: &crate::security::Services,
+        user: &User,
+        changed: &[&'static str],
+    ) -> Result<u64, AdminError> {
+        use crate::model::mfa::{Factor, FactorKind};
+        let kinds: Vec<FactorKind> = [("email", FactorKind::Email), ("phone", FactorKind::Sms)]
+            .into_iter()
+            .filter(|(field, _)| changed.contains(field))
+            .map(|(_, kind)| kind)
+            .collect();
+        if kinds.is_empty() {
+            return Ok(0);
         }
-        Ok(dropped)
+        let doomed: Vec<Factor> = self
+            .db
+            .list_factors(user.id)
+            .await?
+            .into_iter()
+            .filter(|f| kinds.contains(&f.kind))
+            .collect();
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let keep_one = doomed.iter().any(Factor::is_confirmed)
+            && crate::security::signin::second_factor::required(provider, user).await?;
+        let ids: Vec<uuid::Uuid> = doomed.iter().map(|f| f.id).collect();
+        match self.db.delete_factors_keeping(user.id, &ids, keep_one).await? {
+            FactorRemoval::Removed(dropped) => Ok(dropped),
+            FactorRemoval::Refused => Err(factor_required("changing the address or number its codes go to")),
+        }
     }
 
     /// The pending new value of `channel`, if any.

@@ -94,5 +94,6 @@ fn constraint_name(what: &str) -> String {
     }
 }
 
-// Audit rows are appended one at a time: BEGIN IMMEDIATE takes the write lock.
+// Audit rows are appended one at a time, and a user's factors and recovery codes are written by
+// one writer at a time: BEGIN IMMEDIATE takes the write lock.
 super::sql::sql_repositories!(SqliteStore, sqlx::Sqlite, "sqlite", begin_audit: "BEGIN IMMEDIATE", lock_audit: "SELECT 1");

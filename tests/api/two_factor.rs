@@ -762,3 +762,72 @@ async fn the_last_required_factor_stays() {
     assert_eq!(factors["items"].as_array().unwrap().len(), 1, "{factors}");
     app.stop().await;
 }
+
+/// A user whose B2B account requires a second factor cannot clear the email whose codes are their
+/// last one; once another factor is there, the address goes and its codes with it.
+#[tokio::test]
+async fn the_address_of_the_last_required_factor_stays() {
+    use propusk::model::mfa::{self, Factor, FactorKind};
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let acme = app.account("Acme").await;
+    let id = UserId::parse(&app.user("jim", "client_user", Some(acme.slug.as_str())).await).unwrap();
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "jim").await;
+    let db = app.state.stores.db.as_ref();
+    let now = app.clock.now();
+    let code_factor = |kind: FactorKind, target: &str| Factor {
+        id: uuid::Uuid::now_v7(),
+        user_id: id,
+        kind,
+        secret_enc: None,
+        target: Some(target.to_owned()),
+        confirmed_at: Some(now),
+        last_used_step: None,
+        created_at: now,
+    };
+    db.insert_factor(&code_factor(FactorKind::Email, "jim@example.com"))
+        .await
+        .unwrap();
+    let recovery = mfa::new_recovery_codes();
+    let hashes: Vec<Vec<u8>> = recovery.iter().map(|(_, hash)| hash.clone()).collect();
+    db.replace_recovery_codes(id, &hashes, now).await.unwrap();
+    // The account begins requiring a second factor.
+    let mut account = db.find_account(acme.id).await.unwrap().unwrap();
+    let read_at = account.updated_at;
+    account.mfa_required = true;
+    account.updated_at = app.clock.now();
+    db.update_account(&account, read_at).await.unwrap();
+
+    let clear = |otp: &str| json!({ "email": "", "current_password": PASSWORD, "otp": otp });
+    let (status, body) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(clear(&recovery[0].0)),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let user = db.find_user(id).await.unwrap().unwrap();
+    assert_eq!(
+        user.email.as_ref().map(|e| e.as_str()),
+        Some("jim@example.com"),
+        "no change went through"
+    );
+    assert_eq!(db.list_factors(id).await.unwrap().len(), 1, "the factor stays");
+
+    let sms = code_factor(FactorKind::Sms, "+447700900123");
+    db.insert_factor(&sms).await.unwrap();
+    let (status, body) = app
+        .call(
+            &token,
+            Method::PATCH,
+            "/account/v1/profile",
+            Some(clear(&recovery[1].0)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(db.find_user(id).await.unwrap().unwrap().email.is_none());
+    assert_eq!(db.list_factors(id).await.unwrap(), vec![sms], "the email's codes went");
+    app.stop().await;
+}

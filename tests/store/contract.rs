@@ -547,6 +547,131 @@ pub async fn factors_confirm_once_accept_each_totp_step_once_and_recovery_codes_
     );
 }
 
+pub async fn a_required_factor_goes_only_while_another_confirmed_one_stays(f: DbFixture) {
+    use propusk::model::mfa::{Factor, FactorKind};
+    use propusk::store::FactorRemoval::{Refused, Removed};
+    let u = user(&f, "ann", "operator", None);
+    f.db.insert_user(&u, &[]).await.unwrap();
+    let now = f.clock.now();
+    let factor = |kind: FactorKind, confirmed: bool| Factor {
+        id: uuid::Uuid::now_v7(),
+        user_id: u.id,
+        kind,
+        secret_enc: None,
+        target: Some("ann@example.com".into()),
+        confirmed_at: confirmed.then_some(now),
+        last_used_step: None,
+        created_at: now,
+    };
+
+    // Two removals at once of a user's two factors: one goes, the other is refused.
+    for round in 0..5 {
+        let (email, sms) = (factor(FactorKind::Email, true), factor(FactorKind::Sms, true));
+        f.db.insert_factor(&email).await.unwrap();
+        f.db.insert_factor(&sms).await.unwrap();
+        let (one, other) = ([email.id], [sms.id]);
+        let (first, second) = tokio::join!(
+            f.db.delete_factors_keeping(u.id, &one, true),
+            f.db.delete_factors_keeping(u.id, &other, true),
+        );
+        let outcomes = [first.unwrap(), second.unwrap()];
+        assert!(
+            outcomes.contains(&Removed(1)) && outcomes.contains(&Refused),
+            "round {round}: {outcomes:?}"
+        );
+        let left = f.db.list_factors(u.id).await.unwrap();
+        assert_eq!(left.len(), 1, "round {round}: exactly one stays");
+        assert_eq!(
+            f.db.delete_factors_keeping(u.id, &[left[0].id], true).await.unwrap(),
+            Refused,
+            "the last confirmed factor stays while one must"
+        );
+        assert_eq!(
+            f.db.delete_factors_keeping(u.id, &[left[0].id], false).await.unwrap(),
+            Removed(1),
+            "and goes when none must"
+        );
+        assert!(f.db.list_factors(u.id).await.unwrap().is_empty());
+    }
+
+    // Removing several at once is all or nothing.
+    let (email, sms, totp) = (
+        factor(FactorKind::Email, true),
+        factor(FactorKind::Sms, true),
+        factor(FactorKind::Totp, false),
+    );
+    for each in [&email, &sms, &totp] {
+        f.db.insert_factor(each).await.unwrap();
+    }
+    assert_eq!(
+        f.db.delete_factors_keeping(u.id, &[email.id, sms.id], true)
+            .await
+            .unwrap(),
+        Refused
+    );
+    assert_eq!(f.db.list_factors(u.id).await.unwrap().len(), 3, "nothing went");
+    assert_eq!(
+        f.db.delete_factors_keeping(u.id, &[email.id, totp.id], true)
+            .await
+            .unwrap(),
+        Removed(2),
+        "a confirmed one stays"
+    );
+    assert_eq!(
+        f.db.delete_factors_keeping(UserId::generate(), &[sms.id], false)
+            .await
+            .unwrap(),
+        Removed(0),
+        "not theirs"
+    );
+    assert_eq!(
+        f.db.delete_factors_keeping(u.id, &[email.id], true).await.unwrap(),
+        Removed(0),
+        "gone already"
+    );
+    assert_eq!(f.db.list_factors(u.id).await.unwrap(), vec![sms]);
+
+    // An unconfirmed enrolment goes even when no confirmed factor is left.
+    f.db.delete_factors(u.id).await.unwrap();
+    let enrolment = factor(FactorKind::Totp, false);
+    f.db.insert_factor(&enrolment).await.unwrap();
+    assert_eq!(
+        f.db.delete_factors_keeping(u.id, &[enrolment.id], true).await.unwrap(),
+        Removed(1)
+    );
+}
+
+pub async fn recovery_codes_replaced_at_once_leave_one_set(f: DbFixture) {
+    use propusk::model::mfa;
+    let u = user(&f, "ann", "operator", None);
+    f.db.insert_user(&u, &[]).await.unwrap();
+    let now = f.clock.now();
+    let set = || {
+        mfa::new_recovery_codes()
+            .into_iter()
+            .map(|(_, hash)| hash)
+            .collect::<Vec<Vec<u8>>>()
+    };
+    f.db.replace_recovery_codes(u.id, &set(), now).await.unwrap();
+    for round in 0..5 {
+        let (a, b) = (set(), set());
+        let (first, second) = tokio::join!(
+            f.db.replace_recovery_codes(u.id, &a, now),
+            f.db.replace_recovery_codes(u.id, &b, now),
+        );
+        first.unwrap();
+        second.unwrap();
+        assert_eq!(
+            f.db.recovery_codes_left(u.id).await.unwrap(),
+            i64::try_from(a.len()).unwrap(),
+            "round {round}: one set, not both"
+        );
+        let a_works = f.db.use_recovery_code(u.id, &a[0], now).await.unwrap();
+        let b_works = f.db.use_recovery_code(u.id, &b[0], now).await.unwrap();
+        assert_ne!(a_works, b_works, "round {round}: the codes of exactly one set work");
+    }
+}
+
 pub async fn federated_users_and_their_links_are_written_all_or_nothing(f: DbFixture) {
     use propusk::events::UserEvent;
     use propusk::model::idp::{FederatedLink, IdentityProvider};

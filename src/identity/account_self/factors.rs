@@ -10,6 +10,7 @@ use crate::i18n::Msg;
 use crate::identity::admin::AdminError;
 use crate::model::mfa::{self, FactorKind};
 use crate::model::user::User;
+use crate::store::FactorRemoval;
 
 /// A TOTP enrolment waiting for its first code: what the authenticator app needs.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -101,7 +102,8 @@ impl SelfService<'_> {
     }
 
     /// Removes one factor (with the last one, the recovery codes go too). The last confirmed
-    /// factor of a user whose role or account requires one stays: add another first.
+    /// factor of a user whose role or account requires one stays: add another first. The store
+    /// checks that and removes in one step, so two removals at once cannot take the last two.
     pub async fn remove_factor(
         &self,
         provider: &crate::security::Services,
@@ -110,22 +112,14 @@ impl SelfService<'_> {
     ) -> Result<(), AdminError> {
         let user = self.me(sub).await?;
         let factor = self.factor(&user, id).await?;
-        let others = self
-            .db
-            .list_factors(user.id)
-            .await?
-            .iter()
-            .filter(|f| f.is_confirmed() && f.id != factor.id)
-            .count();
-        if factor.is_confirmed()
-            && others == 0
-            && crate::security::signin::second_factor::required(provider, &user).await?
-        {
-            return Err(AdminError::Conflict(
-                "your role or account requires a second factor: add another before removing this one".into(),
-            ));
+        let keep_one =
+            factor.is_confirmed() && crate::security::signin::second_factor::required(provider, &user).await?;
+        match self.db.delete_factors_keeping(user.id, &[factor.id], keep_one).await? {
+            FactorRemoval::Refused => return Err(super::factor_required("removing this one")),
+            // Removed meanwhile, by another request.
+            FactorRemoval::Removed(0) => return Err(not_found(id)),
+            FactorRemoval::Removed(_) => {}
         }
-        self.db.delete_factor(user.id, factor.id).await?;
         if !self.has_confirmed_factor(user.id).await? {
             self.db.delete_factors(user.id).await?;
         }
@@ -276,8 +270,16 @@ impl SelfService<'_> {
     }
 
     /// Checks the code: applies a pending new email or phone (verified, the old address told),
-    /// or marks the current one verified.
-    pub async fn confirm_verification(&self, sub: &str, channel: Channel, code: &str) -> Result<User, AdminError> {
+    /// or marks the current one verified. A new value whose old one carries the codes that are
+    /// the last second factor of a user whose role or account requires one is refused (see
+    /// `drop_code_factors`): they must add another factor first.
+    pub async fn confirm_verification(
+        &self,
+        provider: &crate::security::Services,
+        sub: &str,
+        channel: Channel,
+        code: &str,
+    ) -> Result<User, AdminError> {
         let mut user = self.me(sub).await?;
         let subject = user.id.to_string();
         let pending = self.pending(&user, channel).await?;
@@ -315,7 +317,7 @@ impl SelfService<'_> {
             };
             parsed.map_err(|e| AdminError::Invalid { field, message: e.0 })?;
             changed.insert(0, field);
-            self.drop_code_factors(&user, &changed).await?;
+            self.drop_code_factors(provider, &user, &changed).await?;
         }
         match channel {
             Channel::Email => user.email_verified = true,

@@ -34,6 +34,26 @@ impl TryFrom<FactorRow> for crate::model::mfa::Factor {
 /// The factors queries for one engine (see [`super::sql_repositories`]).
 macro_rules! sql_factors {
     ($store:ty, $db:ty, $engine:literal, $begin:literal, $lock:literal) => {
+        impl $store {
+            /// Makes the transaction (begun with `BEGIN IMMEDIATE` on SQLite) the one writer of
+            /// the user's second factors and recovery codes until it ends. On PostgreSQL it locks
+            /// the user's row: a writer that comes second waits, and its next statement reads
+            /// what the first one committed (read committed takes a snapshot per statement). The
+            /// lock is the one an UPDATE takes (`FOR NO KEY UPDATE`), so rows that merely
+            /// reference the user are still written meanwhile. On SQLite `BEGIN IMMEDIATE` took
+            /// the database's write lock already.
+            async fn lock_factors_of(tx: &mut sqlx::Transaction<'_, $db>, user: UserId) -> Result<(), StoreError> {
+                if $engine == "postgres" {
+                    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+                        .bind(user.as_uuid())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(Self::error)?;
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::FactorStore for $store {
             async fn list_factors(&self, user: UserId) -> Result<Vec<$crate::model::mfa::Factor>, StoreError> {
@@ -111,8 +131,48 @@ macro_rules! sql_factors {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn delete_factors_keeping(
+                &self,
+                user: UserId,
+                ids: &[uuid::Uuid],
+                keep_one: bool,
+            ) -> Result<$crate::store::FactorRemoval, StoreError> {
+                let confirmed = "SELECT count(*) FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL";
+                let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
+                Self::lock_factors_of(&mut tx, user).await?;
+                let had: i64 = sqlx::query_scalar(confirmed)
+                    .bind(user.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(Self::error)?;
+                let mut removed = 0;
+                for id in ids.iter().copied() {
+                    removed += sqlx::query("DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2")
+                        .bind(id)
+                        .bind(user.as_uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::error)?
+                        .rows_affected();
+                }
+                if keep_one && had > 0 {
+                    let left: i64 = sqlx::query_scalar(confirmed)
+                        .bind(user.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(Self::error)?;
+                    if left == 0 {
+                        tx.rollback().await.map_err(Self::error)?;
+                        return Ok($crate::store::FactorRemoval::Refused);
+                    }
+                }
+                tx.commit().await.map_err(Self::error)?;
+                Ok($crate::store::FactorRemoval::Removed(removed))
+            }
+
             async fn delete_factors(&self, user: UserId) -> Result<u64, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
+                Self::lock_factors_of(&mut tx, user).await?;
                 let done = sqlx::query("DELETE FROM mfa_factors WHERE user_id = $1")
                     .bind(user.as_uuid())
                     .execute(&mut *tx)
@@ -133,7 +193,10 @@ macro_rules! sql_factors {
                 hashes: &[Vec<u8>],
                 at: time::OffsetDateTime,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(Self::error)?;
+                // Without the turn, two replacements at once would each delete only the codes
+                // committed before they began and both new sets would stay.
+                let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
+                Self::lock_factors_of(&mut tx, user).await?;
                 sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
                     .bind(user.as_uuid())
                     .execute(&mut *tx)
