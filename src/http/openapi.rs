@@ -234,14 +234,19 @@ impl Modify for Common {
                     .build(),
             ),
         );
-        components.schemas.insert("ApiError".into(), <ApiError as utoipa::PartialSchema>::schema());
+        components
+            .schemas
+            .insert("ApiError".into(), <ApiError as utoipa::PartialSchema>::schema());
         let errors = [
             ("400", "A bad parameter or body (`invalid_request`)"),
             ("401", "No token, or a bad, expired or revoked one (`invalid_token`)"),
             ("403", "No authority for this (`insufficient_scope`, `forbidden`)"),
             ("404", "Nothing there that the caller may see (`not_found`)"),
             ("409", "A conflict with what is stored (`conflict`)"),
-            ("429", "Too many requests (`rate_limited`); `Retry-After` says when to retry"),
+            (
+                "429",
+                "Too many requests (`rate_limited`); `Retry-After` says when to retry",
+            ),
             ("503", "A store is unavailable (`temporarily_unavailable`)"),
         ];
         for item in openapi.paths.paths.values_mut() {

@@ -654,6 +654,7 @@ texts! {
     c_confidential => { en: "confidential", ru: "конфиденциальное" },
     c_public_kind => { en: "public", ru: "публичное" },
     c_grants_col => { en: "Grants", ru: "Способы получения токенов" },
+    c_legacy => { en: "legacy tools only", ru: "только для старых инструментов" },
     c_first_party_short => { en: "first-party", ru: "собственное" },
     c_new_app => { en: "New application", ru: "Новое приложение" },
     c_redirect_uris => { en: "Redirect URIs, one per line", ru: "Адреса возврата, по одному в строке" },

@@ -310,6 +310,35 @@ pub async fn ensure_console_application(db: &dyn Database, clock: &dyn Clock, is
     }
 }
 
+/// The grants of an application fit together and with it: authorization_code needs a redirect
+/// URI, refresh_token a grant that starts a sign-in, and a public application (no secret) can use
+/// neither client_credentials nor password.
+pub(crate) fn grants_fit(grants: &[GrantType], has_redirect_uri: bool, public: bool) -> Result<(), AdminError> {
+    let has = |g| grants.contains(&g);
+    if grants.is_empty() {
+        return Err(invalid("grant", "an application needs at least one grant"));
+    }
+    if has(GrantType::AuthorizationCode) && !has_redirect_uri {
+        return Err(invalid(
+            "redirect_uri",
+            "the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) && !has(GrantType::Password) {
+        return Err(invalid(
+            "grant",
+            "refresh_token needs authorization_code or password beside it",
+        ));
+    }
+    if public && (has(GrantType::ClientCredentials) || has(GrantType::Password)) {
+        return Err(invalid(
+            "grant",
+            "public applications cannot use client_credentials or password: they hold no secret",
+        ));
+    }
+    Ok(())
+}
+
 /// An application as `input` describes it, with its secret (confidential only), not yet stored.
 async fn application_from(
     db: &dyn Database,
@@ -337,31 +366,12 @@ async fn application_from(
         };
     }
     let has = |g| grant_types.contains(&g);
-    if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+    grants_fit(&grant_types, !redirect_uris.is_empty(), input.public)?;
+    if input.public && input.introspect {
         return Err(invalid(
-            "redirect_uri",
-            "the authorization_code grant needs at least one redirect URI",
+            "introspect",
+            "only confidential applications may introspect tokens",
         ));
-    }
-    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) && !has(GrantType::Password) {
-        return Err(invalid(
-            "grant",
-            "refresh_token needs authorization_code or password beside it",
-        ));
-    }
-    if input.public {
-        if has(GrantType::ClientCredentials) || has(GrantType::Password) {
-            return Err(invalid(
-                "grant",
-                "public applications cannot use client_credentials or password: they hold no secret",
-            ));
-        }
-        if input.introspect {
-            return Err(invalid(
-                "introspect",
-                "only confidential applications may introspect tokens",
-            ));
-        }
     }
     let scopes = if input.scopes.is_empty() {
         let mut defaults: Vec<&str> = if has(GrantType::AuthorizationCode) || has(GrantType::Password) {

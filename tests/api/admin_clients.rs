@@ -296,6 +296,34 @@ async fn applications_are_registered_changed_rotated_and_removed() {
         .await;
     assert_eq!(status, 400);
 
+    // Grants change as a whole list, and must still fit: the service role needs
+    // client_credentials, authorization_code a redirect URI.
+    for (grants, why) in [
+        (json!(["authorization_code"]), "no redirect URI"),
+        (json!(["password"]), "the service role needs client_credentials"),
+        (json!(["teleport"]), "no such grant"),
+    ] {
+        let (status, body) = app
+            .call(
+                &t_root,
+                Method::PATCH,
+                &format!("/admin/v1/applications/{id}"),
+                Some(json!({"grant_types": grants})),
+            )
+            .await;
+        assert_eq!(status, 400, "{why}: {body}");
+    }
+    let (status, changed) = app
+        .call(
+            &t_root,
+            Method::PATCH,
+            &format!("/admin/v1/applications/{id}"),
+            Some(json!({"grant_types": ["client_credentials", "password"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["grant_types"], json!(["client_credentials", "password"]));
+
     let (_, listed) = app.call(&t_root, Method::GET, "/admin/v1/applications", None).await;
     assert!(
         listed["items"]

@@ -245,9 +245,34 @@ async fn staff_create_an_account_and_an_application_whose_secret_is_shown_once()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    // The application's page never shows it again.
-    let (_, app_page) = page(&browser, &app.url(&format!("/console/applications/{client_id}"))).await;
+    // The application's page never shows it again; its grants change there.
+    let app_url = app.url(&format!("/console/applications/{client_id}"));
+    let (_, app_page) = page(&browser, &app_url).await;
     assert!(!app_page.contains(&secret));
+    assert!(
+        app_page.contains("id=\"g-cc\" name=\"client_credentials\" type=\"checkbox\" checked"),
+        "{app_page}"
+    );
+    let update = [
+        ("csrf", csrf.as_str()),
+        ("action", "update"),
+        ("name", "Parcel sorter"),
+        ("scopes", "parcels:read"),
+        ("client_credentials", "on"),
+        ("password", "on"),
+        ("enabled", "on"),
+    ];
+    let r = browser.post(&app_url, &update).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let stored = app
+        .state
+        .stores
+        .db
+        .find_application(&propusk::model::application::ClientId::parse(&client_id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.grant_types.len(), 2);
     let audit = app.audit_of("application.create").await;
     assert!(!audit.is_empty());
 

@@ -21,7 +21,11 @@ async fn both_apis_are_described_in_openapi_3_1() {
         ("/account/v1/openapi.json", "/account/v1/", 10),
     ] {
         let doc = document(&app, path).await;
-        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+        assert!(
+            doc["openapi"].as_str().unwrap().starts_with("3.1"),
+            "{}",
+            doc["openapi"]
+        );
         let paths = doc["paths"].as_object().unwrap();
         assert!(paths.len() >= least, "{path}: {} paths", paths.len());
         assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
@@ -52,7 +56,12 @@ async fn both_apis_are_described_in_openapi_3_1() {
                 .replace("{channel}", "email");
             for method in item.as_object().unwrap().keys() {
                 let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                let r = app.client.request(method.clone(), app.url(&concrete)).send().await.unwrap();
+                let r = app
+                    .client
+                    .request(method.clone(), app.url(&concrete))
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 401, "{method} {concrete}");
             }
         }

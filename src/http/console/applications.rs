@@ -54,6 +54,25 @@ fn on(v: &Option<String>) -> bool {
     v.as_deref() == Some("on")
 }
 
+/// The grants ticked in a form, by their names.
+fn ticked(
+    code: &Option<String>,
+    refresh: &Option<String>,
+    service: &Option<String>,
+    password: &Option<String>,
+) -> Vec<String> {
+    [
+        (code, GrantType::AuthorizationCode),
+        (refresh, GrantType::RefreshToken),
+        (service, GrantType::ClientCredentials),
+        (password, GrantType::Password),
+    ]
+    .into_iter()
+    .filter(|(v, _)| on(v))
+    .map(|(_, g)| g.as_str().to_owned())
+    .collect()
+}
+
 #[derive(Template)]
 #[template(path = "console/applications.html")]
 struct AppsPage<'a> {
@@ -131,6 +150,7 @@ pub struct NewAppForm {
     authorization_code: Option<String>,
     refresh_token: Option<String>,
     client_credentials: Option<String>,
+    password: Option<String>,
     scopes: Option<String>,
     public: Option<String>,
     first_party: Option<String>,
@@ -168,15 +188,12 @@ pub async fn create(mut r: ConsoleRequest, Form(form): Form<NewAppForm>) -> Resp
     if let Some(refused) = r.forged(form.csrf.as_deref()) {
         return refused;
     }
-    let grants = [
-        (&form.authorization_code, GrantType::AuthorizationCode),
-        (&form.refresh_token, GrantType::RefreshToken),
-        (&form.client_credentials, GrantType::ClientCredentials),
-    ]
-    .into_iter()
-    .filter(|(v, _)| on(v))
-    .map(|(_, g)| g.as_str().to_owned())
-    .collect();
+    let grants = ticked(
+        &form.authorization_code,
+        &form.refresh_token,
+        &form.client_credentials,
+        &form.password,
+    );
     let input = NewApplication {
         name: form.name.clone().unwrap_or_default(),
         redirect_uris: lines(form.redirect_uris.as_deref()),
@@ -216,6 +233,8 @@ struct AppPage<'a> {
     introspect: bool,
     service_role: String,
     may_update: bool,
+    /// `(field, grant, allowed)` of each grant.
+    grants: Vec<(&'static str, &'static str, bool)>,
 }
 
 async fn app_page(r: ConsoleRequest, id: &str, status: StatusCode) -> Response {
@@ -238,6 +257,15 @@ async fn app_page(r: ConsoleRequest, id: &str, status: StatusCode) -> Response {
         introspect: app.may_introspect,
         service_role: app.service_role.as_ref().map(ToString::to_string).unwrap_or_default(),
         may_update: r.who.check("applications:update", None).is_ok(),
+        grants: [
+            ("g-code", GrantType::AuthorizationCode),
+            ("g-refresh", GrantType::RefreshToken),
+            ("g-cc", GrantType::ClientCredentials),
+            ("g-password", GrantType::Password),
+        ]
+        .into_iter()
+        .map(|(id, g)| (id, g.as_str(), app.allows_grant(g)))
+        .collect(),
         c: &r.at("applications"),
     };
     r.show(status, &view)
@@ -257,6 +285,10 @@ pub struct AppForm {
     name: Option<String>,
     redirect_uris: Option<String>,
     post_logout_redirect_uris: Option<String>,
+    authorization_code: Option<String>,
+    refresh_token: Option<String>,
+    client_credentials: Option<String>,
+    password: Option<String>,
     scopes: Option<String>,
     first_party: Option<String>,
     introspect: Option<String>,
@@ -298,8 +330,15 @@ pub async fn act(mut r: ConsoleRequest, Path(id): Path<String>, Form(form): Form
         let apps = admin.applications();
         match action.as_str() {
             "update" => {
+                let grants = ticked(
+                    &form.authorization_code,
+                    &form.refresh_token,
+                    &form.client_credentials,
+                    &form.password,
+                );
                 let change = ApplicationChange {
                     name: form.name.clone(),
+                    grant_types: Some(grants),
                     redirect_uris: Some(lines(form.redirect_uris.as_deref())),
                     post_logout_redirect_uris: Some(lines(form.post_logout_redirect_uris.as_deref())),
                     scopes: Some(lines(form.scopes.as_deref())),

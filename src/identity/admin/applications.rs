@@ -7,13 +7,15 @@ use super::principal::Principal;
 use super::services::ApplicationAdmin;
 use super::{AdminError, NewApplication, create_application, parse_uris};
 use crate::audit::{Action, Outcome};
-use crate::model::application::{Application, ClientId, ClientSecret};
+use crate::model::application::{Application, ClientId, ClientSecret, GrantType};
 use crate::model::scope::Scope;
 
 /// Changes to an application; absent fields stay.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ApplicationChange {
     pub name: Option<String>,
+    /// The grants it may use at `/token` (all of them: the list replaces the old one).
+    pub grant_types: Option<Vec<String>>,
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
@@ -131,6 +133,27 @@ impl ApplicationAdmin<'_> {
             app.settings.jwks = jwks;
             app.settings.jwks_uri = jwks_uri;
         }
+        if let Some(grants) = change.grant_types {
+            let mut parsed = Vec::new();
+            for g in &grants {
+                let grant = GrantType::parse(g).map_err(|e| AdminError::Invalid {
+                    field: "grant_types",
+                    message: e.0,
+                })?;
+                if !parsed.contains(&grant) {
+                    parsed.push(grant);
+                }
+            }
+            if app.service_role.is_some() && !parsed.contains(&GrantType::ClientCredentials) {
+                return Err(AdminError::Invalid {
+                    field: "grant_types",
+                    message: "a service role needs the client_credentials grant".into(),
+                });
+            }
+            app.grant_types = parsed;
+        }
+        // Whatever changed, the grants still fit the redirect URIs and the kind of client.
+        super::grants_fit(&app.grant_types, !app.redirect_uris.is_empty(), app.is_public())?;
         if let Some(introspect) = change.introspect {
             if introspect && app.is_public() {
                 return Err(AdminError::Invalid {
