@@ -402,6 +402,7 @@ pub async fn change_password(
     let proof = Offered {
         current_password: Some(body.current_password.clone()),
         otp: body.otp.clone(),
+        device: None,
     };
     if let Err(refused) = me.proven(&state, &svc, &proof, true).await {
         return refused;

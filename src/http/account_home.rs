@@ -245,11 +245,14 @@ pub struct AccountForm {
     new_password: Option<String>,
     otp: Option<String>,
     sid: Option<String>,
+    /// The browser's verified known-device id (from its cookie, not the form).
+    #[serde(skip)]
+    device: Option<String>,
 }
 
 impl AccountForm {
     fn offered(&self) -> Offered {
-        Offered::typed(self.current_password.as_deref(), self.otp.as_deref())
+        Offered::typed(self.current_password.as_deref(), self.otp.as_deref()).in_browser(self.device.clone())
     }
 
     fn channel(&self) -> Option<Channel> {
@@ -280,12 +283,13 @@ pub async fn submit(
     ui: Ui,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(form): Form<AccountForm>,
+    Form(mut form): Form<AccountForm>,
 ) -> Response {
     let ui = &ui;
     if let Err(refused) = checked_form(&state, ui, ip, &headers, form.csrf.as_deref()).await {
         return refused;
     }
+    form.device = super::browser::device_id(&state, &headers);
     let signed = match signed_in(&state, ui, &headers).await {
         Ok(s) => s,
         Err(page) => return page,

@@ -147,7 +147,8 @@ pub async fn submit(
             // The same fresh proof as the account API: a recent sign-in (with the second factor,
             // if there is one), or the password and a code typed here.
             let token = SignedIn::of(&session);
-            let offered = Offered::typed(form.current_password.as_deref(), form.otp.as_deref());
+            let offered = Offered::typed(form.current_password.as_deref(), form.otp.as_deref())
+                .in_browser(super::browser::device_id(&state, &headers));
             let proof = match service.me(&sub).await {
                 Ok(me) => service.fresh_proof(&state.provider, &me, &token, &offered, false).await,
                 Err(e) => Err(e),

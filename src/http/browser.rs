@@ -60,6 +60,15 @@ pub fn browser_binding(state: &AppState, headers: &HeaderMap) -> (String, Option
     }
 }
 
+/// The browser's verified known-device id (the cookie a sign-in leaves), if it has one.
+pub fn device_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let cookie = cookie(
+        headers,
+        crate::security::signin::device::cookie_name(state.config.is_https()),
+    )?;
+    crate::security::signin::device::verify(&state.provider.device_key, &cookie)
+}
+
 /// The browser's binding cookie, if it has one.
 pub fn browser_cookie(state: &AppState, headers: &HeaderMap) -> Option<String> {
     cookie(headers, session::csrf_cookie_name(state.config.is_https()))

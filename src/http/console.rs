@@ -43,8 +43,6 @@ use crate::store::hot::Key;
 const SESSION: Duration = Duration::hours(12);
 /// How long a sign-in may take between leaving for `/authorize` and coming back.
 const SIGN_IN: Duration = Duration::minutes(10);
-/// The associated data of the sealed tokens.
-const SEALED_FOR: &str = "console-session";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -83,6 +81,9 @@ fn cookie_name(https: bool) -> &'static str {
 struct Held {
     access_token: String,
     refresh_token: Option<String>,
+    /// The refresh-token family: signing out revokes it whole, whichever of its tokens is
+    /// current by then (a refresh racing the sign-out cannot keep it alive).
+    family: Option<String>,
     username: String,
     /// When the console sign-in ends, whatever its tokens say (unix seconds).
     until: i64,
@@ -138,7 +139,7 @@ impl FromRequestParts<AppState> for ConsoleRequest {
         let hot = &state.stores.state;
         let key = Key::ConsoleSession(&value);
         let held = match hot.get(key).await {
-            Ok(Some(bytes)) => open(state, &bytes),
+            Ok(Some(bytes)) => open(state, &value, &bytes),
             Ok(None) => None,
             Err(_) => return Err(error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable)),
         };
@@ -157,7 +158,7 @@ impl FromRequestParts<AppState> for ConsoleRequest {
                 held.access_token = tokens.access_token;
                 held.refresh_token = tokens.refresh_token.or(held.refresh_token);
                 let until = OffsetDateTime::from_unix_timestamp(held.until).unwrap_or(now);
-                if let Some(bytes) = seal(state, &held) {
+                if let Some(bytes) = seal(state, &value, &held) {
                     let _ = hot.put(key, &bytes, until).await;
                 }
                 authorized_token(&state.provider, &held.access_token, Api::Admin)
@@ -313,14 +314,41 @@ pub fn encode(value: &str) -> String {
     utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
 }
 
-fn seal(state: &AppState, held: &Held) -> Option<Vec<u8>> {
-    let json = serde_json::to_vec(held).ok()?;
-    sealed::seal(&state.provider.seal_key, SEALED_FOR, &json).ok()
+/// The associated data of a console's sealed tokens: bound to its cookie, so a sealed value
+/// moved under another cookie's key does not open.
+fn sealed_for(cookie: &str) -> String {
+    format!("console-session:{}", digest(cookie))
 }
 
-fn open(state: &AppState, bytes: &[u8]) -> Option<Held> {
-    let json = sealed::open(&state.provider.seal_key, SEALED_FOR, bytes).ok()?;
+fn seal(state: &AppState, cookie: &str, held: &Held) -> Option<Vec<u8>> {
+    let json = serde_json::to_vec(held).ok()?;
+    sealed::seal(&state.provider.seal_key, &sealed_for(cookie), &json).ok()
+}
+
+fn open(state: &AppState, cookie: &str, bytes: &[u8]) -> Option<Held> {
+    let json = sealed::open(&state.provider.seal_key, &sealed_for(cookie), bytes).ok()?;
     serde_json::from_slice(&json).ok()
+}
+
+/// Ends the console sign-in held under `cookie`: its refresh family is revoked (with every
+/// access token it produced) and the record forgotten.
+async fn end(state: &AppState, cookie: &str) {
+    let hot = &state.stores.state;
+    let key = Key::ConsoleSession(cookie);
+    if let Ok(Some(bytes)) = hot.get(key).await
+        && let Some(held) = open(state, cookie, &bytes)
+    {
+        if let Some(family) = held.family.as_deref() {
+            let until = state.clock.now() + crate::oauth::refresh::ABSOLUTE;
+            if let Err(e) = crate::oauth::refresh::revoke_family_id(state.oauth.state.as_ref(), family, until).await {
+                tracing::warn!(error = %e, "console: the sign-out could not revoke its tokens");
+            }
+        }
+        if let Ok(claims) = state.provider.access_claims(&held.access_token) {
+            let _ = crate::oauth::revocation::deny_token(state.oauth.state.as_ref(), &claims).await;
+        }
+    }
+    let _ = hot.delete(key).await;
 }
 
 /// The console's application as it is now (`None`: missing or disabled).
@@ -347,14 +375,20 @@ async fn refresh(state: &AppState, held: &Held) -> Option<TokenResponse> {
     refresh_token::grant(&state.provider, &app, token, wanted).await.ok()
 }
 
-/// Where to go back to after signing in: a console path, nothing else.
+/// Where to go back to after signing in: a console page, nothing else — `/console` and path
+/// segments of letters, digits, `-` and `_` (no dot segments, no escapes).
 fn console_path(next: Option<&str>) -> String {
+    let plain = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     match next {
         Some(n)
-            if (n == "/console" || n.starts_with("/console/"))
-                && !n.contains("//")
-                && !n.contains('\\')
-                && !n.chars().any(char::is_control) =>
+            if n == "/console"
+                || n.strip_prefix("/console/")
+                    .is_some_and(|rest| rest.split('/').all(plain)) =>
         {
             n.to_owned()
         }
@@ -368,7 +402,17 @@ pub struct LoginQuery {
 }
 
 /// `GET /console/login`: begins the authorization code flow with PKCE, bound to this browser.
-pub async fn login(State(state): State<AppState>, ui: Ui, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ui: Ui,
+    super::extract::ClientIp(ip): super::extract::ClientIp,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    // Each start keeps a record for ten minutes: rationed like the sign-in forms.
+    if let Err(limited) = super::browser::limit_form(&state, &ui, ip).await {
+        return limited;
+    }
     if console_app(&state).await.is_none() {
         return error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.c_console_off);
     }
@@ -449,13 +493,19 @@ pub async fn callback(
     let hot = &state.stores.state;
     let flight: Flight = match hot.take_record(Key::ConsoleSignIn(&flight_id)).await {
         Ok(crate::oauth::ports::Use::First(f)) => f,
-        Ok(_) => return retry(&ui, StatusCode::BAD_REQUEST),
+        Ok(_) => {
+            // A code no sign-in of this console waits for (a link someone else made): used up
+            // here, so it is worth nothing to whoever reads it in a log or the history.
+            let _ = crate::oauth::code::redeem(&state.provider, &code).await;
+            return retry(&ui, StatusCode::BAD_REQUEST);
+        }
         Err(_) => return error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable),
     };
     // The sign-in must come back to the browser that began it (no login CSRF).
     let same_browser =
         browser_cookie(&state, &headers).is_some_and(|b| crate::crypto::same(&digest(&b), &flight.browser));
     if !same_browser {
+        let _ = crate::oauth::code::redeem(&state.provider, &code).await;
         return retry(&ui, StatusCode::BAD_REQUEST);
     }
     let Some(app) = console_app(&state).await else {
@@ -494,18 +544,23 @@ pub async fn callback(
     let held = Held {
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
+        family: bearer.claims.family.clone(),
         username,
         until: until.unix_timestamp(),
     };
+    // A sign-in replaces the browser's earlier console sign-in, if any.
+    let https = state.config.is_https();
+    if let Some(old) = cookie(&headers, cookie_name(https)) {
+        end(&state, &old).await;
+    }
     let value = random_token::<32>();
-    let stored = match seal(&state, &held) {
+    let stored = match seal(&state, &value, &held) {
         Some(bytes) => hot.put(Key::ConsoleSession(&value), &bytes, until).await,
         None => return error_page(&ui, StatusCode::INTERNAL_SERVER_ERROR, ui.something_wrong),
     };
     if stored.is_err() {
         return error_page(&ui, StatusCode::SERVICE_UNAVAILABLE, ui.unavailable);
     }
-    let https = state.config.is_https();
     let set = crate::security::session::set_cookie(cookie_name(https), &value, https, SESSION);
     redirect(&flight.next, &[set])
 }
@@ -524,14 +579,7 @@ pub async fn logout(State(state): State<AppState>, ui: Ui, headers: HeaderMap, f
     let https = state.config.is_https();
     let gone = crate::security::session::set_cookie(cookie_name(https), "", https, Duration::ZERO);
     if let Some(value) = cookie(&headers, cookie_name(https)) {
-        let key = Key::ConsoleSession(&value);
-        if let Ok(Some(bytes)) = state.stores.state.get(key).await
-            && let Some(held) = open(&state, &bytes)
-            && let (Some(app), Some(token)) = (console_app(&state).await, held.refresh_token.as_deref())
-        {
-            let _ = crate::oauth::revoke::revoke(&state.provider, &app, token).await;
-        }
-        let _ = state.stores.state.delete(key).await;
+        end(&state, &value).await;
     }
     // No ID token in the address (it would reach access logs): the logout page asks once.
     let to = format!(
@@ -595,4 +643,30 @@ pub fn done(to: &str, what: &str) -> Response {
 pub fn failed(r: &ConsoleRequest, error: AdminError) -> Response {
     let (status, words) = refusal(&r.ui, error);
     error_page(&r.ui, status, &words).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_path;
+
+    #[test]
+    fn a_sign_in_goes_back_only_to_a_console_page() {
+        for good in ["/console", "/console/users", "/console/users/01a2-b3_c"] {
+            assert_eq!(console_path(Some(good)), good);
+        }
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/console/../logout",
+            "/console/%2e%2e/x",
+            "/console//evil.example",
+            "/console\\evil",
+            "/consoleevil",
+            "/console/users?x=1",
+            "/console/",
+        ] {
+            assert_eq!(console_path(Some(bad)), "/console", "{bad}");
+        }
+        assert_eq!(console_path(None), "/console");
+    }
 }

@@ -80,6 +80,12 @@ pub async fn client(
 ) -> Result<Arc<Application>, OAuthError> {
     let presented = Presented::from_request(authorization(headers), body)?;
     let app = client_auth::authenticate(provider, &provider.client_keys, presented, accept).await?;
+    // The console redeems and refreshes its codes inside the server: its application is no
+    // client of /token, /par, /introspect or /revoke, so a code issued to it is worth nothing
+    // to anyone who reads it in a log or a browser's history.
+    if app.client_id.as_str() == crate::identity::admin::CONSOLE_CLIENT_ID {
+        return Err(OAuthError::invalid_client());
+    }
     let (policy, rate) = if budget == Budget::Introspection && app.may_introspect {
         ("gateway", provider.limits.gateway)
     } else {

@@ -280,19 +280,7 @@ pub async fn ensure_console_application(db: &dyn Database, clock: &dyn Clock, is
     let id = ClientId::parse(CONSOLE_CLIENT_ID).map_err(field("client_id"))?;
     let callback = format!("{issuer}/console/callback");
     let home = format!("{issuer}/console");
-    if let Some(mut app) = db.find_application(&id).await? {
-        let redirect_uris = parse_uris(std::slice::from_ref(&callback), "redirect_uri")?;
-        let post_logout_redirect_uris = parse_uris(std::slice::from_ref(&home), "post_logout_redirect_uri")?;
-        if app.redirect_uris != redirect_uris || app.post_logout_redirect_uris != post_logout_redirect_uris {
-            let read_at = app.updated_at;
-            app.redirect_uris = redirect_uris;
-            app.post_logout_redirect_uris = post_logout_redirect_uris;
-            app.updated_at = clock.now();
-            db.update_application(&app, read_at).await?;
-        }
-        return Ok(());
-    }
-    let input = NewApplication {
+    let input = || NewApplication {
         name: "Propusk console".into(),
         redirect_uris: vec![callback],
         post_logout_redirect_uris: vec![home],
@@ -302,7 +290,20 @@ pub async fn ensure_console_application(db: &dyn Database, clock: &dyn Clock, is
         first_party: true,
         ..NewApplication::default()
     };
-    let (app, _) = application_from(db, clock, input, id).await?;
+    let (mut app, _) = application_from(db, clock, input(), id.clone()).await?;
+    if let Some(stored) = db.find_application(&id).await? {
+        // Everything but whether staff turned it off is the console's own: put back whatever
+        // differs (the issuer moved, or the row was changed behind the API's back).
+        app.enabled = stored.enabled;
+        app.created_at = stored.created_at;
+        app.updated_at = stored.updated_at;
+        if !same_settings(&app, &stored) {
+            tracing::warn!("the admin console's application differed from its settings: put back");
+            app.updated_at = clock.now();
+            db.update_application(&app, stored.updated_at).await?;
+        }
+        return Ok(());
+    }
     match db.insert_application(&app).await {
         // Another node registered it first.
         Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
@@ -337,6 +338,25 @@ pub(crate) fn grants_fit(grants: &[GrantType], has_redirect_uri: bool, public: b
         ));
     }
     Ok(())
+}
+
+/// Whether two copies of an application agree on everything that decides what it may do.
+fn same_settings(a: &Application, b: &Application) -> bool {
+    a.name == b.name
+        && a.secret_hash.is_none() == b.secret_hash.is_none()
+        && a.redirect_uris == b.redirect_uris
+        && a.post_logout_redirect_uris == b.post_logout_redirect_uris
+        && a.grant_types == b.grant_types
+        && a.scopes == b.scopes
+        && a.first_party == b.first_party
+        && a.may_introspect == b.may_introspect
+        && a.service_role == b.service_role
+        && a.account_id == b.account_id
+        && a.resources == b.resources
+        && a.token_permissions == b.token_permissions
+        && a.settings == b.settings
+        && a.access_token_ttl == b.access_token_ttl
+        && a.refresh_token_ttl == b.refresh_token_ttl
 }
 
 /// An application as `input` describes it, with its secret (confidential only), not yet stored.

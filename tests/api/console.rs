@@ -377,3 +377,92 @@ async fn the_console_works_in_a_real_browser_in_english() {
 async fn the_console_works_in_a_real_browser_in_russian() {
     console_in_browser(Lang::Ru).await;
 }
+
+/// The console's application is no client of `/token`: a code issued to it through a link
+/// someone else made (their PKCE challenge, a state no console sign-in waits for) is used up at
+/// the callback and refused at `/token` anyway.
+#[tokio::test]
+async fn a_code_for_the_console_is_worth_nothing_outside_it() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("sam", "admin", None).await;
+    let victim = Browser::default();
+    victim.log_in(&app, "sam", PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let link = app.url(&format!(
+        "/authorize?response_type=code&client_id=propusk-console&redirect_uri={}&scope=openid&state=x&code_challenge={challenge}&code_challenge_method=S256",
+        percent_encoding::utf8_percent_encode(&app.url("/console/callback"), percent_encoding::NON_ALPHANUMERIC)
+    ));
+    let r = victim.get(&link).await;
+    assert_eq!(r.status(), 303);
+    let landed = location(&r, &app.base);
+    assert!(landed.starts_with(&app.url("/console/callback")), "{landed}");
+    let code = query_param(&landed, "code").unwrap();
+    assert_eq!(victim.get(&landed).await.status(), 400);
+    for (code, verifier) in [(code.as_str(), verifier.as_str())] {
+        let r = app
+            .client
+            .post(app.url("/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "propusk-console"),
+                ("code", code),
+                ("code_verifier", verifier),
+                ("redirect_uri", &app.url("/console/callback")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    app.stop().await;
+}
+
+/// The console's application keeps its settings: staff may turn it off (and the console with
+/// it), never change what it may do, nor delete it; a customer's admin learns nothing of other
+/// customers from the names it tries.
+#[tokio::test]
+async fn the_consoles_own_application_only_turns_on_and_off() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    app.user("sam", "admin", None).await;
+    let rp = app.web_app(true).await;
+    let token = app.access_token(&rp, "sam").await;
+    let path = "/admin/v1/applications/propusk-console";
+    let (status, _) = app
+        .call(
+            &token,
+            reqwest::Method::PATCH,
+            path,
+            Some(serde_json::json!({"redirect_uris": ["https://evil.example/cb"]})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = app.call(&token, reqwest::Method::DELETE, path, None).await;
+    assert_eq!(status, 409);
+    let (status, _) = app
+        .call(
+            &token,
+            reqwest::Method::PATCH,
+            path,
+            Some(serde_json::json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let browser = Browser::default();
+    assert_eq!(browser.get(&app.url("/console/login")).await.status(), 503);
+
+    let acme = app.account("Acme").await;
+    app.account("Globex").await;
+    app.user("ann", "client_admin", Some(acme.slug.as_str())).await;
+    let ann = app.access_token(&rp, "ann").await;
+    let mut answers = Vec::new();
+    for slug in ["globex", "no-such-company"] {
+        let body = serde_json::json!({"username": format!("x-{slug}"), "password": "a long enough password", "role": "client_user", "client_id": slug});
+        answers.push(
+            app.call(&ann, reqwest::Method::POST, "/admin/v1/users", Some(body))
+                .await,
+        );
+    }
+    assert_eq!(answers[0], answers[1], "an existing and a missing account answer alike");
+    assert_eq!(answers[0].0, 403);
+    app.stop().await;
+}

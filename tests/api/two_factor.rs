@@ -730,6 +730,51 @@ async fn step_up_codes_are_counted_under_the_lockout() {
     app.stop().await;
 }
 
+/// Step-up codes count per known browser, as the login page's second step does: wrong codes
+/// typed in another browser (someone who has the password) lock that browser, not the user's
+/// own, which still changes the email with the right code.
+#[tokio::test]
+async fn wrong_step_up_codes_elsewhere_do_not_lock_the_users_own_browser() {
+    let app = TestApp::spawn(Backend::PostgresRedis).await;
+    app.user("hal", "operator", None).await;
+    let rp = app.web_app(true).await;
+    let (mine, theirs) = (Browser::default(), Browser::default());
+    assert_eq!(mine.log_in(&app, "hal", PASSWORD).await.status(), 200);
+    assert_eq!(theirs.log_in(&app, "hal", PASSWORD).await.status(), 200);
+    let token = app.access_token(&rp, "hal").await;
+    let (secret, _) = enrol(&app, &token).await;
+    app.clock.advance(Duration::minutes(11));
+    let attempt = |browser: &'static str, otp: String| {
+        let browser = if browser == "mine" { &mine } else { &theirs };
+        let url = app.url("/account");
+        async move {
+            let page = browser.get(&url).await.text().await.unwrap();
+            let csrf = hidden(&page, "csrf");
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("action", "profile"),
+                ("email", "hal.new@example.com"),
+                ("current_password", PASSWORD),
+                ("otp", otp.as_str()),
+            ];
+            browser.post(&url, &form).await.status().as_u16()
+        }
+    };
+    for _ in 0..6 {
+        assert_eq!(attempt("theirs", "000000".into()).await, 401);
+    }
+    let right = totp_code(&secret, app.clock.now());
+    assert_eq!(attempt("theirs", right.clone()).await, 401, "their browser is locked");
+    assert_eq!(attempt("mine", right).await, 200, "mine is not");
+    let user = app.state.stores.db.find_user_by_login("hal").await.unwrap().unwrap();
+    assert_eq!(
+        user.email.as_ref().map(|e| e.as_str()),
+        Some("hal@example.com"),
+        "waits for its code"
+    );
+    app.stop().await;
+}
+
 /// A user whose B2B account requires a second factor cannot remove the last one.
 #[tokio::test]
 async fn the_last_required_factor_stays() {

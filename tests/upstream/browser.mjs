@@ -124,6 +124,32 @@ try {
   if (codes.length !== 10) fail(`${codes.length} recovery codes shown`);
   await check(page, 'account-codes');
 
+  // Another browser signs in; this one signs it out from the account page. (Now with an
+  // authenticator, that sign-in takes its second step: a code for the next time step.)
+  const other = await (await newContext()).newPage();
+  await other.goto(`${env.BASE}/login`);
+  await other.fill('#login', env.USERNAME);
+  await other.fill('#password', env.PASSWORD);
+  await other.keyboard.press('Enter');
+  await other.waitForSelector('h1');
+  if (await other.$('#code')) {
+    await other.fill('#code', totp(key, Number(env.NOW) + 30));
+    await other.keyboard.press('Enter');
+    await other.waitForSelector('h1');
+  }
+  await page.goto(`${env.BASE}/account`);
+  const rows = await page.$$('ul.sessions li');
+  if (rows.length !== 2) fail(`${rows.length} sessions listed, not 2`);
+  const others = await page.$$('ul.sessions li:not(:has-text("' + T.this_browser + '")) button');
+  if (others.length !== 1) fail(`${others.length} other sessions to sign out`);
+  await others[0].click();
+  await page.waitForSelector('[role="status"]');
+  expect((await page.textContent('[role="status"]')).trim(), T.session_ended, 'session signed out message');
+  if ((await page.$$('ul.sessions li')).length !== 1) fail('the other session is still listed');
+  await check(page, 'account-session-ended');
+  await other.goto(`${env.BASE}/account`);
+  expect((await other.textContent('main p')).trim(), T.sign_in_first, 'the signed-out browser');
+
   // Sign out (no ID token: the page asks first).
   await page.goto(`${env.BASE}/logout`);
   expect(await h1(page), T.sign_out_heading, 'sign-out heading');

@@ -424,7 +424,7 @@ pub async fn act(mut r: ConsoleRequest, Path(id): Path<String>, Form(form): Form
         match action.as_str() {
             "profile" => {
                 let change = ProfileChange {
-                    name: form.name.clone(),
+                    name: form.name.clone().filter(|n| !n.trim().is_empty()),
                     email: form.email.clone(),
                     phone: form.phone.clone(),
                     profile: None,
@@ -471,6 +471,9 @@ async fn question_target(r: &ConsoleRequest, id: &str, action: &str) -> Option<S
     if !matches!(action, "block" | "reset_factors" | "logout" | "delete" | "revoke") {
         return None;
     }
-    let user = r.admin().users().get(&r.who, id).await.ok()?;
-    Some(user.username.to_string())
+    // Without users:read the question names the id: it is asked all the same.
+    Some(match r.admin().users().get(&r.who, id).await {
+        Ok(user) => user.username.to_string(),
+        Err(_) => short(id),
+    })
 }

@@ -42,6 +42,10 @@ impl SignedIn {
 pub struct Offered {
     pub current_password: Option<String>,
     pub otp: Option<String>,
+    /// The verified known-device id of the browser the proof is typed in (pages only): its
+    /// guesses count against that browser, as at the login page, not against the address.
+    #[serde(skip)]
+    pub device: Option<String>,
 }
 
 impl Offered {
@@ -51,7 +55,14 @@ impl Offered {
         Self {
             current_password: given(current_password),
             otp: given(otp),
+            device: None,
         }
+    }
+
+    /// The proof as typed in a browser with this verified known-device id.
+    pub fn in_browser(mut self, device: Option<String>) -> Self {
+        self.device = device;
+        self
     }
 }
 
@@ -91,7 +102,7 @@ impl SelfService<'_> {
         };
         let from = Origins {
             ip: self.ctx.client_ip(),
-            device: None,
+            device: offered.device.as_deref(),
             via: "step_up",
             ctx: &self.ctx,
         };
@@ -111,7 +122,7 @@ impl SelfService<'_> {
         if token_proves || !has_factor {
             return Ok(());
         }
-        self.code_under_lockout(provider, user, &factors, offered.otp.as_deref())
+        self.code_under_lockout(provider, user, &factors, offered)
             .await?
             .then_some(())
             .ok_or_else(refused)
@@ -125,17 +136,27 @@ impl SelfService<'_> {
         provider: &Services,
         user: &User,
         factors: &[mfa::Factor],
-        otp: Option<&str>,
+        offered: &Offered,
     ) -> Result<bool, AdminError> {
+        let otp = offered.otp.as_deref();
         if otp.is_none_or(|c| c.trim().is_empty()) {
             return Ok(false);
         }
         let hot = provider.state.as_ref();
         let now = self.clock.now();
+        // A browser this user signed in from before has its own count, as at the login page's
+        // second step: someone else's wrong codes from many addresses cannot lock it out.
+        let known = match offered.device.as_deref() {
+            Some(device) => crate::security::signin::device::is_known(hot, user.id, device).await?,
+            None => false,
+        };
         let attempt = Attempt {
             subject: user.id.to_string(),
             typed: String::new(),
-            origin: Origin::Source(self.ctx.client_ip()),
+            origin: match (known, &offered.device) {
+                (true, Some(device)) => Origin::KnownDevice(device.clone()),
+                _ => Origin::Source(self.ctx.client_ip()),
+            },
             factor: LockFactor::Code,
         };
         let locked = || AdminError::Forbidden("too many failed attempts: try again later".into());

@@ -34,6 +34,41 @@ pub struct ApplicationChange {
     pub enabled: Option<bool>,
 }
 
+/// True when a change touches nothing but `enabled`.
+fn only_enabled(change: &ApplicationChange) -> bool {
+    let ApplicationChange {
+        name,
+        grant_types,
+        redirect_uris,
+        post_logout_redirect_uris,
+        scopes,
+        resources,
+        token_permissions,
+        id_token_signed_response_alg,
+        require_pushed_authorization_requests,
+        jwks,
+        jwks_uri,
+        backchannel_logout_uri,
+        first_party,
+        introspect,
+        enabled: _,
+    } = change;
+    name.is_none()
+        && grant_types.is_none()
+        && redirect_uris.is_none()
+        && post_logout_redirect_uris.is_none()
+        && scopes.is_none()
+        && resources.is_none()
+        && token_permissions.is_none()
+        && id_token_signed_response_alg.is_none()
+        && require_pushed_authorization_requests.is_none()
+        && jwks.is_none()
+        && jwks_uri.is_none()
+        && backchannel_logout_uri.is_none()
+        && first_party.is_none()
+        && introspect.is_none()
+}
+
 impl ApplicationAdmin<'_> {
     async fn allowed(&self, who: &Principal, wanted: &str, action: Action, app: &str) -> Result<(), AdminError> {
         if let Err(denied) = who.check(wanted, None) {
@@ -94,6 +129,12 @@ impl ApplicationAdmin<'_> {
         let mut app = self.application(who, id).await?;
         self.allowed(who, "applications:update", Action::ApplicationUpdate, id)
             .await?;
+        if app.client_id.as_str() == super::CONSOLE_CLIENT_ID && !only_enabled(&change) {
+            return Err(AdminError::Invalid {
+                field: "client_id",
+                message: "the console's own application can only be enabled or disabled".into(),
+            });
+        }
         if let Some(name) = change.name {
             app.name = crate::model::account::display_name(&name).map_err(|e| AdminError::Invalid {
                 field: "name",
@@ -191,6 +232,11 @@ impl ApplicationAdmin<'_> {
         let app = self.application(who, id).await?;
         self.allowed(who, "applications:delete", Action::ApplicationDelete, id)
             .await?;
+        if app.client_id.as_str() == super::CONSOLE_CLIENT_ID {
+            return Err(AdminError::Conflict(
+                "the console's own application cannot be deleted: disable it to turn the console off".into(),
+            ));
+        }
         let client_id = app.client_id.to_string();
         let generation = crate::oauth::revocation::Generation::App(&client_id);
         self.ending(Some(generation), self.db.delete_application(&app.client_id))

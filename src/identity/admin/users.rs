@@ -177,7 +177,15 @@ impl UserAdmin<'_> {
             input.client = who.account.map(|a| a.to_string());
         }
         let account = match input.client.as_deref() {
-            Some(c) => Some(find_account(self.db, c).await?.id),
+            Some(c) => match find_account(self.db, c).await {
+                Ok(account) => Some(account.id),
+                // An account's admin learns nothing of other customers: a missing account is
+                // refused as another customer's is.
+                Err(AdminError::NotFound(_)) if who.account.is_some() => {
+                    return Err(AdminError::Forbidden("the user belongs to another B2B account".into()));
+                }
+                Err(e) => return Err(e),
+            },
             None => None,
         };
         let role_name = RoleName::parse(&input.role).map_err(|e| AdminError::Invalid {
