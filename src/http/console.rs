@@ -309,6 +309,20 @@ pub struct ConfirmPage<'a> {
     pub back: String,
 }
 
+/// `path` with the non-empty `params` as its query.
+pub fn href(path: &str, params: &[(&str, &str)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
 /// Percent-encodes a query value.
 pub fn encode(value: &str) -> String {
     utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
@@ -451,18 +465,8 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "message.html")]
-struct RetryPage<'a> {
-    ui: &'a Ui,
-    title: &'a str,
-    message: &'a str,
-    error: bool,
-    link: Option<(&'a str, &'a str)>,
-}
-
 fn retry(ui: &Ui, status: StatusCode) -> Response {
-    let view = RetryPage {
+    let view = super::browser::MessagePage {
         ui,
         title: ui.c_title,
         message: ui.c_signin_failed,

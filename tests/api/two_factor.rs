@@ -691,22 +691,7 @@ async fn step_up_codes_are_counted_under_the_lockout() {
     let (secret, _) = enrol(&app, &token).await;
     // The browser's sign-in is now old (and had no second factor): a new email needs proof.
     app.clock.advance(Duration::minutes(11));
-    let attempt = |otp: String| {
-        let browser = &browser;
-        let url = app.url("/account");
-        async move {
-            let page = browser.get(&url).await.text().await.unwrap();
-            let csrf = hidden(&page, "csrf");
-            let form = [
-                ("csrf", csrf.as_str()),
-                ("action", "profile"),
-                ("email", "gus.new@example.com"),
-                ("current_password", PASSWORD),
-                ("otp", otp.as_str()),
-            ];
-            browser.post(&url, &form).await.status().as_u16()
-        }
-    };
+    let attempt = |otp: String| new_email_with_code(&app, &browser, "gus.new@example.com", otp);
     for _ in 0..5 {
         assert_eq!(attempt("000000".into()).await, 401);
     }
@@ -730,6 +715,22 @@ async fn step_up_codes_are_counted_under_the_lockout() {
     app.stop().await;
 }
 
+/// Asks for a new email on the account page with the password and `otp` as fresh proof; the
+/// answer's status.
+async fn new_email_with_code(app: &TestApp, browser: &Browser, email: &str, otp: String) -> u16 {
+    let url = app.url("/account");
+    let page = browser.get(&url).await.text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "profile"),
+        ("email", email),
+        ("current_password", PASSWORD),
+        ("otp", otp.as_str()),
+    ];
+    browser.post(&url, &form).await.status().as_u16()
+}
+
 /// Step-up codes count per known browser, as the login page's second step does: wrong codes
 /// typed in another browser (someone who has the password) lock that browser, not the user's
 /// own, which still changes the email with the right code.
@@ -746,19 +747,7 @@ async fn wrong_step_up_codes_elsewhere_do_not_lock_the_users_own_browser() {
     app.clock.advance(Duration::minutes(11));
     let attempt = |browser: &'static str, otp: String| {
         let browser = if browser == "mine" { &mine } else { &theirs };
-        let url = app.url("/account");
-        async move {
-            let page = browser.get(&url).await.text().await.unwrap();
-            let csrf = hidden(&page, "csrf");
-            let form = [
-                ("csrf", csrf.as_str()),
-                ("action", "profile"),
-                ("email", "hal.new@example.com"),
-                ("current_password", PASSWORD),
-                ("otp", otp.as_str()),
-            ];
-            browser.post(&url, &form).await.status().as_u16()
-        }
+        new_email_with_code(&app, browser, "hal.new@example.com", otp)
     };
     for _ in 0..6 {
         assert_eq!(attempt("theirs", "000000".into()).await, 401);

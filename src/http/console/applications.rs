@@ -54,23 +54,35 @@ fn on(v: &Option<String>) -> bool {
     v.as_deref() == Some("on")
 }
 
-/// The grants ticked in a form, by their names.
-fn ticked(
-    code: &Option<String>,
-    refresh: &Option<String>,
-    service: &Option<String>,
-    password: &Option<String>,
-) -> Vec<String> {
-    [
-        (code, GrantType::AuthorizationCode),
-        (refresh, GrantType::RefreshToken),
-        (service, GrantType::ClientCredentials),
-        (password, GrantType::Password),
-    ]
-    .into_iter()
-    .filter(|(v, _)| on(v))
-    .map(|(_, g)| g.as_str().to_owned())
-    .collect()
+/// What the registration and the change forms of an application share.
+#[derive(Debug, Default, Deserialize)]
+pub struct AppFields {
+    name: Option<String>,
+    redirect_uris: Option<String>,
+    post_logout_redirect_uris: Option<String>,
+    authorization_code: Option<String>,
+    refresh_token: Option<String>,
+    client_credentials: Option<String>,
+    password: Option<String>,
+    scopes: Option<String>,
+    first_party: Option<String>,
+    introspect: Option<String>,
+}
+
+impl AppFields {
+    /// The grants ticked, by their names.
+    fn grants(&self) -> Vec<String> {
+        [
+            (&self.authorization_code, GrantType::AuthorizationCode),
+            (&self.refresh_token, GrantType::RefreshToken),
+            (&self.client_credentials, GrantType::ClientCredentials),
+            (&self.password, GrantType::Password),
+        ]
+        .into_iter()
+        .filter(|(v, _)| on(v))
+        .map(|(_, g)| g.as_str().to_owned())
+        .collect()
+    }
 }
 
 #[derive(Template)]
@@ -144,17 +156,9 @@ pub async fn list(mut r: ConsoleRequest, Query(q): Query<ListQuery>) -> Response
 #[derive(Debug, Default, Deserialize)]
 pub struct NewAppForm {
     csrf: Option<String>,
-    name: Option<String>,
-    redirect_uris: Option<String>,
-    post_logout_redirect_uris: Option<String>,
-    authorization_code: Option<String>,
-    refresh_token: Option<String>,
-    client_credentials: Option<String>,
-    password: Option<String>,
-    scopes: Option<String>,
+    #[serde(flatten)]
+    fields: AppFields,
     public: Option<String>,
-    first_party: Option<String>,
-    introspect: Option<String>,
     service_role: Option<String>,
 }
 
@@ -188,21 +192,16 @@ pub async fn create(mut r: ConsoleRequest, Form(form): Form<NewAppForm>) -> Resp
     if let Some(refused) = r.forged(form.csrf.as_deref()) {
         return refused;
     }
-    let grants = ticked(
-        &form.authorization_code,
-        &form.refresh_token,
-        &form.client_credentials,
-        &form.password,
-    );
+    let fields = &form.fields;
     let input = NewApplication {
-        name: form.name.clone().unwrap_or_default(),
-        redirect_uris: lines(form.redirect_uris.as_deref()),
-        post_logout_redirect_uris: lines(form.post_logout_redirect_uris.as_deref()),
-        grants,
-        scopes: lines(form.scopes.as_deref()),
+        name: fields.name.clone().unwrap_or_default(),
+        redirect_uris: lines(fields.redirect_uris.as_deref()),
+        post_logout_redirect_uris: lines(fields.post_logout_redirect_uris.as_deref()),
+        grants: fields.grants(),
+        scopes: lines(fields.scopes.as_deref()),
         public: on(&form.public),
-        first_party: on(&form.first_party),
-        introspect: on(&form.introspect),
+        first_party: on(&fields.first_party),
+        introspect: on(&fields.introspect),
         role: form.service_role.clone().filter(|s| !s.is_empty()),
         ..NewApplication::default()
     };
@@ -282,16 +281,8 @@ pub struct AppForm {
     csrf: Option<String>,
     action: Option<String>,
     confirmed: Option<String>,
-    name: Option<String>,
-    redirect_uris: Option<String>,
-    post_logout_redirect_uris: Option<String>,
-    authorization_code: Option<String>,
-    refresh_token: Option<String>,
-    client_credentials: Option<String>,
-    password: Option<String>,
-    scopes: Option<String>,
-    first_party: Option<String>,
-    introspect: Option<String>,
+    #[serde(flatten)]
+    fields: AppFields,
     enabled: Option<String>,
 }
 
@@ -330,20 +321,15 @@ pub async fn act(mut r: ConsoleRequest, Path(id): Path<String>, Form(form): Form
         let apps = admin.applications();
         match action.as_str() {
             "update" => {
-                let grants = ticked(
-                    &form.authorization_code,
-                    &form.refresh_token,
-                    &form.client_credentials,
-                    &form.password,
-                );
+                let fields = &form.fields;
                 let change = ApplicationChange {
-                    name: form.name.clone(),
-                    grant_types: Some(grants),
-                    redirect_uris: Some(lines(form.redirect_uris.as_deref())),
-                    post_logout_redirect_uris: Some(lines(form.post_logout_redirect_uris.as_deref())),
-                    scopes: Some(lines(form.scopes.as_deref())),
-                    first_party: Some(on(&form.first_party)),
-                    introspect: Some(on(&form.introspect)),
+                    name: fields.name.clone(),
+                    grant_types: Some(fields.grants()),
+                    redirect_uris: Some(lines(fields.redirect_uris.as_deref())),
+                    post_logout_redirect_uris: Some(lines(fields.post_logout_redirect_uris.as_deref())),
+                    scopes: Some(lines(fields.scopes.as_deref())),
+                    first_party: Some(on(&fields.first_party)),
+                    introspect: Some(on(&fields.introspect)),
                     enabled: Some(on(&form.enabled)),
                     ..ApplicationChange::default()
                 };

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Choices, Chrome, ConsoleRequest, encode, failed};
+use super::{Choices, Chrome, ConsoleRequest, failed};
 use crate::http::admin::text_filter;
 use crate::http::ui::Ui;
 use crate::identity::admin::AdminError;
@@ -108,22 +108,16 @@ fn filter(q: &AuditQuery) -> Result<AuditFilter, AdminError> {
 }
 
 fn href(q: &AuditQuery, cursor: Option<i64>) -> String {
-    let mut href = String::from("/console/audit?");
-    for (k, v) in [
-        ("action", &q.action),
-        ("actor_id", &q.actor_id),
-        ("target_id", &q.target_id),
-        ("outcome", &q.outcome),
-        ("client_id", &q.client_id),
-    ] {
-        if !v.is_empty() {
-            href.push_str(&format!("{k}={}&", encode(v)));
-        }
-    }
-    if let Some(c) = cursor {
-        href.push_str(&format!("cursor={c}"));
-    }
-    href.trim_end_matches(['&', '?']).to_owned()
+    let cursor = cursor.map(|c| c.to_string()).unwrap_or_default();
+    let params = [
+        ("action", q.action.as_str()),
+        ("actor_id", q.actor_id.as_str()),
+        ("target_id", q.target_id.as_str()),
+        ("outcome", q.outcome.as_str()),
+        ("client_id", q.client_id.as_str()),
+        ("cursor", cursor.as_str()),
+    ];
+    super::href("/console/audit", &params)
 }
 
 /// `GET /console/audit`.

@@ -161,21 +161,16 @@ fn user_filter(q: &ListQuery) -> Result<UserFilter, AdminError> {
 
 /// The list's address with these filters and `cursor`.
 fn list_href(q: &ListQuery, cursor: Option<&str>) -> String {
-    let mut href = String::from("/console/users?");
-    for (k, v) in [
-        ("q", &q.q),
-        ("role", &q.role),
-        ("status", &q.status),
-        ("client_id", &q.client_id),
-    ] {
-        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-            href.push_str(&format!("{k}={}&", encode(v)));
-        }
-    }
-    if let Some(c) = cursor {
-        href.push_str(&format!("cursor={}", encode(c)));
-    }
-    href.trim_end_matches(['&', '?']).to_owned()
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (query, role, status, account) = (value(&q.q), value(&q.role), value(&q.status), value(&q.client_id));
+    let params = [
+        ("q", query.as_str()),
+        ("role", role.as_str()),
+        ("status", status.as_str()),
+        ("client_id", account.as_str()),
+        ("cursor", cursor.unwrap_or_default()),
+    ];
+    super::href("/console/users", &params)
 }
 
 /// `GET /console/users`.
