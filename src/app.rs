@@ -88,11 +88,16 @@ impl App {
                 })?,
         };
         let stores = Stores::new(db, hot);
-        let console =
-            crate::identity::admin::ensure_console_application(stores.db.as_ref(), clock.as_ref(), config.issuer_str());
-        if let Err(e) = console.await {
-            tracing::warn!(error = %e, "the admin console's application could not be registered: /console will not work");
-        }
+        // Off the start's path (a second database connection costs ~100 ms here); the console
+        // registers it itself if asked for first.
+        let (db, console_clock, issuer) = (stores.db.clone(), clock.clone(), config.issuer_str().to_owned());
+        tokio::spawn(async move {
+            let ensured =
+                crate::identity::admin::ensure_console_application(db.as_ref(), console_clock.as_ref(), &issuer);
+            if let Err(e) = ensured.await {
+                tracing::warn!(error = %e, "the admin console's application could not be registered: /console will not work");
+            }
+        });
         let notifier = crate::notify::Notifier::from_config(&config)?;
         if notifier.sms.name() == "log" && !config.is_https() {
             tracing::warn!("no PROPUSK_SMS_WEBHOOK_URL: SMS codes are written to the log (development only)");

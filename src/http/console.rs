@@ -365,11 +365,22 @@ async fn end(state: &AppState, cookie: &str) {
     let _ = hot.delete(key).await;
 }
 
-/// The console's application as it is now (`None`: missing or disabled).
+/// The console's application as it is now (`None`: disabled, or the store is unavailable). The
+/// start registers it in the background; asked for before that, it is registered here.
 async fn console_app(state: &AppState) -> Option<std::sync::Arc<Application>> {
     let id = ClientId::parse(CONSOLE_CLIENT_ID).ok()?;
-    let app = state.provider.clients.application(&id).await.ok()??;
-    app.enabled.then_some(app)
+    if let Some(app) = state.provider.clients.application(&id).await.ok()? {
+        return Some(app);
+    }
+    let db = state.stores.db.as_ref();
+    if db.find_application(&id).await.ok()?.is_some() {
+        return None; // registered, and disabled
+    }
+    crate::identity::admin::ensure_console_application(db, state.clock.as_ref(), state.config.issuer_str())
+        .await
+        .ok()?;
+    state.provider.clients.forget_application(&id);
+    state.provider.clients.application(&id).await.ok()?
 }
 
 fn callback_uri(state: &AppState) -> String {

@@ -47,6 +47,13 @@ pub async fn console_sign_in(app: &TestApp, browser: &Browser, username: &str) -
     browser.get(&app.url("/console")).await.text().await.unwrap()
 }
 
+/// The start registers the console's application in the background; opening the console's
+/// sign-in registers it at once if it is not yet.
+async fn console_registered(app: &TestApp) {
+    let r = Browser::default().get(&app.url("/console/login")).await;
+    assert_eq!(r.status(), 303);
+}
+
 async fn page(browser: &Browser, url: &str) -> (u16, String) {
     let r = browser.get(url).await;
     (r.status().as_u16(), r.text().await.unwrap())
@@ -385,6 +392,7 @@ async fn the_console_works_in_a_real_browser_in_russian() {
 async fn a_code_for_the_console_is_worth_nothing_outside_it() {
     let app = TestApp::spawn(Backend::Embedded).await;
     app.user("sam", "admin", None).await;
+    console_registered(&app).await;
     let victim = Browser::default();
     victim.log_in(&app, "sam", PASSWORD).await;
     let (verifier, challenge) = pkce();
@@ -424,6 +432,7 @@ async fn a_code_for_the_console_is_worth_nothing_outside_it() {
 async fn the_consoles_own_application_only_turns_on_and_off() {
     let app = TestApp::spawn(Backend::Embedded).await;
     app.user("sam", "admin", None).await;
+    console_registered(&app).await;
     let rp = app.web_app(true).await;
     let token = app.access_token(&rp, "sam").await;
     let path = "/admin/v1/applications/propusk-console";
