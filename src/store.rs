@@ -268,6 +268,10 @@ pub trait FactorStore: Send + Sync {
     ) -> Result<FactorRemoval, StoreError>;
     /// Removes every factor and recovery code of the user; how many factors went.
     async fn delete_factors(&self, user: UserId) -> Result<u64, StoreError>;
+    /// As [`Self::delete_factors`], but only while the user has no confirmed factor, checked in
+    /// the same turn (an authenticator confirmed meanwhile stays, with the recovery codes);
+    /// whether it cleared.
+    async fn delete_factors_unless_confirmed(&self, user: UserId) -> Result<bool, StoreError>;
     /// Replaces the user's recovery codes with these hashes, taking turns with the other writers
     /// of the user's factors: of two replacements at once, one set is left, never both.
     async fn replace_recovery_codes(

@@ -373,12 +373,14 @@ async fn console_app(state: &AppState) -> Option<std::sync::Arc<Application>> {
         return Some(app);
     }
     let db = state.stores.db.as_ref();
-    if db.find_application(&id).await.ok()?.is_some() {
-        return None; // registered, and disabled
+    match db.find_application(&id).await.ok()? {
+        Some(stored) if !stored.enabled => return None,
+        // Registered since this node cached its absence.
+        Some(_) => {}
+        None => crate::identity::admin::ensure_console_application(db, state.clock.as_ref(), state.config.issuer_str())
+            .await
+            .ok()?,
     }
-    crate::identity::admin::ensure_console_application(db, state.clock.as_ref(), state.config.issuer_str())
-        .await
-        .ok()?;
     state.provider.clients.forget_application(&id);
     state.provider.clients.application(&id).await.ok()?
 }
@@ -508,7 +510,9 @@ pub async fn callback(
     let hot = &state.stores.state;
     let flight: Flight = match hot.take_record(Key::ConsoleSignIn(&flight_id)).await {
         Ok(crate::oauth::ports::Use::First(f)) => f,
-        Ok(_) => {
+        // The same callback again (a reload): its code was redeemed by the first.
+        Ok(crate::oauth::ports::Use::Again(_)) => return retry(&ui, StatusCode::BAD_REQUEST),
+        Ok(crate::oauth::ports::Use::Missing) => {
             // A code no sign-in of this console waits for (a link someone else made): used up
             // here, so it is worth nothing to whoever reads it in a log or the history.
             let _ = crate::oauth::code::redeem(&state.provider, &code).await;

@@ -291,11 +291,16 @@ impl SelfService<'_> {
         if doomed.is_empty() {
             return Ok(0);
         }
-        let keep_one = doomed.iter().any(Factor::is_confirmed)
-            && crate::security::signin::second_factor::required(provider, user).await?;
+        let keep_one = crate::security::signin::second_factor::required(provider, user).await?;
         let ids: Vec<uuid::Uuid> = doomed.iter().map(|f| f.id).collect();
         match self.db.delete_factors_keeping(user.id, &ids, keep_one).await? {
-            FactorRemoval::Removed(dropped) => Ok(dropped),
+            FactorRemoval::Removed(dropped) => {
+                if dropped > 0 {
+                    // With the last confirmed factor go the recovery codes.
+                    self.db.delete_factors_unless_confirmed(user.id).await?;
+                }
+                Ok(dropped)
+            }
             FactorRemoval::Refused => Err(factor_required("changing the address or number its codes go to")),
         }
     }

@@ -357,6 +357,7 @@ fn same_settings(a: &Application, b: &Application) -> bool {
         && a.settings == b.settings
         && a.access_token_ttl == b.access_token_ttl
         && a.refresh_token_ttl == b.refresh_token_ttl
+        && a.id_token_alg == b.id_token_alg
 }
 
 /// An application as `input` describes it, with its secret (confidential only), not yet stored.

@@ -447,15 +447,18 @@ async fn the_consoles_own_application_only_turns_on_and_off() {
     assert_eq!(status, 400);
     let (status, _) = app.call(&token, reqwest::Method::DELETE, path, None).await;
     assert_eq!(status, 409);
-    let (status, _) = app
-        .call(
-            &token,
-            reqwest::Method::PATCH,
-            path,
-            Some(serde_json::json!({"enabled": false})),
-        )
+    // Staff turn it off from the console itself (the page's other fields are left alone).
+    let staff = Browser::default();
+    let home = console_sign_in(&app, &staff, "sam").await;
+    let csrf = hidden(&home, "csrf");
+    let off = [("csrf", csrf.as_str()), ("action", "update"), ("name", "Renamed")];
+    let r = staff
+        .post(&app.url("/console/applications/propusk-console"), &off)
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let id = propusk::model::application::ClientId::parse("propusk-console").unwrap();
+    let stored = app.state.stores.db.find_application(&id).await.unwrap().unwrap();
+    assert!(!stored.enabled && stored.name == "Propusk console");
     let browser = Browser::default();
     assert_eq!(browser.get(&app.url("/console/login")).await.status(), 503);
 
@@ -463,15 +466,20 @@ async fn the_consoles_own_application_only_turns_on_and_off() {
     app.account("Globex").await;
     app.user("ann", "client_admin", Some(acme.slug.as_str())).await;
     let ann = app.access_token(&rp, "ann").await;
-    let mut answers = Vec::new();
-    for slug in ["globex", "no-such-company"] {
-        let body = serde_json::json!({"username": format!("x-{slug}"), "password": "a long enough password", "role": "client_user", "client_id": slug});
-        answers.push(
-            app.call(&ann, reqwest::Method::POST, "/admin/v1/users", Some(body))
-                .await,
+    for role in ["client_user", "no-such-role"] {
+        let mut answers = Vec::new();
+        for slug in ["globex", "no-such-company"] {
+            let body = serde_json::json!({"username": "x-user", "password": "a long enough password", "role": role, "client_id": slug});
+            answers.push(
+                app.call(&ann, reqwest::Method::POST, "/admin/v1/users", Some(body))
+                    .await,
+            );
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "{role}: an existing and a missing account answer alike"
         );
+        assert_eq!(answers[0].0, 403);
     }
-    assert_eq!(answers[0], answers[1], "an existing and a missing account answer alike");
-    assert_eq!(answers[0].0, 403);
     app.stop().await;
 }

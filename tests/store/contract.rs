@@ -1048,3 +1048,38 @@ pub async fn identity_providers_are_found_listed_and_changed(f: DbFixture) {
         ["a-1", "a-2"]
     );
 }
+
+/// With the last confirmed factor go the enrolments and the recovery codes — decided in the
+/// same turn as the delete, so an authenticator confirmed meanwhile stays with its codes.
+pub async fn factors_clear_only_while_none_is_confirmed(f: DbFixture) {
+    use propusk::model::mfa::{self, Factor, FactorKind};
+    let u = user(&f, "ann", "operator", None);
+    f.db.insert_user(&u, &[]).await.unwrap();
+    let now = f.clock.now();
+    let factor = |confirmed: bool| Factor {
+        id: uuid::Uuid::now_v7(),
+        user_id: u.id,
+        kind: FactorKind::Email,
+        secret_enc: None,
+        target: Some("ann@example.com".into()),
+        confirmed_at: confirmed.then_some(now),
+        last_used_step: None,
+        created_at: now,
+    };
+    let codes: Vec<Vec<u8>> = mfa::new_recovery_codes().into_iter().map(|(_, hash)| hash).collect();
+    f.db.replace_recovery_codes(u.id, &codes, now).await.unwrap();
+    let (confirmed, pending) = (factor(true), factor(false));
+    f.db.insert_factor(&confirmed).await.unwrap();
+    f.db.insert_factor(&pending).await.unwrap();
+    assert!(!f.db.delete_factors_unless_confirmed(u.id).await.unwrap());
+    assert_eq!(
+        f.db.list_factors(u.id).await.unwrap().len(),
+        2,
+        "a confirmed factor keeps them all"
+    );
+    assert_eq!(f.db.recovery_codes_left(u.id).await.unwrap(), 10);
+    f.db.delete_factors_keeping(u.id, &[confirmed.id], false).await.unwrap();
+    assert!(f.db.delete_factors_unless_confirmed(u.id).await.unwrap());
+    assert!(f.db.list_factors(u.id).await.unwrap().is_empty());
+    assert_eq!(f.db.recovery_codes_left(u.id).await.unwrap(), 0);
+}

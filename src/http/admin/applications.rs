@@ -14,7 +14,7 @@ use crate::identity::admin::applications::ApplicationChange;
 use crate::model::application::ClientId;
 
 /// Forgets the cached application on this node (other nodes within the cache lifetime, 30 s).
-fn forget(state: &AppState, id: &str) {
+pub fn forget(state: &AppState, id: &str) {
     if let Ok(client_id) = ClientId::parse(id) {
         state.provider.clients.forget_application(&client_id);
     }

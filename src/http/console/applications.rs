@@ -320,6 +320,14 @@ pub async fn act(mut r: ConsoleRequest, Path(id): Path<String>, Form(form): Form
         let admin = r.admin();
         let apps = admin.applications();
         match action.as_str() {
+            // The console's own application only turns on and off.
+            "update" if id == crate::identity::admin::CONSOLE_CLIENT_ID => {
+                let change = ApplicationChange {
+                    enabled: Some(on(&form.enabled)),
+                    ..ApplicationChange::default()
+                };
+                apps.change_application(&r.who, &id, change).await.map(|_| None)
+            }
             "update" => {
                 let fields = &form.fields;
                 let change = ApplicationChange {
@@ -343,6 +351,8 @@ pub async fn act(mut r: ConsoleRequest, Path(id): Path<String>, Form(form): Form
             }),
         }
     };
+    // This node's cached copy goes at once (others within the cache's lifetime), as at the API.
+    crate::http::admin::applications::forget(&r.state, &id);
     match result {
         Ok(Some((app, secret))) => secret_page(r, StatusCode::OK, &app, secret.expose()),
         Ok(None) if action == "delete" => done("/console/applications", "deleted"),

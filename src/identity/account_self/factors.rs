@@ -112,17 +112,17 @@ impl SelfService<'_> {
     ) -> Result<(), AdminError> {
         let user = self.me(sub).await?;
         let factor = self.factor(&user, id).await?;
-        let keep_one =
-            factor.is_confirmed() && crate::security::signin::second_factor::required(provider, &user).await?;
+        // The store judges whether a confirmed factor would be left, in its own turn: a factor
+        // read here as unconfirmed may be confirmed by now.
+        let keep_one = crate::security::signin::second_factor::required(provider, &user).await?;
         match self.db.delete_factors_keeping(user.id, &[factor.id], keep_one).await? {
             FactorRemoval::Refused => return Err(super::factor_required("removing this one")),
             // Removed meanwhile, by another request.
             FactorRemoval::Removed(0) => return Err(not_found(id)),
             FactorRemoval::Removed(_) => {}
         }
-        if !self.has_confirmed_factor(user.id).await? {
-            self.db.delete_factors(user.id).await?;
-        }
+        // With the last confirmed factor go the enrolments and the recovery codes.
+        self.db.delete_factors_unless_confirmed(user.id).await?;
         self.record(
             &user,
             Action::MfaRemove,

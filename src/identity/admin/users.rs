@@ -188,6 +188,13 @@ impl UserAdmin<'_> {
             },
             None => None,
         };
+        // Another customer's account is refused before anything else is looked at, so neither
+        // the answer nor its time tells an account's admin whether that account exists.
+        if let Some(own) = who.account
+            && account != Some(own)
+        {
+            return Err(AdminError::Forbidden("the user belongs to another B2B account".into()));
+        }
         let role_name = RoleName::parse(&input.role).map_err(|e| AdminError::Invalid {
             field: "role",
             message: e.0,

@@ -170,6 +170,31 @@ macro_rules! sql_factors {
                 Ok($crate::store::FactorRemoval::Removed(removed))
             }
 
+            async fn delete_factors_unless_confirmed(&self, user: UserId) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
+                Self::lock_factors_of(&mut tx, user).await?;
+                let confirmed: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+                )
+                .bind(user.as_uuid())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(Self::error)?;
+                if confirmed > 0 {
+                    tx.rollback().await.map_err(Self::error)?;
+                    return Ok(false);
+                }
+                for table in ["DELETE FROM mfa_factors WHERE user_id = $1", "DELETE FROM recovery_codes WHERE user_id = $1"] {
+                    sqlx::query(table)
+                        .bind(user.as_uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::error)?;
+                }
+                tx.commit().await.map_err(Self::error)?;
+                Ok(true)
+            }
+
             async fn delete_factors(&self, user: UserId) -> Result<u64, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
                 Self::lock_factors_of(&mut tx, user).await?;
