@@ -335,7 +335,7 @@ pub async fn profile(State(state): State<AppState>, ClientIp(peer): ClientIp, he
     }
 }
 
-#[utoipa::path(patch, path = "/account/v1/profile", tag = "profile", request_body = crate::http::openapi::ProfileRequestDoc, responses((status = 200, description = "Changed; a new email or phone waits for its code (`pending`)", body = crate::http::openapi::OwnProfile)))]
+#[utoipa::path(patch, path = "/account/v1/profile", tag = "profile", request_body = ProfileRequest, responses((status = 200, description = "Changed; a new email or phone waits for its code (`pending`)", body = crate::http::openapi::OwnProfile)))]
 pub async fn update_profile(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -363,8 +363,9 @@ pub async fn update_profile(
     }
 }
 
-/// A profile change, with proof for a new email or phone. No `Debug`: a password.
-#[derive(Deserialize)]
+/// A profile change, with proof for a new email or phone.
+// No `Debug`: a password.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ProfileRequest {
     #[serde(flatten)]
     change: ProfileChange,
@@ -378,7 +379,8 @@ async fn gate(state: &AppState, svc: &SelfService<'_>, me: &Me, body: &axum::bod
     me.proven(state, svc, &offered, false).await
 }
 
-/// No `Debug`: passwords.
+/// A new password, with the current one.
+// No `Debug`: passwords.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     current_password: String,

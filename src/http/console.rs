@@ -658,6 +658,15 @@ pub fn done(to: &str, what: &str) -> Response {
     redirect(&format!("{to}?done={what}"), &[])
 }
 
+/// The answer to a query string that could not be read (malformed or repeated parameters).
+pub fn bad_query(r: &ConsoleRequest) -> Response {
+    let error = AdminError::Invalid {
+        field: "query",
+        message: "malformed or repeated parameters".into(),
+    };
+    failed(r, error)
+}
+
 /// The answer of a form that failed before reaching a service.
 pub fn failed(r: &ConsoleRequest, error: AdminError) -> Response {
     let (status, words) = refusal(&r.ui, error);

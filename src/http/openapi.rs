@@ -208,16 +208,6 @@ pub struct SessionList {
     pub items: Vec<SessionView>,
 }
 
-/// A profile change, with proof for a new email or phone.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ProfileRequestDoc {
-    #[schema(inline)]
-    change: crate::identity::account_self::ProfileChange,
-    #[schema(inline)]
-    proof: crate::identity::account_self::Offered,
-}
-
 /// The bearer scheme and the errors every route may answer, added to each operation.
 struct Common;
 

@@ -67,7 +67,8 @@ pub async fn change_role(
     respond(r.admin().users().change_role(&r.who, &id, &body.role).await)
 }
 
-/// `POST /admin/v1/users`. No `Debug`: it holds the password.
+/// A new user.
+// No `Debug`: it holds the password.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
     username: String,

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Choices, Chrome, ConsoleRequest, failed};
+use super::{Choices, Chrome, ConsoleRequest};
 use crate::http::admin::text_filter;
 use crate::http::ui::Ui;
 use crate::identity::admin::AdminError;
@@ -126,13 +126,7 @@ pub async fn list(
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = query else {
-        return failed(
-            &r,
-            AdminError::Invalid {
-                field: "query",
-                message: "malformed or repeated parameters".into(),
-            },
-        );
+        return super::bad_query(&r);
     };
     let (rows, next, status) = match filter(&q) {
         Ok(f) => match r.admin().audit_trail().search(&r.who, f, Some(PAGE)).await {

@@ -16,7 +16,6 @@ use crate::http::ui::Ui;
 use crate::identity::account_self::ProfileChange;
 use crate::identity::admin::{AdminError, NewUser};
 use crate::model::account::AccountId;
-use crate::model::role::RoleScope;
 use crate::model::user::{User, UserId, UserStatus};
 use crate::store::UserFilter;
 
@@ -179,13 +178,7 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = query else {
-        return failed(
-            &r,
-            AdminError::Invalid {
-                field: "query",
-                message: "malformed or repeated parameters".into(),
-            },
-        );
+        return super::bad_query(&r);
     };
     r.said(q.done.as_deref());
     let (rows, next, status) = match user_filter(&q) {
@@ -245,21 +238,8 @@ pub struct NewUserForm {
 }
 
 async fn new_page(r: ConsoleRequest, status: StatusCode, form: &NewUserForm) -> Response {
+    // An account's admins see only account roles (`RoleAdmin::list`): the ones they may hand out.
     let roles = role_choices(&r, form.role.as_deref()).await;
-    // The roles the principal may hand out: an account's admins only account roles.
-    let roles = if r.who.account.is_some() {
-        let account_roles = r.admin().roles().list(&r.who).await.unwrap_or_default();
-        roles
-            .into_iter()
-            .filter(|(name, _, _)| {
-                account_roles
-                    .iter()
-                    .any(|role| role.name.as_str() == name && role.scope == RoleScope::Account)
-            })
-            .collect()
-    } else {
-        roles
-    };
     let accounts = account_choices(&r, form.client_id.as_deref()).await;
     let ui = r.ui.clone();
     let view = NewUserPage {
@@ -332,7 +312,12 @@ async fn user_page(r: ConsoleRequest, id: &str, status: StatusCode) -> Response 
         Ok(user) => user,
         Err(e) => return failed(&r, e),
     };
-    let accounts = account_choices(&r, None).await;
+    // The user's account, for its name (one read, not the list of every account).
+    let account = match user.client_id {
+        Some(id) => r.admin().accounts().account(&r.who, &id.to_string()).await.ok(),
+        None => None,
+    };
+    let accounts: Choices = account.into_iter().map(|a| (a.id.to_string(), a.name, false)).collect();
     let roles = role_choices(&r, Some(user.role.as_str())).await;
     let ui = r.ui.clone();
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");

@@ -37,7 +37,8 @@ impl SignedIn {
     }
 }
 
-/// Proof offered in the request body. No `Debug`: a password.
+/// Proof offered in the request body.
+// No `Debug`: a password.
 #[derive(Default, Deserialize, utoipa::ToSchema)]
 pub struct Offered {
     pub current_password: Option<String>,

@@ -16,7 +16,7 @@ use crate::model::idp::{self, ClaimMap, IdentityProvider, RoleRule};
 use crate::model::role::{RoleName, RoleScope};
 
 /// A provider as typed; on update, absent fields stay. `client_secret` is write-only.
-/// No `Debug`: it holds the secret.
+// No `Debug`: it holds the secret.
 #[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdpInput {
