@@ -241,8 +241,8 @@ pub trait FactorStore: Send + Sync {
     /// The user's factors, oldest first.
     async fn list_factors(&self, user: UserId) -> Result<Vec<Factor>, StoreError>;
     async fn insert_factor(&self, factor: &Factor) -> Result<(), StoreError>;
-    /// Marks the factor confirmed (and its first TOTP step used); false when it is not the
-    /// user's.
+    /// Marks the factor confirmed (and its first TOTP step used), in the user's turn with the
+    /// other writers of their factors; false when it is not the user's.
     async fn confirm_factor(
         &self,
         user: UserId,

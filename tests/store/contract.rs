@@ -1083,3 +1083,38 @@ pub async fn factors_clear_only_while_none_is_confirmed(f: DbFixture) {
     assert!(f.db.list_factors(u.id).await.unwrap().is_empty());
     assert_eq!(f.db.recovery_codes_left(u.id).await.unwrap(), 0);
 }
+
+/// A confirmation and a clearing at once: either the clearing came first (the confirmation
+/// finds nothing) or the confirmed factor stays — never a confirmation reported and its factor
+/// gone.
+pub async fn a_confirmation_racing_a_clearing_is_never_lost(f: DbFixture) {
+    use propusk::model::mfa::{Factor, FactorKind};
+    let u = user(&f, "ann", "operator", None);
+    f.db.insert_user(&u, &[]).await.unwrap();
+    let now = f.clock.now();
+    for round in 0..20 {
+        let pending = Factor {
+            id: uuid::Uuid::now_v7(),
+            user_id: u.id,
+            kind: FactorKind::Totp,
+            secret_enc: None,
+            target: None,
+            confirmed_at: None,
+            last_used_step: None,
+            created_at: now,
+        };
+        f.db.insert_factor(&pending).await.unwrap();
+        let (confirmed, _) = tokio::join!(
+            f.db.confirm_factor(u.id, pending.id, now, Some(1)),
+            f.db.delete_factors_unless_confirmed(u.id),
+        );
+        let left = f.db.list_factors(u.id).await.unwrap();
+        if confirmed.unwrap() {
+            assert!(
+                left.iter().any(|x| x.id == pending.id),
+                "round {round}: a confirmed factor went"
+            );
+        }
+        f.db.delete_factors(u.id).await.unwrap();
+    }
+}

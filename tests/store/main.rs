@@ -123,6 +123,7 @@ macro_rules! relational_suite {
                 a_required_factor_goes_only_while_another_confirmed_one_stays,
                 recovery_codes_replaced_at_once_leave_one_set,
                 factors_clear_only_while_none_is_confirmed,
+                a_confirmation_racing_a_clearing_is_never_lost,
                 federated_users_and_their_links_are_written_all_or_nothing,
                 listings_page_in_order_and_filter,
                 roles_change_and_go_only_while_nobody_holds_them,

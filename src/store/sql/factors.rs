@@ -94,6 +94,10 @@ macro_rules! sql_factors {
                 at: time::OffsetDateTime,
                 step: Option<i64>,
             ) -> Result<bool, StoreError> {
+                // In the user's turn, as removals are: a removal that counted no confirmed
+                // factor cannot then delete this one as it is confirmed.
+                let mut tx = self.pool.begin_with($begin).await.map_err(Self::error)?;
+                Self::lock_factors_of(&mut tx, user).await?;
                 let done = sqlx::query(
                     "UPDATE mfa_factors SET confirmed_at = $1, last_used_step = $2 \
                      WHERE id = $3 AND user_id = $4 AND confirmed_at IS NULL",
@@ -102,9 +106,10 @@ macro_rules! sql_factors {
                 .bind(step)
                 .bind(id)
                 .bind(user.as_uuid())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(Self::error)?;
+                tx.commit().await.map_err(Self::error)?;
                 Ok(done.rows_affected() == 1)
             }
 
